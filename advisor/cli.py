@@ -1,0 +1,172 @@
+"""`advisor` command line: recommend, estimate, table.
+
+Invalid input exits with code 2 and one line naming the field; never a traceback.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any, Optional
+
+import typer
+
+from advisor.costs import estimate_all
+from advisor.profile import HELP, ProfileError, ProjectProfile, field_names
+from advisor.recommend import LABELS, Recommendation, recommend
+from advisor.table import TableError, load_table
+
+app = typer.Typer(add_completion=False, no_args_is_help=True,
+                  help="Should you prompt-engineer, prompt-tune, prefix-tune, LoRA-tune or fully fine-tune?")
+
+
+def _fail(message: str) -> None:
+    typer.echo(f"error: {message}", err=True)
+    raise typer.Exit(2)
+
+
+def _profile(profile_file: Optional[Path], overrides: dict[str, Any]) -> ProjectProfile:
+    """Profile file (if any) with command-line overrides on top, validated as one."""
+    base: dict[str, Any] = {}
+    try:
+        if profile_file is not None:
+            base = ProjectProfile.load(profile_file).to_dict()
+        base.update({k: v for k, v in overrides.items() if v is not None})
+        return ProjectProfile.from_dict(base)
+    except ProfileError as err:
+        _fail(str(err))
+    raise AssertionError("unreachable")
+
+
+# Every field as a string option: the profile does the typing, so errors read the same
+# everywhere ("labeled_examples='abc' (allowed: integer 0..1000000000)").
+def _opt(name: str) -> Any:
+    return typer.Option(None, "--" + name.replace("_", "-"), help=HELP[name], show_default=False)
+
+
+def _fmt_bytes(n: float) -> str:
+    for unit in ("B", "KB", "MB", "GB", "TB"):
+        if n < 1000:
+            return f"{n:,.0f} {unit}"
+        n /= 1000
+    return f"{n:,.0f} PB"
+
+
+def render(rec: Recommendation) -> str:
+    """Human-readable ranked table with the top reasons."""
+    lines = [rec.summary(), f"(decision table {rec.table_version}; {rec.mode})", ""]
+    lines.append(f"{'#':<3}{'option':<20}{'score':>6}  {'feasible':<9}{'train GPU-h':>12}{'train mem':>11}{'stored/task':>13}{'+tokens':>9}")
+    for r in rec.ranking:
+        c = r.cost
+        lines.append(f"{r.rank:<3}{r.option:<20}{r.score:>6.1f}  {'yes' if r.feasible else 'NO':<9}"
+                     f"{c.train_gpu_hours:>12.3g}{c.train_memory_gb:>9.1f}GB{_fmt_bytes(c.storage_bytes_per_task):>13}"
+                     f"{c.extra_inference_tokens:>9}")
+    for r in rec.ranking:
+        lines.append("")
+        lines.append(f"{LABELS[r.option]}:")
+        for why in r.infeasible_reasons:
+            lines.append(f"  ✗ infeasible: {why}")
+        for reason in r.reasons[:3]:
+            sign = "+" if reason.direction == "for" else "−"
+            lines.append(f"  {sign} {reason.factor}: {reason.rationale} ({reason.source})")
+    if rec.caveats:
+        lines += ["", "Caveats:"] + [f"  ! {c}" for c in rec.caveats]
+    if rec.hybrids:
+        lines += ["", "Hybrids worth considering:"] + [f"  ~ {h['name']}: {h['rationale']}" for h in rec.hybrids]
+    if rec.counterfactuals:
+        lines += ["", "What would change the answer:"] + [f"  → {c}" for c in rec.counterfactuals]
+    return "\n".join(lines)
+
+
+@app.command("recommend")
+def recommend_cmd(
+    profile: Optional[Path] = typer.Option(None, "--profile", help="A profile file (.json or .yaml); flags override it."),
+    as_json: bool = typer.Option(False, "--json", help="Print Recommendation.to_dict() as JSON."),
+    labeled_examples: Optional[str] = _opt("labeled_examples"),
+    task_complexity: Optional[str] = _opt("task_complexity"),
+    compute: Optional[str] = _opt("compute"),
+    accuracy_goal: Optional[str] = _opt("accuracy_goal"),
+    overfitting_risk: Optional[str] = _opt("overfitting_risk"),
+    domain_shift: Optional[str] = _opt("domain_shift"),
+    preserve_capabilities: Optional[str] = _opt("preserve_capabilities"),
+    num_tasks: Optional[str] = _opt("num_tasks"),
+    iteration_speed: Optional[str] = _opt("iteration_speed"),
+    long_term: Optional[str] = _opt("long_term"),
+    interpretability: Optional[str] = _opt("interpretability"),
+    model_access: Optional[str] = _opt("model_access"),
+    model_params_b: Optional[str] = _opt("model_params_b"),
+    ml_expertise: Optional[str] = _opt("ml_expertise"),
+    data_governance: Optional[str] = _opt("data_governance"),
+    gpu_memory_gb: Optional[str] = _opt("gpu_memory_gb"),
+    budget_gpu_hours: Optional[str] = _opt("budget_gpu_hours"),
+    num_classes: Optional[str] = _opt("num_classes"),
+    avg_input_tokens: Optional[str] = _opt("avg_input_tokens"),
+    pair_input: Optional[str] = _opt("pair_input"),
+) -> None:
+    """Rank the five options for a project and explain why."""
+    values = dict(locals())
+    overrides = {k: values[k] for k in field_names()}
+    p = _profile(profile, overrides)
+    try:
+        rec = recommend(p)
+    except TableError as err:
+        _fail(str(err))
+    typer.echo(json.dumps(rec.to_dict(), indent=2, ensure_ascii=False) if as_json else render(rec))
+
+
+@app.command("estimate")
+def estimate_cmd(
+    profile: Optional[Path] = typer.Option(None, "--profile", help="A profile file (.json or .yaml)."),
+    as_json: bool = typer.Option(False, "--json"),
+    labeled_examples: Optional[str] = _opt("labeled_examples"),
+    compute: Optional[str] = _opt("compute"),
+    model_params_b: Optional[str] = _opt("model_params_b"),
+    avg_input_tokens: Optional[str] = _opt("avg_input_tokens"),
+    gpu_memory_gb: Optional[str] = _opt("gpu_memory_gb"),
+) -> None:
+    """Cost estimates only: FLOPs, GPU-hours, memory, storage, extra inference tokens."""
+    values = dict(locals())
+    p = _profile(profile, {k: values[k] for k in ("labeled_examples", "compute", "model_params_b",
+                                                   "avg_input_tokens", "gpu_memory_gb")})
+    costs = estimate_all(p)
+    if as_json:
+        typer.echo(json.dumps({o: c.to_dict() for o, c in costs.items()}, indent=2))
+        return
+    typer.echo(f"model {p.model_params_b:g}B params, {p.labeled_examples:,} examples x {p.avg_input_tokens} tokens, compute={p.compute}")
+    typer.echo(f"{'option':<20}{'trainable':>14}{'train FLOPs':>13}{'GPU-h':>9}{'train mem':>11}{'stored/task':>13}{'+tokens':>9}")
+    for o, c in costs.items():
+        typer.echo(f"{o:<20}{c.trainable_params:>14,}{c.train_flops:>13.3g}{c.train_gpu_hours:>9.3g}"
+                   f"{c.train_memory_gb:>9.1f}GB{_fmt_bytes(c.storage_bytes_per_task):>13}{c.extra_inference_tokens:>9}")
+        typer.echo(f"{'':<20}{c.notes}")
+
+
+@app.command("table")
+def table_cmd(as_json: bool = typer.Option(False, "--json")) -> None:
+    """Print the decision table: every rule and constraint with its source."""
+    try:
+        t = load_table()
+    except TableError as err:
+        _fail(str(err))
+    if as_json:
+        typer.echo(json.dumps({"version": t.version,
+                               "rules": [{**r.__dict__, "when": dict(r.when), "effects": dict(r.effects)} for r in t.rules],
+                               "constraints": [{**c.__dict__, "when": dict(c.when) if c.when else None} for c in t.constraints]},
+                              indent=2, ensure_ascii=False))
+        return
+    typer.echo(f"Decision table {t.version} — effects -2..+2 per option (PE, PT, prefix, LoRA, FT), times weight")
+    for r in t.rules:
+        eff = " ".join(f"{v:+.0f}" for v in r.effects.values())
+        typer.echo(f"{r.id:<24} w={r.weight:g}  [{eff}]  {r.rationale}")
+        typer.echo(f"{'':<24} source: {r.source}")
+    typer.echo("\nHard constraints:")
+    for c in t.constraints:
+        typer.echo(f"{c.id:<24} infeasible: {', '.join(c.infeasible)} — {c.reason}")
+        typer.echo(f"{'':<24} source: {c.source}")
+
+
+def main() -> None:
+    app()
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,265 @@
+"""The project profile: what a team tells the advisor about its situation.
+
+`ProjectProfile` is a frozen dataclass. Every field is validated on construction;
+all problems are collected and raised together as one `ProfileError` that names
+each bad field, the value it got and what is allowed.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import math
+from dataclasses import dataclass, fields
+from pathlib import Path
+from typing import Any, Mapping
+
+import yaml
+
+OPTIONS: tuple[str, ...] = (
+    "prompt_engineering",
+    "prompt_tuning",
+    "prefix_tuning",
+    "lora",
+    "full_finetuning",
+)
+
+CHOICES: dict[str, tuple[str, ...]] = {
+    "task_complexity": ("simple", "moderate", "complex"),
+    "compute": ("minimal", "low", "medium", "high"),
+    "accuracy_goal": ("acceptable", "high", "critical"),
+    "overfitting_risk": ("low", "medium", "high"),
+    "domain_shift": ("none", "moderate", "large"),
+    "iteration_speed": ("slow_ok", "fast"),
+    "model_access": ("weights", "api_with_finetuning", "api_only"),
+    "ml_expertise": ("none", "some", "expert"),
+}
+
+# (minimum, inclusive?, maximum) for numeric fields; None = unbounded.
+INT_RANGES: dict[str, tuple[int, int | None]] = {
+    "labeled_examples": (0, 1_000_000_000),
+    "num_tasks": (1, 1_000_000),
+    "num_classes": (2, 100_000),
+    "avg_input_tokens": (1, 1_000_000),
+}
+# float fields: (lower bound, lower bound inclusive, upper bound)
+FLOAT_RANGES: dict[str, tuple[float, bool, float]] = {
+    "model_params_b": (0.0, False, 10_000.0),
+    "gpu_memory_gb": (0.0, False, 1_000_000.0),
+    "budget_gpu_hours": (0.0, True, 1e9),
+}
+BOOL_FIELDS = (
+    "preserve_capabilities",
+    "long_term",
+    "interpretability",
+    "data_governance",
+    "pair_input",
+)
+
+# One line of help per field: used by the CLI, the app and the README.
+HELP: dict[str, str] = {
+    "labeled_examples": "How many labeled input/output examples you have (e.g. 500).",
+    "task_complexity": "simple (sentiment, spam), moderate (topic, intent), complex (reasoning, entailment, domain QA).",
+    "compute": "minimal = laptop/CPU, low = one consumer GPU (<=24 GB), medium = one datacenter GPU (40-80 GB), high = a multi-GPU node.",
+    "accuracy_goal": "acceptable (a good baseline is fine), high (near the best you can get), critical (every point matters).",
+    "overfitting_risk": "How worried you are that a trained model memorises a small or noisy set (low/medium/high).",
+    "domain_shift": "How far your data is from what the model saw in pre-training: none (everyday text), moderate, large (clinical notes, legal, code in a rare language).",
+    "preserve_capabilities": "Must the adapted model keep its general skills (chat, other tasks)?",
+    "num_tasks": "How many distinct tasks one deployed model serves (e.g. 50 customers' classifiers).",
+    "iteration_speed": "fast = behaviour must change within hours; slow_ok = a training cycle per change is fine.",
+    "long_term": "Is this a persistent solution you will maintain and build on?",
+    "interpretability": "Must the adaptation itself be human-readable (auditable prompts)?",
+    "model_access": "weights (you can run/train the model), api_with_finetuning (a provider API that offers fine-tuning), api_only.",
+    "model_params_b": "Model size in billions of parameters (e.g. 0.135 for SmolLM2-135M, 7 for a 7B model).",
+    "ml_expertise": "Team experience training models: none, some, expert.",
+    "data_governance": "Is the data sensitive (PII, health, contracts) so it must stay in-house?",
+    "gpu_memory_gb": "Optional: memory of the GPU you would train on, in GB (overrides the compute level's assumption).",
+    "budget_gpu_hours": "Optional: GPU-hours you can spend on training one task.",
+    "num_classes": "Number of output classes (2 for yes/no).",
+    "avg_input_tokens": "Typical input length in tokens (about 1.3 x words).",
+    "pair_input": "Does each example have two texts (e.g. premise + hypothesis)?",
+}
+
+
+@dataclass(frozen=True)
+class FieldProblem:
+    """One invalid field: its name, the value received and what is allowed."""
+
+    field: str
+    value: Any
+    allowed: str
+
+    def __str__(self) -> str:
+        return f"{self.field}={self.value!r} (allowed: {self.allowed})"
+
+
+class ProfileError(ValueError):
+    """Raised when a profile has invalid fields; `.problems` lists every one."""
+
+    def __init__(self, problems: list[FieldProblem]):
+        self.problems = problems
+        super().__init__("invalid profile: " + "; ".join(str(p) for p in problems))
+
+
+@dataclass(frozen=True)
+class ProjectProfile:
+    """What the advisor needs to know about an adaptation project.
+
+    Defaults describe a common starting point: a 1B-parameter open model, a
+    few hundred labels, one consumer GPU, a moderate single task.
+    """
+
+    labeled_examples: int = 500
+    task_complexity: str = "moderate"
+    compute: str = "low"
+    accuracy_goal: str = "high"
+    overfitting_risk: str = "medium"
+    domain_shift: str = "none"
+    preserve_capabilities: bool = False
+    num_tasks: int = 1
+    iteration_speed: str = "slow_ok"
+    long_term: bool = True
+    interpretability: bool = False
+    model_access: str = "weights"
+    model_params_b: float = 1.0
+    ml_expertise: str = "some"
+    data_governance: bool = False
+    gpu_memory_gb: float | None = None
+    budget_gpu_hours: float | None = None
+    num_classes: int = 2
+    avg_input_tokens: int = 64
+    pair_input: bool = False
+
+    def __post_init__(self) -> None:
+        problems: list[FieldProblem] = []
+        for f in fields(self):
+            raw = getattr(self, f.name)
+            try:
+                value = _coerce(f.name, raw)
+            except _Bad as bad:
+                problems.append(FieldProblem(f.name, raw, bad.allowed))
+                continue
+            object.__setattr__(self, f.name, value)
+        if problems:
+            raise ProfileError(problems)
+
+    # ---- construction -------------------------------------------------
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> "ProjectProfile":
+        """Build from a mapping; unknown keys are reported like invalid values."""
+        if isinstance(data, ProjectProfile):
+            return data
+        if not isinstance(data, Mapping):
+            raise ProfileError([FieldProblem("profile", data, "a mapping of field names to values")])
+        known = {f.name for f in fields(cls)}
+        unknown = [FieldProblem(k, v, "a known field: " + ", ".join(sorted(known))) for k, v in data.items() if k not in known]
+        try:
+            profile = cls(**{k: v for k, v in data.items() if k in known})
+        except ProfileError as err:
+            raise ProfileError(unknown + err.problems) from None
+        if unknown:
+            raise ProfileError(unknown)
+        return profile
+
+    @classmethod
+    def from_json(cls, text: str) -> "ProjectProfile":
+        try:
+            data = json.loads(text)
+        except json.JSONDecodeError as err:
+            raise ProfileError([FieldProblem("profile", text[:40], f"valid JSON ({err.msg} at line {err.lineno})")]) from None
+        return cls.from_dict(data)
+
+    @classmethod
+    def from_yaml(cls, text: str) -> "ProjectProfile":
+        try:
+            data = yaml.safe_load(text)
+        except yaml.YAMLError as err:
+            raise ProfileError([FieldProblem("profile", text[:40], f"valid YAML ({err})")]) from None
+        return cls.from_dict(data or {})
+
+    @classmethod
+    def load(cls, path: str | Path) -> "ProjectProfile":
+        """Read a `.json`, `.yaml` or `.yml` profile file."""
+        p = Path(path)
+        try:
+            text = p.read_text(encoding="utf-8")
+        except OSError as err:
+            raise ProfileError([FieldProblem("profile", str(p), f"a readable .json/.yaml file ({err.strerror})")]) from None
+        return cls.from_json(text) if p.suffix.lower() == ".json" else cls.from_yaml(text)
+
+    # ---- serialisation ------------------------------------------------
+    def to_dict(self) -> dict[str, Any]:
+        return dataclasses.asdict(self)
+
+    def to_json(self) -> str:
+        return json.dumps(self.to_dict(), indent=2, sort_keys=False)
+
+    def to_yaml(self) -> str:
+        return yaml.safe_dump(self.to_dict(), sort_keys=False)
+
+    def replace(self, **changes: Any) -> "ProjectProfile":
+        return dataclasses.replace(self, **changes)
+
+
+class _Bad(Exception):
+    def __init__(self, allowed: str):
+        self.allowed = allowed
+
+
+_TRUE = {"true", "yes", "y", "1", "on"}
+_FALSE = {"false", "no", "n", "0", "off"}
+
+
+def _coerce(name: str, value: Any) -> Any:
+    """Return the canonical value for a field or raise `_Bad` with what is allowed."""
+    if name in CHOICES:
+        allowed = CHOICES[name]
+        if isinstance(value, str) and value.strip().lower() in allowed:
+            return value.strip().lower()
+        raise _Bad(" | ".join(allowed))
+    if name in INT_RANGES:
+        lo, hi = INT_RANGES[name]
+        allowed = f"integer {lo}..{hi}"
+        if isinstance(value, bool):
+            raise _Bad(allowed)
+        if isinstance(value, str):
+            try:
+                value = int(value.strip().replace("_", ""))
+            except ValueError:
+                raise _Bad(allowed) from None
+        if isinstance(value, float) and value.is_integer():
+            value = int(value)
+        if not isinstance(value, int) or not (lo <= value <= (hi if hi is not None else value)):
+            raise _Bad(allowed)
+        return value
+    if name in FLOAT_RANGES:
+        lo, inclusive, hi = FLOAT_RANGES[name]
+        optional = name in ("gpu_memory_gb", "budget_gpu_hours")
+        allowed = f"number {'>=' if inclusive else '>'} {lo:g} and <= {hi:g}" + (" or null" if optional else "")
+        if value is None and optional:
+            return None
+        if isinstance(value, bool):
+            raise _Bad(allowed)
+        if isinstance(value, str):
+            try:
+                value = float(value.strip())
+            except ValueError:
+                raise _Bad(allowed) from None
+        if not isinstance(value, (int, float)) or not math.isfinite(value):
+            raise _Bad(allowed)
+        value = float(value)
+        if (value < lo if inclusive else value <= lo) or value > hi:
+            raise _Bad(allowed)
+        return value
+    if name in BOOL_FIELDS:
+        if isinstance(value, bool):
+            return value
+        if isinstance(value, str) and value.strip().lower() in _TRUE | _FALSE:
+            return value.strip().lower() in _TRUE
+        raise _Bad("true | false")
+    raise _Bad("a known field")  # pragma: no cover - every field is listed above
+
+
+def field_names() -> list[str]:
+    """The profile's field names in declaration order."""
+    return [f.name for f in fields(ProjectProfile)]

@@ -1,0 +1,54 @@
+import json
+from pathlib import Path
+
+from typer.testing import CliRunner
+
+from advisor.cli import app
+
+runner = CliRunner()
+EXAMPLE = Path(__file__).resolve().parent.parent / "data" / "examples" / "sentiment_laptop.yaml"
+
+
+def test_recommend_flags_human_output():
+    res = runner.invoke(app, ["recommend", "--labeled-examples", "500", "--task-complexity", "moderate",
+                              "--compute", "low", "--accuracy-goal", "high", "--overfitting-risk", "medium"])
+    assert res.exit_code == 0, res.output
+    assert res.output.startswith("Recommended: ")
+    assert "full_finetuning" in res.output and "What would change the answer" in res.output
+
+
+def test_recommend_json_matches_python_api():
+    from advisor import recommend
+    res = runner.invoke(app, ["recommend", "--profile", str(EXAMPLE), "--json"])
+    assert res.exit_code == 0, res.output
+    data = json.loads(res.output)
+    from advisor import ProjectProfile
+    assert data == json.loads(json.dumps(recommend(ProjectProfile.load(EXAMPLE)).to_dict()))
+
+
+def test_flags_override_profile_file():
+    res = runner.invoke(app, ["recommend", "--profile", str(EXAMPLE), "--model-access", "api_only", "--json"])
+    data = json.loads(res.output)
+    assert data["profile"]["model_access"] == "api_only" and data["profile"]["labeled_examples"] == 40
+
+
+def test_bad_input_exits_2_with_one_line_naming_the_field():
+    res = runner.invoke(app, ["recommend", "--compute", "huge"])
+    assert res.exit_code == 2
+    assert "compute='huge'" in res.output and "minimal | low | medium | high" in res.output
+    assert "Traceback" not in res.output
+    res = runner.invoke(app, ["recommend", "--labeled-examples", "-5"])
+    assert res.exit_code == 2 and "labeled_examples='-5'" in res.output
+
+
+def test_missing_profile_file_exits_2():
+    res = runner.invoke(app, ["recommend", "--profile", "nope.yaml"])
+    assert res.exit_code == 2 and "readable" in res.output
+
+
+def test_table_and_estimate_commands():
+    res = runner.invoke(app, ["table"])
+    assert res.exit_code == 0 and "Lesson 5" in res.output and "access.api_only" in res.output
+    res = runner.invoke(app, ["estimate", "--model-params-b", "7", "--labeled-examples", "1000", "--json"])
+    assert res.exit_code == 0
+    assert json.loads(res.output)["full_finetuning"]["train_memory_gb"] > 100

@@ -1,0 +1,66 @@
+import json
+
+import pytest
+
+from advisor import ProfileError, ProjectProfile
+from advisor.profile import CHOICES
+
+
+def test_defaults_are_valid_and_documented():
+    p = ProjectProfile()
+    assert p.labeled_examples == 500 and p.model_access == "weights"
+
+
+def test_round_trip_json_and_yaml():
+    p = ProjectProfile(labeled_examples=42, compute="high", gpu_memory_gb=24.0, preserve_capabilities=True)
+    assert ProjectProfile.from_json(p.to_json()) == p
+    assert ProjectProfile.from_yaml(p.to_yaml()) == p
+    assert json.loads(p.to_json())["labeled_examples"] == 42
+
+
+def test_coercion_of_strings_from_cli_and_forms():
+    p = ProjectProfile.from_dict({"labeled_examples": "1_000", "compute": " High ", "long_term": "no",
+                                  "model_params_b": "7"})
+    assert (p.labeled_examples, p.compute, p.long_term, p.model_params_b) == (1000, "high", False, 7.0)
+
+
+def test_one_error_names_every_bad_field():
+    with pytest.raises(ProfileError) as info:
+        ProjectProfile.from_dict({"labeled_examples": -1, "compute": "huge", "model_params_b": 0,
+                                  "num_tasks": 0, "colour": "red", "interpretability": "maybe"})
+    fields = {p.field for p in info.value.problems}
+    assert fields == {"labeled_examples", "compute", "model_params_b", "num_tasks", "colour", "interpretability"}
+    msg = str(info.value)
+    assert "compute='huge' (allowed: minimal | low | medium | high)" in msg
+    assert "labeled_examples=-1 (allowed: integer 0..1000000000)" in msg
+    assert "model_params_b=0 (allowed: number > 0" in msg
+
+
+@pytest.mark.parametrize("field,bad", [("labeled_examples", True), ("labeled_examples", 1.5),
+                                       ("gpu_memory_gb", -1), ("budget_gpu_hours", float("nan")),
+                                       ("num_classes", 1)])
+def test_rejects_wrong_types_and_ranges(field, bad):
+    with pytest.raises(ProfileError) as info:
+        ProjectProfile.from_dict({field: bad})
+    assert info.value.problems[0].field == field
+
+
+def test_optional_fields_accept_null():
+    assert ProjectProfile.from_dict({"gpu_memory_gb": None}).gpu_memory_gb is None
+
+
+def test_bad_files_give_typed_errors(tmp_path):
+    with pytest.raises(ProfileError, match="readable"):
+        ProjectProfile.load(tmp_path / "missing.yaml")
+    bad = tmp_path / "bad.json"
+    bad.write_text("{not json")
+    with pytest.raises(ProfileError, match="valid JSON"):
+        ProjectProfile.load(bad)
+    with pytest.raises(ProfileError, match="mapping"):
+        ProjectProfile.from_yaml("- a\n- b\n")
+
+
+def test_every_choice_field_is_documented():
+    from advisor.profile import HELP, field_names
+    assert set(field_names()) == set(HELP)
+    assert set(CHOICES) <= set(field_names())

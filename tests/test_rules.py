@@ -1,0 +1,167 @@
+"""Each rule, each hard constraint, and the recommendation's shape."""
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import yaml
+
+from advisor import OPTIONS, ProjectProfile, TableError, load_table, recommend
+from advisor.rules import score_options
+from advisor.costs import estimate_all
+from advisor.table import DEFAULT_TABLE, matches, parse_table
+
+TABLE = load_table()
+EXAMPLES = sorted(Path(__file__).resolve().parent.parent.joinpath("data", "examples").glob("*.yaml"))
+
+
+def _profile_for(when):
+    """A profile satisfying a rule's `when` (the smallest value in a numeric range)."""
+    values = {}
+    for field, cond in when.items():
+        if isinstance(cond, dict):
+            if "in" in cond:
+                values[field] = cond["in"][0]
+            elif "gte" in cond:
+                values[field] = cond["gte"]
+            elif "gt" in cond:
+                values[field] = cond["gt"] + (1 if isinstance(cond["gt"], int) else 0.01)
+            elif "lt" in cond:
+                values[field] = cond["lt"] - (1 if isinstance(cond["lt"], int) else 0.01)
+            else:
+                values[field] = cond.get("eq", cond.get("lte"))
+        else:
+            values[field] = cond
+    return ProjectProfile.from_dict(values)
+
+
+@pytest.mark.parametrize("rule", TABLE.rules, ids=lambda r: r.id)
+def test_each_rule_fires_and_moves_scores_as_declared(rule):
+    profile = _profile_for(rule.when)
+    assert matches(rule.when, profile)
+    scores = score_options(profile, TABLE, estimate_all(profile, TABLE))
+    for option in OPTIONS:
+        contributions = [r for r in scores[option].reasons if r.rule == rule.id]
+        effect = rule.effects[option]
+        if effect == 0:
+            assert not contributions
+        else:
+            assert len(contributions) == 1
+            assert contributions[0].contribution == rule.weight * effect
+            assert contributions[0].direction == ("for" if effect > 0 else "against")
+            assert contributions[0].source == rule.source and rule.source
+
+
+def test_classic_five_rows_are_encoded_with_sources():
+    factors = {r.factor for r in TABLE.rules if r.source.startswith("Lesson 5")}
+    assert {"compute", "labeled_examples", "task_complexity", "accuracy_goal", "overfitting_risk"} <= factors
+    extended = {r.factor for r in TABLE.rules}
+    assert {"domain_shift", "preserve_capabilities", "num_tasks", "iteration_speed", "long_term",
+            "interpretability", "model_params_b"} <= extended
+
+
+def test_api_only_leaves_only_prompt_engineering():
+    rec = recommend({"model_access": "api_only", "labeled_examples": 5000, "compute": "high"})
+    assert rec.best == "prompt_engineering"
+    for r in rec.ranking:
+        assert r.feasible == (r.option == "prompt_engineering")
+        if not r.feasible:
+            assert any("API-only" in why for why in r.infeasible_reasons)
+
+
+def test_api_with_finetuning_allows_prompting_and_managed_finetuning():
+    rec = recommend({"model_access": "api_with_finetuning", "labeled_examples": 5000})
+    feasible = {r.option for r in rec.ranking if r.feasible}
+    assert feasible == {"prompt_engineering", "full_finetuning"}
+
+
+def test_no_labels_means_no_trained_method():
+    rec = recommend({"labeled_examples": 0})
+    assert [r.option for r in rec.ranking if r.feasible] == ["prompt_engineering"]
+    assert all(r.infeasible_reasons for r in rec.ranking if r.option != "prompt_engineering")
+
+
+def test_soft_prompts_need_a_minimum_of_examples():
+    rec = recommend({"labeled_examples": 20})
+    assert not rec.option("prompt_tuning").feasible and not rec.option("prefix_tuning").feasible
+    assert rec.option("lora").feasible
+    assert recommend({"labeled_examples": 32}).option("prompt_tuning").feasible
+
+
+def test_memory_constraint_blocks_full_finetuning_of_a_7b_model_on_24gb():
+    rec = recommend({"model_params_b": 7, "compute": "low", "labeled_examples": 5000})
+    ft = rec.option("full_finetuning")
+    assert not ft.feasible and "GB" in ft.infeasible_reasons[0]
+    assert rec.option("lora").feasible
+    # An explicit bigger GPU lifts it.
+    assert recommend({"model_params_b": 7, "gpu_memory_gb": 200, "labeled_examples": 5000}).option("full_finetuning").feasible
+
+
+def test_infeasible_options_rank_last_and_keep_their_reasons():
+    rec = recommend({"model_access": "api_only"})
+    feasible = [r.feasible for r in rec.ranking]
+    assert feasible == sorted(feasible, reverse=True)
+
+
+def test_recommendation_shape_is_json_serialisable_and_deterministic():
+    a = recommend(ProjectProfile(labeled_examples=300)).to_dict()
+    b = recommend({"labeled_examples": 300}).to_dict()
+    assert a == b
+    text = json.dumps(a)
+    data = json.loads(text)
+    assert data["best"] in OPTIONS and len(data["ranking"]) == 5
+    for item in data["ranking"]:
+        assert 0 <= item["score"] <= 100
+        assert set(item["cost"]) >= {"train_flops", "train_memory_gb", "storage_bytes_per_task", "extra_inference_tokens"}
+        for reason in item["reasons"]:
+            assert set(reason) >= {"factor", "direction", "weight", "source"}
+    assert data["counterfactuals"]
+
+
+def test_counterfactual_names_a_real_flip():
+    rec = recommend({"labeled_examples": 40, "task_complexity": "simple", "compute": "minimal"})
+    text = " ".join(rec.counterfactuals)
+    assert "would overtake" in text
+    # The data counterfactual is honest: applying it really changes the best option.
+    more = [c for c in rec.counterfactuals if c.startswith("With ") and "labeled examples (more" in c]
+    if more:
+        n = int(more[0].split()[1].replace(",", ""))
+        assert recommend({"labeled_examples": n, "task_complexity": "simple", "compute": "minimal"}).best != rec.best
+
+
+@pytest.mark.parametrize("path", EXAMPLES, ids=lambda p: p.stem)
+def test_example_profiles_load_and_recommend(path):
+    rec = recommend(ProjectProfile.load(path))
+    assert rec.ranking[0].feasible
+
+
+def test_seed_scenarios_get_sensible_answers():
+    by_name = {p.stem: recommend(ProjectProfile.load(p)).best for p in EXAMPLES}
+    assert by_name["api_only"] == "prompt_engineering"
+    assert by_name["sentiment_laptop"] in {"prompt_engineering", "prompt_tuning"}
+    assert by_name["fifty_tasks"] in {"lora", "prompt_tuning", "prefix_tuning"}
+    assert by_name["medical_gpu"] in {"lora", "full_finetuning"}
+
+
+def test_malformed_tables_are_rejected_with_the_entry_named():
+    raw = yaml.safe_load(DEFAULT_TABLE.read_text())
+    raw["rules"][0]["when"] = {"compute": "huge"}
+    with pytest.raises(TableError, match="compute.minimal"):
+        parse_table(raw)
+    raw = yaml.safe_load(DEFAULT_TABLE.read_text())
+    raw["rules"][0]["effects"]["lora"] = 5
+    with pytest.raises(TableError, match="-2..2"):
+        parse_table(raw)
+    raw = yaml.safe_load(DEFAULT_TABLE.read_text())
+    raw["constraints"][0]["infeasible"] = ["magic"]
+    with pytest.raises(TableError, match="unknown option"):
+        parse_table(raw)
+
+
+def test_import_advisor_does_not_import_torch_or_transformers():
+    code = ("import sys, advisor; advisor.recommend({}); "
+            "bad = [m for m in ('torch', 'transformers', 'peft') if m in sys.modules]; "
+            "assert not bad, bad")
+    subprocess.run([sys.executable, "-c", code], check=True)
