@@ -1,0 +1,184 @@
+"""`bench` command line: run, status, tasks, methods, models, add-task, convert-smollm2.
+
+Unknown names and bad values exit with code 2 and a message listing what is valid.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Optional
+
+import typer
+
+app = typer.Typer(add_completion=False, no_args_is_help=True,
+                  help="Run prompt engineering, prompt tuning, prefix tuning, LoRA and full fine-tuning on matched tasks.")
+
+
+def _fail(message: str) -> None:
+    typer.echo(f"error: {message}", err=True)
+    raise typer.Exit(2)
+
+
+def _ints(name: str, text: str) -> list[int]:
+    try:
+        values = [int(x) for x in text.split(",") if x.strip()]
+    except ValueError:
+        _fail(f"--{name}={text!r} (allowed: comma-separated integers, e.g. 16,64,256)")
+    if not values or any(v < 0 for v in values):
+        _fail(f"--{name}={text!r} (allowed: comma-separated integers >= 0)")
+    return values
+
+
+@app.command("run")
+def run_cmd(
+    models: str = typer.Option("minilm", "--models", help="Backbones, comma-separated (minilm, smollm2-135m, hf:/path, ...)."),
+    tasks: str = typer.Option("all", "--tasks", help="Task names, comma-separated, or all."),
+    methods: str = typer.Option("all", "--methods", help="Methods, comma-separated, or all."),
+    sizes: str = typer.Option("16,64,256,1024", "--sizes", help="Training-set sizes."),
+    seeds: str = typer.Option("0,1", "--seeds", help="Seeds."),
+    task_file: list[Path] = typer.Option([], "--task-file", help="A task YAML of your own (repeatable)."),
+    data_dir: Optional[Path] = typer.Option(None, "--data-dir", help="Data folder (default: $TUNING_ADVISOR_DATA or ../shared/data)."),
+    results_dir: Path = typer.Option(Path("data/results"), "--results-dir", help="Where result JSONs go."),
+    executor: str = typer.Option("serial", "--executor", help="serial | process"),
+    workers: int = typer.Option(1, "--workers", help="Worker processes for --executor process."),
+    device: str = typer.Option("auto", "--device", help="auto | cpu | cuda"),
+    force: bool = typer.Option(False, "--force", help="Rerun trials whose result exists."),
+    test_cap: Optional[int] = typer.Option(None, "--test-cap", help="Override the protocol's test-subset cap."),
+    max_steps: Optional[int] = typer.Option(None, "--max-steps", help="Override the protocol's step cap."),
+) -> None:
+    """Run a grid of trials (idempotent: existing results are skipped)."""
+    import dataclasses
+
+    from bench.methods import METHODS
+    from bench.models import BACKBONES, ModelError, get_spec
+    from bench.protocol import Protocol
+    from bench.runner import EXECUTORS, expand, parse_tasks, run_grid
+    from bench.tasks import TaskError, load_task, resolve_data_dir
+
+    if executor not in EXECUTORS:
+        _fail(f"--executor={executor!r} (allowed: {', '.join(EXECUTORS)})")
+    if device not in ("auto", "cpu", "cuda"):
+        _fail(f"--device={device!r} (allowed: auto | cpu | cuda)")
+    if workers < 1:
+        _fail(f"--workers={workers} (allowed: >= 1)")
+    backbones = [m.strip() for m in models.split(",") if m.strip()]
+    for b in backbones:
+        try:
+            get_spec(b)
+        except ModelError as err:
+            _fail(str(err))
+    method_names = list(METHODS) if methods == "all" else [m.strip() for m in methods.split(",") if m.strip()]
+    unknown = [m for m in method_names if m not in METHODS]
+    if unknown:
+        _fail(f"unknown method(s) {unknown} (valid: {', '.join(METHODS)}, or all)")
+    try:
+        specs = ([] if task_file and tasks == "all" else parse_tasks(tasks)) + [load_task(p) for p in task_file]
+    except TaskError as err:
+        _fail(str(err))
+    root = resolve_data_dir(data_dir)
+    if root is None and any(not Path(t.files["train"]).is_absolute() for t in specs):
+        _fail("no data dir: pass --data-dir, set TUNING_ADVISOR_DATA, or create ../shared/data")
+    protocol = Protocol()
+    if test_cap is not None or max_steps is not None:
+        protocol = dataclasses.replace(protocol, **{k: v for k, v in (("test_cap", test_cap), ("max_steps", max_steps))
+                                                    if v is not None})
+    jobs = expand(backbones, specs, method_names, _ints("sizes", sizes), _ints("seeds", seeds))
+    typer.echo(f"{len(jobs)} trials in the grid; results in {results_dir}; data from {root}")
+    summary = run_grid(jobs, results_dir, protocol, root, device, executor, workers, force)
+    typer.echo(f"ran {summary['ran']}, skipped {summary['skipped']} (already done), failed {summary['failed']} "
+               f"in {summary['seconds']:.0f} s")
+    for f in summary["failures"][:20]:
+        typer.echo(f"  failed: {f['label']}: {f['error']}")
+
+
+@app.command("status")
+def status_cmd(results_dir: Path = typer.Option(Path("data/results"), "--results-dir"),
+               as_json: bool = typer.Option(False, "--json")) -> None:
+    """Which cells exist: ok / failed counts per backbone, task and method."""
+    from bench.results import iter_results
+    from bench.runner import status_table
+
+    corrupt = [str(p) for p, rec in iter_results(results_dir) if rec is None]
+    table = status_table(results_dir)
+    if as_json:
+        typer.echo(json.dumps({"cells": table.to_dict("records"), "invalid_files": corrupt}, indent=1))
+        return
+    if table.empty:
+        typer.echo(f"no results in {results_dir}")
+    else:
+        typer.echo(table.to_string(index=False))
+    for path in corrupt:
+        typer.echo(f"invalid result file (will be rerun): {path}")
+
+
+@app.command("tasks")
+def tasks_cmd() -> None:
+    """List the built-in tasks."""
+    from bench.tasks import load_task, task_names
+
+    for name in task_names():
+        t = load_task(name)
+        typer.echo(f"{name:<22} {t.num_classes:>3} classes  {'pair ' if t.is_pair else ''}{t.description}  [{t.license}]")
+
+
+@app.command("methods")
+def methods_cmd() -> None:
+    """List the registered methods."""
+    from bench.methods import METHODS
+
+    for name, m in METHODS.items():
+        doc = (type(m).__module__ and __import__(type(m).__module__, fromlist=["x"]).__doc__ or "").strip().splitlines()[0]
+        typer.echo(f"{name:<20} {doc}")
+
+
+@app.command("models")
+def models_cmd() -> None:
+    """List the registered backbones."""
+    from bench.models import BACKBONES
+
+    for name, spec in BACKBONES.items():
+        typer.echo(f"{name:<14} {spec.kind:<8} {spec.description}")
+    typer.echo("hf:/path       any local Hugging Face model folder (safetensors)")
+
+
+@app.command("add-task")
+def add_task_cmd(
+    name: str = typer.Argument(..., help="Task name (lowercase, digits, _ and -)."),
+    train: Path = typer.Option(..., "--train", help="Training CSV."),
+    test: Path = typer.Option(..., "--test", help="Test CSV."),
+    text: str = typer.Option("text", "--text", help="Text column(s), comma-separated (two for pair tasks)."),
+    label: str = typer.Option("label", "--label", help="Label column."),
+    instruction: str = typer.Option("Classify the text.", "--instruction", help="One instruction sentence for prompting."),
+    out_dir: Path = typer.Option(Path("."), "--out-dir", help="Where to write <name>.yaml."),
+) -> None:
+    """Turn your own CSV files into a task YAML (then: bench run --task-file NAME.yaml)."""
+    from bench.tasks import TaskError, add_task
+
+    for p in (train, test):
+        if not p.exists():
+            _fail(f"{p}: no such file")
+    try:
+        path = add_task(train, test, name, [t.strip() for t in text.split(",")], label, instruction, out_dir=out_dir)
+    except TaskError as err:
+        _fail(str(err))
+    typer.echo(f"wrote {path}")
+
+
+@app.command("convert-smollm2")
+def convert_cmd(force: bool = typer.Option(False, "--force")) -> None:
+    """Dequantize the packaged SmolLM2 GGUF once into the local safetensors cache."""
+    from bench.models import ModelError, convert_smollm2
+
+    try:
+        typer.echo(str(convert_smollm2(force=force)))
+    except ModelError as err:
+        _fail(str(err))
+
+
+def main() -> None:
+    app()
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,39 @@
+"""prompt_tuning: learned soft-prompt vectors at the input of a frozen model (HF peft PromptTuningConfig).
+
+Init is TEXT (the task instruction's token embeddings), which Lester et al. 2021 found
+far more stable than random init at small scale; `init` may also be sample_vocab or random.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from bench.methods.base import Cell, Method, base_model, param_groups, peft_task_type
+
+VIRTUAL_TOKENS = 20
+
+
+class PromptTuning(Method):
+    name = "prompt_tuning"
+    # Soft prompts need large rates (Lester et al.: 0.3 with Adafactor); with AdamW 3e-2 is the usual start.
+    lrs = {"encoder": (3e-2, 1e-1), "causal": (3e-2, 1e-1)}
+    init = "text"
+
+    def hyperparams(self, cell: Cell) -> dict[str, Any]:
+        return {"num_virtual_tokens": VIRTUAL_TOKENS, "init": self.init}
+
+    def build(self, cell: Cell, lr: float) -> tuple[Any, list[dict]]:
+        from peft import PromptTuningConfig, PromptTuningInit, get_peft_model
+
+        init = {"text": PromptTuningInit.TEXT, "sample_vocab": PromptTuningInit.SAMPLE_VOCAB,
+                "random": PromptTuningInit.RANDOM}[self.init]
+        kwargs: dict[str, Any] = {}
+        if init == PromptTuningInit.TEXT:
+            kwargs = {"prompt_tuning_init_text": cell.task.instruction,
+                      "tokenizer_name_or_path": str(cell.backbone.tokenizer_dir())}
+        config = PromptTuningConfig(task_type=peft_task_type(cell), num_virtual_tokens=VIRTUAL_TOKENS,
+                                    prompt_tuning_init=init, **kwargs)
+        if not cell.causal:
+            config.modules_to_save = ["classifier", "pooler"]
+        model = get_peft_model(base_model(cell), config)
+        return model, param_groups(model, lr, cell.protocol.head_lr)

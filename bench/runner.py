@@ -1,0 +1,156 @@
+"""The grid runner: expands a grid into trials, skips what exists, runs the rest, writes results.
+
+Idempotent and resumable: every finished trial is one atomically written file, so a
+crash or `kill -9` loses only the trial in flight; rerunning skips every file that
+exists (and is valid). A failing trial is written with status=failed and the grid goes on.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from concurrent.futures import Future, ProcessPoolExecutor
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Callable, Iterable
+
+from bench.protocol import Protocol
+from bench.results import DEFAULT_RESULTS_DIR, ResultExists, read_result, result_path, write_result
+from bench.tasks import TaskSpec, load_task
+
+EXECUTORS = ("serial", "process")
+
+
+@dataclass(frozen=True)
+class Job:
+    backbone: str
+    task: TaskSpec
+    method: str
+    train_size: int
+    seed: int
+
+    def path(self, results_dir: Path) -> Path:
+        return result_path(results_dir, self.backbone, self.task.name, self.method, self.train_size, self.seed)
+
+    @property
+    def label(self) -> str:
+        return f"{self.backbone}/{self.task.name}/{self.method}/n{self.train_size}-s{self.seed}"
+
+
+def expand(backbones: Iterable[str], tasks: Iterable[TaskSpec], methods: Iterable[str], sizes: Iterable[int],
+           seeds: Iterable[int]) -> list[Job]:
+    """Seed-major order: a partial grid already covers every task and size for the first seed."""
+    tasks, methods, sizes = list(tasks), list(methods), sorted(sizes)
+    return [Job(b, t, m, n, s) for s in seeds for b in backbones for n in sizes for t in tasks for m in methods]
+
+
+def clean_stale_temp_files(results_dir: Path, older_than_s: float = 600.0) -> int:
+    """Remove temp files left by a writer that was killed mid-write (never a finished result)."""
+    removed = 0
+    now = time.time()
+    for tmp in Path(results_dir).glob("**/.*.tmp"):
+        try:
+            if now - tmp.stat().st_mtime > older_than_s:
+                tmp.unlink()
+                removed += 1
+        except FileNotFoundError:
+            pass
+    return removed
+
+
+def pending(jobs: list[Job], results_dir: Path, force: bool = False) -> tuple[list[Job], list[Job]]:
+    """(to run, skipped): a job is skipped when a valid result file exists, unless force."""
+    todo, skipped = [], []
+    for job in jobs:
+        (skipped if not force and read_result(job.path(results_dir)) is not None else todo).append(job)
+    return todo, skipped
+
+
+def execute(job: Job, results_dir: str, protocol: Protocol, data_dir: Any, device: str, force: bool,
+            threads: int | None = None) -> dict[str, Any]:
+    """Run one job and write its result; returns a short summary (runs in worker processes too)."""
+    if threads:
+        import torch
+
+        torch.set_num_threads(threads)
+    from bench.trial import run_trial
+
+    record = run_trial(job.backbone, job.task, job.method, job.train_size, job.seed, protocol, data_dir, device)
+    path = job.path(Path(results_dir))
+    try:
+        write_result(path, record, force=force)
+    except ResultExists:
+        pass  # another worker finished the same cell first: keep the existing immutable file
+    return {"label": job.label, "status": record["status"], "error": record["error"],
+            "accuracy": record["accuracy"], "wall_time_s": record.get("wall_time_s")}
+
+
+def run_grid(jobs: list[Job], results_dir: str | Path = DEFAULT_RESULTS_DIR, protocol: Protocol | None = None,
+             data_dir: Any = None, device: str = "auto", executor: str = "serial", workers: int = 1,
+             force: bool = False, progress: bool = True,
+             on_result: Callable[[dict[str, Any]], None] | None = None) -> dict[str, Any]:
+    """Run every pending job; returns counts and per-job summaries."""
+    if executor not in EXECUTORS:
+        raise ValueError(f"executor={executor!r} (allowed: {', '.join(EXECUTORS)})")
+    protocol = protocol or Protocol()
+    results_dir = Path(results_dir)
+    results_dir.mkdir(parents=True, exist_ok=True)
+    clean_stale_temp_files(results_dir)
+    todo, skipped = pending(jobs, results_dir, force)
+    summaries: list[dict[str, Any]] = []
+    bar = None
+    if progress and todo:
+        from tqdm import tqdm
+
+        bar = tqdm(total=len(todo), desc="trials", unit="trial", dynamic_ncols=True)
+
+    def done(summary: dict[str, Any]) -> None:
+        summaries.append(summary)
+        if bar is not None:
+            bar.set_postfix_str(f"{summary['label']} {summary['status']}"
+                                + (f" acc={summary['accuracy']:.3f}" if summary["accuracy"] is not None else ""))
+            bar.update(1)
+        if on_result:
+            on_result(summary)
+
+    t0 = time.perf_counter()
+    if executor == "serial" or workers <= 1:
+        for job in todo:
+            done(execute(job, str(results_dir), protocol, data_dir, device, force))
+    else:
+        import multiprocessing as mp
+
+        threads = max(1, (os.cpu_count() or 2) // workers)
+        # spawn: a fresh interpreter per worker (fork after torch has started threads can deadlock).
+        with ProcessPoolExecutor(max_workers=workers, mp_context=mp.get_context("spawn")) as pool:
+            futures: list[Future] = [pool.submit(execute, job, str(results_dir), protocol, data_dir, device, force,
+                                                 threads) for job in todo]
+            for job, fut in zip(todo, futures):
+                try:
+                    done(fut.result())
+                except Exception as err:  # a lost worker: nothing was written, the next run retries it
+                    done({"label": job.label, "status": "lost", "error": f"{type(err).__name__}: {err}",
+                          "accuracy": None, "wall_time_s": None})
+    if bar is not None:
+        bar.close()
+    failed = [s for s in summaries if s["status"] != "ok"]
+    return {"ran": len(summaries), "skipped": len(skipped), "failed": len(failed), "failures": failed,
+            "seconds": time.perf_counter() - t0, "summaries": summaries}
+
+
+def status_table(results_dir: str | Path = DEFAULT_RESULTS_DIR):
+    """Counts of ok / failed runs per backbone, task and method (a pandas DataFrame)."""
+    from bench.results import load
+
+    df = load(results_dir)
+    if df.empty:
+        return df
+    return (df.groupby(["backbone", "task", "method", "status"]).size().unstack("status", fill_value=0)
+            .reset_index())
+
+
+def parse_tasks(names: str) -> list[TaskSpec]:
+    from bench.tasks import task_names
+
+    chosen = task_names() if names in ("all", "") else [n.strip() for n in names.split(",") if n.strip()]
+    return [load_task(n) for n in chosen]
