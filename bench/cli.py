@@ -44,6 +44,7 @@ def run_cmd(
     workers: int = typer.Option(1, "--workers", help="Worker processes for --executor process."),
     device: str = typer.Option("auto", "--device", help="auto | cpu | cuda"),
     force: bool = typer.Option(False, "--force", help="Rerun trials whose result exists."),
+    threads: Optional[int] = typer.Option(None, "--threads", help="Torch threads per trial (default: cores / workers)."),
     test_cap: Optional[int] = typer.Option(None, "--test-cap", help="Override the protocol's test-subset cap."),
     max_steps: Optional[int] = typer.Option(None, "--max-steps", help="Override the protocol's step cap."),
 ) -> None:
@@ -62,6 +63,8 @@ def run_cmd(
         _fail(f"--device={device!r} (allowed: auto | cpu | cuda)")
     if workers < 1:
         _fail(f"--workers={workers} (allowed: >= 1)")
+    if threads is not None and threads < 1:
+        _fail(f"--threads={threads} (allowed: >= 1)")
     backbones = [m.strip() for m in models.split(",") if m.strip()]
     for b in backbones:
         try:
@@ -85,7 +88,7 @@ def run_cmd(
                                                     if v is not None})
     jobs = expand(backbones, specs, method_names, _ints("sizes", sizes), _ints("seeds", seeds))
     typer.echo(f"{len(jobs)} trials in the grid; results in {results_dir}; data from {root}")
-    summary = run_grid(jobs, results_dir, protocol, root, device, executor, workers, force)
+    summary = run_grid(jobs, results_dir, protocol, root, device, executor, workers, force, threads=threads)
     typer.echo(f"ran {summary['ran']}, skipped {summary['skipped']} (already done), failed {summary['failed']} "
                f"in {summary['seconds']:.0f} s")
     for f in summary["failures"][:20]:
@@ -177,6 +180,11 @@ def convert_cmd(force: bool = typer.Option(False, "--force")) -> None:
 
 
 def main() -> None:
+    import warnings
+
+    # transformers deprecation chatter would bury the progress bar and the summary.
+    warnings.filterwarnings("ignore", category=FutureWarning)
+    warnings.filterwarnings("ignore", category=UserWarning, module="peft")
     app()
 
 

@@ -95,7 +95,7 @@ def split_cell(labels: np.ndarray, n_train: int, n_val: int, seed: int) -> tuple
     return rng.permutation(train), rng.permutation(val)
 
 
-def test_subset(labels: np.ndarray, cap: int) -> np.ndarray:
+def capped_test_indices(labels: np.ndarray, cap: int) -> np.ndarray:
     """A stratified test subset of at most `cap` examples, identical for every seed."""
     labels = np.asarray(labels)
     if len(labels) <= cap:

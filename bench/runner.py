@@ -87,7 +87,7 @@ def execute(job: Job, results_dir: str, protocol: Protocol, data_dir: Any, devic
 
 def run_grid(jobs: list[Job], results_dir: str | Path = DEFAULT_RESULTS_DIR, protocol: Protocol | None = None,
              data_dir: Any = None, device: str = "auto", executor: str = "serial", workers: int = 1,
-             force: bool = False, progress: bool = True,
+             force: bool = False, progress: bool = True, threads: int | None = None,
              on_result: Callable[[dict[str, Any]], None] | None = None) -> dict[str, Any]:
     """Run every pending job; returns counts and per-job summaries."""
     if executor not in EXECUTORS:
@@ -114,13 +114,15 @@ def run_grid(jobs: list[Job], results_dir: str | Path = DEFAULT_RESULTS_DIR, pro
             on_result(summary)
 
     t0 = time.perf_counter()
+    # Threads per trial: all cores for one worker, split evenly across several. Results
+    # record the count; oversubscribing (2 processes x 2 threads on 2 cores) made steps 10x slower here.
+    threads = threads or max(1, (os.cpu_count() or 2) // max(1, workers))
     if executor == "serial" or workers <= 1:
         for job in todo:
-            done(execute(job, str(results_dir), protocol, data_dir, device, force))
+            done(execute(job, str(results_dir), protocol, data_dir, device, force, threads))
     else:
         import multiprocessing as mp
 
-        threads = max(1, (os.cpu_count() or 2) // workers)
         # spawn: a fresh interpreter per worker (fork after torch has started threads can deadlock).
         with ProcessPoolExecutor(max_workers=workers, mp_context=mp.get_context("spawn")) as pool:
             futures: list[Future] = [pool.submit(execute, job, str(results_dir), protocol, data_dir, device, force,

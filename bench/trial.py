@@ -18,7 +18,7 @@ from typing import Any, Callable
 
 import numpy as np
 
-from bench.protocol import Protocol, split_cell, test_subset
+from bench.protocol import Protocol, split_cell, capped_test_indices
 from bench.results import REPO, SCHEMA_VERSION
 from bench.tasks import TaskError, TaskSpec, load_split
 
@@ -110,8 +110,8 @@ def forgetting_probe(backbone: Any, task: TaskSpec, protocol: Protocol, data_dir
         test, _ = encoded_split(backbone, probe, "test", protocol, data_dir)
     except TaskError:
         return None  # no data dir: forgetting is recorded as null
-    tr_idx = test_subset(train.labels, protocol.forgetting_probe_train)
-    te_idx = test_subset(test.labels, protocol.forgetting_probe_test)
+    tr_idx = capped_test_indices(train.labels, protocol.forgetting_probe_train)
+    te_idx = capped_test_indices(test.labels, protocol.forgetting_probe_test)
     pad = int(backbone.tokenizer.pad_token_id)
 
     def accuracy(model: Any) -> float:
@@ -137,7 +137,7 @@ def prepare_cell(backbone: Any, task: TaskSpec, train_size: int, seed: int, prot
     pool, pool_df = encoded_split(backbone, task, "train", protocol, data_dir)
     test, _ = encoded_split(backbone, task, "test", protocol, data_dir)
     train_idx, val_idx = split_cell(pool.labels, train_size, protocol.val_size(train_size), seed)
-    test_idx = test_subset(test.labels, protocol.test_cap)
+    test_idx = capped_test_indices(test.labels, protocol.test_cap)
     causal = backbone.kind == "causal"
     return Cell(backbone=backbone, task=task, protocol=protocol, train_size=train_size, seed=seed, pool=pool,
                 test=test, train_idx=train_idx, val_idx=val_idx, test_idx=test_idx, pool_rows=pool_df,

@@ -3,3 +3,6 @@ import os
 # Never reach a model hub from tests.
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+# Tiny test models run fastest on one thread, and one thread never oversubscribes a
+# 2-core machine that is also running a benchmark.
+os.environ.setdefault("OMP_NUM_THREADS", "1")

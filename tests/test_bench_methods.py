@@ -1,0 +1,68 @@
+"""Common checks over the method registry (like scikit-learn's estimator checks), on tiny random models."""
+
+from __future__ import annotations
+
+import pytest
+
+from bench.methods import METHODS
+from bench.results import read_result, validate, write_result
+from bench.tasks import load_task
+from bench.trial import run_trial
+
+from bench_helpers import TINY_PROTOCOL, write_toy_task
+
+BACKBONES = ("tiny-bert", "tiny-llama")
+
+
+@pytest.fixture(scope="module")
+def toy(tmp_path_factory):
+    return load_task(write_toy_task(tmp_path_factory.mktemp("toy")))
+
+
+@pytest.mark.parametrize("backbone", BACKBONES)
+@pytest.mark.parametrize("method", list(METHODS))
+def test_method_common_checks(method, backbone, toy, tmp_path):
+    a = run_trial(backbone, toy, method, 32, 0, TINY_PROTOCOL, device="cpu")
+    assert a["status"] == "ok", a.get("traceback_tail")
+    assert validate(a) == []
+    # The runner's store accepts it and reads it back unchanged.
+    path = write_result(tmp_path / "r.json", a)
+    assert read_result(path)["accuracy"] == a["accuracy"]
+    # Every top-level key that consumers rely on is measured (not left None) on success.
+    for key in ("accuracy", "macro_f1", "train_accuracy", "train_time_s", "peak_rss_mb", "trainable_params",
+                "total_params", "stored_bytes", "infer_ms_per_example", "steps"):
+        assert a[key] is not None, key
+    assert a["peak_rss_mb"] > 50 and a["stored_bytes"] > 0 and a["infer_ms_per_example"] > 0
+    if METHODS[method].trains:
+        curve = a["metrics"]["loss_curve"]
+        assert curve[-1][1] < curve[0][1], f"loss did not go down: {curve}"
+        assert a["trainable_params"] > 0 and a["lr"] in a["config"]["lr_candidates"]
+        assert a["forgetting"] is not None
+    # Same seed -> same metrics.
+    b = run_trial(backbone, toy, method, 32, 0, TINY_PROTOCOL, device="cpu")
+    for key in ("accuracy", "macro_f1", "train_accuracy", "lr", "steps", "trainable_params"):
+        assert a[key] == b[key], key
+
+
+def test_trained_methods_learn_the_toy_task_on_the_encoder(toy):
+    # The marker word decides the label, so a tiny BERT + full fine-tuning should beat chance clearly.
+    r = run_trial("tiny-bert", toy, "full_finetuning", 64, 0, TINY_PROTOCOL, device="cpu")
+    assert r["accuracy"] >= 0.7, r["metrics"]["loss_curve"]
+
+
+def test_trainable_parameter_counts_are_ordered(toy):
+    counts = {m: run_trial("tiny-bert", toy, m, 16, 0, TINY_PROTOCOL, device="cpu")["trainable_params"]
+              for m in ("prompt_tuning", "lora", "full_finetuning")}
+    assert counts["prompt_tuning"] < counts["full_finetuning"]
+    assert counts["lora"] < counts["full_finetuning"]
+
+
+def test_a_failing_trial_is_recorded_not_raised(toy):
+    r = run_trial("tiny-bert", toy, "lora", 10_000, 0, TINY_PROTOCOL, device="cpu")
+    assert r["status"] == "failed" and "exceeds the pool" in r["error"]
+    assert validate(r) == []
+
+
+def test_unknown_device_is_a_failed_trial_with_a_clear_message(toy):
+    r = run_trial("tiny-bert", toy, "lora", 16, 0, TINY_PROTOCOL, device="tpu")
+    assert r["status"] == "failed" and "auto | cpu | cuda" in r["error"]
