@@ -6,7 +6,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: run test setup bench grid app clean-venv
+.PHONY: run test setup grid bench-speed clean-venv
 
 $(BIN)/python:
 	$(PY) -m venv $(VENV)
@@ -28,3 +28,14 @@ test: $(STAMP)
 
 clean-venv:
 	rm -rf $(VENV)
+
+# The MiniLM grid in the background (resumable: finished trials are skipped).
+grid: $(STAMP)
+	mkdir -p .cache
+	nohup $(BIN)/bench run --models minilm --tasks all --methods all --sizes 16,64,256,1024 --seeds 0,1 \
+		--executor process --workers 2 --threads 1 > .cache/grid.log 2>&1 &
+	@echo "grid running in the background; progress: tail -f .cache/grid.log; cells: $(BIN)/bench status"
+
+bench-speed: $(STAMP)
+	$(BIN)/python benchmarks/trial_speed.py
+	$(BIN)/python benchmarks/recommend_latency.py

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import os
 import time
-from concurrent.futures import Future, ProcessPoolExecutor
+from concurrent.futures import ProcessPoolExecutor, as_completed
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable, Iterable
@@ -69,6 +69,9 @@ def pending(jobs: list[Job], results_dir: Path, force: bool = False) -> tuple[li
 def execute(job: Job, results_dir: str, protocol: Protocol, data_dir: Any, device: str, force: bool,
             threads: int | None = None) -> dict[str, Any]:
     """Run one job and write its result; returns a short summary (runs in worker processes too)."""
+    import warnings
+
+    warnings.filterwarnings("ignore", category=FutureWarning)  # transformers deprecation chatter
     if threads:
         import torch
 
@@ -125,9 +128,10 @@ def run_grid(jobs: list[Job], results_dir: str | Path = DEFAULT_RESULTS_DIR, pro
 
         # spawn: a fresh interpreter per worker (fork after torch has started threads can deadlock).
         with ProcessPoolExecutor(max_workers=workers, mp_context=mp.get_context("spawn")) as pool:
-            futures: list[Future] = [pool.submit(execute, job, str(results_dir), protocol, data_dir, device, force,
-                                                 threads) for job in todo]
-            for job, fut in zip(todo, futures):
+            futures = {pool.submit(execute, job, str(results_dir), protocol, data_dir, device, force, threads): job
+                       for job in todo}
+            for fut in as_completed(futures):
+                job = futures[fut]
                 try:
                     done(fut.result())
                 except Exception as err:  # a lost worker: nothing was written, the next run retries it

@@ -44,10 +44,11 @@ def test_method_common_checks(method, backbone, toy, tmp_path):
         assert a[key] == b[key], key
 
 
-def test_trained_methods_learn_the_toy_task_on_the_encoder(toy):
-    # The marker word decides the label, so a tiny BERT + full fine-tuning should beat chance clearly.
-    r = run_trial("tiny-bert", toy, "full_finetuning", 64, 0, TINY_PROTOCOL, device="cpu")
-    assert r["accuracy"] >= 0.7, r["metrics"]["loss_curve"]
+def test_the_pipeline_keeps_labels_aligned(toy):
+    # The marker word decides the label, so even a random tiny BERT's pooled features separate
+    # the classes: a probe near chance would mean texts and labels were shuffled apart.
+    r = run_trial("tiny-bert", toy, "linear_probe", 64, 0, TINY_PROTOCOL, device="cpu")
+    assert r["accuracy"] >= 0.9
 
 
 def test_trainable_parameter_counts_are_ordered(toy):
