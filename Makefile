@@ -20,10 +20,17 @@ $(STAMP): pyproject.toml | $(BIN)/python
 
 setup: $(STAMP)
 
+# The main job: the Streamlit questionnaire, headless on loopback.
 run: $(STAMP)
-	$(BIN)/advisor recommend --profile data/examples/sentiment_laptop.yaml
+	@echo "tuning-advisor: open http://127.0.0.1:8501"
+	$(BIN)/streamlit run app.py --server.headless true --server.address 127.0.0.1 --server.port 8501 \
+		--browser.gatherUsageStats false
 
+# The browser e2e test needs Debian's chromium: installed here when missing and possible (root + apt).
 test: $(STAMP)
+	@command -v chromium >/dev/null 2>&1 || { [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1 && \
+		(apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium) >/dev/null 2>&1; } || \
+		echo "chromium unavailable: the e2e browser test will be skipped"
 	$(BIN)/python -m pytest -q
 
 clean-venv:

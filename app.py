@@ -1,0 +1,272 @@
+"""tuning-advisor — Streamlit questionnaire. UI only: every decision is made in `advisor`.
+
+Run: make run  (streamlit run app.py on 127.0.0.1:8501)
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import altair as alt
+import pandas as pd
+import streamlit as st
+
+from advisor import OPTIONS, ProfileError, ProjectProfile, load_table, recommend
+from advisor.evidence import learning_curves, load_results, nearest_evidence, results_dir, similar_tasks
+from advisor.glossary import GLOSSARY
+from advisor.profile import CHOICES, HELP
+from advisor.recommend import LABELS
+from advisor.report import to_markdown
+
+st.set_page_config(page_title="tuning-advisor", layout="wide")
+
+# The wizard: one form per step; answers live in st.session_state["answers"], so going
+# back shows what was entered (widgets are re-created from these values on every run).
+STEPS: list[tuple[str, list[str]]] = [
+    ("Your data and task", ["labeled_examples", "task_complexity", "num_classes", "avg_input_tokens", "pair_input",
+                            "domain_shift"]),
+    ("Your model and resources", ["model_access", "model_params_b", "compute", "gpu_memory_gb", "budget_gpu_hours",
+                                  "ml_expertise"]),
+    ("Your goals and constraints", ["accuracy_goal", "overfitting_risk", "preserve_capabilities", "num_tasks",
+                                    "iteration_speed", "long_term", "interpretability", "data_governance"]),
+]
+QUESTIONS = {
+    "labeled_examples": "How many labeled examples do you have?",
+    "task_complexity": "What is the task like?",
+    "num_classes": "How many output classes?",
+    "avg_input_tokens": "Typical input length (tokens)?",
+    "pair_input": "Each example has two texts",
+    "domain_shift": "How different is your data from everyday web text?",
+    "model_access": "What access do you have to the model?",
+    "model_params_b": "Model size (billions of parameters)",
+    "compute": "What compute can you train on?",
+    "gpu_memory_gb": "GPU memory in GB (optional)",
+    "budget_gpu_hours": "Training budget in GPU-hours per task (optional)",
+    "ml_expertise": "Your team's experience training models",
+    "accuracy_goal": "How much accuracy do you need?",
+    "overfitting_risk": "How worried are you about overfitting?",
+    "preserve_capabilities": "The model must keep its general skills",
+    "num_tasks": "How many tasks will one deployment serve?",
+    "iteration_speed": "How fast must behaviour change?",
+    "long_term": "This is a long-term, maintained solution",
+    "interpretability": "The adaptation must be human-readable",
+    "data_governance": "The data is sensitive and must stay in-house",
+}
+
+
+@st.cache_data(show_spinner=False)
+def cached_results(path: str, stamp: float) -> pd.DataFrame:
+    return load_results(path)
+
+
+def results() -> pd.DataFrame:
+    path = results_dir()
+    stamp = max((p.stat().st_mtime for p in path.glob("*/*/*")), default=0.0) if path.exists() else 0.0
+    return cached_results(str(path), stamp)
+
+
+@st.cache_data(show_spinner=False)
+def table_frame() -> pd.DataFrame:
+    t = load_table()
+    return pd.DataFrame([{"rule": r.id, "factor": r.factor, "weight": r.weight,
+                          **{LABELS[o]: f"{r.effects[o]:+.0f}" for o in OPTIONS}, "why": r.rationale,
+                          "source": r.source} for r in t.rules])
+
+
+def answers() -> dict[str, Any]:
+    if "answers" not in st.session_state:
+        st.session_state["answers"] = ProjectProfile().to_dict()
+        st.session_state["step"] = 0
+    return st.session_state["answers"]
+
+
+def widget(field: str, value: Any) -> Any:
+    label, help_ = QUESTIONS[field], HELP[field]
+    key = f"w_{field}"
+    if field in CHOICES:
+        options = list(CHOICES[field])
+        return st.selectbox(label, options, index=options.index(value), help=help_, key=key)
+    if field in ("preserve_capabilities", "long_term", "interpretability", "data_governance", "pair_input"):
+        return st.checkbox(label, value=bool(value), help=help_, key=key)
+    # Numbers as text: the profile validates them, so errors read the same as everywhere else.
+    return st.text_input(label, value="" if value is None else f"{value:g}" if isinstance(value, float) else str(value),
+                         help=help_, key=key, placeholder="leave empty if unknown")
+
+
+def combination_notes(a: dict[str, Any]) -> list[str]:
+    notes = []
+    if a["model_access"] != "weights" and (a.get("gpu_memory_gb") not in (None, "") or a["compute"] != "minimal"):
+        notes.append("With API access, your own GPU and compute do not matter for training: "
+                     "the provider trains (if it can) and only prompts are yours.")
+    if a["labeled_examples"] in (0, "0") and a["accuracy_goal"] == "critical":
+        notes.append("A critical accuracy goal with no labeled data: no method can be checked, let alone trained; "
+                     "plan to label a validation set first.")
+    return notes
+
+
+def wizard() -> None:
+    a = answers()
+    step = st.session_state["step"]
+    st.progress((step + 1) / (len(STEPS) + 1), text=f"Step {step + 1} of {len(STEPS) + 1}")
+    if step >= len(STEPS):
+        answer_page()
+        return
+    title, fields = STEPS[step]
+    with st.form(f"step{step}"):
+        st.subheader(title)
+        values = {f: widget(f, a.get(f)) for f in fields}
+        back, nxt = st.columns(2)
+        go_back = back.form_submit_button("← Back", disabled=step == 0)
+        go_next = nxt.form_submit_button("Next →" if step < len(STEPS) - 1 else "Get my recommendation",
+                                         type="primary")
+    if go_back or go_next:
+        candidate = {**a, **{k: (None if v == "" else v) for k, v in values.items()}}
+        try:
+            ProjectProfile.from_dict(candidate)
+        except ProfileError as err:
+            # Keep what was typed, explain inline, stay on this step.
+            st.session_state["answers"] = candidate
+            if go_back:
+                st.session_state["step"] = step - 1
+                st.rerun()
+            for p in err.problems:
+                st.error(f"**{QUESTIONS.get(p.field, p.field)}** — got {p.value!r}; allowed: {p.allowed}.")
+            return
+        st.session_state["answers"] = ProjectProfile.from_dict(candidate).to_dict()
+        st.session_state["step"] = step - 1 if go_back else step + 1
+        st.rerun()
+    for note in combination_notes(a):
+        st.info(note)
+
+
+def answer_page() -> None:
+    profile = ProjectProfile.from_dict(answers())
+    rec = recommend(profile)
+    df = results()
+    evidence = nearest_evidence(profile, df)
+    best = rec.ranking[0]
+    st.success(f"**{rec.summary()}**")
+    st.caption("Calibration: rules-only — the decision table decides; measured benchmark cells are shown as "
+               "evidence below." if rec.mode == "rules-only" else f"Calibration: {rec.mode}")
+    rows = []
+    for r in rec.ranking:
+        c = r.cost
+        acc = r.expected_accuracy
+        rows.append({"rank": r.rank, "option": LABELS[r.option], "score": round(r.score, 1),
+                     "feasible": "yes" if r.feasible else "no — " + r.infeasible_reasons[0].split(" [")[0],
+                     "expected accuracy": (f"{acc['point']:.2f} [{acc['low']:.2f}, {acc['high']:.2f}]" if acc
+                                           else "n/a (" + r.expected_accuracy_note + ")"),
+                     "train GPU-hours": round(c.train_gpu_hours, 4), "train memory GB": round(c.train_memory_gb, 1),
+                     "stored per task (MB)": round(c.storage_bytes_per_task / 1e6, 3),
+                     "extra inference tokens": c.extra_inference_tokens})
+    st.subheader("All five options")
+    st.dataframe(pd.DataFrame(rows), hide_index=True, width="stretch", key="ranking_table")
+    chart = pd.DataFrame([{"option": LABELS[r.option], "score": r.score, "feasible": r.feasible,
+                           "train GPU-hours (log)": max(r.cost.train_gpu_hours, 1e-4),
+                           "stored per task (bytes)": max(r.cost.storage_bytes_per_task, 1)} for r in rec.ranking])
+    left, right = st.columns(2)
+    left.altair_chart(alt.Chart(chart, title="Score vs estimated training cost").mark_circle(size=140).encode(
+        x=alt.X("train GPU-hours (log)", scale=alt.Scale(type="log")), y="score", color="option",
+        shape="feasible", tooltip=list(chart.columns)), width="stretch")
+    right.altair_chart(alt.Chart(chart, title="Score vs storage per task").mark_circle(size=140).encode(
+        x=alt.X("stored per task (bytes)", scale=alt.Scale(type="log")), y="score", color="option",
+        shape="feasible", tooltip=list(chart.columns)), width="stretch")
+
+    st.subheader("Why")
+    for r in rec.ranking:
+        with st.expander(f"{r.rank}. {LABELS[r.option]} — score {r.score:.0f}" + ("" if r.feasible else " (infeasible)"),
+                         expanded=r.rank == 1):
+            for why in r.infeasible_reasons:
+                st.markdown(f"- **infeasible:** {why}")
+            for x in r.reasons[:5]:
+                st.markdown(f"- {'**+**' if x.direction == 'for' else '**−**'} **{x.factor}** (weight {x.weight:g}, "
+                            f"{x.contribution:+g}): {x.rationale}  \n  *Source: {x.source}*")
+    st.subheader("Measured evidence")
+    if evidence:
+        for e in evidence:
+            st.markdown(f"- {e['sentence']} ({e['backbone']}, mean over seeds)")
+        curves = learning_curves(df, [e["task"] for e in evidence])
+        st.altair_chart(alt.Chart(curves, title="Learning curves on the most similar measured tasks")
+                        .mark_line(point=True).encode(x=alt.X("train_size", scale=alt.Scale(type="log")),
+                                                      y="accuracy", color="method", strokeDash="task",
+                                                      tooltip=list(curves.columns)), width="stretch")
+    else:
+        st.info("No benchmark results yet in " + str(results_dir()) + " — run `make grid` to measure.")
+    st.subheader("What would change the answer")
+    for c in rec.counterfactuals:
+        st.markdown(f"- {c}")
+    if rec.caveats:
+        st.subheader("Caveats")
+        for c in rec.caveats:
+            st.warning(c)
+    if rec.hybrids:
+        st.subheader("Hybrids worth considering")
+        for h in rec.hybrids:
+            st.markdown(f"- **{h['name']}**: {h['rationale']} *({h['source']})*")
+    data = rec.to_dict()
+    data["evidence"] = evidence
+    c1, c2, c3 = st.columns(3)
+    c1.download_button("Download JSON", json.dumps(data, indent=2), "recommendation.json", "application/json")
+    c2.download_button("Download Markdown report", to_markdown(rec, evidence), "recommendation.md", "text/markdown")
+    if c3.button("← Change my answers"):
+        st.session_state["step"] = len(STEPS) - 1
+        st.rerun()
+    if best.option:  # keep the answers for the next visit in this session
+        st.session_state["last_best"] = best.option
+
+
+def evidence_page() -> None:
+    st.header("Benchmark evidence")
+    df = results()
+    if df.empty:
+        st.info(f"No benchmark results in {results_dir()} yet. `make grid` runs the MiniLM grid; "
+                "`bench run --help` shows the options.")
+        return
+    st.caption(f"{len(df)} successful runs from {results_dir()}")
+    cols = st.columns(4)
+    pick = {}
+    for col, field in zip(cols, ("backbone", "task", "method", "train_size")):
+        values = sorted(df[field].unique().tolist())
+        pick[field] = col.multiselect(field, values, default=values, key=f"ev_{field}")
+    sub = df[df.backbone.isin(pick["backbone"]) & df.task.isin(pick["task"]) & df.method.isin(pick["method"])
+             & df.train_size.isin(pick["train_size"])]
+    curves = learning_curves(sub, sorted(sub.task.unique().tolist()))
+    if not curves.empty:
+        st.altair_chart(alt.Chart(curves, title="Accuracy vs training-set size").mark_line(point=True).encode(
+            x=alt.X("train_size", scale=alt.Scale(type="log")), y="accuracy", color="method",
+            strokeDash="task", tooltip=list(curves.columns)), width="stretch")
+        st.altair_chart(alt.Chart(curves, title="Accuracy vs training time (Pareto view)").mark_circle(size=80).encode(
+            x=alt.X("train_time_s", scale=alt.Scale(type="symlog")), y="accuracy", color="method",
+            tooltip=list(curves.columns)), width="stretch")
+    st.dataframe(sub[["backbone", "task", "method", "train_size", "seed", "accuracy", "macro_f1", "train_accuracy",
+                      "train_time_s", "trainable_params", "stored_bytes", "forgetting", "lr", "steps"]],
+                 hide_index=True, width="stretch", key="evidence_table")
+    st.subheader("Claims audit")
+    claims = results_dir().parent / "calibration" / "claims.md"
+    if claims.exists():
+        st.markdown(claims.read_text(encoding="utf-8"))
+    else:
+        st.info("The claims audit has not been computed yet (it needs the calibrated grid).")
+
+
+def guide_page() -> None:
+    st.header("Method guide")
+    for option, text in GLOSSARY.items():
+        st.markdown(f"**{LABELS[option]}** — {text}")
+    st.subheader("The decision table")
+    st.caption("Effects from −2 (strongly against) to +2 (strongly for), multiplied by the weight.")
+    st.dataframe(table_frame(), hide_index=True, width="stretch", key="decision_table")
+    t = load_table()
+    st.subheader("Hard constraints")
+    for c in t.constraints:
+        st.markdown(f"- **{c.id}** — infeasible: {', '.join(c.infeasible)}. {c.reason} *({c.source})*")
+
+
+PAGES = {"Advisor": wizard, "Evidence": evidence_page, "Method guide": guide_page}
+
+st.title("tuning-advisor")
+st.caption("Prompt engineering, prompt tuning, prefix tuning, LoRA or full fine-tuning? Answer a few questions.")
+answers()
+page = st.sidebar.radio("Page", list(PAGES), key="page")
+PAGES[page]()

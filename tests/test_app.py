@@ -1,0 +1,109 @@
+"""The Streamlit questionnaire, driven with streamlit.testing.v1.AppTest."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from streamlit.testing.v1 import AppTest
+
+APP = str(Path(__file__).resolve().parent.parent / "app.py")
+
+
+def _app() -> AppTest:
+    return AppTest.from_file(APP, default_timeout=60).run()
+
+
+def _next(at: AppTest) -> AppTest:
+    return next(b for b in at.button if b.label.startswith(("Next", "Get my"))).click().run()
+
+
+def test_wizard_to_recommendation():
+    at = _app()
+    assert not at.exception
+    at.text_input(key="w_labeled_examples").set_value("40")
+    at.selectbox(key="w_task_complexity").set_value("simple")
+    at = _next(at)
+    assert "Your model and resources" in [s.value for s in at.subheader]
+    at.selectbox(key="w_compute").set_value("minimal")
+    at.text_input(key="w_model_params_b").set_value("0.135")
+    at = _next(at)
+    at.selectbox(key="w_accuracy_goal").set_value("acceptable")
+    at = _next(at)
+    assert not at.exception
+    summary = at.success[0].value
+    assert summary.startswith("**Recommended: ")
+    table = at.dataframe[0].value
+    assert len(table) == 5 and set(table["feasible"].str[:3]) <= {"yes", "no "}
+    assert "What would change the answer" in [s.value for s in at.subheader]
+    # The app and the library agree.
+    from advisor import recommend
+    expected = recommend({"labeled_examples": 40, "task_complexity": "simple", "compute": "minimal",
+                          "model_params_b": 0.135, "accuracy_goal": "acceptable"})
+    assert expected.summary() in summary
+
+
+def test_invalid_input_is_explained_inline_and_keeps_the_step():
+    at = _app()
+    at.text_input(key="w_labeled_examples").set_value("-3")
+    at = _next(at)
+    assert not at.exception
+    errors = [e.value for e in at.error]
+    assert errors and "How many labeled examples" in errors[0] and "integer 0..1000000000" in errors[0]
+    assert "Your data and task" in [s.value for s in at.subheader]
+    assert at.text_input(key="w_labeled_examples").value == "-3"  # what was typed is kept
+
+
+def test_going_back_keeps_answers():
+    at = _app()
+    at.text_input(key="w_labeled_examples").set_value("1234")
+    at = _next(at)
+    at = next(b for b in at.button if b.label.startswith("← Back")).click().run()
+    assert at.text_input(key="w_labeled_examples").value == "1234"
+
+
+def test_evidence_page_without_results(monkeypatch, tmp_path):
+    monkeypatch.setenv("TUNING_ADVISOR_RESULTS", str(tmp_path / "none"))
+    at = _app()
+    at.sidebar.radio(key="page").set_value("Evidence").run()
+    assert not at.exception
+    assert any("No benchmark results" in i.value for i in at.info)
+
+
+def test_evidence_page_with_measured_results(monkeypatch, tmp_path):
+    # Real (tiny) measured runs: a random tiny BERT on the toy task, written through the runner.
+    from bench.runner import expand, run_grid
+    from bench.tasks import load_task
+
+    from bench_helpers import TINY_PROTOCOL, write_toy_task
+
+    toy = load_task(write_toy_task(tmp_path / "toy"))
+    results = tmp_path / "results"
+    summary = run_grid(expand(["tiny-bert"], [toy], ["linear_probe", "lora"], [16, 32], [0]), results,
+                       TINY_PROTOCOL, device="cpu", progress=False)
+    assert summary["failed"] == 0
+    monkeypatch.setenv("TUNING_ADVISOR_RESULTS", str(results))
+    at = _app()
+    at.sidebar.radio(key="page").set_value("Evidence").run()
+    assert not at.exception
+    table = at.dataframe[0].value
+    assert len(table) == 4 and set(table["method"]) == {"linear_probe", "lora"}
+
+
+def test_method_guide_shows_glossary_and_table():
+    at = _app()
+    at.sidebar.radio(key="page").set_value("Method guide").run()
+    assert not at.exception
+    text = " ".join(m.value for m in at.markdown)
+    assert "soft-prompt vectors" in text and "Low-rank" in text
+    assert len(at.dataframe[0].value) >= 20
+
+
+def test_app_does_not_import_torch():
+    code = ("import sys; from streamlit.testing.v1 import AppTest; "
+            f"at = AppTest.from_file({APP!r}, default_timeout=60).run(); "
+            "assert not at.exception, at.exception; "
+            "bad = [m for m in ('torch', 'transformers', 'peft') if m in sys.modules]; assert not bad, bad")
+    subprocess.run([sys.executable, "-c", code], check=True, timeout=120)
