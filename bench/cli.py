@@ -115,6 +115,16 @@ def status_cmd(results_dir: Path = typer.Option(Path("data/results"), "--results
         typer.echo(f"invalid result file (will be rerun): {path}")
 
 
+@app.command("report")
+def report_cmd(results_dir: Path = typer.Option(Path("data/results"), "--results-dir")) -> None:
+    """Write REPORT.md and PNG charts (learning curves, Pareto, gap, forgetting) into the results folder."""
+    from bench.report import write_report
+
+    if not results_dir.exists():
+        _fail(f"--results-dir={results_dir}: no such folder")
+    typer.echo(f"wrote {write_report(results_dir)}")
+
+
 @app.command("tasks")
 def tasks_cmd() -> None:
     """List the built-in tasks."""

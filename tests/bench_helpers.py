@@ -41,3 +41,16 @@ def write_toy_task(folder: Path, n_pool: int = 160, n_test: int = 48, seed: int 
     path = folder / "toy.yaml"
     path.write_text(yaml.safe_dump(spec, sort_keys=False))
     return path
+
+
+def measured_results(folder: Path, methods=("linear_probe", "lora"), sizes=(16, 32), seeds=(0,)) -> Path:
+    """A small results folder of real runs (tiny random BERT on the toy task), written by the runner."""
+    from bench.runner import expand, run_grid
+    from bench.tasks import load_task
+
+    toy = load_task(write_toy_task(folder / "toy"))
+    results = folder / "results"
+    summary = run_grid(expand(["tiny-bert"], [toy], list(methods), list(sizes), list(seeds)), results,
+                       TINY_PROTOCOL, device="cpu", progress=False)
+    assert summary["failed"] == 0, summary["failures"]
+    return results

@@ -74,16 +74,9 @@ def test_evidence_page_without_results(monkeypatch, tmp_path):
 
 def test_evidence_page_with_measured_results(monkeypatch, tmp_path):
     # Real (tiny) measured runs: a random tiny BERT on the toy task, written through the runner.
-    from bench.runner import expand, run_grid
-    from bench.tasks import load_task
+    from bench_helpers import measured_results
 
-    from bench_helpers import TINY_PROTOCOL, write_toy_task
-
-    toy = load_task(write_toy_task(tmp_path / "toy"))
-    results = tmp_path / "results"
-    summary = run_grid(expand(["tiny-bert"], [toy], ["linear_probe", "lora"], [16, 32], [0]), results,
-                       TINY_PROTOCOL, device="cpu", progress=False)
-    assert summary["failed"] == 0
+    results = measured_results(tmp_path)
     monkeypatch.setenv("TUNING_ADVISOR_RESULTS", str(results))
     at = _app()
     at.sidebar.radio(key="page").set_value("Evidence").run()
