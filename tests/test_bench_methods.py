@@ -67,3 +67,11 @@ def test_a_failing_trial_is_recorded_not_raised(toy):
 def test_unknown_device_is_a_failed_trial_with_a_clear_message(toy):
     r = run_trial("tiny-bert", toy, "lora", 16, 0, TINY_PROTOCOL, device="tpu")
     assert r["status"] == "failed" and "auto | cpu | cuda" in r["error"]
+
+
+@pytest.mark.parametrize("init", ["sample_vocab", "random"])
+def test_prompt_tuning_init_variants(init, toy, monkeypatch):
+    monkeypatch.setattr(METHODS["prompt_tuning"], "init", init)
+    r = run_trial("tiny-bert", toy, "prompt_tuning", 16, 0, TINY_PROTOCOL, device="cpu")
+    assert r["status"] == "ok", r.get("traceback_tail")
+    assert r["metrics"]["hyperparams"]["init"] == init

@@ -168,3 +168,24 @@ def test_cli_rejects_bad_names_with_exit_2():
         res = CliRunner().invoke(app, args)
         assert res.exit_code == 2, (args, res.output)
         assert text in res.output and "Traceback" not in res.output, res.output
+
+
+def test_add_task_and_status_commands(tmp_path):
+    from typer.testing import CliRunner
+
+    from bench.cli import app
+
+    toy = write_toy_task(tmp_path / "toy")
+    folder = toy.parent
+    res = CliRunner().invoke(app, ["add-task", "mine", "--train", str(folder / "train.csv"), "--test",
+                                   str(folder / "test.csv"), "--instruction", "Is it positive?", "--out-dir",
+                                   str(tmp_path)])
+    assert res.exit_code == 0, res.output
+    spec = load_task(tmp_path / "mine.yaml")
+    assert spec.name == "mine" and [lab.value for lab in spec.labels] == ["negative", "positive"]
+    bad = CliRunner().invoke(app, ["add-task", "mine", "--train", str(folder / "train.csv"), "--test",
+                                   str(folder / "test.csv"), "--text", "body", "--out-dir", str(tmp_path)])
+    assert bad.exit_code == 2 and "no column 'body'" in bad.output
+    write_result(result_path(tmp_path / "res", "b", "mine", "lora", 16, 0), _record(task="mine"))
+    out = CliRunner().invoke(app, ["status", "--results-dir", str(tmp_path / "res")])
+    assert out.exit_code == 0 and "mine" in out.output and "lora" in out.output
