@@ -164,6 +164,43 @@ def table_cmd(as_json: bool = typer.Option(False, "--json")) -> None:
         typer.echo(f"{'':<24} source: {c.source}")
 
 
+@app.command("evaluate")
+def evaluate_cmd(
+    results_dir: Optional[Path] = typer.Option(None, "--results-dir", help="Benchmark results (default: data/results)."),
+    external: Optional[Path] = typer.Option(None, "--external", help="Score the model fitted on --results-dir "
+                                                                     "against the tasks of this results folder."),
+    as_json: bool = typer.Option(False, "--json", help="Print the metrics as JSON."),
+    write: bool = typer.Option(True, "--write/--no-write", help="Write data/calibration/evaluation.md (LOTO only)."),
+) -> None:
+    """Leave-one-task-out evaluation: MAE, top-1 agreement and regret vs three baselines."""
+    from advisor import evaluate as ev
+    from advisor.evidence import results_dir as default_dir
+    from bench.results import load
+
+    source = results_dir or default_dir()
+    if not source.exists():
+        _fail(f"--results-dir={source}: no such folder")
+    df = load(source)
+    if df.empty:
+        _fail(f"no benchmark results in {source} (run `bench run` first)")
+    if external is not None:
+        if not external.exists():
+            _fail(f"--external={external}: no such folder")
+        other = load(external)
+        if other.empty:
+            _fail(f"no results in {external}")
+        result = ev.external(df, other)
+    else:
+        result = ev.leave_one_task_out(df)
+        if write:
+            ev.write_markdown(result, str(source), source.parent / "calibration" / "evaluation.md")
+    if as_json:
+        typer.echo(json.dumps({k: v for k, v in result.items() if k != "rows"} | {"cells_detail": result["rows"]},
+                              indent=2, default=str))
+        return
+    typer.echo(ev.to_markdown(result, str(external or source)))
+
+
 def main() -> None:
     app()
 

@@ -34,6 +34,8 @@ class OptionResult:
     cost: CostEstimate
     expected_accuracy: Mapping[str, Any] | None = None
     expected_accuracy_note: str = "rules-only: no calibration data loaded"
+    rules_score: float | None = None
+    evidence: tuple[Mapping[str, Any], ...] = ()
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -44,8 +46,10 @@ class OptionResult:
             "infeasible_reasons": list(self.infeasible_reasons),
             "reasons": [r.to_dict() for r in self.reasons],
             "cost": self.cost.to_dict(),
+            "rules_score": None if self.rules_score is None else round(self.rules_score, 2),
             "expected_accuracy": self.expected_accuracy,
             "expected_accuracy_note": self.expected_accuracy_note,
+            "evidence": [dict(e) for e in self.evidence],
         }
 
 
@@ -89,13 +93,32 @@ class Recommendation:
         }
 
 
-def _rank(scores: Mapping[str, RuleScore]) -> list[str]:
+BLEND = 0.5  # weight of the learned (measured) score when a calibration exists
+LEARNED_SPAN = 0.10  # learned score: 100 at the best expected accuracy, 0 at 10 points below
+
+
+def learned_scores(points: Mapping[str, float]) -> dict[str, float]:
+    """Expected accuracy -> 0-100: how close each option is expected to come to the best one."""
+    top = max(points.values())
+    return {o: 100.0 * min(1.0, max(0.0, 1.0 - (top - a) / LEARNED_SPAN)) for o, a in points.items()}
+
+
+def _final(scores: Mapping[str, RuleScore], points: Mapping[str, float] | None) -> dict[str, float]:
+    if not points:
+        return {o: scores[o].score for o in OPTIONS}
+    learned = learned_scores(points)
+    return {o: (1 - BLEND) * scores[o].score + BLEND * learned[o] for o in OPTIONS}
+
+
+def _rank(scores: Mapping[str, RuleScore], final: Mapping[str, float] | None = None) -> list[str]:
     # Feasible first, then score; ties broken by the fixed option order (deterministic).
-    return sorted(OPTIONS, key=lambda o: (not scores[o].feasible, -round(scores[o].score, 9), OPTIONS.index(o)))
+    final = final or {o: scores[o].score for o in OPTIONS}
+    return sorted(OPTIONS, key=lambda o: (not scores[o].feasible, -round(final[o], 9), OPTIONS.index(o)))
 
 
-def _best_only(profile: ProjectProfile, table: DecisionTable) -> str:
-    return _rank(score_options(profile, table, estimate_all(profile, table)))[0]
+def _best_only(profile: ProjectProfile, table: DecisionTable, points: Mapping[str, float] | None = None) -> str:
+    scores = score_options(profile, table, estimate_all(profile, table))
+    return _rank(scores, _final(scores, points))[0]
 
 
 def _variant(profile: ProjectProfile, **changes: object) -> ProjectProfile:
@@ -109,16 +132,22 @@ def _variant(profile: ProjectProfile, **changes: object) -> ProjectProfile:
 _DATA_STEPS = (0, 16, 32, 64, 100, 200, 500, 1000, 2000, 5000, 10000, 20000, 50000, 100000)
 
 
-def counterfactuals(profile: ProjectProfile, table: DecisionTable | None = None) -> list[str]:
-    """The smallest change of labeled_examples, compute or accuracy_goal that changes the best option."""
+def counterfactuals(profile: ProjectProfile, table: DecisionTable | None = None,
+                    calibration: Any = None) -> list[str]:
+    """The smallest change of labeled_examples, compute or accuracy_goal that changes the best option.
+
+    With a calibration the same blended score as the ranking decides; its predictions for
+    every candidate size come from one batched call.
+    """
     table = table or load_table()
-    best = _best_only(profile, table)
-    out = []
     n = profile.labeled_examples
+    by_size = calibration.points_by_size(profile, [n, *_DATA_STEPS]) if calibration is not None else {}
+    best = _best_only(profile, table, by_size.get(n))
+    out = []
     for direction, candidates in (("more", [s for s in _DATA_STEPS if s > n]),
                                   ("fewer", [s for s in reversed(_DATA_STEPS) if s < n])):
         for size in candidates:
-            other = _best_only(_variant(profile, labeled_examples=size), table)
+            other = _best_only(_variant(profile, labeled_examples=size), table, by_size.get(size))
             if other != best:
                 out.append(f"With {size:,} labeled examples ({direction} than your {n:,}), "
                            f"{LABELS[other]} would overtake {LABELS[best]}.")
@@ -131,7 +160,7 @@ def counterfactuals(profile: ProjectProfile, table: DecisionTable | None = None)
             found = False
             for j in (i + step, i - step):
                 if 0 <= j < len(levels):
-                    other = _best_only(_variant(profile, **{name: levels[j]}), table)
+                    other = _best_only(_variant(profile, **{name: levels[j]}), table, by_size.get(n))
                     if other != best:
                         out.append(f"With {label} = {levels[j]} instead of {levels[i]}, "
                                    f"{LABELS[other]} would overtake {LABELS[best]}.")
@@ -145,19 +174,42 @@ def counterfactuals(profile: ProjectProfile, table: DecisionTable | None = None)
 
 
 def recommend(profile: ProjectProfile | Mapping[str, Any], *, table_path: str | None = None,
-              with_counterfactuals: bool = True) -> Recommendation:
+              with_counterfactuals: bool = True, calibration: Any = "auto") -> Recommendation:
     """Rank the five adaptation options for `profile` (a `ProjectProfile` or a plain dict).
 
+    `calibration`: "auto" loads the one fitted on the benchmark results (if any), None
+    gives the rules-only answer, or pass an `advisor.calibration.Calibration`.
     Raises `ProfileError` (naming every bad field) for invalid input.
     """
     profile = ProjectProfile.from_dict(profile)
     table = load_table(table_path)
+    if calibration == "auto":
+        from advisor.calibration import load_calibration
+
+        calibration = load_calibration()
     costs = estimate_all(profile, table)
     scores = score_options(profile, table, costs)
-    order = _rank(scores)
+    expected: dict[str, Any] = calibration.expected(profile) if calibration is not None else {}
+    evidence: list[dict[str, Any]] = []
+    if calibration is not None:
+        from advisor.evidence import nearest_evidence
+
+        evidence = nearest_evidence(profile, calibration.runs)
+    points = {o: expected[o]["point"] for o in OPTIONS} if expected else None
+    final = _final(scores, points)
+    order = _rank(scores, final)
+    no_acc = "rules-only: no calibration data loaded"
+    if calibration is not None and profile.labeled_examples == 0:
+        no_acc = "no labeled examples: nothing measured to compare against"
     ranking = tuple(
-        OptionResult(o, i + 1, scores[o].score, scores[o].feasible, scores[o].infeasible_reasons,
-                     scores[o].reasons, costs[o])
+        OptionResult(o, i + 1, final[o], scores[o].feasible, scores[o].infeasible_reasons, scores[o].reasons,
+                     costs[o],
+                     expected_accuracy=expected.get(o) if profile.labeled_examples > 0 else None,
+                     expected_accuracy_note=expected[o]["basis"] if expected and profile.labeled_examples > 0
+                     else no_acc,
+                     rules_score=scores[o].score,
+                     evidence=tuple({"task": e["task"], "train_size": e["train_size"], "backbone": e["backbone"],
+                                     **e["methods"][o]} for e in evidence if o in e["methods"]))
         for i, o in enumerate(order))
     caveats = [c.message + f" [{c.source}]" for c in table.caveats if matches(c.when, profile)]
     if profile.model_access == "weights":
@@ -174,5 +226,7 @@ def recommend(profile: ProjectProfile | Mapping[str, Any], *, table_path: str | 
                            f"over your budget of {profile.budget_gpu_hours:,.1f}; train on a subset or fewer epochs.")
     hybrids = tuple({"name": h.name, "rationale": h.message, "source": h.source}
                     for h in table.hybrids if matches(h.when, profile))
-    cfs = tuple(counterfactuals(profile, table)) if with_counterfactuals else ()
-    return Recommendation(profile, ranking, tuple(caveats), hybrids, cfs, table.version)
+    cfs = tuple(counterfactuals(profile, table, calibration)) if with_counterfactuals else ()
+    mode = "rules-only" if calibration is None else f"rules + calibration ({calibration.n_runs} measured runs)"
+    extra = {"evidence": evidence} if calibration is not None else {}
+    return Recommendation(profile, ranking, tuple(caveats), hybrids, cfs, table.version, mode, extra)

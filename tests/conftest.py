@@ -6,3 +6,6 @@ os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
 # Tiny test models run fastest on one thread, and one thread never oversubscribes a
 # 2-core machine that is also running a benchmark.
 os.environ.setdefault("OMP_NUM_THREADS", "1")
+# Rule and property tests describe the decision table: keep them rules-only by default
+# (no calibration from data/results). Calibration tests pass their own measured results.
+os.environ.setdefault("TUNING_ADVISOR_RESULTS", os.path.join(os.path.dirname(__file__), "artifacts", "no-results"))

@@ -1,0 +1,150 @@
+"""Leave-one-task-out evaluation of the advisor against what the benchmark measured.
+
+For every measured cell (backbone, task, train size) of a left-out task, the advisor is
+refitted without that task and asked about a profile describing the cell. Metrics:
+
+* MAE — |expected accuracy - measured accuracy| over every option measured in the cell (points);
+* top-1 agreement — the advisor's best option equals the measured best option, under the
+  stated utility: *accuracy first*: the options within 0.5 points of the best mean accuracy
+  tie, and the tie goes to the cheapest (lowest mean train time). Every measured cell ran
+  within the benchmark's budget, so no option is excluded by cost here;
+* regret — accuracy points lost by following the advisor's pick instead of the measured best.
+
+Baselines side by side: the rules-only advisor, "always full fine-tuning", "always prompt
+engineering".
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from advisor.calibration import fit
+from advisor.profile import OPTIONS, ProjectProfile
+
+TIE = 0.005
+STRATEGIES = ("advisor", "rules_only", "always_full_finetuning", "always_prompt_engineering")
+
+
+def _complexity() -> dict[str, str]:
+    from advisor.evidence import task_complexities
+
+    return task_complexities()
+
+
+def cells(df: Any) -> Any:
+    """One row per (backbone, task, train size, option) with mean accuracy and train time over seeds."""
+    ok = df[(df.status == "ok") & df.method.isin(OPTIONS)] if "status" in df else df[df.method.isin(OPTIONS)]
+    return ok.groupby(["backbone", "task", "train_size", "method"], as_index=False).agg(
+        accuracy=("accuracy", "mean"), train_time_s=("train_time_s", "mean"), num_classes=("num_classes", "first"),
+        is_pair=("is_pair", "first"), mean_input_tokens=("mean_input_tokens", "mean"),
+        backbone_params=("backbone_params", "first"))
+
+
+def measured_best(cell: Any) -> str:
+    top = cell.accuracy.max()
+    tied = cell[cell.accuracy >= top - TIE]
+    return str(tied.sort_values(["train_time_s", "method"]).method.iloc[0])
+
+
+def cell_profile(cell: Any, complexity: dict[str, str]) -> ProjectProfile:
+    first = cell.iloc[0]
+    return ProjectProfile(labeled_examples=int(first.train_size), task_complexity=complexity.get(first.task, "moderate"),
+                          compute="minimal", accuracy_goal="high", num_classes=int(first.num_classes),
+                          avg_input_tokens=max(1, int(round(first.mean_input_tokens))), pair_input=bool(first.is_pair),
+                          model_params_b=float(first.backbone_params) / 1e9)
+
+
+def _score(train_df: Any, test_df: Any, complexity: dict[str, str]) -> list[dict[str, Any]]:
+    from advisor.recommend import recommend
+
+    cal = fit(train_df)
+    rows = []
+    for (backbone, task, size), cell in cells(test_df).groupby(["backbone", "task", "train_size"]):
+        if cell.method.nunique() < 2:
+            continue
+        acc = dict(zip(cell.method, cell.accuracy))
+        best = measured_best(cell)
+        profile = cell_profile(cell, complexity)
+        picks = {"rules_only": recommend(profile, calibration=None, with_counterfactuals=False).best,
+                 "always_full_finetuning": "full_finetuning", "always_prompt_engineering": "prompt_engineering"}
+        errors = []
+        if cal is not None:
+            rec = recommend(profile, calibration=cal, with_counterfactuals=False)
+            picks["advisor"] = rec.best
+            errors = [abs(r.expected_accuracy["point"] - acc[r.option]) for r in rec.ranking
+                      if r.expected_accuracy and r.option in acc]
+        else:
+            picks["advisor"] = picks["rules_only"]
+        row = {"backbone": backbone, "task": task, "train_size": int(size), "measured_best": best,
+               "best_accuracy": acc[best], "mae": float(np.mean(errors)) if errors else None}
+        for name, pick in picks.items():
+            row[f"{name}_pick"] = pick
+            row[f"{name}_regret"] = (acc[best] - acc[pick]) if pick in acc else None
+            row[f"{name}_top1"] = pick == best
+        rows.append(row)
+    return rows
+
+
+def _summary(rows: list[dict[str, Any]]) -> dict[str, Any]:
+    out: dict[str, Any] = {"cells": len(rows)}
+    maes = [r["mae"] for r in rows if r["mae"] is not None]
+    for name in STRATEGIES:
+        regrets = [r[f"{name}_regret"] for r in rows if r[f"{name}_regret"] is not None]
+        out[name] = {"regret": round(100 * float(np.mean(regrets)), 2) if regrets else None,
+                     "top1_agreement": round(100 * float(np.mean([r[f"{name}_top1"] for r in rows])), 1)
+                     if rows else None,
+                     "cells_scored": len(regrets)}
+    out["advisor"]["mae"] = round(100 * float(np.mean(maes)), 2) if maes else None
+    out["regret"] = out["advisor"]["regret"]
+    out["top1_agreement"] = out["advisor"]["top1_agreement"]
+    out["mae"] = out["advisor"]["mae"]
+    return out
+
+
+def leave_one_task_out(df: Any) -> dict[str, Any]:
+    """Refit without each task, score on it; metrics in accuracy points (and % for top-1)."""
+    complexity = _complexity()
+    ok = df[df.status == "ok"] if "status" in df else df
+    rows = []
+    for task in sorted(ok.task.unique()):
+        rows += _score(ok[ok.task != task], ok[ok.task == task], complexity)
+    return {**_summary(rows), "protocol": "leave-one-task-out", "rows": rows}
+
+
+def external(train_df: Any, test_df: Any) -> dict[str, Any]:
+    """Fit on `train_df` (all of it), score on the tasks of `test_df` it never saw."""
+    complexity = _complexity()
+    unseen = test_df[~test_df.task.isin(set(train_df.task))]
+    rows = _score(train_df[train_df.status == "ok"], unseen, complexity)
+    return {**_summary(rows), "protocol": "external", "rows": rows,
+            "skipped_seen_tasks": sorted(set(test_df.task) & set(train_df.task))}
+
+
+def to_markdown(result: dict[str, Any], source: str) -> str:
+    names = {"advisor": "advisor (rules + calibration)", "rules_only": "rules-only advisor",
+             "always_full_finetuning": "always full fine-tuning", "always_prompt_engineering": "always prompt engineering"}
+    lines = ["# Advisor evaluation", "", f"Protocol: {result['protocol']}; {result['cells']} measured cells from "
+             f"`{source}`. Utility: accuracy first — options within 0.5 points of the best tie, the cheaper "
+             "(lower train time) wins. Regret and MAE in accuracy points; targets: regret <= 1, top-1 >= 85%, "
+             "MAE <= 3.", "", "| strategy | regret (points) | top-1 agreement (%) | MAE (points) |", "|---|---|---|---|"]
+    for key in STRATEGIES:
+        r = result[key]
+        lines.append(f"| {names[key]} | {r['regret']} | {r['top1_agreement']} | {r.get('mae', '—') or '—'} |")
+    lines += ["", "## Per cell", "", "| backbone | task | n | measured best | advisor | rules-only | advisor regret |",
+              "|---|---|---|---|---|---|---|"]
+    for r in result["rows"]:
+        regret = r["advisor_regret"]
+        lines.append(f"| {r['backbone']} | {r['task']} | {r['train_size']} | {r['measured_best']} | "
+                     f"{r['advisor_pick']} | {r['rules_only_pick']} | "
+                     f"{'' if regret is None else format(100 * regret, '.1f')} |")
+    return "\n".join(lines) + "\n"
+
+
+def write_markdown(result: dict[str, Any], source: str, path: str | Path) -> Path:
+    p = Path(path)
+    p.parent.mkdir(parents=True, exist_ok=True)
+    p.write_text(to_markdown(result, source), encoding="utf-8")
+    return p

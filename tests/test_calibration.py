@@ -1,0 +1,83 @@
+"""Calibration, blending and leave-one-task-out evaluation on real (tiny) measured runs."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from typer.testing import CliRunner
+
+from advisor import recommend
+from advisor.calibration import fit, load_calibration
+from advisor.cli import app
+from advisor.evaluate import leave_one_task_out
+from bench.results import load
+
+from bench_helpers import measured_results
+
+METHODS = ("prompt_engineering", "linear_probe", "lora", "full_finetuning")
+
+
+@pytest.fixture(scope="module")
+def results(tmp_path_factory):
+    # Two toy tasks (different seeds of the generator) x 4 methods x 3 sizes: real runs of a tiny random BERT.
+    root = tmp_path_factory.mktemp("cal")
+    a = measured_results(root / "a", methods=METHODS, sizes=(16, 32, 48))
+    b = measured_results(root / "b", methods=METHODS, sizes=(16, 32, 48), task_name="toy2", seed=1)
+    for path in b.glob("*/*/*/*.json"):  # one store with both tasks
+        target = a / path.relative_to(b)
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.write_bytes(path.read_bytes())
+    return a
+
+
+def test_fit_and_expected_accuracy_with_intervals(results):
+    cal = fit(load(results))
+    assert cal is not None and cal.n_runs == 24
+    exp = cal.expected(recommend({"labeled_examples": 32}, calibration=None).profile)
+    for option, e in exp.items():
+        assert 0 <= e["low"] <= e["point"] <= e["high"] <= 1, (option, e)
+        assert "measured runs" in e["basis"]
+    big = cal.expected(recommend({"labeled_examples": 32, "model_params_b": 70}, calibration=None).profile)
+    assert "scale prior (literature, not measured)" in big["prompt_tuning"]["basis"]
+
+
+def test_recommend_blends_and_shows_evidence(results):
+    cal = load_calibration(results)
+    rec = recommend({"labeled_examples": 32, "num_classes": 2}, calibration=cal)
+    assert rec.mode.startswith("rules + calibration (24 measured runs)")
+    data = rec.to_dict()
+    for item in data["ranking"]:
+        assert item["expected_accuracy"] is not None and item["rules_score"] is not None
+    lora = rec.option("lora")
+    assert lora.evidence and lora.evidence[0]["runs"][0].endswith(".json")
+    assert data["evidence"][0]["sentence"].startswith("on toy")
+    assert rec.counterfactuals
+    rules = recommend({"labeled_examples": 32, "num_classes": 2}, calibration=None)
+    assert rules.mode == "rules-only" and rules.option("lora").expected_accuracy is None
+
+
+def test_too_little_data_means_rules_only(tmp_path):
+    assert load_calibration(tmp_path / "missing") is None
+
+
+def test_leave_one_task_out_and_cli(results):
+    out = leave_one_task_out(load(results))
+    assert out["cells"] == 6
+    for key in ("advisor", "rules_only", "always_full_finetuning", "always_prompt_engineering"):
+        assert out[key]["top1_agreement"] is not None and out[key]["regret"] >= 0
+    res = CliRunner().invoke(app, ["evaluate", "--results-dir", str(results), "--json"])
+    assert res.exit_code == 0, res.output
+    data = json.loads(res.output)
+    assert {"regret", "top1_agreement", "mae", "rules_only"} <= set(data)
+    assert (results.parent / "calibration" / "evaluation.md").exists()
+
+
+def test_external_evaluation_scores_only_unseen_tasks(results, tmp_path):
+    other = measured_results(tmp_path, methods=METHODS, sizes=(16, 32), task_name="toy3", seed=2)
+    res = CliRunner().invoke(app, ["evaluate", "--results-dir", str(results), "--external", str(other), "--json"])
+    assert res.exit_code == 0, res.output
+    data = json.loads(res.output)
+    assert data["protocol"] == "external" and data["cells"] == 2
+    bad = CliRunner().invoke(app, ["evaluate", "--results-dir", str(results), "--external", str(tmp_path / "x")])
+    assert bad.exit_code == 2 and "no such folder" in bad.output
