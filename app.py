@@ -148,7 +148,9 @@ def answer_page() -> None:
     best = rec.ranking[0]
     st.success(f"**{rec.summary()}**")
     st.caption("Calibration: rules-only — the decision table decides; measured benchmark cells are shown as "
-               "evidence below." if rec.mode == "rules-only" else f"Calibration: {rec.mode}")
+               "evidence below." if rec.mode == "rules-only" else
+               f"Calibration: {rec.mode} — scores blend the decision table with the accuracy the benchmark-fitted "
+               "model expects.")
     rows = []
     for r in rec.ranking:
         c = r.cost
@@ -162,16 +164,19 @@ def answer_page() -> None:
                      "extra inference tokens": c.extra_inference_tokens})
     st.subheader("All five options")
     st.dataframe(pd.DataFrame(rows), hide_index=True, width="stretch", key="ranking_table")
-    chart = pd.DataFrame([{"option": LABELS[r.option], "score": r.score, "feasible": r.feasible,
+    # Pareto view: expected accuracy (measured calibration) when there is one, else the rules score.
+    calibrated = all(r.expected_accuracy for r in rec.ranking)
+    y = "expected accuracy" if calibrated else "score"
+    chart = pd.DataFrame([{"option": LABELS[r.option], "feasible": r.feasible,
+                           y: r.expected_accuracy["point"] if calibrated else r.score,
                            "train GPU-hours (log)": max(r.cost.train_gpu_hours, 1e-4),
                            "stored per task (bytes)": max(r.cost.storage_bytes_per_task, 1)} for r in rec.ranking])
     left, right = st.columns(2)
-    left.altair_chart(alt.Chart(chart, title="Score vs estimated training cost").mark_circle(size=140).encode(
-        x=alt.X("train GPU-hours (log)", scale=alt.Scale(type="log")), y="score", color="option",
-        shape="feasible", tooltip=list(chart.columns)), width="stretch")
-    right.altair_chart(alt.Chart(chart, title="Score vs storage per task").mark_circle(size=140).encode(
-        x=alt.X("stored per task (bytes)", scale=alt.Scale(type="log")), y="score", color="option",
-        shape="feasible", tooltip=list(chart.columns)), width="stretch")
+    for col, x, title in ((left, "train GPU-hours (log)", "estimated training cost"),
+                          (right, "stored per task (bytes)", "storage per task")):
+        col.altair_chart(alt.Chart(chart, title=f"{y.capitalize()} vs {title}").mark_circle(size=140).encode(
+            x=alt.X(x, scale=alt.Scale(type="log")), y=alt.Y(y, scale=alt.Scale(zero=False)), color="option",
+            shape="feasible", tooltip=list(chart.columns)), width="stretch")
 
     st.subheader("Why")
     for r in rec.ranking:

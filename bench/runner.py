@@ -128,6 +128,7 @@ def run_grid(jobs: list[Job], results_dir: str | Path = DEFAULT_RESULTS_DIR, pro
 
         # spawn: a fresh interpreter per worker (fork after torch has started threads can deadlock).
         with ProcessPoolExecutor(max_workers=workers, mp_context=mp.get_context("spawn")) as pool:
+            _terminate_workers_on_sigterm(pool)
             futures = {pool.submit(execute, job, str(results_dir), protocol, data_dir, device, force, threads): job
                        for job in todo}
             for fut in as_completed(futures):
@@ -142,6 +143,24 @@ def run_grid(jobs: list[Job], results_dir: str | Path = DEFAULT_RESULTS_DIR, pro
     failed = [s for s in summaries if s["status"] != "ok"]
     return {"ran": len(summaries), "skipped": len(skipped), "failed": len(failed), "failures": failed,
             "seconds": time.perf_counter() - t0, "summaries": summaries}
+
+
+def _terminate_workers_on_sigterm(pool: ProcessPoolExecutor) -> None:
+    """`kill <runner>` also stops its workers (spawned workers would otherwise finish their queue).
+
+    A worker stopped mid-trial writes nothing, so the trial simply reruns next time.
+    """
+    import signal
+
+    def stop(signum: int, frame: Any) -> None:
+        for proc in list(getattr(pool, "_processes", {}).values()):
+            proc.terminate()
+        raise SystemExit(128 + signum)
+
+    try:
+        signal.signal(signal.SIGTERM, stop)
+    except ValueError:  # not the main thread (e.g. inside a test runner thread): leave signals alone
+        pass
 
 
 def status_table(results_dir: str | Path = DEFAULT_RESULTS_DIR):

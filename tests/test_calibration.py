@@ -81,3 +81,18 @@ def test_external_evaluation_scores_only_unseen_tasks(results, tmp_path):
     assert data["protocol"] == "external" and data["cells"] == 2
     bad = CliRunner().invoke(app, ["evaluate", "--results-dir", str(results), "--external", str(tmp_path / "x")])
     assert bad.exit_code == 2 and "no such folder" in bad.output
+
+
+def test_app_shows_expected_accuracy_when_calibrated(results, monkeypatch):
+    from pathlib import Path
+
+    from streamlit.testing.v1 import AppTest
+
+    monkeypatch.setenv("TUNING_ADVISOR_RESULTS", str(results))
+    at = AppTest.from_file(str(Path(__file__).resolve().parent.parent / "app.py"), default_timeout=60).run()
+    at.session_state["step"] = 3
+    at.run()
+    assert not at.exception
+    table = at.dataframe[0].value
+    assert table["expected accuracy"].str.contains(r"\[").all()
+    assert any("rules + calibration" in c.value for c in at.caption)
