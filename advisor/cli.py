@@ -201,6 +201,35 @@ def evaluate_cmd(
     typer.echo(ev.to_markdown(result, str(external or source)))
 
 
+@app.command("claims")
+def claims_cmd(
+    results_dir: Optional[Path] = typer.Option(None, "--results-dir", help="Benchmark results (default: data/results)."),
+    as_json: bool = typer.Option(False, "--json"),
+    write: bool = typer.Option(True, "--write/--no-write", help="Write data/calibration/claims.md next to the results."),
+) -> None:
+    """The claims audit: each decision-table belief tested against the measured runs."""
+    from advisor import claims
+    from advisor.evidence import results_dir as default_dir
+    from bench.results import load
+
+    source = results_dir or default_dir()
+    if not source.exists():
+        _fail(f"--results-dir={source}: no such folder")
+    df = load(source, include_failed=False)
+    results = claims.audit(df) if not df.empty else []
+    cross = claims.crossover(df) if not df.empty else {}
+    text = claims.to_markdown(results, cross, str(source))
+    if write:
+        out = source.parent / "calibration" / "claims.md"
+        out.parent.mkdir(parents=True, exist_ok=True)
+        out.write_text(text, encoding="utf-8")
+    if as_json:
+        typer.echo(json.dumps({"claims": [r.to_dict() for r in results], "crossover": cross,
+                               "counts": claims.summary_counts(results)}, indent=2))
+        return
+    typer.echo(text)
+
+
 def main() -> None:
     app()
 

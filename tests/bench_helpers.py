@@ -52,6 +52,6 @@ def measured_results(folder: Path, methods=("linear_probe", "lora"), sizes=(16, 
     toy = load_task(write_toy_task(folder / task_name, seed=seed, name=task_name))
     results = folder / "results"
     summary = run_grid(expand(["tiny-bert"], [toy], list(methods), list(sizes), list(seeds)), results,
-                       TINY_PROTOCOL, device="cpu", progress=False)
+                       TINY_PROTOCOL, device="cpu", progress=False, threads=1)
     assert summary["failed"] == 0, summary["failures"]
     return results

@@ -135,7 +135,7 @@ def test_grid_is_idempotent_and_survives_kill_9(tmp_path):
     results = tmp_path / "results"
     args = ["run", "--models", "tiny-bert", "--task-file", str(task_file), "--methods", "linear_probe,lora",
             "--sizes", "16,32", "--seeds", "0,1,2", "--results-dir", str(results), "--device", "cpu",
-            "--test-cap", "32", "--max-steps", "10"]
+            "--test-cap", "32", "--max-steps", "10", "--threads", "1"]
     proc = _bench(*args, start_new_session=True)
     deadline = time.time() + 180
     while time.time() < deadline and len(list(results.glob("**/n*-s*.json"))) < 3:

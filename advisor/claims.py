@@ -1,0 +1,134 @@
+"""The claims audit: each belief the decision table relies on, tested against measured runs.
+
+Each claim compares two methods on *matched* cells (same backbone, task, train size, seed)
+and counts how often the claim holds. Verdict: supported when it holds in >= 75% of the
+matched comparisons, contradicted when in <= 25%, mixed in between, and "not testable here"
+with fewer than 3 comparisons. Every line cites the numbers and the run files.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Callable
+
+import numpy as np
+
+MIN_CELLS = 3
+
+
+@dataclass
+class ClaimResult:
+    claim: str
+    table_rows: str
+    test: str
+    verdict: str
+    holds: int
+    cells: int
+    numbers: str
+    runs: list[str] = field(default_factory=list)
+
+    def to_dict(self) -> dict[str, Any]:
+        return self.__dict__.copy()
+
+
+def _pairs(df: Any, a: str, b: str) -> Any:
+    keys = ["backbone", "task", "train_size", "seed"]
+    left = df[df.method == a].set_index(keys)
+    right = df[df.method == b].set_index(keys)
+    return left.join(right, lsuffix="_a", rsuffix="_b", how="inner").reset_index()
+
+
+def _verdict(holds: int, n: int) -> str:
+    if n < MIN_CELLS:
+        return "not testable here"
+    share = holds / n
+    return "supported" if share >= 0.75 else "contradicted" if share <= 0.25 else "mixed"
+
+
+def _compare(df: Any, claim: str, rows: str, a: str, b: str, column: str, better: Callable[[Any, Any], Any],
+             unit: str, test: str, where: Callable[[Any], Any] | None = None) -> ClaimResult:
+    pairs = _pairs(df, a, b)
+    if where is not None and len(pairs):
+        pairs = pairs[where(pairs)]
+    pairs = pairs.dropna(subset=[f"{column}_a", f"{column}_b"])
+    holds = int(better(pairs[f"{column}_a"], pairs[f"{column}_b"]).sum()) if len(pairs) else 0
+    n = len(pairs)
+    numbers = (f"{a} median {pairs[f'{column}_a'].median():.4g} vs {b} {pairs[f'{column}_b'].median():.4g} {unit}; "
+               f"holds in {holds}/{n} matched cells") if n else "no matched cells yet"
+    runs = sorted(pairs.path_a.tolist() + pairs.path_b.tolist())[:6] if n else []
+    return ClaimResult(claim, rows, test, _verdict(holds, n), holds, n, numbers, runs)
+
+
+def crossover(df: Any, a: str = "prompt_tuning", b: str = "full_finetuning") -> dict[str, Any]:
+    """Per task: the smallest measured size at which `b` overtakes `a` (mean over seeds)."""
+    out = {}
+    for (backbone, task), g in df[df.method.isin([a, b])].groupby(["backbone", "task"]):
+        curve = g.pivot_table(index="train_size", columns="method", values="accuracy", aggfunc="mean").dropna()
+        if a in curve and b in curve and len(curve):
+            over = curve.index[curve[b] > curve[a]]
+            out[f"{backbone}/{task}"] = int(over.min()) if len(over) else None
+    return out
+
+
+def audit(df: Any, complexities: dict[str, str] | None = None) -> list[ClaimResult]:
+    """Run every claim on a results DataFrame (successful runs)."""
+    ok = df[df.status == "ok"] if "status" in df else df
+    if complexities is None:
+        from advisor.evidence import task_complexities
+
+        complexities = task_complexities()
+    lesson = "Lesson 5: Prompt Tuning vs Fine-Tuning — row "
+    lt, gt = (lambda x, y: x < y), (lambda x, y: x > y)
+    small = lambda p: p.train_size <= 64  # noqa: E731
+    large = lambda p: p.train_size >= 256  # noqa: E731
+    out = [
+        _compare(ok, "Prompt tuning needs less compute than full fine-tuning", lesson + "Computational Resources",
+                 "prompt_tuning", "full_finetuning", "train_time_s", lt, "s", "train time, matched cells"),
+        _compare(ok, "Prompt tuning needs less memory than full fine-tuning", lesson + "Computational Resources",
+                 "prompt_tuning", "full_finetuning", "peak_rss_mb", lt, "MB", "peak RSS, matched cells"),
+        _compare(ok, "With little data (n <= 64) prompt tuning beats full fine-tuning", lesson + "Data Availability",
+                 "prompt_tuning", "full_finetuning", "accuracy", gt, "accuracy", "test accuracy, n <= 64", small),
+        _compare(ok, "With more data (n >= 256) full fine-tuning beats prompt tuning", lesson + "Data Availability",
+                 "full_finetuning", "prompt_tuning", "accuracy", gt, "accuracy", "test accuracy, n >= 256", large),
+        _compare(ok, "On simple tasks prompt tuning is within 2 points of full fine-tuning", lesson + "Task Complexity",
+                 "prompt_tuning", "full_finetuning", "accuracy", lambda x, y: x >= y - 0.02, "accuracy",
+                 "test accuracy on tasks declared simple", lambda p: p.task.map(complexities).eq("simple")),
+        _compare(ok, "On complex tasks full fine-tuning beats prompt tuning", lesson + "Task Complexity",
+                 "full_finetuning", "prompt_tuning", "accuracy", gt, "accuracy",
+                 "test accuracy on tasks declared complex", lambda p: p.task.map(complexities).eq("complex")),
+        _compare(ok, "Full fine-tuning reaches higher accuracy than LoRA", lesson + "Performance Goal",
+                 "full_finetuning", "lora", "accuracy", gt, "accuracy", "test accuracy, matched cells"),
+        _compare(ok, "Prompt tuning overfits less than full fine-tuning", lesson + "Overfitting Risk",
+                 "prompt_tuning", "full_finetuning", "overfitting_gap", lt, "train-test gap", "overfitting gap"),
+        _compare(ok, "Full fine-tuning forgets more than LoRA", "extended: preserve_capabilities (Biderman et al. 2024)",
+                 "full_finetuning", "lora", "forgetting", gt, "forgetting", "forgetting probe (README)"),
+        _compare(ok, "Soft prompts beat hand-written prompts", "extended: prompt tuning vs prompt engineering",
+                 "prompt_tuning", "prompt_engineering", "accuracy", gt, "accuracy", "test accuracy, matched cells"),
+        _compare(ok, "A soft prompt is far smaller to store than a LoRA adapter", "extended: num_tasks (storage per task)",
+                 "prompt_tuning", "lora", "stored_bytes", lt, "bytes", "stored bytes per task"),
+        _compare(ok, "Switching tasks is cheaper with prompts: less to swap than a fine-tuned model",
+                 "extended: num_tasks, iteration_speed", "prompt_tuning", "full_finetuning", "stored_bytes",
+                 lambda x, y: x * 100 < y, "bytes", "bytes to load per task switch (proxy; swap latency not measured)"),
+    ]
+    return out
+
+
+def to_markdown(results: list[ClaimResult], cross: dict[str, Any], source: str) -> str:
+    lines = ["# Claims audit", "", f"Measured runs from `{source}`. Verdict: supported >= 75% of matched "
+             "comparisons, contradicted <= 25%, mixed between, not testable with fewer than 3.", "",
+             "| claim | table row | verdict | numbers |", "|---|---|---|---|"]
+    for r in results:
+        lines.append(f"| {r.claim} | {r.table_rows} | **{r.verdict}** | {r.numbers} |")
+    lines += ["", "## Crossover: smallest measured size where full fine-tuning overtakes prompt tuning", ""]
+    lines += [f"- {k}: {'never in the measured sizes' if v is None else f'n = {v}'}" for k, v in sorted(cross.items())]
+    lines += ["", "## Run references (first files per claim)", ""]
+    for r in results:
+        if r.runs:
+            lines.append(f"- {r.claim}: " + ", ".join(f"`{Path(p).relative_to(Path(p).parents[3])}`" for p in r.runs[:4]))
+    return "\n".join(lines) + "\n"
+
+
+def summary_counts(results: list[ClaimResult]) -> dict[str, int]:
+    return {v: int(np.sum([r.verdict == v for r in results]))
+            for v in ("supported", "contradicted", "mixed", "not testable here")}

@@ -1,0 +1,28 @@
+import json
+
+from typer.testing import CliRunner
+
+from advisor.claims import audit, crossover
+from advisor.cli import app
+from bench.results import load
+
+from bench_helpers import measured_results
+
+
+def test_claims_audit_on_measured_runs(tmp_path):
+    results = measured_results(tmp_path, methods=("prompt_engineering", "prompt_tuning", "lora", "full_finetuning"),
+                               sizes=(16, 32, 48))
+    df = load(results)
+    out = {r.claim: r for r in audit(df, complexities={"toy": "simple"})}
+    assert len(out) == 12
+    store = out["A soft prompt is far smaller to store than a LoRA adapter"]
+    assert store.cells == 3 and store.verdict in {"supported", "mixed", "contradicted"}
+    assert store.runs and store.runs[0].endswith(".json")
+    assert out["With more data (n >= 256) full fine-tuning beats prompt tuning"].verdict == "not testable here"
+    assert out["On complex tasks full fine-tuning beats prompt tuning"].verdict == "not testable here"
+    assert set(crossover(df)) == {"tiny-bert/toy"}
+    res = CliRunner().invoke(app, ["claims", "--results-dir", str(results), "--json"])
+    assert res.exit_code == 0, res.output
+    data = json.loads(res.output)
+    assert sum(data["counts"].values()) == 12
+    assert "| claim | table row | verdict | numbers |" in (results.parent / "calibration" / "claims.md").read_text()
