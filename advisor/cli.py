@@ -14,6 +14,7 @@ import typer
 from advisor.costs import estimate_all
 from advisor.profile import HELP, ProfileError, ProjectProfile, field_names
 from advisor.recommend import LABELS, Recommendation, recommend
+from advisor.report import format_bytes
 from advisor.table import TableError, load_table
 
 app = typer.Typer(add_completion=False, no_args_is_help=True,
@@ -44,14 +45,6 @@ def _opt(name: str) -> Any:
     return typer.Option(None, "--" + name.replace("_", "-"), help=HELP[name], show_default=False)
 
 
-def _fmt_bytes(n: float) -> str:
-    for unit in ("B", "KB", "MB", "GB", "TB"):
-        if n < 1000:
-            return f"{n:,.0f} {unit}"
-        n /= 1000
-    return f"{n:,.0f} PB"
-
-
 def render(rec: Recommendation) -> str:
     """Human-readable ranked table with the top reasons."""
     lines = [rec.summary(), f"(decision table {rec.table_version}; {rec.mode})", ""]
@@ -59,7 +52,7 @@ def render(rec: Recommendation) -> str:
     for r in rec.ranking:
         c = r.cost
         lines.append(f"{r.rank:<3}{r.option:<20}{r.score:>6.1f}  {'yes' if r.feasible else 'NO':<9}"
-                     f"{c.train_gpu_hours:>12.3g}{c.train_memory_gb:>9.1f}GB{_fmt_bytes(c.storage_bytes_per_task):>13}"
+                     f"{c.train_gpu_hours:>12.3g}{c.train_memory_gb:>9.1f}GB{format_bytes(c.storage_bytes_per_task):>13}"
                      f"{c.extra_inference_tokens:>9}")
     for r in rec.ranking:
         lines.append("")
@@ -136,7 +129,7 @@ def estimate_cmd(
     typer.echo(f"{'option':<20}{'trainable':>14}{'train FLOPs':>13}{'GPU-h':>9}{'train mem':>11}{'stored/task':>13}{'+tokens':>9}")
     for o, c in costs.items():
         typer.echo(f"{o:<20}{c.trainable_params:>14,}{c.train_flops:>13.3g}{c.train_gpu_hours:>9.3g}"
-                   f"{c.train_memory_gb:>9.1f}GB{_fmt_bytes(c.storage_bytes_per_task):>13}{c.extra_inference_tokens:>9}")
+                   f"{c.train_memory_gb:>9.1f}GB{format_bytes(c.storage_bytes_per_task):>13}{c.extra_inference_tokens:>9}")
         typer.echo(f"{'':<20}{c.notes}")
 
 

@@ -8,6 +8,7 @@ to `labeled_examples` on a log scale.
 
 from __future__ import annotations
 
+import functools
 import math
 import os
 from pathlib import Path
@@ -34,7 +35,9 @@ def load_results(path: str | Path | None = None):
     return df
 
 
+@functools.lru_cache(maxsize=1)
 def task_complexities() -> dict[str, str]:
+    """Task name -> the complexity its bench task file declares (read once)."""
     import yaml
 
     from bench.tasks import TASK_DIR

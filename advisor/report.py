@@ -7,7 +7,8 @@ from typing import Any
 from advisor.recommend import LABELS, Recommendation
 
 
-def _bytes(n: float) -> str:
+def format_bytes(n: float) -> str:
+    """1234567 -> '1 MB' (decimal units)."""
     for unit in ("B", "KB", "MB", "GB", "TB"):
         if n < 1000:
             return f"{n:,.0f} {unit}"
@@ -23,7 +24,7 @@ def to_markdown(rec: Recommendation, evidence: list[dict[str, Any]] | None = Non
     for r in rec.ranking:
         c = r.cost
         lines.append(f"| {r.rank} | {LABELS[r.option]} | {r.score:.0f} | {'yes' if r.feasible else 'no'} | "
-                     f"{c.train_gpu_hours:.3g} | {c.train_memory_gb:.1f} GB | {_bytes(c.storage_bytes_per_task)} | "
+                     f"{c.train_gpu_hours:.3g} | {c.train_memory_gb:.1f} GB | {format_bytes(c.storage_bytes_per_task)} | "
                      f"{c.extra_inference_tokens} |")
     lines += ["", "## Why"]
     for r in rec.ranking:
