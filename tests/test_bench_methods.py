@@ -75,3 +75,20 @@ def test_prompt_tuning_init_variants(init, toy, monkeypatch):
     r = run_trial("tiny-bert", toy, "prompt_tuning", 16, 0, TINY_PROTOCOL, device="cpu")
     assert r["status"] == "ok", r.get("traceback_tail")
     assert r["metrics"]["hyperparams"]["init"] == init
+
+
+def test_device_resolution_is_cpu_testable(monkeypatch):
+    import torch
+
+    from bench.trial import resolve_device
+
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
+    assert resolve_device("auto") == (torch.device("cpu"), False)
+    assert resolve_device("cpu")[0].type == "cpu"
+    with pytest.raises(ValueError, match="no CUDA GPU"):
+        resolve_device("cuda")
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: True)
+    monkeypatch.setattr(torch.cuda, "is_bf16_supported", lambda: True)
+    assert resolve_device("auto") == (torch.device("cuda"), True)
+    with pytest.raises(ValueError, match="auto | cpu | cuda"):
+        resolve_device("tpu")

@@ -152,10 +152,24 @@ class PromptEngineering(Method):
         model = cell.backbone.pristine
         prefix_ids = tok(prefix, add_special_tokens=False, return_tensors="pt")["input_ids"]
         prefix_ids = prefix_ids[:, -FEW_SHOT_MAX_TOKENS:].to(cell.device)
-        # The per-example encodings start with the instruction; the prefix already holds it.
-        skip = len(tok(cell.task.instruction + "\n", add_special_tokens=False)["input_ids"])
+        # The per-example encodings start with the instruction; the prefix already holds it. Where
+        # the tokens do not start with it (a long input truncated from the left), re-tokenise the
+        # example's own part of the text instead of cutting blindly.
+        head = cell.task.instruction + "\n"
+        instr = torch.tensor(tok(head, add_special_tokens=False)["input_ids"])
+        skip = len(instr)
+
+        def own_part(i: int) -> Any:
+            t = data.ids[i]
+            if len(t) > skip and torch.equal(t[:skip], instr):
+                return t[skip:]
+            text = data.texts[i][len(head):] if data.texts[i].startswith(head) else data.texts[i]
+            return torch.tensor(tok(text, add_special_tokens=False, truncation=True,
+                                    max_length=cell.protocol.causal_max_length)["input_ids"][-cell.protocol.causal_max_length:])
+
+        wanted = {int(i) for i in idx}
         suffix = copy.copy(data)
-        suffix.ids = [t[skip:] if len(t) > skip + 1 else t for t in data.ids]
+        suffix.ids = [own_part(i) if i in wanted else t for i, t in enumerate(data.ids)]
         suffix.lengths = np.array([len(t) for t in suffix.ids])
         preds = np.empty(len(idx), dtype=np.int64)
         pos = {int(i): n for n, i in enumerate(idx)}
