@@ -161,16 +161,36 @@ _CHECKED: dict[str, tuple[float, float]] = {}  # path -> (checked at, folder sta
 RECHECK_S = 30.0
 
 
-def load_calibration(results_dir: str | Path | None = None) -> Calibration | None:
-    """The calibration fitted on a results folder (default: $TUNING_ADVISOR_RESULTS or data/results).
+@functools.lru_cache(maxsize=4)
+def _load_served(folder: str) -> Calibration | None:
+    import json
 
-    Refitted when the folder changes; the folder is re-scanned at most every 30 s so a
-    warm `recommend()` stays fast.
+    import pandas as pd
+
+    runs = pd.DataFrame(json.loads((Path(folder) / "runs.json").read_text(encoding="utf-8")))
+    stamp = Path(folder).name
+    return fit(runs, source=f"served calibration {stamp[:4]}-{stamp[4:6]}-{stamp[6:8]}")
+
+
+def load_calibration(results_dir: str | Path | None = None) -> Calibration | None:
+    """The calibration to use.
+
+    An explicit `results_dir` (or $TUNING_ADVISOR_RESULTS) is fitted live; otherwise the
+    calibration promoted by `bench refresh` (data/calibration/SERVED) is served, and without
+    one the live data/results. Live folders are refitted when they change, re-scanned at
+    most every 30 s so a warm `recommend()` stays fast.
     """
+    import os
     import time
 
     from advisor.evidence import results_dir as default_dir
 
+    if results_dir is None and not os.environ.get("TUNING_ADVISOR_RESULTS"):
+        from bench.refresh import served_dir
+
+        served = served_dir()
+        if served is not None:
+            return _load_served(str(served))
     path = Path(results_dir) if results_dir else default_dir()
     if not path.exists():
         return None

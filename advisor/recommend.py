@@ -227,6 +227,7 @@ def recommend(profile: ProjectProfile | Mapping[str, Any], *, table_path: str | 
     hybrids = tuple({"name": h.name, "rationale": h.message, "source": h.source}
                     for h in table.hybrids if matches(h.when, profile))
     cfs = tuple(counterfactuals(profile, table, calibration)) if with_counterfactuals else ()
-    mode = "rules-only" if calibration is None else f"rules + calibration ({calibration.n_runs} measured runs)"
+    served = f", {calibration.source}" if calibration is not None and calibration.source.startswith("served") else ""
+    mode = "rules-only" if calibration is None else f"rules + calibration ({calibration.n_runs} measured runs{served})"
     extra = {"evidence": evidence} if calibration is not None else {}
     return Recommendation(profile, ranking, tuple(caveats), hybrids, cfs, table.version, mode, extra)

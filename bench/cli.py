@@ -125,6 +125,58 @@ def report_cmd(results_dir: Path = typer.Option(Path("data/results"), "--results
     typer.echo(f"wrote {write_report(results_dir)}")
 
 
+@app.command("refresh")
+def refresh_cmd(
+    config: Path = typer.Option(Path("data/refresh.yaml"), "--config", help="Refresh config (cells, staleness, gates)."),
+    results_dir: Path = typer.Option(Path("data/results"), "--results-dir"),
+    root: Path = typer.Option(Path("data/calibration"), "--root", help="Where calibrations, SERVED and history live."),
+    data_dir: Optional[Path] = typer.Option(None, "--data-dir"),
+    executor: str = typer.Option("serial", "--executor", help="serial | process"),
+    workers: int = typer.Option(1, "--workers"),
+    threads: Optional[int] = typer.Option(None, "--threads"),
+    device: str = typer.Option("auto", "--device"),
+) -> None:
+    """Run missing/stale cells, refit, evaluate, and promote the calibration only if every gate passes."""
+    from bench.refresh import RefreshError, load_config, refresh
+    from bench.runner import EXECUTORS
+    from bench.tasks import TaskError, resolve_data_dir
+
+    if executor not in EXECUTORS:
+        _fail(f"--executor={executor!r} (allowed: {', '.join(EXECUTORS)})")
+    try:
+        record = refresh(load_config(config), results_dir, root, resolve_data_dir(data_dir), device, executor, workers,
+                         threads)
+    except (RefreshError, TaskError) as err:
+        _fail(str(err))
+    typer.echo(f"refresh {record['calibration']}: ran {record['ran']} (missing {record['missing_run']}, stale "
+               f"{record['stale_run']}), skipped {record['skipped']}, failed {record['failed']}")
+    for g in record["gates"]:
+        typer.echo(f"  [{'pass' if g['passed'] else 'FAIL'}] {g['gate']}: {g['value']} ({g['rule']})")
+    if not record["promoted"]:
+        typer.echo("not promoted: the served calibration is unchanged", err=True)
+        raise typer.Exit(1)
+    typer.echo(f"promoted: {record['calibration']} is now served")
+
+
+@app.command("history")
+def history_cmd(root: Path = typer.Option(Path("data/calibration"), "--root"),
+                as_json: bool = typer.Option(False, "--json")) -> None:
+    """Every refresh: when, cells run/skipped/failed, gates, promoted or not."""
+    from bench.refresh import history, served_dir
+
+    rows = history(root)
+    if as_json:
+        typer.echo(json.dumps(rows, indent=1))
+        return
+    served = served_dir(root)
+    typer.echo(f"served: {served.name if served else 'none (the live data/results is used)'}")
+    for r in rows:
+        failed_gates = [g["gate"] for g in r.get("gates", []) if not g["passed"]]
+        typer.echo(f"{r['started']}  {r.get('calibration', '?')}  ran {r.get('ran')} skipped {r.get('skipped')} "
+                   f"failed {r.get('failed')}  {'PROMOTED' if r.get('promoted') else 'kept served'}"
+                   + (f"  failed gates: {', '.join(failed_gates)}" if failed_gates else ""))
+
+
 @app.command("tasks")
 def tasks_cmd() -> None:
     """List the built-in tasks."""

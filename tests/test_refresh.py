@@ -1,0 +1,134 @@
+"""bench refresh: gates, atomic promotion, history, lock, staleness and kill -9 (fault injection)."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+import yaml
+from typer.testing import CliRunner
+
+from advisor.calibration import _load_served
+from bench.cli import app
+from bench.refresh import Lock, RefreshError, history, load_config, refresh, served_dir
+
+from bench_helpers import TINY_PROTOCOL, write_toy_task
+
+REPO = Path(__file__).resolve().parent.parent
+METHODS = ["prompt_engineering", "linear_probe", "lora", "full_finetuning"]
+
+
+def _config(tmp_path: Path, **over) -> Path:
+    tasks = [str(write_toy_task(tmp_path / "t1", name="toy")), str(write_toy_task(tmp_path / "t2", seed=1, name="toy2"))]
+    raw = {"backbones": ["tiny-bert"], "tasks": tasks, "methods": METHODS, "sizes": [16, 32, 48], "seeds": [0],
+           "staleness": {"max_age_days": 30, "on_version_change": ["task", "torch"]},
+           "gates": {"required_fraction": 0.9, "max_failed_fraction": 0.05, "tolerance_points": 1.0}}
+    raw.update(over)
+    path = tmp_path / "refresh.yaml"
+    path.write_text(yaml.safe_dump(raw))
+    return path
+
+
+def _refresh(cfg: Path, tmp_path: Path, **kw):
+    return refresh(load_config(cfg), tmp_path / "results", tmp_path / "cal", device="cpu", threads=1,
+                   protocol=TINY_PROTOCOL, progress=False, **kw)
+
+
+@pytest.fixture()
+def first(tmp_path):
+    cfg = _config(tmp_path)
+    return cfg, _refresh(cfg, tmp_path)
+
+
+def test_first_refresh_runs_everything_and_promotes(first, tmp_path):
+    cfg, rec = first
+    assert rec["ran"] == 24 and rec["failed"] == 0 and rec["promoted"], rec["gates"]
+    served = served_dir(tmp_path / "cal")
+    assert served is not None and served.name == rec["calibration"]
+    cal = _load_served(str(served))
+    assert cal.n_runs == 24 and cal.source.startswith("served calibration")
+    again = _refresh(cfg, tmp_path, now=None)
+    assert again["ran"] == 0 and again["skipped"] == 24  # idempotent: nothing missing or stale
+    assert [h["promoted"] for h in history(tmp_path / "cal")] == [True, again["promoted"]]
+
+
+def test_a_worse_calibration_is_not_promoted(first, tmp_path):
+    cfg, rec = first
+    served = served_dir(tmp_path / "cal")
+    # Fault injection: the served calibration claims a far better evaluation than any refit can reach.
+    (served / "evaluation.json").write_text(json.dumps({"regret": -100.0, "mae": 0.0, "top1_agreement": 100.0}))
+    res = CliRunner().invoke(app, ["refresh", "--config", str(cfg), "--results-dir", str(tmp_path / "results"),
+                                   "--root", str(tmp_path / "cal"), "--device", "cpu", "--threads", "1"])
+    assert res.exit_code == 1, res.output
+    assert "FAIL] regret vs served" in res.output and "not promoted" in res.output
+    assert served_dir(tmp_path / "cal") == served  # unchanged
+    assert history(tmp_path / "cal")[-1]["promoted"] is False
+
+
+def test_failing_cells_are_recorded_and_gated(first, tmp_path):
+    cfg = _config(tmp_path, sizes=[16, 32, 48, 100000])  # 100000 exceeds the toy pool: those trials fail
+    rec = _refresh(cfg, tmp_path)
+    assert rec["failed"] == 8 and not rec["promoted"]
+    assert any(g["gate"] == "failed cells" and not g["passed"] for g in rec["gates"])
+    failed = list((tmp_path / "results").glob("**/n100000-s0.json"))
+    assert len(failed) == 8 and json.loads(failed[0].read_text())["status"] == "failed"
+
+
+def test_stale_cells_are_rerun(first, tmp_path):
+    cfg, _ = first
+    path = next((tmp_path / "results").glob("tiny-bert/toy/lora/n16-s0.json"))
+    record = json.loads(path.read_text())
+    record["created_at"] = "2020-01-01T00:00:00+00:00"
+    path.write_text(json.dumps(record))
+    rec = _refresh(cfg, tmp_path)
+    assert rec["stale_run"] == 1 and "older than 30 days" in next(iter(rec["stale_reasons"].values()))
+    assert json.loads(path.read_text())["created_at"] > "2020"
+
+
+def test_lock_blocks_a_second_refresh_and_dead_locks_are_broken(tmp_path):
+    cfg = _config(tmp_path)
+    lock = tmp_path / "cal" / ".refresh.lock"
+    lock.parent.mkdir(parents=True)
+    lock.write_text(str(os.getpid()))  # a live holder
+    with pytest.raises(RefreshError, match="another refresh holds"):
+        _refresh(cfg, tmp_path)
+    lock.write_text("999999999")  # a dead holder
+    with Lock(lock):
+        assert lock.read_text() == str(os.getpid())
+    assert not lock.exists()
+
+
+def test_bad_config_is_a_typed_error(tmp_path):
+    cfg = _config(tmp_path, sizes="many")
+    with pytest.raises(RefreshError, match="sizes='many'"):
+        load_config(cfg)
+    res = CliRunner().invoke(app, ["refresh", "--config", str(cfg)])
+    assert res.exit_code == 2 and "sizes" in res.output
+
+
+def test_killed_refresh_keeps_the_served_calibration_and_resumes(first, tmp_path):
+    cfg, rec = first
+    served = served_dir(tmp_path / "cal")
+    cfg2 = _config(tmp_path, seeds=[0, 1])  # 24 new cells to run
+    args = [sys.executable, "-m", "bench.cli", "refresh", "--config", str(cfg2), "--results-dir",
+            str(tmp_path / "results"), "--root", str(tmp_path / "cal"), "--device", "cpu", "--threads", "1"]
+    proc = subprocess.Popen(args, cwd=REPO, start_new_session=True, stdout=subprocess.DEVNULL,
+                            stderr=subprocess.DEVNULL)
+    deadline = time.time() + 180
+    while time.time() < deadline and not list((tmp_path / "results").glob("**/n*-s1.json")):
+        time.sleep(0.2)
+    os.killpg(proc.pid, signal.SIGKILL)
+    proc.wait()
+    assert served_dir(tmp_path / "cal") == served and _load_served(str(served)).n_runs == 24
+    done = len(list((tmp_path / "results").glob("**/n*-s1.json")))
+    assert done >= 1
+    rec2 = refresh(load_config(cfg2), tmp_path / "results", tmp_path / "cal", device="cpu", threads=1,
+                   protocol=dataclasses.replace(TINY_PROTOCOL), progress=False)  # the dead lock is broken
+    assert rec2["missing_run"] == 24 - done and rec2["failed"] == 0
