@@ -147,10 +147,14 @@ def answer_page() -> None:
     evidence = nearest_evidence(profile, df)
     best = rec.ranking[0]
     st.success(f"**{rec.summary()}**")
-    st.caption("Calibration: rules-only — the decision table decides; measured benchmark cells are shown as "
-               "evidence below." if rec.mode == "rules-only" else
-               f"Calibration: {rec.mode} — scores blend the decision table with the accuracy the benchmark-fitted "
-               "model expects.")
+    cal = rec.extra.get("calibration")
+    if cal is None:
+        st.caption("Calibration: rules-only — the decision table decides; measured benchmark cells are shown as "
+                   "evidence below.")
+    else:
+        when = f"Calibrated on {cal['calibrated_on']} from {cal['runs']} runs" if cal["calibrated_on"] else \
+            f"Calibrated live from {cal['runs']} measured runs (no refresh promoted yet)"
+        st.caption(f"{when} — scores blend the decision table with the accuracy the benchmark-fitted model expects.")
     rows = []
     for r in rec.ranking:
         c = r.cost

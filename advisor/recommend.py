@@ -229,5 +229,9 @@ def recommend(profile: ProjectProfile | Mapping[str, Any], *, table_path: str | 
     cfs = tuple(counterfactuals(profile, table, calibration)) if with_counterfactuals else ()
     served = f", {calibration.source}" if calibration is not None and calibration.source.startswith("served") else ""
     mode = "rules-only" if calibration is None else f"rules + calibration ({calibration.n_runs} measured runs{served})"
-    extra = {"evidence": evidence} if calibration is not None else {}
+    extra: dict[str, Any] = {}
+    if calibration is not None:
+        on = calibration.source.rsplit(" ", 1)[-1] if calibration.source.startswith("served") else None
+        extra = {"evidence": evidence,
+                 "calibration": {"runs": calibration.n_runs, "calibrated_on": on, "source": calibration.source}}
     return Recommendation(profile, ranking, tuple(caveats), hybrids, cfs, table.version, mode, extra)

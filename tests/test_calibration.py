@@ -95,4 +95,4 @@ def test_app_shows_expected_accuracy_when_calibrated(results, monkeypatch):
     assert not at.exception
     table = at.dataframe[0].value
     assert table["expected accuracy"].str.contains(r"\[").all()
-    assert any("rules + calibration" in c.value for c in at.caption)
+    assert any("Calibrated live from 24 measured runs" in c.value for c in at.caption)
