@@ -40,8 +40,10 @@ def run_cmd(
     task_file: list[Path] = typer.Option([], "--task-file", help="A task YAML of your own (repeatable)."),
     data_dir: Optional[Path] = typer.Option(None, "--data-dir", help="Data folder (default: $TUNING_ADVISOR_DATA or ../shared/data)."),
     results_dir: Path = typer.Option(Path("data/results"), "--results-dir", help="Where result JSONs go."),
-    executor: str = typer.Option("serial", "--executor", help="serial | process"),
-    workers: int = typer.Option(1, "--workers", help="Worker processes for --executor process."),
+    executor: str = typer.Option("serial", "--executor", help="serial | process | dask"),
+    workers: int = typer.Option(1, "--workers", help="Worker processes (process executor, or a local Dask cluster)."),
+    scheduler: Optional[str] = typer.Option(None, "--scheduler", help="Dask scheduler address, e.g. tcp://host:8786 "
+                                                                      "(default: a LocalCluster on loopback)."),
     device: str = typer.Option("auto", "--device", help="auto | cpu | cuda"),
     force: bool = typer.Option(False, "--force", help="Rerun trials whose result exists."),
     threads: Optional[int] = typer.Option(None, "--threads", help="Torch threads per trial (default: cores / workers)."),
@@ -88,7 +90,8 @@ def run_cmd(
                                                     if v is not None})
     jobs = expand(backbones, specs, method_names, _ints("sizes", sizes), _ints("seeds", seeds))
     typer.echo(f"{len(jobs)} trials in the grid; results in {results_dir}; data from {root}")
-    summary = run_grid(jobs, results_dir, protocol, root, device, executor, workers, force, threads=threads)
+    summary = run_grid(jobs, results_dir, protocol, root, device, executor, workers, force, threads=threads,
+                       scheduler=scheduler)
     typer.echo(f"ran {summary['ran']}, skipped {summary['skipped']} (already done), failed {summary['failed']} "
                f"in {summary['seconds']:.0f} s")
     for f in summary["failures"][:20]:
@@ -131,10 +134,11 @@ def refresh_cmd(
     results_dir: Path = typer.Option(Path("data/results"), "--results-dir"),
     root: Path = typer.Option(Path("data/calibration"), "--root", help="Where calibrations, SERVED and history live."),
     data_dir: Optional[Path] = typer.Option(None, "--data-dir"),
-    executor: str = typer.Option("serial", "--executor", help="serial | process"),
+    executor: str = typer.Option("serial", "--executor", help="serial | process | dask"),
     workers: int = typer.Option(1, "--workers"),
     threads: Optional[int] = typer.Option(None, "--threads"),
     device: str = typer.Option("auto", "--device"),
+    scheduler: Optional[str] = typer.Option(None, "--scheduler", help="Dask scheduler address (with --executor dask)."),
 ) -> None:
     """Run missing/stale cells, refit, evaluate, and promote the calibration only if every gate passes."""
     from bench.refresh import RefreshError, load_config, refresh
@@ -145,7 +149,7 @@ def refresh_cmd(
         _fail(f"--executor={executor!r} (allowed: {', '.join(EXECUTORS)})")
     try:
         record = refresh(load_config(config), results_dir, root, resolve_data_dir(data_dir), device, executor, workers,
-                         threads)
+                         threads, scheduler=scheduler)
     except (RefreshError, TaskError) as err:
         _fail(str(err))
     typer.echo(f"refresh {record['calibration']}: ran {record['ran']} (missing {record['missing_run']}, stale "

@@ -186,7 +186,8 @@ def gates(new_eval: dict[str, Any], served_eval: dict[str, Any] | None, present:
 
 def refresh(config: RefreshConfig, results_dir: str | Path, root: str | Path = DEFAULT_ROOT, data_dir: Any = None,
             device: str = "auto", executor: str = "serial", workers: int = 1, threads: int | None = None,
-            protocol: Any = None, progress: bool = True, now: dt.datetime | None = None) -> dict[str, Any]:
+            protocol: Any = None, progress: bool = True, now: dt.datetime | None = None,
+            scheduler: str | None = None) -> dict[str, Any]:
     """One refresh; returns the history record (also appended to history.jsonl)."""
     from advisor import evaluate as ev
     from advisor.calibration import fit
@@ -211,10 +212,8 @@ def refresh(config: RefreshConfig, results_dir: str | Path, root: str | Path = D
             elif why:
                 stale.append(job)
                 reasons[job.label] = why
-        runs = [run_grid(missing, results_dir, protocol, data_dir, device, executor, workers, False, progress,
-                         threads=threads),
-                run_grid(stale, results_dir, protocol, data_dir, device, executor, workers, True, progress,
-                         threads=threads)]
+        runs = [run_grid(cells, results_dir, protocol, data_dir, device, executor, workers, force, progress,
+                         threads=threads, scheduler=scheduler) for cells, force in ((missing, False), (stale, True))]
         ran = sum(r["ran"] for r in runs)
         failed = sum(r["failed"] for r in runs)
         present = sum(1 for job in jobs if (rec := read_result(job.path(results_dir))) and rec["status"] == "ok")

@@ -18,7 +18,7 @@ from bench.protocol import Protocol
 from bench.results import DEFAULT_RESULTS_DIR, ResultExists, read_result, result_path, write_result
 from bench.tasks import TaskSpec, load_task
 
-EXECUTORS = ("serial", "process")
+EXECUTORS = ("serial", "process", "dask")
 
 
 @dataclass(frozen=True)
@@ -90,7 +90,7 @@ def execute(job: Job, results_dir: str, protocol: Protocol, data_dir: Any, devic
 
 def run_grid(jobs: list[Job], results_dir: str | Path = DEFAULT_RESULTS_DIR, protocol: Protocol | None = None,
              data_dir: Any = None, device: str = "auto", executor: str = "serial", workers: int = 1,
-             force: bool = False, progress: bool = True, threads: int | None = None,
+             force: bool = False, progress: bool = True, threads: int | None = None, scheduler: str | None = None,
              on_result: Callable[[dict[str, Any]], None] | None = None) -> dict[str, Any]:
     """Run every pending job; returns counts and per-job summaries."""
     if executor not in EXECUTORS:
@@ -120,7 +120,10 @@ def run_grid(jobs: list[Job], results_dir: str | Path = DEFAULT_RESULTS_DIR, pro
     # Threads per trial: all cores for one worker, split evenly across several. Results
     # record the count; oversubscribing (2 processes x 2 threads on 2 cores) made steps 10x slower here.
     threads = threads or max(1, (os.cpu_count() or 2) // max(1, workers))
-    if executor == "serial" or workers <= 1:
+    if executor == "dask":
+        for summary in _run_dask(todo, str(results_dir), protocol, data_dir, device, force, threads, workers, scheduler):
+            done(summary)
+    elif executor == "serial" or workers <= 1:
         for job in todo:
             done(execute(job, str(results_dir), protocol, data_dir, device, force, threads))
     else:
@@ -143,6 +146,41 @@ def run_grid(jobs: list[Job], results_dir: str | Path = DEFAULT_RESULTS_DIR, pro
     failed = [s for s in summaries if s["status"] != "ok"]
     return {"ran": len(summaries), "skipped": len(skipped), "failed": len(failed), "failures": failed,
             "seconds": time.perf_counter() - t0, "summaries": summaries}
+
+
+def _run_dask(todo: list[Job], results_dir: str, protocol: Protocol, data_dir: Any, device: str, force: bool,
+              threads: int, workers: int, scheduler: str | None) -> Iterable[dict[str, Any]]:
+    """Trials as Dask tasks (`client.submit`). Without a scheduler address a LocalCluster on loopback.
+
+    Workers write results with the same atomic files, so a worker lost mid-trial loses
+    only that trial; it is reported as lost here and rerun next time.
+    """
+    if not todo:
+        return
+    from distributed import Client, LocalCluster
+    from distributed import as_completed as dask_completed
+
+    cluster = None
+    if scheduler:
+        client = Client(scheduler)
+    else:
+        cluster = LocalCluster(n_workers=workers, threads_per_worker=1, processes=True, host="127.0.0.1",
+                               dashboard_address=None)
+        client = Client(cluster)
+    try:
+        futures = {client.submit(execute, job, results_dir, protocol, data_dir, device, force, threads,
+                                 pure=False, key=f"trial-{job.label}"): job for job in todo}
+        for fut in dask_completed(list(futures)):
+            job = futures[fut]
+            try:
+                yield fut.result()
+            except Exception as err:  # a lost worker or a killed task: nothing written, rerun next time
+                yield {"label": job.label, "status": "lost", "error": f"{type(err).__name__}: {err}",
+                       "accuracy": None, "wall_time_s": None}
+    finally:
+        client.close()
+        if cluster is not None:
+            cluster.close()
 
 
 def _terminate_workers_on_sigterm(pool: ProcessPoolExecutor) -> None:

@@ -189,3 +189,19 @@ def test_add_task_and_status_commands(tmp_path):
     write_result(result_path(tmp_path / "res", "b", "mine", "lora", 16, 0), _record(task="mine"))
     out = CliRunner().invoke(app, ["status", "--results-dir", str(tmp_path / "res")])
     assert out.exit_code == 0 and "mine" in out.output and "lora" in out.output
+
+
+def test_dask_local_cluster_matches_the_serial_run(tmp_path):
+    from bench.runner import expand, run_grid
+    from bench_helpers import TINY_PROTOCOL
+
+    toy = load_task(write_toy_task(tmp_path / "toy"))
+    jobs = expand(["tiny-bert"], [toy], ["linear_probe", "lora"], [16], [0, 1])
+    serial = run_grid(jobs, tmp_path / "serial", TINY_PROTOCOL, device="cpu", progress=False, threads=1)
+    dask = run_grid(jobs, tmp_path / "dask", TINY_PROTOCOL, device="cpu", executor="dask", workers=2,
+                    progress=False, threads=1)
+    assert serial["failed"] == dask["failed"] == 0 and dask["ran"] == 4
+    for job in jobs:
+        a, b = read_result(job.path(tmp_path / "serial")), read_result(job.path(tmp_path / "dask"))
+        for key in ("accuracy", "macro_f1", "train_accuracy", "lr", "steps", "trainable_params"):
+            assert a[key] == b[key], (job.label, key)
