@@ -124,9 +124,17 @@ def test_killed_refresh_keeps_the_served_calibration_and_resumes(first, tmp_path
     deadline = time.time() + 180
     while time.time() < deadline and not list((tmp_path / "results").glob("**/n*-s1.json")):
         time.sleep(0.2)
+    from advisor import recommend
+
+    # The advisor keeps answering while the refresh runs...
+    during = recommend({"labeled_examples": 32}, calibration=_load_served(str(served_dir(tmp_path / "cal"))))
+    assert during.mode.startswith("rules + calibration (24 measured runs, served calibration")
     os.killpg(proc.pid, signal.SIGKILL)
     proc.wait()
     assert served_dir(tmp_path / "cal") == served and _load_served(str(served)).n_runs == 24
+    # ...and after it was killed, from the same served calibration.
+    after = recommend({"labeled_examples": 32}, calibration=_load_served(str(served_dir(tmp_path / "cal"))))
+    assert after.to_dict()["ranking"] == during.to_dict()["ranking"]
     done = len(list((tmp_path / "results").glob("**/n*-s1.json")))
     assert done >= 1
     rec2 = refresh(load_config(cfg2), tmp_path / "results", tmp_path / "cal", device="cpu", threads=1,
