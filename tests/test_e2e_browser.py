@@ -55,6 +55,22 @@ def server():
     proc.wait(timeout=20)
 
 
+def _advance(page, button: str, expect: str) -> None:
+    """Click a form button and wait for the next step; a click that lands while Streamlit is still
+    re-rendering the previous step is lost, so retry a few times (under load this happens)."""
+    from playwright.sync_api import TimeoutError as PlaywrightTimeout
+
+    for _ in range(4):
+        page.wait_for_selector('[data-testid="stStatusWidget"]', state="detached", timeout=30_000)
+        page.get_by_role("button", name=button).click()
+        try:
+            page.get_by_text(expect).first.wait_for(timeout=15_000)
+            return
+        except PlaywrightTimeout:
+            continue
+    raise AssertionError(f"{expect!r} never appeared after clicking {button!r}")
+
+
 def test_questionnaire_in_a_real_browser(server):
     from playwright.sync_api import sync_playwright
 
@@ -66,13 +82,10 @@ def test_questionnaire_in_a_real_browser(server):
         page.get_by_text("Your data and task").wait_for(timeout=60_000)
         field = page.get_by_role("textbox", name="How many labeled examples do you have?")
         field.fill("40")
-        page.get_by_role("button", name="Next →").click()
-        page.get_by_text("Your model and resources").wait_for(timeout=30_000)
-        page.get_by_role("button", name="Next →").click()
-        page.get_by_text("Your goals and constraints").wait_for(timeout=30_000)
-        page.get_by_role("button", name="Get my recommendation").click()
+        _advance(page, "Next →", "Your model and resources")
+        _advance(page, "Next →", "Your goals and constraints")
+        _advance(page, "Get my recommendation", "Recommended:")
         verdict = page.get_by_text("Recommended:").first
-        verdict.wait_for(timeout=60_000)
         text = verdict.inner_text()
         page.get_by_text("All five options").wait_for(timeout=30_000)
         page.get_by_text("What would change the answer").wait_for(timeout=30_000)
