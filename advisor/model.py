@@ -15,7 +15,7 @@ from sklearn.utils.validation import check_is_fitted, validate_data
 from threadpoolctl import threadpool_limits
 
 # The tables here are a few hundred rows: one OpenMP thread is fastest, and it never
-# spin-waits against a benchmark using the other cores (measured: 100x slower fits when it did).
+# spin-waits against a benchmark using the other cores (observed: fits stalled for minutes when it did).
 _ONE_THREAD = {"limits": 1, "user_api": "openmp"}
 
 
