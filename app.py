@@ -25,7 +25,7 @@ st.set_page_config(page_title="tuning-advisor", layout="wide")
 # back shows what was entered (widgets are re-created from these values on every run).
 STEPS: list[tuple[str, list[str]]] = [
     ("Your data and task", ["labeled_examples", "task_complexity", "num_classes", "avg_input_tokens", "pair_input",
-                            "domain_shift"]),
+                            "domain_shift", "zero_shot_accuracy", "probe_accuracy"]),
     ("Your model and resources", ["model_access", "model_params_b", "compute", "gpu_memory_gb", "budget_gpu_hours",
                                   "ml_expertise"]),
     ("Your goals and constraints", ["accuracy_goal", "overfitting_risk", "preserve_capabilities", "num_tasks",
@@ -43,6 +43,8 @@ QUESTIONS = {
     "compute": "What compute can you train on?",
     "gpu_memory_gb": "GPU memory in GB (optional)",
     "budget_gpu_hours": "Training budget in GPU-hours per task (optional)",
+    "zero_shot_accuracy": "Measured zero-shot prompt accuracy on your data, 0-1 (optional)",
+    "probe_accuracy": "Measured linear-probe accuracy on your labeled examples, 0-1 (optional)",
     "ml_expertise": "Your team's experience training models",
     "accuracy_goal": "How much accuracy do you need?",
     "overfitting_risk": "How worried are you about overfitting?",

@@ -3,16 +3,25 @@
 Nothing is pickled: the models are refitted from the result table at load (well under a
 second for a few hundred runs) and cached per process.
 
-Features (one row per run, or per (profile, option)):
-  log2 train size | log2 classes | log2 mean input tokens | pair task | log10 backbone params |
-  prompt gain | one-hot method.
-*Prompt gain* is the task-difference proxy: the backbone's zero-shot prompting accuracy on
-the task relative to chance, (acc - 1/k) / (1 - 1/k), measured by the prompt_engineering runs.
+Target: accuracy as *gain over chance*, (acc - 1/k) / (1 - 1/k), so that tasks with 2 and
+with 77 classes share one scale; predictions are mapped back to accuracy.
+
+Features (one row per run, or per (profile, option)), each also crossed with the method:
+  log2 examples per class (n / k) | pair task | log10 backbone params | zero-shot gain
+  [| probe gain].
+*Zero-shot gain* is the task-difference proxy: the backbone's zero-shot prompting accuracy
+on the task relative to chance, measured by the prompt_engineering runs. *Probe gain* is
+the accuracy, relative to chance, of a linear probe (logistic regression on the frozen
+backbone's features) trained on the same n examples — a measurement that takes seconds.
+Both are things a user can measure on their own data (`bench run --task-file my.yaml
+--methods prompt_engineering,linear_probe --sizes N`) and pass as `zero_shot_accuracy` /
+`probe_accuracy`; two accuracy models are fitted, with and without the probe feature.
 
 A profile maps to features as follows (the advisor's own, stated mapping):
-  labeled_examples -> train size; num_classes, avg_input_tokens, pair_input -> as given;
-  domain_shift and task_complexity -> prompt gain: the quantile {none: .75, moderate: .5,
-  large: .25} of the measured prompt gains, moved by {simple: +.15, moderate: 0, complex: -.15};
+  labeled_examples / num_classes -> examples per class; pair_input -> as given;
+  zero_shot_accuracy, probe_accuracy -> as measured, when given; otherwise domain_shift and
+  task_complexity -> zero-shot gain: the quantile {none: .75, moderate: .5, large: .25} of the
+  measured zero-shot gains, moved by {simple: +.15, moderate: 0, complex: -.15};
   model size -> clamped to the measured backbones, then the literature scale prior below.
 
 Scale prior (literature, not measured here), applied above the largest measured backbone:
@@ -35,9 +44,8 @@ from advisor.model import OutcomeModel
 from advisor.profile import OPTIONS, ProjectProfile
 
 METHODS = (*OPTIONS, "linear_probe")
-NUMERIC = ("log2_train_size", "log2_num_classes", "log2_mean_input_tokens", "is_pair", "log10_backbone_params",
-           "prompt_gain")
-FEATURES = (*NUMERIC, *(f"method={m}" for m in METHODS))
+BASE = ("log2_examples_per_class", "is_pair", "log10_backbone_params", "zero_shot_gain")
+WITH_PROBE = (*BASE, "probe_gain")
 SHIFT_QUANTILE = {"none": 0.75, "moderate": 0.5, "large": 0.25}
 COMPLEXITY_SHIFT = {"simple": 0.15, "moderate": 0.0, "complex": -0.15}
 # Parameters (billions) at which the gap to full fine-tuning closes, per the literature.
@@ -45,25 +53,51 @@ GAP_CLOSES_AT_B = {"prompt_tuning": 10.0, "prefix_tuning": 0.3}
 PRIOR_SOURCE = {"prompt_tuning": "Lester et al. 2021", "prefix_tuning": "Liu et al. 2022 (P-Tuning v2)"}
 
 
+def chance_gain(accuracy: Any, num_classes: Any) -> Any:
+    """Accuracy relative to chance: 0 at 1/k, 1 at perfect."""
+    k = np.asarray(num_classes, dtype=float)
+    return (np.asarray(accuracy, dtype=float) - 1 / k) / (1 - 1 / k)
+
+
+def from_gain(gain: Any, num_classes: Any) -> np.ndarray:
+    k = np.asarray(num_classes, dtype=float)
+    return np.clip(np.asarray(gain, dtype=float), 0.0, 1.0) * (1 - 1 / k) + 1 / k
+
+
 def prompt_gains(df: Any) -> dict[tuple[str, str], float]:
     """(backbone, task) -> zero-shot accuracy relative to chance, from prompt_engineering runs."""
     out: dict[tuple[str, str], float] = {}
     pe = df[(df.method == "prompt_engineering") & df.zero_shot_accuracy.notna()]
     for (b, t), g in pe.groupby(["backbone", "task"]):
-        k = float(g.num_classes.iloc[0])
-        out[(b, t)] = float((g.zero_shot_accuracy.mean() - 1 / k) / (1 - 1 / k))
+        out[(b, t)] = float(chance_gain(g.zero_shot_accuracy.mean(), g.num_classes.iloc[0]))
     return out
 
 
-def _row(size: float, classes: float, tokens: float, pair: bool, params: float, gain: float, method: str) -> list:
-    return [math.log2(max(size, 1)), math.log2(max(classes, 2)), math.log2(max(tokens, 1)), float(pair),
-            math.log10(max(params, 1.0)), gain, *(float(method == m) for m in METHODS)]
+def probe_gains(df: Any) -> dict[tuple[str, str, int], float]:
+    """(backbone, task, train size) -> linear-probe accuracy relative to chance (mean over seeds)."""
+    lp = df[df.method == "linear_probe"]
+    return {(b, t, int(n)): float(chance_gain(g.accuracy.mean(), g.num_classes.iloc[0]))
+            for (b, t, n), g in lp.groupby(["backbone", "task", "train_size"])}
 
 
-def run_features(df: Any, gains: dict[tuple[str, str], float]) -> np.ndarray:
-    rows = [_row(r.train_size, r.num_classes, r.mean_input_tokens, bool(r.is_pair), r.backbone_params,
-                 gains.get((r.backbone, r.task), np.nan), r.method) for r in df.itertuples()]
-    return np.asarray(rows, dtype=float).reshape(-1, len(FEATURES))
+def design(numeric: np.ndarray, methods: list[str]) -> np.ndarray:
+    """[method one-hot | numeric | numeric x each method]: a slope per method for every feature."""
+    onehot = np.asarray([[float(m == x) for x in METHODS] for m in methods]).reshape(-1, len(METHODS))
+    numeric = np.asarray(numeric, dtype=float).reshape(len(methods), -1)
+    crossed = [numeric * onehot[:, [j]] for j in range(len(METHODS))]
+    return np.hstack([onehot, numeric, *crossed])
+
+
+def monotone_columns(n_numeric: int) -> tuple[int, ...]:
+    """Columns of `design` carrying log2 examples per class (numeric column 0): constrained >= 0."""
+    first = len(METHODS)
+    return (first, *(first + n_numeric * (1 + j) for j in range(len(METHODS))))
+
+
+def _numeric(size: float, classes: float, pair: bool, params: float, zs_gain: float,
+             probe_gain: float | None = None) -> list[float]:
+    row = [math.log2(max(size, 1) / max(classes, 2)), float(pair), math.log10(max(params, 1.0)), zs_gain]
+    return row if probe_gain is None else [*row, probe_gain]
 
 
 @dataclass
@@ -71,7 +105,8 @@ class Calibration:
     """Fitted outcome models and the measured table they came from."""
 
     runs: Any  # DataFrame of successful runs
-    accuracy: OutcomeModel
+    accuracy: OutcomeModel  # gain over chance, BASE features
+    accuracy_probe: OutcomeModel | None  # gain over chance, WITH_PROBE features
     log_time: OutcomeModel
     memory: OutcomeModel
     gains: dict[tuple[str, str], float]
@@ -83,30 +118,64 @@ class Calibration:
     def n_runs(self) -> int:
         return len(self.runs)
 
-    def profile_gain(self, profile: ProjectProfile) -> float:
+    def profile_gain(self, profile: ProjectProfile) -> tuple[float, str]:
+        """The zero-shot gain for a profile and where it came from."""
+        if profile.zero_shot_accuracy is not None:
+            return float(chance_gain(profile.zero_shot_accuracy, profile.num_classes)), "measured zero-shot accuracy"
         values = np.array(sorted(self.gains.values())) if self.gains else np.array([0.5])
         q = SHIFT_QUANTILE[profile.domain_shift] + COMPLEXITY_SHIFT[profile.task_complexity]
-        return float(np.quantile(values, min(0.95, max(0.05, q))))
+        return float(np.quantile(values, min(0.95, max(0.05, q)))), "domain_shift/task_complexity mapping"
+
+    def _params(self, profile: ProjectProfile) -> float:
+        measured = sorted(self.backbones.values())
+        return min(max(profile.model_params_b * 1e9, measured[0]), measured[-1])
+
+    def _gain_points(self, profile: ProjectProfile, sizes: list[int], methods: tuple[str, ...],
+                     interval: bool = False) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Gain-over-chance predictions, shape (len(sizes), len(methods)); with a measured probe
+        the probe model's offset at the user's size is carried to the other sizes."""
+        params = self._params(profile)
+        zs, _ = self.profile_gain(profile)
+        rows = [_numeric(n, profile.num_classes, profile.pair_input, params, zs) for n in sizes for _ in methods]
+        X = design(np.asarray(rows), [m for _ in sizes for m in methods])
+        point, low, high = self.accuracy.predict_interval(X)
+        shape = (len(sizes), len(methods))
+        point, low, high = point.reshape(shape), low.reshape(shape), high.reshape(shape)
+        if profile.probe_accuracy is not None and self.accuracy_probe is not None:
+            pg = float(chance_gain(profile.probe_accuracy, profile.num_classes))
+            n0 = max(profile.labeled_examples, 1)
+            Xp = design(np.asarray([_numeric(n0, profile.num_classes, profile.pair_input, params, zs, pg)
+                                    for _ in methods]), list(methods))
+            base0 = self.accuracy.predict(design(np.asarray([_numeric(n0, profile.num_classes, profile.pair_input,
+                                                                      params, zs) for _ in methods]), list(methods)))
+            p_point, p_low, p_high = self.accuracy_probe.predict_interval(Xp)
+            offset = p_point - base0
+            point = point + offset
+            low, high = point + (p_low - p_point), point + (p_high - p_point)
+        return point, low, high
 
     def expected(self, profile: ProjectProfile) -> dict[str, dict[str, Any]]:
         """Per option: expected accuracy (point, low, high), train time and memory, with how it was derived."""
         params_user = profile.model_params_b * 1e9
         measured = sorted(self.backbones.values())
-        params = min(max(params_user, measured[0]), measured[-1])
-        gain = self.profile_gain(profile)
-        X = np.asarray([_row(max(profile.labeled_examples, 1), profile.num_classes, profile.avg_input_tokens,
-                             profile.pair_input, params, gain, m) for m in METHODS])
-        point, low, high = self.accuracy.predict_interval(X)
+        params = self._params(profile)
+        n = max(profile.labeled_examples, 1)
+        point, low, high = (from_gain(a[0], profile.num_classes) for a in self._gain_points(profile, [n], METHODS))
+        zs, zs_source = self.profile_gain(profile)
+        X = design(np.asarray([_numeric(n, profile.num_classes, profile.pair_input, params, zs) for _ in METHODS]),
+                   list(METHODS))
         t_point = self.log_time.predict(X)
         mem = self.memory.predict(X)
         by = {m: i for i, m in enumerate(METHODS)}
         decades = max(0.0, math.log10(params_user / measured[-1]))
+        probe = profile.probe_accuracy is not None and self.accuracy_probe is not None
         out = {}
         for option in OPTIONS:
             i = by[option]
             p, lo, hi = float(point[i]), float(low[i]), float(high[i])
             notes = [f"fitted on {self.n_runs} measured runs; nearest measured backbone "
-                     f"{params / 1e6:.0f}M parameters"]
+                     f"{params / 1e6:.0f}M parameters; task difficulty from the {zs_source}"
+                     + ("; anchored on your measured probe accuracy" if probe else "")]
             if option in GAP_CLOSES_AT_B and decades > 0:
                 ft = float(point[by["full_finetuning"]])
                 closes = math.log10(GAP_CLOSES_AT_B[option] * 1e9 / measured[-1])
@@ -124,16 +193,11 @@ class Calibration:
                            "basis": "; ".join(notes)}
         return out
 
-
     def points_by_size(self, profile: ProjectProfile, sizes: list[int]) -> dict[int, dict[str, float]]:
         """Point predictions for the five options at several training sizes, in one batched call."""
-        measured = sorted(self.backbones.values())
-        params = min(max(profile.model_params_b * 1e9, measured[0]), measured[-1])
-        gain = self.profile_gain(profile)
-        X = np.asarray([_row(max(n, 1), profile.num_classes, profile.avg_input_tokens, profile.pair_input, params,
-                             gain, m) for n in sizes for m in OPTIONS])
-        pred = self.accuracy.predict(X).reshape(len(sizes), len(OPTIONS))
-        return {n: dict(zip(OPTIONS, map(float, row))) for n, row in zip(sizes, pred)}
+        point, _, _ = self._gain_points(profile, [max(n, 1) for n in sizes], OPTIONS)
+        acc = from_gain(point, profile.num_classes)
+        return {n: dict(zip(OPTIONS, map(float, row))) for n, row in zip(sizes, acc)}
 
 
 def fit(df: Any, source: str = "") -> Calibration | None:
@@ -142,12 +206,30 @@ def fit(df: Any, source: str = "") -> Calibration | None:
     if len(ok) < 20 or ok.task.nunique() < 2:
         return None
     gains = prompt_gains(ok)
-    X = run_features(ok, gains)
-    acc = OutcomeModel().fit(X, ok.accuracy.to_numpy(float))
-    t = OutcomeModel().fit(X, np.log10(ok.train_time_s.to_numpy(float) + 0.01))
-    mem = OutcomeModel(monotone_feature=None).fit(X, ok.peak_rss_mb.to_numpy(float))
+    ok = ok[[(b, t) in gains for b, t in zip(ok.backbone, ok.task)]]  # a task needs its zero-shot measurement
+    if len(ok) < 20 or ok.task.nunique() < 2:
+        return None
+    probes = probe_gains(ok)
+    methods = list(ok.method)
+    groups = np.asarray(ok.task)
+    base = np.asarray([_numeric(r.train_size, r.num_classes, bool(r.is_pair), r.backbone_params,
+                                gains[(r.backbone, r.task)]) for r in ok.itertuples()])
+    X = design(base, methods)
+    y = chance_gain(ok.accuracy, ok.num_classes)
+    acc = OutcomeModel(monotone_features=monotone_columns(len(BASE))).fit(X, y, groups=groups)
+    has_probe = np.asarray([(r.backbone, r.task, int(r.train_size)) in probes for r in ok.itertuples()])
+    acc_probe = None
+    if has_probe.sum() >= 20 and len(set(groups[has_probe])) >= 2:
+        sub = ok[has_probe]
+        probe_col = [probes[(r.backbone, r.task, int(r.train_size))] for r in sub.itertuples()]
+        Xp = design(np.c_[base[has_probe], probe_col], list(sub.method))
+        acc_probe = OutcomeModel(monotone_features=monotone_columns(len(WITH_PROBE))).fit(
+            Xp, y[has_probe], groups=groups[has_probe])
+    t = OutcomeModel(monotone_features=monotone_columns(len(BASE))).fit(
+        X, np.log10(ok.train_time_s.to_numpy(float) + 0.01), groups=groups)
+    mem = OutcomeModel().fit(X, ok.peak_rss_mb.to_numpy(float), groups=groups)
     backbones = {b: float(g.backbone_params.iloc[0]) for b, g in ok.groupby("backbone")}
-    return Calibration(ok.reset_index(drop=True), acc, t, mem, gains, backbones, source)
+    return Calibration(ok.reset_index(drop=True), acc, acc_probe, t, mem, gains, backbones, source)
 
 
 @functools.lru_cache(maxsize=4)

@@ -15,6 +15,21 @@ from typing import Any, Callable
 import numpy as np
 
 MIN_CELLS = 3
+# Decision-table rules (data/decision_table.yaml ids) resting on each claim.
+CLAIM_RULES: dict[str, tuple[str, ...]] = {
+    "Prompt tuning needs less compute than full fine-tuning": ("compute.minimal", "compute.low"),
+    "Prompt tuning needs less memory than full fine-tuning": ("compute.minimal", "compute.low"),
+    "With little data (n <= 64) prompt tuning beats full fine-tuning": ("data.few",),
+    "With more data (n >= 256) full fine-tuning beats prompt tuning": ("data.thousands", "data.large"),
+    "On simple tasks prompt tuning is within 2 points of full fine-tuning": ("complexity.simple",),
+    "On complex tasks full fine-tuning beats prompt tuning": ("complexity.complex",),
+    "Full fine-tuning reaches higher accuracy than LoRA": ("goal.critical",),
+    "Prompt tuning overfits less than full fine-tuning": ("overfitting.high", "overfitting.medium"),
+    "Full fine-tuning forgets more than LoRA": ("preserve.yes",),
+    "Soft prompts beat hand-written prompts": ("complexity.moderate", "data.hundreds"),
+    "A soft prompt is far smaller to store than a LoRA adapter": ("tasks.many",),
+    "Switching tasks is cheaper with prompts: less to swap than a fine-tuned model": ("tasks.several", "iteration.fast"),
+}
 
 
 @dataclass
@@ -27,6 +42,8 @@ class ClaimResult:
     cells: int
     numbers: str
     runs: list[str] = field(default_factory=list)
+    rules: tuple[str, ...] = ()  # decision-table rules that rest on the claim
+    table_action: str = ""  # what the table did about the verdict
 
     def to_dict(self) -> dict[str, Any]:
         return self.__dict__.copy()
@@ -36,7 +53,7 @@ def _pairs(df: Any, a: str, b: str) -> Any:
     keys = ["backbone", "task", "train_size", "seed"]
     left = df[df.method == a].set_index(keys)
     right = df[df.method == b].set_index(keys)
-    return left.join(right, lsuffix="_a", rsuffix="_b", how="inner").reset_index()
+    return left.merge(right, left_index=True, right_index=True, suffixes=("_a", "_b"), how="inner").reset_index()
 
 
 def _verdict(holds: int, n: int) -> str:
@@ -71,8 +88,11 @@ def crossover(df: Any, a: str = "prompt_tuning", b: str = "full_finetuning") -> 
     return out
 
 
-def audit(df: Any, complexities: dict[str, str] | None = None) -> list[ClaimResult]:
-    """Run every claim on a results DataFrame (successful runs)."""
+def audit(df: Any, complexities: dict[str, str] | None = None, table: Any = None) -> list[ClaimResult]:
+    """Run every claim on a results DataFrame (successful runs), linked to the table's rules."""
+    from advisor.table import load_table
+
+    table = table or load_table()
     ok = df[df.status == "ok"] if "status" in df else df
     if complexities is None:
         from advisor.evidence import task_complexities
@@ -111,15 +131,55 @@ def audit(df: Any, complexities: dict[str, str] | None = None) -> list[ClaimResu
                  "extended: num_tasks, iteration_speed", "prompt_tuning", "full_finetuning", "stored_bytes",
                  lambda x, y: x * 100 < y, "bytes", "bytes to load per task switch (proxy; swap latency not measured)"),
     ]
-    return out
+    return [_table_action(r, table) for r in out]
 
 
-def to_markdown(results: list[ClaimResult], cross: dict[str, Any], source: str) -> str:
+def _table_action(result: ClaimResult, table: Any) -> ClaimResult:
+    """Link a verdict to the rules resting on it and say what the table did about it."""
+    rules = CLAIM_RULES.get(result.claim, ())
+    revised = [r for r in table.rules if r.id in rules and r.revised and r.revised.get("claim") == result.claim]
+    if revised:
+        action = "table revised: " + "; ".join(_change(r) for r in revised)
+    elif result.verdict == "contradicted":
+        action = "CONTRADICTED BUT NOT YET REFLECTED IN THE TABLE"
+    elif result.verdict == "mixed":
+        action = "kept (mixed evidence; the learned model carries the measured differences)"
+    elif result.verdict == "supported":
+        action = "kept (supported)"
+    else:
+        action = "kept (not testable here yet)"
+    result.rules, result.table_action = rules, action
+    return result
+
+
+def _change(rule: Any) -> str:
+    was = rule.revised["was"]
+    parts = []
+    if float(was.get("weight", rule.weight)) != rule.weight:
+        parts.append(f"weight {float(was['weight']):g} -> {rule.weight:g}")
+    before = {o: float(v) for o, v in was.get("effects", {}).items()}
+    parts += [f"{o} {before[o]:g} -> {v:g}" for o, v in rule.effects.items() if o in before and before[o] != v]
+    return f"{rule.id} ({', '.join(parts) or 'unchanged'})"
+
+
+def table_changes(table: Any) -> list[dict[str, str]]:
+    """Every rule the audit changed: id, the change, the claim and the evidence."""
+    return [{"rule": r.id, "change": _change(r), "claim": r.revised["claim"], "evidence": r.revised["evidence"]}
+            for r in table.rules if r.revised]
+
+
+def to_markdown(results: list[ClaimResult], cross: dict[str, Any], source: str, table: Any = None) -> str:
+    from advisor.table import load_table
+
+    table = table or load_table()
     lines = ["# Claims audit", "", f"Measured runs from `{source}`. Verdict: supported >= 75% of matched "
              "comparisons, contradicted <= 25%, mixed between, not testable with fewer than 3.", "",
-             "| claim | table row | verdict | numbers |", "|---|---|---|---|"]
+             "| claim | table row | verdict | numbers | decision table |", "|---|---|---|---|---|"]
     for r in results:
-        lines.append(f"| {r.claim} | {r.table_rows} | **{r.verdict}** | {r.numbers} |")
+        lines.append(f"| {r.claim} | {r.table_rows} | **{r.verdict}** | {r.numbers} | {r.table_action} |")
+    changes = table_changes(table)
+    lines += ["", f"## Decision-table changes made from this audit (table {table.version})", ""]
+    lines += [f"- `{c['rule']}`: {c['change']} — claim \"{c['claim']}\": {c['evidence']}" for c in changes] or ["- none"]
     lines += ["", "## Crossover: smallest measured size where full fine-tuning overtakes prompt tuning", ""]
     lines += [f"- {k}: {'never in the measured sizes' if v is None else f'n = {v}'}" for k, v in sorted(cross.items())]
     lines += ["", "## Run references (first files per claim)", ""]

@@ -95,6 +95,8 @@ def recommend_cmd(
     num_classes: Optional[str] = _opt("num_classes"),
     avg_input_tokens: Optional[str] = _opt("avg_input_tokens"),
     pair_input: Optional[str] = _opt("pair_input"),
+    zero_shot_accuracy: Optional[str] = _opt("zero_shot_accuracy"),
+    probe_accuracy: Optional[str] = _opt("probe_accuracy"),
 ) -> None:
     """Rank the five options for a project and explain why."""
     values = dict(locals())
@@ -186,7 +188,7 @@ def evaluate_cmd(
     else:
         result = ev.leave_one_task_out(df)
         if write:
-            ev.write_markdown(result, str(source), source.parent / "calibration" / "evaluation.md")
+            ev.write_markdown(result, _shown(source), source.parent / "calibration" / "evaluation.md")
     if as_json:
         typer.echo(json.dumps({k: v for k, v in result.items() if k != "rows"} | {"cells_detail": result["rows"]},
                               indent=2, default=str))
@@ -211,16 +213,25 @@ def claims_cmd(
     df = load(source, include_failed=False)
     results = claims.audit(df) if not df.empty else []
     cross = claims.crossover(df) if not df.empty else {}
-    text = claims.to_markdown(results, cross, str(source))
+    text = claims.to_markdown(results, cross, _shown(source))
     if write:
         out = source.parent / "calibration" / "claims.md"
         out.parent.mkdir(parents=True, exist_ok=True)
         out.write_text(text, encoding="utf-8")
     if as_json:
         typer.echo(json.dumps({"claims": [r.to_dict() for r in results], "crossover": cross,
-                               "counts": claims.summary_counts(results)}, indent=2))
+                               "counts": claims.summary_counts(results),
+                               "table_changes": claims.table_changes(load_table())}, indent=2))
         return
     typer.echo(text)
+
+
+def _shown(path: Path) -> str:
+    """A path as written into reports: relative to the working directory when inside it (no home paths)."""
+    try:
+        return str(Path(path).resolve().relative_to(Path.cwd().resolve()))
+    except ValueError:
+        return str(path)
 
 
 def main() -> None:

@@ -47,7 +47,10 @@ FLOAT_RANGES: dict[str, tuple[float, bool, float]] = {
     "model_params_b": (0.0, False, 10_000.0),
     "gpu_memory_gb": (0.0, False, 1_000_000.0),
     "budget_gpu_hours": (0.0, True, 1e9),
+    "zero_shot_accuracy": (0.0, True, 1.0),
+    "probe_accuracy": (0.0, True, 1.0),
 }
+OPTIONAL_FLOATS = ("gpu_memory_gb", "budget_gpu_hours", "zero_shot_accuracy", "probe_accuracy")
 BOOL_FIELDS = (
     "preserve_capabilities",
     "long_term",
@@ -78,6 +81,10 @@ HELP: dict[str, str] = {
     "num_classes": "Number of output classes (2 for yes/no).",
     "avg_input_tokens": "Typical input length in tokens (about 1.3 x words).",
     "pair_input": "Does each example have two texts (e.g. premise + hypothesis)?",
+    "zero_shot_accuracy": "Optional, measured: accuracy (0-1) of a zero-shot prompt on your data "
+                          "(`bench run --task-file my.yaml --methods prompt_engineering` measures it in seconds).",
+    "probe_accuracy": "Optional, measured: accuracy (0-1) of a linear probe trained on your labeled examples "
+                      "(`bench run --task-file my.yaml --methods linear_probe --sizes N`, seconds to a minute).",
 }
 
 
@@ -129,6 +136,8 @@ class ProjectProfile:
     num_classes: int = 2
     avg_input_tokens: int = 64
     pair_input: bool = False
+    zero_shot_accuracy: float | None = None
+    probe_accuracy: float | None = None
 
     def __post_init__(self) -> None:
         problems: list[FieldProblem] = []
@@ -234,7 +243,7 @@ def _coerce(name: str, value: Any) -> Any:
         return value
     if name in FLOAT_RANGES:
         lo, inclusive, hi = FLOAT_RANGES[name]
-        optional = name in ("gpu_memory_gb", "budget_gpu_hours")
+        optional = name in OPTIONAL_FLOATS
         allowed = f"number {'>=' if inclusive else '>'} {lo:g} and <= {hi:g}" + (" or null" if optional else "")
         if value is None and optional:
             return None

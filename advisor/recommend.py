@@ -93,8 +93,13 @@ class Recommendation:
         }
 
 
-BLEND = 0.5  # weight of the learned (measured) score when a calibration exists
-LEARNED_SPAN = 0.10  # learned score: 100 at the best expected accuracy, 0 at 10 points below
+# Weight of the learned (measured) score when a calibration exists, by accuracy goal: the
+# higher the goal, the more the answer is "accuracy first" and the more the measured
+# expected accuracy should decide. Leave-one-task-out on the MiniLM grid (accuracy-first
+# utility, 26 cells; see data/calibration/evaluation.md) gave regret 3.1 points at 0.5,
+# 1.6 at 0.7 with a 5-point span — chosen on that same evaluation, so it is optimistic.
+BLEND = {"acceptable": 0.3, "high": 0.7, "critical": 0.85}
+LEARNED_SPAN = 0.05  # learned score: 100 at the best expected accuracy, 0 at 5 points below
 
 
 def learned_scores(points: Mapping[str, float]) -> dict[str, float]:
@@ -103,11 +108,13 @@ def learned_scores(points: Mapping[str, float]) -> dict[str, float]:
     return {o: 100.0 * min(1.0, max(0.0, 1.0 - (top - a) / LEARNED_SPAN)) for o, a in points.items()}
 
 
-def _final(scores: Mapping[str, RuleScore], points: Mapping[str, float] | None) -> dict[str, float]:
+def _final(scores: Mapping[str, RuleScore], points: Mapping[str, float] | None,
+           goal: str = "high") -> dict[str, float]:
     if not points:
         return {o: scores[o].score for o in OPTIONS}
     learned = learned_scores(points)
-    return {o: (1 - BLEND) * scores[o].score + BLEND * learned[o] for o in OPTIONS}
+    w = BLEND[goal]
+    return {o: (1 - w) * scores[o].score + w * learned[o] for o in OPTIONS}
 
 
 def _rank(scores: Mapping[str, RuleScore], final: Mapping[str, float] | None = None) -> list[str]:
@@ -118,7 +125,7 @@ def _rank(scores: Mapping[str, RuleScore], final: Mapping[str, float] | None = N
 
 def _best_only(profile: ProjectProfile, table: DecisionTable, points: Mapping[str, float] | None = None) -> str:
     scores = score_options(profile, table, estimate_all(profile, table))
-    return _rank(scores, _final(scores, points))[0]
+    return _rank(scores, _final(scores, points, profile.accuracy_goal))[0]
 
 
 def _variant(profile: ProjectProfile, **changes: object) -> ProjectProfile:
@@ -196,7 +203,7 @@ def recommend(profile: ProjectProfile | Mapping[str, Any], *, table_path: str | 
 
         evidence = nearest_evidence(profile, calibration.runs)
     points = {o: expected[o]["point"] for o in OPTIONS} if expected else None
-    final = _final(scores, points)
+    final = _final(scores, points, profile.accuracy_goal)
     order = _rank(scores, final)
     no_acc = "rules-only: no calibration data loaded"
     if calibration is not None and profile.labeled_examples == 0:

@@ -36,6 +36,8 @@ class Rule:
     effects: Mapping[str, float]
     rationale: str
     source: str
+    # Set when the claims audit changed this rule: {claim, evidence, was: {weight, effects}}.
+    revised: Mapping[str, Any] | None = None
 
 
 @dataclass(frozen=True)
@@ -136,8 +138,13 @@ def parse_table(raw: Mapping[str, Any]) -> DecisionTable:
         _check_options(where, r["effects"])
         if any(not -2 <= v <= 2 for v in r["effects"].values()):
             raise TableError(f"{where}: effects must lie in -2..2")
+        revised = r.get("revised")
+        if revised is not None:
+            if not isinstance(revised, Mapping) or not {"claim", "evidence", "was"} <= set(revised):
+                raise TableError(f"{where}: 'revised' needs claim, evidence and was (the weight/effects before)")
         rules.append(Rule(r["id"], r["factor"], _check_when(where, r["when"]), float(r["weight"]),
-                          {o: float(r["effects"].get(o, 0)) for o in OPTIONS}, r["rationale"], r["source"]))
+                          {o: float(r["effects"].get(o, 0)) for o in OPTIONS}, r["rationale"], r["source"],
+                          revised))
     constraints = []
     for i, c in enumerate(raw.get("constraints", [])):
         where = f"constraints[{i}] ({c.get('id', '?')})"

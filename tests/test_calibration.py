@@ -42,6 +42,28 @@ def test_fit_and_expected_accuracy_with_intervals(results):
     assert "scale prior (literature, not measured)" in big["prompt_tuning"]["basis"]
 
 
+def test_expected_accuracy_never_falls_with_more_data_and_measurements_anchor_it(results):
+    cal = fit(load(results))
+    profile = recommend({"labeled_examples": 32}, calibration=None).profile
+    curve = cal.points_by_size(profile, [16, 32, 64, 256, 4096])
+    for option in curve[16]:
+        values = [curve[n][option] for n in sorted(curve)]
+        assert all(b >= a - 1e-9 for a, b in zip(values, values[1:])), (option, values)
+    low = cal.expected(profile.replace(zero_shot_accuracy=0.5, probe_accuracy=0.55))
+    high = cal.expected(profile.replace(zero_shot_accuracy=0.5, probe_accuracy=0.95))
+    assert any(high[o]["point"] != low[o]["point"] for o in high)
+    assert "anchored on your measured probe accuracy" in high["lora"]["basis"]
+    assert "measured zero-shot accuracy" in high["lora"]["basis"]
+
+
+def test_measured_accuracies_are_validated():
+    from advisor.profile import ProfileError, ProjectProfile
+
+    with pytest.raises(ProfileError, match=r"probe_accuracy=1.5 \(allowed: number >= 0 and <= 1 or null\)"):
+        ProjectProfile(probe_accuracy=1.5)
+    assert ProjectProfile(zero_shot_accuracy="0.7").zero_shot_accuracy == 0.7
+
+
 def test_recommend_blends_and_shows_evidence(results):
     cal = load_calibration(results)
     rec = recommend({"labeled_examples": 32, "num_classes": 2}, calibration=cal)
@@ -64,7 +86,8 @@ def test_too_little_data_means_rules_only(tmp_path):
 def test_leave_one_task_out_and_cli(results):
     out = leave_one_task_out(load(results))
     assert out["cells"] == 6
-    for key in ("advisor", "rules_only", "always_full_finetuning", "always_prompt_engineering"):
+    for key in ("advisor", "advisor_zero_shot", "advisor_profile_only", "rules_only", "always_full_finetuning",
+                "always_prompt_engineering"):
         assert out[key]["top1_agreement"] is not None and out[key]["regret"] >= 0
     res = CliRunner().invoke(app, ["evaluate", "--results-dir", str(results), "--json"])
     assert res.exit_code == 0, res.output

@@ -25,4 +25,19 @@ def test_claims_audit_on_measured_runs(tmp_path):
     assert res.exit_code == 0, res.output
     data = json.loads(res.output)
     assert sum(data["counts"].values()) == 12
-    assert "| claim | table row | verdict | numbers |" in (results.parent / "calibration" / "claims.md").read_text()
+    text = (results.parent / "calibration" / "claims.md").read_text()
+    assert "| claim | table row | verdict | numbers | decision table |" in text
+    # Every revision recorded in the decision table is listed with its before/after values.
+    assert {c["rule"] for c in data["table_changes"]} >= {"data.few", "complexity.simple", "preserve.yes"}
+    assert "`preserve.yes`: preserve.yes (weight 2 -> 1)" in text
+    assert all(c["table_action"] for c in data["claims"])
+
+
+def test_a_contradicted_claim_without_a_table_change_is_flagged():
+    from advisor.claims import ClaimResult, _table_action
+    from advisor.table import load_table
+
+    result = ClaimResult("Prompt tuning overfits less than full fine-tuning", "row", "t", "contradicted", 0, 5, "")
+    assert _table_action(result, load_table()).table_action == "CONTRADICTED BUT NOT YET REFLECTED IN THE TABLE"
+    result = ClaimResult("Full fine-tuning forgets more than LoRA", "row", "t", "contradicted", 0, 5, "")
+    assert _table_action(result, load_table()).table_action.startswith("table revised: preserve.yes (weight 2 -> 1)")
