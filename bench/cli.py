@@ -98,6 +98,43 @@ def run_cmd(
         typer.echo(f"  failed: {f['label']}: {f['error']}")
 
 
+@app.command("probe")
+def probe_cmd(
+    task_file: Path = typer.Option(..., "--task-file", help="Your task YAML (see `bench add-task`)."),
+    size: int = typer.Option(..., "--size", help="How many of your labeled examples to use (your labeled_examples)."),
+    model: str = typer.Option("minilm", "--model", help="Backbone (minilm, smollm2-135m, hf:/path)."),
+    data_dir: Optional[Path] = typer.Option(None, "--data-dir"),
+    results_dir: Path = typer.Option(Path(".cache/probe-results"), "--results-dir"),
+    seed: int = typer.Option(0, "--seed"),
+) -> None:
+    """Measure the two cheap numbers the advisor can use: zero-shot and linear-probe accuracy on your task.
+
+    Prints them as profile lines (`zero_shot_accuracy: ...`, `probe_accuracy: ...`) to paste into
+    a profile file or pass to `advisor recommend --zero-shot-accuracy ... --probe-accuracy ...`.
+    """
+    from bench.models import ModelError, get_spec
+    from bench.results import read_result
+    from bench.runner import expand, run_grid
+    from bench.tasks import TaskError, load_task, resolve_data_dir
+
+    if size < 2:
+        _fail(f"--size={size} (allowed: >= 2)")
+    try:
+        get_spec(model)
+        spec = load_task(task_file)
+    except (ModelError, TaskError) as err:
+        _fail(str(err))
+    jobs = expand([model], [spec], ["prompt_engineering", "linear_probe"], [size], [seed])
+    summary = run_grid(jobs, results_dir, None, resolve_data_dir(data_dir), "auto", "serial", 1, False,
+                       progress=False)
+    if summary["failed"]:
+        _fail("; ".join(f"{f['label']}: {f['error']}" for f in summary["failures"]))
+    pe, lp = (read_result(j.path(results_dir)) for j in jobs)
+    typer.echo(f"# measured on {spec.name} with {model}, n={size}, seed {seed} ({results_dir})")
+    typer.echo(f"zero_shot_accuracy: {pe['zero_shot_accuracy']:.4f}")
+    typer.echo(f"probe_accuracy: {lp['accuracy']:.4f}")
+
+
 @app.command("status")
 def status_cmd(results_dir: Path = typer.Option(Path("data/results"), "--results-dir"),
                as_json: bool = typer.Option(False, "--json")) -> None:

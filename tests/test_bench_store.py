@@ -205,3 +205,24 @@ def test_dask_local_cluster_matches_the_serial_run(tmp_path):
         a, b = read_result(job.path(tmp_path / "serial")), read_result(job.path(tmp_path / "dask"))
         for key in ("accuracy", "macro_f1", "train_accuracy", "lr", "steps", "trainable_params"):
             assert a[key] == b[key], (job.label, key)
+
+
+def test_probe_measures_the_two_cheap_numbers_the_advisor_takes(tmp_path):
+    import yaml
+    from typer.testing import CliRunner
+
+    from advisor import ProjectProfile, recommend
+    from bench.cli import app
+
+    toy = write_toy_task(tmp_path / "toy")
+    res = CliRunner().invoke(app, ["probe", "--task-file", str(toy), "--size", "32", "--model", "tiny-bert",
+                                   "--results-dir", str(tmp_path / "res")])
+    assert res.exit_code == 0, res.output
+    measured = yaml.safe_load(res.output)
+    assert set(measured) == {"zero_shot_accuracy", "probe_accuracy"}
+    assert all(0.0 <= v <= 1.0 for v in measured.values())
+    # The printed lines are valid profile fields.
+    profile = ProjectProfile.from_dict({"labeled_examples": 32, **measured})
+    assert recommend(profile, calibration=None).best
+    bad = CliRunner().invoke(app, ["probe", "--task-file", str(toy), "--size", "1"])
+    assert bad.exit_code == 2 and "--size=1 (allowed: >= 2)" in bad.output
