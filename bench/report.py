@@ -65,6 +65,21 @@ def _gap_forgetting_plot(df: Any, out_dir: Path) -> str:
     return name
 
 
+def _budgets(ok: Any) -> dict[tuple[str, tuple], int]:
+    """(backbone, (batch, min steps, max steps, test cap)) -> number of runs, from each run's recorded protocol.
+
+    Prompt engineering trains nothing, so its step settings are not part of the budget it ran under.
+    """
+    import json
+    from collections import Counter
+
+    counts: Counter = Counter()
+    for r in ok[ok.method != "prompt_engineering"].itertuples():
+        proto = json.loads(Path(r.path).read_text(encoding="utf-8")).get("config", {}).get("protocol", {})
+        counts[(r.backbone, tuple(proto.get(k, "?") for k in ("batch_size", "min_steps", "max_steps", "test_cap")))] += 1
+    return dict(sorted(counts.items()))
+
+
 def write_report(results_dir: str | Path = DEFAULT_RESULTS_DIR) -> Path:
     """Write REPORT.md and charts into `results_dir`; returns the report path."""
     root = Path(results_dir)
@@ -83,6 +98,11 @@ def write_report(results_dir: str | Path = DEFAULT_RESULTS_DIR) -> Path:
     for (b, t, m), g in ok.groupby(["backbone", "task", "method"]):
         sizes = ", ".join(f"{n} ({len(gg)})" for n, gg in g.groupby("train_size"))
         lines.append(f"| {b} | {t} | {m} | {sizes} |")
+    lines += ["", "## Budget per backbone", "", "Within a backbone every method of a cell gets the same budget; "
+              "the slower causal LM runs under a smaller step cap and test subset (recorded in each run's config).",
+              "", "| backbone | batch | min steps | max steps | test cap | runs |", "|---|---|---|---|---|---|"]
+    for (b, budget), n in _budgets(ok).items():
+        lines.append(f"| {b} | " + " | ".join(str(v) for v in budget) + f" | {n} |")
     for (b, t), g in ok.groupby(["backbone", "task"]):
         lines += ["", f"## {b} / {t}", ""]
         pivot = g.pivot_table(index="method", columns="train_size", values="accuracy", aggfunc="mean")
