@@ -135,6 +135,17 @@ def _summary(rows: list[dict[str, Any]]) -> dict[str, Any]:
     return out
 
 
+def seed_noise(df: Any) -> dict[str, Any] | None:
+    """The measurement's own noise: mean |accuracy(seed a) - accuracy(seed b)| over cells run with >= 2 seeds
+    (points). An MAE near it is as good as a prediction of one run can be."""
+    ok = df[(df.status == "ok") & df.method.isin(OPTIONS)] if "status" in df else df[df.method.isin(OPTIONS)]
+    spreads = [float(g.accuracy.max() - g.accuracy.min()) for _, g in
+               ok.groupby(["backbone", "task", "train_size", "method"]) if g.seed.nunique() >= 2]
+    if not spreads:
+        return None
+    return {"cells": len(spreads), "mean_abs_seed_difference": round(100 * float(np.mean(spreads)), 2)}
+
+
 def leave_one_task_out(df: Any) -> dict[str, Any]:
     """Refit without each task, score on it; metrics in accuracy points (and % for top-1)."""
     complexity = _complexity()
@@ -142,7 +153,7 @@ def leave_one_task_out(df: Any) -> dict[str, Any]:
     rows = []
     for task in sorted(ok.task.unique()):
         rows += _score(ok[ok.task != task], ok[ok.task == task], complexity)
-    return {**_summary(rows), "protocol": "leave-one-task-out", "rows": rows}
+    return {**_summary(rows), "protocol": "leave-one-task-out", "seed_noise": seed_noise(ok), "rows": rows}
 
 
 def external(train_df: Any, test_df: Any) -> dict[str, Any]:
@@ -166,8 +177,12 @@ def to_markdown(result: dict[str, Any], source: str) -> str:
     for key in STRATEGIES:
         r = result[key]
         lines.append(f"| {names[key]} | {r['regret']} | {r['top1_agreement']} | {r.get('mae', '—') or '—'} |")
+    noise = result.get("seed_noise")
     lines += ["", "MAE of the first row is over the four trained options (prompt engineering's accuracy is then "
-              "essentially the measurement); the other advisor rows cover all five.",
+              "essentially the measurement); the other advisor rows cover all five. "
+              + (f"Noise floor: two seeds of the same cell differ by {noise['mean_abs_seed_difference']} points on "
+                 f"average ({noise['cells']} cells with two seeds)." if noise else
+                 "Noise floor: not measured yet (no cell has two seeds)."),
               "", "## Per cell", "", "| backbone | task | n | measured best | advisor | advisor, profile only | "
               "rules-only | advisor regret | advisor MAE |", "|---|---|---|---|---|---|---|---|---|"]
     for r in result["rows"]:

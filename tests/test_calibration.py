@@ -119,3 +119,17 @@ def test_app_shows_expected_accuracy_when_calibrated(results, monkeypatch):
     table = at.dataframe[0].value
     assert table["expected accuracy"].str.contains(r"\[").all()
     assert any("Calibrated live from 24 measured runs" in c.value for c in at.caption)
+
+
+def test_seed_noise_is_the_mean_spread_between_seeds():
+    import pandas as pd
+
+    from advisor.evaluate import seed_noise
+
+    rows = [dict(status="ok", backbone="b", task="t", train_size=16, method="lora", seed=s, accuracy=a)
+            for s, a in ((0, 0.70), (1, 0.74))]
+    rows += [dict(status="ok", backbone="b", task="t", train_size=64, method="lora", seed=0, accuracy=0.8)]
+    rows += [dict(status="ok", backbone="b", task="t", train_size=16, method="full_finetuning", seed=s, accuracy=a)
+             for s, a in ((0, 0.60), (1, 0.62))]
+    assert seed_noise(pd.DataFrame(rows)) == {"cells": 2, "mean_abs_seed_difference": 3.0}
+    assert seed_noise(pd.DataFrame(rows[2:3])) is None
