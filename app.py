@@ -253,12 +253,16 @@ def evidence_page() -> None:
     st.dataframe(sub[["backbone", "task", "method", "train_size", "seed", "accuracy", "macro_f1", "train_accuracy",
                       "train_time_s", "trainable_params", "stored_bytes", "forgetting", "lr", "steps"]],
                  hide_index=True, width="stretch", key="evidence_table")
-    st.subheader("Claims audit")
-    claims = results_dir().parent / "calibration" / "claims.md"
-    if claims.exists():
-        st.markdown(claims.read_text(encoding="utf-8"))
-    else:
-        st.info("The claims audit has not been computed yet (it needs the calibrated grid).")
+    for title, name, missing in (
+            ("How good is the advisor? (leave-one-task-out)", "evaluation.md",
+             "The evaluation has not been computed yet: `advisor evaluate` writes it."),
+            ("Claims audit", "claims.md", "The claims audit has not been computed yet (it needs the calibrated grid).")):
+        st.subheader(title)
+        path = results_dir().parent / "calibration" / name
+        if path.exists():
+            st.markdown(path.read_text(encoding="utf-8").split("\n", 1)[-1])  # drop the file's own title
+        else:
+            st.info(missing)
 
 
 def guide_page() -> None:
