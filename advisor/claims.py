@@ -73,6 +73,10 @@ def _compare(df: Any, claim: str, rows: str, a: str, b: str, column: str, better
     n = len(pairs)
     numbers = (f"{a} median {pairs[f'{column}_a'].median():.4g} vs {b} {pairs[f'{column}_b'].median():.4g} {unit}; "
                f"holds in {holds}/{n} matched cells") if n else "no matched cells yet"
+    if n and pairs.backbone.nunique() > 1:  # a pooled verdict can hide a backbone where it goes the other way
+        per = [f"{bb} {int(better(g[f'{column}_a'], g[f'{column}_b']).sum())}/{len(g)}"
+               for bb, g in pairs.groupby("backbone")]
+        numbers += f" ({', '.join(per)})"
     runs = sorted(pairs.path_a.tolist() + pairs.path_b.tolist())[:6] if n else []
     return ClaimResult(claim, rows, test, _verdict(holds, n), holds, n, numbers, runs)
 

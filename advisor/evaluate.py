@@ -105,8 +105,10 @@ def _score(train_df: Any, test_df: Any, complexity: dict[str, str]) -> list[dict
                 rec = recommend(cell_profile(cell, complexity, z, pr), calibration=cal, with_counterfactuals=False)
                 picks[name] = rec.best
                 scored = TRAINED if pr is not None else OPTIONS
-                errors = [abs(r.expected_accuracy["point"] - acc[r.option]) for r in rec.ranking
-                          if r.expected_accuracy and r.option in acc and r.option in scored]
+                judged = [r for r in rec.ranking if r.expected_accuracy and r.option in acc and r.option in scored]
+                errors = [abs(r.expected_accuracy["point"] - acc[r.option]) for r in judged]
+                inside = [r.expected_accuracy["low"] <= acc[r.option] <= r.expected_accuracy["high"] for r in judged]
+                row[f"{name}_covered"] = (int(sum(inside)), len(inside))
             else:
                 picks[name] = picks["rules_only"]
             row[f"{name}_mae"] = float(np.mean(errors)) if errors else None
@@ -129,6 +131,10 @@ def _summary(rows: list[dict[str, Any]]) -> dict[str, Any]:
     for name in ADVISORS:
         maes = [r[f"{name}_mae"] for r in rows if r.get(f"{name}_mae") is not None]
         out[name]["mae"] = round(100 * float(np.mean(maes)), 2) if maes else None
+        covered = [r[f"{name}_covered"] for r in rows if r.get(f"{name}_covered")]
+        total = sum(c[1] for c in covered)
+        # Share of measured accuracies inside the 10-90% interval (nominal 80%).
+        out[name]["interval_coverage"] = round(100 * sum(c[0] for c in covered) / total, 1) if total else None
     out["regret"] = out["advisor"]["regret"]
     out["top1_agreement"] = out["advisor"]["top1_agreement"]
     out["mae"] = out["advisor"]["mae"]
@@ -173,10 +179,13 @@ def to_markdown(result: dict[str, Any], source: str) -> str:
     lines = ["# Advisor evaluation", "", f"Protocol: {result['protocol']}; {result['cells']} measured cells from "
              f"`{source}`. Utility: accuracy first — options within 0.5 points of the best tie, the cheaper "
              "(lower train time) wins. Regret and MAE in accuracy points; targets: regret <= 1, top-1 >= 85%, "
-             "MAE <= 3.", "", "| strategy | regret (points) | top-1 agreement (%) | MAE (points) |", "|---|---|---|---|"]
+             "MAE <= 3. Interval coverage: share of measured accuracies inside the advisor's 10-90% interval (nominal 80%).",
+             "", "| strategy | regret (points) | top-1 agreement (%) | MAE (points) | interval coverage (%) |",
+             "|---|---|---|---|---|"]
     for key in STRATEGIES:
         r = result[key]
-        lines.append(f"| {names[key]} | {r['regret']} | {r['top1_agreement']} | {r.get('mae', '—') or '—'} |")
+        lines.append(f"| {names[key]} | {r['regret']} | {r['top1_agreement']} | {r.get('mae') or '—'} | "
+                     f"{r.get('interval_coverage') or '—'} |")
     noise = result.get("seed_noise")
     lines += ["", "MAE of the first row is over the four trained options (prompt engineering's accuracy is then "
               "essentially the measurement); the other advisor rows cover all five. "
