@@ -6,7 +6,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: run test setup grid bench-speed clean-venv
+.PHONY: run test setup grid grid-llm bench-speed clean-venv
 
 $(BIN)/python:
 	$(PY) -m venv $(VENV)
@@ -42,6 +42,14 @@ grid: $(STAMP)
 	nohup $(BIN)/bench run --models minilm --tasks all --methods all --sizes 16,64,256,1024 --seeds 0,1 \
 		--executor process --workers 2 --threads 1 > .cache/grid.log 2>&1 &
 	@echo "grid running in the background; progress: tail -f .cache/grid.log; cells: $(BIN)/bench status"
+
+# The SmolLM2 grid (causal LM: zero-/few-shot prompting exists here). ~3-7 s per step on this CPU, so the
+# budget is capped at 30 optimizer steps and 500 test examples for every method (recorded in each run).
+grid-llm: $(STAMP)
+	mkdir -p .cache
+	nohup $(BIN)/bench run --models smollm2-135m --tasks sst2,trec,rte,ag_news --methods all --sizes 16,128,512 \
+		--seeds 0 --executor process --workers 1 --threads 1 --test-cap 500 --max-steps 30 > .cache/grid-llm.log 2>&1 &
+	@echo "SmolLM2 grid running in the background; progress: tail -f .cache/grid-llm.log"
 
 bench-speed: $(STAMP)
 	$(BIN)/python benchmarks/trial_speed.py
