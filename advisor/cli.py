@@ -48,12 +48,19 @@ def _opt(name: str) -> Any:
 def render(rec: Recommendation) -> str:
     """Human-readable ranked table with the top reasons."""
     lines = [rec.summary(), f"(decision table {rec.table_version}; {rec.mode})", ""]
-    lines.append(f"{'#':<3}{'option':<20}{'score':>6}  {'feasible':<9}{'train GPU-h':>12}{'train mem':>11}{'stored/task':>13}{'+tokens':>9}")
+    calibrated = any(r.expected_accuracy for r in rec.ranking)
+    lines.append(f"{'#':<3}{'option':<20}{'score':>6}  {'feasible':<9}"
+                 + (f"{'expected acc [10-90%]':>23}" if calibrated else "")
+                 + f"{'train GPU-h':>12}{'train mem':>11}{'stored/task':>13}{'+tokens':>9}")
     for r in rec.ranking:
-        c = r.cost
+        c, e = r.cost, r.expected_accuracy
+        acc = f"{e['point']:.3f} [{e['low']:.2f}-{e['high']:.2f}]" if e else "—"
         lines.append(f"{r.rank:<3}{r.option:<20}{r.score:>6.1f}  {'yes' if r.feasible else 'NO':<9}"
-                     f"{c.train_gpu_hours:>12.3g}{c.train_memory_gb:>9.1f}GB{format_bytes(c.storage_bytes_per_task):>13}"
+                     + (f"{acc:>23}" if calibrated else "")
+                     + f"{c.train_gpu_hours:>12.3g}{c.train_memory_gb:>9.1f}GB{format_bytes(c.storage_bytes_per_task):>13}"
                      f"{c.extra_inference_tokens:>9}")
+    if calibrated:
+        lines += ["", "Expected accuracy: " + rec.ranking[0].expected_accuracy_note]
     for r in rec.ranking:
         lines.append("")
         lines.append(f"{LABELS[r.option]}:")
