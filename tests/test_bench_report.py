@@ -12,6 +12,8 @@ def test_report_lists_cells_and_draws_charts(tmp_path):
     text = (results / "REPORT.md").read_text()
     assert "| tiny-bert | toy | lora | 16 (1), 32 (1) |" in text
     assert "## tiny-bert / toy" in text and "Overfitting gap and forgetting" in text
+    # TINY_PROTOCOL's budget, read back from the runs' recorded config (linear probe + LoRA at two sizes).
+    assert "| tiny-bert | 8 | 30 | 30 | 48 | 4 |" in text
     pngs = sorted(p.name for p in results.glob("*.png"))
     assert pngs == ["gap_forgetting.png", "tiny-bert__toy.png"]
     assert all((results / p).stat().st_size > 5000 for p in pngs)
