@@ -32,6 +32,9 @@ def _plots(df: Any, backbone: str, task: str, out_dir: Path) -> list[str]:
         axes[1].scatter(c.train_time_s.clip(lower=1e-2), c.accuracy, label=method)
         axes[2].scatter(c.stored_bytes.clip(lower=1), c.accuracy, label=method)
     axes[0].set(xscale="log", xlabel="training examples", ylabel="test accuracy", title="learning curves")
+    sizes = sorted(int(n) for n in curves.train_size.unique())
+    axes[0].set_xticks(sizes, [str(n) for n in sizes])  # the measured sizes, not 2x10^1-style minor labels
+    axes[0].minorticks_off()
     axes[1].set(xscale="log", xlabel="train time (s)", ylabel="test accuracy", title="accuracy vs train time")
     axes[2].set(xscale="log", xlabel="stored bytes per task", ylabel="test accuracy", title="accuracy vs storage")
     axes[0].legend(fontsize=8)
