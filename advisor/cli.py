@@ -200,7 +200,7 @@ def evaluate_cmd(
         typer.echo(json.dumps({k: v for k, v in result.items() if k != "rows"} | {"cells_detail": result["rows"]},
                               indent=2, default=str))
         return
-    typer.echo(ev.to_markdown(result, str(external or source)))
+    typer.echo(ev.to_markdown(result, _shown(external or source)))
 
 
 @app.command("claims")

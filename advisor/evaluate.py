@@ -159,7 +159,15 @@ def leave_one_task_out(df: Any) -> dict[str, Any]:
     rows = []
     for task in sorted(ok.task.unique()):
         rows += _score(ok[ok.task != task], ok[ok.task == task], complexity)
-    return {**_summary(rows), "protocol": "leave-one-task-out", "seed_noise": seed_noise(ok), "rows": rows}
+    return {**_summary(rows), "protocol": "leave-one-task-out", "seed_noise": seed_noise(ok),
+            "by_backbone": _by_backbone(rows), "rows": rows}
+
+
+def _by_backbone(rows: list[dict[str, Any]]) -> dict[str, Any]:
+    """The same summary per backbone: a pooled figure can hide a backbone the model does not know yet."""
+    names = sorted({r["backbone"] for r in rows})
+    return {b: {k: v for k, v in _summary([r for r in rows if r["backbone"] == b]).items()
+                if k in (*STRATEGIES, "cells")} for b in names} if len(names) > 1 else {}
 
 
 def external(train_df: Any, test_df: Any) -> dict[str, Any]:
@@ -167,7 +175,7 @@ def external(train_df: Any, test_df: Any) -> dict[str, Any]:
     complexity = _complexity()
     unseen = test_df[~test_df.task.isin(set(train_df.task))]
     rows = _score(train_df[train_df.status == "ok"], unseen, complexity)
-    return {**_summary(rows), "protocol": "external", "rows": rows,
+    return {**_summary(rows), "protocol": "external", "by_backbone": _by_backbone(rows), "rows": rows,
             "skipped_seen_tasks": sorted(set(test_df.task) & set(train_df.task))}
 
 
@@ -186,6 +194,10 @@ def to_markdown(result: dict[str, Any], source: str) -> str:
         r = result[key]
         lines.append(f"| {names[key]} | {r['regret']} | {r['top1_agreement']} | {r.get('mae') or '—'} | "
                      f"{r.get('interval_coverage') or '—'} |")
+    for backbone, part in result.get("by_backbone", {}).items():
+        lines += ["", f"**{backbone}** ({part['cells']} cells): " + "; ".join(
+            f"{names[k]}: regret {part[k]['regret']}, top-1 {part[k]['top1_agreement']}%"
+            + (f", MAE {part[k]['mae']}" if part[k].get("mae") is not None else "") for k in STRATEGIES)]
     noise = result.get("seed_noise")
     lines += ["", "MAE of the first row is over the four trained options (prompt engineering's accuracy is then "
               "essentially the measurement); the other advisor rows cover all five. "
