@@ -23,7 +23,7 @@ def main(repeats: int = 300) -> None:
     cal = load_calibration()
     cases = [("rules-only, with counterfactuals", {"calibration": None}),
              ("rules-only, without counterfactuals", {"calibration": None, "with_counterfactuals": False})]
-    # Calibrated calls predict with gradient-boosted models and look up evidence: fewer repeats.
+    # Calibrated calls predict with the outcome models and look up evidence: fewer repeats.
     if cal is not None:
         cases += [(f"calibrated on {cal.n_runs} runs, with counterfactuals", {"calibration": cal}),
                   (f"calibrated on {cal.n_runs} runs, without counterfactuals",
