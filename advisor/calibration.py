@@ -13,9 +13,9 @@ Features (one row per run, or per (profile, option)), each also crossed with the
 on the task relative to chance, measured by the prompt_engineering runs. *Probe gain* is
 the accuracy, relative to chance, of a linear probe (logistic regression on the frozen
 backbone's features) trained on the same n examples — a measurement that takes seconds.
-Both are things a user can measure on their own data (`bench run --task-file my.yaml
---methods prompt_engineering,linear_probe --sizes N`) and pass as `zero_shot_accuracy` /
-`probe_accuracy`; two accuracy models are fitted, with and without the probe feature.
+Both are things a user can measure on their own data (`bench probe --task-file my.yaml
+--size N` prints them) and pass as `zero_shot_accuracy` / `probe_accuracy`; two accuracy
+models are fitted, with and without the probe feature.
 
 A profile maps to features as follows (the advisor's own, stated mapping):
   labeled_examples / num_classes -> examples per class; pair_input -> as given;
@@ -130,27 +130,28 @@ class Calibration:
         measured = sorted(self.backbones.values())
         return min(max(profile.model_params_b * 1e9, measured[0]), measured[-1])
 
-    def _gain_points(self, profile: ProjectProfile, sizes: list[int], methods: tuple[str, ...],
-                     interval: bool = False) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """Gain-over-chance predictions, shape (len(sizes), len(methods)); with a measured probe
-        the probe model's offset at the user's size is carried to the other sizes."""
-        params = self._params(profile)
-        zs, _ = self.profile_gain(profile)
-        rows = [_numeric(n, profile.num_classes, profile.pair_input, params, zs) for n in sizes for _ in methods]
-        X = design(np.asarray(rows), [m for _ in sizes for m in methods])
-        point, low, high = self.accuracy.predict_interval(X)
+    def _design(self, profile: ProjectProfile, sizes: list[int], methods: tuple[str, ...],
+                probe_gain: float | None = None) -> np.ndarray:
+        """Feature rows for every (size, method), sizes outer."""
+        params, (zs, _) = self._params(profile), self.profile_gain(profile)
+        rows = [_numeric(n, profile.num_classes, profile.pair_input, params, zs, probe_gain)
+                for n in sizes for _ in methods]
+        return design(np.asarray(rows), [m for _ in sizes for m in methods])
+
+    def _gain_points(self, profile: ProjectProfile, sizes: list[int],
+                     methods: tuple[str, ...]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Gain-over-chance predictions (point, low, high), each shaped (len(sizes), len(methods)).
+
+        With a measured probe, the probe model's offset from the base model at the user's size
+        is carried to the other sizes (the learning curve keeps its measured-task shape)."""
         shape = (len(sizes), len(methods))
-        point, low, high = point.reshape(shape), low.reshape(shape), high.reshape(shape)
+        point, low, high = (a.reshape(shape) for a in self.accuracy.predict_interval(
+            self._design(profile, sizes, methods)))
         if profile.probe_accuracy is not None and self.accuracy_probe is not None:
+            n0 = [max(profile.labeled_examples, 1)]
             pg = float(chance_gain(profile.probe_accuracy, profile.num_classes))
-            n0 = max(profile.labeled_examples, 1)
-            Xp = design(np.asarray([_numeric(n0, profile.num_classes, profile.pair_input, params, zs, pg)
-                                    for _ in methods]), list(methods))
-            base0 = self.accuracy.predict(design(np.asarray([_numeric(n0, profile.num_classes, profile.pair_input,
-                                                                      params, zs) for _ in methods]), list(methods)))
-            p_point, p_low, p_high = self.accuracy_probe.predict_interval(Xp)
-            offset = p_point - base0
-            point = point + offset
+            p_point, p_low, p_high = self.accuracy_probe.predict_interval(self._design(profile, n0, methods, pg))
+            point = point + (p_point - self.accuracy.predict(self._design(profile, n0, methods)))
             low, high = point + (p_low - p_point), point + (p_high - p_point)
         return point, low, high
 
@@ -161,9 +162,8 @@ class Calibration:
         params = self._params(profile)
         n = max(profile.labeled_examples, 1)
         point, low, high = (from_gain(a[0], profile.num_classes) for a in self._gain_points(profile, [n], METHODS))
-        zs, zs_source = self.profile_gain(profile)
-        X = design(np.asarray([_numeric(n, profile.num_classes, profile.pair_input, params, zs) for _ in METHODS]),
-                   list(METHODS))
+        zs_source = self.profile_gain(profile)[1]
+        X = self._design(profile, [n], METHODS)
         t_point = self.log_time.predict(X)
         mem = self.memory.predict(X)
         by = {m: i for i, m in enumerate(METHODS)}
