@@ -59,7 +59,8 @@ def test_more_data_never_lowers_trained_methods_relative_to_prompting(data, a, b
         # near the ends): the raw gap to prompting never shrinks, so neither does the ordering.
         gap_small = raw_small[option].raw - raw_small["prompt_engineering"].raw
         gap_large = raw_large[option].raw - raw_large["prompt_engineering"].raw
-        assert gap_large >= gap_small - 1e-9
+        if small.option(option).feasible:  # with 0 labels the option is infeasible: no gap to compare
+            assert gap_large >= gap_small - 1e-9
         if small.option(option).score > small.option("prompt_engineering").score:
             assert large.option(option).score > large.option("prompt_engineering").score
         # ...and more data never makes a trained method infeasible.
