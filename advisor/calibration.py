@@ -148,10 +148,12 @@ class Calibration:
         point, low, high = (a.reshape(shape) for a in self.accuracy.predict_interval(
             self._design(profile, sizes, methods)))
         if profile.probe_accuracy is not None and self.accuracy_probe is not None:
-            n0 = [max(profile.labeled_examples, 1)]
+            n0 = max(profile.labeled_examples, 1)
             pg = float(chance_gain(profile.probe_accuracy, profile.num_classes))
-            p_point, p_low, p_high = self.accuracy_probe.predict_interval(self._design(profile, n0, methods, pg))
-            point = point + (p_point - self.accuracy.predict(self._design(profile, n0, methods)))
+            p_point, p_low, p_high = self.accuracy_probe.predict_interval(self._design(profile, [n0], methods, pg))
+            base0 = point[sizes.index(n0)] if n0 in sizes else self.accuracy.predict(
+                self._design(profile, [n0], methods))
+            point = point + (p_point - base0)
             low, high = point + (p_low - p_point), point + (p_high - p_point)
         return point, low, high
 

@@ -82,9 +82,9 @@ HELP: dict[str, str] = {
     "avg_input_tokens": "Typical input length in tokens (about 1.3 x words).",
     "pair_input": "Does each example have two texts (e.g. premise + hypothesis)?",
     "zero_shot_accuracy": "Optional, measured: accuracy (0-1) of a zero-shot prompt on your data "
-                          "(`bench run --task-file my.yaml --methods prompt_engineering` measures it in seconds).",
+                          "(`bench probe --task-file my.yaml --size N` measures it in seconds).",
     "probe_accuracy": "Optional, measured: accuracy (0-1) of a linear probe trained on your labeled examples "
-                      "(`bench run --task-file my.yaml --methods linear_probe --sizes N`, seconds to a minute).",
+                      "(`bench probe --task-file my.yaml --size N`, seconds to a minute).",
 }
 
 

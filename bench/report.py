@@ -73,12 +73,13 @@ def _budgets(ok: Any) -> dict[tuple[str, tuple], int]:
 
     Prompt engineering trains nothing, so its step settings are not part of the budget it ran under.
     """
-    import json
     from collections import Counter
+
+    from bench.results import read_result
 
     counts: Counter = Counter()
     for r in ok[ok.method != "prompt_engineering"].itertuples():
-        proto = json.loads(Path(r.path).read_text(encoding="utf-8")).get("config", {}).get("protocol", {})
+        proto = (read_result(r.path) or {}).get("config", {}).get("protocol", {})
         counts[(r.backbone, tuple(proto.get(k, "?") for k in ("batch_size", "min_steps", "max_steps", "test_cap")))] += 1
     return dict(sorted(counts.items()))
 

@@ -10,9 +10,7 @@ Run: .venv/bin/python benchmarks/grid_time.py [RESULTS_DIR]
 
 from __future__ import annotations
 
-import json
 import sys
-from pathlib import Path
 
 import pandas as pd
 
@@ -25,7 +23,9 @@ METHODS = 6
 
 def _record_figures(path: str) -> dict[str, float]:
     """Wall time, threads, steps of the winner (incl. extension) and steps of the losing race candidates."""
-    rec = json.loads(Path(path).read_text(encoding="utf-8"))
+    from bench.results import read_result
+
+    rec = read_result(path) or {}
     race = rec.get("metrics", {}).get("lr_race") or {}
     budget = rec.get("metrics", {}).get("budget_steps") or 0
     fraction = rec.get("config", {}).get("protocol", {}).get("race_fraction", 0.25)
