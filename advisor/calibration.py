@@ -1,287 +1,368 @@
-"""Calibration: benchmark results -> fitted `OutcomeModel`s; a profile -> expected outcomes.
+"""Calibration (the fit side): measured runs -> a plain-JSON artifact that `advisor.artifact` serves.
 
-Nothing is pickled: the models are refitted from the result table at load (well under a
-second for a few hundred runs) and cached per process.
+Nothing here runs at request time: `advisor calibrate` and `bench refresh` call `build_artifact`, which writes
+`calibration.json` into a versioned folder; the advisor loads that file with numpy alone.
 
-Target: accuracy as *gain over chance*, (acc - 1/k) / (1 - 1/k), so that tasks with 2 and
-with 77 classes share one scale; predictions are mapped back to accuracy.
+**Task model** (one `OutcomeModel` per *mode*, i.e. per set of things the user can tell us):
+  probe      — the profile + measured zero-shot accuracy + linear-probe accuracy on their n examples
+  zero_shot  — the profile + measured zero-shot accuracy
+  profile    — the answers only (zero-shot gain mapped from domain_shift / task_complexity)
+Target: each option's score (the task's metric: accuracy, macro-F1 for the imbalanced tasks) as gain over chance.
+Rows: every successful run of the five options. Features (advisor.features): examples per class (monotone for the
+trained options), pair input, backbone size, and per mode the measured anchors; the input length is a candidate.
 
-Features (one row per run, or per (profile, option)), each also crossed with the method:
-  log2 examples per class (n / k) | pair task | log10 backbone params | zero-shot gain
-  [| probe gain].
-*Zero-shot gain* is the task-difference proxy: the backbone's zero-shot prompting accuracy
-on the task relative to chance, measured by the prompt_engineering runs. *Probe gain* is
-the accuracy, relative to chance, of a linear probe (logistic regression on the frozen
-backbone's features) trained on the same n examples — a measurement that takes seconds.
-Both are things a user can measure on their own data (`bench probe --task-file my.yaml
---size N` prints them) and pass as `zero_shot_accuracy` / `probe_accuracy`; two accuracy
-models are fitted, with and without the probe feature.
-
-A profile maps to features as follows (the advisor's own, stated mapping):
-  labeled_examples / num_classes -> examples per class; pair_input -> as given;
-  zero_shot_accuracy, probe_accuracy -> as measured, when given; otherwise domain_shift and
-  task_complexity -> zero-shot gain: the quantile {none: .75, moderate: .5, large: .25} of the
-  measured zero-shot gains, moved by {simple: +.15, moderate: 0, complex: -.15};
-  model size -> clamped to the measured backbones, then the literature scale prior below.
-
-Scale prior (literature, not measured here), applied above the largest measured backbone:
-  prompt tuning closes its gap to full fine-tuning by ~10B parameters (Lester et al. 2021),
-  prefix tuning / P-tuning v2 by ~0.3B (Liu et al. 2022): the gap shrinks linearly in
-  log10(params) up to those sizes; intervals widen by 2 points per decade of extrapolation.
+**Model selection inside training folds.** Which candidate features, the ridge penalty, and the decision's tie
+width / weight / span (advisor.decision) are chosen by leave-one-*family*-out over the training tasks only
+(sst2 and sst5 share sentences and are one family). `advisor.evaluate` wraps this whole procedure in an outer
+leave-one-family-out loop, so a reported figure never sees the family it scores.
 """
 
 from __future__ import annotations
 
-import functools
+import itertools
+import json
 import math
-from dataclasses import dataclass, field
+from datetime import datetime, timezone
 from pathlib import Path
-from typing import Any
+from typing import Any, Iterable
 
 import numpy as np
 
+from advisor.decision import DecisionParams, final_scores, rank
+from advisor.features import OPTIONS, design, from_gain, monotone_columns, numeric_values, to_gain
 from advisor.model import OutcomeModel
-from advisor.profile import OPTIONS, ProjectProfile
 
-METHODS = (*OPTIONS, "linear_probe")
-BASE = ("log2_examples_per_class", "is_pair", "log10_backbone_params", "zero_shot_gain")
-WITH_PROBE = (*BASE, "probe_gain")
+ARTIFACT_VERSION = 2
+FAMILY = {"sst5": "sst2"}  # task -> family: same sentences, so they are left out together
+MODES: dict[str, tuple[str, ...]] = {
+    "probe": ("zero_shot_gain", "probe_gain"),
+    "zero_shot": ("zero_shot_gain",),
+    "profile": ("zero_shot_gain",),
+}
+BASE = ("log2_examples_per_class", "is_pair", "log10_params")
+# Candidate targets: the score itself, or its difference from a measured anchor (the probe's score at the same n
+# pins the task's difficulty at that size, so the model only has to learn how each option differs from it).
+ANCHORS: dict[str, tuple[str | None, ...]] = {"probe": (None, "probe_gain"), "zero_shot": (None, "zero_shot_gain"),
+                                              "profile": (None,)}
+CANDIDATE_EXTRA = ((), ("log2_input_tokens",))
+ALPHAS = (0.3, 3.0, 30.0)
+DECISION_GRID = [DecisionParams(w, span, z) for w, span, z in
+                 itertools.product((0.5, 0.7, 0.9), (0.03, 0.06, 0.12), (0.0, 0.5, 1.0))]
 SHIFT_QUANTILE = {"none": 0.75, "moderate": 0.5, "large": 0.25}
 COMPLEXITY_SHIFT = {"simple": 0.15, "moderate": 0.0, "complex": -0.15}
-# Parameters (billions) at which the gap to full fine-tuning closes, per the literature.
-GAP_CLOSES_AT_B = {"prompt_tuning": 10.0, "prefix_tuning": 0.3}
-PRIOR_SOURCE = {"prompt_tuning": "Lester et al. 2021", "prefix_tuning": "Liu et al. 2022 (P-Tuning v2)"}
+TIE = 0.005  # the evaluation's utility: options within half a point of the best tie, the cheaper wins
 
 
-def chance_gain(accuracy: Any, num_classes: Any) -> Any:
-    """Accuracy relative to chance: 0 at 1/k, 1 at perfect."""
-    k = np.asarray(num_classes, dtype=float)
-    return (np.asarray(accuracy, dtype=float) - 1 / k) / (1 - 1 / k)
+def family(task: str) -> str:
+    return FAMILY.get(task, task)
 
 
-def from_gain(gain: Any, num_classes: Any) -> np.ndarray:
-    k = np.asarray(num_classes, dtype=float)
-    return np.clip(np.asarray(gain, dtype=float), 0.0, 1.0) * (1 - 1 / k) + 1 / k
+# ---------------------------------------------------------------- the measured table
 
-
-def prompt_gains(df: Any) -> dict[tuple[str, str], float]:
-    """(backbone, task) -> zero-shot accuracy relative to chance, from prompt_engineering runs."""
-    out: dict[tuple[str, str], float] = {}
-    pe = df[(df.method == "prompt_engineering") & df.zero_shot_accuracy.notna()]
-    for (b, t), g in pe.groupby(["backbone", "task"]):
-        out[(b, t)] = float(chance_gain(g.zero_shot_accuracy.mean(), g.num_classes.iloc[0]))
+def _task_meta() -> dict[str, dict[str, Any]]:
+    """Metric and complexity of the built-in tasks, for runs written before they were recorded in the run."""
+    try:
+        from bench.tasks import load_task, task_names
+    except ImportError:  # pragma: no cover - bench is part of this repository
+        return {}
+    out = {}
+    for name in task_names():
+        try:
+            t = load_task(name)
+        except Exception:  # noqa: BLE001 - a broken task file must not stop a fit; its runs fall back to accuracy
+            continue
+        out[name] = {"metric": t.metric, "complexity": t.complexity}
     return out
 
 
-def probe_gains(df: Any) -> dict[tuple[str, str, int], float]:
-    """(backbone, task, train size) -> linear-probe accuracy relative to chance (mean over seeds)."""
-    lp = df[df.method == "linear_probe"]
-    return {(b, t, int(n)): float(chance_gain(g.accuracy.mean(), g.num_classes.iloc[0]))
-            for (b, t, n), g in lp.groupby(["backbone", "task", "train_size"])}
+def runs_table(df: Any) -> Any:
+    """Successful runs with `score` (the task's metric), `family` and the per-cell anchors.
 
-
-def design(numeric: np.ndarray, methods: list[str]) -> np.ndarray:
-    """[method one-hot | numeric | numeric x each method]: a slope per method for every feature."""
-    onehot = np.asarray([[float(m == x) for x in METHODS] for m in methods]).reshape(-1, len(METHODS))
-    numeric = np.asarray(numeric, dtype=float).reshape(len(methods), -1)
-    crossed = [numeric * onehot[:, [j]] for j in range(len(METHODS))]
-    return np.hstack([onehot, numeric, *crossed])
-
-
-def monotone_columns(n_numeric: int) -> tuple[int, ...]:
-    """Columns of `design` carrying log2 examples per class (numeric column 0): constrained >= 0."""
-    first = len(METHODS)
-    return (first, *(first + n_numeric * (1 + j) for j in range(len(METHODS))))
-
-
-def _numeric(size: float, classes: float, pair: bool, params: float, zs_gain: float,
-             probe_gain: float | None = None) -> list[float]:
-    row = [math.log2(max(size, 1) / max(classes, 2)), float(pair), math.log10(max(params, 1.0)), zs_gain]
-    return row if probe_gain is None else [*row, probe_gain]
-
-
-@dataclass
-class Calibration:
-    """Fitted outcome models and the measured table they came from."""
-
-    runs: Any  # DataFrame of successful runs
-    accuracy: OutcomeModel  # gain over chance, BASE features
-    accuracy_probe: OutcomeModel | None  # gain over chance, WITH_PROBE features
-    log_time: OutcomeModel
-    memory: OutcomeModel
-    gains: dict[tuple[str, str], float]
-    backbones: dict[str, float]  # name -> parameters
-    source: str = ""
-    extra: dict[str, Any] = field(default_factory=dict)
-
-    @property
-    def n_runs(self) -> int:
-        return len(self.runs)
-
-    def profile_gain(self, profile: ProjectProfile) -> tuple[float, str]:
-        """The zero-shot gain for a profile and where it came from."""
-        if profile.zero_shot_accuracy is not None:
-            return float(chance_gain(profile.zero_shot_accuracy, profile.num_classes)), "measured zero-shot accuracy"
-        values = np.array(sorted(self.gains.values())) if self.gains else np.array([0.5])
-        q = SHIFT_QUANTILE[profile.domain_shift] + COMPLEXITY_SHIFT[profile.task_complexity]
-        return float(np.quantile(values, min(0.95, max(0.05, q)))), "domain_shift/task_complexity mapping"
-
-    def _params(self, profile: ProjectProfile) -> float:
-        measured = sorted(self.backbones.values())
-        return min(max(profile.model_params_b * 1e9, measured[0]), measured[-1])
-
-    def _design(self, profile: ProjectProfile, sizes: list[int], methods: tuple[str, ...],
-                probe_gain: float | None = None) -> np.ndarray:
-        """Feature rows for every (size, method), sizes outer."""
-        params, (zs, _) = self._params(profile), self.profile_gain(profile)
-        rows = [_numeric(n, profile.num_classes, profile.pair_input, params, zs, probe_gain)
-                for n in sizes for _ in methods]
-        return design(np.asarray(rows), [m for _ in sizes for m in methods])
-
-    def _gain_points(self, profile: ProjectProfile, sizes: list[int],
-                     methods: tuple[str, ...]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """Gain-over-chance predictions (point, low, high), each shaped (len(sizes), len(methods)).
-
-        With a measured probe, the probe model's offset from the base model at the user's size
-        is carried to the other sizes (the learning curve keeps its measured-task shape)."""
-        shape = (len(sizes), len(methods))
-        point, low, high = (a.reshape(shape) for a in self.accuracy.predict_interval(
-            self._design(profile, sizes, methods)))
-        if profile.probe_accuracy is not None and self.accuracy_probe is not None:
-            n0 = max(profile.labeled_examples, 1)
-            pg = float(chance_gain(profile.probe_accuracy, profile.num_classes))
-            p_point, p_low, p_high = self.accuracy_probe.predict_interval(self._design(profile, [n0], methods, pg))
-            base0 = point[sizes.index(n0)] if n0 in sizes else self.accuracy.predict(
-                self._design(profile, [n0], methods))
-            point = point + (p_point - base0)
-            low, high = point + (p_low - p_point), point + (p_high - p_point)
-        return point, low, high
-
-    def expected(self, profile: ProjectProfile) -> dict[str, dict[str, Any]]:
-        """Per option: expected accuracy (point, low, high), train time and memory, with how it was derived."""
-        params_user = profile.model_params_b * 1e9
-        measured = sorted(self.backbones.values())
-        params = self._params(profile)
-        n = max(profile.labeled_examples, 1)
-        point, low, high = (from_gain(a[0], profile.num_classes) for a in self._gain_points(profile, [n], METHODS))
-        zs_source = self.profile_gain(profile)[1]
-        X = self._design(profile, [n], METHODS)
-        t_point = self.log_time.predict(X)
-        mem = self.memory.predict(X)
-        by = {m: i for i, m in enumerate(METHODS)}
-        decades = max(0.0, math.log10(params_user / measured[-1]))
-        probe = profile.probe_accuracy is not None and self.accuracy_probe is not None
-        out = {}
-        for option in OPTIONS:
-            i = by[option]
-            p, lo, hi = float(point[i]), float(low[i]), float(high[i])
-            notes = [f"fitted on {self.n_runs} measured runs; nearest measured backbone "
-                     f"{params / 1e6:.0f}M parameters; task difficulty from the {zs_source}"
-                     + ("; anchored on your measured probe accuracy" if probe else "")]
-            if option in GAP_CLOSES_AT_B and decades > 0:
-                ft = float(point[by["full_finetuning"]])
-                closes = math.log10(GAP_CLOSES_AT_B[option] * 1e9 / measured[-1])
-                w = min(1.0, decades / closes) if closes > 0 else 1.0
-                if ft > p:
-                    shift = w * (ft - p)
-                    p, lo, hi = p + shift, lo + shift, hi + shift
-                notes.append(f"scale prior (literature, not measured): {PRIOR_SOURCE[option]} — gap to full "
-                             f"fine-tuning closed by {w:.0%} at {profile.model_params_b:g}B")
-            widen = 0.02 * decades
-            out[option] = {"point": round(min(1.0, p), 4), "low": round(max(0.0, lo - widen), 4),
-                           "high": round(min(1.0, hi + widen), 4),
-                           "train_time_s_at_measured_scale": round(10 ** float(t_point[i]), 2),
-                           "peak_rss_mb_at_measured_scale": round(float(mem[i]), 1),
-                           "basis": "; ".join(notes)}
-        return out
-
-    def points_by_size(self, profile: ProjectProfile, sizes: list[int]) -> dict[int, dict[str, float]]:
-        """Point predictions for the five options at several training sizes, in one batched call."""
-        point, _, _ = self._gain_points(profile, [max(n, 1) for n in sizes], OPTIONS)
-        acc = from_gain(point, profile.num_classes)
-        return {n: dict(zip(OPTIONS, map(float, row))) for n, row in zip(sizes, acc)}
-
-
-def fit(df: Any, source: str = "") -> Calibration | None:
-    """Fit from a results DataFrame (successful runs); None when there is too little data."""
-    ok = df[(df.status == "ok") & df.accuracy.notna()] if "status" in df else df
-    if len(ok) < 20 or ok.task.nunique() < 2:
-        return None
-    gains = prompt_gains(ok)
-    ok = ok[[(b, t) in gains for b, t in zip(ok.backbone, ok.task)]]  # a task needs its zero-shot measurement
-    if len(ok) < 20 or ok.task.nunique() < 2:
-        return None
-    probes = probe_gains(ok)
-    methods = list(ok.method)
-    groups = np.asarray(ok.task)
-    base = np.asarray([_numeric(r.train_size, r.num_classes, bool(r.is_pair), r.backbone_params,
-                                gains[(r.backbone, r.task)]) for r in ok.itertuples()])
-    X = design(base, methods)
-    y = chance_gain(ok.accuracy, ok.num_classes)
-    acc = OutcomeModel(monotone_features=monotone_columns(len(BASE))).fit(X, y, groups=groups)
-    has_probe = np.asarray([(r.backbone, r.task, int(r.train_size)) in probes for r in ok.itertuples()])
-    acc_probe = None
-    if has_probe.sum() >= 20 and len(set(groups[has_probe])) >= 2:
-        sub = ok[has_probe]
-        probe_col = [probes[(r.backbone, r.task, int(r.train_size))] for r in sub.itertuples()]
-        Xp = design(np.c_[base[has_probe], probe_col], list(sub.method))
-        acc_probe = OutcomeModel(monotone_features=monotone_columns(len(WITH_PROBE))).fit(
-            Xp, y[has_probe], groups=groups[has_probe])
-    t = OutcomeModel(monotone_features=monotone_columns(len(BASE))).fit(
-        X, np.log10(ok.train_time_s.to_numpy(float) + 0.01), groups=groups)
-    mem = OutcomeModel().fit(X, ok.peak_rss_mb.to_numpy(float), groups=groups)
-    backbones = {b: float(g.backbone_params.iloc[0]) for b, g in ok.groupby("backbone")}
-    return Calibration(ok.reset_index(drop=True), acc, acc_probe, t, mem, gains, backbones, source)
-
-
-@functools.lru_cache(maxsize=4)
-def _load_cached(path: str, stamp: float) -> Calibration | None:
-    from bench.results import load
-
-    return fit(load(path, include_failed=False), source=path)
-
-
-_CHECKED: dict[str, tuple[float, float]] = {}  # path -> (checked at, folder stamp)
-RECHECK_S = 30.0
-
-
-@functools.lru_cache(maxsize=4)
-def _load_served(folder: str) -> Calibration | None:
-    import json
-
-    import pandas as pd
-
-    runs = pd.DataFrame(json.loads((Path(folder) / "runs.json").read_text(encoding="utf-8")))
-    stamp = Path(folder).name
-    return fit(runs, source=f"served calibration {stamp[:4]}-{stamp[4:6]}-{stamp[6:8]}")
-
-
-def load_calibration(results_dir: str | Path | None = None) -> Calibration | None:
-    """The calibration to use.
-
-    An explicit `results_dir` (or $TUNING_ADVISOR_RESULTS) is fitted live; otherwise the
-    calibration promoted by `bench refresh` (data/calibration/SERVED) is served, and without
-    one the live data/results. Live folders are refitted when they change, re-scanned at
-    most every 30 s so a warm `recommend()` stays fast.
+    Anchors: `zs_accuracy` = the backbone's zero-shot prompting accuracy on the task (mean over its
+    prompt_engineering runs); `probe_score` = the linear probe's score at the same n (mean over seeds).
     """
-    import os
-    import time
+    meta = _task_meta()
+    ok = df[(df.status == "ok")] if "status" in df else df
+    ok = ok[ok.accuracy.notna()].copy()
+    metric = [str(m) if isinstance(m, str) and m else meta.get(t, {}).get("metric", "accuracy")
+              for t, m in zip(ok.task, ok.get("task_metric", [None] * len(ok)))]
+    f1 = ok.macro_f1 if "macro_f1" in ok else ok.accuracy
+    ok["score"] = [float(f) if m == "macro_f1" and f == f else float(a) for m, f, a in zip(metric, f1, ok.accuracy)]
+    ok["metric"] = metric
+    ok["family"] = [family(t) for t in ok.task]
+    ok["complexity"] = [meta.get(t, {}).get("complexity", "moderate") for t in ok.task]
+    pe = ok[(ok.method == "prompt_engineering") & ok.zero_shot_accuracy.notna()]
+    zs = pe.groupby(["backbone", "task"]).zero_shot_accuracy.mean().to_dict()
+    probe = ok[ok.method == "linear_probe"].groupby(["backbone", "task", "train_size"]).score.mean().to_dict()
+    ok["zs_accuracy"] = [zs.get((b, t)) for b, t in zip(ok.backbone, ok.task)]
+    ok["probe_score"] = [probe.get((b, t, n)) for b, t, n in zip(ok.backbone, ok.task, ok.train_size)]
+    return ok.reset_index(drop=True)
 
-    from advisor.evidence import results_dir as default_dir
 
-    if results_dir is None and not os.environ.get("TUNING_ADVISOR_RESULTS"):
-        from bench.refresh import served_dir
+def cell_table(runs: Any) -> Any:
+    """One row per (backbone, task, n, method): mean score and train time over seeds."""
+    return runs.groupby(["backbone", "task", "train_size", "method"], as_index=False).agg(
+        score=("score", "mean"), train_time_s=("train_time_s", "mean"), seeds=("seed", "nunique"),
+        num_classes=("num_classes", "first"), is_pair=("is_pair", "first"),
+        mean_input_tokens=("mean_input_tokens", "mean"), backbone_params=("backbone_params", "first"),
+        zs_accuracy=("zs_accuracy", "first"), probe_score=("probe_score", "first"), family=("family", "first"),
+        complexity=("complexity", "first"), metric=("metric", "first"))
 
-        served = served_dir()
-        if served is not None:
-            return _load_served(str(served))
-    path = Path(results_dir) if results_dir else default_dir()
-    if not path.exists():
+
+def _feature_rows(frame: Any, mode: str, zs_map: float | None = None) -> list[dict[str, float | None]]:
+    rows = []
+    for r in frame.itertuples():
+        zs = to_gain(r.zs_accuracy, r.num_classes) if r.zs_accuracy == r.zs_accuracy and r.zs_accuracy is not None \
+            else None
+        if mode == "profile" and zs_map is not None:
+            zs = zs_map
+        pg = to_gain(r.probe_score, r.num_classes) if mode == "probe" and r.probe_score == r.probe_score \
+            and r.probe_score is not None else None
+        rows.append(numeric_values(r.train_size, r.num_classes, bool(r.is_pair), r.backbone_params,
+                                   r.mean_input_tokens, None if zs is None else float(zs),
+                                   None if pg is None else float(pg)))
+    return rows
+
+
+def _usable(frame: Any, mode: str) -> Any:
+    need = frame.zs_accuracy.notna()
+    if mode == "probe":
+        need &= frame.probe_score.notna()
+    return frame[need & frame.method.isin(OPTIONS)]
+
+
+def _offset(rows: list[dict[str, float | None]], anchor: str | None) -> np.ndarray:
+    return np.asarray([float(r[anchor]) if anchor else 0.0 for r in rows], dtype=float)
+
+
+def fit_mode(runs: Any, mode: str, features: tuple[str, ...], alpha: float, conformal: bool = True,
+             anchor: str | None = None) -> OutcomeModel | None:
+    data = _usable(runs, mode)
+    if len(data) < 20 or data.family.nunique() < 2:
         return None
-    key = str(path)
-    now = time.monotonic()
-    checked = _CHECKED.get(key)
-    if checked is None or now - checked[0] > RECHECK_S:
-        stamp = max((p.stat().st_mtime for p in path.glob("*/*/*")), default=0.0)
-        _CHECKED[key] = checked = (now, stamp)
-    return _load_cached(key, checked[1])
+    rows = _feature_rows(data, mode)
+    X = design(rows, list(data.method), features)
+    y = to_gain(data.score.to_numpy(float), data.num_classes.to_numpy(float)) - _offset(rows, anchor)
+    model = OutcomeModel(alpha=alpha, monotone_features=monotone_columns(features), conformal=conformal)
+    return model.fit(X, y, groups=np.asarray(data.family))
+
+
+# ---------------------------------------------------------------- decisions on measured cells
+
+def profile_for_cell(cell_row: Any, zero_shot: float | None = None, probe: float | None = None) -> Any:
+    from advisor.profile import ProjectProfile
+
+    return ProjectProfile(labeled_examples=int(cell_row.train_size), task_complexity=str(cell_row.complexity),
+                          compute="minimal", accuracy_goal="high", num_classes=int(cell_row.num_classes),
+                          avg_input_tokens=max(1, int(round(float(cell_row.mean_input_tokens)))),
+                          pair_input=bool(cell_row.is_pair), model_params_b=float(cell_row.backbone_params) / 1e9,
+                          zero_shot_accuracy=None if zero_shot is None else round(float(zero_shot), 6),
+                          probe_accuracy=None if probe is None else round(float(probe), 6))
+
+
+def rules_for_cells(cells: Any) -> dict[tuple, tuple[dict[str, float], dict[str, bool]]]:
+    """(backbone, task, n) -> (rule score, feasible) per option, for the cell's profile. Not fitted: computed once."""
+    from advisor.costs import estimate_all
+    from advisor.rules import score_options
+    from advisor.table import load_table
+
+    table = load_table()
+    out = {}
+    for key, g in cells.groupby(["backbone", "task", "train_size"]):
+        p = profile_for_cell(g.iloc[0])
+        s = score_options(p, table, estimate_all(p, table))
+        out[key] = ({o: s[o].score for o in OPTIONS}, {o: s[o].feasible for o in OPTIONS})
+    return out
+
+
+def measured_best(scores: dict[str, float], times: dict[str, float]) -> str:
+    top = max(scores.values())
+    tied = [o for o in scores if scores[o] >= top - TIE]
+    return sorted(tied, key=lambda o: (times.get(o, 0.0), o))[0]
+
+
+def _zs_map(train_runs: Any, complexity: str, shift: str = "none") -> float:
+    gains = sorted({float(to_gain(a, k)) for a, k in
+                    zip(train_runs.zs_accuracy.dropna(), train_runs.num_classes[train_runs.zs_accuracy.notna()])})
+    q = SHIFT_QUANTILE[shift] + COMPLEXITY_SHIFT.get(complexity, 0.0)
+    return float(np.quantile(gains, min(0.95, max(0.05, q)))) if gains else 0.5
+
+
+def predict_cells(model: OutcomeModel, features: tuple[str, ...], cells: Any, mode: str,
+                  train_runs: Any, anchor: str | None = None) -> dict[tuple, dict[str, float]]:
+    """Expected score per option for each (backbone, task, n) of `cells` (which carry the cell anchors)."""
+    out = {}
+    for key, g in cells.groupby(["backbone", "task", "train_size"]):
+        first = g.iloc[[0]]
+        if mode != "profile" and first.zs_accuracy.isna().iloc[0]:
+            continue
+        if mode == "probe" and first.probe_score.isna().iloc[0]:
+            continue
+        zmap = _zs_map(train_runs, str(first.complexity.iloc[0])) if mode == "profile" else None
+        row = _feature_rows(first, mode, zmap)[0]
+        X = design([row] * len(OPTIONS), list(OPTIONS), features)
+        pts = from_gain(model.predict(X) + _offset([row], anchor)[0], float(first.num_classes.iloc[0]))
+        out[key] = dict(zip(OPTIONS, map(float, pts)))
+    return out
+
+
+def sigma_diff(residuals: np.ndarray, keys: list[tuple], methods: list[str]) -> float:
+    """Spread of the difference of two options' out-of-fold errors in the same cell (gain units)."""
+    by_cell: dict[tuple, dict[str, list[float]]] = {}
+    for r, k, m in zip(residuals, keys, methods):
+        by_cell.setdefault(k, {}).setdefault(m, []).append(float(r))
+    diffs = []
+    for per in by_cell.values():
+        means = [float(np.mean(v)) for v in per.values()]
+        diffs += [a - b for a, b in itertools.combinations(means, 2)]
+    return float(np.std(diffs)) if diffs else 0.05
+
+
+def regret_of(params: DecisionParams, preds: dict[tuple, dict[str, float]], truth: dict[tuple, tuple],
+              rules: dict[tuple, tuple], sd: float) -> float:
+    losses = []
+    for key, pts in preds.items():
+        if key not in truth or key not in rules:
+            continue
+        scores, times, k = truth[key]
+        r, feas = rules[key]
+        final, _ = final_scores(OPTIONS, r, feas, pts, sd * (1.0 - 1.0 / k), params)
+        pick = rank(OPTIONS, final, feas)[0]
+        best = measured_best(scores, times)
+        losses.append(scores[best] - scores.get(pick, min(scores.values())))
+    return float(np.mean(losses)) if losses else math.inf
+
+
+def truth_for(cells: Any) -> dict[tuple, tuple[dict[str, float], dict[str, float], float]]:
+    out = {}
+    for key, g in cells[cells.method.isin(OPTIONS)].groupby(["backbone", "task", "train_size"]):
+        if g.method.nunique() >= 2:
+            out[key] = (dict(zip(g.method, g.score)), dict(zip(g.method, g.train_time_s)),
+                        float(max(g.num_classes.iloc[0], 2)))
+    return out
+
+
+def select(runs: Any, mode: str) -> dict[str, Any] | None:
+    """Choose features, ridge penalty and decision parameters by leave-one-family-out inside `runs`."""
+    fams = sorted(runs.family.unique())
+    if len(fams) < 3:
+        return None
+    cells = cell_table(runs)
+    truth = truth_for(cells)
+    rules = rules_for_cells(cells)
+    configs = [(BASE + extra + MODES[mode], a, anc) for extra in CANDIDATE_EXTRA for a in ALPHAS
+               for anc in ANCHORS[mode]]
+    # Inner out-of-fold predictions for every model configuration.
+    oof: dict[int, dict[tuple, dict[str, float]]] = {i: {} for i in range(len(configs))}
+    resid: dict[int, tuple[list, list, list]] = {i: ([], [], []) for i in range(len(configs))}
+    for fam in fams:
+        train, test = runs[runs.family != fam], cells[cells.family == fam]
+        test_runs = _usable(runs[runs.family == fam], mode)
+        for i, (feats, alpha, anc) in enumerate(configs):
+            m = fit_mode(train, mode, feats, alpha, conformal=False, anchor=anc)
+            if m is None:
+                continue
+            oof[i].update(predict_cells(m, feats, test, mode, train, anc))
+            if len(test_runs):
+                zmap = None
+                rows = _feature_rows(test_runs, mode)
+                if mode == "profile":
+                    rows = [dict(r, zero_shot_gain=_zs_map(train, c)) for r, c in zip(rows, test_runs.complexity)]
+                X = design(rows, list(test_runs.method), feats)
+                res = to_gain(test_runs.score.to_numpy(float), test_runs.num_classes.to_numpy(float)) \
+                    - m.predict(X) - _offset(rows, anc)
+                resid[i][0].extend(res)
+                resid[i][1].extend(zip(test_runs.backbone, test_runs.task, test_runs.train_size))
+                resid[i][2].extend(test_runs.method)
+                del zmap
+    best: tuple[float, int, DecisionParams] | None = None
+    for i in range(len(configs)):
+        if not oof[i]:
+            continue
+        sd = sigma_diff(np.asarray(resid[i][0]), resid[i][1], resid[i][2])
+        for params in DECISION_GRID:
+            reg = regret_of(params, oof[i], truth, rules, sd)
+            # Ties in regret go to the simpler model (fewer features, then more regularisation).
+            key = (round(reg, 6), len(configs[i][0]), -configs[i][1])
+            if best is None or key < (round(best[0], 6), len(configs[best[1]][0]), -configs[best[1]][1]):
+                best = (reg, i, params)
+    if best is None:
+        return None
+    reg, i, params = best
+    feats, alpha, anc = configs[i]
+    sd = sigma_diff(np.asarray(resid[i][0]), resid[i][1], resid[i][2])
+    return {"features": list(feats), "alpha": alpha, "anchor": anc, "decision": params.to_dict(), "sigma_diff": sd,
+            "inner_regret": reg, "inner_families": len(fams)}
+
+
+def fit_task_models(runs: Any) -> dict[str, Any]:
+    """Per mode: the selected configuration, refitted on all of `runs` with conformal (leave-one-family-out)
+    residuals; plain data."""
+    out = {}
+    for mode in MODES:
+        chosen = select(runs, mode)
+        if chosen is None:
+            continue
+        model = fit_mode(runs, mode, tuple(chosen["features"]), chosen["alpha"], conformal=True,
+                         anchor=chosen["anchor"])
+        if model is None:
+            continue
+        out[mode] = {**chosen, "model": model.to_json(), "rows": int(len(_usable(runs, mode)))}
+    return out
+
+
+# ---------------------------------------------------------------- the artifact
+
+def evidence_index(runs: Any) -> list[dict[str, Any]]:
+    """Per measured cell: mean score per method over seeds and the run files behind it (what answers cite)."""
+    out = []
+    for (b, t, n), g in runs.groupby(["backbone", "task", "train_size"]):
+        methods = {}
+        for m, mg in g.groupby("method"):
+            methods[m] = {"score": round(float(mg.score.mean()), 4), "seeds": int(mg.seed.nunique()),
+                          "runs": sorted(str(p) for p in mg.path)} if "path" in mg else \
+                {"score": round(float(mg.score.mean()), 4), "seeds": int(mg.seed.nunique()), "runs": []}
+        first = g.iloc[0]
+        out.append({"backbone": b, "task": t, "train_size": int(n), "family": first.family,
+                    "num_classes": int(first.num_classes), "is_pair": bool(first.is_pair),
+                    "backbone_params": float(first.backbone_params), "complexity": first.complexity,
+                    "metric": first.metric, "methods": methods})
+    return out
+
+
+def build_artifact(df: Any, evidence_rows: Iterable[dict] | None = None, source: str = "",
+                   with_scaling: bool = True) -> dict[str, Any] | None:
+    """Fit everything from a results DataFrame (+ published rows) into one JSON-able dict; None if too little."""
+    runs = runs_table(df)
+    runs = runs[runs.method.isin((*OPTIONS, "linear_probe"))]
+    if len(runs) < 20 or runs.family.nunique() < 3:
+        return None
+    modes = fit_task_models(runs)
+    if not modes:
+        return None
+    zs_gains = sorted(float(to_gain(a, k)) for a, k in
+                      runs[runs.zs_accuracy.notna()].groupby(["backbone", "task"])[["zs_accuracy", "num_classes"]]
+                      .first().itertuples(index=False))
+    backbones = {b: float(g.backbone_params.iloc[0]) for b, g in runs.groupby("backbone")}
+    art: dict[str, Any] = {
+        "version": ARTIFACT_VERSION, "created_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        "source": source, "n_runs": int(len(runs)), "tasks": sorted(runs.task.unique()),
+        "families": sorted(runs.family.unique()), "backbones": backbones, "zero_shot_gains": zs_gains,
+        "shift_quantile": SHIFT_QUANTILE, "complexity_shift": COMPLEXITY_SHIFT, "modes": modes,
+        "measured_sizes": sorted(int(n) for n in runs.train_size.unique()),
+        "evidence": evidence_index(runs),
+    }
+    if with_scaling:
+        from advisor.scaling import fit_scaling
+
+        art["scaling"] = fit_scaling(runs, list(evidence_rows or []))
+    return art
+
+
+def write_artifact(art: dict[str, Any], folder: str | Path) -> Path:
+    folder = Path(folder)
+    folder.mkdir(parents=True, exist_ok=True)
+    tmp = folder / "calibration.json.tmp"
+    tmp.write_text(json.dumps(art, indent=1, sort_keys=True, default=float), encoding="utf-8")
+    tmp.replace(folder / "calibration.json")
+    return folder / "calibration.json"

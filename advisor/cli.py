@@ -172,35 +172,72 @@ def evaluate_cmd(
     external: Optional[Path] = typer.Option(None, "--external", help="Score the model fitted on --results-dir "
                                                                      "against the tasks of this results folder."),
     as_json: bool = typer.Option(False, "--json", help="Print the metrics as JSON."),
-    write: bool = typer.Option(True, "--write/--no-write", help="Write data/calibration/evaluation.md (LOTO only)."),
+    write: bool = typer.Option(True, "--write/--no-write", help="Write data/calibration/evaluation.md."),
 ) -> None:
-    """Leave-one-task-out evaluation: MAE, top-1 agreement and regret vs three baselines."""
+    """Nested leave-one-family-out evaluation (regret, within-1, MAE, coverage vs the rules and always-X baselines)
+    and the size model's extrapolation (leave-one-source-out, leave-largest-model-out)."""
     from advisor import evaluate as ev
     from advisor.evidence import results_dir as default_dir
+    from advisor.published import load_evidence
+    from advisor.scaling import evaluate_extrapolation
     from bench.results import load
 
     source = results_dir or default_dir()
     if not source.exists():
         _fail(f"--results-dir={source}: no such folder")
-    df = load(source)
+    df = load(source, include_failed=False)
     if df.empty:
         _fail(f"no benchmark results in {source} (run `bench run` first)")
+    published = load_evidence()
+    extrapolation = None
     if external is not None:
         if not external.exists():
             _fail(f"--external={external}: no such folder")
-        other = load(external)
+        other = load(external, include_failed=False)
         if other.empty:
             _fail(f"no results in {external}")
-        result = ev.external(df, other)
+        result = ev.external(df, other, published)
     else:
-        result = ev.leave_one_task_out(df)
+        result = ev.leave_one_family_out(df, published)
+        extrapolation = evaluate_extrapolation(ev.runs_table(df), published) if published else None
         if write:
-            ev.write_markdown(result, _shown(source), source.parent / "calibration" / "evaluation.md")
+            ev.write_markdown(result, source.parent / "calibration" / "evaluation.md", extrapolation, _shown(source))
     if as_json:
-        typer.echo(json.dumps({k: v for k, v in result.items() if k != "rows"} | {"cells_detail": result["rows"]},
-                              indent=2, default=str))
+        typer.echo(json.dumps({k: v for k, v in result.items() if k != "rows"} | {"cells_detail": result["rows"],
+                               "extrapolation": extrapolation}, indent=2, default=str))
         return
-    typer.echo(ev.to_markdown(result, _shown(external or source)))
+    typer.echo(ev.to_markdown(result, extrapolation, _shown(external or source)))
+
+
+@app.command("calibrate")
+def calibrate_cmd(
+    results_dir: Optional[Path] = typer.Option(None, "--results-dir", help="Benchmark results (default: data/results)."),
+    out: Optional[Path] = typer.Option(None, "--out", help="Folder to write (default: data/calibration/<UTC stamp>)."),
+) -> None:
+    """Fit the calibration artifact (task models, size model, evidence index, its own evaluation) into a folder.
+
+    It is served only once promoted: `bench refresh` runs the gates and moves data/calibration/SERVED."""
+    import datetime as dt
+
+    from advisor import evaluate as ev
+    from advisor.calibration import write_artifact
+    from advisor.evidence import results_dir as default_dir
+    from advisor.published import load_evidence
+    from bench.results import load
+
+    source = results_dir or default_dir()
+    df = load(source, include_failed=False) if source.exists() else None
+    if df is None or df.empty:
+        _fail(f"no benchmark results in {source} (run `bench run` first)")
+    art = ev.fit_and_evaluate(df, load_evidence(), source=_shown(source))
+    if art is None:
+        _fail(f"too few runs in {source} to calibrate (>= 20 runs over >= 3 task families)")
+    folder = out or source.parent / "calibration" / dt.datetime.now(dt.timezone.utc).strftime("%Y%m%dT%H%M%SZ")
+    path = write_artifact(art, folder)
+    (Path(folder) / "evaluation.md").write_text(art["evaluation_markdown"], encoding="utf-8")
+    summary = art["evaluation"]["advisor"]
+    typer.echo(f"wrote {_shown(path)}: {art['n_runs']} runs, modes {', '.join(art['modes'])}; nested "
+               f"leave-one-family-out regret {summary['regret']} points, MAE {summary['mae']}")
 
 
 @app.command("claims")

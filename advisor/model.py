@@ -37,14 +37,18 @@ class OutcomeModel(RegressorMixin, BaseEstimator):
         Lower and upper quantiles of the out-of-fold residuals that make the interval.
     cv : int
         Folds for the residuals when `fit` gets no `groups`.
+    conformal : bool
+        Compute the out-of-fold residuals (one refit per fold). Model selection inside training folds only needs
+        the point predictions, so it switches them off (the interval then comes from in-sample residuals).
     """
 
     def __init__(self, alpha: float = 0.1, monotone_features: tuple[int, ...] = (),
-                 quantiles: tuple[float, float] = (0.1, 0.9), cv: int = 5):
+                 quantiles: tuple[float, float] = (0.1, 0.9), cv: int = 5, conformal: bool = True):
         self.alpha = alpha
         self.monotone_features = monotone_features
         self.quantiles = quantiles
         self.cv = cv
+        self.conformal = conformal
 
     def _solve(self, X: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, float, np.ndarray, np.ndarray]:
         mean = X.mean(axis=0)
@@ -75,7 +79,9 @@ class OutcomeModel(RegressorMixin, BaseEstimator):
             raise ValueError(f"alpha={self.alpha!r} (allowed: > 0)")
         self.coef_, self.intercept_, self.mean_, self.scale_ = self._solve(X, y)
         residuals = []
-        if groups is not None and len(np.unique(groups)) >= 2:
+        if not self.conformal:
+            splits = iter(())
+        elif groups is not None and len(np.unique(groups)) >= 2:
             splits = LeaveOneGroupOut().split(X, y, groups)
         elif len(y) >= 2 * max(2, self.cv):
             splits = KFold(n_splits=max(2, self.cv), shuffle=True, random_state=0).split(X)
@@ -88,7 +94,16 @@ class OutcomeModel(RegressorMixin, BaseEstimator):
                                                                           self.mean_, self.scale_)
         self.residual_low_, self.residual_high_ = (float(v) for v in np.quantile(res, [lo, hi]))
         self.oof_mae_ = float(np.mean(np.abs(res)))  # out-of-fold mean absolute error (same units as y)
+        self.residuals_ = np.asarray(res, dtype=float)
         return self
+
+    def to_json(self) -> dict:
+        """Plain data for the served artifact (`advisor.features.linear_predict` applies it with numpy alone)."""
+        check_is_fitted(self)
+        return {"mean": [float(v) for v in self.mean_], "scale": [float(v) for v in self.scale_],
+                "coef": [float(v) for v in self.coef_], "intercept": float(self.intercept_),
+                "residual_low": float(self.residual_low_), "residual_high": float(self.residual_high_),
+                "oof_mae": float(self.oof_mae_), "alpha": float(self.alpha), "quantiles": list(self.quantiles)}
 
     def predict(self, X) -> np.ndarray:  # noqa: N803
         check_is_fitted(self)

@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 from typing import Any, Mapping
 
 from advisor.costs import CostEstimate, available_memory_gb, estimate_all
+from advisor.decision import DecisionParams, final_scores, rank, tied_with_best
 from advisor.profile import CHOICES, OPTIONS, ProjectProfile
 from advisor.rules import Reason, RuleScore, score_options
 from advisor.table import DecisionTable, load_table, matches
@@ -75,7 +76,16 @@ class Recommendation:
 
     def summary(self) -> str:
         top = self.ranking[0]
-        why = ", ".join(r.factor.replace("_", " ") for r in [x for x in top.reasons if x.direction == "for"][:3])
+        feasible = [r for r in self.ranking if r.feasible]
+        if not feasible:
+            return (f"No option is feasible for this profile; least blocked: {LABELS[top.option]} "
+                    f"({top.infeasible_reasons[0].split(' [')[0] if top.infeasible_reasons else ''}).")
+        if len(feasible) == 1:
+            other = next(r for r in self.ranking if not r.feasible)
+            return (f"Recommended: {LABELS[top.option]} — the only feasible option here "
+                    f"(the others: {other.infeasible_reasons[0].split(' [')[0]}).")
+        why = ", ".join(dict.fromkeys(r.factor.replace("_", " ")
+                                      for r in [x for x in top.reasons if x.direction == "for"][:3]))
         return f"Recommended: {LABELS[top.option]} (score {top.score:.0f}/100){' — driven by ' + why if why else ''}."
 
     def to_dict(self) -> dict[str, Any]:
@@ -93,39 +103,23 @@ class Recommendation:
         }
 
 
-# Weight of the learned (measured) score when a calibration exists, by accuracy goal: the
-# higher the goal, the more the answer is "accuracy first" and the more the measured
-# expected accuracy should decide. Leave-one-task-out on the MiniLM grid (accuracy-first
-# utility, 26 cells; see data/calibration/evaluation.md) gave regret 3.1 points at 0.5,
-# 1.6 at 0.7 with a 5-point span — chosen on that same evaluation, so it is optimistic.
-BLEND = {"acceptable": 0.3, "high": 0.7, "critical": 0.85}
-LEARNED_SPAN = 0.05  # learned score: 100 at the best expected accuracy, 0 at 5 points below
-
-
-def learned_scores(points: Mapping[str, float]) -> dict[str, float]:
-    """Expected accuracy -> 0-100: how close each option is expected to come to the best one."""
-    top = max(points.values())
-    return {o: 100.0 * min(1.0, max(0.0, 1.0 - (top - a) / LEARNED_SPAN)) for o, a in points.items()}
-
-
-def _final(scores: Mapping[str, RuleScore], points: Mapping[str, float] | None,
-           goal: str = "high") -> dict[str, float]:
-    if not points:
-        return {o: scores[o].score for o in OPTIONS}
-    learned = learned_scores(points)
-    w = BLEND[goal]
-    return {o: (1 - w) * scores[o].score + w * learned[o] for o in OPTIONS}
-
-
-def _rank(scores: Mapping[str, RuleScore], final: Mapping[str, float] | None = None) -> list[str]:
-    # Feasible first, then score; ties broken by the fixed option order (deterministic).
-    final = final or {o: scores[o].score for o in OPTIONS}
-    return sorted(OPTIONS, key=lambda o: (not scores[o].feasible, -round(final[o], 9), OPTIONS.index(o)))
-
-
-def _best_only(profile: ProjectProfile, table: DecisionTable, points: Mapping[str, float] | None = None) -> str:
+def _scored(profile: ProjectProfile, table: DecisionTable, calibration: Any,
+            points: Mapping[str, float] | None) -> tuple[dict[str, RuleScore], dict[str, float], list[str]]:
+    """Rule scores, final scores and the ranking: the one scoring path (ranking, counterfactuals, why)."""
     scores = score_options(profile, table, estimate_all(profile, table))
-    return _rank(scores, _final(scores, points, profile.accuracy_goal))[0]
+    feasible = {o: scores[o].feasible for o in OPTIONS}
+    if calibration is not None and points:
+        params, sd = calibration.decision(profile)
+    else:
+        params, sd = DecisionParams(), 0.0
+    final, _ = final_scores(OPTIONS, {o: scores[o].score for o in OPTIONS}, feasible, points, sd, params,
+                            profile.accuracy_goal)
+    return scores, final, rank(OPTIONS, final, feasible)
+
+
+def _best_only(profile: ProjectProfile, table: DecisionTable, calibration: Any = None,
+               points: Mapping[str, float] | None = None) -> str:
+    return _scored(profile, table, calibration, points)[2][0]
 
 
 def _variant(profile: ProjectProfile, **changes: object) -> ProjectProfile:
@@ -148,13 +142,18 @@ def counterfactuals(profile: ProjectProfile, table: DecisionTable | None = None,
     """
     table = table or load_table()
     n = profile.labeled_examples
-    by_size = calibration.points_by_size(profile, [n, *_DATA_STEPS]) if calibration is not None else {}
-    best = _best_only(profile, table, by_size.get(n))
+    by_size = calibration.points_by_size(profile, [max(n, 1), *[max(s, 1) for s in _DATA_STEPS]]) \
+        if calibration is not None else {}
+
+    def points_at(size: int) -> Mapping[str, float] | None:
+        return by_size.get(max(size, 1)) if size > 0 else None
+
+    best = _best_only(profile, table, calibration, points_at(n))
     out = []
     for direction, candidates in (("more", [s for s in _DATA_STEPS if s > n]),
                                   ("fewer", [s for s in reversed(_DATA_STEPS) if s < n])):
         for size in candidates:
-            other = _best_only(_variant(profile, labeled_examples=size), table, by_size.get(size))
+            other = _best_only(_variant(profile, labeled_examples=size), table, calibration, points_at(size))
             if other != best:
                 out.append(f"With {size:,} labeled examples ({direction} than your {n:,}), "
                            f"{LABELS[other]} would overtake {LABELS[best]}.")
@@ -167,7 +166,7 @@ def counterfactuals(profile: ProjectProfile, table: DecisionTable | None = None,
             found = False
             for j in (i + step, i - step):
                 if 0 <= j < len(levels):
-                    other = _best_only(_variant(profile, **{name: levels[j]}), table, by_size.get(n))
+                    other = _best_only(_variant(profile, **{name: levels[j]}), table, calibration, points_at(n))
                     if other != best:
                         out.append(f"With {label} = {levels[j]} instead of {levels[i]}, "
                                    f"{LABELS[other]} would overtake {LABELS[best]}.")
@@ -180,43 +179,66 @@ def counterfactuals(profile: ProjectProfile, table: DecisionTable | None = None,
     return out
 
 
+def _learned_reasons(option: str, expected: Mapping[str, Any], points: Mapping[str, float],
+                     feasible: Mapping[str, bool], learned: Mapping[str, float], weight: float) -> tuple[Reason, ...]:
+    """The measured part of a score, explained like a rule: expected accuracy against the best feasible option."""
+    pool = [o for o in OPTIONS if feasible[o]] or list(OPTIONS)
+    top = max(pool, key=lambda o: points[o])
+    e = expected[option]
+    prov = e.get("provenance", {})
+    gap = points[top] - points[option]
+    if option == top:
+        text = f"highest expected accuracy of the feasible options: {e['point']:.3f} [{e['low']:.2f}-{e['high']:.2f}]"
+    else:
+        text = (f"expected accuracy {e['point']:.3f} [{e['low']:.2f}-{e['high']:.2f}], {100 * gap:.1f} points below "
+                f"{LABELS[top]} ({points[top]:.3f})")
+    contribution = weight * (learned[option] - 50.0) / 50.0
+    return (Reason("expected_accuracy", "for" if learned[option] >= 50 else "against", round(weight, 3),
+                   round(contribution, 3), "calibration", text,
+                   f"{prov.get('kind', 'calibration')}: {prov.get('detail', e.get('basis', ''))}"),)
+
+
 def recommend(profile: ProjectProfile | Mapping[str, Any], *, table_path: str | None = None,
               with_counterfactuals: bool = True, calibration: Any = "auto") -> Recommendation:
     """Rank the five adaptation options for `profile` (a `ProjectProfile` or a plain dict).
 
-    `calibration`: "auto" loads the one fitted on the benchmark results (if any), None
-    gives the rules-only answer, or pass an `advisor.calibration.Calibration`.
+    `calibration`: "auto" serves the promoted calibration artifact (data/calibration/SERVED), None gives the
+    rules-only answer, or pass an `advisor.artifact.ServedCalibration`.
     Raises `ProfileError` (naming every bad field) for invalid input.
     """
     profile = ProjectProfile.from_dict(profile)
     table = load_table(table_path)
+    problem = None
     if calibration == "auto":
-        from advisor.calibration import load_calibration
+        from advisor.artifact import last_problem, load_served
 
-        calibration = load_calibration()
+        calibration = load_served()
+        problem = None if calibration is not None else last_problem()
     costs = estimate_all(profile, table)
-    scores = score_options(profile, table, costs)
-    expected: dict[str, Any] = calibration.expected(profile) if calibration is not None else {}
-    evidence: list[dict[str, Any]] = []
-    if calibration is not None:
-        from advisor.evidence import nearest_evidence
-
-        evidence = nearest_evidence(profile, calibration.runs)
+    trains = profile.labeled_examples > 0
+    expected: dict[str, Any] = calibration.expected(profile) if calibration is not None and trains else {}
     points = {o: expected[o]["point"] for o in OPTIONS} if expected else None
-    final = _final(scores, points, profile.accuracy_goal)
-    order = _rank(scores, final)
-    no_acc = "rules-only: no calibration data loaded"
-    if calibration is not None and profile.labeled_examples == 0:
+    scores, final, order = _scored(profile, table, calibration, points)
+    feasible = {o: scores[o].feasible for o in OPTIONS}
+    learned: dict[str, float] = {}
+    params, sd = (calibration.decision(profile) if calibration is not None and points else (DecisionParams(), 0.0))
+    if points:
+        _, learned = final_scores(OPTIONS, {o: scores[o].score for o in OPTIONS}, feasible, points, sd, params,
+                                  profile.accuracy_goal)
+    cells = calibration.nearest_cells(profile) if calibration is not None else []
+    no_acc = "rules-only: " + (problem or "no calibration loaded")
+    if calibration is not None and not trains:
         no_acc = "no labeled examples: nothing measured to compare against"
+    weight = params.weight(profile.accuracy_goal)
     ranking = tuple(
-        OptionResult(o, i + 1, final[o], scores[o].feasible, scores[o].infeasible_reasons, scores[o].reasons,
-                     costs[o],
-                     expected_accuracy=expected.get(o) if profile.labeled_examples > 0 else None,
-                     expected_accuracy_note=expected[o]["basis"] if expected and profile.labeled_examples > 0
-                     else no_acc,
-                     rules_score=scores[o].score,
-                     evidence=tuple({"task": e["task"], "train_size": e["train_size"], "backbone": e["backbone"],
-                                     **e["methods"][o]} for e in evidence if o in e["methods"]))
+        OptionResult(o, i + 1, final[o], scores[o].feasible, scores[o].infeasible_reasons,
+                     (_learned_reasons(o, expected, points, feasible, learned, weight) if points else ())
+                     + scores[o].reasons, costs[o],
+                     expected_accuracy=expected.get(o), expected_accuracy_note=expected[o]["basis"] if expected
+                     else no_acc, rules_score=scores[o].score,
+                     evidence=tuple({"task": c["task"], "train_size": c["train_size"], "backbone": c["backbone"],
+                                     "accuracy": c["methods"][o]["score"], "seeds": c["methods"][o]["seeds"],
+                                     "runs": c["methods"][o]["runs"]} for c in cells if o in c["methods"]))
         for i, o in enumerate(order))
     caveats = [c.message + f" [{c.source}]" for c in table.caveats if matches(c.when, profile)]
     if profile.model_access == "weights":
@@ -233,12 +255,38 @@ def recommend(profile: ProjectProfile | Mapping[str, Any], *, table_path: str | 
                            f"over your budget of {profile.budget_gpu_hours:,.1f}; train on a subset or fewer epochs.")
     hybrids = tuple({"name": h.name, "rationale": h.message, "source": h.source}
                     for h in table.hybrids if matches(h.when, profile))
-    cfs = tuple(counterfactuals(profile, table, calibration)) if with_counterfactuals else ()
-    served = f", {calibration.source}" if calibration is not None and calibration.source.startswith("served") else ""
-    mode = "rules-only" if calibration is None else f"rules + calibration ({calibration.n_runs} measured runs{served})"
+    cfs = tuple(counterfactuals(profile, table, calibration if trains else None)) if with_counterfactuals else ()
+    best = order[0]
     extra: dict[str, Any] = {}
     if calibration is not None:
-        on = calibration.source.rsplit(" ", 1)[-1] if calibration.source.startswith("served") else None
-        extra = {"evidence": evidence,
-                 "calibration": {"runs": calibration.n_runs, "calibrated_on": on, "source": calibration.source}}
+        mode = f"rules + calibration ({calibration.n_runs} measured runs, {calibration.source})"
+        tied = tied_with_best(OPTIONS, points, feasible, best, sd) if points else []
+        settle = ("measure zero-shot and linear-probe accuracy on your own data (`bench probe --task-file my.yaml "
+                  f"--size {max(profile.labeled_examples, 2)}`, or `advisor pilot`)"
+                  if profile.probe_accuracy is None else
+                  "a quick pilot: one short run of each tied option on your data (`advisor pilot --quick`)")
+        kinds = sorted({expected[o]["provenance"]["kind"] for o in OPTIONS}) if expected else []
+        extra = {"evidence": cells,
+                 "calibration": {"runs": calibration.n_runs, "calibrated_on": calibration.created_at[:10],
+                                 "source": calibration.source},
+                 "decision": {"rule": (f"feasible options only; expected accuracies within {100 * params.z * sd:.1f} "
+                                       "points of the best count as equal and the decision table orders them; "
+                                       f"learned weight {weight:.2f} (chosen by leave-one-family-out inside the "
+                                       "training tasks)") if points else "rules only (no expected accuracies)",
+                              "tied": tied, "tie_width_points": round(100 * sd, 1),
+                              "settle_with": settle if tied else None},
+                 "basis": _basis(profile, calibration, kinds)}
+    else:
+        mode = "rules-only" + (f" ({problem})" if problem else "")
     return Recommendation(profile, ranking, tuple(caveats), hybrids, cfs, table.version, mode, extra)
+
+
+def _basis(profile: ProjectProfile, calibration: Any, kinds: list[str]) -> str:
+    sizes = ", ".join(f"{n}: {p / 1e6:,.0f}M" for n, p in sorted(calibration.backbones.items(), key=lambda x: x[1]))
+    pub = (calibration.scaling or {}).get("published_sources", [])
+    text = (f"Expected accuracies come from {calibration.n_runs} runs measured here on backbones of {sizes} "
+            f"parameters")
+    if profile.model_params_b * 1e9 > 2 * max(calibration.backbones.values()):
+        text += (f", moved to your {profile.model_params_b:g}B model by a size-and-data model fitted on those runs "
+                 f"and {len(pub)} published sources ({', '.join(pub) or 'none loaded'})")
+    return text + (f"; provenance: {', '.join(kinds)}." if kinds else ".")

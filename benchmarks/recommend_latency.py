@@ -1,43 +1,63 @@
-"""Print recommend()'s warm latency (p50 / p95) on the example profiles.
+"""Print the serving speed: cold `advisor recommend` (a fresh process) and warm `recommend()` p50/p95, rules-only
+and with the served calibration artifact (counterfactuals included), plus which heavy modules the path imports.
 
-Quality bar: warm p50 under 2 ms for the rules-only advisor (counterfactuals included).
+Targets (issue: the serving path): cold CLI <= 1.0 s; warm calibrated recommend() p50 <= 2 ms.
 Run: .venv/bin/python benchmarks/recommend_latency.py
 """
 
 from __future__ import annotations
 
+import os
 import statistics
+import subprocess
+import sys
 import time
 from pathlib import Path
 
-from advisor import ProjectProfile, recommend
+ROOT = Path(__file__).resolve().parent.parent
 
 
-def main(repeats: int = 300) -> None:
-    examples = sorted(Path(__file__).resolve().parent.parent.joinpath("data", "examples").glob("*.yaml"))
-    profiles = [ProjectProfile.load(p) for p in examples]
-    for p in profiles:  # warm: table parsed and cached
-        recommend(p, calibration=None)
-    from advisor.calibration import load_calibration
+def cold_cli(repeats: int = 5) -> list[float]:
+    exe = Path(sys.executable).parent / "advisor"
+    cmd = [str(exe)] if exe.exists() else [sys.executable, "-m", "advisor.cli"]
+    times = []
+    for _ in range(repeats):
+        t0 = time.perf_counter()
+        subprocess.run([*cmd, "recommend", "--labeled-examples", "500", "--model-params-b", "7"], cwd=ROOT,
+                       check=True, capture_output=True, env={**os.environ})
+        times.append(time.perf_counter() - t0)
+    return times
 
-    cal = load_calibration()
-    cases = [("rules-only, with counterfactuals", {"calibration": None}),
-             ("rules-only, without counterfactuals", {"calibration": None, "with_counterfactuals": False})]
-    # Calibrated calls predict with the outcome models and look up evidence: fewer repeats.
+
+def main(repeats: int = 200) -> None:
+    from advisor import ProjectProfile, recommend
+    from advisor.artifact import last_problem, load_served
+
+    examples = sorted(ROOT.joinpath("data", "examples").glob("*.yaml"))
+    profiles = [ProjectProfile.load(p) for p in examples] + [ProjectProfile(labeled_examples=500)]
+    cal = load_served()
+    heavy = sorted(m for m in ("pandas", "sklearn", "scipy", "torch", "transformers", "peft") if m in sys.modules)
+    print(f"modules imported on the recommend path: {', '.join(heavy) or 'none of pandas/sklearn/scipy/torch'}")
+    cases = [("rules-only", None)]
     if cal is not None:
-        cases += [(f"calibrated on {cal.n_runs} runs, with counterfactuals", {"calibration": cal}),
-                  (f"calibrated on {cal.n_runs} runs, without counterfactuals",
-                   {"calibration": cal, "with_counterfactuals": False})]
-    for label, kwargs in cases:
+        cases.append((f"served calibration ({cal.n_runs} runs)", cal))
+    else:
+        print(f"no served calibration: {last_problem()}")
+    for label, c in cases:
+        for p in profiles:
+            recommend(p, calibration=c)
         times = []
-        for _ in range(repeats if kwargs.get("calibration") is None else max(1, repeats // 30)):
+        for _ in range(repeats):
             for p in profiles:
                 t0 = time.perf_counter()
-                recommend(p, **kwargs)
+                recommend(p, calibration=c)
                 times.append((time.perf_counter() - t0) * 1000)
         times.sort()
-        print(f"recommend() {label}: p50 {statistics.median(times):.3f} ms, "
+        print(f"warm recommend(), {label}, with counterfactuals: p50 {statistics.median(times):.3f} ms, "
               f"p95 {times[int(0.95 * len(times))]:.3f} ms over {len(times)} calls")
+    cold = cold_cli()
+    print(f"cold `advisor recommend --labeled-examples 500 --model-params-b 7` (new process each): median "
+          f"{statistics.median(cold):.2f} s, max {max(cold):.2f} s over {len(cold)} runs")
 
 
 if __name__ == "__main__":

@@ -7,5 +7,6 @@ os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
 # 2-core machine that is also running a benchmark.
 os.environ.setdefault("OMP_NUM_THREADS", "1")
 # Rule and property tests describe the decision table: keep them rules-only by default
-# (no calibration from data/results). Calibration tests pass their own measured results.
+# (no served calibration artifact). Calibration tests pass their own artifact.
 os.environ.setdefault("TUNING_ADVISOR_RESULTS", os.path.join(os.path.dirname(__file__), "artifacts", "no-results"))
+os.environ.setdefault("TUNING_ADVISOR_CALIBRATION", os.path.join(os.path.dirname(__file__), "artifacts", "no-calibration"))

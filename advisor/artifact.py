@@ -1,0 +1,279 @@
+"""The served calibration: one `calibration.json` (written by `advisor calibrate` / `bench refresh`), applied with
+numpy alone — no pandas, scikit-learn or scipy on the `recommend()` path, and never a fit at request time.
+
+Which artifact: `$TUNING_ADVISOR_CALIBRATION` (a folder or a calibration.json), else the folder named by
+data/calibration/SERVED. None found, or one of another version: `load_served()` returns None and says why in
+`last_problem()`; `recommend()` then answers rules-only and says so.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import math
+import os
+from pathlib import Path
+from typing import Any, Mapping
+
+import numpy as np
+
+from advisor.decision import DecisionParams
+from advisor.features import OPTIONS, design, from_gain, gap_features, linear_predict, numeric_values, to_gain
+
+VERSION = 2
+REPO = Path(__file__).resolve().parent.parent
+CAL_ROOT = REPO / "data" / "calibration"
+NEAR_PARAMS_DECADES = math.log10(2.0)  # within 2x of a measured backbone's size counts as "measured here"
+NEAR_EXAMPLES_DECADES = math.log10(2.0)
+PUBLISHED_NEAR = (0.3, 0.5)  # decades of parameters / examples to a published row that count as "published"
+
+_PROBLEM: list[str] = []
+
+
+def last_problem() -> str | None:
+    return _PROBLEM[-1] if _PROBLEM else None
+
+
+def served_path(root: str | Path | None = None) -> Path | None:
+    env = os.environ.get("TUNING_ADVISOR_CALIBRATION")
+    if env:
+        p = Path(env)
+        return p if p.name.endswith(".json") else p / "calibration.json"
+    root = Path(root) if root else CAL_ROOT
+    try:
+        name = (root / "SERVED").read_text(encoding="utf-8").strip()
+    except OSError:
+        return None
+    return root / name / "calibration.json"
+
+
+class ServedCalibration:
+    """Predictions for a profile from the stored models (plain data)."""
+
+    def __init__(self, art: Mapping[str, Any], source: str = ""):
+        if art.get("version") != VERSION:
+            raise ValueError(f"calibration version {art.get('version')!r} (this advisor reads version {VERSION})")
+        self.art = art
+        self.modes: dict[str, Any] = dict(art["modes"])
+        self.backbones: dict[str, float] = dict(art["backbones"])
+        self.zs_gains = np.asarray(art.get("zero_shot_gains") or [0.5], dtype=float)
+        self.scaling = art.get("scaling")
+        self.evidence: list[dict[str, Any]] = list(art.get("evidence", []))
+        self.source = source or art.get("source", "")
+        self.created_at = str(art.get("created_at", ""))
+
+    @property
+    def n_runs(self) -> int:
+        return int(self.art.get("n_runs", 0))
+
+    # ------------------------------------------------------------ which model answers
+    def mode_for(self, profile: Any) -> str:
+        if profile.zero_shot_accuracy is not None and profile.probe_accuracy is not None and "probe" in self.modes:
+            return "probe"
+        if profile.zero_shot_accuracy is not None and "zero_shot" in self.modes:
+            return "zero_shot"
+        return "profile" if "profile" in self.modes else next(iter(self.modes))
+
+    def decision(self, profile: Any) -> tuple[DecisionParams, float]:
+        m = self.modes[self.mode_for(profile)]
+        d = m["decision"]
+        # sigma_diff is stored in gain-over-chance units; the decision compares accuracies.
+        k = profile.num_classes
+        return (DecisionParams(float(d["w"]), float(d["span"]), float(d["z"])),
+                float(m["sigma_diff"]) * (1.0 - (1.0 / k if k > 1 else 0.0)))
+
+    def zero_shot_gain(self, profile: Any) -> tuple[float, str]:
+        if profile.zero_shot_accuracy is not None:
+            return float(to_gain(profile.zero_shot_accuracy, profile.num_classes)), "your measured zero-shot accuracy"
+        q = self.art["shift_quantile"][profile.domain_shift] + self.art["complexity_shift"].get(profile.task_complexity, 0)
+        return float(np.quantile(self.zs_gains, min(0.95, max(0.05, q)))), \
+            "task difficulty mapped from domain_shift and task_complexity"
+
+    def _measured_params(self) -> tuple[float, float]:
+        v = sorted(self.backbones.values())
+        return v[0], v[-1]
+
+    # ------------------------------------------------------------ the task model
+    def _task_points(self, profile: Any, sizes: list[int]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Gain-over-chance (point, low, high), shaped (len(sizes), 5), at the nearest measured backbone size."""
+        mode = self.mode_for(profile)
+        spec = self.modes[mode]
+        lo_p, hi_p = self._measured_params()
+        params = min(max(profile.model_params_b * 1e9, lo_p), hi_p)
+        zs, _ = self.zero_shot_gain(profile)
+        pg = float(to_gain(profile.probe_accuracy, profile.num_classes)) if mode == "probe" else None
+        rows = [numeric_values(n, profile.num_classes, profile.pair_input, params, profile.avg_input_tokens, zs, pg)
+                for n in sizes for _ in OPTIONS]
+        X = design(rows, [o for _ in sizes for o in OPTIONS], spec["features"])
+        point = linear_predict(X, spec["model"])
+        if spec.get("anchor"):
+            point = point + np.asarray([float(r[spec["anchor"]]) for r in rows])
+        point = point.reshape(len(sizes), len(OPTIONS))
+        low = point + min(0.0, spec["model"]["residual_low"])
+        high = point + max(0.0, spec["model"]["residual_high"])
+        return point, low, high
+
+    def points_by_size(self, profile: Any, sizes: list[int]) -> dict[int, dict[str, float]]:
+        """Expected scores of the five options at several training sizes (counterfactuals), one batched call,
+        with the same size shift as `expected`."""
+        sizes = [max(int(n), 1) for n in sizes]
+        point, _, _ = self._task_points(profile, sizes)
+        if self.mode_for(profile) == "probe" and "zero_shot" in self.modes:
+            # The probe was measured at the user's n only: other sizes follow the zero-shot model's learning curve,
+            # moved to agree with the probe model at the measured size.
+            n0 = max(int(profile.labeled_examples), 1)
+            here, _, _ = self._task_points(profile, [n0])
+            bare = dataclasses.replace(profile, probe_accuracy=None) if dataclasses.is_dataclass(profile) else profile
+            curve, _, _ = self._task_points(bare, sizes + [n0])
+            point = curve[:-1] + (here[0] - curve[-1])
+        acc = from_gain(point, profile.num_classes)
+        out = {}
+        for n, row in zip(sizes, acc):
+            pts = dict(zip(OPTIONS, map(float, row)))
+            shift = self._size_shift(profile, n)
+            out[n] = {o: min(1.0, max(0.0, pts[o] + shift[o][0])) for o in OPTIONS}
+        return out
+
+    # ------------------------------------------------------------ the size model
+    def _scaling_predict(self, option: str, log_p: float, log_d: float) -> tuple[float, float, float, float]:
+        """(gap point, low, high, distance in decades to the nearest evidence for this option)."""
+        s = self.scaling
+        x = np.asarray([gap_features(option, log_p, log_d, 0.0, len(s["sources"]))])
+        g = float(linear_predict(x, s["gap_model"])[0])
+        pts = np.asarray(s["evidence_points"].get(option, []), dtype=float)
+        dist = float(np.min(np.hypot(pts[:, 0] - log_p, pts[:, 1] - log_d))) if len(pts) else 3.0
+        lo = g + min(0.0, s["gap_model"]["residual_low"]) * (1 + dist)
+        hi = g + max(0.0, s["gap_model"]["residual_high"]) * (1 + dist)
+        return g, lo, hi, dist
+
+    def _ft_slope(self) -> float:
+        return float(self.scaling["ft_model"]["coef"][0] / self.scaling["ft_model"]["scale"][0]) if self.scaling else 0.0
+
+    def _size_shift(self, profile: Any, n: int) -> dict[str, tuple[float, float, float]]:
+        """Per option: (shift of the point, extra low, extra high) from the nearest measured size to the user's."""
+        zero = {o: (0.0, 0.0, 0.0) for o in OPTIONS}
+        if not self.scaling:
+            return zero
+        lo_p, hi_p = self._measured_params()
+        user = profile.model_params_b * 1e9
+        anchor = min(max(user, lo_p), hi_p)
+        if abs(math.log10(user / anchor)) <= NEAR_PARAMS_DECADES:
+            return zero
+        la, lu, ld = math.log10(anchor), math.log10(user), math.log10(max(n, 1))
+        # Full fine-tuning's level moves by its fitted size slope (per decade, normalised score).
+        ft_shift = self._ft_slope() * (lu - la)
+        out = {"full_finetuning": (ft_shift, -abs(ft_shift) / 2, abs(ft_shift) / 2)}
+        for o in OPTIONS:
+            if o == "full_finetuning":
+                continue
+            g_u, lo_u, hi_u, _ = self._scaling_predict(o, lu, ld)
+            g_a, _, _, _ = self._scaling_predict(o, la, ld)
+            out[o] = (ft_shift + (g_u - g_a), lo_u - g_u, hi_u - g_u)
+        return out
+
+    # ------------------------------------------------------------ provenance
+    def provenance(self, profile: Any, option: str) -> dict[str, Any]:
+        user_p = profile.model_params_b * 1e9
+        n = max(profile.labeled_examples, 1)
+        lp, ld = math.log10(user_p), math.log10(n)
+        near_backbone = [b for b, p in self.backbones.items() if abs(math.log10(user_p / p)) <= NEAR_PARAMS_DECADES]
+        sizes = self.art.get("measured_sizes") or []
+        near_size = any(abs(math.log10(n / s)) <= NEAR_EXAMPLES_DECADES for s in sizes)
+        if near_backbone and near_size:
+            return {"kind": "measured here", "detail": f"our runs on {', '.join(near_backbone)} at sizes near "
+                    f"{n:,} examples", "sources": [f"data/results/{b}" for b in near_backbone]}
+        if not near_backbone:
+            lo_p, hi_p = self._measured_params()
+            anchor = min(max(user_p, lo_p), hi_p)
+            pub = (self.scaling or {}).get("published_points", {}).get(option, [])
+            if pub:
+                a = np.asarray(pub, dtype=float)
+                dp, dd = np.abs(a[:, 0] - lp), np.abs(a[:, 1] - ld)
+                near = (dp <= PUBLISHED_NEAR[0]) & (dd <= PUBLISHED_NEAR[1])
+                srcs = (self.scaling or {}).get("published_sources", [])
+                if near.any():
+                    return {"kind": "published", "detail": f"published comparisons at about this model size and "
+                            f"data size (sources: {', '.join(srcs)})", "sources": srcs}
+                i = int(np.argmin(np.hypot(dp, dd)))
+                return {"kind": "extrapolated", "detail": f"from our {anchor / 1e6:,.0f}M-parameter runs shifted by "
+                        f"the size-and-data model; the nearest published comparison for this option is "
+                        f"{dp[i]:.1f} decades of parameters and {dd[i]:.1f} decades of examples away",
+                        "sources": srcs, "decades_params": round(float(dp[i]), 2),
+                        "decades_examples": round(float(dd[i]), 2)}
+            return {"kind": "extrapolated", "detail": f"from our {anchor / 1e6:,.0f}M-parameter runs only: "
+                    f"{abs(math.log10(user_p / anchor)):.1f} decades of parameters away, no published comparison "
+                    "for this option", "sources": [], "decades_params": round(abs(math.log10(user_p / anchor)), 2)}
+        far = min((abs(math.log10(n / s)) for s in sizes), default=0.0)
+        return {"kind": "extrapolated", "detail": f"our runs on {', '.join(near_backbone)}, {far:.1f} decades of "
+                f"examples from the nearest measured size ({', '.join(map(str, sizes))})", "sources": [],
+                "decades_examples": round(far, 2)}
+
+    # ------------------------------------------------------------ the answer
+    def expected(self, profile: Any) -> dict[str, dict[str, Any]]:
+        n = max(profile.labeled_examples, 1)
+        point, low, high = (a[0] for a in self._task_points(profile, [n]))
+        k = profile.num_classes
+        shift = self._size_shift(profile, n)
+        mode = self.mode_for(profile)
+        _, zs_source = self.zero_shot_gain(profile)
+        out = {}
+        for i, o in enumerate(OPTIONS):
+            s, s_lo, s_hi = shift[o]
+            p = float(from_gain(point[i], k)) + s
+            lo = float(from_gain(low[i], k)) + s + s_lo
+            hi = float(from_gain(high[i], k)) + s + s_hi
+            prov = self.provenance(profile, o)
+            if prov["kind"] == "extrapolated":
+                # No evidence near: an upper bound of 1.00 would claim more than we know; the point is capped
+                # below the nearest measured best and the interval stays wide.
+                hi = min(hi, 0.99)
+            p = min(max(p, 0.0), 1.0)
+            out[o] = {"point": round(p, 4), "low": round(min(max(lo, 0.0), p), 4),
+                      "high": round(max(min(hi, 1.0), p), 4), "mode": mode,
+                      "basis": f"{self.modes[mode]['rows']} measured runs ({mode} model: "
+                               f"{', '.join(self.modes[mode]['features'])}); {zs_source}",
+                      "provenance": prov}
+        return out
+
+    def nearest_cells(self, profile: Any, limit: int = 3) -> list[dict[str, Any]]:
+        """Measured cells most like the profile: same input kind, nearest class count (log), nearest size (log)."""
+        def key(c: dict[str, Any]) -> tuple:
+            return (c["is_pair"] != profile.pair_input,
+                    round(abs(math.log(c["num_classes"] / max(profile.num_classes, 2))), 3),
+                    c.get("complexity") != profile.task_complexity,
+                    round(abs(math.log(c["train_size"] / max(profile.labeled_examples, 1))), 3), c["backbone"], c["task"])
+
+        best_per_task: dict[tuple, dict[str, Any]] = {}
+        for c in sorted(self.evidence, key=key):
+            best_per_task.setdefault((c["backbone"], c["task"]), c)
+        return list(best_per_task.values())[:limit]
+
+
+_CACHE: dict[str, tuple[float, ServedCalibration | None]] = {}
+
+
+def load_served(path: str | Path | None = None) -> ServedCalibration | None:
+    """The served calibration (cached per file and mtime), or None with the reason in `last_problem()`."""
+    p = Path(path) if path else served_path()
+    if p is None:
+        _PROBLEM.append("no calibration is served (data/calibration/SERVED is missing): answering rules-only; "
+                        "run `advisor calibrate` or `bench refresh`")
+        return None
+    try:
+        stamp = p.stat().st_mtime
+    except OSError:
+        _PROBLEM.append(f"the served calibration {p} is missing: answering rules-only")
+        return None
+    hit = _CACHE.get(str(p))
+    if hit and hit[0] == stamp:
+        return hit[1]
+    try:
+        if p.stat().st_size > 50_000_000:
+            raise ValueError("file over 50 MB")
+        art = json.loads(p.read_text(encoding="utf-8"))
+        cal = ServedCalibration(art, source=f"served calibration {p.parent.name}")
+    except (OSError, ValueError, KeyError, TypeError) as err:
+        _PROBLEM.append(f"the served calibration {p} cannot be used ({str(err)[:120]}): answering rules-only")
+        cal = None
+    _CACHE[str(p)] = (stamp, cal)
+    return cal

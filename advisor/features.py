@@ -1,0 +1,97 @@
+"""Feature rows shared by the fit (advisor.calibration) and the served predictor (advisor.artifact).
+
+numpy only: this module is on the `recommend()` path.
+
+Target scale: a score as *gain over chance*, (s - 1/k) / (1 - 1/k), so tasks with 2 and with 150 classes share
+one scale (chance 0 for generation). Every numeric feature below is something a user knows or can measure on their
+own data in seconds (`bench probe`): examples per class, pair input, model size, input length, zero-shot prompting
+accuracy and linear-probe accuracy at their n.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Iterable, Mapping, Sequence
+
+import numpy as np
+
+# The five options the advisor ranks (the task model's methods); the linear probe is a *feature*, never an option.
+OPTIONS: tuple[str, ...] = ("prompt_engineering", "prompt_tuning", "prefix_tuning", "lora", "full_finetuning")
+
+# Every numeric feature the calibration may use; which subset a mode uses is chosen by nested evaluation.
+NUMERIC: dict[str, str] = {
+    "log2_examples_per_class": "log2(labeled examples / classes)",
+    "is_pair": "1 for sentence-pair input",
+    "log10_params": "log10(backbone parameters), clamped to the measured backbones",
+    "log2_input_tokens": "log2(mean input tokens)",
+    "zero_shot_gain": "zero-shot prompting accuracy relative to chance (measured, or mapped from the answers)",
+    "probe_gain": "linear-probe accuracy on your n examples relative to chance (measured)",
+}
+MONOTONE = ("log2_examples_per_class",)  # more data never predicts a lower score for a trained option
+
+
+def chance(num_classes: float) -> float:
+    return 0.0 if num_classes <= 1 else 1.0 / float(num_classes)
+
+
+def to_gain(score: float | np.ndarray, num_classes: float | np.ndarray) -> np.ndarray:
+    k = np.asarray(num_classes, dtype=float)
+    c = np.where(k <= 1, 0.0, 1.0 / np.maximum(k, 1.0))
+    return (np.asarray(score, dtype=float) - c) / (1.0 - c)
+
+
+def from_gain(gain: float | np.ndarray, num_classes: float | np.ndarray) -> np.ndarray:
+    k = np.asarray(num_classes, dtype=float)
+    c = np.where(k <= 1, 0.0, 1.0 / np.maximum(k, 1.0))
+    return np.clip(np.asarray(gain, dtype=float), 0.0, 1.0) * (1.0 - c) + c
+
+
+def numeric_values(n: float, k: float, pair: bool, params: float, tokens: float, zs_gain: float | None,
+                   probe_gain: float | None) -> dict[str, float | None]:
+    return {"log2_examples_per_class": math.log2(max(float(n), 1.0) / max(float(k), 1.0)),
+            "is_pair": float(bool(pair)), "log10_params": math.log10(max(float(params), 1.0)),
+            "log2_input_tokens": math.log2(max(float(tokens), 1.0)),
+            "zero_shot_gain": None if zs_gain is None else float(zs_gain),
+            "probe_gain": None if probe_gain is None else float(probe_gain)}
+
+
+def design(rows: Sequence[Mapping[str, float | None]], methods: Sequence[str], features: Sequence[str]) -> np.ndarray:
+    """[method one-hot | numeric | numeric x each method]: every feature gets a slope per method."""
+    onehot = np.asarray([[float(m == o) for o in OPTIONS] for m in methods], dtype=float).reshape(len(methods),
+                                                                                                  len(OPTIONS))
+    numeric = np.asarray([[float(r[f]) for f in features] for r in rows], dtype=float).reshape(len(rows),
+                                                                                               len(features))
+    crossed = [numeric * onehot[:, [j]] for j in range(len(OPTIONS))]
+    return np.hstack([onehot, numeric, *crossed])
+
+
+def monotone_columns(features: Sequence[str], trained: Iterable[str] = OPTIONS[1:]) -> tuple[int, ...]:
+    """Columns of `design` on the data-size feature: the shared slope and each *trained* option's slope are >= 0
+    (prompt engineering only reads a few demonstrations, so its slope is left free)."""
+    p, o = len(features), len(OPTIONS)
+    out = []
+    for name in MONOTONE:
+        if name not in features:
+            continue
+        i = list(features).index(name)
+        out.append(o + i)
+        out += [o + p * (1 + OPTIONS.index(m)) + i for m in trained]
+    return tuple(out)
+
+
+def linear_predict(X: np.ndarray, model: Mapping[str, object]) -> np.ndarray:
+    """The served form of `OutcomeModel.predict`: ((X - mean) / scale) @ coef + intercept."""
+    mean = np.asarray(model["mean"], dtype=float)
+    scale = np.asarray(model["scale"], dtype=float)
+    coef = np.asarray(model["coef"], dtype=float)
+    return ((X - mean) / scale) @ coef + float(model["intercept"])
+
+
+GAP_OPTIONS = ("prompt_engineering", "prompt_tuning", "prefix_tuning", "lora")  # gaps are to full fine-tuning
+
+
+def gap_features(method: str, log_params: float, log_examples: float, encoder: float, n_sources: int) -> list[float]:
+    """One row of the size model's gap design (advisor.scaling); every source offset zero: the average setup."""
+    x = [log_params, log_examples, encoder]
+    onehot = [float(method == m) for m in GAP_OPTIONS]
+    return onehot + [v * o for o in onehot for v in x] + [0.0] * n_sources
