@@ -79,8 +79,14 @@ class ServedCalibration:
         d = m["decision"]
         # sigma_diff is stored in gain-over-chance units; the decision compares accuracies.
         k = profile.num_classes
-        return (DecisionParams(float(d["w"]), float(d["span"]), float(d["z"])),
+        return (DecisionParams(float(d["w"]), float(d["span"]), float(d["z"]), float(d.get("risk", 0.0))),
                 float(m["sigma_diff"]) * (1.0 - (1.0 / k if k > 1 else 0.0)))
+
+    def spread(self, profile: Any) -> dict[str, float]:
+        """Each option's own error spread in accuracy units (the lower-bound rule's margin)."""
+        m = self.modes[self.mode_for(profile)]
+        k = profile.num_classes
+        return {o: float(v) * (1.0 - (1.0 / k if k > 1 else 0.0)) for o, v in (m.get("option_spread") or {}).items()}
 
     def zero_shot_gain(self, profile: Any) -> tuple[float, str]:
         if profile.zero_shot_accuracy is not None:
@@ -109,8 +115,11 @@ class ServedCalibration:
         if spec.get("anchor"):
             point = point + np.asarray([float(r[spec["anchor"]]) for r in rows])
         point = point.reshape(len(sizes), len(OPTIONS))
-        low = point + min(0.0, spec["model"]["residual_low"])
-        high = point + max(0.0, spec["model"]["residual_high"])
+        # Conformal interval per option (its own out-of-fold residual quantiles), else the pooled ones.
+        per = spec.get("option_residuals") or {}
+        rlo = np.asarray([min(0.0, per.get(o, [spec["model"]["residual_low"]])[0]) for o in OPTIONS])
+        rhi = np.asarray([max(0.0, per.get(o, [0, spec["model"]["residual_high"]])[-1]) for o in OPTIONS])
+        low, high = point + rlo, point + rhi
         return point, low, high
 
     def points_by_size(self, profile: Any, sizes: list[int]) -> dict[int, dict[str, float]]:
@@ -147,7 +156,7 @@ class ServedCalibration:
         return g, lo, hi, dist
 
     def _ft_slope(self) -> float:
-        return float(self.scaling["ft_model"]["coef"][0] / self.scaling["ft_model"]["scale"][0]) if self.scaling else 0.0
+        return float(self.scaling.get("ft_slope_per_decade") or 0.0) if self.scaling else 0.0
 
     def _size_shift(self, profile: Any, n: int) -> dict[str, tuple[float, float, float]]:
         """Per option: (shift of the point, extra low, extra high) from the nearest measured size to the user's."""
@@ -217,16 +226,19 @@ class ServedCalibration:
         mode = self.mode_for(profile)
         _, zs_source = self.zero_shot_gain(profile)
         out = {}
+        sizes = self.art.get("measured_sizes") or [n]
+        # Beyond the measured training sizes the task model extrapolates in examples: its interval widens in
+        # proportion, (1 + decades beyond the measured range) — the same rule the size model uses.
+        beyond = max(0.0, math.log10(n / max(sizes)), math.log10(min(sizes) / n))
         for i, o in enumerate(OPTIONS):
             s, s_lo, s_hi = shift[o]
             p = float(from_gain(point[i], k)) + s
-            lo = float(from_gain(low[i], k)) + s + s_lo
-            hi = float(from_gain(high[i], k)) + s + s_hi
+            lo = p + (float(from_gain(low[i], k)) - float(from_gain(point[i], k))) * (1 + beyond) + s_lo
+            hi = p + (float(from_gain(high[i], k)) - float(from_gain(point[i], k))) * (1 + beyond) + s_hi
             prov = self.provenance(profile, o)
             if prov["kind"] == "extrapolated":
-                # No evidence near: an upper bound of 1.00 would claim more than we know; the point is capped
-                # below the nearest measured best and the interval stays wide.
-                hi = min(hi, 0.99)
+                # No evidence near: neither the point nor the upper bound may claim a perfect score.
+                hi, p = min(hi, 0.99), min(p, 0.98)
             p = min(max(p, 0.0), 1.0)
             out[o] = {"point": round(p, 4), "low": round(min(max(lo, 0.0), p), 4),
                       "high": round(max(min(hi, 1.0), p), 4), "mode": mode,

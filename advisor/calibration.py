@@ -46,8 +46,8 @@ ANCHORS: dict[str, tuple[str | None, ...]] = {"probe": (None, "probe_gain"), "ze
                                               "profile": (None,)}
 CANDIDATE_EXTRA = ((), ("log2_input_tokens",))
 ALPHAS = (0.3, 3.0, 30.0)
-DECISION_GRID = [DecisionParams(w, span, z) for w, span, z in
-                 itertools.product((0.5, 0.7, 0.9), (0.03, 0.06, 0.12), (0.0, 0.5, 1.0))]
+DECISION_GRID = [DecisionParams(w, span, z, risk) for w, span, z, risk in
+                 itertools.product((0.5, 0.7, 0.9), (0.03, 0.06, 0.12), (0.0, 0.5, 1.0), (0.0, 0.5, 1.0))]
 SHIFT_QUANTILE = {"none": 0.75, "moderate": 0.5, "large": 0.25}
 COMPLEXITY_SHIFT = {"simple": 0.15, "moderate": 0.0, "complex": -0.15}
 TIE = 0.005  # the evaluation's utility: options within half a point of the best tie, the cheaper wins
@@ -218,15 +218,23 @@ def sigma_diff(residuals: np.ndarray, keys: list[tuple], methods: list[str]) -> 
     return float(np.std(diffs)) if diffs else 0.05
 
 
+def option_spread(residuals: np.ndarray, methods: list[str]) -> dict[str, float]:
+    """Each option's own out-of-fold error spread (standard deviation, gain units)."""
+    res, meth = np.asarray(residuals, dtype=float), np.asarray(methods)
+    return {o: float(np.std(res[meth == o])) if (meth == o).sum() >= 2 else float(np.std(res)) for o in OPTIONS}
+
+
 def regret_of(params: DecisionParams, preds: dict[tuple, dict[str, float]], truth: dict[tuple, tuple],
-              rules: dict[tuple, tuple], sd: float) -> float:
+              rules: dict[tuple, tuple], sd: float, spread: dict[str, float] | None = None) -> float:
     losses = []
     for key, pts in preds.items():
         if key not in truth or key not in rules:
             continue
         scores, times, k = truth[key]
         r, feas = rules[key]
-        final, _ = final_scores(OPTIONS, r, feas, pts, sd * (1.0 - 1.0 / k), params)
+        scale = 1.0 - 1.0 / k
+        final, _ = final_scores(OPTIONS, r, feas, pts, sd * scale, params,
+                                spread={o: v * scale for o, v in (spread or {}).items()})
         pick = rank(OPTIONS, final, feas)[0]
         best = measured_best(scores, times)
         losses.append(scores[best] - scores.get(pick, min(scores.values())))
@@ -264,7 +272,6 @@ def select(runs: Any, mode: str) -> dict[str, Any] | None:
                 continue
             oof[i].update(predict_cells(m, feats, test, mode, train, anc))
             if len(test_runs):
-                zmap = None
                 rows = _feature_rows(test_runs, mode)
                 if mode == "profile":
                     rows = [dict(r, zero_shot_gain=_zs_map(train, c)) for r, c in zip(rows, test_runs.complexity)]
@@ -274,14 +281,14 @@ def select(runs: Any, mode: str) -> dict[str, Any] | None:
                 resid[i][0].extend(res)
                 resid[i][1].extend(zip(test_runs.backbone, test_runs.task, test_runs.train_size))
                 resid[i][2].extend(test_runs.method)
-                del zmap
     best: tuple[float, int, DecisionParams] | None = None
     for i in range(len(configs)):
         if not oof[i]:
             continue
         sd = sigma_diff(np.asarray(resid[i][0]), resid[i][1], resid[i][2])
+        spread = option_spread(np.asarray(resid[i][0]), resid[i][2])
         for params in DECISION_GRID:
-            reg = regret_of(params, oof[i], truth, rules, sd)
+            reg = regret_of(params, oof[i], truth, rules, sd, spread)
             # Ties in regret go to the simpler model (fewer features, then more regularisation).
             key = (round(reg, 6), len(configs[i][0]), -configs[i][1])
             if best is None or key < (round(best[0], 6), len(configs[best[1]][0]), -configs[best[1]][1]):
@@ -291,7 +298,9 @@ def select(runs: Any, mode: str) -> dict[str, Any] | None:
     reg, i, params = best
     feats, alpha, anc = configs[i]
     sd = sigma_diff(np.asarray(resid[i][0]), resid[i][1], resid[i][2])
+    spread = option_spread(np.asarray(resid[i][0]), resid[i][2])
     return {"features": list(feats), "alpha": alpha, "anchor": anc, "decision": params.to_dict(), "sigma_diff": sd,
+            "option_spread": spread,
             "inner_regret": reg, "inner_families": len(fams)}
 
 
@@ -307,7 +316,11 @@ def fit_task_models(runs: Any) -> dict[str, Any]:
                          anchor=chosen["anchor"])
         if model is None:
             continue
-        out[mode] = {**chosen, "model": model.to_json(), "rows": int(len(_usable(runs, mode)))}
+        data = _usable(runs, mode)
+        res, meth = model.residuals_, np.asarray(data.method)
+        q = model.quantiles
+        per_option = {o: [float(v) for v in np.quantile(res[meth == o], q)] for o in OPTIONS if (meth == o).sum() >= 5}
+        out[mode] = {**chosen, "model": model.to_json(), "rows": int(len(data)), "option_residuals": per_option}
     return out
 
 

@@ -4,7 +4,7 @@ Pure Python, shared by `recommend()` (ranking, counterfactuals, "why") and by th
 so the evaluation scores exactly what the user is shown.
 
 The learned part of a score compares each *feasible* option with the best feasible expected accuracy:
-  gap_o = top - expected_o
+  gap_o = top - expected_o     (expected_o lowered by risk x the option's own error spread, when risk > 0)
   learned_o = 100 if gap_o <= delta, falling linearly to 0 at delta + span
   final_o = (1 - w) * rules_o + w * learned_o
 delta = z * sigma_diff is the decision's tie width: sigma_diff is the out-of-fold spread of the *difference*
@@ -32,21 +32,27 @@ class DecisionParams:
     w: float = 0.7
     span: float = 0.05
     z: float = 0.5
+    risk: float = 0.0  # lower-bound rule: each option is judged at point - risk x its own error spread
 
     def weight(self, goal: str) -> float:
         scale = GOAL_SCALE.get(goal, 1.0)
         return self.w + (1.0 - self.w) / 2.0 if scale is None else self.w * scale
 
     def to_dict(self) -> dict[str, float]:
-        return {"w": self.w, "span": self.span, "z": self.z}
+        return {"w": self.w, "span": self.span, "z": self.z, "risk": self.risk}
 
 
 def final_scores(options: Sequence[str], rules: Mapping[str, float], feasible: Mapping[str, bool],
                  points: Mapping[str, float] | None, sigma_diff: float, params: DecisionParams,
-                 goal: str = "high") -> tuple[dict[str, float], dict[str, float]]:
-    """(final score per option, learned score per option). Without expected accuracies: the rule scores."""
+                 goal: str = "high", spread: Mapping[str, float] | None = None) -> tuple[dict[str, float], dict[str, float]]:
+    """(final score per option, learned score per option). Without expected accuracies: the rule scores.
+
+    `spread`: each option's own out-of-fold error spread (accuracy units); with `params.risk` > 0 options are
+    compared at point - risk x spread (an option whose predictions miss by more needs a larger margin)."""
     if not points:
         return {o: float(rules[o]) for o in options}, {}
+    if spread and params.risk:
+        points = {o: points[o] - params.risk * spread.get(o, 0.0) for o in options}
     pool = [o for o in options if feasible.get(o, True)] or list(options)
     top = max(points[o] for o in pool)
     delta = params.z * sigma_diff

@@ -87,11 +87,12 @@ class OutcomeModel(RegressorMixin, BaseEstimator):
             splits = KFold(n_splits=max(2, self.cv), shuffle=True, random_state=0).split(X)
         else:
             splits = iter(())
+        # Residuals kept in row order, so callers can split them by any column (e.g. per option).
+        res = y - self._apply(X, self.coef_, self.intercept_, self.mean_, self.scale_)
         for train, test in splits:
             coef, icpt, mean, scale = self._solve(X[train], y[train])
-            residuals.append(y[test] - self._apply(X[test], coef, icpt, mean, scale))
-        res = np.concatenate(residuals) if residuals else y - self._apply(X, self.coef_, self.intercept_,
-                                                                          self.mean_, self.scale_)
+            res[test] = y[test] - self._apply(X[test], coef, icpt, mean, scale)
+            residuals.append(test)
         self.residual_low_, self.residual_high_ = (float(v) for v in np.quantile(res, [lo, hi]))
         self.oof_mae_ = float(np.mean(np.abs(res)))  # out-of-fold mean absolute error (same units as y)
         self.residuals_ = np.asarray(res, dtype=float)

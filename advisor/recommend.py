@@ -109,11 +109,11 @@ def _scored(profile: ProjectProfile, table: DecisionTable, calibration: Any,
     scores = score_options(profile, table, estimate_all(profile, table))
     feasible = {o: scores[o].feasible for o in OPTIONS}
     if calibration is not None and points:
-        params, sd = calibration.decision(profile)
+        (params, sd), spread = calibration.decision(profile), calibration.spread(profile)
     else:
-        params, sd = DecisionParams(), 0.0
+        (params, sd), spread = (DecisionParams(), 0.0), None
     final, _ = final_scores(OPTIONS, {o: scores[o].score for o in OPTIONS}, feasible, points, sd, params,
-                            profile.accuracy_goal)
+                            profile.accuracy_goal, spread)
     return scores, final, rank(OPTIONS, final, feasible)
 
 
@@ -224,7 +224,7 @@ def recommend(profile: ProjectProfile | Mapping[str, Any], *, table_path: str | 
     params, sd = (calibration.decision(profile) if calibration is not None and points else (DecisionParams(), 0.0))
     if points:
         _, learned = final_scores(OPTIONS, {o: scores[o].score for o in OPTIONS}, feasible, points, sd, params,
-                                  profile.accuracy_goal)
+                                  profile.accuracy_goal, calibration.spread(profile))
     cells = calibration.nearest_cells(profile) if calibration is not None else []
     no_acc = "rules-only: " + (problem or "no calibration loaded")
     if calibration is not None and not trains:

@@ -41,11 +41,16 @@ def _rows(runs: Any, published: list[dict]) -> list[dict]:
                      "encoder": float(r.backbone == "minilm"), "task": r.task, "examples": float(r.train_size),
                      "method": r.method, "score": float(r.score), "citation": f"measured here ({r.backbone})"})
     for p in published:
-        if p.get("train_examples") in (None, 0):
-            continue  # a gap without its data size cannot place the row on the data axis
+        examples = p.get("train_examples")
+        span = p.get("train_examples_range")
+        if examples is None and isinstance(span, (list, tuple)) and len(span) == 2 and min(span) > 0:
+            # The source states only a range (e.g. few-shot sets of 20-70 examples): its geometric middle.
+            examples = math.sqrt(float(span[0]) * float(span[1]))
+        # Rows without a data size still show how full fine-tuning moves with model size inside one setting
+        # (`examples` 0 marks them; they never enter the gap model, which needs the data axis).
         base = {"source": p["source_id"], "model": p["model"], "params": float(p["model_params_b"]) * 1e9,
                 "encoder": float(p.get("architecture") == "encoder"), "task": p["task"],
-                "examples": float(p["train_examples"]), "citation": p.get("citation", p["source_id"])}
+                "examples": float(examples or 0.0), "citation": p.get("citation", p["source_id"])}
         rows.append({**base, "method": p["method"], "score": float(p["score"])})
         if p.get("zero_shot") is not None and p.get("value_max"):
             z = float(p["zero_shot"]) / float(p["value_max"])
@@ -57,6 +62,8 @@ def _rows(runs: Any, published: list[dict]) -> list[dict]:
 def _gap_rows(rows: list[dict]) -> list[dict]:
     groups: dict[tuple, dict[str, list[dict]]] = {}
     for r in rows:
+        if not r["examples"]:
+            continue
         groups.setdefault((r["source"], r["model"], r["task"], r["examples"]), {}).setdefault(r["method"], []).append(r)
     out = []
     for per in groups.values():
@@ -83,9 +90,14 @@ def _gap_design(rows: list[dict], sources: list[str]) -> np.ndarray:
     return np.asarray(cols, dtype=float)
 
 
+def _ft_group(r: dict) -> str:
+    """One setting: same source, task, data size and architecture family; only the model size varies inside it."""
+    return f"{r['source']}|{r['task']}|{r['examples']:g}|{'enc' if r['encoder'] else 'dec'}"
+
+
 def _ft_design(rows: list[dict], groups: list[str]) -> np.ndarray:
-    return np.asarray([[math.log10(r["params"]), math.log10(max(r["examples"], 1.0))]
-                       + [float(f"{r['source']}|{r['task']}" == g) for g in groups] for r in rows], dtype=float)
+    return np.asarray([[math.log10(r["params"])] + [float(_ft_group(r) == g) for g in groups] for r in rows],
+                      dtype=float)
 
 
 def _points(rows: list[dict]) -> dict[str, list[list[float]]]:
@@ -106,15 +118,23 @@ def fit_scaling(runs: Any, published: list[dict]) -> dict[str, Any] | None:
     y = np.asarray([r["gap"] for r in gaps])
     groups = np.asarray([r["source"] for r in gaps])
     gap_model = OutcomeModel(alpha=1.0).fit(X, y, groups=groups)
-    ft_rows = [r for r in rows if r["method"] == "full_finetuning"]
-    ft_groups = sorted({f"{r['source']}|{r['task']}" for r in ft_rows})
-    Xf = _ft_design(ft_rows, ft_groups)
-    ft_model = OutcomeModel(alpha=1.0, monotone_features=(1,)).fit(
-        Xf, np.asarray([r["score"] for r in ft_rows]), groups=np.asarray([r["source"] for r in ft_rows]))
+    # Full fine-tuning's size slope, learned only inside settings measured at two or more model sizes (our two
+    # backbones differ in architecture as well as size, so they are never one setting).
+    ft_all = [r for r in rows if r["method"] == "full_finetuning"]
+    sizes: dict[str, set] = {}
+    for r in ft_all:
+        sizes.setdefault(_ft_group(r), set()).add(r["params"])
+    ft_rows = [r for r in ft_all if len(sizes[_ft_group(r)]) >= 2]
+    ft_groups = sorted({_ft_group(r) for r in ft_rows})
+    ft_model = None
+    if len(ft_groups) >= 2:
+        ft_model = OutcomeModel(alpha=1.0).fit(_ft_design(ft_rows, ft_groups), np.asarray([r["score"] for r in ft_rows]),
+                                               groups=np.asarray([r["source"] for r in ft_rows]))
     published_sources = sorted({r["source"] for r in rows if not r["source"].startswith(OURS)})
     return {
         "gap_options": list(GAP_OPTIONS), "sources": sources, "gap_model": gap_model.to_json(),
-        "ft_model": ft_model.to_json(), "ft_groups": ft_groups,
+        "ft_model": ft_model.to_json() if ft_model else None, "ft_groups": ft_groups,
+        "ft_slope_per_decade": float(ft_model.coef_[0] / ft_model.scale_[0]) if ft_model else 0.0,
         "evidence_points": _points(gaps + [dict(r, method="full_finetuning") for r in gaps]),
         "published_points": _points([r for r in gaps if not r["source"].startswith(OURS)]
                                     + [dict(r, method="full_finetuning") for r in gaps
@@ -122,7 +142,7 @@ def fit_scaling(runs: Any, published: list[dict]) -> dict[str, Any] | None:
         "published_sources": published_sources,
         "citations": sorted({r["citation"].split(", ")[0] + " — " + r["source"] for r in rows
                              if not r["source"].startswith(OURS)}),
-        "n_gap_rows": len(gaps), "n_ft_rows": len(ft_rows),
+        "n_gap_rows": len(gaps), "n_ft_rows": len(ft_rows), "n_ft_settings": len(ft_groups),
         "n_published_gap_rows": sum(not r["source"].startswith(OURS) for r in gaps),
     }
 
