@@ -139,7 +139,7 @@ class ServedCalibration:
         out = {}
         for n, row in zip(sizes, acc):
             pts = dict(zip(OPTIONS, map(float, row)))
-            shift = self._size_shift(profile, n)
+            shift = self._size_shift(profile, n, pts)
             out[n] = {o: min(1.0, max(0.0, pts[o] + shift[o][0])) for o in OPTIONS}
         return out
 
@@ -155,11 +155,13 @@ class ServedCalibration:
         hi = g + max(0.0, s["gap_model"]["residual_high"]) * (1 + dist)
         return g, lo, hi, dist
 
-    def _ft_slope(self) -> float:
-        return float(self.scaling.get("ft_slope_per_decade") or 0.0) if self.scaling else 0.0
+    def _size_shift(self, profile: Any, n: int, points: Mapping[str, float] | None = None
+                    ) -> dict[str, tuple[float, float, float]]:
+        """Per option: (shift of the point, extra low, extra high) from the nearest measured size to the user's.
 
-    def _size_shift(self, profile: Any, n: int) -> dict[str, tuple[float, float, float]]:
-        """Per option: (shift of the point, extra low, extra high) from the nearest measured size to the user's."""
+        Every option's error shrinks by the share full fine-tuning's error closes per decade of parameters (fitted
+        inside published settings measured at several sizes); each option other than full fine-tuning also moves by
+        how its gap to full fine-tuning changes between the two sizes (the gap model)."""
         zero = {o: (0.0, 0.0, 0.0) for o in OPTIONS}
         if not self.scaling:
             return zero
@@ -169,15 +171,17 @@ class ServedCalibration:
         if abs(math.log10(user / anchor)) <= NEAR_PARAMS_DECADES:
             return zero
         la, lu, ld = math.log10(anchor), math.log10(user), math.log10(max(n, 1))
-        # Full fine-tuning's level moves by its fitted size slope (per decade, normalised score).
-        ft_shift = self._ft_slope() * (lu - la)
-        out = {"full_finetuning": (ft_shift, -abs(ft_shift) / 2, abs(ft_shift) / 2)}
+        keep = (1.0 - float(self.scaling.get("ft_error_shrink_per_decade") or 0.0)) ** (lu - la)
+        out = {}
         for o in OPTIONS:
+            base = (points or {}).get(o, 0.5)
+            level = (1.0 - (1.0 - base) * keep) - base
             if o == "full_finetuning":
+                out[o] = (level, -abs(level) / 2, abs(level) / 2)
                 continue
             g_u, lo_u, hi_u, _ = self._scaling_predict(o, lu, ld)
             g_a, _, _, _ = self._scaling_predict(o, la, ld)
-            out[o] = (ft_shift + (g_u - g_a), lo_u - g_u, hi_u - g_u)
+            out[o] = (level + (g_u - g_a), lo_u - g_u - abs(level) / 2, hi_u - g_u + abs(level) / 2)
         return out
 
     # ------------------------------------------------------------ provenance
@@ -222,7 +226,7 @@ class ServedCalibration:
         n = max(profile.labeled_examples, 1)
         point, low, high = (a[0] for a in self._task_points(profile, [n]))
         k = profile.num_classes
-        shift = self._size_shift(profile, n)
+        shift = self._size_shift(profile, n, {o: float(from_gain(point[i], k)) for i, o in enumerate(OPTIONS)})
         mode = self.mode_for(profile)
         _, zs_source = self.zero_shot_gain(profile)
         out = {}

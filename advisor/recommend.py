@@ -187,8 +187,9 @@ def _learned_reasons(option: str, expected: Mapping[str, Any], points: Mapping[s
     e = expected[option]
     prov = e.get("provenance", {})
     gap = points[top] - points[option]
-    if option == top:
-        text = f"highest expected accuracy of the feasible options: {e['point']:.3f} [{e['low']:.2f}-{e['high']:.2f}]"
+    if option == top or gap < 0.005:
+        text = (f"expected accuracy {e['point']:.3f} [{e['low']:.2f}-{e['high']:.2f}], as high as any feasible "
+                "option's")
     else:
         text = (f"expected accuracy {e['point']:.3f} [{e['low']:.2f}-{e['high']:.2f}], {100 * gap:.1f} points below "
                 f"{LABELS[top]} ({points[top]:.3f})")

@@ -135,6 +135,11 @@ def fit_scaling(runs: Any, published: list[dict]) -> dict[str, Any] | None:
         "gap_options": list(GAP_OPTIONS), "sources": sources, "gap_model": gap_model.to_json(),
         "ft_model": ft_model.to_json() if ft_model else None, "ft_groups": ft_groups,
         "ft_slope_per_decade": float(ft_model.coef_[0] / ft_model.scale_[0]) if ft_model else 0.0,
+        # The same slope as a share of the remaining error closed per decade (at the mean full fine-tuning score of
+        # those settings), so a model already near 100% is not pushed past it.
+        "ft_error_shrink_per_decade": float(min(0.9, max(0.0, (ft_model.coef_[0] / ft_model.scale_[0])
+                                                         / max(1e-3, 1.0 - np.mean([r["score"] for r in ft_rows])))))
+        if ft_model else 0.0,
         "evidence_points": _points(gaps + [dict(r, method="full_finetuning") for r in gaps]),
         "published_points": _points([r for r in gaps if not r["source"].startswith(OURS)]
                                     + [dict(r, method="full_finetuning") for r in gaps

@@ -1,0 +1,43 @@
+"""How far from converged the step budget leaves each method, per backbone and training size (from the result files).
+
+The protocol's rule (bench/protocol.py): 5 epochs, at least 100 and at most 320 optimizer steps, extended up to 2x
+while validation still improves, stopped after 3 checks without a gain. A run is *cut off* when it reached the
+extended cap while its last validation check was still its best (`converged: false` in the record). For cut-off
+runs the last validation gain (last check minus the one before) says how much was still being gained per check.
+
+Run: .venv/bin/python benchmarks/convergence.py [RESULTS_DIR]
+"""
+
+from __future__ import annotations
+
+import sys
+from collections import defaultdict
+
+from bench.results import iter_results
+
+
+def main(results_dir: str = "data/results") -> None:
+    stats: dict[tuple, list] = defaultdict(list)
+    for _, rec in iter_results(results_dir):
+        if not rec or rec.get("status") != "ok" or rec.get("method") in ("prompt_engineering", "linear_probe"):
+            continue
+        m = rec.get("metrics", {})
+        curve = m.get("loss_curve") or []
+        last_gain = (curve[-1][2] - curve[-2][2]) if len(curve) >= 2 and len(curve[-1]) > 2 else 0.0
+        cap = (rec.get("config", {}).get("protocol", {}) or {}).get("max_steps")
+        stats[(rec["backbone"], rec["method"], rec["train_size"], cap)].append(
+            (bool(rec.get("converged", True)), int(rec.get("steps") or 0), int(m.get("budget_steps") or 0), last_gain))
+    print(f"{'backbone':<14}{'method':<17}{'n':>6}{'cap':>6}{'runs':>6}{'cut off':>9}{'steps':>8}{'budget':>8}"
+          f"{'last val gain (cut-off runs)':>30}")
+    for (b, meth, n, cap), rows in sorted(stats.items(), key=lambda kv: tuple(map(str, kv[0]))):
+        cut = [r for r in rows if not r[0]]
+        gain = f"{100 * sum(r[3] for r in cut) / len(cut):+.1f} pts" if cut else "-"
+        print(f"{b:<14}{meth:<17}{n:>6}{cap!s:>6}{len(rows):>6}{len(cut):>5}/{len(rows):<3}"
+              f"{sum(r[1] for r in rows) / len(rows):>8.0f}{sum(r[2] for r in rows) / len(rows):>8.0f}{gain:>30}")
+    total = sum(len(v) for v in stats.values())
+    cut = sum(1 for v in stats.values() for r in v if not r[0])
+    print(f"\n{cut} of {total} trained runs were cut off by the step cap while still improving on validation.")
+
+
+if __name__ == "__main__":
+    main(*sys.argv[1:])
