@@ -79,7 +79,7 @@ class ServedCalibration:
         d = m["decision"]
         # sigma_diff is stored in gain-over-chance units; the decision compares accuracies.
         k = profile.num_classes
-        return (DecisionParams(float(d["w"]), float(d["span"]), float(d["z"]), float(d.get("risk", 0.0))),
+        return (DecisionParams(float(d["w"]), float(d["span"]), float(d.get("risk", 0.0))),
                 float(m["sigma_diff"]) * (1.0 - (1.0 / k if k > 1 else 0.0)))
 
     def spread(self, profile: Any) -> dict[str, float]:
@@ -135,12 +135,13 @@ class ServedCalibration:
             bare = dataclasses.replace(profile, probe_accuracy=None) if dataclasses.is_dataclass(profile) else profile
             curve, _, _ = self._task_points(bare, sizes + [n0])
             point = curve[:-1] + (here[0] - curve[-1])
-        acc = from_gain(point, profile.num_classes)
+        acc = from_gain(point, profile.num_classes, clip=False)
         out = {}
         for n, row in zip(sizes, acc):
             pts = dict(zip(OPTIONS, map(float, row)))
             shift = self._size_shift(profile, n, pts)
-            out[n] = {o: min(1.0, max(0.0, pts[o] + shift[o][0])) for o in OPTIONS}
+            # Unclipped: these feed decisions (counterfactuals), where a clip would compress differences.
+            out[n] = {o: pts[o] + shift[o][0] for o in OPTIONS}
         return out
 
     # ------------------------------------------------------------ the size model
@@ -226,7 +227,8 @@ class ServedCalibration:
         n = max(profile.labeled_examples, 1)
         point, low, high = (a[0] for a in self._task_points(profile, [n]))
         k = profile.num_classes
-        shift = self._size_shift(profile, n, {o: float(from_gain(point[i], k)) for i, o in enumerate(OPTIONS)})
+        shift = self._size_shift(profile, n, {o: float(from_gain(point[i], k, clip=False))
+                                              for i, o in enumerate(OPTIONS)})
         mode = self.mode_for(profile)
         _, zs_source = self.zero_shot_gain(profile)
         out = {}
@@ -236,6 +238,7 @@ class ServedCalibration:
         beyond = max(0.0, math.log10(n / max(sizes)), math.log10(min(sizes) / n))
         for i, o in enumerate(OPTIONS):
             s, s_lo, s_hi = shift[o]
+            decision_point = float(from_gain(point[i], k, clip=False)) + s
             p = float(from_gain(point[i], k)) + s
             lo = p + (float(from_gain(low[i], k)) - float(from_gain(point[i], k))) * (1 + beyond) + s_lo
             hi = p + (float(from_gain(high[i], k)) - float(from_gain(point[i], k))) * (1 + beyond) + s_hi
@@ -245,7 +248,7 @@ class ServedCalibration:
                 hi, p = min(hi, 0.99), min(p, 0.98)
             p = min(max(p, 0.0), 1.0)
             out[o] = {"point": round(p, 4), "low": round(min(max(lo, 0.0), p), 4),
-                      "high": round(max(min(hi, 1.0), p), 4), "mode": mode,
+                      "high": round(max(min(hi, 1.0), p), 4), "mode": mode, "decision_point": decision_point,
                       "basis": f"{self.modes[mode]['rows']} measured runs ({mode} model: "
                                f"{', '.join(self.modes[mode]['features'])}); {zs_source}",
                       "provenance": prov}

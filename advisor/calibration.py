@@ -29,7 +29,8 @@ from typing import Any, Iterable
 import numpy as np
 
 from advisor.decision import DecisionParams, final_scores, rank
-from advisor.features import OPTIONS, design, from_gain, monotone_columns, numeric_values, to_gain
+from advisor.features import (OPTIONS, design, from_gain, monotone_columns, numeric_values,
+                               prompting_data_columns, to_gain)
 from advisor.model import OutcomeModel
 
 ARTIFACT_VERSION = 2
@@ -46,8 +47,8 @@ ANCHORS: dict[str, tuple[str | None, ...]] = {"probe": (None, "probe_gain"), "ze
                                               "profile": (None,)}
 CANDIDATE_EXTRA = ((), ("log2_input_tokens",))
 ALPHAS = (0.3, 3.0, 30.0)
-DECISION_GRID = [DecisionParams(w, span, z, risk) for w, span, z, risk in
-                 itertools.product((0.5, 0.7, 0.9), (0.03, 0.06, 0.12), (0.0, 0.5, 1.0), (0.0, 0.5, 1.0))]
+DECISION_GRID = [DecisionParams(w, span, risk) for w, span, risk in
+                 itertools.product((0.3, 0.5, 0.7, 0.9), (0.05, 0.1, 0.2), (0.0, 0.5, 1.0))]
 SHIFT_QUANTILE = {"none": 0.75, "moderate": 0.5, "large": 0.25}
 COMPLEXITY_SHIFT = {"simple": 0.15, "moderate": 0.0, "complex": -0.15}
 TIE = 0.005  # the evaluation's utility: options within half a point of the best tie, the cheaper wins
@@ -143,7 +144,8 @@ def fit_mode(runs: Any, mode: str, features: tuple[str, ...], alpha: float, conf
     rows = _feature_rows(data, mode)
     X = design(rows, list(data.method), features)
     y = to_gain(data.score.to_numpy(float), data.num_classes.to_numpy(float)) - _offset(rows, anchor)
-    model = OutcomeModel(alpha=alpha, monotone_features=monotone_columns(features), conformal=conformal)
+    model = OutcomeModel(alpha=alpha, monotone_features=monotone_columns(features), conformal=conformal,
+                         decreasing_features=prompting_data_columns(features))
     return model.fit(X, y, groups=np.asarray(data.family))
 
 
@@ -201,7 +203,7 @@ def predict_cells(model: OutcomeModel, features: tuple[str, ...], cells: Any, mo
         zmap = _zs_map(train_runs, str(first.complexity.iloc[0])) if mode == "profile" else None
         row = _feature_rows(first, mode, zmap)[0]
         X = design([row] * len(OPTIONS), list(OPTIONS), features)
-        pts = from_gain(model.predict(X) + _offset([row], anchor)[0], float(first.num_classes.iloc[0]))
+        pts = from_gain(model.predict(X) + _offset([row], anchor)[0], float(first.num_classes.iloc[0]), clip=False)
         out[key] = dict(zip(OPTIONS, map(float, pts)))
     return out
 
@@ -225,7 +227,7 @@ def option_spread(residuals: np.ndarray, methods: list[str]) -> dict[str, float]
 
 
 def regret_of(params: DecisionParams, preds: dict[tuple, dict[str, float]], truth: dict[tuple, tuple],
-              rules: dict[tuple, tuple], sd: float, spread: dict[str, float] | None = None) -> float:
+              rules: dict[tuple, tuple], spread: dict[str, float] | None = None) -> float:
     losses = []
     for key, pts in preds.items():
         if key not in truth or key not in rules:
@@ -233,8 +235,7 @@ def regret_of(params: DecisionParams, preds: dict[tuple, dict[str, float]], trut
         scores, times, k = truth[key]
         r, feas = rules[key]
         scale = 1.0 - 1.0 / k
-        final, _ = final_scores(OPTIONS, r, feas, pts, sd * scale, params,
-                                spread={o: v * scale for o, v in (spread or {}).items()})
+        final, _ = final_scores(OPTIONS, r, feas, pts, params, spread={o: v * scale for o, v in (spread or {}).items()})
         pick = rank(OPTIONS, final, feas)[0]
         best = measured_best(scores, times)
         losses.append(scores[best] - scores.get(pick, min(scores.values())))
@@ -285,10 +286,9 @@ def select(runs: Any, mode: str) -> dict[str, Any] | None:
     for i in range(len(configs)):
         if not oof[i]:
             continue
-        sd = sigma_diff(np.asarray(resid[i][0]), resid[i][1], resid[i][2])
         spread = option_spread(np.asarray(resid[i][0]), resid[i][2])
         for params in DECISION_GRID:
-            reg = regret_of(params, oof[i], truth, rules, sd, spread)
+            reg = regret_of(params, oof[i], truth, rules, spread)
             # Ties in regret go to the simpler model (fewer features, then more regularisation).
             key = (round(reg, 6), len(configs[i][0]), -configs[i][1])
             if best is None or key < (round(best[0], 6), len(configs[best[1]][0]), -configs[best[1]][1]):

@@ -1,19 +1,23 @@
-"""The one scoring rule: rule scores + expected accuracies -> final scores, the tie set and the pick.
+"""The one scoring rule: rule scores + expected accuracies -> final scores and the ranking.
 
 Pure Python, shared by `recommend()` (ranking, counterfactuals, "why") and by the calibration's model selection,
 so the evaluation scores exactly what the user is shown.
 
-The learned part of a score compares each *feasible* option with the best feasible expected accuracy:
-  gap_o = top - expected_o     (expected_o lowered by risk x the option's own error spread, when risk > 0)
-  learned_o = 100 if gap_o <= delta, falling linearly to 0 at delta + span
-  final_o = (1 - w) * rules_o + w * learned_o
-delta = z * sigma_diff is the decision's tie width: sigma_diff is the out-of-fold spread of the *difference*
-between two options' prediction errors in the same cell (errors are shared across options of one task, so a
-difference is known better than either number). Options inside delta are treated as equally good on accuracy,
-and the decision table — which carries cost, storage, forgetting and the user's other answers — orders them: the
-stated risk-aware rule "within the uncertainty, fall back to the rules' choice". z, w and span are chosen by
-leave-one-family-out model selection inside the training tasks (advisor.calibration), never on the evaluation
-that reports them. Infeasible options keep their scores but never set `top` and rank after every feasible one.
+  judged_o  = expected_o - risk * spread_o          (spread_o: the option's own out-of-fold error spread)
+  top       = max of judged_o over the *feasible* options
+  learned_o = 100 * (1 - (top - judged_o) / span)   (100 for the best feasible option; linear, not clipped)
+  final_o   = (1 - w) * rules_o + w * learned_o
+
+Why linear and unclipped: the ranking of two options then depends only on the difference of their rule scores and
+of their expected accuracies — never on where the best option happens to sit — so "more data never moves LoRA or
+full fine-tuning below prompt engineering" holds whenever the predictions themselves obey it (the calibration
+constrains them to). A clipped score (0 beyond some gap) made two options tie at the floor and let the rules flip
+them. Small accuracy differences (well under span x (1 - w) / w) are decided by the decision table — cost,
+storage, forgetting and the user's other answers: the stated fallback when the measured part cannot tell options
+apart; with risk > 0 each option is judged at a lower bound (the best-lower-bound rule). w, span and risk are
+chosen by leave-one-family-out model selection inside the training tasks (advisor.calibration), never on the
+evaluation that reports them. Infeasible options never set `top` and rank after every feasible one. Displayed
+scores are clipped to 0-100; the ranking uses the unclipped values.
 """
 
 from __future__ import annotations
@@ -30,8 +34,7 @@ GOAL_SCALE = {"acceptable": 3.0 / 7.0, "high": 1.0, "critical": None}  # None: h
 @dataclass(frozen=True)
 class DecisionParams:
     w: float = 0.7
-    span: float = 0.05
-    z: float = 0.5
+    span: float = 0.1
     risk: float = 0.0  # lower-bound rule: each option is judged at point - risk x its own error spread
 
     def weight(self, goal: str) -> float:
@@ -39,27 +42,19 @@ class DecisionParams:
         return self.w + (1.0 - self.w) / 2.0 if scale is None else self.w * scale
 
     def to_dict(self) -> dict[str, float]:
-        return {"w": self.w, "span": self.span, "z": self.z, "risk": self.risk}
+        return {"w": self.w, "span": self.span, "risk": self.risk}
 
 
 def final_scores(options: Sequence[str], rules: Mapping[str, float], feasible: Mapping[str, bool],
-                 points: Mapping[str, float] | None, sigma_diff: float, params: DecisionParams,
-                 goal: str = "high", spread: Mapping[str, float] | None = None) -> tuple[dict[str, float], dict[str, float]]:
-    """(final score per option, learned score per option). Without expected accuracies: the rule scores.
-
-    `spread`: each option's own out-of-fold error spread (accuracy units); with `params.risk` > 0 options are
-    compared at point - risk x spread (an option whose predictions miss by more needs a larger margin)."""
+                 points: Mapping[str, float] | None, params: DecisionParams, goal: str = "high",
+                 spread: Mapping[str, float] | None = None) -> tuple[dict[str, float], dict[str, float]]:
+    """(final score per option, learned score per option). Without expected accuracies: the rule scores."""
     if not points:
         return {o: float(rules[o]) for o in options}, {}
-    if spread and params.risk:
-        points = {o: points[o] - params.risk * spread.get(o, 0.0) for o in options}
+    judged = {o: points[o] - params.risk * (spread or {}).get(o, 0.0) for o in options}
     pool = [o for o in options if feasible.get(o, True)] or list(options)
-    top = max(points[o] for o in pool)
-    delta = params.z * sigma_diff
-    learned = {}
-    for o in options:
-        gap = top - points[o]
-        learned[o] = 100.0 if gap <= delta else 100.0 * max(0.0, 1.0 - (gap - delta) / params.span)
+    top = max(judged[o] for o in pool)
+    learned = {o: 100.0 * (1.0 - (top - judged[o]) / params.span) for o in options}
     w = params.weight(goal)
     return {o: (1.0 - w) * float(rules[o]) + w * learned[o] for o in options}, learned
 

@@ -40,10 +40,13 @@ def to_gain(score: float | np.ndarray, num_classes: float | np.ndarray) -> np.nd
     return (np.asarray(score, dtype=float) - c) / (1.0 - c)
 
 
-def from_gain(gain: float | np.ndarray, num_classes: float | np.ndarray) -> np.ndarray:
+def from_gain(gain: float | np.ndarray, num_classes: float | np.ndarray, clip: bool = True) -> np.ndarray:
+    """Back to the score scale; `clip=False` keeps the linear value (decisions use it, so that the ordering of two
+    options can only move the way their predictions move — a clip at 100% would compress their difference)."""
     k = np.asarray(num_classes, dtype=float)
     c = np.where(k <= 1, 0.0, 1.0 / np.maximum(k, 1.0))
-    return np.clip(np.asarray(gain, dtype=float), 0.0, 1.0) * (1.0 - c) + c
+    g = np.asarray(gain, dtype=float)
+    return (np.clip(g, 0.0, 1.0) if clip else g) * (1.0 - c) + c
 
 
 def numeric_values(n: float, k: float, pair: bool, params: float, tokens: float, zs_gain: float | None,
@@ -65,9 +68,18 @@ def design(rows: Sequence[Mapping[str, float | None]], methods: Sequence[str], f
     return np.hstack([onehot, numeric, *crossed])
 
 
+def prompting_data_columns(features: Sequence[str]) -> tuple[int, ...]:
+    """Prompt engineering's own extra slope on the data-size feature: constrained <= 0, so that with the trained
+    options' extra slopes >= 0 (`monotone_columns`) every trained option's expected score rises with more data at
+    least as fast as prompting's — more data never moves a trained option down relative to prompt engineering."""
+    p, o = len(features), len(OPTIONS)
+    return tuple(o + p * (1 + OPTIONS.index("prompt_engineering")) + list(features).index(name)
+                 for name in MONOTONE if name in features)
+
+
 def monotone_columns(features: Sequence[str], trained: Iterable[str] = OPTIONS[1:]) -> tuple[int, ...]:
-    """Columns of `design` on the data-size feature: the shared slope and each *trained* option's slope are >= 0
-    (prompt engineering only reads a few demonstrations, so its slope is left free)."""
+    """Columns of `design` on the data-size feature: the shared slope (prompting's, >= 0) and each *trained*
+    option's extra slope (>= 0)."""
     p, o = len(features), len(OPTIONS)
     out = []
     for name in MONOTONE:

@@ -30,6 +30,9 @@ class OutcomeModel(RegressorMixin, BaseEstimator):
     ----------
     alpha : float
         Ridge penalty on the standardised coefficients (the intercept is not penalised).
+    decreasing_features : tuple of int
+        Columns whose coefficient must be <= 0 (e.g. prompt engineering's extra data slope, so that a trained
+        option's slope is never below prompting's).
     monotone_features : tuple of int
         Columns whose coefficient must be >= 0 (increasing effect); out-of-range indices
         are ignored, so the same model works on any feature matrix.
@@ -43,9 +46,11 @@ class OutcomeModel(RegressorMixin, BaseEstimator):
     """
 
     def __init__(self, alpha: float = 0.1, monotone_features: tuple[int, ...] = (),
-                 quantiles: tuple[float, float] = (0.1, 0.9), cv: int = 5, conformal: bool = True):
+                 quantiles: tuple[float, float] = (0.1, 0.9), cv: int = 5, conformal: bool = True,
+                 decreasing_features: tuple[int, ...] = ()):
         self.alpha = alpha
         self.monotone_features = monotone_features
+        self.decreasing_features = decreasing_features
         self.quantiles = quantiles
         self.cv = cv
         self.conformal = conformal
@@ -60,10 +65,14 @@ class OutcomeModel(RegressorMixin, BaseEstimator):
         A = np.vstack([np.c_[Z, np.ones(n)], np.c_[np.sqrt(self.alpha) * np.eye(p), np.zeros(p)]])
         b = np.r_[y, np.zeros(p)]
         lower = np.full(p + 1, -np.inf)
+        upper = np.full(p + 1, np.inf)
         for j in self.monotone_features:
             if 0 <= j < p:
                 lower[j] = 0.0
-        sol = lsq_linear(A, b, bounds=(lower, np.full(p + 1, np.inf)), method="bvls" if p < 200 else "trf")
+        for j in self.decreasing_features:
+            if 0 <= j < p:
+                upper[j] = 0.0
+        sol = lsq_linear(A, b, bounds=(lower, upper), method="bvls" if p < 200 else "trf")
         return sol.x[:p], float(sol.x[p]), mean, scale
 
     @staticmethod

@@ -37,12 +37,14 @@ class OptionResult:
     expected_accuracy_note: str = "rules-only: no calibration data loaded"
     rules_score: float | None = None
     evidence: tuple[Mapping[str, Any], ...] = ()
+    final: float = 0.0  # the unclipped score the ranking sorts by (advisor.decision); `score` is it clipped to 0-100
 
     def to_dict(self) -> dict[str, Any]:
         return {
             "option": self.option,
             "rank": self.rank,
             "score": round(self.score, 2),
+            "final_score": round(self.final, 3),
             "feasible": self.feasible,
             "infeasible_reasons": list(self.infeasible_reasons),
             "reasons": [r.to_dict() for r in self.reasons],
@@ -112,7 +114,7 @@ def _scored(profile: ProjectProfile, table: DecisionTable, calibration: Any,
         (params, sd), spread = calibration.decision(profile), calibration.spread(profile)
     else:
         (params, sd), spread = (DecisionParams(), 0.0), None
-    final, _ = final_scores(OPTIONS, {o: scores[o].score for o in OPTIONS}, feasible, points, sd, params,
+    final, _ = final_scores(OPTIONS, {o: scores[o].score for o in OPTIONS}, feasible, points, params,
                             profile.accuracy_goal, spread)
     return scores, final, rank(OPTIONS, final, feasible)
 
@@ -218,13 +220,14 @@ def recommend(profile: ProjectProfile | Mapping[str, Any], *, table_path: str | 
     costs = estimate_all(profile, table)
     trains = profile.labeled_examples > 0
     expected: dict[str, Any] = calibration.expected(profile) if calibration is not None and trains else {}
-    points = {o: expected[o]["point"] for o in OPTIONS} if expected else None
+    # Decisions use the unclipped predictions (advisor.decision); the displayed point is clipped to 0-1.
+    points = {o: expected[o].pop("decision_point") for o in OPTIONS} if expected else None
     scores, final, order = _scored(profile, table, calibration, points)
     feasible = {o: scores[o].feasible for o in OPTIONS}
     learned: dict[str, float] = {}
     params, sd = (calibration.decision(profile) if calibration is not None and points else (DecisionParams(), 0.0))
     if points:
-        _, learned = final_scores(OPTIONS, {o: scores[o].score for o in OPTIONS}, feasible, points, sd, params,
+        _, learned = final_scores(OPTIONS, {o: scores[o].score for o in OPTIONS}, feasible, points, params,
                                   profile.accuracy_goal, calibration.spread(profile))
     cells = calibration.nearest_cells(profile) if calibration is not None else []
     no_acc = "rules-only: " + (problem or "no calibration loaded")
@@ -232,14 +235,15 @@ def recommend(profile: ProjectProfile | Mapping[str, Any], *, table_path: str | 
         no_acc = "no labeled examples: nothing measured to compare against"
     weight = params.weight(profile.accuracy_goal)
     ranking = tuple(
-        OptionResult(o, i + 1, final[o], scores[o].feasible, scores[o].infeasible_reasons,
+        OptionResult(o, i + 1, min(100.0, max(0.0, final[o])), scores[o].feasible, scores[o].infeasible_reasons,
                      (_learned_reasons(o, expected, points, feasible, learned, weight) if points else ())
                      + scores[o].reasons, costs[o],
                      expected_accuracy=expected.get(o), expected_accuracy_note=expected[o]["basis"] if expected
                      else no_acc, rules_score=scores[o].score,
                      evidence=tuple({"task": c["task"], "train_size": c["train_size"], "backbone": c["backbone"],
                                      "accuracy": c["methods"][o]["score"], "seeds": c["methods"][o]["seeds"],
-                                     "runs": c["methods"][o]["runs"]} for c in cells if o in c["methods"]))
+                                     "runs": c["methods"][o]["runs"]} for c in cells if o in c["methods"]),
+                     final=final[o])
         for i, o in enumerate(order))
     caveats = [c.message + f" [{c.source}]" for c in table.caveats if matches(c.when, profile)]
     if profile.model_access == "weights":
@@ -270,10 +274,13 @@ def recommend(profile: ProjectProfile | Mapping[str, Any], *, table_path: str | 
         extra = {"evidence": cells,
                  "calibration": {"runs": calibration.n_runs, "calibrated_on": calibration.created_at[:10],
                                  "source": calibration.source},
-                 "decision": {"rule": (f"feasible options only; expected accuracies within {100 * params.z * sd:.1f} "
-                                       "points of the best count as equal and the decision table orders them; "
-                                       f"learned weight {weight:.2f} (chosen by leave-one-family-out inside the "
-                                       "training tasks)") if points else "rules only (no expected accuracies)",
+                 "decision": {"rule": (f"feasible options only; score = {1 - weight:.2f} x rules + {weight:.2f} x "
+                                       f"learned, learned = 100 at the best expected accuracy and 0 at "
+                                       f"{100 * params.span:.0f} points below it"
+                                       + (f", each option judged {params.risk:g} error spreads below its expected "
+                                          "accuracy (best lower bound)" if params.risk else "")
+                                       + "; weights chosen by leave-one-family-out inside the training tasks")
+                              if points else "rules only (no expected accuracies)",
                               "tied": tied, "tie_width_points": round(100 * sd, 1),
                               "settle_with": settle if tied else None},
                  "basis": _basis(profile, calibration, kinds)}

@@ -10,3 +10,10 @@ os.environ.setdefault("OMP_NUM_THREADS", "1")
 # (no served calibration artifact). Calibration tests pass their own artifact.
 os.environ.setdefault("TUNING_ADVISOR_RESULTS", os.path.join(os.path.dirname(__file__), "artifacts", "no-results"))
 os.environ.setdefault("TUNING_ADVISOR_CALIBRATION", os.path.join(os.path.dirname(__file__), "artifacts", "no-calibration"))
+
+# Property tests: 150 examples each by default; HYPOTHESIS_PROFILE=thorough runs 10,000.
+from hypothesis import settings as _settings  # noqa: E402
+
+_settings.register_profile("default", max_examples=150)
+_settings.register_profile("thorough", max_examples=10_000)
+_settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "default"))
