@@ -139,12 +139,26 @@ class ServedCalibration:
         out = {}
         for n, row in zip(sizes, acc):
             pts = dict(zip(OPTIONS, map(float, row)))
-            shift = self._size_shift(profile, n, pts)
+            shift = self._size_shift(profile, n, pts, interval=False)
             # Unclipped: these feed decisions (counterfactuals), where a clip would compress differences.
             out[n] = {o: pts[o] + shift[o][0] for o in OPTIONS}
         return out
 
     # ------------------------------------------------------------ the size model
+    def _gap_slopes(self) -> dict[str, float]:
+        """Each option's gap slope per decade of parameters, read off the linear gap model once (the gap model is
+        additive in log parameters and log examples, so the change between two sizes is slope x decades)."""
+        if not hasattr(self, "_slopes"):
+            s = self.scaling
+            self._slopes = {}
+            for o in OPTIONS:
+                if o == "full_finetuning":
+                    continue
+                x0 = np.asarray([gap_features(o, 0.0, 0.0, 0.0, len(s["sources"]))])
+                x1 = np.asarray([gap_features(o, 1.0, 0.0, 0.0, len(s["sources"]))])
+                self._slopes[o] = float(linear_predict(x1, s["gap_model"])[0] - linear_predict(x0, s["gap_model"])[0])
+        return self._slopes
+
     def _scaling_predict(self, option: str, log_p: float, log_d: float) -> tuple[float, float, float, float]:
         """(gap point, low, high, distance in decades to the nearest evidence for this option)."""
         s = self.scaling
@@ -156,8 +170,8 @@ class ServedCalibration:
         hi = g + max(0.0, s["gap_model"]["residual_high"]) * (1 + dist)
         return g, lo, hi, dist
 
-    def _size_shift(self, profile: Any, n: int, points: Mapping[str, float] | None = None
-                    ) -> dict[str, tuple[float, float, float]]:
+    def _size_shift(self, profile: Any, n: int, points: Mapping[str, float] | None = None,
+                    interval: bool = True) -> dict[str, tuple[float, float, float]]:
         """Per option: (shift of the point, extra low, extra high) from the nearest measured size to the user's.
 
         Every option's error shrinks by the share full fine-tuning's error closes per decade of parameters (fitted
@@ -180,9 +194,12 @@ class ServedCalibration:
             if o == "full_finetuning":
                 out[o] = (level, -abs(level) / 2, abs(level) / 2)
                 continue
+            move = self._gap_slopes()[o] * (lu - la)
+            if not interval:
+                out[o] = (level + move, 0.0, 0.0)
+                continue
             g_u, lo_u, hi_u, _ = self._scaling_predict(o, lu, ld)
-            g_a, _, _, _ = self._scaling_predict(o, la, ld)
-            out[o] = (level + (g_u - g_a), lo_u - g_u - abs(level) / 2, hi_u - g_u + abs(level) / 2)
+            out[o] = (level + move, lo_u - g_u - abs(level) / 2, hi_u - g_u + abs(level) / 2)
         return out
 
     # ------------------------------------------------------------ provenance

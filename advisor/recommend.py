@@ -106,9 +106,10 @@ class Recommendation:
 
 
 def _scored(profile: ProjectProfile, table: DecisionTable, calibration: Any,
-            points: Mapping[str, float] | None) -> tuple[dict[str, RuleScore], dict[str, float], list[str]]:
+            points: Mapping[str, float] | None, explain: bool = True
+            ) -> tuple[dict[str, RuleScore], dict[str, float], list[str]]:
     """Rule scores, final scores and the ranking: the one scoring path (ranking, counterfactuals, why)."""
-    scores = score_options(profile, table, estimate_all(profile, table))
+    scores = score_options(profile, table, estimate_all(profile, table), explain=explain)
     feasible = {o: scores[o].feasible for o in OPTIONS}
     if calibration is not None and points:
         (params, sd), spread = calibration.decision(profile), calibration.spread(profile)
@@ -121,7 +122,7 @@ def _scored(profile: ProjectProfile, table: DecisionTable, calibration: Any,
 
 def _best_only(profile: ProjectProfile, table: DecisionTable, calibration: Any = None,
                points: Mapping[str, float] | None = None) -> str:
-    return _scored(profile, table, calibration, points)[2][0]
+    return _scored(profile, table, calibration, points, explain=False)[2][0]
 
 
 def _variant(profile: ProjectProfile, **changes: object) -> ProjectProfile:

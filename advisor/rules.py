@@ -48,8 +48,9 @@ def _sigmoid_score(raw: float, scale: float) -> float:
 
 
 def score_options(profile: ProjectProfile, table: DecisionTable,
-                  costs: dict[str, CostEstimate]) -> dict[str, RuleScore]:
-    """Rule scores, reasons and feasibility for every option."""
+                  costs: dict[str, CostEstimate], explain: bool = True) -> dict[str, RuleScore]:
+    """Rule scores, reasons and feasibility for every option (`explain=False`: no Reason objects — the
+    counterfactual search only needs the scores)."""
     raw = {o: 0.0 for o in OPTIONS}
     reasons: dict[str, list[Reason]] = {o: [] for o in OPTIONS}
     for rule in table.rules:
@@ -61,8 +62,9 @@ def score_options(profile: ProjectProfile, table: DecisionTable,
                 continue
             contribution = rule.weight * effect
             raw[option] += contribution
-            reasons[option].append(Reason(rule.factor, "for" if effect > 0 else "against", rule.weight,
-                                          contribution, rule.id, rule.rationale, rule.source))
+            if explain:
+                reasons[option].append(Reason(rule.factor, "for" if effect > 0 else "against", rule.weight,
+                                              contribution, rule.id, rule.rationale, rule.source))
     blocked: dict[str, list[str]] = {o: [] for o in OPTIONS}
     memory = available_memory_gb(profile, table)
     for c in table.constraints:

@@ -77,7 +77,7 @@ def matches(when: Mapping[str, Any], profile: Any) -> bool:
     """True when every condition in `when` holds for `profile`."""
     for field, cond in when.items():
         value = getattr(profile, field)
-        if isinstance(cond, Mapping):
+        if type(cond) is dict:  # parsed YAML: plain dicts (a typing.Mapping check costs ~4 us on this hot path)
             for op, ref in cond.items():
                 if op == "in":
                     ok = value in ref
