@@ -275,6 +275,8 @@ def add_task_cmd(
         path = add_task(train, test, name, [t.strip() for t in text.split(",")], label, instruction, out_dir=out_dir)
     except TaskError as err:
         _fail(str(err))
+    except OSError as err:  # e.g. --out-dir not writable
+        _fail(f"cannot write the task file into {out_dir}: {err.strerror}")
     typer.echo(f"wrote {path}")
 
 
