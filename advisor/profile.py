@@ -10,6 +10,7 @@ from __future__ import annotations
 import dataclasses
 import json
 import math
+import reprlib
 from dataclasses import dataclass, fields
 from pathlib import Path
 from typing import Any, Mapping
@@ -97,7 +98,27 @@ class FieldProblem:
     allowed: str
 
     def __str__(self) -> str:
-        return f"{self.field}={self.value!r} (allowed: {self.allowed})"
+        return f"{short(self.field) if not isinstance(self.field, str) or len(self.field) > 60 else self.field}=" \
+               f"{short(self.value)} (allowed: {self.allowed})"
+
+
+# Error messages quote at most a short prefix of a value: a 60 MB string or a billion-laughs
+# structure must not become a 60 MB (or endless) error line. reprlib stops at these limits
+# without walking the whole value.
+_REPR = reprlib.Repr()
+_REPR.maxstring, _REPR.maxother, _REPR.maxlevel = 40, 40, 2
+_REPR.maxlist = _REPR.maxtuple = _REPR.maxdict = _REPR.maxset = 4
+
+
+def short(value: Any) -> str:
+    """A bounded repr of `value` (at most ~60 characters, whatever its size or nesting)."""
+    if isinstance(value, int) and not isinstance(value, bool) and value.bit_length() > 200:
+        # repr() of an int past 4300 digits raises ValueError; its size is what matters here.
+        return f"<integer of about {int(value.bit_length() * 0.30103) + 1} digits>"
+    try:
+        return _REPR.repr(value)[:80]
+    except (ValueError, RecursionError):  # pragma: no cover - reprlib is bounded; belt and braces
+        return f"<{type(value).__name__}>"
 
 
 class ProfileError(ValueError):
@@ -172,28 +193,51 @@ class ProjectProfile:
 
     @classmethod
     def from_json(cls, text: str) -> "ProjectProfile":
+        if len(text) > MAX_PROFILE_BYTES:
+            raise ProfileError([FieldProblem("profile", text[:20], f"at most {MAX_PROFILE_BYTES} characters")])
         try:
             data = json.loads(text)
         except json.JSONDecodeError as err:
-            raise ProfileError([FieldProblem("profile", text[:40], f"valid JSON ({err.msg} at line {err.lineno})")]) from None
-        return cls.from_dict(data)
+            raise ProfileError([FieldProblem("profile", text[:20], f"valid JSON ({err.msg} at line {err.lineno})")]) from None
+        except RecursionError:
+            raise ProfileError([FieldProblem("profile", text[:20], "JSON nested less deeply (it overflowed the parser)")]) from None
+        except ValueError as err:  # an integer literal past Python's 4300-digit limit
+            raise ProfileError([FieldProblem("profile", text[:20], f"valid JSON ({str(err)[:60]})")]) from None
+        return cls.from_dict(_top_level(data, empty_ok=False))
 
     @classmethod
     def from_yaml(cls, text: str) -> "ProjectProfile":
+        if len(text) > MAX_PROFILE_BYTES:
+            raise ProfileError([FieldProblem("profile", text[:20], f"at most {MAX_PROFILE_BYTES} characters")])
         try:
-            data = yaml.safe_load(text)
+            data = yaml.load(text, Loader=BoundedLoader)  # noqa: S506 - a SafeLoader subclass
+        except yaml.MarkedYAMLError as err:
+            # The problem and its position only: str(err) quotes the offending line of the file.
+            mark = err.problem_mark
+            where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
+            raise ProfileError([FieldProblem("profile", text[:20], f"valid YAML ({err.problem or err.context}{where})")]) from None
         except yaml.YAMLError as err:
-            raise ProfileError([FieldProblem("profile", text[:40], f"valid YAML ({err})")]) from None
-        return cls.from_dict(data or {})
+            raise ProfileError([FieldProblem("profile", text[:20], f"valid YAML ({str(err)[:80]})")]) from None
+        except RecursionError:
+            raise ProfileError([FieldProblem("profile", text[:20], f"YAML nested at most {MAX_DEPTH} levels")]) from None
+        return cls.from_dict(_top_level(data, empty_ok=True))
 
     @classmethod
     def load(cls, path: str | Path) -> "ProjectProfile":
-        """Read a `.json`, `.yaml` or `.yml` profile file."""
+        """Read a `.json`, `.yaml` or `.yml` profile file (UTF-8, at most MAX_PROFILE_BYTES)."""
         p = Path(path)
         try:
-            text = p.read_text(encoding="utf-8")
+            with open(p, "rb") as f:
+                # Bounded read: `--profile /dev/zero` or a huge file is refused, never read whole.
+                raw = f.read(MAX_PROFILE_BYTES + 1)
         except OSError as err:
-            raise ProfileError([FieldProblem("profile", str(p), f"a readable .json/.yaml file ({err.strerror})")]) from None
+            raise ProfileError([FieldProblem("profile", str(p)[:200], f"a readable .json/.yaml file ({err.strerror})")]) from None
+        if len(raw) > MAX_PROFILE_BYTES:
+            raise ProfileError([FieldProblem("profile", str(p)[:200], f"a file of at most {MAX_PROFILE_BYTES} bytes")])
+        try:
+            text = raw.decode("utf-8")
+        except UnicodeDecodeError as err:
+            raise ProfileError([FieldProblem("profile", str(p)[:200], f"UTF-8 text (undecodable byte at offset {err.start})")]) from None
         return cls.from_json(text) if p.suffix.lower() == ".json" else cls.from_yaml(text)
 
     # ---- serialisation ------------------------------------------------
@@ -210,11 +254,57 @@ class ProjectProfile:
         return dataclasses.replace(self, **changes)
 
 
+# Bounds on profile files: real profiles are ~1 KB, two levels deep, with no YAML aliases.
+MAX_PROFILE_BYTES = 1_000_000
+MAX_DEPTH = 20
+MAX_ALIASES = 50
+
+
+class BoundedLoader(yaml.SafeLoader):
+    """yaml.SafeLoader with a cap on aliases and nesting depth.
+
+    A billion-laughs document is a few hundred bytes whose aliases expand to 10^9 nodes
+    once walked (e.g. by repr); a 100k-deep bracket nest overflows the composer's recursion.
+    Both are refused while composing, before any value is built.
+    """
+
+    def __init__(self, stream: Any):
+        super().__init__(stream)
+        self._aliases = 0
+        self._depth = 0
+
+    def compose_node(self, parent: Any, index: Any) -> Any:
+        if self.check_event(yaml.AliasEvent):
+            self._aliases += 1
+            if self._aliases > MAX_ALIASES:
+                raise yaml.YAMLError(f"more than {MAX_ALIASES} aliases (&anchor/*alias) in one document")
+        self._depth += 1
+        try:
+            if self._depth > MAX_DEPTH:
+                raise yaml.YAMLError(f"nested deeper than {MAX_DEPTH} levels")
+            return super().compose_node(parent, index)
+        finally:
+            self._depth -= 1
+
+
+def _top_level(data: Any, empty_ok: bool) -> Any:
+    """A profile file's top level must be a mapping; `[]`, `false` or `0` are errors, not defaults."""
+    if data is None and empty_ok:  # an empty YAML file: every field takes its default
+        return {}
+    if not isinstance(data, Mapping):
+        # A whole file read as one string (any text without "key:") is named by its size, not
+        # quoted: `--profile /etc/passwd` must not echo the file back.
+        shown = f"<text of {len(data)} characters>" if isinstance(data, str) else data
+        raise ProfileError([FieldProblem("profile", shown, "a mapping of field names to values at the top level")])
+    return data
+
+
 class _Bad(Exception):
     def __init__(self, allowed: str):
         self.allowed = allowed
 
 
+MAX_NUMBER_CHARS = 100  # the longest number a person types; longer strings are refused unparsed
 _TRUE = {"true", "yes", "y", "1", "on"}
 _FALSE = {"false", "no", "n", "0", "off"}
 
@@ -232,6 +322,8 @@ def _coerce(name: str, value: Any) -> Any:
         if isinstance(value, bool):
             raise _Bad(allowed)
         if isinstance(value, str):
+            if len(value) > MAX_NUMBER_CHARS:  # int() of a 4300+-digit string raises, and is slow before that
+                raise _Bad(allowed)
             try:
                 value = int(value.strip().replace("_", ""))
             except ValueError:
@@ -250,13 +342,20 @@ def _coerce(name: str, value: Any) -> Any:
         if isinstance(value, bool):
             raise _Bad(allowed)
         if isinstance(value, str):
+            if len(value) > MAX_NUMBER_CHARS:
+                raise _Bad(allowed)
             try:
                 value = float(value.strip())
             except ValueError:
                 raise _Bad(allowed) from None
-        if not isinstance(value, (int, float)) or not math.isfinite(value):
+        if not isinstance(value, (int, float)):
             raise _Bad(allowed)
-        value = float(value)
+        try:
+            value = float(value)  # an int past ~1e308 (e.g. 10**400) raises OverflowError here
+        except OverflowError:
+            raise _Bad(allowed) from None
+        if not math.isfinite(value):
+            raise _Bad(allowed)
         if (value < lo if inclusive else value <= lo) or value > hi:
             raise _Bad(allowed)
         return value

@@ -139,20 +139,27 @@ def probe_cmd(
 def status_cmd(results_dir: Path = typer.Option(Path("data/results"), "--results-dir"),
                as_json: bool = typer.Option(False, "--json")) -> None:
     """Which cells exist: ok / failed counts per backbone, task and method."""
-    from bench.results import iter_results
+    import warnings
+
+    from bench.results import InvalidResultWarning, scan
     from bench.runner import status_table
 
-    corrupt = [str(p) for p, rec in iter_results(results_dir) if rec is None]
-    table = status_table(results_dir)
+    _, invalid = scan(results_dir, warn=False)
+    with warnings.catch_warnings():  # the invalid files are listed below, once each
+        warnings.simplefilter("ignore", InvalidResultWarning)
+        table = status_table(results_dir)
     if as_json:
-        typer.echo(json.dumps({"cells": table.to_dict("records"), "invalid_files": corrupt}, indent=1))
+        typer.echo(json.dumps({"cells": table.to_dict("records"), "invalid_files": [str(p) for p, _ in invalid],
+                               "invalid": [{"path": str(p), "problem": why} for p, why in invalid]}, indent=1))
         return
     if table.empty:
         typer.echo(f"no results in {results_dir}")
     else:
         typer.echo(table.to_string(index=False))
-    for path in corrupt:
-        typer.echo(f"invalid result file (will be rerun): {path}")
+    if invalid:
+        typer.echo(f"{len(invalid)} invalid files (skipped by every reader; fix or delete them):")
+    for path, why in invalid:
+        typer.echo(f"  {path}: {why}")
 
 
 @app.command("report")
@@ -268,6 +275,8 @@ def add_task_cmd(
         path = add_task(train, test, name, [t.strip() for t in text.split(",")], label, instruction, out_dir=out_dir)
     except TaskError as err:
         _fail(str(err))
+    except OSError as err:  # e.g. --out-dir not writable
+        _fail(f"cannot write the task file into {out_dir}: {err.strerror}")
     typer.echo(f"wrote {path}")
 
 

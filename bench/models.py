@@ -117,14 +117,35 @@ def _tiny(kind: str) -> Callable[[], tuple[Any, Any]]:
     return load
 
 
+MAX_CONFIG_BYTES = 1_000_000
+
+
 def _hf_folder(path: str) -> BackboneSpec:
     p = Path(path).expanduser()
     if not (p / "config.json").exists():
         raise ModelError(f"hf:{path}: no config.json there (a local Hugging Face model folder is needed)")
     import json
 
-    cfg = json.loads((p / "config.json").read_text())
-    causal = any(a.endswith("ForCausalLM") for a in cfg.get("architectures", []))
+    where = f"hf:{path}: config.json"
+    try:
+        with open(p / "config.json", "rb") as f:
+            raw = f.read(MAX_CONFIG_BYTES + 1)  # bounded: a real config.json is a few KB
+        if len(raw) > MAX_CONFIG_BYTES:
+            raise ModelError(f"{where} is larger than {MAX_CONFIG_BYTES} bytes (not a model config)")
+        cfg = json.loads(raw.decode("utf-8"))
+    except OSError as err:
+        raise ModelError(f"{where} cannot be read ({err.strerror})") from None
+    except UnicodeDecodeError:
+        raise ModelError(f"{where} is not UTF-8 text") from None
+    except (ValueError, RecursionError) as err:
+        raise ModelError(f"{where} is not valid JSON ({str(err)[:80]})") from None
+    if not isinstance(cfg, dict):
+        raise ModelError(f"{where} must be a JSON object (got {type(cfg).__name__})")
+    archs = cfg.get("architectures") or []
+    if not isinstance(archs, list) or not all(isinstance(a, str) for a in archs):
+        raise ModelError(f"{where}: architectures={str(archs)[:60]!r} (allowed: a list of class names, "
+                         f"e.g. [\"LlamaForCausalLM\"])")
+    causal = any(a.endswith("ForCausalLM") for a in archs)
 
     def load() -> tuple[Any, Any]:
         from transformers import AutoModel, AutoModelForCausalLM, AutoTokenizer

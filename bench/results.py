@@ -7,9 +7,12 @@ Layout: `<results_dir>/<backbone>/<task>/<method>/n<size>-s<seed>.json`.
 
 from __future__ import annotations
 
+import datetime as dt
 import json
+import math
 import os
 import re
+import warnings
 import tempfile
 from pathlib import Path
 from typing import Any, Iterator
@@ -37,26 +40,138 @@ def result_path(results_dir: str | Path, backbone: str, task: str, method: str, 
     return Path(results_dir) / safe_name(backbone) / safe_name(task) / method / f"n{train_size}-s{seed}.json"
 
 
-def validate(record: Any) -> list[str]:
-    """Problems with a result record (empty list = valid)."""
+# The methods the bench registers (bench.methods.METHODS; a test keeps the two in step). Listed
+# here because bench.methods imports torch and this module must stay torch-free and fast.
+KNOWN_METHODS = ("prompt_engineering", "prompt_tuning", "prefix_tuning", "lora", "full_finetuning", "linear_probe")
+STORE_NAME = re.compile(r"n(\d+)-s(\d+)\.json")
+MAX_NAME = 200          # backbone/task names are path components: anything longer is not ours
+MAX_FILE_BYTES = 5_000_000  # real records are ~3 KB; a bigger file is not read into memory at all
+
+# One schema for every flattened field: (type, lowest, highest, required when status is ok).
+# "int" excludes bool; "num" is a finite int or float (bool excluded); ranges are inclusive.
+# None is always allowed for a field that is not required (failed runs carry no metrics).
+_UNIT = ("num", 0.0, 1.0)
+FIELDS: dict[str, tuple[str, float | None, float | None, bool]] = {
+    "accuracy": (*_UNIT, True), "macro_f1": (*_UNIT, True), "train_accuracy": (*_UNIT, True),
+    "val_accuracy": (*_UNIT, False), "zero_shot_accuracy": (*_UNIT, False), "few_shot_accuracy": (*_UNIT, False),
+    "overfitting_gap": ("num", -1.0, 1.0, False),
+    "train_time_s": ("num", 0.0, None, True), "peak_rss_mb": ("num", 0.0, None, True),
+    "infer_ms_per_example": ("num", 0.0, None, True), "examples_per_s": ("num", 0.0, None, False),
+    "trainable_params": ("int", 0, None, True), "total_params": ("int", 1, None, True),
+    "backbone_params": ("int", 1, None, True), "stored_bytes": ("int", 0, None, True),
+    "steps": ("int", 0, None, True),
+    # forgetting is a relative drop on a held-out probe: it can be negative or exceed 1 (measured
+    # -0.32..1.15 here), so only finiteness is checked.
+    "forgetting": ("num", None, None, True),
+    "lr": ("num", 0.0, 10.0, False),
+    "num_classes": ("int", 2, 100_000, True), "mean_input_tokens": ("num", 0.0, None, True),
+    "is_pair": ("bool", None, None, True), "converged": ("bool", None, None, False),
+    "wall_time_s": ("num", 0.0, None, False),
+}
+
+
+def _short(value: Any, limit: int = 40) -> str:
+    """A repr cut to `limit` characters: messages never echo a whole hostile value."""
+    text = repr(value) if not isinstance(value, str) or len(value) <= limit else repr(value[:limit]) + "..."
+    return text if len(text) <= limit + 8 else text[:limit] + "..."
+
+
+def _check_field(key: str, value: Any, kind: str, lo: Any, hi: Any) -> str | None:
+    if kind == "bool":
+        return None if isinstance(value, bool) else f"{key}={_short(value)} is not true/false"
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        return f"{key}={_short(value)} is not {'an integer' if kind == 'int' else 'a number'}"
+    if kind == "int" and not isinstance(value, int):
+        return f"{key}={_short(value)} is not an integer"
+    if isinstance(value, float) and not math.isfinite(value):
+        return f"{key}={_short(value)} is not finite"
+    if (lo is not None and value < lo) or (hi is not None and value > hi):
+        allowed = f"{lo}..{hi}" if hi is not None else f">= {lo}"
+        return f"{key}={_short(value)} outside {'0..1' if (lo, hi) == (0.0, 1.0) else allowed}"
+    return None
+
+
+def _check_created_at(value: Any) -> str | None:
+    if not isinstance(value, str) or len(value) > 40:
+        return f"created_at={_short(value)} is not an ISO 8601 timestamp string"
+    try:
+        when = dt.datetime.fromisoformat(value)
+    except ValueError:
+        return f"created_at={_short(value)} is not an ISO 8601 timestamp (e.g. 2026-11-24T21:53:33+00:00)"
+    if when.tzinfo is None or when.utcoffset() is None:
+        return f"created_at={_short(value)} has no UTC offset (allowed: e.g. 2026-11-24T21:53:33+00:00)"
+    # A date in the future would make a result look fresh forever to `bench refresh`.
+    if when > dt.datetime.now(dt.timezone.utc) + dt.timedelta(days=1):
+        return f"created_at={_short(value)} is in the future"
+    return None
+
+
+def expected_run_id(record: dict[str, Any]) -> str:
+    return f"{record['backbone']}/{record['task']}/{record['method']}/n{record['train_size']}-s{record['seed']}"
+
+
+def validate(record: Any, path: str | Path | None = None) -> list[str]:
+    """Problems with a result record (empty list = valid).
+
+    Checks every field a reader flattens (type and range), the run id, and, when `path`
+    is a store file (`.../<backbone>/<task>/<method>/n<size>-s<seed>.json`), that the
+    record belongs at that place: a copy of a run under another path is not a second run.
+    """
     if not isinstance(record, dict):
         return ["record is not a JSON object"]
     problems = [f"missing key {k!r}" for k in REQUIRED_KEYS if k not in record]
     if problems:
         return problems
-    if record["schema_version"] != SCHEMA_VERSION:
-        problems.append(f"schema_version={record['schema_version']!r} (expected {SCHEMA_VERSION})")
+    if record["schema_version"] != SCHEMA_VERSION or isinstance(record["schema_version"], bool):
+        problems.append(f"schema_version={_short(record['schema_version'])} (expected {SCHEMA_VERSION})")
     if record["status"] not in ("ok", "failed"):
-        problems.append(f"status={record['status']!r} (allowed: ok | failed)")
+        problems.append(f"status={_short(record['status'])} (allowed: ok | failed)")
+    if record["error"] is not None and not isinstance(record["error"], str):
+        problems.append(f"error={_short(record['error'])} is not a string or null")
     if record["status"] == "failed" and not record["error"]:
         problems.append("failed run without an error message")
-    if record["status"] == "ok":
-        for key in NUMERIC_OK:
-            if not isinstance(record[key], (int, float)) or isinstance(record[key], bool):
-                problems.append(f"{key}={record[key]!r} is not a number")
-        for key in ("accuracy", "macro_f1", "train_accuracy"):
-            if isinstance(record[key], (int, float)) and not 0.0 <= record[key] <= 1.0:
-                problems.append(f"{key}={record[key]!r} outside 0..1")
+    for key in ("backbone", "task"):
+        value = record[key]
+        if not isinstance(value, str) or not value.strip() or len(value) > MAX_NAME:
+            problems.append(f"{key}={_short(value)} is not a non-empty name of at most {MAX_NAME} characters")
+    if record["method"] not in KNOWN_METHODS:
+        problems.append(f"method={_short(record['method'])} (allowed: {', '.join(KNOWN_METHODS)})")
+    for key in ("train_size", "seed"):
+        if (p := _check_field(key, record[key], "int", 0, None)) is not None:
+            problems.append(p)
+    version = record.get("task_version")
+    if version is not None and (p := _check_field("task_version", version, "int", 1, None)) is not None:
+        problems.append(p)
+    if (p := _check_created_at(record.get("created_at"))) is not None:
+        problems.append(p)
+    if record.get("device") is not None and not isinstance(record["device"], str):
+        problems.append(f"device={_short(record['device'])} is not a string")
+    metrics = record.get("metrics", {})
+    if not isinstance(metrics, dict):
+        problems.append(f"metrics={_short(metrics)} is not a JSON object")
+        metrics = {}
+    ok = record["status"] == "ok"
+    for key, (kind, lo, hi, required) in FIELDS.items():
+        value = record.get(key, metrics.get(key))
+        if value is None:
+            if ok and required:
+                problems.append(f"{key}=None (required for a run with status ok)")
+            continue
+        if (p := _check_field(key, value, kind, lo, hi)) is not None:
+            problems.append(p)
+    if problems:
+        return problems
+    # Identity: the run id and the file's place must both name this run.
+    run_id = record.get("run_id")
+    if run_id != expected_run_id(record):
+        problems.append(f"run_id={_short(run_id)} (expected {_short(expected_run_id(record), 120)})")
+    if path is not None and STORE_NAME.fullmatch(Path(path).name):
+        place = Path(path).parts[-4:]
+        want = (safe_name(record["backbone"]), safe_name(record["task"]), record["method"],
+                f"n{record['train_size']}-s{record['seed']}.json")
+        if tuple(place) != want:
+            problems.append(f"path {'/'.join(place)} does not match the record's backbone/task/method/size/seed "
+                            f"({'/'.join(want)}): a copy of a run under another path")
     return problems
 
 
@@ -70,7 +185,7 @@ def write_result(path: str | Path, record: dict[str, Any], force: bool = False) 
     A crash at any point leaves either the old file or the new one, never a torn one.
     """
     path = Path(path)
-    problems = validate(record)
+    problems = validate(record, path)
     if problems:
         raise ValueError(f"invalid result for {path}: {'; '.join(problems)}")
     if path.exists() and not force:
@@ -89,22 +204,78 @@ def write_result(path: str | Path, record: dict[str, Any], force: bool = False) 
     return path
 
 
+class InvalidResultWarning(UserWarning):
+    """A result file that fails the schema: skipped by every reader (the message names file and field)."""
+
+
+def _read_record(path: Path) -> tuple[dict[str, Any] | None, str | None]:
+    """(record, None) or (None, the first problem): never raises for a bad file."""
+    try:
+        with open(path, "rb") as f:
+            # Bounded read: a huge or endless file (a device, a runaway writer) is refused, not loaded.
+            raw = f.read(MAX_FILE_BYTES + 1)
+    except OSError as err:
+        return None, f"unreadable: {type(err).__name__}: {_short(str(err), 80)}"
+    if len(raw) > MAX_FILE_BYTES:
+        return None, f"larger than {MAX_FILE_BYTES} bytes"
+    if not raw.strip():
+        return None, "empty file"
+    try:
+        record = json.loads(raw.decode("utf-8"))
+    except UnicodeDecodeError:
+        return None, "not UTF-8 text"
+    except RecursionError:
+        return None, "JSON nested too deeply"
+    except ValueError as err:  # truncated JSON, or an integer past Python's 4300-digit limit
+        return None, f"not valid JSON ({_short(str(err), 80)})"
+    problems = validate(record, path)
+    return (None, problems[0] + (f" (+{len(problems) - 1} more)" if len(problems) > 1 else "")) if problems \
+        else (record, None)
+
+
 def read_result(path: str | Path) -> dict[str, Any] | None:
     """The record at `path`, or None when it is absent, unreadable or invalid."""
-    try:
-        record = json.loads(Path(path).read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        return None
-    return record if not validate(record) else None
+    return _read_record(Path(path))[0]
+
+
+def _store_files(results_dir: str | Path) -> list[Path]:
+    root = Path(results_dir)
+    return sorted(root.glob("*/*/*/n*-s*.json")) if root.exists() else []
 
 
 def iter_results(results_dir: str | Path = DEFAULT_RESULTS_DIR) -> Iterator[tuple[Path, dict[str, Any] | None]]:
-    """Every `*.json` under the store with its record (None for a corrupt or invalid file)."""
-    root = Path(results_dir)
-    if not root.exists():
-        return
-    for path in sorted(root.glob("*/*/*/n*-s*.json")):
-        yield path, read_result(path)
+    """Every store file with its record (None for a corrupt or invalid one), in path order."""
+    valid, invalid = scan(results_dir, warn=False)
+    yield from sorted([*valid, *((p, None) for p, _ in invalid)], key=lambda pr: pr[0])
+
+
+def scan(results_dir: str | Path = DEFAULT_RESULTS_DIR, warn: bool = True
+         ) -> tuple[list[tuple[Path, dict[str, Any]]], list[tuple[Path, str]]]:
+    """One pass over the store: (valid (path, record) pairs, invalid (path, problem) pairs).
+
+    Invalid means unreadable, not JSON, failing the schema, at the wrong place, or sharing
+    its run id with another file (every copy is set aside: which one is right is unknowable).
+    With `warn`, each invalid file gives one InvalidResultWarning naming the file and the field.
+    """
+    valid: list[tuple[Path, dict[str, Any]]] = []
+    invalid: list[tuple[Path, str]] = []
+    for path in _store_files(results_dir):
+        record, problem = _read_record(path)
+        if record is None:
+            invalid.append((path, problem or "invalid"))
+        else:
+            valid.append((path, record))
+    by_id: dict[str, list[Path]] = {}
+    for path, record in valid:
+        by_id.setdefault(record["run_id"], []).append(path)
+    dup = {p for paths in by_id.values() if len(paths) > 1 for p in paths}
+    if dup:
+        invalid += [(p, f"run_id={_short(r['run_id'], 120)} is not unique") for p, r in valid if p in dup]
+        valid = [(p, r) for p, r in valid if p not in dup]
+    if warn:
+        for path, problem in invalid:
+            warnings.warn(f"skipped invalid result file {path}: {problem}", InvalidResultWarning, stacklevel=2)
+    return valid, sorted(invalid)
 
 
 FLAT_COLUMNS = REQUIRED_KEYS + ("run_id", "created_at", "device", "val_accuracy", "overfitting_gap",
@@ -112,15 +283,22 @@ FLAT_COLUMNS = REQUIRED_KEYS + ("run_id", "created_at", "device", "val_accuracy"
                                 "backbone_params", "zero_shot_accuracy", "few_shot_accuracy", "task_version")
 
 
-def load(results_dir: str | Path = DEFAULT_RESULTS_DIR, include_failed: bool = True):
-    """All runs as a pandas DataFrame, one row per result file (plus a `path` column)."""
+def load(results_dir: str | Path = DEFAULT_RESULTS_DIR, include_failed: bool = True, return_invalid: bool = False):
+    """All valid runs as a pandas DataFrame, one row per result file (plus a `path` column).
+
+    Invalid files are skipped with one warning each; `return_invalid=True` returns
+    (DataFrame, [(path, problem), ...]) so callers can count them.
+    """
     import pandas as pd
 
+    valid, invalid = scan(results_dir)
     rows = []
-    for path, record in iter_results(results_dir):
-        if record is None or (not include_failed and record["status"] != "ok"):
+    for path, record in valid:
+        if not include_failed and record["status"] != "ok":
             continue
-        row = {k: record.get(k, record.get("metrics", {}).get(k)) for k in FLAT_COLUMNS}
+        metrics = record.get("metrics") or {}
+        row = {k: record.get(k, metrics.get(k)) for k in FLAT_COLUMNS}
         row["path"] = str(path)
         rows.append(row)
-    return pd.DataFrame(rows, columns=[*FLAT_COLUMNS, "path"])
+    df = pd.DataFrame(rows, columns=[*FLAT_COLUMNS, "path"])
+    return (df, invalid) if return_invalid else df

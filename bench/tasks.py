@@ -60,9 +60,60 @@ class TaskSpec:
         return self.template.format(**{f: str(row[f]) for f in self.text_fields})
 
 
+def _short(value: Any) -> str:
+    text = repr(value)
+    return text if len(text) <= 60 else text[:60] + "..."
+
+
+STRING_FIELDS = ("name", "description", "dataset", "label_field", "instruction", "template", "metric", "complexity",
+                 "license")
+COMPLEXITIES = ("simple", "moderate", "complex")
+
+
+def check_task_types(raw: dict[str, Any], where: str) -> None:
+    """Type-check a task file's fields before use: a wrong type is a TaskError naming the field,
+    never a traceback later in `bench run` (e.g. `version: abc`, a non-string template)."""
+    version = raw.get("version", 1)
+    if isinstance(version, bool) or not isinstance(version, int) or version < 1:
+        raise TaskError(f"{where}: version={_short(version)} (allowed: an integer >= 1)")
+    for key in STRING_FIELDS:
+        if key in raw and not isinstance(raw[key], str):
+            raise TaskError(f"{where}: {key}={_short(raw[key])} (allowed: a string)")
+    if raw.get("complexity", "moderate") not in COMPLEXITIES:
+        raise TaskError(f"{where}: complexity={_short(raw['complexity'])} (allowed: {', '.join(COMPLEXITIES)})")
+    fields = raw.get("text_fields")
+    if fields is not None:
+        items = fields if isinstance(fields, list) else [fields]
+        if not items or not all(isinstance(f, str) and f for f in items):
+            raise TaskError(f"{where}: text_fields={_short(fields)} (allowed: a non-empty list of column names)")
+    for i, lab in enumerate(raw.get("labels") or []):
+        entry = lab if isinstance(lab, dict) else {"value": lab}
+        for key in ("value", "word", "description"):
+            if key in entry and (isinstance(entry[key], bool) or not isinstance(entry[key], (str, int))):
+                raise TaskError(f"{where}: labels[{i}].{key}={_short(entry[key])} (allowed: a string)")
+    files = raw.get("files")
+    if files is not None and (not isinstance(files, dict)
+                              or not all(isinstance(k, str) and isinstance(v, str) for k, v in files.items())):
+        raise TaskError(f"{where}: files={_short(files)} (allowed: a mapping of split name to a CSV path)")
+    # Relative data paths are resolved inside the data dir: `..` would leave it. An absolute
+    # path is the user's explicit choice and is kept.
+    for key, value in [("dataset", raw.get("dataset")), *((f"files.{k}", v) for k, v in (files or {}).items())]:
+        if isinstance(value, str) and not Path(value).is_absolute() and ".." in Path(value).parts:
+            raise TaskError(f"{where}: {key}={_short(value)} leaves the data dir (allowed: a relative path "
+                            f"without '..', or an absolute path)")
+    template, names = raw.get("template"), fields if isinstance(fields, list) else [fields]
+    if isinstance(template, str) and all(isinstance(f, str) for f in names):
+        try:
+            template.format(**{f: "x" for f in names})
+        except (KeyError, IndexError, ValueError) as err:
+            raise TaskError(f"{where}: template={_short(template)} cannot be filled from text_fields {names} "
+                            f"({type(err).__name__}: {str(err)[:40]}; write literal braces as {{{{ }}}})") from None
+
+
 def parse_task(raw: Any, where: str) -> TaskSpec:
     if not isinstance(raw, dict):
         raise TaskError(f"{where}: a task file must be a mapping")
+    check_task_types(raw, where)
     need = ("name", "labels", "text_fields", "instruction", "template")
     missing = [k for k in need if k not in raw]
     if missing:
@@ -113,13 +164,32 @@ def load_task(name_or_path: str | Path) -> TaskSpec:
         path = TASK_DIR / f"{name_or_path}.yaml"
         if not path.exists():
             raise TaskError(f"unknown task {str(name_or_path)!r} (valid: {', '.join(task_names())}, or a path to a task .yaml)")
+    return parse_task(_read_task_yaml(path), str(path))
+
+
+MAX_TASK_BYTES = 1_000_000
+
+
+def _read_task_yaml(path: Path) -> Any:
+    """A task file read with the profile's bounds: size cap, UTF-8, YAML aliases and nesting limited."""
+    from advisor.profile import BoundedLoader
+
     try:
-        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
+        with open(path, "rb") as f:
+            raw = f.read(MAX_TASK_BYTES + 1)
     except OSError as err:
         raise TaskError(f"cannot read task file {path}: {err.strerror}") from None
-    except yaml.YAMLError as err:
-        raise TaskError(f"task file {path} is not valid YAML: {err}") from None
-    return parse_task(raw, str(path))
+    if len(raw) > MAX_TASK_BYTES:
+        raise TaskError(f"task file {path} is larger than {MAX_TASK_BYTES} bytes")
+    try:
+        return yaml.load(raw.decode("utf-8"), Loader=BoundedLoader)  # noqa: S506 - a SafeLoader subclass
+    except UnicodeDecodeError as err:
+        raise TaskError(f"task file {path} is not UTF-8 text (byte {err.start})") from None
+    except yaml.MarkedYAMLError as err:
+        mark = f" at line {err.problem_mark.line + 1}" if err.problem_mark else ""
+        raise TaskError(f"task file {path} is not valid YAML ({err.problem or err.context}{mark})") from None
+    except (yaml.YAMLError, RecursionError) as err:
+        raise TaskError(f"task file {path} is not valid YAML ({str(err)[:80]})") from None
 
 
 def resolve_data_dir(data_dir: str | Path | None = None) -> Path | None:
@@ -142,8 +212,7 @@ def load_split(task: TaskSpec, split: str, data_dir: str | Path | None = None):
         raise TaskError(f"task {task.name}: no data dir (pass --data-dir, set TUNING_ADVISOR_DATA, or create ../shared/data)")
     if split not in task.files:
         raise TaskError(f"task {task.name}: no {split!r} split (has: {', '.join(task.files)})")
-    path = Path(task.files[split])
-    path = path if path.is_absolute() else root / task.dataset / path
+    path = data_path(task, split, root)
     if not path.exists():
         raise TaskError(f"task {task.name}: data file {path} is missing")
     df = pd.read_csv(path, dtype=str, keep_default_na=False)
@@ -160,16 +229,92 @@ def load_split(task: TaskSpec, split: str, data_dir: str | Path | None = None):
     return out.reset_index(drop=True)
 
 
+def data_path(task: TaskSpec, split: str, root: Path) -> Path:
+    """Where a split's CSV is: an absolute path as given, else under <data dir>/<dataset>/,
+    and then it must stay inside the data dir (`dataset: ../../..` is refused)."""
+    path = Path(task.files[split])
+    if path.is_absolute():
+        return path
+    if Path(task.dataset).is_absolute():
+        return Path(task.dataset) / path
+    full = root / task.dataset / path
+    if not full.resolve().is_relative_to(Path(root).resolve()):
+        raise TaskError(f"task {task.name}: dataset={_short(task.dataset)} / {_short(str(path))} resolves to "
+                        f"{_short(str(full.resolve()))}, outside the data dir {root} (use an absolute path to "
+                        f"read elsewhere)")
+    return full
+
+
+MAX_CSV_BYTES = 200_000_000
+NA_LABELS = {"", "nan", "null"}  # what an empty spreadsheet cell becomes on export
+
+
+def read_user_csv(path: Path, role: str):
+    """A user's CSV for `bench add-task`, read with bounds and typed errors (never a traceback):
+    a regular file, at most MAX_CSV_BYTES, UTF-8 (not UTF-16, not binary), parseable, not empty."""
+    import io
+
+    import pandas as pd
+
+    path = Path(path)
+    if not path.exists():
+        raise TaskError(f"--{role} {path}: no such file")
+    if not path.is_file():  # a directory, /dev/zero, a FIFO: never read
+        raise TaskError(f"--{role} {path}: not a regular file")
+    if path.stat().st_size > MAX_CSV_BYTES:
+        raise TaskError(f"--{role} {path}: {path.stat().st_size} bytes (allowed: at most {MAX_CSV_BYTES})")
+    with open(path, "rb") as f:
+        raw = f.read(MAX_CSV_BYTES + 1)
+    if len(raw) > MAX_CSV_BYTES:
+        raise TaskError(f"--{role} {path}: larger than {MAX_CSV_BYTES} bytes")
+    if not raw.strip():
+        raise TaskError(f"--{role} {path}: the file is empty (allowed: a CSV with a header row and examples)")
+    if raw[:2] in (b"\xff\xfe", b"\xfe\xff"):
+        raise TaskError(f"--{role} {path}: UTF-16 text (allowed: UTF-8; re-save the CSV as UTF-8)")
+    if b"\0" in raw[:65536]:
+        raise TaskError(f"--{role} {path}: binary data, not a CSV (allowed: UTF-8 text)")
+    try:
+        text = raw.decode("utf-8-sig")
+    except UnicodeDecodeError as err:
+        raise TaskError(f"--{role} {path}: not UTF-8 (undecodable byte at offset {err.start}; re-save as UTF-8)") from None
+    try:
+        df = pd.read_csv(io.StringIO(text), dtype=str, keep_default_na=False)
+    except (pd.errors.ParserError, pd.errors.EmptyDataError, ValueError) as err:
+        raise TaskError(f"--{role} {path}: not a valid CSV ({str(err).strip()[:100]})") from None
+    if df.empty:
+        raise TaskError(f"--{role} {path}: a header but no examples (allowed: at least one row)")
+    return df
+
+
+def check_user_csvs(train, test, csv_train: Path, csv_test: Path, text_fields: list[str], label_field: str) -> list[str]:
+    """Columns present in both, labels non-empty, >= 2 classes, test labels seen in train; the sorted classes."""
+    for df, path in ((train, csv_train), (test, csv_test)):
+        for col in [*text_fields, label_field]:
+            if col not in df.columns:
+                raise TaskError(f"{path}: no column {col!r} (has: {[str(c)[:40] for c in df.columns][:20]})")
+        labels = df[label_field].astype(str)
+        blank = labels[labels.str.strip().str.lower().isin(NA_LABELS)]
+        if len(blank):
+            raise TaskError(f"{path}: {len(blank)} row(s) with an empty or NaN label in column {label_field!r} "
+                            f"(first at data row {int(blank.index[0]) + 1}); every example needs a label")
+    values = sorted(train[label_field].unique())
+    if len(values) < 2:
+        raise TaskError(f"{csv_train}: column {label_field!r} has {len(values)} class(es) "
+                        f"({[v[:40] for v in values]}); a classification task needs at least 2")
+    unseen = sorted(set(test[label_field]) - set(values))
+    if unseen:
+        raise TaskError(f"{csv_test}: labels absent from the training CSV: {[v[:40] for v in unseen[:5]]}")
+    return values
+
+
 def add_task(csv_train: Path, csv_test: Path, name: str, text_fields: list[str], label_field: str,
              instruction: str, template: str | None = None, out_dir: Path | None = None) -> Path:
     """Write a task YAML for a user's own CSV files (labels read from the training CSV)."""
-    import pandas as pd
-
-    df = pd.read_csv(csv_train, dtype=str, keep_default_na=False)
-    for col in [*text_fields, label_field]:
-        if col not in df.columns:
-            raise TaskError(f"{csv_train}: no column {col!r} (has: {list(df.columns)})")
-    values = sorted(df[label_field].unique())
+    out_folder = Path(out_dir or ".")
+    if not out_folder.is_dir():
+        raise TaskError(f"--out-dir {out_folder}: no such folder (create it first)")
+    train, test = read_user_csv(csv_train, "train"), read_user_csv(csv_test, "test")
+    values = check_user_csvs(train, test, Path(csv_train), Path(csv_test), text_fields, label_field)
     template = template or "\n".join(f"{f.capitalize()}: {{{f}}}" for f in text_fields) + "\nLabel:"
     raw = {"name": name, "version": 1, "description": f"user task from {csv_train.name}", "dataset": name,
            "files": {"train": str(Path(csv_train).resolve()), "test": str(Path(csv_test).resolve())},
@@ -177,6 +322,6 @@ def add_task(csv_train: Path, csv_test: Path, name: str, text_fields: list[str],
            "instruction": instruction, "template": template,
            "labels": [{"value": v, "word": v.replace("_", " "), "description": v.replace("_", " ")} for v in values]}
     parse_task(raw, name)  # validate before writing
-    out = Path(out_dir or ".") / f"{name}.yaml"
+    out = out_folder / f"{name}.yaml"
     out.write_text(yaml.safe_dump(raw, sort_keys=False, allow_unicode=True))
     return out

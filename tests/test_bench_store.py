@@ -26,8 +26,11 @@ def _record(**kw):
     base = {"schema_version": 1, "status": "ok", "error": None, "backbone": "b", "task": "t", "method": "lora",
             "train_size": 16, "seed": 0, "accuracy": 0.5, "macro_f1": 0.5, "train_accuracy": 0.9,
             "train_time_s": 1.0, "peak_rss_mb": 100.0, "trainable_params": 10, "total_params": 100,
-            "stored_bytes": 40, "infer_ms_per_example": 1.0, "forgetting": 0.0, "lr": 1e-3, "steps": 10}
-    return {**base, **kw}
+            "stored_bytes": 40, "infer_ms_per_example": 1.0, "forgetting": 0.0, "lr": 1e-3, "steps": 10,
+            "created_at": "2026-01-01T00:00:00+00:00", "task_version": 1, "num_classes": 2, "is_pair": False,
+            "backbone_params": 100, "mean_input_tokens": 10.0}
+    rec = {**base, **kw}
+    return {"run_id": f"{rec['backbone']}/{rec['task']}/{rec['method']}/n{rec['train_size']}-s{rec['seed']}", **rec}
 
 
 def test_splits_are_stratified_disjoint_nested_and_deterministic():
@@ -70,11 +73,11 @@ def test_step_budget_has_a_floor_and_a_cap():
 def test_result_store_is_atomic_and_immutable(tmp_path):
     path = result_path(tmp_path, "hf:/x/y", "toy", "lora", 16, 0)
     assert "hf_x_y" in str(path)
-    write_result(path, _record())
+    write_result(path, _record(backbone="hf:/x/y", task="toy"))
     with pytest.raises(ResultExists):
-        write_result(path, _record(accuracy=0.9))
+        write_result(path, _record(backbone="hf:/x/y", task="toy", accuracy=0.9))
     assert read_result(path)["accuracy"] == 0.5  # untouched
-    write_result(path, _record(accuracy=0.9), force=True)
+    write_result(path, _record(backbone="hf:/x/y", task="toy", accuracy=0.9), force=True)
     assert read_result(path)["accuracy"] == 0.9
     assert not list(path.parent.glob(".*.tmp"))
     with pytest.raises(ValueError, match="outside 0..1"):
