@@ -102,11 +102,13 @@ def test_validate_names_the_problem():
 
 
 def test_builtin_tasks_parse_and_name_their_license():
-    assert set(task_names()) == {"sst2", "ag_news", "trec", "banking77", "sms_spam", "financial_phrasebank", "rte", "subj"}
+    assert {"sst2", "ag_news", "trec", "banking77", "sms_spam", "financial_phrasebank", "rte", "subj", "sst5", "clinc150",
+            "tweet_offensive", "scicite", "mrpc", "tos_unfair"} <= set(task_names())
     for name in task_names():
         t = load_task(name)
         assert t.license and t.instruction and t.num_classes >= 2
-    assert load_task("rte").is_pair
+    assert load_task("rte").is_pair and load_task("mrpc").is_pair
+    assert load_task("clinc150").num_classes == 150 and load_task("tos_unfair").metric == "macro_f1"
 
 
 def test_task_errors_are_clear(tmp_path):
