@@ -30,6 +30,11 @@ PUBLISHED_NEAR = (0.3, 0.5)  # decades of parameters / examples to a published r
 _PROBLEM: list[str] = []
 
 
+def _classes(profile: Any) -> int:
+    """Classes for the chance level: a generation task has no fixed label set (chance 0, as k = 1)."""
+    return 1 if getattr(profile, "task_kind", "classification") == "generation" else profile.num_classes
+
+
 def last_problem() -> str | None:
     return _PROBLEM[-1] if _PROBLEM else None
 
@@ -78,19 +83,19 @@ class ServedCalibration:
         m = self.modes[self.mode_for(profile)]
         d = m["decision"]
         # sigma_diff is stored in gain-over-chance units; the decision compares accuracies.
-        k = profile.num_classes
+        k = _classes(profile)
         return (DecisionParams(float(d["w"]), float(d["span"]), float(d.get("risk", 0.0))),
                 float(m["sigma_diff"]) * (1.0 - (1.0 / k if k > 1 else 0.0)))
 
     def spread(self, profile: Any) -> dict[str, float]:
         """Each option's own error spread in accuracy units (the lower-bound rule's margin)."""
         m = self.modes[self.mode_for(profile)]
-        k = profile.num_classes
+        k = _classes(profile)
         return {o: float(v) * (1.0 - (1.0 / k if k > 1 else 0.0)) for o, v in (m.get("option_spread") or {}).items()}
 
     def zero_shot_gain(self, profile: Any) -> tuple[float, str]:
         if profile.zero_shot_accuracy is not None:
-            return float(to_gain(profile.zero_shot_accuracy, profile.num_classes)), "your measured zero-shot accuracy"
+            return float(to_gain(profile.zero_shot_accuracy, _classes(profile))), "your measured zero-shot accuracy"
         q = self.art["shift_quantile"][profile.domain_shift] + self.art["complexity_shift"].get(profile.task_complexity, 0)
         return float(np.quantile(self.zs_gains, min(0.95, max(0.05, q)))), \
             "task difficulty mapped from domain_shift and task_complexity"
@@ -107,8 +112,8 @@ class ServedCalibration:
         lo_p, hi_p = self._measured_params()
         params = min(max(profile.model_params_b * 1e9, lo_p), hi_p)
         zs, _ = self.zero_shot_gain(profile)
-        pg = float(to_gain(profile.probe_accuracy, profile.num_classes)) if mode == "probe" else None
-        rows = [numeric_values(n, profile.num_classes, profile.pair_input, params, profile.avg_input_tokens, zs, pg)
+        pg = float(to_gain(profile.probe_accuracy, _classes(profile))) if mode == "probe" else None
+        rows = [numeric_values(n, _classes(profile), profile.pair_input, params, profile.avg_input_tokens, zs, pg)
                 for n in sizes for _ in OPTIONS]
         X = design(rows, [o for _ in sizes for o in OPTIONS], spec["features"])
         point = linear_predict(X, spec["model"])
@@ -135,7 +140,7 @@ class ServedCalibration:
             bare = dataclasses.replace(profile, probe_accuracy=None) if dataclasses.is_dataclass(profile) else profile
             curve, _, _ = self._task_points(bare, sizes + [n0])
             point = curve[:-1] + (here[0] - curve[-1])
-        acc = from_gain(point, profile.num_classes, clip=False)
+        acc = from_gain(point, _classes(profile), clip=False)
         out = {}
         for n, row in zip(sizes, acc):
             pts = dict(zip(OPTIONS, map(float, row)))
@@ -204,6 +209,10 @@ class ServedCalibration:
 
     # ------------------------------------------------------------ provenance
     def provenance(self, profile: Any, option: str) -> dict[str, Any]:
+        kind = getattr(profile, "task_kind", "classification")
+        if kind not in self.art.get("measured_kinds", ["classification"]):
+            return {"kind": "extrapolated", "detail": f"no {kind} task was measured here: from classification runs "
+                    "on the gain-over-chance scale (chance 0 for generation)", "sources": []}
         user_p = profile.model_params_b * 1e9
         n = max(profile.labeled_examples, 1)
         lp, ld = math.log10(user_p), math.log10(n)
@@ -243,7 +252,7 @@ class ServedCalibration:
     def expected(self, profile: Any) -> dict[str, dict[str, Any]]:
         n = max(profile.labeled_examples, 1)
         point, low, high = (a[0] for a in self._task_points(profile, [n]))
-        k = profile.num_classes
+        k = _classes(profile)
         shift = self._size_shift(profile, n, {o: float(from_gain(point[i], k, clip=False))
                                               for i, o in enumerate(OPTIONS)})
         mode = self.mode_for(profile)
@@ -275,7 +284,7 @@ class ServedCalibration:
         """Measured cells most like the profile: same input kind, nearest class count (log), nearest size (log)."""
         def key(c: dict[str, Any]) -> tuple:
             return (c["is_pair"] != profile.pair_input,
-                    round(abs(math.log(c["num_classes"] / max(profile.num_classes, 2))), 3),
+                    round(abs(math.log(max(c["num_classes"], 1) / max(_classes(profile), 1))), 3),
                     c.get("complexity") != profile.task_complexity,
                     round(abs(math.log(c["train_size"] / max(profile.labeled_examples, 1))), 3), c["backbone"], c["task"])
 

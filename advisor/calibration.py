@@ -72,7 +72,7 @@ def _task_meta() -> dict[str, dict[str, Any]]:
             t = load_task(name)
         except Exception:  # noqa: BLE001 - a broken task file must not stop a fit; its runs fall back to accuracy
             continue
-        out[name] = {"metric": t.metric, "complexity": t.complexity}
+        out[name] = {"metric": t.metric, "complexity": t.complexity, "kind": getattr(t, "kind", "classification")}
     return out
 
 
@@ -92,6 +92,9 @@ def runs_table(df: Any) -> Any:
     ok["metric"] = metric
     ok["family"] = [family(t) for t in ok.task]
     ok["complexity"] = [meta.get(t, {}).get("complexity", "moderate") for t in ok.task]
+    ok["task_kind"] = [meta.get(t, {}).get("kind", "classification") for t in ok.task]
+    # A generation task has no label set: chance 0, i.e. one "class" for the gain-over-chance scale.
+    ok["num_classes"] = [1 if kind == "generation" else k for kind, k in zip(ok.task_kind, ok.num_classes)]
     pe = ok[(ok.method == "prompt_engineering") & ok.zero_shot_accuracy.notna()]
     zs = pe.groupby(["backbone", "task"]).zero_shot_accuracy.mean().to_dict()
     probe = ok[ok.method == "linear_probe"].groupby(["backbone", "task", "train_size"]).score.mean().to_dict()
@@ -107,7 +110,7 @@ def cell_table(runs: Any) -> Any:
         num_classes=("num_classes", "first"), is_pair=("is_pair", "first"),
         mean_input_tokens=("mean_input_tokens", "mean"), backbone_params=("backbone_params", "first"),
         zs_accuracy=("zs_accuracy", "first"), probe_score=("probe_score", "first"), family=("family", "first"),
-        complexity=("complexity", "first"), metric=("metric", "first"))
+        complexity=("complexity", "first"), metric=("metric", "first"), task_kind=("task_kind", "first"))
 
 
 def _feature_rows(frame: Any, mode: str, zs_map: float | None = None) -> list[dict[str, float | None]]:
@@ -155,7 +158,8 @@ def profile_for_cell(cell_row: Any, zero_shot: float | None = None, probe: float
     from advisor.profile import ProjectProfile
 
     return ProjectProfile(labeled_examples=int(cell_row.train_size), task_complexity=str(cell_row.complexity),
-                          compute="minimal", accuracy_goal="high", num_classes=int(cell_row.num_classes),
+                          task_kind=str(getattr(cell_row, "task_kind", "classification")),
+                          compute="minimal", accuracy_goal="high", num_classes=max(2, int(cell_row.num_classes)),
                           avg_input_tokens=max(1, int(round(float(cell_row.mean_input_tokens)))),
                           pair_input=bool(cell_row.is_pair), model_params_b=float(cell_row.backbone_params) / 1e9,
                           zero_shot_accuracy=None if zero_shot is None else round(float(zero_shot), 6),
@@ -234,7 +238,7 @@ def regret_of(params: DecisionParams, preds: dict[tuple, dict[str, float]], trut
             continue
         scores, times, k = truth[key]
         r, feas = rules[key]
-        scale = 1.0 - 1.0 / k
+        scale = 1.0 - (1.0 / k if k > 1 else 0.0)
         final, _ = final_scores(OPTIONS, r, feas, pts, params, spread={o: v * scale for o, v in (spread or {}).items()})
         pick = rank(OPTIONS, final, feas)[0]
         best = measured_best(scores, times)
@@ -247,7 +251,7 @@ def truth_for(cells: Any) -> dict[tuple, tuple[dict[str, float], dict[str, float
     for key, g in cells[cells.method.isin(OPTIONS)].groupby(["backbone", "task", "train_size"]):
         if g.method.nunique() >= 2:
             out[key] = (dict(zip(g.method, g.score)), dict(zip(g.method, g.train_time_s)),
-                        float(max(g.num_classes.iloc[0], 2)))
+                        float(g.num_classes.iloc[0]))
     return out
 
 
@@ -339,6 +343,7 @@ def evidence_index(runs: Any) -> list[dict[str, Any]]:
         out.append({"backbone": b, "task": t, "train_size": int(n), "family": first.family,
                     "num_classes": int(first.num_classes), "is_pair": bool(first.is_pair),
                     "backbone_params": float(first.backbone_params), "complexity": first.complexity,
+                    "task_kind": first.task_kind,
                     "metric": first.metric, "methods": methods})
     return out
 
@@ -363,6 +368,7 @@ def build_artifact(df: Any, evidence_rows: Iterable[dict] | None = None, source:
         "families": sorted(runs.family.unique()), "backbones": backbones, "zero_shot_gains": zs_gains,
         "shift_quantile": SHIFT_QUANTILE, "complexity_shift": COMPLEXITY_SHIFT, "modes": modes,
         "measured_sizes": sorted(int(n) for n in runs.train_size.unique()),
+        "measured_kinds": sorted(runs.task_kind.unique()),
         "evidence": evidence_index(runs),
     }
     if with_scaling:

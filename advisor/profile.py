@@ -34,6 +34,7 @@ CHOICES: dict[str, tuple[str, ...]] = {
     "iteration_speed": ("slow_ok", "fast"),
     "model_access": ("weights", "api_with_finetuning", "api_only"),
     "ml_expertise": ("none", "some", "expert"),
+    "task_kind": ("classification", "generation"),
 }
 
 # (minimum, inclusive?, maximum) for numeric fields; None = unbounded.
@@ -86,6 +87,8 @@ HELP: dict[str, str] = {
                           "(`bench probe --task-file my.yaml --size N` measures it in seconds).",
     "probe_accuracy": "Optional, measured: accuracy (0-1) of a linear probe trained on your labeled examples "
                       "(`bench probe --task-file my.yaml --size N`, seconds to a minute).",
+    "task_kind": "classification (pick one of num_classes labels) or generation (write a short output, e.g. a "
+                 "translation; scored by exact match): chance is 1/num_classes for the first, 0 for the second.",
 }
 
 
@@ -159,6 +162,7 @@ class ProjectProfile:
     pair_input: bool = False
     zero_shot_accuracy: float | None = None
     probe_accuracy: float | None = None
+    task_kind: str = "classification"
 
     def __post_init__(self) -> None:
         problems: list[FieldProblem] = []
