@@ -287,12 +287,16 @@ def select(runs: Any, mode: str) -> dict[str, Any] | None:
                 resid[i][1].extend(zip(test_runs.backbone, test_runs.task, test_runs.train_size))
                 resid[i][2].extend(test_runs.method)
     best: tuple[float, int, DecisionParams] | None = None
+    candidates = []  # the ablation: each model configuration's inner regret (best decision) and MAE
     for i in range(len(configs)):
         if not oof[i]:
             continue
         spread = option_spread(np.asarray(resid[i][0]), resid[i][2])
-        for params in DECISION_GRID:
-            reg = regret_of(params, oof[i], truth, rules, spread)
+        scores = [regret_of(params, oof[i], truth, rules, spread) for params in DECISION_GRID]
+        candidates.append({"extra_features": [f for f in configs[i][0] if f not in BASE + MODES[mode]],
+                           "alpha": configs[i][1], "anchor": configs[i][2], "inner_regret": round(min(scores), 5),
+                           "inner_mae_gain": round(float(np.mean(np.abs(resid[i][0]))), 5)})
+        for params, reg in zip(DECISION_GRID, scores):
             # Ties in regret go to the simpler model (fewer features, then more regularisation).
             key = (round(reg, 6), len(configs[i][0]), -configs[i][1])
             if best is None or key < (round(best[0], 6), len(configs[best[1]][0]), -configs[best[1]][1]):
@@ -304,8 +308,7 @@ def select(runs: Any, mode: str) -> dict[str, Any] | None:
     sd = sigma_diff(np.asarray(resid[i][0]), resid[i][1], resid[i][2])
     spread = option_spread(np.asarray(resid[i][0]), resid[i][2])
     return {"features": list(feats), "alpha": alpha, "anchor": anc, "decision": params.to_dict(), "sigma_diff": sd,
-            "option_spread": spread,
-            "inner_regret": reg, "inner_families": len(fams)}
+            "option_spread": spread, "inner_regret": reg, "inner_families": len(fams), "candidates": candidates}
 
 
 def fit_task_models(runs: Any) -> dict[str, Any]:
