@@ -46,7 +46,7 @@ BASE = ("log2_examples_per_class", "is_pair", "log10_params")
 ANCHORS: dict[str, tuple[str | None, ...]] = {"probe": (None, "probe_gain"), "zero_shot": (None, "zero_shot_gain"),
                                               "profile": (None,)}
 CANDIDATE_EXTRA = ((), ("log2_input_tokens",))
-ALPHAS = (0.3, 3.0, 30.0)
+ALPHAS = (0.03, 0.3, 3.0)
 DECISION_GRID = [DecisionParams(w, span, risk) for w, span, risk in
                  itertools.product((0.3, 0.5, 0.7, 0.9), (0.05, 0.1, 0.2), (0.0, 0.5, 1.0))]
 SHIFT_QUANTILE = {"none": 0.75, "moderate": 0.5, "large": 0.25}
