@@ -92,10 +92,14 @@ def _source(raw: Any, path: Path) -> dict[str, Any]:
 
 
 def citation(src: dict[str, Any], row: dict[str, Any]) -> str:
-    authors = str(src["authors"]).split(",")[0].strip()
-    more = " et al." if "," in str(src["authors"]) else ""
-    repo = f", {src['url']}@{src['commit']}" if src.get("commit") else ""
-    return f"{authors}{more}, {src['title']}, {src['venue']} {src['year']}, {row['where']}{repo}"
+    return f"{reference(src)}, {row['where']}" + (f", {src['url']}@{src['commit']}" if src.get("commit") else "")
+
+
+def reference(src: dict[str, Any]) -> str:
+    """"First author et al., Title, Venue Year" (the year once, also when the venue already names it)."""
+    authors = str(src["authors"]).split(",")[0].strip() + (" et al." if "," in str(src["authors"]) else "")
+    venue = str(src["venue"]) if str(src["year"]) in str(src["venue"]) else f"{src['venue']} {src['year']}"
+    return f"{authors}, {src['title']}, {venue}"
 
 
 def load_file(path: Path) -> list[dict[str, Any]]:
@@ -120,7 +124,8 @@ def load_file(path: Path) -> list[dict[str, Any]]:
             warnings.warn(f"published evidence skipped: {err}", stacklevel=2)
             continue
         extra = {k: src[k] for k in ("train_examples_range",) if k in src}
-        out.append({**extra, **r, "source_id": src["id"], "citation": citation(src, r), "year": src["year"]})
+        out.append({**extra, **r, "source_id": src["id"], "citation": citation(src, r), "year": src["year"],
+                    "reference": reference(src)})
     return out
 
 
@@ -145,4 +150,4 @@ def summary(rows: list[dict[str, Any]] | None = None) -> list[dict[str, Any]]:
     return [{"source": s, "rows": len(rs), "models": sorted({r["model"] for r in rs}),
              "params_b": [min(r["model_params_b"] for r in rs), max(r["model_params_b"] for r in rs)],
              "methods": sorted({r["method"] for r in rs}), "tasks": sorted({r["task"] for r in rs}),
-             "citation": rs[0]["citation"].rsplit(", ", 1)[0]} for s, rs in sorted(by.items())]
+             "citation": rs[0]["reference"]} for s, rs in sorted(by.items())]
