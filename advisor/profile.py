@@ -254,9 +254,6 @@ class ProjectProfile:
     def to_yaml(self) -> str:
         return yaml.safe_dump(self.to_dict(), sort_keys=False)
 
-    def replace(self, **changes: Any) -> "ProjectProfile":
-        return dataclasses.replace(self, **changes)
-
 
 # Bounds on profile files: real profiles are ~1 KB, two levels deep, with no YAML aliases.
 MAX_PROFILE_BYTES = 1_000_000

@@ -63,7 +63,6 @@ class Note:
 @dataclass(frozen=True)
 class DecisionTable:
     version: str
-    options: tuple[str, ...]
     score_scale: float
     rules: tuple[Rule, ...]
     constraints: tuple[Constraint, ...]
@@ -161,7 +160,7 @@ def parse_table(raw: Mapping[str, Any]) -> DecisionTable:
     for key in ("compute_memory_gb", "compute_tflops"):
         if set(raw.get(key, {})) != set(CHOICES["compute"]):
             raise TableError(f"{key} must give a value for each compute level {CHOICES['compute']}")
-    return DecisionTable(str(raw.get("table_version", "?")), OPTIONS, float(raw.get("score_scale", 12)),
+    return DecisionTable(str(raw.get("table_version", "?")), float(raw.get("score_scale", 12)),
                          tuple(rules), tuple(constraints), caveats, hybrids,
                          dict(raw["compute_memory_gb"]), dict(raw["compute_tflops"]))
 
