@@ -104,6 +104,7 @@ def recommend_cmd(
     pair_input: Optional[str] = _opt("pair_input"),
     zero_shot_accuracy: Optional[str] = _opt("zero_shot_accuracy"),
     probe_accuracy: Optional[str] = _opt("probe_accuracy"),
+    task_kind: Optional[str] = _opt("task_kind"),
 ) -> None:
     """Rank the five options for a project and explain why."""
     values = dict(locals())
