@@ -78,7 +78,8 @@ def test_every_corruption_is_skipped_with_one_warning_naming_file_and_field(smal
 
 def test_problems_name_the_field_and_the_allowed_values():
     assert validate(_record(train_size="16")) == ["train_size='16' is not an integer"]
-    assert validate(_record(train_size=-16)) == ["train_size=-16 outside >= 0"]
+    assert validate(_record(train_size=-16)) == ["train_size=-16 outside 0..1000000000"]
+    assert validate(_record(trainable_params=10**400)) == ["trainable_params=<integer of 401 digits> outside 0..10000000000000"]
     assert validate(_record(is_pair="yes")) == ["is_pair='yes' is not true/false"]
     assert validate(_record(zero_shot_accuracy=7.0)) == ["zero_shot_accuracy=7.0 outside 0..1"]
     assert "allowed: prompt_engineering" in validate(_record(method="magic"))[0]
