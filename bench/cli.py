@@ -157,7 +157,7 @@ def status_cmd(results_dir: Path = typer.Option(Path("data/results"), "--results
     else:
         typer.echo(table.to_string(index=False))
     if invalid:
-        typer.echo(f"{len(invalid)} invalid files (skipped by every reader; fix or delete them):")
+        typer.echo(f"{len(invalid)} invalid files (skipped by every reader; fix or delete them, or rerun the cell with --force):")
     for path, why in invalid:
         typer.echo(f"  {path}: {why}")
 

@@ -59,10 +59,17 @@ def clean_stale_temp_files(results_dir: Path, older_than_s: float = 600.0) -> in
 
 
 def pending(jobs: list[Job], results_dir: Path, force: bool = False) -> tuple[list[Job], list[Job]]:
-    """(to run, skipped): a job is skipped when a valid result file exists, unless force."""
+    """(to run, skipped): a job is skipped when its result file exists, unless force.
+
+    An existing but invalid file is skipped too: the immutable store would refuse the new
+    result anyway (ResultExists), so running the trial would only waste it. `bench status`
+    lists such files; `--force` replaces them.
+    """
     todo, skipped = [], []
     for job in jobs:
-        (skipped if not force and read_result(job.path(results_dir)) is not None else todo).append(job)
+        path = job.path(results_dir)
+        exists = read_result(path) is not None or path.exists()
+        (skipped if not force and exists else todo).append(job)
     return todo, skipped
 
 
