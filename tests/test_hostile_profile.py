@@ -72,6 +72,8 @@ def test_errors_quote_only_a_short_prefix_of_the_value(tmp_path):
     msg = _error(recommend, {"task_complexity": "x" * 60_000_000})
     assert len(msg) < 300
     assert len(_error(recommend, {"y" * 1_000_000: 1})) < 1000  # an unknown key is cut too
+    many = _error(recommend, {f"k{i}": i for i in range(100_000)})
+    assert len(many) < 10_000 and "(+99990 more)" in many
     nested = {"num_tasks": [[[[list(range(10**5))]]]]}
     assert len(_error(recommend, nested)) < 300
     secret = tmp_path / "system.yaml"
