@@ -129,7 +129,10 @@ class ProfileError(ValueError):
 
     def __init__(self, problems: list[FieldProblem]):
         self.problems = problems
-        super().__init__("invalid profile: " + "; ".join(str(p) for p in problems))
+        # At most 10 problems in the message (all stay in .problems): a file with 100k unknown
+        # keys must not make a 40 MB error line.
+        more = f"; (+{len(problems) - 10} more)" if len(problems) > 10 else ""
+        super().__init__("invalid profile: " + "; ".join(str(p) for p in problems[:10]) + more)
 
 
 @dataclass(frozen=True)

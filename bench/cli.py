@@ -157,7 +157,7 @@ def status_cmd(results_dir: Path = typer.Option(Path("data/results"), "--results
     else:
         typer.echo(table.to_string(index=False))
     if invalid:
-        typer.echo(f"{len(invalid)} invalid files (skipped by every reader; fix or delete them):")
+        typer.echo(f"{len(invalid)} invalid files (skipped by every reader; fix or delete them, or rerun the cell with --force):")
     for path, why in invalid:
         typer.echo(f"  {path}: {why}")
 
@@ -198,6 +198,13 @@ def refresh_cmd(
         _fail(str(err))
     typer.echo(f"refresh {record['calibration']}: ran {record['ran']} (missing {record['missing_run']}, stale "
                f"{record['stale_run']}), skipped {record['skipped']}, failed {record['failed']}")
+    for bad in record.get("invalid_files", []):
+        typer.echo(f"  invalid result file (skipped, left as is): {bad['path']}: {bad['problem']}", err=True)
+    if record.get("cleaned_incomplete"):
+        typer.echo(f"  removed incomplete calibration folders: {', '.join(record['cleaned_incomplete'])}")
+    if record.get("nothing_new"):
+        typer.echo(f"nothing new since the served calibration: {record['calibration']} stays served (no folder written)")
+        return
     for g in record["gates"]:
         typer.echo(f"  [{'pass' if g['passed'] else 'FAIL'}] {g['gate']}: {g['value']} ({g['rule']})")
     if not record["promoted"]:

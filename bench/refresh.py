@@ -7,7 +7,7 @@ Layout under the calibration root (default `data/calibration/`):
   <UTC timestamp>/manifest.json    when, how many runs, the gates and their outcome
   SERVED                           the folder name being served (replaced by rename: atomic)
   history.jsonl                    one line per refresh, promoted or not
-  .refresh.lock                    held while a refresh runs (O_EXCL; a dead holder's lock is broken)
+  .refresh.lock                    flock()ed while a refresh runs; names the holder's pid and start time
 
 Safe under faults: results are written atomically one per trial; a new calibration folder is
 only pointed to after it is complete; SERVED is swapped with os.replace.
@@ -18,6 +18,8 @@ from __future__ import annotations
 import datetime as dt
 import json
 import os
+import re
+import shutil
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -96,54 +98,92 @@ def stale_reason(record: dict[str, Any] | None, job: Any, config: RefreshConfig,
     """Why a cell must be (re)run, or None when its result is fresh."""
     if record is None:
         return "missing"
-    created = dt.datetime.fromisoformat(record["created_at"])
-    if (now - created).total_seconds() > config.max_age_days * 86400:
+    try:
+        created = dt.datetime.fromisoformat(record["created_at"])
+        age_s = (now - created).total_seconds()
+    except (KeyError, TypeError, ValueError):  # read_result validates created_at; belt and braces
+        return "created_at unreadable"
+    if age_s > config.max_age_days * 86400:
         return f"older than {config.max_age_days:g} days"
     if "task" in config.on_version_change and record.get("task_version") != job.task.version:
         return f"task version {record.get('task_version')} -> {job.task.version}"
-    packages = record.get("env", {}).get("packages", {})
+    env = record.get("env")
+    packages = env.get("packages") if isinstance(env, dict) else None
+    packages = packages if isinstance(packages, dict) else {}  # env is not in the schema: never trusted
     for pkg in config.on_version_change:
         if pkg != "task" and packages.get(pkg) != current.get(pkg):
             return f"{pkg} {packages.get(pkg)} -> {current.get(pkg)}"
     return None
 
 
+def _process_start(pid: int) -> str | None:
+    """A process's start time in clock ticks since boot (/proc/<pid>/stat field 22), or None.
+
+    Recorded with the pid so a lock's holder is identified even after its pid is reused.
+    """
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+        return stat[stat.rindex(")") + 2:].split()[19]
+    except (OSError, ValueError, IndexError):
+        return None
+
+
 class Lock:
-    """An exclusive lock file; a lock whose holder process is gone is broken and retaken."""
+    """An exclusive refresh lock: `fcntl.flock` on a lock file.
+
+    The kernel holds the lock for the process and drops it when the process dies (even by
+    `kill -9`), so there is no stale lock to break and no read-unlink-create window: an empty
+    or garbled lock file, or one naming a live unrelated pid, never blocks. The file records the
+    holder's pid, start time and when it took the lock, for the error message. On release the
+    file is unlinked while still locked; a taker that locked the unlinked file notices (inode
+    check) and retries on the new one.
+    """
 
     def __init__(self, path: Path):
         self.path = path
+        self.fd: int | None = None
 
     def __enter__(self) -> "Lock":
+        import fcntl
+
         self.path.parent.mkdir(parents=True, exist_ok=True)
-        for _ in range(2):
+        for _ in range(20):
+            fd = os.open(self.path, os.O_CREAT | os.O_RDWR, 0o644)
             try:
-                fd = os.open(self.path, os.O_CREAT | os.O_EXCL | os.O_WRONLY)
-                os.write(fd, str(os.getpid()).encode())
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                holder = os.read(fd, 200).decode("utf-8", "replace").strip() or "unknown holder"
                 os.close(fd)
-                return self
-            except FileExistsError:
-                try:
-                    holder = int(self.path.read_text().strip() or 0)
-                    os.kill(holder, 0)
-                except (ValueError, ProcessLookupError, FileNotFoundError):
-                    self.path.unlink(missing_ok=True)  # the holder died: break its lock
-                    continue
-                except PermissionError:
-                    pass
-                raise RefreshError(f"another refresh holds {self.path} (pid {holder}); not starting")
+                raise RefreshError(f"another refresh holds {self.path} ({holder[:120]}); not starting") from None
+            try:
+                same = os.fstat(fd).st_ino == os.stat(self.path).st_ino
+            except FileNotFoundError:
+                same = False
+            if not same:  # the previous holder unlinked this file as we opened it: take the new one
+                os.close(fd)
+                continue
+            os.ftruncate(fd, 0)
+            os.write(fd, f"pid {os.getpid()} started {_process_start(os.getpid())} ticks after boot, "
+                         f"locked at {dt.datetime.now(dt.timezone.utc).isoformat(timespec='seconds')}".encode())
+            self.fd = fd
+            return self
         raise RefreshError(f"could not take {self.path}")
 
     def __exit__(self, *exc: Any) -> None:
-        self.path.unlink(missing_ok=True)
+        if self.fd is not None:
+            self.path.unlink(missing_ok=True)  # unlinked while locked: see the class docstring
+            os.close(self.fd)  # closing releases the flock
+            self.fd = None
 
 
 def served_dir(root: str | Path = DEFAULT_ROOT) -> Path | None:
     """The calibration folder currently served, or None."""
     pointer = Path(root) / "SERVED"
     try:
-        name = pointer.read_text(encoding="utf-8").strip()
-    except OSError:
+        name = pointer.read_text(encoding="utf-8")[:100].strip()
+    except (OSError, ValueError):  # absent, or not text
+        return None
+    if not STAMP.fullmatch(name):  # only a calibration folder name, never a path elsewhere
         return None
     folder = Path(root) / name
     return folder if (folder / "manifest.json").exists() else None
@@ -204,50 +244,120 @@ def refresh(config: RefreshConfig, results_dir: str | Path, root: str | Path = D
         methods = list(METHODS) if config.methods == "all" else list(config.methods)
         jobs = expand(config.backbones, tasks, methods, config.sizes, config.seeds)
         current = package_versions()
-        missing, stale, reasons = [], [], {}
+        missing, stale, reasons, invalid = [], [], {}, []
         for job in jobs:
-            why = stale_reason(read_result(job.path(results_dir)), job, config, now, current)
+            path = job.path(results_dir)
+            record_ = read_result(path)
+            if record_ is None and path.exists():
+                # A bad file is reported and left as it is (nothing stored is lost); fix or delete it.
+                invalid.append(str(path))
+                continue
+            why = stale_reason(record_, job, config, now, current)
             if why == "missing":
                 missing.append(job)
             elif why:
                 stale.append(job)
                 reasons[job.label] = why
+        cleaned = clean_incomplete(root)
         runs = [run_grid(cells, results_dir, protocol, data_dir, device, executor, workers, force, progress,
                          threads=threads, scheduler=scheduler) for cells, force in ((missing, False), (stale, True))]
         ran = sum(r["ran"] for r in runs)
         failed = sum(r["failed"] for r in runs)
         present = sum(1 for job in jobs if (rec := read_result(job.path(results_dir))) and rec["status"] == "ok")
-        df = load(results_dir)
-        stamp = now.strftime("%Y%m%dT%H%M%SZ")
-        folder = root / stamp
-        folder.mkdir(parents=True, exist_ok=True)
+        df, bad_files = load(results_dir, return_invalid=True)
         ok = df[df.status == "ok"]
+        record.update({"cells": len(jobs), "missing_run": len(missing), "stale_run": len(stale),
+                       "stale_reasons": reasons, "skipped": len(jobs) - len(missing) - len(stale) - len(invalid),
+                       "ran": ran, "failed": failed, "runs_fitted": len(ok), "cleaned_incomplete": cleaned,
+                       "invalid_files": [{"path": str(p), "problem": why} for p, why in bad_files]})
+        served = served_dir(root)
+        if ran == 0 and served is not None and _same_runs(served, ok):
+            # Nothing new since the served calibration: no folder, no refit; one history line.
+            record.update({"finished": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
+                           "calibration": served.name, "nothing_new": True, "gates": [], "promoted": False})
+            _append_history(root, record)
+            return record
+        served_eval, served_problem = _served_evaluation(served)
+        # Everything that can fail is computed before the folder exists: a crash leaves no folder.
         cal = fit(ok) if not ok.empty else None
         evaluation = ev.leave_one_task_out(df) if cal is not None else {}
-        served = served_dir(root)
-        served_eval = json.loads((served / "evaluation.json").read_text()) if served else None
         gate_rows = gates({k: evaluation.get(k) for k, _ in METRICS}, served_eval, present, len(jobs), ran, failed,
                           config)
+        if served_problem:
+            gate_rows.append({"gate": "served evaluation readable", "value": served_problem, "passed": False,
+                              "rule": "the served calibration's evaluation.json must be readable to compare with; "
+                                      "fix or remove it"})
         if cal is None:
             gate_rows.append({"gate": "calibration fits", "value": f"{len(ok)} ok runs", "passed": False,
                               "rule": ">= 20 runs over >= 2 tasks"})
         promoted = all(g["passed"] for g in gate_rows)
+        base = now.strftime("%Y%m%dT%H%M%S")
+        stamp, n = base + "Z", 1
+        while (root / stamp).exists():  # two refreshes in one second: never write into a finished folder
+            stamp, n = f"{base}-{n}Z", n + 1
+        folder = root / stamp
+        folder.mkdir(parents=True)
         _write_json(folder / "runs.json", ok.to_dict("records"))
         _write_json(folder / "evaluation.json", {k: v for k, v in evaluation.items() if k != "rows"})
         if evaluation:
             ev.write_markdown(evaluation, str(results_dir), folder / "evaluation.md")
         record.update({"finished": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
-                       "calibration": stamp, "cells": len(jobs), "missing_run": len(missing), "stale_run": len(stale),
-                       "stale_reasons": reasons, "skipped": len(jobs) - len(missing) - len(stale), "ran": ran,
-                       "failed": failed, "runs_fitted": len(ok), "gates": gate_rows, "promoted": promoted,
+                       "calibration": stamp, "gates": gate_rows, "promoted": promoted,
                        "metrics": {k: evaluation.get(k) for k, _ in METRICS}})
-        # The manifest is written last: a folder without one is never served.
+        # The manifest is written last: a folder without one is never served (and is cleaned next time).
         _write_json(folder / "manifest.json", record)
         if promoted:
             promote(root, stamp)
-        with open(root / "history.jsonl", "a", encoding="utf-8") as f:
-            f.write(json.dumps(record, default=str) + "\n")
+        _append_history(root, record)
     return record
+
+
+STAMP = re.compile(r"\d{8}T\d{6}(-\d+)?Z")
+
+
+def clean_incomplete(root: Path) -> list[str]:
+    """Remove calibration folders without a manifest (a refresh killed mid-write); called under the lock,
+    so no running refresh owns one. The served folder always has a manifest and is never touched."""
+    removed = []
+    for folder in sorted(root.glob("*")):
+        if folder.is_dir() and STAMP.fullmatch(folder.name) and not (folder / "manifest.json").exists():
+            shutil.rmtree(folder, ignore_errors=True)
+            removed.append(folder.name)
+    return removed
+
+
+def _same_runs(served: Path, ok: Any) -> bool:
+    """Whether the served calibration was fitted on exactly these runs (same run ids and times)."""
+    try:
+        runs = json.loads((served / "runs.json").read_text(encoding="utf-8"))
+        before = {(r["run_id"], r["created_at"]) for r in runs}
+    except (OSError, ValueError, TypeError, KeyError):
+        return False  # an unreadable snapshot: refit
+    return before == set(zip(ok.run_id, ok.created_at))
+
+
+def _served_evaluation(served: Path | None) -> tuple[dict[str, Any] | None, str | None]:
+    """(the served evaluation's metrics, None) or (None, what is wrong with its evaluation.json)."""
+    if served is None:
+        return None, None
+    path = served / "evaluation.json"
+    try:
+        data = json.loads(path.read_text(encoding="utf-8")[:10_000_000])
+    except (OSError, ValueError, RecursionError) as err:
+        return None, f"{path}: {type(err).__name__}: {str(err)[:80]}"
+    if not isinstance(data, dict):
+        return None, f"{path}: not a JSON object"
+    for key, _ in METRICS:
+        value = data.get(key)
+        if value is not None and (isinstance(value, bool) or not isinstance(value, (int, float))
+                                  or value != value or abs(value) == float("inf")):
+            return None, f"{path}: {key}={str(value)[:40]!r} is not a finite number"
+    return data, None
+
+
+def _append_history(root: Path, record: dict[str, Any]) -> None:
+    with open(root / "history.jsonl", "a", encoding="utf-8") as f:
+        f.write(json.dumps(record, default=str) + "\n")
 
 
 def history(root: str | Path = DEFAULT_ROOT) -> list[dict[str, Any]]:

@@ -50,28 +50,34 @@ MAX_FILE_BYTES = 5_000_000  # real records are ~3 KB; a bigger file is not read 
 # One schema for every flattened field: (type, lowest, highest, required when status is ok).
 # "int" excludes bool; "num" is a finite int or float (bool excluded); ranges are inclusive.
 # None is always allowed for a field that is not required (failed runs carry no metrics).
+# Upper bounds are far above anything measurable (a 10-trillion-parameter model, 100 days of
+# training) but keep every value convertible to a float: an int like 10**400 would raise
+# OverflowError in a fit.
 _UNIT = ("num", 0.0, 1.0)
 FIELDS: dict[str, tuple[str, float | None, float | None, bool]] = {
     "accuracy": (*_UNIT, True), "macro_f1": (*_UNIT, True), "train_accuracy": (*_UNIT, True),
     "val_accuracy": (*_UNIT, False), "zero_shot_accuracy": (*_UNIT, False), "few_shot_accuracy": (*_UNIT, False),
     "overfitting_gap": ("num", -1.0, 1.0, False),
-    "train_time_s": ("num", 0.0, None, True), "peak_rss_mb": ("num", 0.0, None, True),
-    "infer_ms_per_example": ("num", 0.0, None, True), "examples_per_s": ("num", 0.0, None, False),
-    "trainable_params": ("int", 0, None, True), "total_params": ("int", 1, None, True),
-    "backbone_params": ("int", 1, None, True), "stored_bytes": ("int", 0, None, True),
-    "steps": ("int", 0, None, True),
-    # forgetting is a relative drop on a held-out probe: it can be negative or exceed 1 (measured
-    # -0.32..1.15 here), so only finiteness is checked.
-    "forgetting": ("num", None, None, True),
+    "train_time_s": ("num", 0.0, 1e7, True), "peak_rss_mb": ("num", 0.0, 1e8, True),
+    "infer_ms_per_example": ("num", 0.0, 1e7, True), "examples_per_s": ("num", 0.0, 1e12, False),
+    "trainable_params": ("int", 0, 10**13, True), "total_params": ("int", 1, 10**13, True),
+    "backbone_params": ("int", 1, 10**13, True), "stored_bytes": ("int", 0, 10**15, True),
+    "steps": ("int", 0, 10**9, True),
+    # forgetting is a relative drop on a held-out probe: it can be negative or exceed 1
+    # (measured -0.32..1.15 here), so only a loose bound is checked.
+    "forgetting": ("num", -1000.0, 1000.0, True),
     "lr": ("num", 0.0, 10.0, False),
-    "num_classes": ("int", 2, 100_000, True), "mean_input_tokens": ("num", 0.0, None, True),
+    "num_classes": ("int", 2, 100_000, True), "mean_input_tokens": ("num", 0.0, 1e7, True),
     "is_pair": ("bool", None, None, True), "converged": ("bool", None, None, False),
-    "wall_time_s": ("num", 0.0, None, False),
+    "wall_time_s": ("num", 0.0, 1e8, False),
 }
+MAX_TRAIN_SIZE, MAX_SEED = 10**9, 2**32
 
 
 def _short(value: Any, limit: int = 40) -> str:
     """A repr cut to `limit` characters: messages never echo a whole hostile value."""
+    if isinstance(value, int) and value.bit_length() > 200:  # repr of a 4300+-digit int raises
+        return f"<integer of {len(str(value)) if value.bit_length() < 14000 else 'over 4000'} digits>"
     text = repr(value) if not isinstance(value, str) or len(value) <= limit else repr(value[:limit]) + "..."
     return text if len(text) <= limit + 8 else text[:limit] + "..."
 
@@ -136,11 +142,11 @@ def validate(record: Any, path: str | Path | None = None) -> list[str]:
             problems.append(f"{key}={_short(value)} is not a non-empty name of at most {MAX_NAME} characters")
     if record["method"] not in KNOWN_METHODS:
         problems.append(f"method={_short(record['method'])} (allowed: {', '.join(KNOWN_METHODS)})")
-    for key in ("train_size", "seed"):
-        if (p := _check_field(key, record[key], "int", 0, None)) is not None:
+    for key, hi in (("train_size", MAX_TRAIN_SIZE), ("seed", MAX_SEED)):
+        if (p := _check_field(key, record[key], "int", 0, hi)) is not None:
             problems.append(p)
     version = record.get("task_version")
-    if version is not None and (p := _check_field("task_version", version, "int", 1, None)) is not None:
+    if version is not None and (p := _check_field("task_version", version, "int", 1, 10**6)) is not None:
         problems.append(p)
     if (p := _check_created_at(record.get("created_at"))) is not None:
         problems.append(p)

@@ -59,10 +59,17 @@ def clean_stale_temp_files(results_dir: Path, older_than_s: float = 600.0) -> in
 
 
 def pending(jobs: list[Job], results_dir: Path, force: bool = False) -> tuple[list[Job], list[Job]]:
-    """(to run, skipped): a job is skipped when a valid result file exists, unless force."""
+    """(to run, skipped): a job is skipped when its result file exists, unless force.
+
+    An existing but invalid file is skipped too: the immutable store would refuse the new
+    result anyway (ResultExists), so running the trial would only waste it. `bench status`
+    lists such files; `--force` replaces them.
+    """
     todo, skipped = [], []
     for job in jobs:
-        (skipped if not force and read_result(job.path(results_dir)) is not None else todo).append(job)
+        path = job.path(results_dir)
+        exists = read_result(path) is not None or path.exists()
+        (skipped if not force and exists else todo).append(job)
     return todo, skipped
 
 
@@ -130,7 +137,8 @@ def run_grid(jobs: list[Job], results_dir: str | Path = DEFAULT_RESULTS_DIR, pro
         import multiprocessing as mp
 
         # spawn: a fresh interpreter per worker (fork after torch has started threads can deadlock).
-        with ProcessPoolExecutor(max_workers=workers, mp_context=mp.get_context("spawn")) as pool:
+        with ProcessPoolExecutor(max_workers=workers, mp_context=mp.get_context("spawn"),
+                                 initializer=die_with_parent, initargs=(os.getpid(),)) as pool:
             _terminate_workers_on_sigterm(pool)
             futures = {pool.submit(execute, job, str(results_dir), protocol, data_dir, device, force, threads): job
                        for job in todo}
@@ -199,6 +207,40 @@ def _terminate_workers_on_sigterm(pool: ProcessPoolExecutor) -> None:
         signal.signal(signal.SIGTERM, stop)
     except ValueError:  # not the main thread (e.g. inside a test runner thread): leave signals alone
         pass
+
+
+def die_with_parent(parent_pid: int, poll_s: float = 1.0) -> None:
+    """Worker initializer: a worker dies when its parent does, even by `kill -9`.
+
+    SIGTERM to the parent is handled above, but `kill -9` runs no handler, and a spawned
+    worker would go on training and writing results for a grid nobody is running. On Linux
+    the kernel sends SIGKILL at parent death (prctl PR_SET_PDEATHSIG); everywhere a daemon
+    thread checks os.getppid() as a fallback. A worker killed mid-trial writes nothing
+    (results are written atomically), so its trial simply reruns next time.
+    """
+    import signal
+    import sys
+    import threading
+
+    if sys.platform.startswith("linux"):
+        try:
+            import ctypes
+
+            libc = ctypes.CDLL(None, use_errno=True)
+            PR_SET_PDEATHSIG = 1
+            libc.prctl(PR_SET_PDEATHSIG, int(signal.SIGKILL), 0, 0, 0)
+        except (OSError, AttributeError):  # no libc prctl: the watchdog below still works
+            pass
+    if os.getppid() != parent_pid:  # the parent died before the signal was armed
+        os._exit(1)
+
+    def watchdog() -> None:
+        while True:
+            time.sleep(poll_s)
+            if os.getppid() != parent_pid:
+                os.kill(os.getpid(), signal.SIGKILL)
+
+    threading.Thread(target=watchdog, name="die-with-parent", daemon=True).start()
 
 
 def status_table(results_dir: str | Path = DEFAULT_RESULTS_DIR):

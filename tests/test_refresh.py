@@ -64,6 +64,8 @@ def test_a_worse_calibration_is_not_promoted(first, tmp_path):
     served = served_dir(tmp_path / "cal")
     # Fault injection: the served calibration claims a far better evaluation than any refit can reach.
     (served / "evaluation.json").write_text(json.dumps({"regret": -100.0, "mae": 0.0, "top1_agreement": 100.0}))
+    # One cell to rerun: a refresh with nothing new refits nothing (and writes no folder).
+    next((tmp_path / "results").glob("tiny-bert/toy/lora/n16-s0.json")).unlink()
     res = CliRunner().invoke(app, ["refresh", "--config", str(cfg), "--results-dir", str(tmp_path / "results"),
                                    "--root", str(tmp_path / "cal"), "--device", "cpu", "--threads", "1"])
     assert res.exit_code == 1, res.output
@@ -96,12 +98,14 @@ def test_lock_blocks_a_second_refresh_and_dead_locks_are_broken(tmp_path):
     cfg = _config(tmp_path)
     lock = tmp_path / "cal" / ".refresh.lock"
     lock.parent.mkdir(parents=True)
-    lock.write_text(str(os.getpid()))  # a live holder
-    with pytest.raises(RefreshError, match="another refresh holds"):
-        _refresh(cfg, tmp_path)
-    lock.write_text("999999999")  # a dead holder
+    with Lock(lock):  # a live holder (flock: per open file, so it blocks this same process too)
+        assert lock.read_text().startswith(f"pid {os.getpid()} started ")
+        with pytest.raises(RefreshError, match="another refresh holds"):
+            _refresh(cfg, tmp_path)
+    assert not lock.exists()
+    lock.write_text("999999999")  # a dead holder's leftover file (no flock held) never blocks
     with Lock(lock):
-        assert lock.read_text() == str(os.getpid())
+        assert lock.read_text().startswith(f"pid {os.getpid()} ")
     assert not lock.exists()
 
 
