@@ -142,7 +142,7 @@ def _offset(rows: list[dict[str, float | None]], anchor: str | None) -> np.ndarr
 def fit_mode(runs: Any, mode: str, features: tuple[str, ...], alpha: float, conformal: bool = True,
              anchor: str | None = None) -> OutcomeModel | None:
     data = _usable(runs, mode)
-    if len(data) < 20 or data.family.nunique() < 2:
+    if len(data) < 10 or data.family.nunique() < 2:
         return None
     rows = _feature_rows(data, mode)
     X = design(rows, list(data.method), features)

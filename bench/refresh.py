@@ -3,7 +3,8 @@ folder, evaluate it, and promote it atomically only when every gate passes.
 
 Layout under the calibration root (default `data/calibration/`):
   <UTC timestamp>/runs.json        the result table the calibration is fitted on (a snapshot)
-  <UTC timestamp>/evaluation.json  leave-one-task-out metrics, + evaluation.md
+  <UTC timestamp>/calibration.json the artifact the advisor serves (plain JSON: models, size model, evidence)
+  <UTC timestamp>/evaluation.json  its nested leave-one-family-out metrics, + evaluation.md
   <UTC timestamp>/manifest.json    when, how many runs, the gates and their outcome
   SERVED                           the folder name being served (replaced by rename: atomic)
   history.jsonl                    one line per refresh, promoted or not
@@ -230,7 +231,8 @@ def refresh(config: RefreshConfig, results_dir: str | Path, root: str | Path = D
             scheduler: str | None = None) -> dict[str, Any]:
     """One refresh; returns the history record (also appended to history.jsonl)."""
     from advisor import evaluate as ev
-    from advisor.calibration import fit
+    from advisor.calibration import write_artifact
+    from advisor.published import load_evidence
     from bench.methods import METHODS
     from bench.results import load
     from bench.runner import expand, parse_tasks, run_grid
@@ -279,17 +281,19 @@ def refresh(config: RefreshConfig, results_dir: str | Path, root: str | Path = D
             return record
         served_eval, served_problem = _served_evaluation(served)
         # Everything that can fail is computed before the folder exists: a crash leaves no folder.
-        cal = fit(ok) if not ok.empty else None
-        evaluation = ev.leave_one_task_out(df) if cal is not None else {}
+        # The artifact the advisor serves (task models, size model, evidence index) with its own nested
+        # leave-one-family-out evaluation inside (advisor.evaluate.fit_and_evaluate).
+        art = ev.fit_and_evaluate(ok, load_evidence(), source=str(results_dir)) if not ok.empty else None
+        evaluation = art["evaluation"] if art else {}
         gate_rows = gates({k: evaluation.get(k) for k, _ in METRICS}, served_eval, present, len(jobs), ran, failed,
                           config)
         if served_problem:
             gate_rows.append({"gate": "served evaluation readable", "value": served_problem, "passed": False,
                               "rule": "the served calibration's evaluation.json must be readable to compare with; "
                                       "fix or remove it"})
-        if cal is None:
+        if art is None:
             gate_rows.append({"gate": "calibration fits", "value": f"{len(ok)} ok runs", "passed": False,
-                              "rule": ">= 20 runs over >= 2 tasks"})
+                              "rule": ">= 20 runs over >= 3 task families"})
         promoted = all(g["passed"] for g in gate_rows)
         base = now.strftime("%Y%m%dT%H%M%S")
         stamp, n = base + "Z", 1
@@ -299,8 +303,9 @@ def refresh(config: RefreshConfig, results_dir: str | Path, root: str | Path = D
         folder.mkdir(parents=True)
         _write_json(folder / "runs.json", ok.to_dict("records"))
         _write_json(folder / "evaluation.json", {k: v for k, v in evaluation.items() if k != "rows"})
-        if evaluation:
-            ev.write_markdown(evaluation, str(results_dir), folder / "evaluation.md")
+        if art:
+            write_artifact(art, folder)
+            (folder / "evaluation.md").write_text(art["evaluation_markdown"], encoding="utf-8")
         record.update({"finished": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
                        "calibration": stamp, "gates": gate_rows, "promoted": promoted,
                        "metrics": {k: evaluation.get(k) for k, _ in METRICS}})

@@ -15,7 +15,7 @@ import pytest
 import yaml
 from typer.testing import CliRunner
 
-from advisor.calibration import _load_served
+from advisor.artifact import load_served
 from bench.cli import app
 from bench.refresh import Lock, RefreshError, history, load_config, refresh, served_dir
 
@@ -26,7 +26,9 @@ METHODS = ["prompt_engineering", "linear_probe", "lora", "full_finetuning"]
 
 
 def _config(tmp_path: Path, **over) -> Path:
-    tasks = [str(write_toy_task(tmp_path / "t1", name="toy")), str(write_toy_task(tmp_path / "t2", seed=1, name="toy2"))]
+    # Three task families: the calibration's model selection is leave-one-family-out inside the training tasks.
+    tasks = [str(write_toy_task(tmp_path / "t1", name="toy")), str(write_toy_task(tmp_path / "t2", seed=1, name="toy2")),
+             str(write_toy_task(tmp_path / "t3", seed=2, name="toy3"))]
     raw = {"backbones": ["tiny-bert"], "tasks": tasks, "methods": METHODS, "sizes": [16, 32, 48], "seeds": [0],
            "staleness": {"max_age_days": 30, "on_version_change": ["task", "torch"]},
            "gates": {"required_fraction": 0.9, "max_failed_fraction": 0.05, "tolerance_points": 1.0}}
@@ -49,13 +51,14 @@ def first(tmp_path):
 
 def test_first_refresh_runs_everything_and_promotes(first, tmp_path):
     cfg, rec = first
-    assert rec["ran"] == 24 and rec["failed"] == 0 and rec["promoted"], rec["gates"]
+    assert rec["ran"] == 36 and rec["failed"] == 0 and rec["promoted"], rec["gates"]
     served = served_dir(tmp_path / "cal")
     assert served is not None and served.name == rec["calibration"]
-    cal = _load_served(str(served))
-    assert cal.n_runs == 24 and cal.source.startswith("served calibration")
+    cal = load_served(served / "calibration.json")
+    assert cal.n_runs == 36 and cal.source.startswith("served calibration")
+    assert (served / "evaluation.md").read_text().startswith("# Advisor evaluation")
     again = _refresh(cfg, tmp_path, now=None)
-    assert again["ran"] == 0 and again["skipped"] == 24  # idempotent: nothing missing or stale
+    assert again["ran"] == 0 and again["skipped"] == 36  # idempotent: nothing missing or stale
     assert [h["promoted"] for h in history(tmp_path / "cal")] == [True, again["promoted"]]
 
 
@@ -77,10 +80,10 @@ def test_a_worse_calibration_is_not_promoted(first, tmp_path):
 def test_failing_cells_are_recorded_and_gated(first, tmp_path):
     cfg = _config(tmp_path, sizes=[16, 32, 48, 100000])  # 100000 exceeds the toy pool: those trials fail
     rec = _refresh(cfg, tmp_path)
-    assert rec["failed"] == 8 and not rec["promoted"]
+    assert rec["failed"] == 12 and not rec["promoted"]
     assert any(g["gate"] == "failed cells" and not g["passed"] for g in rec["gates"])
     failed = list((tmp_path / "results").glob("**/n100000-s0.json"))
-    assert len(failed) == 8 and json.loads(failed[0].read_text())["status"] == "failed"
+    assert len(failed) == 12 and json.loads(failed[0].read_text())["status"] == "failed"
 
 
 def test_stale_cells_are_rerun(first, tmp_path):
@@ -120,7 +123,7 @@ def test_bad_config_is_a_typed_error(tmp_path):
 def test_killed_refresh_keeps_the_served_calibration_and_resumes(first, tmp_path):
     cfg, rec = first
     served = served_dir(tmp_path / "cal")
-    cfg2 = _config(tmp_path, seeds=[0, 1])  # 24 new cells to run
+    cfg2 = _config(tmp_path, seeds=[0, 1])  # 36 new cells to run
     args = [sys.executable, "-m", "bench.cli", "refresh", "--config", str(cfg2), "--results-dir",
             str(tmp_path / "results"), "--root", str(tmp_path / "cal"), "--device", "cpu", "--threads", "1"]
     proc = subprocess.Popen(args, cwd=REPO, start_new_session=True, stdout=subprocess.DEVNULL,
@@ -131,16 +134,16 @@ def test_killed_refresh_keeps_the_served_calibration_and_resumes(first, tmp_path
     from advisor import recommend
 
     # The advisor keeps answering while the refresh runs...
-    during = recommend({"labeled_examples": 32}, calibration=_load_served(str(served_dir(tmp_path / "cal"))))
-    assert during.mode.startswith("rules + calibration (24 measured runs, served calibration")
+    during = recommend({"labeled_examples": 32}, calibration=load_served(served_dir(tmp_path / "cal") / "calibration.json"))
+    assert during.mode.startswith("rules + calibration (36 measured runs, served calibration")
     os.killpg(proc.pid, signal.SIGKILL)
     proc.wait()
-    assert served_dir(tmp_path / "cal") == served and _load_served(str(served)).n_runs == 24
+    assert served_dir(tmp_path / "cal") == served and load_served(served / "calibration.json").n_runs == 36
     # ...and after it was killed, from the same served calibration.
-    after = recommend({"labeled_examples": 32}, calibration=_load_served(str(served_dir(tmp_path / "cal"))))
+    after = recommend({"labeled_examples": 32}, calibration=load_served(served_dir(tmp_path / "cal") / "calibration.json"))
     assert after.to_dict()["ranking"] == during.to_dict()["ranking"]
     done = len(list((tmp_path / "results").glob("**/n*-s1.json")))
     assert done >= 1
     rec2 = refresh(load_config(cfg2), tmp_path / "results", tmp_path / "cal", device="cpu", threads=1,
                    protocol=dataclasses.replace(TINY_PROTOCOL), progress=False)  # the dead lock is broken
-    assert rec2["missing_run"] == 24 - done and rec2["failed"] == 0
+    assert rec2["missing_run"] == 36 - done and rec2["failed"] == 0
