@@ -186,9 +186,13 @@ def environment(device: Any) -> dict[str, Any]:
 # One trial -> one record
 # ---------------------------------------------------------------------------------------
 def run_trial(backbone_name: str, task: TaskSpec, method_name: str, train_size: int, seed: int,
-              protocol: Protocol, data_dir: Any = None, device: str = "auto") -> dict[str, Any]:
-    """Run one method on one cell; never raises for a failing trial (status=failed, error=...)."""
-    from bench.methods import get_method
+              protocol: Protocol, data_dir: Any = None, device: str = "auto",
+              overrides: dict | None = None) -> dict[str, Any]:
+    """Run one method on one cell; never raises for a failing trial (status=failed, error=...).
+
+    `overrides` (benchmarks only, e.g. {"init": "class_labels", "lrs": [0.3]}) change the method's recipe and
+    are recorded in the result's config."""
+    from bench.methods import get_method, override
     from bench.models import load_backbone
     from bench.train import PeakRSS
 
@@ -203,13 +207,16 @@ def run_trial(backbone_name: str, task: TaskSpec, method_name: str, train_size: 
                              "trainable_params", "total_params", "stored_bytes", "infer_ms_per_example",
                              "forgetting", "lr", "steps")},
         "config": {"protocol": protocol.to_dict(), "data_dir": str(data_dir) if data_dir else None,
-                   "task_file": task.source_file},
+                   "task_file": task.source_file, "overrides": overrides or None,
+                   "task_metric": task.metric, "task_complexity": task.complexity},
     }
     t0 = time.perf_counter()
     try:
         dev, autocast = resolve_device(device)
         record["device"] = dev.type + ("+bf16" if autocast else "")
         method = get_method(method_name)
+        if overrides:
+            method = override(method, overrides)
         backbone = load_backbone(backbone_name)
         cell = prepare_cell(backbone, task, train_size, seed, protocol, data_dir, dev, autocast)
         record["config"].update({"lr_candidates": list(method.candidates(cell)) if method.trains else None,

@@ -1,7 +1,9 @@
 """prompt_tuning: learned soft-prompt vectors at the input of a frozen model (HF peft PromptTuningConfig).
 
 Init is TEXT (the task instruction's token embeddings), which Lester et al. 2021 found
-far more stable than random init at small scale; `init` may also be sample_vocab or random.
+far more stable than random init at small scale; `init` may also be class_labels (the label words' embeddings,
+cycled to fill the virtual tokens — Lester et al.'s best init), sample_vocab or random. Overrides come through
+`bench.methods.override` and are recorded in each result's config.
 """
 
 from __future__ import annotations
@@ -25,12 +27,14 @@ class PromptTuning(Method):
     def build(self, cell: Cell, lr: float) -> tuple[Any, list[dict]]:
         from peft import PromptTuningConfig, PromptTuningInit, get_peft_model
 
-        init = {"text": PromptTuningInit.TEXT, "sample_vocab": PromptTuningInit.SAMPLE_VOCAB,
-                "random": PromptTuningInit.RANDOM}[self.init]
+        init = {"text": PromptTuningInit.TEXT, "class_labels": PromptTuningInit.TEXT,
+                "sample_vocab": PromptTuningInit.SAMPLE_VOCAB, "random": PromptTuningInit.RANDOM}[self.init]
         kwargs: dict[str, Any] = {}
         if init == PromptTuningInit.TEXT:
-            kwargs = {"prompt_tuning_init_text": cell.task.instruction,
-                      "tokenizer_name_or_path": str(cell.backbone.tokenizer_dir())}
+            # peft repeats the init text's tokens until the 20 virtual tokens are filled: with the label words
+            # that is "each prompt token starts at a class label's embedding, cycled" (Lester et al. 2021, 7.1).
+            text = cell.task.instruction if self.init == "text" else " ".join(lab.word for lab in cell.task.labels)
+            kwargs = {"prompt_tuning_init_text": text, "tokenizer_name_or_path": str(cell.backbone.tokenizer_dir())}
         config = PromptTuningConfig(task_type=peft_task_type(cell), num_virtual_tokens=VIRTUAL_TOKENS,
                                     prompt_tuning_init=init, **kwargs)
         if not cell.causal:
