@@ -223,8 +223,19 @@ class Backbone:
         return int(self.pristine.config.hidden_size)
 
     def fresh(self) -> Any:
-        """A trainable deep copy of the pristine backbone (causal LM or bare encoder)."""
+        """A trainable deep copy of the pristine backbone (causal LM or bare encoder), on the CPU: methods build
+        their peft wrappers there (init code indexes embeddings with CPU tensors) and training moves it."""
         return copy.deepcopy(self.pristine)
+
+    def pristine_on(self, device: Any) -> Any:
+        """The pristine weights on `device`, for inference only (prompting, probe features, forgetting
+        baselines): one copy per device, made once per process."""
+        if device is None or getattr(device, "type", "cpu") == "cpu":
+            return self.pristine
+        cache = self.__dict__.setdefault("_on_device", {})
+        if str(device) not in cache:
+            cache[str(device)] = copy.deepcopy(self.pristine).to(device).eval()
+        return cache[str(device)]
 
     def fresh_classifier(self, num_labels: int, seed: int) -> Any:
         """Encoder + a new classification head (seeded), the backbone weights copied from the pristine model."""

@@ -98,7 +98,7 @@ def forgetting_probe(backbone: Any, task: TaskSpec, protocol: Protocol, data_dir
         ids = [__import__("torch").tensor(tok(s, add_special_tokens=False)["input_ids"]) for s in lines]
         key = (backbone.name, "lm")
         if key not in _BASELINES:
-            _BASELINES[key] = lm_loss(backbone.pristine, ids, device)
+            _BASELINES[key] = lm_loss(backbone.pristine_on(device), ids, device)
         return lambda model: lm_loss(model, ids, device) - _BASELINES[(backbone.name, "lm")]
 
     from bench.tasks import load_task
@@ -126,7 +126,7 @@ def forgetting_probe(backbone: Any, task: TaskSpec, protocol: Protocol, data_dir
 
     key = (backbone.name, probe_name)
     if key not in _BASELINES:
-        _BASELINES[key] = accuracy(backbone.pristine)
+        _BASELINES[key] = accuracy(backbone.pristine_on(device))
     return lambda model: _BASELINES[key] - accuracy(model)
 
 
@@ -141,7 +141,7 @@ def prepare_cell(backbone: Any, task: TaskSpec, train_size: int, seed: int, prot
     causal = backbone.kind == "causal"
     return Cell(backbone=backbone, task=task, protocol=protocol, train_size=train_size, seed=seed, pool=pool,
                 test=test, train_idx=train_idx, val_idx=val_idx, test_idx=test_idx, pool_rows=pool_df,
-                device=device, autocast=autocast, label_token_ids=label_token_ids(backbone, task) if causal else None,
+                device=device, autocast=autocast, label_token_ids=label_token_ids(backbone, task).to(device) if causal else None,
                 forgetting_probe=forgetting_probe(backbone, task, protocol, data_dir, device))
 
 

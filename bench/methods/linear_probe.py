@@ -26,7 +26,7 @@ def pristine_features(cell: Cell, split: str, idx: np.ndarray) -> np.ndarray:
     data = cell.pool if split == "pool" else cell.test
     missing = np.array([i for i in idx if int(i) not in store], dtype=np.int64)
     if len(missing):
-        feats = pooled_features(cell.backbone.pristine, data, missing, cell.pad_id, cell.causal, cell.device)
+        feats = pooled_features(cell.backbone.pristine_on(cell.device), data, missing, cell.pad_id, cell.causal, cell.device)
         store.update({int(i): f for i, f in zip(missing, feats)})
     return np.stack([store[int(i)] for i in idx])
 

@@ -61,7 +61,7 @@ class PromptEngineering(Method):
         t0 = time.perf_counter()
         descs = encode(cell.backbone.tokenizer, [lab.description for lab in cell.task.labels], np.arange(k),
                        cell.protocol.max_length, False)
-        desc_emb = pooled_features(cell.backbone.pristine, descs, np.arange(k), cell.pad_id, False, cell.device)
+        desc_emb = pooled_features(cell.backbone.pristine_on(cell.device), descs, np.arange(k), cell.pad_id, False, cell.device)
         x_train = pristine_features(cell, "pool", cell.train_idx)
         y_train = cell.pool.labels[cell.train_idx]
         centroids = np.stack([x_train[y_train == c].mean(0) if (y_train == c).any() else desc_emb[c]
@@ -97,7 +97,7 @@ class PromptEngineering(Method):
 
         k = cell.task.num_classes
         head = Head(True, cell.label_token_ids)
-        model = cell.backbone.pristine
+        model = cell.backbone.pristine_on(cell.device)
         # Zero-shot: the pool/test encodings already hold "instruction + filled template".
         z_val, _ = predict(model, head, cell.pool, cell.val_idx, cell.pad_id, True, cell.device)
         z_test, z_sec = predict(model, head, cell.test, cell.test_idx, cell.pad_id, True, cell.device)
@@ -149,7 +149,7 @@ class PromptEngineering(Method):
         from bench.train import eval_batches
 
         tok = cell.backbone.tokenizer
-        model = cell.backbone.pristine
+        model = cell.backbone.pristine_on(cell.device)
         prefix_ids = tok(prefix, add_special_tokens=False, return_tensors="pt")["input_ids"]
         prefix_ids = prefix_ids[:, -FEW_SHOT_MAX_TOKENS:].to(cell.device)
         # The per-example encodings start with the instruction; the prefix already holds it. Where
