@@ -50,17 +50,28 @@ def render(rec: Recommendation) -> str:
     lines = [rec.summary(), f"(decision table {rec.table_version}; {rec.mode})", ""]
     calibrated = any(r.expected_accuracy for r in rec.ranking)
     lines.append(f"{'#':<3}{'option':<20}{'score':>6}  {'feasible':<9}"
-                 + (f"{'expected acc [10-90%]':>23}" if calibrated else "")
+                 + (f"{'expected acc [10-90%]':>23}  {'basis':<14}" if calibrated else "")
                  + f"{'train GPU-h':>12}{'train mem':>11}{'stored/task':>13}{'+tokens':>9}")
     for r in rec.ranking:
         c, e = r.cost, r.expected_accuracy
         acc = f"{e['point']:.3f} [{e['low']:.2f}-{e['high']:.2f}]" if e else "—"
+        basis = (e or {}).get("provenance", {}).get("kind", "")
         lines.append(f"{r.rank:<3}{r.option:<20}{r.score:>6.1f}  {'yes' if r.feasible else 'NO':<9}"
-                     + (f"{acc:>23}" if calibrated else "")
+                     + (f"{acc:>23}  {basis:<14}" if calibrated else "")
                      + f"{c.train_gpu_hours:>12.3g}{c.train_memory_gb:>9.1f}GB{format_bytes(c.storage_bytes_per_task):>13}"
                      f"{c.extra_inference_tokens:>9}")
     if calibrated:
-        lines += ["", "Expected accuracy: " + rec.ranking[0].expected_accuracy_note]
+        lines += ["", "Expected accuracy: " + rec.ranking[0].expected_accuracy_note,
+                  f"What the numbers rest on: {rec.extra.get('basis', '')}"]
+        for r in rec.ranking:
+            prov = (r.expected_accuracy or {}).get("provenance")
+            if prov and prov["kind"] != "measured here":
+                lines.append(f"  {LABELS[r.option]}: {prov['kind']} — {prov['detail']}")
+        decision = rec.extra.get("decision") or {}
+        if decision.get("tied"):
+            lines.append(f"Statistically tied with {LABELS[rec.best]} (within {decision['tie_width_points']} points, "
+                         f"one standard deviation of a between-option difference): "
+                         f"{', '.join(LABELS[o] for o in decision['tied'])}. Settle it with {decision['settle_with']}.")
     for r in rec.ranking:
         lines.append("")
         lines.append(f"{LABELS[r.option]}:")
