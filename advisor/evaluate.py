@@ -74,7 +74,8 @@ def _score_cells(artifact: dict[str, Any] | None, test_runs: Any) -> list[dict[s
             row[f"{name}_tied"] = len((rec.extra.get("decision") or {}).get("tied") or [])
         for name, pick in picks.items():
             row[f"{name}_pick"] = pick
-            row[f"{name}_regret"] = (acc[best] - acc[pick]) if pick in acc else None
+            # Within the half-point tie the cheaper option is "the best"; a dearer pick there loses nothing.
+            row[f"{name}_regret"] = max(0.0, acc[best] - acc[pick]) if pick in acc else None
         rows.append(row)
     return rows
 
