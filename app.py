@@ -165,11 +165,22 @@ def answer_page() -> None:
                      "feasible": "yes" if r.feasible else "no — " + r.infeasible_reasons[0].split(" [")[0],
                      "expected accuracy": (f"{acc['point']:.2f} [{acc['low']:.2f}, {acc['high']:.2f}]" if acc
                                            else "n/a (" + r.expected_accuracy_note + ")"),
+                     "basis": (acc or {}).get("provenance", {}).get("kind", ""),
                      "train GPU-hours": round(c.train_gpu_hours, 4), "train memory GB": round(c.train_memory_gb, 1),
                      "stored per task (MB)": round(c.storage_bytes_per_task / 1e6, 3),
                      "extra inference tokens": c.extra_inference_tokens})
     st.subheader("All five options")
     st.dataframe(pd.DataFrame(rows), hide_index=True, width="stretch", key="ranking_table")
+    if rec.extra.get("basis"):
+        st.markdown(f"**What the numbers rest on.** {rec.extra['basis']}")
+        for r in rec.ranking:
+            prov = (r.expected_accuracy or {}).get("provenance")
+            if prov and prov["kind"] != "measured here":
+                st.caption(f"{LABELS[r.option]}: {prov['kind']} — {prov['detail']}")
+    decision = rec.extra.get("decision") or {}
+    if decision.get("tied"):
+        st.info(f"Statistically tied with {LABELS[rec.best]} (within {decision['tie_width_points']} points): "
+                f"{', '.join(LABELS[o] for o in decision['tied'])}. Settle it with {decision['settle_with']}.")
     # Pareto view: expected accuracy (measured calibration) when there is one, else the rules score.
     calibrated = all(r.expected_accuracy for r in rec.ranking)
     y = "expected accuracy" if calibrated else "score"

@@ -19,13 +19,26 @@ def format_bytes(n: float) -> str:
 def to_markdown(rec: Recommendation, evidence: list[dict[str, Any]] | None = None) -> str:
     lines = ["# tuning-advisor recommendation", "", f"**{rec.summary()}**", "",
              f"Decision table {rec.table_version}; mode: {rec.mode}.", "", "## Ranking", "",
-             "| # | option | score | feasible | train GPU-h | train memory | stored per task | extra tokens |",
-             "|---|---|---|---|---|---|---|---|"]
+             "| # | option | score | feasible | expected accuracy [10-90%] | basis | train GPU-h | train memory | "
+             "stored per task | extra tokens |", "|---|---|---|---|---|---|---|---|---|---|"]
     for r in rec.ranking:
-        c = r.cost
-        lines.append(f"| {r.rank} | {LABELS[r.option]} | {r.score:.0f} | {'yes' if r.feasible else 'no'} | "
-                     f"{c.train_gpu_hours:.3g} | {c.train_memory_gb:.1f} GB | {format_bytes(c.storage_bytes_per_task)} | "
-                     f"{c.extra_inference_tokens} |")
+        c, e = r.cost, r.expected_accuracy
+        acc = f"{e['point']:.3f} [{e['low']:.2f}-{e['high']:.2f}]" if e else "n/a"
+        basis = (e or {}).get("provenance", {}).get("kind", r.expected_accuracy_note if not e else "")
+        lines.append(f"| {r.rank} | {LABELS[r.option]} | {r.score:.0f} | {'yes' if r.feasible else 'no'} | {acc} | "
+                     f"{basis} | {c.train_gpu_hours:.3g} | {c.train_memory_gb:.1f} GB | "
+                     f"{format_bytes(c.storage_bytes_per_task)} | {c.extra_inference_tokens} |")
+    if rec.extra.get("basis"):
+        lines += ["", f"**What the numbers rest on.** {rec.extra['basis']}"]
+        lines += [f"- {LABELS[r.option]}: {r.expected_accuracy['provenance']['kind']} — "
+                  f"{r.expected_accuracy['provenance']['detail']}" for r in rec.ranking
+                  if r.expected_accuracy and r.expected_accuracy.get("provenance")]
+    decision = rec.extra.get("decision") or {}
+    if decision:
+        lines += ["", f"**How the pick is made.** {decision['rule']}."]
+        if decision.get("tied"):
+            lines.append(f"Statistically tied with {LABELS[rec.best]} (within {decision['tie_width_points']} points): "
+                         f"{', '.join(LABELS[o] for o in decision['tied'])} — settle it with {decision['settle_with']}.")
     lines += ["", "## Why"]
     for r in rec.ranking:
         lines += ["", f"### {LABELS[r.option]}"]

@@ -157,3 +157,22 @@ def test_runs_table_uses_the_task_metric_and_families(df):
         assert (spam.metric == "macro_f1").all()
         assert np.allclose(spam.score, spam.macro_f1)
     assert set(runs[runs.task == "sst5"].family) <= {"sst2"}
+
+
+def test_app_and_markdown_show_expected_accuracy_with_its_basis(artifact, tmp_path, monkeypatch):
+    from streamlit.testing.v1 import AppTest
+
+    from advisor.report import to_markdown
+
+    write_artifact(artifact, tmp_path / "c")
+    monkeypatch.setenv("TUNING_ADVISOR_CALIBRATION", str(tmp_path / "c"))
+    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=60).run()
+    at.session_state["step"] = 3
+    at.run()
+    assert not at.exception
+    table = at.dataframe[0].value
+    assert table["expected accuracy"].str.contains(r"\[").all()
+    assert set(table["basis"]) <= {"measured here", "published", "extrapolated"}
+    assert any("What the numbers rest on" in m.value for m in at.markdown)
+    md = to_markdown(recommend({"labeled_examples": 300, "model_params_b": 7}, calibration=ServedCalibration(artifact)))
+    assert "expected accuracy [10-90%]" in md and "What the numbers rest on" in md and "extrapolated" in md
