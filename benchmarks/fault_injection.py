@@ -1,8 +1,8 @@
 """Corrupt a COPY of the result store in each of the 24 ways of issue 15 (item 1) and print what
 every reader did with the bad file.
 
-Readers: `bench.results.load`, `bench status`, `advisor.recommend` calibrated on the copy (via
-$TUNING_ADVISOR_RESULTS), `advisor evaluate` (leave-one-task-out, not written) and `bench report`.
+Readers: `bench.results.load`, `bench status`, `advisor.recommend` with an artifact fitted on the copy (the
+calibration's own fit), the nested evaluation (one outer fold) and `bench report`.
 Per reader the outcome is one of:
   flagged  skipped, and the file named in a warning / the status listing
   skipped  left out silently (no warning naming it)
@@ -156,35 +156,41 @@ def read_status(store: Path, bad: Path, added: bool, base: int) -> tuple[str, st
 
 
 def read_recommend(store: Path, bad: Path, added: bool, base: int) -> tuple[str, str]:
+    """The calibrated path: fit the artifact from the copy (what `advisor calibrate` / `bench refresh` do), then
+    answer with it."""
     import yaml
 
-    from advisor.calibration import load_calibration
+    from advisor.artifact import ServedCalibration
+    from advisor.calibration import build_artifact
     from advisor.recommend import recommend
+    from bench.results import load
 
-    os.environ["TUNING_ADVISOR_RESULTS"] = str(store)
     profile = yaml.safe_load(PROFILE.read_text(encoding="utf-8"))
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
-        rec = recommend(profile)
-        cal = load_calibration()
-    if cal is None:
-        return "skipped", "no calibration fitted"
-    used = "path" in cal.runs and str(bad) in set(cal.runs.path)
+        art = build_artifact(load(store, include_failed=False), [], with_scaling=False)
+        if art is None:
+            return "skipped", "no calibration fitted"
+        rec = recommend(profile, calibration=ServedCalibration(art))
+    runs = {p for cell in art["evidence"] for m in cell["methods"].values() for p in m["runs"]}
     expect = base if added else base - 1
-    if used or len(cal.runs) > expect:
-        return "USED", f"fit on {len(cal.runs)} runs (expected {expect})"
-    return ("flagged" if _named(caught, bad) else "skipped"), f"best {rec.best}, fit on {len(cal.runs)} runs"
+    if str(bad) in runs or art["n_runs"] > expect:
+        return "USED", f"fit on {art['n_runs']} runs (expected at most {expect})"
+    return ("flagged" if _named(caught, bad) else "skipped"), f"best {rec.best}, fit on {art['n_runs']} runs"
 
 
 def read_evaluate(store: Path, bad: Path, added: bool, base: int) -> tuple[str, str]:
-    from typer.testing import CliRunner
+    """The nested evaluation, one outer fold (the whole procedure per family is the same code)."""
+    from advisor.evaluate import leave_one_family_out
+    from bench.results import load
 
-    from advisor.cli import app
-
-    res = CliRunner().invoke(app, ["evaluate", "--results-dir", str(store), "--no-write", "--json"])
-    if res.exit_code != 0 or res.exception is not None:
-        return "CRASH", f"exit {res.exit_code}: {type(res.exception).__name__}: {str(res.exception)[:60]}"
-    result, _ = json.JSONDecoder().raw_decode(res.output, res.output.index("{"))
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            df = load(store, include_failed=False)
+            result = leave_one_family_out(df, families=[sorted(set(df.task))[0]])
+    except Exception as err:
+        return "CRASH", f"{type(err).__name__}: {str(err)[:60]}"
     return "flagged", f"regret {result.get('regret')}"
 
 

@@ -26,7 +26,9 @@ REPO = Path(__file__).resolve().parent.parent
 
 
 def _config(tmp_path: Path) -> Path:
-    tasks = [str(write_toy_task(tmp_path / "t1", name="toy")), str(write_toy_task(tmp_path / "t2", seed=1, name="toy2"))]
+    # Three task families: the calibration selects its settings by leave-one-family-out inside the training tasks.
+    tasks = [str(write_toy_task(tmp_path / "t1", name="toy")), str(write_toy_task(tmp_path / "t2", seed=1, name="toy2")),
+             str(write_toy_task(tmp_path / "t3", seed=2, name="toy3"))]
     raw = {"backbones": ["tiny-bert"], "tasks": tasks, "methods": ["prompt_engineering", "linear_probe", "lora"],
            "sizes": [16, 32, 48, 64], "seeds": [0], "staleness": {"max_age_days": 30, "on_version_change": ["task"]},
            "gates": {"required_fraction": 0.5, "max_failed_fraction": 0.05, "tolerance_points": 1.0}}
