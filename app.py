@@ -17,7 +17,7 @@ from advisor.evidence import learning_curves, load_results, nearest_evidence, re
 from advisor.glossary import GLOSSARY
 from advisor.profile import CHOICES, HELP
 from advisor.recommend import LABELS
-from advisor.report import to_markdown
+from advisor.report import basis_lines, tie_sentence, to_markdown
 
 st.set_page_config(page_title="tuning-advisor", layout="wide")
 
@@ -173,14 +173,10 @@ def answer_page() -> None:
     st.dataframe(pd.DataFrame(rows), hide_index=True, width="stretch", key="ranking_table")
     if rec.extra.get("basis"):
         st.markdown(f"**What the numbers rest on.** {rec.extra['basis']}")
-        for r in rec.ranking:
-            prov = (r.expected_accuracy or {}).get("provenance")
-            if prov and prov["kind"] != "measured here":
-                st.caption(f"{LABELS[r.option]}: {prov['kind']} — {prov['detail']}")
-    decision = rec.extra.get("decision") or {}
-    if decision.get("tied"):
-        st.info(f"Statistically tied with {LABELS[rec.best]} (within {decision['tie_width_points']} points): "
-                f"{', '.join(LABELS[o] for o in decision['tied'])}. Settle it with {decision['settle_with']}.")
+        for line in basis_lines(rec):
+            st.caption(line)
+    if tie_sentence(rec):
+        st.info(tie_sentence(rec))
     # Pareto view: expected accuracy (measured calibration) when there is one, else the rules score.
     calibrated = all(r.expected_accuracy for r in rec.ranking)
     y = "expected accuracy" if calibrated else "score"

@@ -14,7 +14,7 @@ import typer
 from advisor.costs import estimate_all
 from advisor.profile import HELP, ProfileError, ProjectProfile, field_names
 from advisor.recommend import LABELS, Recommendation, recommend
-from advisor.report import format_bytes
+from advisor.report import basis_lines, format_bytes, tie_sentence
 from advisor.table import TableError, load_table
 
 app = typer.Typer(add_completion=False, no_args_is_help=True,
@@ -63,15 +63,9 @@ def render(rec: Recommendation) -> str:
     if calibrated:
         lines += ["", "Expected accuracy: " + rec.ranking[0].expected_accuracy_note,
                   f"What the numbers rest on: {rec.extra.get('basis', '')}"]
-        for r in rec.ranking:
-            prov = (r.expected_accuracy or {}).get("provenance")
-            if prov and prov["kind"] != "measured here":
-                lines.append(f"  {LABELS[r.option]}: {prov['kind']} — {prov['detail']}")
-        decision = rec.extra.get("decision") or {}
-        if decision.get("tied"):
-            lines.append(f"Statistically tied with {LABELS[rec.best]} (within {decision['tie_width_points']} points, "
-                         f"one standard deviation of a between-option difference): "
-                         f"{', '.join(LABELS[o] for o in decision['tied'])}. Settle it with {decision['settle_with']}.")
+        lines += [f"  {line}" for line in basis_lines(rec)]
+        if tie_sentence(rec):
+            lines.append(tie_sentence(rec))
     for r in rec.ranking:
         lines.append("")
         lines.append(f"{LABELS[r.option]}:")

@@ -16,6 +16,26 @@ def format_bytes(n: float) -> str:
     return f"{n:,.0f} PB"
 
 
+def basis_lines(rec: Recommendation) -> list[str]:
+    """Where each non-measured expected accuracy comes from (one line per option), for every front end."""
+    out = []
+    for r in rec.ranking:
+        prov = (r.expected_accuracy or {}).get("provenance")
+        if prov and prov["kind"] != "measured here":
+            out.append(f"{LABELS[r.option]}: {prov['kind']} — {prov['detail']}")
+    return out
+
+
+def tie_sentence(rec: Recommendation) -> str | None:
+    """The statistical tie with the pick and the cheap measurement that would settle it, or None."""
+    decision = rec.extra.get("decision") or {}
+    if not decision.get("tied"):
+        return None
+    return (f"Statistically tied with {LABELS[rec.best]} (within {decision['tie_width_points']} points, one standard "
+            f"deviation of a between-option difference): {', '.join(LABELS[o] for o in decision['tied'])}. "
+            f"Settle it with {decision['settle_with']}.")
+
+
 def to_markdown(rec: Recommendation, evidence: list[dict[str, Any]] | None = None) -> str:
     lines = ["# tuning-advisor recommendation", "", f"**{rec.summary()}**", "",
              f"Decision table {rec.table_version}; mode: {rec.mode}.", "", "## Ranking", "",
@@ -30,15 +50,12 @@ def to_markdown(rec: Recommendation, evidence: list[dict[str, Any]] | None = Non
                      f"{format_bytes(c.storage_bytes_per_task)} | {c.extra_inference_tokens} |")
     if rec.extra.get("basis"):
         lines += ["", f"**What the numbers rest on.** {rec.extra['basis']}"]
-        lines += [f"- {LABELS[r.option]}: {r.expected_accuracy['provenance']['kind']} — "
-                  f"{r.expected_accuracy['provenance']['detail']}" for r in rec.ranking
-                  if r.expected_accuracy and r.expected_accuracy.get("provenance")]
+        lines += [f"- {line}" for line in basis_lines(rec)]
     decision = rec.extra.get("decision") or {}
     if decision:
         lines += ["", f"**How the pick is made.** {decision['rule']}."]
-        if decision.get("tied"):
-            lines.append(f"Statistically tied with {LABELS[rec.best]} (within {decision['tie_width_points']} points): "
-                         f"{', '.join(LABELS[o] for o in decision['tied'])} — settle it with {decision['settle_with']}.")
+        if tie_sentence(rec):
+            lines.append(tie_sentence(rec))
     lines += ["", "## Why"]
     for r in rec.ranking:
         lines += ["", f"### {LABELS[r.option]}"]
