@@ -18,7 +18,7 @@ from typing import Any, Callable
 
 import numpy as np
 
-from bench.protocol import Protocol, split_cell, capped_test_indices
+from bench.protocol import Protocol, capped_random_indices, capped_test_indices, split_cell, split_random
 from bench.results import REPO, SCHEMA_VERSION
 from bench.tasks import TaskError, TaskSpec, load_split
 
@@ -135,7 +135,10 @@ def prepare_cell(backbone: Any, task: TaskSpec, train_size: int, seed: int, prot
     from bench.methods import Cell
 
     pool, pool_df = encoded_split(backbone, task, "train", protocol, data_dir)
-    test, _ = encoded_split(backbone, task, "test", protocol, data_dir)
+    test, test_df = encoded_split(backbone, task, "test", protocol, data_dir)
+    if task.generation:
+        return _generation_cell(backbone, task, train_size, seed, protocol, data_dir, device, autocast,
+                                pool, pool_df, test, test_df)
     train_idx, val_idx = split_cell(pool.labels, train_size, protocol.val_size(train_size), seed)
     test_idx = capped_test_indices(test.labels, protocol.test_cap)
     causal = backbone.kind == "causal"
@@ -143,6 +146,29 @@ def prepare_cell(backbone: Any, task: TaskSpec, train_size: int, seed: int, prot
                 test=test, train_idx=train_idx, val_idx=val_idx, test_idx=test_idx, pool_rows=pool_df,
                 device=device, autocast=autocast, label_token_ids=label_token_ids(backbone, task) if causal else None,
                 forgetting_probe=forgetting_probe(backbone, task, protocol, data_dir, device))
+
+
+def _generation_cell(backbone: Any, task: TaskSpec, train_size: int, seed: int, protocol: Protocol, data_dir: Any,
+                     device: Any, autocast: bool, pool: Any, pool_df: Any, test: Any, test_df: Any) -> Any:
+    """A generation cell: seeded-permutation split (no classes), prompts for decoding, targets for training."""
+    from bench.methods import Cell
+    from bench.methods.generation import GenData, encode_targets
+
+    causal = backbone.kind == "causal"
+    train_idx, val_idx = split_random(len(pool_df), train_size, protocol.val_size(train_size), seed)
+    test_idx = capped_random_indices(len(test_df), protocol.test_cap)
+    gen = None
+    if causal:
+        key = (backbone.name, f"{task.name}@{task.version}:{task.source_file}", "train+target")
+        if key not in _ENCODED:
+            _ENCODED[key] = (encode_targets(backbone.tokenizer, task_texts(task, pool_df, True),
+                                            pool_df["target"].tolist(), protocol.causal_max_length), pool_df)
+        gen = GenData(_ENCODED[key][0], list(pool_df["accepted"]), list(test_df["accepted"]))
+    return Cell(backbone=backbone, task=task, protocol=protocol, train_size=train_size, seed=seed, pool=pool,
+                test=test, train_idx=train_idx, val_idx=val_idx, test_idx=test_idx, pool_rows=pool_df,
+                device=device, autocast=autocast, label_token_ids=None,
+                forgetting_probe=forgetting_probe(backbone, task, protocol, data_dir, device) if causal else None,
+                cache={"test_rows": test_df}, gen=gen)
 
 
 # ---------------------------------------------------------------------------------------
@@ -213,6 +239,7 @@ def run_trial(backbone_name: str, task: TaskSpec, method_name: str, train_size: 
         backbone = load_backbone(backbone_name)
         cell = prepare_cell(backbone, task, train_size, seed, protocol, data_dir, dev, autocast)
         record["config"].update({"lr_candidates": list(method.candidates(cell)) if method.trains else None,
+                                 "task_kind": task.kind,
                                  "val_size": len(cell.val_idx), "test_size": len(cell.test_idx),
                                  "backbone_kind": backbone.kind})
         with PeakRSS() as rss:
@@ -233,6 +260,15 @@ def run_trial(backbone_name: str, task: TaskSpec, method_name: str, train_size: 
             "metrics": {"val_metric_name": task.metric, **out.extra},
         })
     except Exception as err:  # a failing trial is data, not a crash: the grid goes on
+        from bench.methods.generation import UnsupportedError
+
+        if isinstance(err, UnsupportedError):
+            # Not a bug: this method/backbone cannot do this task kind. Stored as failed (the result schema's
+            # statuses are ok | failed) with unsupported=true, so grids and reports can tell it apart.
+            record.update({"error": f"unsupported: {err}", "unsupported": True})
+            record["wall_time_s"] = time.perf_counter() - t0
+            record["env"] = {"argv": sys.argv[:1]}
+            return _finite(record)
         tail = traceback.format_exc().strip().splitlines()[-6:]
         record["error"] = f"{type(err).__name__}: {err}"
         record["traceback_tail"] = tail
