@@ -209,6 +209,49 @@ def environment(device: Any) -> dict[str, Any]:
 
 
 # ---------------------------------------------------------------------------------------
+# Method overrides (hyperparameter studies without code edits)
+# ---------------------------------------------------------------------------------------
+OVERRIDES_ENV = "BENCH_OVERRIDES"
+
+
+def parse_overrides(text: str | None) -> dict[str, dict[str, Any]]:
+    """"method.key=value;..." -> {method: {key: value}}. Keys: `lrs` (any trained method: `|`-separated
+    rates, replacing its lr candidates; one rate = no race) and the method's `options` (prompt_tuning.init).
+
+    Read from $BENCH_OVERRIDES (set by `bench run --override`), so worker processes inherit it; every
+    record stores what was applied in config.overrides."""
+    from bench.methods import METHODS
+
+    out: dict[str, dict[str, Any]] = {}
+    for item in [x.strip() for x in (text or "").split(";") if x.strip()]:
+        key, sep, value = item.partition("=")
+        method, dot, name = key.strip().partition(".")
+        if not sep or not dot:
+            raise ValueError(f"override {item[:60]!r} (expected method.key=value, e.g. prompt_tuning.init=class_labels)")
+        if method not in METHODS:
+            raise ValueError(f"override {item[:60]!r}: unknown method {method!r} (valid: {', '.join(METHODS)})")
+        options = getattr(METHODS[method], "options", {})
+        value = value.strip()
+        if name == "lrs":
+            try:
+                rates = tuple(float(v) for v in value.split("|"))
+            except ValueError:
+                raise ValueError(f"override {item[:60]!r}: lrs must be |-separated numbers, e.g. 0.03|0.1") from None
+            if not rates or any(not (r > 0 and np.isfinite(r)) for r in rates):
+                raise ValueError(f"override {item[:60]!r}: every lr must be a positive number")
+            out.setdefault(method, {})["lrs"] = rates
+        elif name in options:
+            if value not in options[name]:
+                raise ValueError(f"override {item[:60]!r}: {method}.{name}={value[:30]!r} "
+                                 f"(allowed: {', '.join(options[name])})")
+            out.setdefault(method, {})[name] = value
+        else:
+            raise ValueError(f"override {item[:60]!r}: {method} has no option {name!r} "
+                             f"(allowed: {', '.join(['lrs', *options])})")
+    return out
+
+
+# ---------------------------------------------------------------------------------------
 # One trial -> one record
 # ---------------------------------------------------------------------------------------
 def run_trial(backbone_name: str, task: TaskSpec, method_name: str, train_size: int, seed: int,
@@ -237,7 +280,13 @@ def run_trial(backbone_name: str, task: TaskSpec, method_name: str, train_size: 
         record["device"] = dev.type + ("+bf16" if autocast else "")
         method = get_method(method_name)
         backbone = load_backbone(backbone_name)
+        overrides = parse_overrides(os.environ.get(OVERRIDES_ENV)).get(method_name, {})
         cell = prepare_cell(backbone, task, train_size, seed, protocol, data_dir, dev, autocast)
+        if overrides:
+            record["config"]["overrides"] = {k: list(v) if isinstance(v, tuple) else v for k, v in overrides.items()}
+            cell.cache["overrides"] = overrides
+            if "lrs" in overrides:
+                cell.cache["lrs_override"] = overrides["lrs"]
         record["config"].update({"lr_candidates": list(method.candidates(cell)) if method.trains else None,
                                  "task_kind": task.kind,
                                  "val_size": len(cell.val_idx), "test_size": len(cell.test_idx),
