@@ -49,6 +49,9 @@ def run_cmd(
     threads: Optional[int] = typer.Option(None, "--threads", help="Torch threads per trial (default: cores / workers)."),
     test_cap: Optional[int] = typer.Option(None, "--test-cap", help="Override the protocol's test-subset cap."),
     max_steps: Optional[int] = typer.Option(None, "--max-steps", help="Override the protocol's step cap."),
+    override: list[str] = typer.Option([], "--override", help="method.key=value (repeatable), e.g. "
+                                       "prompt_tuning.init=class_labels or prompt_tuning.lrs=0.1 (one lr = no race); "
+                                       "recorded in each result's config.overrides. Use a separate --results-dir."),
 ) -> None:
     """Run a grid of trials (idempotent: existing results are skipped)."""
     import dataclasses
@@ -67,6 +70,16 @@ def run_cmd(
         _fail(f"--workers={workers} (allowed: >= 1)")
     if threads is not None and threads < 1:
         _fail(f"--threads={threads} (allowed: >= 1)")
+    if override:
+        import os
+
+        from bench.trial import OVERRIDES_ENV, parse_overrides
+
+        try:
+            parse_overrides(";".join(override))
+        except ValueError as err:
+            _fail(str(err))
+        os.environ[OVERRIDES_ENV] = ";".join(override)  # worker processes inherit it
     backbones = [m.strip() for m in models.split(",") if m.strip()]
     for b in backbones:
         try:

@@ -105,3 +105,19 @@ def capped_test_indices(labels: np.ndarray, cap: int) -> np.ndarray:
     perms = {c: rng.permutation(np.flatnonzero(labels == c)) for c in classes}
     take = _allocate(np.array([len(perms[c]) for c in classes]), cap)
     return np.sort(np.concatenate([perms[c][:t] for c, t in zip(classes, take)]))
+
+
+def split_random(n_pool: int, n_train: int, n_val: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
+    """Generation tasks (no classes to stratify by): one seeded permutation of the pool; training
+    examples from the front (the n=64 subset is inside the n=256 one), validation from the back."""
+    if n_train + n_val > n_pool:
+        raise ValueError(f"train_size={n_train} + validation {n_val} exceeds the pool of {n_pool} examples")
+    perm = np.random.default_rng(seed).permutation(n_pool)
+    return perm[:n_train], perm[n_pool - n_val:]
+
+
+def capped_random_indices(n: int, cap: int) -> np.ndarray:
+    """A test subset of at most `cap` rows for generation tasks, identical for every seed."""
+    if n <= cap:
+        return np.arange(n)
+    return np.sort(np.random.default_rng(TEST_SEED).permutation(n)[:cap])

@@ -67,7 +67,7 @@ FIELDS: dict[str, tuple[str, float | None, float | None, bool]] = {
     # (measured -0.32..1.15 here), so only a loose bound is checked.
     "forgetting": ("num", -1000.0, 1000.0, True),
     "lr": ("num", 0.0, 10.0, False),
-    "num_classes": ("int", 2, 100_000, True), "mean_input_tokens": ("num", 0.0, 1e7, True),
+    "num_classes": ("int", 0, 100_000, True), "mean_input_tokens": ("num", 0.0, 1e7, True),
     "is_pair": ("bool", None, None, True), "converged": ("bool", None, None, False),
     "wall_time_s": ("num", 0.0, 1e8, False),
 }

@@ -17,6 +17,8 @@ import yaml
 TASK_DIR = Path(__file__).resolve().parent / "tasks"
 REPO = Path(__file__).resolve().parent.parent
 METRICS = ("accuracy", "macro_f1")
+KINDS = ("classification", "generation")
+GENERATION_METRICS = ("exact_match",)
 
 
 class TaskError(ValueError):
@@ -46,6 +48,15 @@ class TaskSpec:
     complexity: str = "moderate"
     license: str = "not stated"
     source_file: str = ""
+    # Generation tasks (kind=generation): the model writes `target_field`; any `|`-separated form in
+    # `accepted_field` counts as correct (bench.methods.generation.exact_match). No labels.
+    kind: str = "classification"
+    target_field: str = ""
+    accepted_field: str = ""
+
+    @property
+    def generation(self) -> bool:
+        return self.kind == "generation"
 
     @property
     def num_classes(self) -> int:
@@ -113,6 +124,11 @@ def check_task_types(raw: dict[str, Any], where: str) -> None:
 def parse_task(raw: Any, where: str) -> TaskSpec:
     if not isinstance(raw, dict):
         raise TaskError(f"{where}: a task file must be a mapping")
+    kind = raw.get("kind", "classification")
+    if kind not in KINDS:
+        raise TaskError(f"{where}: kind={str(kind)[:40]!r} (allowed: {', '.join(KINDS)})")
+    if kind == "generation":
+        return _parse_generation(raw, where)
     check_task_types(raw, where)
     need = ("name", "labels", "text_fields", "instruction", "template")
     missing = [k for k in need if k not in raw]
@@ -149,6 +165,32 @@ def parse_task(raw: Any, where: str) -> TaskSpec:
                     instruction=str(raw["instruction"]), template=str(raw["template"]), metric=metric,
                     complexity=str(raw.get("complexity", "moderate")), license=str(raw.get("license", "not stated")),
                     source_file=where)
+
+
+def _parse_generation(raw: dict, where: str) -> TaskSpec:
+    need = ("name", "text_fields", "target_field", "instruction", "template")
+    missing = [k for k in need if k not in raw]
+    if missing:
+        raise TaskError(f"{where}: missing field(s) {missing} (kind=generation)")
+    if not re.fullmatch(r"[a-z0-9_][a-z0-9_\-]*", str(raw["name"])):
+        raise TaskError(f"{where}: name={raw['name']!r} (allowed: lowercase letters, digits, _ and -)")
+    fields = tuple(raw["text_fields"]) if isinstance(raw["text_fields"], list) else (str(raw["text_fields"]),)
+    for f in fields:
+        if "{" + f + "}" not in raw["template"]:
+            raise TaskError(f"{where}: template must contain {{{f}}}")
+    metric = raw.get("metric", "exact_match")
+    if metric not in GENERATION_METRICS:
+        raise TaskError(f"{where}: metric={str(metric)[:40]!r} (allowed for kind=generation: "
+                        f"{', '.join(GENERATION_METRICS)})")
+    files = raw.get("files", {"train": "train.csv", "test": "test.csv"})
+    if not isinstance(files, dict) or not {"train", "test"} <= set(files):
+        raise TaskError(f"{where}: files needs 'train' and 'test'")
+    return TaskSpec(name=str(raw["name"]), version=int(raw.get("version", 1)), description=str(raw.get("description", "")),
+                    dataset=str(raw.get("dataset", raw["name"])), files=dict(files), text_fields=fields,
+                    label_field="", labels=(), instruction=str(raw["instruction"]), template=str(raw["template"]),
+                    metric=metric, complexity=str(raw.get("complexity", "moderate")),
+                    license=str(raw.get("license", "not stated")), source_file=where, kind="generation",
+                    target_field=str(raw["target_field"]), accepted_field=str(raw.get("accepted_field", "")))
 
 
 def task_names() -> list[str]:
@@ -216,6 +258,19 @@ def load_split(task: TaskSpec, split: str, data_dir: str | Path | None = None):
     if not path.exists():
         raise TaskError(f"task {task.name}: data file {path} is missing")
     df = pd.read_csv(path, dtype=str, keep_default_na=False)
+    if task.generation:
+        # No classes: `label_id` is the row number (so splits and indices work as for classification),
+        # `target` the reference and `accepted` every correct form.
+        need = [*task.text_fields, task.target_field] + ([task.accepted_field] if task.accepted_field else [])
+        absent = [c for c in need if c not in df.columns]
+        if absent:
+            raise TaskError(f"task {task.name}: {path} lacks column(s) {absent} (has: {list(df.columns)})")
+        out = df[list(task.text_fields)].copy()
+        out["target"] = df[task.target_field]
+        acc = df[task.accepted_field] if task.accepted_field else df[task.target_field]
+        out["accepted"] = [[a for a in str(v).split("|") if a.strip()] or [t] for v, t in zip(acc, out["target"])]
+        out["label_id"] = range(len(out))
+        return out.reset_index(drop=True)
     need = [*task.text_fields, task.label_field]
     absent = [c for c in need if c not in df.columns]
     if absent:

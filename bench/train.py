@@ -231,11 +231,12 @@ class FitResult:
 def fit(build: Callable[[float], tuple[Any, list[dict]]], lrs: tuple[float, ...], head: Head,
         data: Encoded, train_idx: np.ndarray, val_idx: np.ndarray, protocol: Protocol, seed: int,
         pad_id: int, left: bool, device: torch.device, metric: str, num_classes: int,
-        autocast: bool = False) -> FitResult:
+        autocast: bool = False, score: Callable[[Any], float] | None = None) -> FitResult:
     """Train with a small lr race, then early stopping on the validation split.
 
     The budget is `protocol.steps_for(n)`; a run still improving at the budget may
-    continue to `extend_factor` x budget. Every candidate lr trains `race_fraction` of the budget; the best on validation
+    continue to `extend_factor` x budget. `score(model)`, when given, replaces the classification
+    validation metric (generation tasks: exact match of greedy decodes). Every candidate lr trains `race_fraction` of the budget; the best on validation
     continues to the full budget (successive halving with one round: 1.25x the cost of
     one run for two candidates, instead of 2x for a full grid). The state with the best
     validation score is restored at the end.
@@ -247,8 +248,11 @@ def fit(build: Callable[[float], tuple[Any, list[dict]]], lrs: tuple[float, ...]
     t0 = time.perf_counter()
 
     def validate(c: Candidate, loss_sum: torch.Tensor, n: int) -> None:
-        pred, _ = predict(c.model, head, data, val_idx, pad_id, left, device, autocast=autocast)
-        val = metrics_from(pred, data.labels[val_idx], num_classes)[metric]
+        if score is not None:
+            val = score(c.model)
+        else:
+            pred, _ = predict(c.model, head, data, val_idx, pad_id, left, device, autocast=autocast)
+            val = metrics_from(pred, data.labels[val_idx], num_classes)[metric]
         loss = float(loss_sum.item()) / max(n, 1)  # the one host sync per validation
         if not math.isfinite(loss):
             c.diverged = True

@@ -18,7 +18,7 @@ from typing import Any, Callable
 
 import numpy as np
 
-from bench.protocol import Protocol, split_cell, capped_test_indices
+from bench.protocol import Protocol, capped_random_indices, capped_test_indices, split_cell, split_random
 from bench.results import REPO, SCHEMA_VERSION
 from bench.tasks import TaskError, TaskSpec, load_split
 
@@ -135,7 +135,10 @@ def prepare_cell(backbone: Any, task: TaskSpec, train_size: int, seed: int, prot
     from bench.methods import Cell
 
     pool, pool_df = encoded_split(backbone, task, "train", protocol, data_dir)
-    test, _ = encoded_split(backbone, task, "test", protocol, data_dir)
+    test, test_df = encoded_split(backbone, task, "test", protocol, data_dir)
+    if task.generation:
+        return _generation_cell(backbone, task, train_size, seed, protocol, data_dir, device, autocast,
+                                pool, pool_df, test, test_df)
     train_idx, val_idx = split_cell(pool.labels, train_size, protocol.val_size(train_size), seed)
     test_idx = capped_test_indices(test.labels, protocol.test_cap)
     causal = backbone.kind == "causal"
@@ -143,6 +146,29 @@ def prepare_cell(backbone: Any, task: TaskSpec, train_size: int, seed: int, prot
                 test=test, train_idx=train_idx, val_idx=val_idx, test_idx=test_idx, pool_rows=pool_df,
                 device=device, autocast=autocast, label_token_ids=label_token_ids(backbone, task).to(device) if causal else None,
                 forgetting_probe=forgetting_probe(backbone, task, protocol, data_dir, device))
+
+
+def _generation_cell(backbone: Any, task: TaskSpec, train_size: int, seed: int, protocol: Protocol, data_dir: Any,
+                     device: Any, autocast: bool, pool: Any, pool_df: Any, test: Any, test_df: Any) -> Any:
+    """A generation cell: seeded-permutation split (no classes), prompts for decoding, targets for training."""
+    from bench.methods import Cell
+    from bench.methods.generation import GenData, encode_targets
+
+    causal = backbone.kind == "causal"
+    train_idx, val_idx = split_random(len(pool_df), train_size, protocol.val_size(train_size), seed)
+    test_idx = capped_random_indices(len(test_df), protocol.test_cap)
+    gen = None
+    if causal:
+        key = (backbone.name, f"{task.name}@{task.version}:{task.source_file}", "train+target")
+        if key not in _ENCODED:
+            _ENCODED[key] = (encode_targets(backbone.tokenizer, task_texts(task, pool_df, True),
+                                            pool_df["target"].tolist(), protocol.causal_max_length), pool_df)
+        gen = GenData(_ENCODED[key][0], list(pool_df["accepted"]), list(test_df["accepted"]))
+    return Cell(backbone=backbone, task=task, protocol=protocol, train_size=train_size, seed=seed, pool=pool,
+                test=test, train_idx=train_idx, val_idx=val_idx, test_idx=test_idx, pool_rows=pool_df,
+                device=device, autocast=autocast, label_token_ids=None,
+                forgetting_probe=forgetting_probe(backbone, task, protocol, data_dir, device) if causal else None,
+                cache={"test_rows": test_df}, gen=gen)
 
 
 # ---------------------------------------------------------------------------------------
@@ -183,6 +209,49 @@ def environment(device: Any) -> dict[str, Any]:
 
 
 # ---------------------------------------------------------------------------------------
+# Method overrides (hyperparameter studies without code edits)
+# ---------------------------------------------------------------------------------------
+OVERRIDES_ENV = "BENCH_OVERRIDES"
+
+
+def parse_overrides(text: str | None) -> dict[str, dict[str, Any]]:
+    """"method.key=value;..." -> {method: {key: value}}. Keys: `lrs` (any trained method: `|`-separated
+    rates, replacing its lr candidates; one rate = no race) and the method's `options` (prompt_tuning.init).
+
+    Read from $BENCH_OVERRIDES (set by `bench run --override`), so worker processes inherit it; every
+    record stores what was applied in config.overrides."""
+    from bench.methods import METHODS
+
+    out: dict[str, dict[str, Any]] = {}
+    for item in [x.strip() for x in (text or "").split(";") if x.strip()]:
+        key, sep, value = item.partition("=")
+        method, dot, name = key.strip().partition(".")
+        if not sep or not dot:
+            raise ValueError(f"override {item[:60]!r} (expected method.key=value, e.g. prompt_tuning.init=class_labels)")
+        if method not in METHODS:
+            raise ValueError(f"override {item[:60]!r}: unknown method {method!r} (valid: {', '.join(METHODS)})")
+        options = getattr(METHODS[method], "options", {})
+        value = value.strip()
+        if name == "lrs":
+            try:
+                rates = tuple(float(v) for v in value.split("|"))
+            except ValueError:
+                raise ValueError(f"override {item[:60]!r}: lrs must be |-separated numbers, e.g. 0.03|0.1") from None
+            if not rates or any(not (r > 0 and np.isfinite(r)) for r in rates):
+                raise ValueError(f"override {item[:60]!r}: every lr must be a positive number")
+            out.setdefault(method, {})["lrs"] = rates
+        elif name in options:
+            if value not in options[name]:
+                raise ValueError(f"override {item[:60]!r}: {method}.{name}={value[:30]!r} "
+                                 f"(allowed: {', '.join(options[name])})")
+            out.setdefault(method, {})[name] = value
+        else:
+            raise ValueError(f"override {item[:60]!r}: {method} has no option {name!r} "
+                             f"(allowed: {', '.join(['lrs', *options])})")
+    return out
+
+
+# ---------------------------------------------------------------------------------------
 # One trial -> one record
 # ---------------------------------------------------------------------------------------
 def run_trial(backbone_name: str, task: TaskSpec, method_name: str, train_size: int, seed: int,
@@ -215,11 +284,16 @@ def run_trial(backbone_name: str, task: TaskSpec, method_name: str, train_size: 
         dev, autocast = resolve_device(device)
         record["device"] = dev.type + ("+bf16" if autocast else "")
         method = get_method(method_name)
+        # One override path: `bench run --override` ($BENCH_OVERRIDES, inherited by workers) and a benchmark's own
+        # `overrides` argument; the argument wins. Applied to a copy of the method, recorded in the config.
+        overrides = {**parse_overrides(os.environ.get(OVERRIDES_ENV)).get(method_name, {}), **(overrides or {})}
         if overrides:
             method = override(method, overrides)
+            record["config"]["overrides"] = {k: list(v) if isinstance(v, tuple) else v for k, v in overrides.items()}
         backbone = load_backbone(backbone_name)
         cell = prepare_cell(backbone, task, train_size, seed, protocol, data_dir, dev, autocast)
         record["config"].update({"lr_candidates": list(method.candidates(cell)) if method.trains else None,
+                                 "task_kind": task.kind,
                                  "val_size": len(cell.val_idx), "test_size": len(cell.test_idx),
                                  "backbone_kind": backbone.kind})
         with PeakRSS() as rss:
@@ -240,6 +314,15 @@ def run_trial(backbone_name: str, task: TaskSpec, method_name: str, train_size: 
             "metrics": {"val_metric_name": task.metric, **out.extra},
         })
     except Exception as err:  # a failing trial is data, not a crash: the grid goes on
+        from bench.methods.generation import UnsupportedError
+
+        if isinstance(err, UnsupportedError):
+            # Not a bug: this method/backbone cannot do this task kind. Stored as failed (the result schema's
+            # statuses are ok | failed) with unsupported=true, so grids and reports can tell it apart.
+            record.update({"error": f"unsupported: {err}", "unsupported": True})
+            record["wall_time_s"] = time.perf_counter() - t0
+            record["env"] = {"argv": sys.argv[:1]}
+            return _finite(record)
         tail = traceback.format_exc().strip().splitlines()[-6:]
         record["error"] = f"{type(err).__name__}: {err}"
         record["traceback_tail"] = tail

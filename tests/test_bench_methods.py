@@ -92,3 +92,39 @@ def test_device_resolution_is_cpu_testable(monkeypatch):
     assert resolve_device("auto") == (torch.device("cuda"), True)
     with pytest.raises(ValueError, match="auto | cpu | cuda"):
         resolve_device("tpu")
+
+
+@pytest.mark.parametrize("backbone", ["tiny-bert", "tiny-llama"])
+def test_prompt_tuning_class_labels_init_cycles_label_word_embeddings(backbone, toy, monkeypatch):
+    """Lester et al. 2021: the soft prompt starts as the label words' embeddings, repeated to fill it."""
+    import torch
+
+    from bench.methods import override
+    from bench.methods.prompt_tuning import VIRTUAL_TOKENS
+    from bench.models import load_backbone
+    from bench.trial import prepare_cell
+
+    cell = prepare_cell(load_backbone(backbone), toy, 16, 0, TINY_PROTOCOL, None, torch.device("cpu"), False)
+    model, _ = override(METHODS["prompt_tuning"], {"init": "class_labels"}).build(cell, 0.1)
+    # peft's TEXT init tokenises the label words ("negative positive") and repeats the ids to fill the prompt.
+    ids = cell.backbone.tokenizer(" ".join(lab.word for lab in toy.labels))["input_ids"]
+    prompt = model.prompt_encoder[model.active_adapter].embedding.weight
+    words = model.get_input_embeddings().weight
+    for k in range(VIRTUAL_TOKENS):
+        assert torch.equal(prompt[k], words[ids[k % len(ids)]])
+    text_init, _ = METHODS["prompt_tuning"].build(cell, 0.1)
+    assert not torch.equal(text_init.prompt_encoder[text_init.active_adapter].embedding.weight, prompt)
+
+
+def test_overrides_are_applied_recorded_and_checked(toy, monkeypatch):
+    from bench.trial import parse_overrides
+
+    monkeypatch.setenv("BENCH_OVERRIDES", "prompt_tuning.init=class_labels;prompt_tuning.lrs=0.05")
+    r = run_trial("tiny-bert", toy, "prompt_tuning", 16, 0, TINY_PROTOCOL, device="cpu")
+    assert r["status"] == "ok", r.get("traceback_tail")
+    assert r["config"]["overrides"] == {"init": "class_labels", "lrs": [0.05]}
+    assert r["lr"] == 0.05 and r["metrics"]["hyperparams"]["init"] == "class_labels"
+    for bad, msg in [("prompt_tuning.init=words", "allowed: text, class_labels"), ("lora.init=text", "allowed: lrs"),
+                     ("nope.lrs=1", "unknown method"), ("lora.lrs=fast", "numbers"), ("init", "method.key=value")]:
+        with pytest.raises(ValueError, match=msg):
+            parse_overrides(bad)

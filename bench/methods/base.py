@@ -34,6 +34,7 @@ class Cell:
     label_token_ids: Any | None  # causal only
     forgetting_probe: Any | None  # callable(model) -> float, the change is computed by the runner
     cache: dict = field(default_factory=dict)
+    gen: Any | None = None  # generation tasks: bench.methods.generation.GenData
 
     @property
     def causal(self) -> bool:
@@ -111,6 +112,11 @@ class Method:
 
     def run(self, cell: Cell) -> MethodOutput:
         from bench.train import Head, fit, metrics_from, predict
+
+        if cell.task.generation:
+            from bench.methods.generation import run_trained
+
+            return run_trained(self, cell)
 
         head = Head(cell.causal, cell.label_token_ids)
         left = cell.causal

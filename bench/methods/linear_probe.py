@@ -36,6 +36,13 @@ class LinearProbe(Method):
     trains = False
 
     def run(self, cell: Cell) -> MethodOutput:
+        if cell.task.generation:
+            from bench.methods.generation import UnsupportedError
+
+            raise UnsupportedError(f"linear_probe cannot run task {cell.task.name} (kind=generation): a classifier "
+                                   "on frozen features predicts one of fixed classes, it cannot write text; use "
+                                   "prompt_engineering, prompt_tuning, prefix_tuning, lora or full_finetuning "
+                                   "with a causal LM backbone")
         from sklearn.linear_model import LogisticRegression
         from sklearn.preprocessing import StandardScaler
 

@@ -51,6 +51,10 @@ class PromptEngineering(Method):
     trains = False
 
     def run(self, cell: Cell) -> MethodOutput:
+        if cell.task.generation:
+            from bench.methods.generation import run_prompting
+
+            return run_prompting(cell, cell.cache["test_rows"])
         return self._causal(cell) if cell.causal else self._encoder(cell)
 
     # ---- encoder ----------------------------------------------------------------------

@@ -13,6 +13,7 @@ from typing import Any
 from bench.methods.base import Cell, Method, base_model, param_groups, peft_task_type
 
 VIRTUAL_TOKENS = 20
+INITS = ("text", "class_labels", "sample_vocab", "random")
 
 
 class PromptTuning(Method):
@@ -20,6 +21,7 @@ class PromptTuning(Method):
     # Soft prompts need large rates (Lester et al.: 0.3 with Adafactor); with AdamW 3e-2 is the usual start.
     lrs = {"encoder": (3e-2, 1e-1), "causal": (3e-2, 1e-1)}
     init = "text"
+    options = {"init": INITS}  # what `bench run --override prompt_tuning.init=...` may set
 
     def hyperparams(self, cell: Cell) -> dict[str, Any]:
         return {"num_virtual_tokens": VIRTUAL_TOKENS, "init": self.init}
@@ -33,7 +35,8 @@ class PromptTuning(Method):
         if init == PromptTuningInit.TEXT:
             # peft repeats the init text's tokens until the 20 virtual tokens are filled: with the label words
             # that is "each prompt token starts at a class label's embedding, cycled" (Lester et al. 2021, 7.1).
-            text = cell.task.instruction if self.init == "text" else " ".join(lab.word for lab in cell.task.labels)
+            words = " ".join(lab.word for lab in cell.task.labels)  # a generation task has no label words
+            text = words if self.init == "class_labels" and words else cell.task.instruction
             kwargs = {"prompt_tuning_init_text": text, "tokenizer_name_or_path": str(cell.backbone.tokenizer_dir())}
         config = PromptTuningConfig(task_type=peft_task_type(cell), num_virtual_tokens=VIRTUAL_TOKENS,
                                     prompt_tuning_init=init, **kwargs)
