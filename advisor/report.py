@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from advisor.recommend import LABELS, Recommendation
+from advisor.options import label
+from advisor.recommend import Recommendation
 
 
 def format_bytes(n: float) -> str:
@@ -23,12 +24,34 @@ def to_markdown(rec: Recommendation, evidence: list[dict[str, Any]] | None = Non
              "|---|---|---|---|---|---|---|---|"]
     for r in rec.ranking:
         c = r.cost
-        lines.append(f"| {r.rank} | {LABELS[r.option]} | {r.score:.0f} | {'yes' if r.feasible else 'no'} | "
+        lines.append(f"| {r.rank} | {label(r.option)} | {r.score:.0f} | {'yes' if r.feasible else 'no'} | "
                      f"{c.train_gpu_hours:.3g} | {c.train_memory_gb:.1f} GB | {format_bytes(c.storage_bytes_per_task)} | "
                      f"{c.extra_inference_tokens} |")
+    lines += ["", "## Expected accuracy", ""]
+    # `basis` and `decision` arrive with the calibrated recommender; absent in older answers.
+    extra = rec.to_dict()
+    basis = extra.get("basis")
+    if basis:
+        lines += [basis, ""]
+    for r in rec.ranking:
+        e = r.expected_accuracy
+        if not e:
+            lines.append(f"- {label(r.option)}: no estimate ({r.expected_accuracy_note})")
+            continue
+        prov = e.get("provenance") or {}
+        where = f" — {prov.get('kind')}: {prov.get('detail', '')}".rstrip(": ") if prov else ""
+        tied = " (tied)" if e.get("tied") else ""
+        lines.append(f"- {label(r.option)}: {e['point']:.2f} (range {e.get('low', e['point']):.2f}–"
+                     f"{e.get('high', e['point']):.2f}){tied}{where}. {r.expected_accuracy_note}")
+    decision = extra.get("decision")
+    if decision:
+        lines += ["", f"Decision rule: {decision.get('rule', '')}"]
+        if decision.get("tied"):
+            lines.append(f"Tied: {', '.join(label(o) for o in decision['tied'])}; settle with: "
+                         f"{decision.get('settle_with', '')}")
     lines += ["", "## Why"]
     for r in rec.ranking:
-        lines += ["", f"### {LABELS[r.option]}"]
+        lines += ["", f"### {label(r.option)}"]
         lines += [f"- infeasible: {why}" for why in r.infeasible_reasons]
         lines += [f"- {'+' if x.direction == 'for' else '−'} **{x.factor}** (weight {x.weight:g}): {x.rationale} "
                   f"*Source: {x.source}*" for x in r.reasons[:4]]
