@@ -43,7 +43,9 @@ def test_report_raises_on_an_unknown_option_instead_of_dropping_it():
     from advisor.report import to_markdown
 
     rec = recommend(ProjectProfile())
-    bad = dataclasses.replace(rec, ranking=(dataclasses.replace(rec.ranking[0], option="adapters"),) + rec.ranking[1:])
+    # The unknown option sits below the top one (the summary line is recommend.py's, not the report's).
+    bad = dataclasses.replace(rec, ranking=rec.ranking[:1] + (dataclasses.replace(rec.ranking[1], option="adapters"),)
+                              + rec.ranking[2:])
     with pytest.raises(UnknownOption, match="adapters"):
         to_markdown(bad)
     assert "## Expected accuracy" in to_markdown(rec)
