@@ -13,10 +13,10 @@ import pandas as pd
 import streamlit as st
 
 from advisor import OPTIONS, ProfileError, ProjectProfile, load_table, recommend
-from advisor.evidence import learning_curves, load_results, nearest_evidence, results_dir, similar_tasks
+from advisor.evidence import learning_curves, load_results, nearest_evidence, results_dir
 from advisor.glossary import GLOSSARY
+from advisor.options import COLOURS, LABELS
 from advisor.profile import CHOICES, HELP
-from advisor.recommend import LABELS
 from advisor.report import basis_lines, tie_sentence, to_markdown
 
 st.set_page_config(page_title="tuning-advisor", layout="wide")
@@ -180,16 +180,35 @@ def answer_page() -> None:
     # Pareto view: expected accuracy (measured calibration) when there is one, else the rules score.
     calibrated = all(r.expected_accuracy for r in rec.ranking)
     y = "expected accuracy" if calibrated else "score"
-    chart = pd.DataFrame([{"option": LABELS[r.option], "feasible": r.feasible,
+    # Only feasible options are plotted (an infeasible one has no cost to compare); they are listed beside the
+    # charts. Options that do not train have no GPU-hours: they are named, never plotted at an invented value.
+    feasible = [r for r in rec.ranking if r.feasible]
+    infeasible = [r for r in rec.ranking if not r.feasible]
+    colour = alt.Color("option", scale=alt.Scale(domain=[LABELS[o] for o in OPTIONS],
+                                                 range=[COLOURS[o] for o in OPTIONS]))
+    chart = pd.DataFrame([{"option": LABELS[r.option],
                            y: r.expected_accuracy["point"] if calibrated else r.score,
-                           "train GPU-hours (log)": max(r.cost.train_gpu_hours, 1e-4),
-                           "stored per task (bytes)": max(r.cost.storage_bytes_per_task, 1)} for r in rec.ranking])
+                           "train GPU-hours": r.cost.train_gpu_hours,
+                           "stored per task (MB)": r.cost.storage_bytes_per_task / 1e6} for r in feasible])
     left, right = st.columns(2)
-    for col, x, title in ((left, "train GPU-hours (log)", "estimated training cost"),
-                          (right, "stored per task (bytes)", "storage per task")):
-        col.altair_chart(alt.Chart(chart, title=f"{y.capitalize()} vs {title}").mark_circle(size=140).encode(
-            x=alt.X(x, scale=alt.Scale(type="log")), y=alt.Y(y, scale=alt.Scale(zero=False)), color="option",
-            shape="feasible", tooltip=list(chart.columns)), width="stretch")
+    trained = chart[chart["train GPU-hours"] > 0]
+    if not trained.empty:
+        left.altair_chart(alt.Chart(trained, title=f"{y.capitalize()} vs estimated training cost").mark_circle(
+            size=140).encode(x=alt.X("train GPU-hours", scale=alt.Scale(type="log")),
+                             y=alt.Y(y, scale=alt.Scale(zero=False)), color=colour,
+                             tooltip=list(trained.columns)), width="stretch")
+    untrained = [LABELS[r.option] for r in feasible if r.cost.train_gpu_hours <= 0]
+    if untrained:
+        left.caption(f"No training, so not on the cost axis: {', '.join(untrained)}.")
+    if not chart.empty:
+        right.altair_chart(alt.Chart(chart, title=f"{y.capitalize()} vs storage per task").mark_circle(
+            size=140).encode(x=alt.X("stored per task (MB)", scale=alt.Scale(type="log")),
+                             y=alt.Y(y, scale=alt.Scale(zero=False)), color=colour,
+                             tooltip=list(chart.columns)), width="stretch")
+    if infeasible:
+        st.markdown("**Not feasible for your setup (not plotted):** " + "; ".join(
+            f"{LABELS[r.option]} — {r.infeasible_reasons[0] if r.infeasible_reasons else 'infeasible'}"
+            for r in infeasible))
 
     st.subheader("Why")
     for r in rec.ranking:
@@ -230,8 +249,6 @@ def answer_page() -> None:
     if c3.button("← Change my answers"):
         st.session_state["step"] = len(STEPS) - 1
         st.rerun()
-    if best.option:  # keep the answers for the next visit in this session
-        st.session_state["last_best"] = best.option
 
 
 def evidence_page() -> None:

@@ -25,15 +25,19 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass
 from typing import Any
 
-from advisor.profile import OPTIONS, ProjectProfile
+from advisor import options
+from advisor.options import BATCH, EPOCHS, LORA_RANK, OPTIONS, VIRTUAL_TOKENS
+from advisor.profile import ProjectProfile
 from advisor.table import DecisionTable, load_table
 
-EPOCHS = 3
-BATCH = 8
-SOFT_PROMPT_TOKENS = 20
-PREFIX_TOKENS = 20
-LORA_RANK = 8
-LORA_TARGETS = 2  # query and value projections (Hu et al. 2022)
+SOFT_PROMPT_TOKENS = VIRTUAL_TOKENS
+PREFIX_TOKENS = VIRTUAL_TOKENS
+LORA_TARGETS = len(options.LORA_TARGETS)
+# Provider fine-tuning is billed per training token (tokens x epochs). Default: OpenAI's gpt-4o-mini fine-tuning
+# price, $3.00 per 1M training tokens (openai.com/api/pricing); pass your provider's price instead.
+PROVIDER_PRICE_PER_M_TOKENS = 3.0
+# Bytes per weight for each storage precision of the (frozen) weights.
+PRECISION_BYTES = {"fp32": 4.0, "bf16": 2.0, "8-bit": 1.0, "4-bit": 0.5}
 INSTRUCTION_TOKENS = 50
 MAX_SHOTS = 8
 LABEL_TOKENS = 5
@@ -72,8 +76,7 @@ def available_memory_gb(profile: ProjectProfile, table: DecisionTable | None = N
 
 def estimate(profile: ProjectProfile, option: str, table: DecisionTable | None = None) -> CostEstimate:
     """Cost of `option` for `profile` (see the module docstring for every formula)."""
-    if option not in OPTIONS:
-        raise ValueError(f"option={option!r} (allowed: {', '.join(OPTIONS)})")
+    options.get(option)  # an unknown option is an error, never priced as another one
     table = table or load_table()
     n = profile.model_params_b * 1e9
     hidden, layers = architecture(n)
@@ -106,11 +109,13 @@ def estimate(profile: ProjectProfile, option: str, table: DecisionTable | None =
         length = seq
         flops = 4 * n * tokens
         extra, note = PREFIX_TOKENS, f"{PREFIX_TOKENS} key/value positions at every layer"
-    else:  # lora
+    elif option == "lora":
         trainable = layers * LORA_TARGETS * 2 * hidden * LORA_RANK
         length = seq
         flops = 4 * n * tokens
         extra, note = 0, f"rank {LORA_RANK} on query/value; merged into the weights for serving"
+    else:
+        raise options.UnknownOption(f"option={option!r} has no cost formula (add one here with its registry entry)")
     act = activations(length)
     mem = (2 * n + 16 * trainable + act) / GB
     mem4 = (0.5 * n + 16 * trainable + act) / GB
@@ -121,3 +126,84 @@ def estimate(profile: ProjectProfile, option: str, table: DecisionTable | None =
 def estimate_all(profile: ProjectProfile, table: DecisionTable | None = None) -> dict[str, CostEstimate]:
     """`estimate` for every option."""
     return {o: estimate(profile, o, table) for o in OPTIONS}
+
+
+@dataclass(frozen=True)
+class MemoryBreakdown:
+    """Training memory of one option in bytes, by component (a stacked bar in the app)."""
+
+    option: str
+    precision: str
+    weights: float
+    gradients: float
+    optimizer: float
+    activations: float
+
+    @property
+    def total(self) -> float:
+        return self.weights + self.gradients + self.optimizer + self.activations
+
+    def to_dict(self) -> dict[str, Any]:
+        return {**asdict(self), "total": self.total}
+
+
+def trainable_params(option: str, params: float, hidden: int, layers: int) -> float:
+    """Trainable parameters of `option` for a model of this shape (the same counts `estimate` prices)."""
+    options.get(option)
+    if option == "prompt_engineering":
+        return 0.0
+    if option == "full_finetuning":
+        return params
+    if option == "prompt_tuning":
+        return SOFT_PROMPT_TOKENS * hidden
+    if option == "prefix_tuning":
+        return 2 * layers * PREFIX_TOKENS * hidden
+    if option == "lora":
+        return layers * LORA_TARGETS * 2 * hidden * LORA_RANK
+    raise options.UnknownOption(f"option={option!r} has no trainable-parameter count")
+
+
+def memory_breakdown(option: str, params: float, *, precision: str = "bf16", batch: int = BATCH, seq_len: int = 512,
+                     hidden: int | None = None, layers: int | None = None) -> MemoryBreakdown:
+    """Weights + gradients + AdamW state + activations for training `option` on a `params`-parameter model.
+
+    Weights are stored at `precision` (4-bit = QLoRA's NF4, Dettmers et al. 2023). Trainable parameters carry
+    a gradient in the weights' dtype (fp32 for 8/4-bit bases, whose adapters train in fp32/bf16) and 12 bytes of
+    AdamW state (fp32 master copy + two moments) unless the weights are fp32 themselves, when the master copy is
+    the weight (8 bytes: two moments). Activations: 34 x batch x seq x hidden bytes per layer (Korthikanti et al.
+    2022) at 16-bit, doubled for fp32; prompting stores none (inference only, no backward pass).
+    """
+    if precision not in PRECISION_BYTES:
+        raise ValueError(f"precision={str(precision)[:20]!r} (allowed: {', '.join(PRECISION_BYTES)})")
+    for name, v in (("batch", batch), ("seq_len", seq_len)):
+        if not isinstance(v, int) or v < 1:
+            raise ValueError(f"{name}={v!r} (allowed: an integer >= 1)")
+    if hidden is None or layers is None:
+        hidden, layers = architecture(params)
+    trainable = trainable_params(option, params, hidden, layers)
+    wbytes = PRECISION_BYTES[precision]
+    if option == "full_finetuning" and precision in ("8-bit", "4-bit"):
+        raise ValueError(f"precision={precision!r} for full_finetuning (allowed: fp32, bf16): quantised weights "
+                         "cannot be updated directly")
+    # Trainable parameters outside a frozen base (adapters, prompts) are extra weights in 16/32-bit.
+    extra_weights = 0.0 if option == "full_finetuning" else trainable * (4.0 if wbytes == 4.0 else 2.0)
+    grad_bytes = 4.0 if wbytes == 4.0 else 2.0
+    opt_bytes = 8.0 if wbytes == 4.0 else 12.0
+    act = 0.0 if option == "prompt_engineering" else 34.0 * batch * seq_len * hidden * layers * (2.0 if wbytes == 4.0 else 1.0)
+    if option == "prompt_tuning":
+        act *= (seq_len + SOFT_PROMPT_TOKENS) / seq_len
+    return MemoryBreakdown(option, precision, params * wbytes + extra_weights, trainable * grad_bytes,
+                           trainable * opt_bytes, act)
+
+
+def provider_finetuning_cost(labeled_examples: int, tokens_per_example: int, *, epochs: int = EPOCHS,
+                             price_per_million: float = PROVIDER_PRICE_PER_M_TOKENS) -> dict[str, float]:
+    """A provider's fine-tuning bill: training tokens = examples x tokens x epochs, priced per million tokens."""
+    for name, v in (("labeled_examples", labeled_examples), ("tokens_per_example", tokens_per_example), ("epochs", epochs)):
+        if not isinstance(v, int) or v < 0:
+            raise ValueError(f"{name}={v!r} (allowed: an integer >= 0)")
+    if not isinstance(price_per_million, (int, float)) or not price_per_million >= 0:
+        raise ValueError(f"price_per_million={price_per_million!r} (allowed: a number >= 0, in dollars)")
+    tokens = labeled_examples * tokens_per_example * epochs
+    return {"training_tokens": float(tokens), "epochs": float(epochs), "price_per_million": float(price_per_million),
+            "dollars": tokens / 1e6 * price_per_million}

@@ -14,7 +14,8 @@ import os
 from pathlib import Path
 from typing import Any
 
-from advisor.profile import OPTIONS, ProjectProfile
+from advisor.options import OPTIONS
+from advisor.profile import ProjectProfile
 
 # Complexity the bench task files declare (bench/tasks/<name>.yaml: complexity).
 LEVEL = {"simple": 0, "moderate": 1, "complex": 2}

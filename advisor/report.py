@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from advisor.recommend import LABELS, Recommendation
+from advisor.options import label
+from advisor.recommend import Recommendation
 
 
 def format_bytes(n: float) -> str:
@@ -22,7 +23,7 @@ def basis_lines(rec: Recommendation) -> list[str]:
     for r in rec.ranking:
         prov = (r.expected_accuracy or {}).get("provenance")
         if prov and prov["kind"] != "measured here":
-            out.append(f"{LABELS[r.option]}: {prov['kind']} — {prov['detail']}")
+            out.append(f"{label(r.option)}: {prov['kind']} — {prov['detail']}")
     return out
 
 
@@ -31,8 +32,8 @@ def tie_sentence(rec: Recommendation) -> str | None:
     decision = rec.extra.get("decision") or {}
     if not decision.get("tied"):
         return None
-    return (f"Statistically tied with {LABELS[rec.best]} (within {decision['tie_width_points']} points, one standard "
-            f"deviation of a between-option difference): {', '.join(LABELS[o] for o in decision['tied'])}. "
+    return (f"Statistically tied with {label(rec.best)} (within {decision['tie_width_points']} points, one standard "
+            f"deviation of a between-option difference): {', '.join(label(o) for o in decision['tied'])}. "
             f"Settle it with {decision['settle_with']}.")
 
 
@@ -45,7 +46,7 @@ def to_markdown(rec: Recommendation, evidence: list[dict[str, Any]] | None = Non
         c, e = r.cost, r.expected_accuracy
         acc = f"{e['point']:.3f} [{e['low']:.2f}-{e['high']:.2f}]" if e else "n/a"
         basis = (e or {}).get("provenance", {}).get("kind", r.expected_accuracy_note if not e else "")
-        lines.append(f"| {r.rank} | {LABELS[r.option]} | {r.score:.0f} | {'yes' if r.feasible else 'no'} | {acc} | "
+        lines.append(f"| {r.rank} | {label(r.option)} | {r.score:.0f} | {'yes' if r.feasible else 'no'} | {acc} | "
                      f"{basis} | {c.train_gpu_hours:.3g} | {c.train_memory_gb:.1f} GB | "
                      f"{format_bytes(c.storage_bytes_per_task)} | {c.extra_inference_tokens} |")
     if rec.extra.get("basis"):
@@ -58,7 +59,7 @@ def to_markdown(rec: Recommendation, evidence: list[dict[str, Any]] | None = Non
             lines.append(tie_sentence(rec))
     lines += ["", "## Why"]
     for r in rec.ranking:
-        lines += ["", f"### {LABELS[r.option]}"]
+        lines += ["", f"### {label(r.option)}"]
         lines += [f"- infeasible: {why}" for why in r.infeasible_reasons]
         lines += [f"- {'+' if x.direction == 'for' else '−'} **{x.factor}** (weight {x.weight:g}): {x.rationale} "
                   f"*Source: {x.source}*" for x in r.reasons[:4]]

@@ -34,3 +34,94 @@ def test_peft_is_cheaper_than_full_finetuning_everywhere():
 def test_unknown_option_is_a_clear_error():
     with pytest.raises(ValueError, match="allowed"):
         estimate(ProjectProfile(), "magic")
+
+
+# --- memory breakdown and provider pricing (issue 14) ---------------------------------------------------------
+
+import statistics
+from pathlib import Path
+
+from advisor.costs import memory_breakdown, provider_finetuning_cost
+from advisor.options import OPTIONS, UnknownOption
+
+RESULTS = Path(__file__).resolve().parents[1] / "data" / "results"
+
+
+def test_breakdown_components_follow_precision_and_method():
+    full = memory_breakdown("full_finetuning", 7e9, precision="bf16", batch=1, seq_len=512)
+    assert full.weights == pytest.approx(2 * 7e9) and full.gradients == pytest.approx(2 * 7e9)
+    assert full.optimizer == pytest.approx(12 * 7e9)
+    lora16 = memory_breakdown("lora", 7e9, precision="bf16", batch=1, seq_len=512)
+    lora4 = memory_breakdown("lora", 7e9, precision="4-bit", batch=1, seq_len=512)
+    assert lora4.weights < lora16.weights / 3 and lora4.activations == lora16.activations
+    assert lora16.gradients < full.gradients / 100
+    assert memory_breakdown("prompt_engineering", 7e9).activations == 0
+    # Activations grow linearly with batch and sequence length.
+    assert memory_breakdown("lora", 7e9, batch=16).activations == pytest.approx(
+        2 * memory_breakdown("lora", 7e9, batch=8).activations)
+    assert memory_breakdown("lora", 7e9, seq_len=1024).activations == pytest.approx(
+        2 * memory_breakdown("lora", 7e9, seq_len=512).activations)
+
+
+def test_breakdown_matches_published_65b_qlora_figures():
+    # Dettmers et al. 2023, "QLoRA", arXiv:2305.14314, abstract: QLoRA "reduces the average memory requirements of
+    # finetuning a 65B parameter model from >780GB of GPU memory to <48GB" (16-bit full fine-tuning vs 4-bit LoRA;
+    # their runs use batch 1 per GPU step with gradient checkpointing, so we compare at batch 1).
+    full = memory_breakdown("full_finetuning", 65e9, precision="bf16", batch=1, seq_len=512)
+    qlora = memory_breakdown("lora", 65e9, precision="4-bit", batch=1, seq_len=512)
+    assert full.total / 1e9 > 780
+    assert 32.5 < qlora.total / 1e9 < 48
+
+
+def _median_rss(backbone: str, method: str) -> float | None:
+    from bench.results import iter_results
+
+    values = [r["peak_rss_mb"] for _, r in iter_results(RESULTS)
+              if r and r["status"] == "ok" and r["backbone"] == backbone and r["method"] == method
+              and r.get("peak_rss_mb") and str(r.get("device", "cpu")).startswith("cpu")]  # GPU runs: RSS misses it
+    return statistics.median(values) if values else None
+
+
+@pytest.mark.parametrize("backbone", ["minilm", "smollm2-135m"])
+def test_breakdown_matches_measured_peak_memory_difference(backbone):
+    # Our runs record the process peak RSS on CPU (fp32). Python, torch and the data set dominate the absolute RSS,
+    # so we validate what the breakdown predicts and the process overhead cancels: full fine-tuning minus LoRA on
+    # the same backbone = the gradients and AdamW state of every weight (4 + 8 bytes/param in fp32).
+    # Measured (data/results, medians): MiniLM 2945 - 2718 = 227 MB vs 272 MB predicted;
+    # SmolLM2-135M 8881 - 6849 = 2033 MB vs 1614 MB predicted. Tolerance: within a factor 0.6-1.5.
+    full, lora = _median_rss(backbone, "full_finetuning"), _median_rss(backbone, "lora")
+    if full is None or lora is None:
+        pytest.skip(f"no measured runs for {backbone}")
+    from bench.results import iter_results
+
+    params = next(r["total_params"] for _, r in iter_results(RESULTS) if r and r["backbone"] == backbone)
+    f = memory_breakdown("full_finetuning", params, precision="fp32")
+    lo = memory_breakdown("lora", params, precision="fp32")
+    predicted_mb = (f.gradients + f.optimizer - lo.gradients - lo.optimizer) / 2**20
+    assert 0.6 < (full - lora) / predicted_mb < 1.5
+
+
+def test_breakdown_rejects_bad_input_with_the_field():
+    with pytest.raises(ValueError, match="precision='2-bit'.*allowed"):
+        memory_breakdown("lora", 1e9, precision="2-bit")
+    with pytest.raises(ValueError, match="batch=0"):
+        memory_breakdown("lora", 1e9, batch=0)
+    with pytest.raises(ValueError, match="full_finetuning"):
+        memory_breakdown("full_finetuning", 1e9, precision="4-bit")
+    with pytest.raises(UnknownOption, match="allowed"):
+        memory_breakdown("magic", 1e9)
+
+
+def test_provider_finetuning_is_tokens_times_epochs_times_price():
+    bill = provider_finetuning_cost(2000, 100, epochs=3, price_per_million=3.0)
+    assert bill["training_tokens"] == 600_000 and bill["dollars"] == pytest.approx(1.8)
+    assert provider_finetuning_cost(2000, 100, price_per_million=25.0)["dollars"] == pytest.approx(15.0)
+    with pytest.raises(ValueError, match="price_per_million"):
+        provider_finetuning_cost(10, 10, price_per_million=-1)
+
+
+def test_every_registered_option_has_a_cost_and_unknown_raises():
+    p = ProjectProfile()
+    assert set(estimate_all(p)) == set(OPTIONS)
+    with pytest.raises(UnknownOption):
+        estimate(p, "adapters")

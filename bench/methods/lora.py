@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from typing import Any
 
+from advisor.options import LORA_ALPHA as ALPHA, LORA_DROPOUT as DROPOUT, LORA_RANK as RANK  # shared with the cost model
 from bench.methods.base import Cell, Method, attention_targets, base_model, param_groups, peft_task_type
 
-RANK, ALPHA, DROPOUT = 8, 16, 0.1
 
 
 class Lora(Method):

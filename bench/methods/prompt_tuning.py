@@ -10,9 +10,10 @@ from __future__ import annotations
 
 from typing import Any
 
+from advisor.options import VIRTUAL_TOKENS  # shared with the cost model
 from bench.methods.base import Cell, Method, base_model, param_groups, peft_task_type
 
-VIRTUAL_TOKENS = 20
+
 INITS = ("text", "class_labels", "sample_vocab", "random")
 
 

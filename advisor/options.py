@@ -1,0 +1,78 @@
+"""The one option registry: every place that names, labels, colours, orders or costs an option reads it here.
+
+Torch-free on purpose: `bench/methods/*` import the shared hyperparameters from here, so the cost model and the
+engine cannot drift apart, and `advisor` stays importable without torch. Adding an option takes its method module,
+its decision-table rows and one `Option` entry below.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+# Hyperparameters the cost model shares with the engine (bench/methods read these, advisor/costs prices them).
+VIRTUAL_TOKENS = 20  # prompt tuning's soft prompt and prefix tuning's key/value positions
+LORA_RANK = 8
+LORA_ALPHA = 16
+LORA_DROPOUT = 0.1
+LORA_TARGETS = ("query", "value")  # attention projections (Hu et al. 2022)
+BATCH = 8
+EPOCHS = 3
+
+
+@dataclass(frozen=True)
+class Option:
+    """One adaptation option as every layer of the project sees it."""
+
+    name: str
+    label: str
+    glossary: str
+    colour: str  # one colour per option in every chart (Tableau 10, colour-blind friendly order)
+    trains: bool
+    parameter_efficient: bool
+
+
+_REGISTRY: tuple[Option, ...] = (
+    Option("prompt_engineering", "prompt engineering",
+           "Writing the input by hand: an instruction and optionally a few labeled examples shown in the prompt "
+           "(few-shot / in-context learning). No parameter changes, no training; works even through an API.",
+           "#4e79a7", trains=False, parameter_efficient=False),
+    Option("prompt_tuning", "prompt tuning",
+           f"Learning a short sequence of soft-prompt vectors (e.g. {VIRTUAL_TOKENS} virtual tokens) prepended to the "
+           "input embeddings while every model weight stays frozen (Lester et al. 2021). Only those vectors are "
+           "trained and stored per task.",
+           "#f28e2b", trains=True, parameter_efficient=True),
+    Option("prefix_tuning", "prefix tuning",
+           "Learned vectors inserted as extra keys and values at every layer's attention, not only at the input "
+           "(Li & Liang 2021; P-tuning v2, Liu et al. 2022). Frozen model, more capacity than prompt tuning, still "
+           "small per task.",
+           "#e15759", trains=True, parameter_efficient=True),
+    Option("lora", "LoRA",
+           "Low-rank update matrices added to chosen weight matrices (here attention query/value); the backbone "
+           "stays frozen and the adapter can be merged into the weights for serving (Hu et al. 2022).",
+           "#59a14f", trains=True, parameter_efficient=True),
+    Option("full_finetuning", "full fine-tuning",
+           "Every weight is updated; each task needs its own full copy of the model.",
+           "#76b7b2", trains=True, parameter_efficient=False),
+)
+
+OPTIONS: tuple[str, ...] = tuple(o.name for o in _REGISTRY)  # display order
+LABELS: dict[str, str] = {o.name: o.label for o in _REGISTRY}
+COLOURS: dict[str, str] = {o.name: o.colour for o in _REGISTRY}
+GLOSSARY: dict[str, str] = {o.name: o.glossary for o in _REGISTRY}
+_BY_NAME: dict[str, Option] = {o.name: o for o in _REGISTRY}
+
+
+class UnknownOption(ValueError):
+    """An option name outside the registry: an error everywhere, never a silent fallback."""
+
+
+def get(name: str) -> Option:
+    """The registry entry for `name`; raises UnknownOption naming the allowed values."""
+    try:
+        return _BY_NAME[name]
+    except (KeyError, TypeError):
+        raise UnknownOption(f"option={str(name)[:40]!r} (allowed: {', '.join(OPTIONS)})") from None
+
+
+def label(name: str) -> str:
+    return get(name).label
