@@ -31,6 +31,11 @@ STEPS: list[tuple[str, list[str]]] = [
     ("Your goals and constraints", ["accuracy_goal", "overfitting_risk", "preserve_capabilities", "num_tasks",
                                     "iteration_speed", "long_term", "interpretability", "data_governance"]),
 ]
+CHOICE_LABELS = {
+    "weights": "open weights (we can run and train it)",
+    "api_with_finetuning": "a provider API that offers fine-tuning",
+    "api_only": "a provider API, prompting only",
+}
 QUESTIONS = {
     "labeled_examples": "How many labeled examples do you have?",
     "task_complexity": "What is the task like?",
@@ -88,7 +93,9 @@ def widget(field: str, value: Any) -> Any:
     key = f"w_{field}"
     if field in CHOICES:
         options = list(CHOICES[field])
-        return st.selectbox(label, options, index=options.index(value), help=help_, key=key)
+        # Show words, not raw values ("api_only" -> "api only"); the stored answer keeps the value.
+        return st.selectbox(label, options, index=options.index(value), help=help_, key=key,
+                            format_func=lambda v: CHOICE_LABELS.get(v, v.replace("_", " ")))
     if field in ("preserve_capabilities", "long_term", "interpretability", "data_governance", "pair_input"):
         return st.checkbox(label, value=bool(value), help=help_, key=key)
     # Numbers as text: the profile validates them, so errors read the same as everywhere else.
@@ -107,6 +114,10 @@ def combination_notes(a: dict[str, Any]) -> list[str]:
     return notes
 
 
+def step_of(field: str) -> int:
+    return next(i for i, (_, fields) in enumerate(STEPS) if field in fields)
+
+
 def wizard() -> None:
     a = answers()
     step = st.session_state["step"]
@@ -115,27 +126,42 @@ def wizard() -> None:
         answer_page()
         return
     title, fields = STEPS[step]
+    errors: dict[str, str] = st.session_state.get("errors", {})
     with st.form(f"step{step}"):
         st.subheader(title)
-        values = {f: widget(f, a.get(f)) for f in fields}
+        values = {}
+        for f in fields:
+            values[f] = widget(f, a.get(f))
+            if f in errors:  # the error sits at its field, not below the form
+                st.error(errors[f])
         back, nxt = st.columns(2)
         go_back = back.form_submit_button("← Back", disabled=step == 0)
         go_next = nxt.form_submit_button("Next →" if step < len(STEPS) - 1 else "Get my recommendation",
                                          type="primary")
     if go_back or go_next:
+        # Keep what was typed whatever happens: Back never loses an answer, and a bad value stays visible to fix.
         candidate = {**a, **{k: (None if v == "" else v) for k, v in values.items()}}
+        st.session_state["answers"] = candidate
         try:
-            ProjectProfile.from_dict(candidate)
+            profile = ProjectProfile.from_dict(candidate)
         except ProfileError as err:
-            # Keep what was typed, explain inline, stay on this step.
-            st.session_state["answers"] = candidate
+            problems = {p.field: f"**{QUESTIONS.get(p.field, p.field)}** — got {str(p.value)[:40]!r}; allowed: "
+                                 f"{p.allowed}." for p in err.problems}
+            st.session_state["errors"] = problems
+            here = [f for f in problems if f in fields]
             if go_back:
+                # Back always works: another step's bad value must not trap you on this one.
                 st.session_state["step"] = step - 1
-                st.rerun()
-            for p in err.problems:
-                st.error(f"**{QUESTIONS.get(p.field, p.field)}** — got {p.value!r}; allowed: {p.allowed}.")
-            return
-        st.session_state["answers"] = ProjectProfile.from_dict(candidate).to_dict()
+            elif here:
+                pass  # stay; the errors render at their fields
+            elif step < len(STEPS) - 1:
+                st.session_state["step"] = step + 1
+            else:
+                # The final submit validates everything: go to the first step that still has a bad value.
+                st.session_state["step"] = min(step_of(f) for f in problems if any(f in fs for _, fs in STEPS))
+            st.rerun()
+        st.session_state["errors"] = {}
+        st.session_state["answers"] = profile.to_dict()
         st.session_state["step"] = step - 1 if go_back else step + 1
         st.rerun()
     for note in combination_notes(a):

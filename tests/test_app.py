@@ -100,3 +100,38 @@ def test_app_does_not_import_torch():
             "assert not at.exception, at.exception; "
             "bad = [m for m in ('torch', 'transformers', 'peft') if m in sys.modules]; assert not bad, bad")
     subprocess.run([sys.executable, "-c", code], check=True, timeout=120)
+
+
+def _back(at: AppTest) -> AppTest:
+    return next(b for b in at.button if b.label.startswith("← Back")).click().run()
+
+
+def test_an_invalid_value_on_step_2_does_not_trap_step_1():
+    # Issue 14 item 1: bad model size on step 2, Back, then Next on step 1 used to show step 2's errors and stick.
+    at = _next(_app())
+    at.text_input(key="w_model_params_b").set_value("-1")
+    at = _back(at)
+    assert "Your data and task" in [s.value for s in at.subheader] and not at.error
+    at = _next(at)
+    assert "Your model and resources" in [s.value for s in at.subheader]
+    assert at.text_input(key="w_model_params_b").value == "-1"  # kept, and its error sits at the field
+    assert any("Model size" in e.value for e in at.error)
+    at.text_input(key="w_model_params_b").set_value("7")
+    at = _next(at)
+    assert "Your goals and constraints" in [s.value for s in at.subheader] and not at.error
+
+
+def test_dropdowns_show_words_not_raw_values():
+    at = _next(_app())
+    box = at.selectbox(key="w_model_access")
+    assert "a provider API, prompting only" in box.options and "api_only" not in box.options
+
+
+def test_api_only_answer_lists_infeasible_options_beside_the_charts():
+    at = _next(_app())
+    at.selectbox(key="w_model_access").set_value("api_only")
+    at = _next(_next(at))
+    assert not at.exception
+    listed = [m.value for m in at.markdown if m.value.startswith("**Not feasible")]
+    assert listed and "full fine-tuning" in listed[0]
+    assert any("No training, so not on the cost axis: prompt engineering" in c.value for c in at.caption)
