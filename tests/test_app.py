@@ -135,3 +135,14 @@ def test_api_only_answer_lists_infeasible_options_beside_the_charts():
     listed = [m.value for m in at.markdown if m.value.startswith("**Not feasible")]
     assert listed and "full fine-tuning" in listed[0]
     assert any("No training, so not on the cost axis: prompt engineering" in c.value for c in at.caption)
+
+
+def test_thousands_separators_and_percent_accuracies_are_accepted():
+    # Issue 14 item 6: "8,000" and "85%" were rejected while "1_000" was accepted.
+    at = _app()
+    at.text_input(key="w_labeled_examples").set_value("8,000")
+    at.text_input(key="w_zero_shot_accuracy").set_value("85%")
+    at = _next(at)
+    assert not at.error and "Your model and resources" in [s.value for s in at.subheader]
+    assert at.session_state["answers"]["labeled_examples"] == 8000
+    assert at.session_state["answers"]["zero_shot_accuracy"] == 0.85
