@@ -17,7 +17,7 @@ from advisor.evidence import learning_curves, load_results, nearest_evidence, re
 from advisor.glossary import GLOSSARY
 from advisor.options import COLOURS, LABELS
 from advisor.profile import CHOICES, HELP
-from advisor.report import to_markdown
+from advisor.report import format_bytes, to_markdown
 
 st.set_page_config(page_title="tuning-advisor", layout="wide")
 
@@ -188,12 +188,15 @@ def answer_page() -> None:
         c = r.cost
         acc = r.expected_accuracy
         rows.append({"rank": r.rank, "option": LABELS[r.option], "score": round(r.score, 1),
-                     "feasible": "yes" if r.feasible else "no — " + r.infeasible_reasons[0].split(" [")[0],
+                     "feasible": "yes" if r.feasible else "no",
                      "expected accuracy": (f"{acc['point']:.2f} [{acc['low']:.2f}, {acc['high']:.2f}]" if acc
                                            else "n/a (" + r.expected_accuracy_note + ")"),
                      "train GPU-hours": round(c.train_gpu_hours, 4), "train memory GB": round(c.train_memory_gb, 1),
-                     "stored per task (MB)": round(c.storage_bytes_per_task / 1e6, 3),
-                     "extra inference tokens": c.extra_inference_tokens})
+                     "stored per task": format_bytes(c.storage_bytes_per_task),
+                     "extra inference tokens": c.extra_inference_tokens,
+                     "provider fine-tuning $": None if c.provider_dollars is None else round(c.provider_dollars, 2),
+                     # The long reason goes last so it cannot push the cost columns off-screen.
+                     "why not feasible": "" if r.feasible else r.infeasible_reasons[0].split(" [")[0]})
     st.subheader("All five options")
     st.dataframe(pd.DataFrame(rows), hide_index=True, width="stretch", key="ranking_table")
     # Pareto view: expected accuracy (measured calibration) when there is one, else the rules score.

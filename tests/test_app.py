@@ -36,7 +36,8 @@ def test_wizard_to_recommendation():
     summary = at.success[0].value
     assert summary.startswith("**Recommended: ")
     table = at.dataframe[0].value
-    assert len(table) == 5 and set(table["feasible"].str[:3]) <= {"yes", "no "}
+    assert len(table) == 5 and set(table["feasible"]) <= {"yes", "no"}
+    assert list(table.columns)[-1] == "why not feasible"  # long reasons last, never pushing the costs off-screen
     assert "What would change the answer" in [s.value for s in at.subheader]
     # The app and the library agree.
     from advisor import recommend
@@ -146,3 +147,12 @@ def test_thousands_separators_and_percent_accuracies_are_accepted():
     assert not at.error and "Your model and resources" in [s.value for s in at.subheader]
     assert at.session_state["answers"]["labeled_examples"] == 8000
     assert at.session_state["answers"]["zero_shot_accuracy"] == 0.85
+
+
+def test_provider_finetuning_shows_dollars_in_the_table():
+    at = _next(_app())
+    at.selectbox(key="w_model_access").set_value("api_with_finetuning")
+    at = _next(_next(at))
+    table = at.dataframe[0].value
+    ft = table[table["option"] == "full fine-tuning"].iloc[0]
+    assert ft["provider fine-tuning $"] > 0 and ft["train memory GB"] == 0
