@@ -15,7 +15,8 @@ import streamlit as st
 from advisor import OPTIONS, ProfileError, ProjectProfile, load_table, recommend
 from advisor.evidence import learning_curves, load_results, nearest_evidence, results_dir
 from advisor.glossary import GLOSSARY
-from advisor.options import COLOURS, LABELS
+from advisor.costs import PRECISION_BYTES, memory_breakdown
+from advisor.options import BATCH, COLOURS, LABELS
 from advisor.profile import CHOICES, HELP
 from advisor.report import format_bytes, to_markdown
 
@@ -168,6 +169,32 @@ def wizard() -> None:
         st.info(note)
 
 
+def memory_chart(profile: ProjectProfile) -> None:
+    """Training memory per option by component (advisor.costs.memory_breakdown), as a stacked bar."""
+    if profile.model_access != "weights":
+        return  # the provider holds the weights: there is no memory of ours to size
+    st.subheader("Training memory by component")
+    c1, c2, c3 = st.columns(3)
+    precision = c1.selectbox("Weights precision", list(PRECISION_BYTES), index=1, key="mem_precision")
+    batch = c2.number_input("Batch size", 1, 4096, BATCH, key="mem_batch")
+    seq = c3.number_input("Sequence length (tokens)", 1, 1_000_000, profile.avg_input_tokens + 5, key="mem_seq")
+    rows, skipped = [], []
+    for o in OPTIONS:
+        try:
+            m = memory_breakdown(o, profile.model_params_b * 1e9, precision=precision, batch=int(batch),
+                                 seq_len=int(seq))
+        except ValueError as err:  # full fine-tuning of quantised weights: said, not plotted
+            skipped.append(f"{LABELS[o]}: {err}")
+            continue
+        rows += [{"option": LABELS[o], "component": k, "GB": getattr(m, k) / 1e9}
+                 for k in ("weights", "gradients", "optimizer", "activations")]
+    st.altair_chart(alt.Chart(pd.DataFrame(rows)).mark_bar().encode(
+        y=alt.Y("option", sort=[LABELS[o] for o in OPTIONS]), x=alt.X("GB", stack="zero"), color="component",
+        tooltip=["option", "component", alt.Tooltip("GB", format=",.2f")]), width="stretch")
+    for line in skipped:
+        st.caption(line)
+
+
 def answer_page() -> None:
     profile = ProjectProfile.from_dict(answers())
     rec = recommend(profile)
@@ -231,6 +258,8 @@ def answer_page() -> None:
         st.markdown("**Not feasible for your setup (not plotted):** " + "; ".join(
             f"{LABELS[r.option]} — {r.infeasible_reasons[0] if r.infeasible_reasons else 'infeasible'}"
             for r in infeasible))
+
+    memory_chart(profile)
 
     st.subheader("Why")
     for r in rec.ranking:

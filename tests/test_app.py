@@ -156,3 +156,13 @@ def test_provider_finetuning_shows_dollars_in_the_table():
     table = at.dataframe[0].value
     ft = table[table["option"] == "full fine-tuning"].iloc[0]
     assert ft["provider fine-tuning $"] > 0 and ft["train memory GB"] == 0
+
+
+def test_memory_breakdown_chart_reacts_to_precision():
+    at = _next(_app())
+    at.text_input(key="w_model_params_b").set_value("7")
+    at = _next(_next(at))
+    assert "Training memory by component" in [s.value for s in at.subheader]
+    at.selectbox(key="mem_precision").set_value("4-bit").run()
+    assert not at.exception
+    assert any("full fine-tuning" in c.value and "4-bit" in c.value for c in at.caption)
