@@ -13,7 +13,7 @@ import pandas as pd
 import streamlit as st
 
 from advisor import OPTIONS, ProfileError, ProjectProfile, load_table, recommend
-from advisor.evidence import learning_curves, load_results, nearest_evidence, results_dir
+from advisor.evidence import learning_curves, load_results, results_dir
 from advisor.glossary import GLOSSARY
 from advisor.costs import PRECISION_BYTES, memory_breakdown
 from advisor.options import BATCH, COLOURS, LABELS
@@ -198,8 +198,9 @@ def memory_chart(profile: ProjectProfile) -> None:
 def answer_page() -> None:
     profile = ProjectProfile.from_dict(answers())
     rec = recommend(profile)
-    df = results()
-    evidence = nearest_evidence(profile, df)
+    # The evidence recommend() itself cited, never a fresh read of the live store: the page, the JSON and the
+    # Markdown download then show the same runs the answer rests on (issue 13 item 6).
+    evidence = list(rec.extra.get("evidence") or [])
     best = rec.ranking[0]
     st.success(f"**{rec.summary()}**")
     cal = rec.extra.get("calibration")
@@ -273,14 +274,11 @@ def answer_page() -> None:
     st.subheader("Measured evidence")
     if evidence:
         for e in evidence:
-            st.markdown(f"- {e['sentence']} ({e['backbone']}, mean over seeds)")
-        curves = learning_curves(df, [e["task"] for e in evidence])
-        st.altair_chart(alt.Chart(curves, title="Learning curves on the most similar measured tasks")
-                        .mark_line(point=True).encode(x=alt.X("train_size", scale=alt.Scale(type="log")),
-                                                      y="accuracy", color="method", strokeDash="task",
-                                                      tooltip=list(curves.columns)), width="stretch")
+            st.markdown(f"- {e['sentence']} ({e['backbone']})")
+        st.caption("Learning curves per task are on the Evidence page.")
     else:
-        st.info("No benchmark results yet in " + str(results_dir()) + " — run `make grid` to measure.")
+        st.info("This answer cites no measured runs (rules-only: no calibration is served). The Evidence page "
+                "shows what has been measured.")
     st.subheader("What would change the answer")
     for c in rec.counterfactuals:
         st.markdown(f"- {c}")
@@ -293,7 +291,6 @@ def answer_page() -> None:
         for h in rec.hybrids:
             st.markdown(f"- **{h['name']}**: {h['rationale']} *({h['source']})*")
     data = rec.to_dict()
-    data["evidence"] = evidence
     c1, c2, c3 = st.columns(3)
     c1.download_button("Download JSON", json.dumps(data, indent=2), "recommendation.json", "application/json")
     c2.download_button("Download Markdown report", to_markdown(rec, evidence), "recommendation.md", "text/markdown")

@@ -166,3 +166,17 @@ def test_memory_breakdown_chart_reacts_to_precision():
     at.selectbox(key="mem_precision").set_value("4-bit").run()
     assert not at.exception
     assert any("full fine-tuning" in c.value and "4-bit" in c.value for c in at.caption)
+
+
+def test_answer_page_shows_recommends_own_evidence():
+    # Issue 13 item 6: the page shows the runs recommend() cited (as the downloads do), not a fresh store read.
+    from advisor import ProjectProfile, recommend
+
+    at = _next(_next(_next(_app())))
+    assert not at.exception
+    cited = recommend(ProjectProfile()).extra.get("evidence") or []
+    shown = [m.value for m in at.markdown if m.value.startswith("- ") and "(" in m.value
+             and any(e["sentence"] in m.value for e in cited)]
+    assert len(shown) == len(cited)
+    if not cited:
+        assert any("cites no measured runs" in i.value for i in at.info)
