@@ -203,6 +203,12 @@ def answer_page() -> None:
     evidence = list(rec.extra.get("evidence") or [])
     best = rec.ranking[0]
     st.success(f"**{rec.summary()}**")
+    extra = rec.to_dict()
+    if extra.get("basis"):
+        st.caption(extra["basis"])
+    decision = extra.get("decision") or {}
+    if decision.get("tied"):
+        st.info(f"Tied: {', '.join(LABELS[o] for o in decision['tied'])}. {decision.get('settle_with', '')}")
     cal = rec.extra.get("calibration")
     if cal is None:
         st.caption("Calibration: rules-only — the decision table decides; measured benchmark cells are shown as "
@@ -217,7 +223,11 @@ def answer_page() -> None:
         acc = r.expected_accuracy
         rows.append({"rank": r.rank, "option": LABELS[r.option], "score": round(r.score, 1),
                      "feasible": "yes" if r.feasible else "no",
-                     "expected accuracy": (f"{acc['point']:.2f} [{acc['low']:.2f}, {acc['high']:.2f}]" if acc
+                     # provenance/tied arrive with the lead's calibrated recommender (.get: absent before it).
+                     "expected accuracy": (f"{acc['point']:.2f} [{acc['low']:.2f}, {acc['high']:.2f}]"
+                                           + (" tied" if acc.get("tied") else "")
+                                           + (f" ({acc['provenance'].get('kind')})" if acc.get("provenance") else "")
+                                           if acc
                                            else "n/a (" + r.expected_accuracy_note + ")"),
                      "train GPU-hours": round(c.train_gpu_hours, 4), "train memory GB": round(c.train_memory_gb, 1),
                      "stored per task": format_bytes(c.storage_bytes_per_task),
