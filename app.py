@@ -13,11 +13,12 @@ import pandas as pd
 import streamlit as st
 
 from advisor import OPTIONS, ProfileError, ProjectProfile, load_table, recommend
-from advisor.evidence import learning_curves, load_results, nearest_evidence, results_dir
+from advisor.evidence import learning_curves, load_results, results_dir
 from advisor.glossary import GLOSSARY
-from advisor.options import COLOURS, LABELS
+from advisor.costs import PRECISION_BYTES, memory_breakdown
+from advisor.options import BATCH, COLOURS, LABELS
 from advisor.profile import CHOICES, HELP
-from advisor.report import basis_lines, tie_sentence, to_markdown
+from advisor.report import basis_lines, format_bytes, tie_sentence, to_markdown
 
 st.set_page_config(page_title="tuning-advisor", layout="wide")
 
@@ -31,6 +32,11 @@ STEPS: list[tuple[str, list[str]]] = [
     ("Your goals and constraints", ["accuracy_goal", "overfitting_risk", "preserve_capabilities", "num_tasks",
                                     "iteration_speed", "long_term", "interpretability", "data_governance"]),
 ]
+CHOICE_LABELS = {
+    "weights": "open weights (we can run and train it)",
+    "api_with_finetuning": "a provider API that offers fine-tuning",
+    "api_only": "a provider API, prompting only",
+}
 QUESTIONS = {
     "labeled_examples": "How many labeled examples do you have?",
     "task_complexity": "What is the task like?",
@@ -88,7 +94,9 @@ def widget(field: str, value: Any) -> Any:
     key = f"w_{field}"
     if field in CHOICES:
         options = list(CHOICES[field])
-        return st.selectbox(label, options, index=options.index(value), help=help_, key=key)
+        # Show words, not raw values ("api_only" -> "api only"); the stored answer keeps the value.
+        return st.selectbox(label, options, index=options.index(value), help=help_, key=key,
+                            format_func=lambda v: CHOICE_LABELS.get(v, v.replace("_", " ")))
     if field in ("preserve_capabilities", "long_term", "interpretability", "data_governance", "pair_input"):
         return st.checkbox(label, value=bool(value), help=help_, key=key)
     # Numbers as text: the profile validates them, so errors read the same as everywhere else.
@@ -107,6 +115,10 @@ def combination_notes(a: dict[str, Any]) -> list[str]:
     return notes
 
 
+def step_of(field: str) -> int:
+    return next(i for i, (_, fields) in enumerate(STEPS) if field in fields)
+
+
 def wizard() -> None:
     a = answers()
     step = st.session_state["step"]
@@ -115,40 +127,88 @@ def wizard() -> None:
         answer_page()
         return
     title, fields = STEPS[step]
+    errors: dict[str, str] = st.session_state.get("errors", {})
     with st.form(f"step{step}"):
         st.subheader(title)
-        values = {f: widget(f, a.get(f)) for f in fields}
+        values = {}
+        for f in fields:
+            values[f] = widget(f, a.get(f))
+            if f in errors:  # the error sits at its field, not below the form
+                st.error(errors[f])
         back, nxt = st.columns(2)
         go_back = back.form_submit_button("← Back", disabled=step == 0)
         go_next = nxt.form_submit_button("Next →" if step < len(STEPS) - 1 else "Get my recommendation",
                                          type="primary")
     if go_back or go_next:
+        # Keep what was typed whatever happens: Back never loses an answer, and a bad value stays visible to fix.
         candidate = {**a, **{k: (None if v == "" else v) for k, v in values.items()}}
+        st.session_state["answers"] = candidate
         try:
-            ProjectProfile.from_dict(candidate)
+            profile = ProjectProfile.from_dict(candidate)
         except ProfileError as err:
-            # Keep what was typed, explain inline, stay on this step.
-            st.session_state["answers"] = candidate
+            problems = {p.field: f"**{QUESTIONS.get(p.field, p.field)}** — got {str(p.value)[:40]!r}; allowed: "
+                                 f"{p.allowed}." for p in err.problems}
+            st.session_state["errors"] = problems
+            here = [f for f in problems if f in fields]
             if go_back:
+                # Back always works: another step's bad value must not trap you on this one.
                 st.session_state["step"] = step - 1
-                st.rerun()
-            for p in err.problems:
-                st.error(f"**{QUESTIONS.get(p.field, p.field)}** — got {p.value!r}; allowed: {p.allowed}.")
-            return
-        st.session_state["answers"] = ProjectProfile.from_dict(candidate).to_dict()
+            elif here:
+                pass  # stay; the errors render at their fields
+            elif step < len(STEPS) - 1:
+                st.session_state["step"] = step + 1
+            else:
+                # The final submit validates everything: go to the first step that still has a bad value.
+                st.session_state["step"] = min(step_of(f) for f in problems if any(f in fs for _, fs in STEPS))
+            st.rerun()
+        st.session_state["errors"] = {}
+        st.session_state["answers"] = profile.to_dict()
         st.session_state["step"] = step - 1 if go_back else step + 1
         st.rerun()
     for note in combination_notes(a):
         st.info(note)
 
 
+def memory_chart(profile: ProjectProfile) -> None:
+    """Training memory per option by component (advisor.costs.memory_breakdown), as a stacked bar."""
+    if profile.model_access != "weights":
+        return  # the provider holds the weights: there is no memory of ours to size
+    st.subheader("Training memory by component")
+    c1, c2, c3 = st.columns(3)
+    precision = c1.selectbox("Weights precision", list(PRECISION_BYTES), index=1, key="mem_precision")
+    batch = c2.number_input("Batch size", 1, 4096, BATCH, key="mem_batch")
+    seq = c3.number_input("Sequence length (tokens)", 1, 1_000_000, profile.avg_input_tokens + 5, key="mem_seq")
+    rows, skipped = [], []
+    for o in OPTIONS:
+        try:
+            m = memory_breakdown(o, profile.model_params_b * 1e9, precision=precision, batch=int(batch),
+                                 seq_len=int(seq))
+        except ValueError as err:  # full fine-tuning of quantised weights: said, not plotted
+            skipped.append(f"{LABELS[o]}: {err}")
+            continue
+        rows += [{"option": LABELS[o], "component": k, "GB": getattr(m, k) / 1e9}
+                 for k in ("weights", "gradients", "optimizer", "activations")]
+    st.altair_chart(alt.Chart(pd.DataFrame(rows)).mark_bar().encode(
+        y=alt.Y("option", sort=[LABELS[o] for o in OPTIONS]), x=alt.X("GB", stack="zero"), color="component",
+        tooltip=["option", "component", alt.Tooltip("GB", format=",.2f")]), width="stretch")
+    for line in skipped:
+        st.caption(line)
+
+
 def answer_page() -> None:
     profile = ProjectProfile.from_dict(answers())
     rec = recommend(profile)
-    df = results()
-    evidence = nearest_evidence(profile, df)
+    # The evidence recommend() itself cited, never a fresh read of the live store: the page, the JSON and the
+    # Markdown download then show the same runs the answer rests on (issue 13 item 6).
+    evidence = list(rec.extra.get("evidence") or [])
     best = rec.ranking[0]
     st.success(f"**{rec.summary()}**")
+    extra = rec.to_dict()
+    if extra.get("basis"):
+        st.caption(extra["basis"])
+    decision = extra.get("decision") or {}
+    if decision.get("tied"):
+        st.info(f"Tied: {', '.join(LABELS[o] for o in decision['tied'])}. {decision.get('settle_with', '')}")
     cal = rec.extra.get("calibration")
     if cal is None:
         st.caption("Calibration: rules-only — the decision table decides; measured benchmark cells are shown as "
@@ -162,13 +222,18 @@ def answer_page() -> None:
         c = r.cost
         acc = r.expected_accuracy
         rows.append({"rank": r.rank, "option": LABELS[r.option], "score": round(r.score, 1),
-                     "feasible": "yes" if r.feasible else "no — " + r.infeasible_reasons[0].split(" [")[0],
-                     "expected accuracy": (f"{acc['point']:.2f} [{acc['low']:.2f}, {acc['high']:.2f}]" if acc
+                     "feasible": "yes" if r.feasible else "no",
+                     # provenance/tied arrive with the lead's calibrated recommender (.get: absent before it).
+                     "expected accuracy": (f"{acc['point']:.2f} [{acc['low']:.2f}, {acc['high']:.2f}]"
+                                           if acc
                                            else "n/a (" + r.expected_accuracy_note + ")"),
                      "basis": (acc or {}).get("provenance", {}).get("kind", ""),
                      "train GPU-hours": round(c.train_gpu_hours, 4), "train memory GB": round(c.train_memory_gb, 1),
-                     "stored per task (MB)": round(c.storage_bytes_per_task / 1e6, 3),
-                     "extra inference tokens": c.extra_inference_tokens})
+                     "stored per task": format_bytes(c.storage_bytes_per_task),
+                     "extra inference tokens": c.extra_inference_tokens,
+                     "provider fine-tuning $": None if c.provider_dollars is None else round(c.provider_dollars, 2),
+                     # The long reason goes last so it cannot push the cost columns off-screen.
+                     "why not feasible": "" if r.feasible else r.infeasible_reasons[0].split(" [")[0]})
     st.subheader("All five options")
     st.dataframe(pd.DataFrame(rows), hide_index=True, width="stretch", key="ranking_table")
     if rec.extra.get("basis"):
@@ -210,6 +275,8 @@ def answer_page() -> None:
             f"{LABELS[r.option]} — {r.infeasible_reasons[0] if r.infeasible_reasons else 'infeasible'}"
             for r in infeasible))
 
+    memory_chart(profile)
+
     st.subheader("Why")
     for r in rec.ranking:
         with st.expander(f"{r.rank}. {LABELS[r.option]} — score {r.score:.0f}" + ("" if r.feasible else " (infeasible)"),
@@ -222,14 +289,11 @@ def answer_page() -> None:
     st.subheader("Measured evidence")
     if evidence:
         for e in evidence:
-            st.markdown(f"- {e['sentence']} ({e['backbone']}, mean over seeds)")
-        curves = learning_curves(df, [e["task"] for e in evidence])
-        st.altair_chart(alt.Chart(curves, title="Learning curves on the most similar measured tasks")
-                        .mark_line(point=True).encode(x=alt.X("train_size", scale=alt.Scale(type="log")),
-                                                      y="accuracy", color="method", strokeDash="task",
-                                                      tooltip=list(curves.columns)), width="stretch")
+            st.markdown(f"- {e['sentence']} ({e['backbone']})")
+        st.caption("Learning curves per task are on the Evidence page.")
     else:
-        st.info("No benchmark results yet in " + str(results_dir()) + " — run `make grid` to measure.")
+        st.info("This answer cites no measured runs (rules-only: no calibration is served). The Evidence page "
+                "shows what has been measured.")
     st.subheader("What would change the answer")
     for c in rec.counterfactuals:
         st.markdown(f"- {c}")
@@ -242,7 +306,6 @@ def answer_page() -> None:
         for h in rec.hybrids:
             st.markdown(f"- **{h['name']}**: {h['rationale']} *({h['source']})*")
     data = rec.to_dict()
-    data["evidence"] = evidence
     c1, c2, c3 = st.columns(3)
     c1.download_button("Download JSON", json.dumps(data, indent=2), "recommendation.json", "application/json")
     c2.download_button("Download Markdown report", to_markdown(rec, evidence), "recommendation.md", "text/markdown")

@@ -86,7 +86,7 @@ def render(rec: Recommendation) -> str:
 @app.command("recommend")
 def recommend_cmd(
     profile: Optional[Path] = typer.Option(None, "--profile", help="A profile file (.json or .yaml); flags override it."),
-    as_json: bool = typer.Option(False, "--json", help="Print Recommendation.to_dict() as JSON."),
+    as_json: bool = typer.Option(False, "--json", metavar="", help="Print Recommendation.to_dict() as JSON."),
     labeled_examples: Optional[str] = _opt("labeled_examples"),
     task_complexity: Optional[str] = _opt("task_complexity"),
     compute: Optional[str] = _opt("compute"),
@@ -125,7 +125,7 @@ def recommend_cmd(
 @app.command("estimate")
 def estimate_cmd(
     profile: Optional[Path] = typer.Option(None, "--profile", help="A profile file (.json or .yaml)."),
-    as_json: bool = typer.Option(False, "--json"),
+    as_json: bool = typer.Option(False, "--json", metavar=""),
     labeled_examples: Optional[str] = _opt("labeled_examples"),
     compute: Optional[str] = _opt("compute"),
     model_params_b: Optional[str] = _opt("model_params_b"),
@@ -149,7 +149,7 @@ def estimate_cmd(
 
 
 @app.command("table")
-def table_cmd(as_json: bool = typer.Option(False, "--json")) -> None:
+def table_cmd(as_json: bool = typer.Option(False, "--json", metavar="")) -> None:
     """Print the decision table: every rule and constraint with its source."""
     try:
         t = load_table()
@@ -177,7 +177,7 @@ def evaluate_cmd(
     results_dir: Optional[Path] = typer.Option(None, "--results-dir", help="Benchmark results (default: data/results)."),
     external: Optional[Path] = typer.Option(None, "--external", help="Score the model fitted on --results-dir "
                                                                      "against the tasks of this results folder."),
-    as_json: bool = typer.Option(False, "--json", help="Print the metrics as JSON."),
+    as_json: bool = typer.Option(False, "--json", metavar="", help="Print the metrics as JSON."),
     write: bool = typer.Option(True, "--write/--no-write", help="Write data/calibration/evaluation.md."),
 ) -> None:
     """Nested leave-one-family-out evaluation (regret, within-1, MAE, coverage vs the rules and always-X baselines)
@@ -249,7 +249,7 @@ def calibrate_cmd(
 @app.command("claims")
 def claims_cmd(
     results_dir: Optional[Path] = typer.Option(None, "--results-dir", help="Benchmark results (default: data/results)."),
-    as_json: bool = typer.Option(False, "--json"),
+    as_json: bool = typer.Option(False, "--json", metavar=""),
     write: bool = typer.Option(True, "--write/--no-write", help="Write data/calibration/claims.md next to the results."),
 ) -> None:
     """The claims audit: each decision-table belief tested against the measured runs."""

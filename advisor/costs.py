@@ -57,6 +57,9 @@ class CostEstimate:
     storage_bytes_per_task: int
     extra_inference_tokens: int
     notes: str
+    # Provider fine-tuning (model_access=api_with_finetuning) is billed per training token, not in GPU memory.
+    training_tokens: int = 0
+    provider_dollars: float | None = None
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -88,6 +91,13 @@ def estimate(profile: ProjectProfile, option: str, table: DecisionTable | None =
         return 34.0 * BATCH * length * hidden * layers
 
     shots = min(MAX_SHOTS, profile.labeled_examples)
+    if profile.model_access == "api_with_finetuning" and options.get(option).trains:
+        # The provider trains and hosts: no GPU memory or weights of ours; the bill is tokens x epochs x price.
+        bill = provider_finetuning_cost(profile.labeled_examples, seq)
+        return CostEstimate(option, 0, 0.0, 0.0, 0.0, 0.0, 0, 0,
+                            f"provider fine-tuning: {int(tokens):,} training tokens ({EPOCHS} epochs) at "
+                            f"${PROVIDER_PRICE_PER_M_TOKENS:g} per 1M tokens (OpenAI gpt-4o-mini list price; "
+                            "use your provider's)", int(tokens), bill["dollars"])
     if option == "prompt_engineering":
         extra = INSTRUCTION_TOKENS + shots * seq
         # Inference only: bf16 weights + the K/V cache of one request (2 tensors x layers x tokens x hidden x 2 bytes).

@@ -329,7 +329,8 @@ def _coerce(name: str, value: Any) -> Any:
             if len(value) > MAX_NUMBER_CHARS:  # int() of a 4300+-digit string raises, and is slow before that
                 raise _Bad(allowed)
             try:
-                value = int(value.strip().replace("_", ""))
+                # People write thousands as "8,000", "8 000" or "8_000"; all mean 8000.
+                value = int(value.strip().replace("_", "").replace(",", "").replace(" ", ""))
             except ValueError:
                 raise _Bad(allowed) from None
         if isinstance(value, float) and value.is_integer():
@@ -348,8 +349,11 @@ def _coerce(name: str, value: Any) -> Any:
         if isinstance(value, str):
             if len(value) > MAX_NUMBER_CHARS:
                 raise _Bad(allowed)
+            text = value.strip().replace("_", "").replace(",", "")
+            # "85%" is a natural way to give an accuracy; only the 0-1 accuracy fields accept a percent sign.
+            percent = text.endswith("%") and name.endswith("_accuracy")
             try:
-                value = float(value.strip())
+                value = float(text[:-1] if percent else text) / (100 if percent else 1)
             except ValueError:
                 raise _Bad(allowed) from None
         if not isinstance(value, (int, float)):

@@ -36,7 +36,8 @@ def test_wizard_to_recommendation():
     summary = at.success[0].value
     assert summary.startswith("**Recommended: ")
     table = at.dataframe[0].value
-    assert len(table) == 5 and set(table["feasible"].str[:3]) <= {"yes", "no "}
+    assert len(table) == 5 and set(table["feasible"]) <= {"yes", "no"}
+    assert list(table.columns)[-1] == "why not feasible"  # long reasons last, never pushing the costs off-screen
     assert "What would change the answer" in [s.value for s in at.subheader]
     # The app and the library agree.
     from advisor import recommend
@@ -100,3 +101,82 @@ def test_app_does_not_import_torch():
             "assert not at.exception, at.exception; "
             "bad = [m for m in ('torch', 'transformers', 'peft') if m in sys.modules]; assert not bad, bad")
     subprocess.run([sys.executable, "-c", code], check=True, timeout=120)
+
+
+def _back(at: AppTest) -> AppTest:
+    return next(b for b in at.button if b.label.startswith("← Back")).click().run()
+
+
+def test_an_invalid_value_on_step_2_does_not_trap_step_1():
+    # Issue 14 item 1: bad model size on step 2, Back, then Next on step 1 used to show step 2's errors and stick.
+    at = _next(_app())
+    at.text_input(key="w_model_params_b").set_value("-1")
+    at = _back(at)
+    assert "Your data and task" in [s.value for s in at.subheader] and not at.error
+    at = _next(at)
+    assert "Your model and resources" in [s.value for s in at.subheader]
+    assert at.text_input(key="w_model_params_b").value == "-1"  # kept, and its error sits at the field
+    assert any("Model size" in e.value for e in at.error)
+    at.text_input(key="w_model_params_b").set_value("7")
+    at = _next(at)
+    assert "Your goals and constraints" in [s.value for s in at.subheader] and not at.error
+
+
+def test_dropdowns_show_words_not_raw_values():
+    at = _next(_app())
+    box = at.selectbox(key="w_model_access")
+    assert "a provider API, prompting only" in box.options and "api_only" not in box.options
+
+
+def test_api_only_answer_lists_infeasible_options_beside_the_charts():
+    at = _next(_app())
+    at.selectbox(key="w_model_access").set_value("api_only")
+    at = _next(_next(at))
+    assert not at.exception
+    listed = [m.value for m in at.markdown if m.value.startswith("**Not feasible")]
+    assert listed and "full fine-tuning" in listed[0]
+    assert any("No training, so not on the cost axis: prompt engineering" in c.value for c in at.caption)
+
+
+def test_thousands_separators_and_percent_accuracies_are_accepted():
+    # Issue 14 item 6: "8,000" and "85%" were rejected while "1_000" was accepted.
+    at = _app()
+    at.text_input(key="w_labeled_examples").set_value("8,000")
+    at.text_input(key="w_zero_shot_accuracy").set_value("85%")
+    at = _next(at)
+    assert not at.error and "Your model and resources" in [s.value for s in at.subheader]
+    assert at.session_state["answers"]["labeled_examples"] == 8000
+    assert at.session_state["answers"]["zero_shot_accuracy"] == 0.85
+
+
+def test_provider_finetuning_shows_dollars_in_the_table():
+    at = _next(_app())
+    at.selectbox(key="w_model_access").set_value("api_with_finetuning")
+    at = _next(_next(at))
+    table = at.dataframe[0].value
+    ft = table[table["option"] == "full fine-tuning"].iloc[0]
+    assert ft["provider fine-tuning $"] > 0 and ft["train memory GB"] == 0
+
+
+def test_memory_breakdown_chart_reacts_to_precision():
+    at = _next(_app())
+    at.text_input(key="w_model_params_b").set_value("7")
+    at = _next(_next(at))
+    assert "Training memory by component" in [s.value for s in at.subheader]
+    at.selectbox(key="mem_precision").set_value("4-bit").run()
+    assert not at.exception
+    assert any("full fine-tuning" in c.value and "4-bit" in c.value for c in at.caption)
+
+
+def test_answer_page_shows_recommends_own_evidence():
+    # Issue 13 item 6: the page shows the runs recommend() cited (as the downloads do), not a fresh store read.
+    from advisor import ProjectProfile, recommend
+
+    at = _next(_next(_next(_app())))
+    assert not at.exception
+    cited = recommend(ProjectProfile()).extra.get("evidence") or []
+    shown = [m.value for m in at.markdown if m.value.startswith("- ") and "(" in m.value
+             and any(e["sentence"] in m.value for e in cited)]
+    assert len(shown) == len(cited)
+    if not cited:
+        assert any("cites no measured runs" in i.value for i in at.info)

@@ -52,3 +52,10 @@ def test_table_and_estimate_commands():
     res = runner.invoke(app, ["estimate", "--model-params-b", "7", "--labeled-examples", "1000", "--json"])
     assert res.exit_code == 0
     assert json.loads(res.output)["full_finetuning"]["train_memory_gb"] > 100
+
+
+def test_json_is_shown_as_a_flag_not_a_bool_value():
+    # Issue 14 item 6: help showed "--json <bool>" though "--json true" fails: --json is a flag.
+    res = runner.invoke(app, ["recommend", "--help"], env={"COLUMNS": "150"})
+    line = next(x for x in res.output.splitlines() if "--json" in x)
+    assert "<bool>" not in line

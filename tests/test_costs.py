@@ -125,3 +125,12 @@ def test_every_registered_option_has_a_cost_and_unknown_raises():
     assert set(estimate_all(p)) == set(OPTIONS)
     with pytest.raises(UnknownOption):
         estimate(p, "adapters")
+
+
+def test_api_with_finetuning_is_costed_in_tokens_and_money_not_gpu_memory():
+    # Issue 14 item 7: provider fine-tuning was costed as self-hosting (16.7 GB, 2 GB stored per task).
+    p = ProjectProfile(model_access="api_with_finetuning", model_params_b=7, labeled_examples=2000, avg_input_tokens=95)
+    c = estimate(p, "full_finetuning")
+    assert c.train_memory_gb == 0 and c.storage_bytes_per_task == 0
+    assert c.training_tokens == 2000 * 100 * 3 and c.provider_dollars == pytest.approx(0.6 * 3.0)
+    assert estimate(p, "prompt_engineering").provider_dollars is None
