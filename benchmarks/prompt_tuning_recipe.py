@@ -39,7 +39,7 @@ def run_one(job: dict) -> dict:
     from bench.protocol import Protocol
     from bench.results import read_result, write_result
     from bench.tasks import load_task
-    from bench.trial import OVERRIDES_ENV, run_trial
+    from bench.trial import OVERRIDES_ENV, run_trial, write_artifacts
 
     path = Path(job["path"])
     done = read_result(path) if path.exists() else None
@@ -55,6 +55,7 @@ def run_one(job: dict) -> dict:
     record = run_trial(job["backbone"], load_task(job["task"]), "prompt_tuning", job["size"], job["seed"], protocol,
                        device=job["device"])
     record["recipe_config"] = job["config"]
+    write_artifacts(path, record)
     write_result(path, record, force=True)
     return record
 
