@@ -168,3 +168,21 @@ def test_readability_of_real_tokens_is_on_the_vocabulary():
     assert [n[0][0] for n in stats["nearest"]] == [3, 7, 9]
     far = readability(np.random.default_rng(1).normal(size=(4, 16)) * 0 + 1.0, vocab)  # the all-ones direction
     assert far["virtual_max_cos"][0] < 1.0
+
+
+def test_soft_prompt_readability_claim_is_judged_from_saved_measurements(toy, tmp_path):
+    import json
+
+    from advisor.claims import READABLE_SHARE, audit
+    from bench.results import load
+    from bench.runner import expand, run_grid
+
+    results = tmp_path / "results"
+    run_grid(expand(["tiny-llama"], [toy], ["prompt_tuning"], [16], [0, 1, 2]), results, TINY_PROTOCOL,
+             device="cpu", progress=False, threads=1)
+    claim = next(r for r in audit(load(results, include_failed=False), complexities={})
+                 if r.claim == "Soft prompts are not human-readable")
+    shares = [json.loads(p.read_text())["metrics"]["prompt_readability"]["share_off_vocabulary"]
+              for p in results.rglob("n*-s*.json")]
+    assert claim.cells == 3 and claim.holds == sum(s >= READABLE_SHARE for s in shares)
+    assert claim.verdict in ("supported", "contradicted", "mixed") and "prompt-tuning runs" in claim.numbers
