@@ -29,7 +29,9 @@ CLAIM_RULES: dict[str, tuple[str, ...]] = {
     "Soft prompts beat hand-written prompts": ("complexity.moderate", "data.hundreds"),
     "A soft prompt is far smaller to store than a LoRA adapter": ("tasks.many",),
     "Switching tasks is cheaper with prompts: less to swap than a fine-tuned model": ("tasks.several", "iteration.fast"),
+    "Soft prompts are not human-readable": (),  # an interpretability caveat; no table rule rests on it
 }
+READABLE_SHARE = 0.5  # a prompt is "not readable" when most of its virtual tokens sit off the vocabulary
 
 
 @dataclass
@@ -79,6 +81,37 @@ def _compare(df: Any, claim: str, rows: str, a: str, b: str, column: str, better
         numbers += f" ({', '.join(per)})"
     runs = sorted(pairs.path_a.tolist() + pairs.path_b.tolist())[:6] if n else []
     return ClaimResult(claim, rows, test, _verdict(holds, n), holds, n, numbers, runs)
+
+
+def _soft_prompt_readability(df: Any) -> ClaimResult:
+    """Per prompt-tuning run (its result file's metrics.prompt_readability, measured by bench after training):
+    the claim holds when most virtual tokens are farther from every real token than 95% of real tokens are
+    from their nearest other token (bench/methods/prompt_inspect.py)."""
+    import json
+
+    claim = "Soft prompts are not human-readable"
+    rows = "extended: interpretability of soft prompts (Lester et al. 2021 section 7)"
+    test = (f"share of virtual tokens whose max cosine to any vocabulary token is below the 5th percentile of "
+            f"real tokens' nearest-neighbour cosine; holds when >= {READABLE_SHARE:.0%}")
+    measured = []
+    for path in df[df.method == "prompt_tuning"].path if len(df) else []:
+        try:
+            stats = json.loads(Path(path).read_text(encoding="utf-8")).get("metrics", {}).get("prompt_readability")
+        except (OSError, ValueError):
+            stats = None
+        if stats:
+            measured.append((path, stats))
+    holds = sum(s["share_off_vocabulary"] >= READABLE_SHARE for _, s in measured)
+    n = len(measured)
+    if n:
+        med = lambda key: float(np.median([s[key] for _, s in measured]))  # noqa: E731
+        numbers = (f"median share off-vocabulary {med('share_off_vocabulary'):.2f}; virtual tokens' max cosine "
+                   f"median {med('virtual_max_cos_median'):.3f} vs real tokens' nearest-neighbour "
+                   f"{med('reference_max_cos_median'):.3f} (5th pct {med('reference_max_cos_p05'):.3f}); "
+                   f"holds in {holds}/{n} prompt-tuning runs")
+    else:
+        numbers = "no prompt-tuning run with a saved prompt yet"
+    return ClaimResult(claim, rows, test, _verdict(holds, n), holds, n, numbers, sorted(p for p, _ in measured)[:6])
 
 
 def crossover(df: Any, a: str = "prompt_tuning", b: str = "full_finetuning") -> dict[str, Any]:
@@ -134,6 +167,7 @@ def audit(df: Any, complexities: dict[str, str] | None = None, table: Any = None
         _compare(ok, "Switching tasks is cheaper with prompts: less to swap than a fine-tuned model",
                  "extended: num_tasks, iteration_speed", "prompt_tuning", "full_finetuning", "stored_bytes",
                  lambda x, y: x * 100 < y, "bytes", "bytes to load per task switch (proxy; swap latency not measured)"),
+        _soft_prompt_readability(ok),
     ]
     return [_table_action(r, table) for r in out]
 

@@ -245,6 +245,49 @@ def history_cmd(root: Path = typer.Option(Path("data/calibration"), "--root"),
                    + (f"  failed gates: {', '.join(failed_gates)}" if failed_gates else ""))
 
 
+@app.command("inspect-prompt")
+def inspect_prompt(
+    run: Path = typer.Argument(..., help="A prompt-tuning result JSON (its learned prompt is <name>.prompt.npy beside it)."),
+    top: int = typer.Option(5, "--top", help="Nearest vocabulary tokens shown per virtual token."),
+    as_json: bool = typer.Option(False, "--json", help="Print the measurements as JSON."),
+) -> None:
+    """Project each learned virtual token onto its nearest vocabulary tokens (cosine) and say how far it
+    sits from any real token, against the same statistic for real tokens."""
+    import json
+
+    import numpy as np
+
+    from bench.results import read_result
+    from bench.trial import prompt_path
+
+    record = read_result(run) if run.exists() else None
+    if record is None:
+        _fail(f"RUN={str(run)[:80]!r}: not a readable result JSON")
+    if record["method"] != "prompt_tuning":
+        _fail(f"RUN={str(run)[:80]!r}: method={record['method']!r} (allowed: prompt_tuning)")
+    if top < 1:
+        _fail(f"--top={top} (allowed: >= 1)")
+    npy = prompt_path(run)
+    if not npy.exists():
+        _fail(f"RUN={str(run)[:80]!r}: no learned prompt at {npy.name} (runs from before prompts were saved "
+              "have none; rerun it with bench run --force)")
+    from bench.methods.prompt_inspect import input_embeddings, readability
+    from bench.models import load_backbone
+
+    backbone = load_backbone(record["backbone"])
+    stats = readability(np.load(npy), input_embeddings(backbone.pristine), backbone.tokenizer, k=top)
+    if as_json:
+        typer.echo(json.dumps(stats, indent=1, ensure_ascii=False))
+        return
+    typer.echo(f"{record['run_id']}: {stats['virtual_tokens']} virtual tokens; max cosine to any real token: "
+               f"median {stats['virtual_max_cos_median']:.3f} (real tokens to their nearest other token: median "
+               f"{stats['reference_max_cos_median']:.3f}, 5th percentile {stats['reference_max_cos_p05']:.3f}); "
+               f"{stats['share_off_vocabulary']:.0%} sit farther from the vocabulary than 95% of real tokens")
+    for i, (near, mc) in enumerate(zip(stats["nearest"], stats["virtual_max_cos"])):
+        words = "  ".join(f"{w!r} {c:.2f}" for w, c in near)
+        typer.echo(f"  v{i:02d} max cos {mc:.3f}: {words}")
+
+
 @app.command("tasks")
 def tasks_cmd() -> None:
     """List the built-in tasks."""

@@ -83,10 +83,11 @@ def execute(job: Job, results_dir: str, protocol: Protocol, data_dir: Any, devic
         import torch
 
         torch.set_num_threads(threads)
-    from bench.trial import run_trial
+    from bench.trial import run_trial, write_artifacts
 
     record = run_trial(job.backbone, job.task, job.method, job.train_size, job.seed, protocol, data_dir, device)
     path = job.path(Path(results_dir))
+    write_artifacts(path, record)  # prompt-tuning runs: the learned prompt as <result>.prompt.npy
     try:
         write_result(path, record, force=force)
     except ResultExists:

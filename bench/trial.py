@@ -212,6 +212,33 @@ def environment(device: Any) -> dict[str, Any]:
 # Method overrides (hyperparameter studies without code edits)
 # ---------------------------------------------------------------------------------------
 OVERRIDES_ENV = "BENCH_OVERRIDES"
+# Arrays a trial produced, by run_id, until write_artifacts puts them in a file next to the result (the record
+# itself stays plain JSON; run_trial and the write happen in the same process).
+_ARTIFACTS: dict[str, Any] = {}
+PROMPT_SUFFIX = ".prompt.npy"
+
+
+def prompt_path(result_json: str | Path) -> Path:
+    """Where a prompt-tuning run's learned prompt lives: next to its result, n64-s0.json -> n64-s0.prompt.npy."""
+    p = Path(result_json)
+    return p.with_name(p.stem + PROMPT_SUFFIX)
+
+
+def write_artifacts(result_json: str | Path, record: dict[str, Any]) -> None:
+    """Move array artifacts off the record into files next to the result (atomic: temp file + rename),
+    before the JSON is written, so a result that names a prompt file always has it."""
+    prompt = _ARTIFACTS.pop(record.get("run_id"), None)
+    if prompt is None:
+        return
+    path = prompt_path(result_json)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(path.name + ".tmp")
+    with open(tmp, "wb") as fh:
+        np.save(fh, np.asarray(prompt, dtype=np.float32))
+        fh.flush()
+        os.fsync(fh.fileno())
+    os.replace(tmp, path)
+    record.setdefault("artifacts", {})["prompt_embeddings"] = path.name
 
 
 def parse_overrides(text: str | None) -> dict[str, dict[str, Any]]:
@@ -298,6 +325,14 @@ def run_trial(backbone_name: str, task: TaskSpec, method_name: str, train_size: 
                                  "backbone_kind": backbone.kind})
         with PeakRSS() as rss:
             out = method.run(cell)
+        prompt = out.extra.pop("prompt_embeddings", None)
+        if prompt is not None:
+            from bench.methods.prompt_inspect import input_embeddings, readability
+
+            # Measured once here (the vocabulary is at hand); the array goes next to the result file.
+            out.extra["prompt_readability"] = readability(prompt, input_embeddings(backbone.pristine),
+                                                          backbone.tokenizer)
+            _ARTIFACTS[record["run_id"]] = prompt
         lengths = cell.pool.lengths[cell.train_idx]
         record.update({
             "status": "ok", "accuracy": out.accuracy, "macro_f1": out.macro_f1, "train_accuracy": out.train_accuracy,

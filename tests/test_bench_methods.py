@@ -128,3 +128,62 @@ def test_overrides_are_applied_recorded_and_checked(toy, monkeypatch):
                      ("nope.lrs=1", "unknown method"), ("lora.lrs=fast", "numbers"), ("init", "method.key=value")]:
         with pytest.raises(ValueError, match=msg):
             parse_overrides(bad)
+
+
+def test_prompt_tuning_saves_its_prompt_and_inspect_prompt_reads_it(toy, tmp_path):
+    import json
+
+    import numpy as np
+    from typer.testing import CliRunner
+
+    from bench.cli import app
+    from bench.runner import expand, run_grid
+
+    results = tmp_path / "results"
+    summary = run_grid(expand(["tiny-llama"], [toy], ["prompt_tuning"], [16], [0]), results, TINY_PROTOCOL,
+                       device="cpu", progress=False, threads=1)
+    assert summary["failed"] == 0, summary["failures"]
+    run = next(results.rglob("*.json"))
+    record = json.loads(run.read_text())
+    prompt = np.load(run.with_name(record["artifacts"]["prompt_embeddings"]))
+    assert prompt.shape == (20, 32)  # 20 virtual tokens x the tiny Llama's hidden size
+    stats = record["metrics"]["prompt_readability"]
+    assert len(stats["virtual_max_cos"]) == 20 and 0 <= stats["share_off_vocabulary"] <= 1
+    out = CliRunner().invoke(app, ["inspect-prompt", str(run), "--json"])
+    assert out.exit_code == 0, out.output
+    again = json.loads(out.output)
+    assert np.allclose(again["virtual_max_cos"], stats["virtual_max_cos"], atol=1e-5)
+    bad = CliRunner().invoke(app, ["inspect-prompt", str(tmp_path / "nope.json")])
+    assert bad.exit_code != 0 and "not a readable result JSON" in bad.output
+
+
+def test_readability_of_real_tokens_is_on_the_vocabulary():
+    """A prompt made of real token embeddings has max cosine 1 and none of it is off-vocabulary."""
+    import numpy as np
+
+    from bench.methods.prompt_inspect import readability
+
+    vocab = np.random.default_rng(0).normal(size=(500, 16))
+    stats = readability(vocab[[3, 7, 9]], vocab)
+    assert np.allclose(stats["virtual_max_cos"], 1.0, atol=1e-5) and stats["share_off_vocabulary"] == 0.0
+    assert [n[0][0] for n in stats["nearest"]] == [3, 7, 9]
+    far = readability(np.random.default_rng(1).normal(size=(4, 16)) * 0 + 1.0, vocab)  # the all-ones direction
+    assert far["virtual_max_cos"][0] < 1.0
+
+
+def test_soft_prompt_readability_claim_is_judged_from_saved_measurements(toy, tmp_path):
+    import json
+
+    from advisor.claims import READABLE_SHARE, audit
+    from bench.results import load
+    from bench.runner import expand, run_grid
+
+    results = tmp_path / "results"
+    run_grid(expand(["tiny-llama"], [toy], ["prompt_tuning"], [16], [0, 1, 2]), results, TINY_PROTOCOL,
+             device="cpu", progress=False, threads=1)
+    claim = next(r for r in audit(load(results, include_failed=False), complexities={})
+                 if r.claim == "Soft prompts are not human-readable")
+    shares = [json.loads(p.read_text())["metrics"]["prompt_readability"]["share_off_vocabulary"]
+              for p in results.rglob("n*-s*.json")]
+    assert claim.cells == 3 and claim.holds == sum(s >= READABLE_SHARE for s in shares)
+    assert claim.verdict in ("supported", "contradicted", "mixed") and "prompt-tuning runs" in claim.numbers

@@ -104,6 +104,10 @@ class Method:
     def candidates(self, cell: Cell) -> tuple[float, ...]:
         return tuple(cell.cache.get("lrs_override") or self.lrs[cell.backbone.kind])
 
+    def artifacts(self, model: Any) -> dict[str, Any]:
+        """Arrays worth keeping next to the result (the trial pops them out of `extra`; JSON never holds them)."""
+        return {}
+
     def stored_bytes(self, model: Any) -> int:
         """Bytes to keep per task: peft adapters are saved for real and measured on disk."""
         with tempfile.TemporaryDirectory() as tmp:
@@ -138,7 +142,8 @@ class Method:
             stored_bytes=int(self.stored_bytes(model)), infer_ms_per_example=1000 * seconds / max(len(pred), 1),
             forgetting=forgetting, lr=result.lr, steps=result.steps,
             extra={"budget_steps": result.budget, "best_step": result.best_step, "loss_curve": result.curve,
-                   "lr_race": result.race, "converged": result.converged, "hyperparams": self.hyperparams(cell)})
+                   "lr_race": result.race, "converged": result.converged, "hyperparams": self.hyperparams(cell),
+                   **self.artifacts(model)})
 
 
 def attention_targets(model: Any) -> list[str]:

@@ -27,6 +27,11 @@ class PromptTuning(Method):
     def hyperparams(self, cell: Cell) -> dict[str, Any]:
         return {"num_virtual_tokens": VIRTUAL_TOKENS, "init": self.init}
 
+    def artifacts(self, model: Any) -> dict[str, Any]:
+        """The learned prompt ([virtual tokens, hidden]) so it can be inspected (bench inspect-prompt)."""
+        emb = model.get_prompt_embedding_to_save(adapter_name=model.active_adapter)
+        return {"prompt_embeddings": emb.detach().float().cpu().numpy()}
+
     def build(self, cell: Cell, lr: float) -> tuple[Any, list[dict]]:
         from peft import PromptTuningConfig, PromptTuningInit, get_peft_model
 
