@@ -231,7 +231,7 @@ def answer_page() -> None:
                      "train GPU-hours": round(c.train_gpu_hours, 4), "train memory GB": round(c.train_memory_gb, 1),
                      "stored per task": format_bytes(c.storage_bytes_per_task),
                      "extra inference tokens": c.extra_inference_tokens,
-                     "provider fine-tuning $": None if c.provider_dollars is None else round(c.provider_dollars, 2),
+                     "provider training tokens": c.training_tokens or None,
                      # The long reason goes last so it cannot push the cost columns off-screen.
                      "why not feasible": "" if r.feasible else r.infeasible_reasons[0].split(" [")[0]})
     st.subheader("All five options")

@@ -33,9 +33,10 @@ from advisor.table import DecisionTable, load_table
 SOFT_PROMPT_TOKENS = VIRTUAL_TOKENS
 PREFIX_TOKENS = VIRTUAL_TOKENS
 LORA_TARGETS = len(options.LORA_TARGETS)
-# Provider fine-tuning is billed per training token (tokens x epochs). Default: OpenAI's gpt-4o-mini fine-tuning
-# price, $3.00 per 1M training tokens (openai.com/api/pricing); pass your provider's price instead.
-PROVIDER_PRICE_PER_M_TOKENS = 3.0
+# Provider fine-tuning is billed per training token (tokens x epochs) at the provider's price per million tokens.
+# No default price: prices change and differ by provider and model, and no number is typed in here without a
+# source — the estimate gives the training tokens, and dollars once a price is passed.
+PROVIDER_PRICE_PER_M_TOKENS: float | None = None
 # Bytes per weight for each storage precision of the (frozen) weights.
 PRECISION_BYTES = {"fp32": 4.0, "bf16": 2.0, "8-bit": 1.0, "4-bit": 0.5}
 INSTRUCTION_TOKENS = 50
@@ -95,9 +96,8 @@ def estimate(profile: ProjectProfile, option: str, table: DecisionTable | None =
         # The provider trains and hosts: no GPU memory or weights of ours; the bill is tokens x epochs x price.
         bill = provider_finetuning_cost(profile.labeled_examples, seq)
         return CostEstimate(option, 0, 0.0, 0.0, 0.0, 0.0, 0, 0,
-                            f"provider fine-tuning: {int(tokens):,} training tokens ({EPOCHS} epochs) at "
-                            f"${PROVIDER_PRICE_PER_M_TOKENS:g} per 1M tokens (OpenAI gpt-4o-mini list price; "
-                            "use your provider's)", int(tokens), bill["dollars"])
+                            f"provider fine-tuning: {int(tokens):,} training tokens ({EPOCHS} epochs); multiply by "
+                            "your provider's price per 1M training tokens", int(tokens), bill["dollars"])
     if option == "prompt_engineering":
         extra = INSTRUCTION_TOKENS + shots * seq
         # Inference only: bf16 weights + the K/V cache of one request (2 tensors x layers x tokens x hidden x 2 bytes).
@@ -207,13 +207,14 @@ def memory_breakdown(option: str, params: float, *, precision: str = "bf16", bat
 
 
 def provider_finetuning_cost(labeled_examples: int, tokens_per_example: int, *, epochs: int = EPOCHS,
-                             price_per_million: float = PROVIDER_PRICE_PER_M_TOKENS) -> dict[str, float]:
+                             price_per_million: float | None = PROVIDER_PRICE_PER_M_TOKENS) -> dict[str, float | None]:
     """A provider's fine-tuning bill: training tokens = examples x tokens x epochs, priced per million tokens."""
     for name, v in (("labeled_examples", labeled_examples), ("tokens_per_example", tokens_per_example), ("epochs", epochs)):
         if not isinstance(v, int) or v < 0:
             raise ValueError(f"{name}={v!r} (allowed: an integer >= 0)")
-    if not isinstance(price_per_million, (int, float)) or not price_per_million >= 0:
-        raise ValueError(f"price_per_million={price_per_million!r} (allowed: a number >= 0, in dollars)")
+    if price_per_million is not None and (not isinstance(price_per_million, (int, float)) or not price_per_million >= 0):
+        raise ValueError(f"price_per_million={price_per_million!r} (allowed: a number >= 0, in dollars, or null)")
     tokens = labeled_examples * tokens_per_example * epochs
-    return {"training_tokens": float(tokens), "epochs": float(epochs), "price_per_million": float(price_per_million),
-            "dollars": tokens / 1e6 * price_per_million}
+    return {"training_tokens": float(tokens), "epochs": float(epochs),
+            "price_per_million": None if price_per_million is None else float(price_per_million),
+            "dollars": None if price_per_million is None else tokens / 1e6 * price_per_million}

@@ -149,13 +149,13 @@ def test_thousands_separators_and_percent_accuracies_are_accepted():
     assert at.session_state["answers"]["zero_shot_accuracy"] == 0.85
 
 
-def test_provider_finetuning_shows_dollars_in_the_table():
+def test_provider_finetuning_shows_training_tokens_in_the_table():
     at = _next(_app())
     at.selectbox(key="w_model_access").set_value("api_with_finetuning")
     at = _next(_next(at))
     table = at.dataframe[0].value
     ft = table[table["option"] == "full fine-tuning"].iloc[0]
-    assert ft["provider fine-tuning $"] > 0 and ft["train memory GB"] == 0
+    assert ft["provider training tokens"] > 0 and ft["train memory GB"] == 0
 
 
 def test_memory_breakdown_chart_reacts_to_precision():
