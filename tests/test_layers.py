@@ -72,9 +72,10 @@ def _imports(path: Path, module: str) -> set[str]:
                 base = module.split(".")[: -node.level] if not path.name == "__init__.py" else module.split(".")
                 out.add(".".join(base + ([node.module] if node.module else [])))
             elif node.module:
-                out.add(node.module)
-                out |= {f"{node.module}.{a.name}" for a in node.names if _layer(f"{node.module}.{a.name}") is not None
-                        and f"{node.module}.{a.name}" in _modules()}
+                subs = {f"{node.module}.{a.name}" for a in node.names if f"{node.module}.{a.name}" in _modules()}
+                out |= subs
+                if len(subs) < len(node.names):  # `from pkg import submodule` imports the submodule, not pkg's API
+                    out.add(node.module)
     return out
 
 
