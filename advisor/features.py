@@ -16,7 +16,7 @@ from typing import Iterable, Mapping, Sequence
 import numpy as np
 
 # The five options the advisor ranks (the task model's methods); the linear probe is a *feature*, never an option.
-OPTIONS: tuple[str, ...] = ("prompt_engineering", "prompt_tuning", "prefix_tuning", "lora", "full_finetuning")
+from advisor.options import OPTIONS  # noqa: E402 - the one option registry
 
 # Every numeric feature the calibration may use; which subset a mode uses is chosen by nested evaluation.
 NUMERIC: dict[str, str] = {

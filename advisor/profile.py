@@ -17,13 +17,7 @@ from typing import Any, Mapping
 
 import yaml
 
-OPTIONS: tuple[str, ...] = (
-    "prompt_engineering",
-    "prompt_tuning",
-    "prefix_tuning",
-    "lora",
-    "full_finetuning",
-)
+from advisor.options import OPTIONS  # noqa: E402 - the one option registry
 
 CHOICES: dict[str, tuple[str, ...]] = {
     "task_complexity": ("simple", "moderate", "complex"),

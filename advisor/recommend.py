@@ -13,13 +13,7 @@ from advisor.profile import CHOICES, OPTIONS, ProjectProfile
 from advisor.rules import Reason, RuleScore, score_options
 from advisor.table import DecisionTable, load_table, matches
 
-LABELS = {
-    "prompt_engineering": "prompt engineering",
-    "prompt_tuning": "prompt tuning",
-    "prefix_tuning": "prefix tuning",
-    "lora": "LoRA",
-    "full_finetuning": "full fine-tuning",
-}
+from advisor.options import LABELS  # noqa: E402 - the one option registry
 
 
 @dataclass(frozen=True)

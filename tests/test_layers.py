@@ -18,9 +18,9 @@ LAYERS: dict[str, int] = {
     # 0: the store and task definitions (torch-free), shared by everything
     "bench": 0, "bench.results": 0, "bench.tasks": 0, "bench.protocol": 0,
     # the profile schema and its bounded YAML reader (task files reuse the reader): stdlib + yaml only
-    "advisor.profile": 0,
+    "advisor.profile": 0, "advisor.options": 0,
     # 1: the advisor's core: profile, decision table, rules, costs, the option registry, features, decisions
-    "advisor.options": 1, "advisor.table": 1, "advisor.costs": 1, "advisor.rules": 1,
+    "advisor.table": 1, "advisor.costs": 1, "advisor.rules": 1,
     "advisor.features": 1, "advisor.decision": 1, "advisor.glossary": 1, "advisor.catalog": 1,
     # 2: the engine (writes results)
     "bench.models": 2, "bench.methods": 2, "bench.train": 2, "bench.trial": 2, "bench.runner": 2,
