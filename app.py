@@ -197,7 +197,8 @@ def memory_chart(profile: ProjectProfile) -> None:
 
 def answer_page() -> None:
     profile = ProjectProfile.from_dict(answers())
-    rec = recommend(profile)
+    with st.spinner("Computing the answer…"):  # the first answer in a process loads the served calibration
+        rec = recommend(profile)
     # The evidence recommend() itself cited, never a fresh read of the live store: the page, the JSON and the
     # Markdown download then show the same runs the answer rests on (issue 13 item 6).
     evidence = list(rec.extra.get("evidence") or [])

@@ -11,7 +11,7 @@ import copy
 import importlib.util
 import os
 import shutil
-import time
+
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable
@@ -33,7 +33,6 @@ class BackboneSpec:
     kind: str  # "encoder" | "causal"
     description: str
     load: Callable[[], tuple[Any, Any]]  # -> (tokenizer, model)
-    version: str = "1"
 
 
 def _package_dir(module: str, hint: str) -> Path:
@@ -186,12 +185,9 @@ class Backbone:
     def __init__(self, spec: BackboneSpec):
         import torch
 
-        self.spec = spec
         self.name = spec.name
         self.kind = spec.kind
-        t0 = time.perf_counter()
         self.tokenizer, model = spec.load()
-        self.load_seconds = time.perf_counter() - t0
         model.eval()
         model.float()
         if self.tokenizer.pad_token is None:
@@ -217,10 +213,6 @@ class Backbone:
             shutil.rmtree(path, ignore_errors=True)
             os.replace(tmp, path)
         return path
-
-    @property
-    def hidden_size(self) -> int:
-        return int(self.pristine.config.hidden_size)
 
     def fresh(self) -> Any:
         """A trainable deep copy of the pristine backbone (causal LM or bare encoder), on the CPU: methods build

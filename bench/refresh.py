@@ -21,7 +21,7 @@ import json
 import os
 import re
 import shutil
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -50,7 +50,6 @@ class RefreshConfig:
     required_fraction: float = 0.9
     max_failed_fraction: float = 0.05
     tolerance_points: float = 1.0
-    extra: dict = field(default_factory=dict)
 
 
 def load_config(path: str | Path = DEFAULT_CONFIG) -> RefreshConfig:

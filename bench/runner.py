@@ -12,7 +12,7 @@ import time
 from concurrent.futures import ProcessPoolExecutor, as_completed
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Callable, Iterable
+from typing import Any, Iterable
 
 from bench.protocol import Protocol
 from bench.results import DEFAULT_RESULTS_DIR, ResultExists, read_result, result_path, write_result
@@ -98,8 +98,7 @@ def execute(job: Job, results_dir: str, protocol: Protocol, data_dir: Any, devic
 
 def run_grid(jobs: list[Job], results_dir: str | Path = DEFAULT_RESULTS_DIR, protocol: Protocol | None = None,
              data_dir: Any = None, device: str = "auto", executor: str = "serial", workers: int = 1,
-             force: bool = False, progress: bool = True, threads: int | None = None, scheduler: str | None = None,
-             on_result: Callable[[dict[str, Any]], None] | None = None) -> dict[str, Any]:
+             force: bool = False, progress: bool = True, threads: int | None = None, scheduler: str | None = None) -> dict[str, Any]:
     """Run every pending job; returns counts and per-job summaries."""
     if executor not in EXECUTORS:
         raise ValueError(f"executor={executor!r} (allowed: {', '.join(EXECUTORS)})")
@@ -121,8 +120,6 @@ def run_grid(jobs: list[Job], results_dir: str | Path = DEFAULT_RESULTS_DIR, pro
             bar.set_postfix_str(f"{summary['label']} {summary['status']}"
                                 + (f" acc={summary['accuracy']:.3f}" if summary["accuracy"] is not None else ""))
             bar.update(1)
-        if on_result:
-            on_result(summary)
 
     t0 = time.perf_counter()
     # Threads per trial: all cores for one worker, split evenly across several. Results
