@@ -291,7 +291,13 @@ class ServedCalibration:
         best_per_task: dict[tuple, dict[str, Any]] = {}
         for c in sorted(self.evidence, key=key):
             best_per_task.setdefault((c["backbone"], c["task"]), c)
-        return list(best_per_task.values())[:limit]
+        out = []
+        for c in list(best_per_task.values())[:limit]:
+            ranked = sorted(c["methods"].items(), key=lambda kv: -kv[1]["score"])
+            scores = ", ".join(f"{m.replace('_', ' ')} {v['score']:.2f}" for m, v in ranked if m in OPTIONS)
+            out.append({**c, "sentence": f"on {c['task']} with {c['train_size']:,} examples ({c['backbone']}, mean "
+                                         f"over {max(v['seeds'] for v in c['methods'].values())} seed(s)): {scores}"})
+        return out
 
 
 _CACHE: dict[str, tuple[float, ServedCalibration | None]] = {}

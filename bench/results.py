@@ -150,6 +150,8 @@ def validate(record: Any, path: str | Path | None = None) -> list[str]:
         problems.append(p)
     if (p := _check_created_at(record.get("created_at"))) is not None:
         problems.append(p)
+    if record.get("num_classes") == 1:  # 0 marks a generation task (no label set); a 1-class task is not a task
+        problems.append("num_classes=1 (allowed: 0 for a generation task, or 2..100000)")
     if record.get("device") is not None and not isinstance(record["device"], str):
         problems.append(f"device={_short(record['device'])} is not a string")
     metrics = record.get("metrics", {})
