@@ -149,22 +149,28 @@ def parse_task(raw: Any, where: str) -> TaskSpec:
         parsed.append(Label(value, str(lab.get("word", value)), str(lab.get("description", value))))
     if len({lab.value for lab in parsed}) != len(parsed):
         raise TaskError(f"{where}: label values must be unique")
-    fields = tuple(raw["text_fields"]) if isinstance(raw["text_fields"], list) else (str(raw["text_fields"]),)
-    for f in fields:
-        if "{" + f + "}" not in raw["template"]:
-            raise TaskError(f"{where}: template must contain {{{f}}}")
+    fields, files = _fields_and_files(raw, where)
     metric = raw.get("metric", "accuracy")
     if metric not in METRICS:
         raise TaskError(f"{where}: metric={metric!r} (allowed: {', '.join(METRICS)})")
-    files = raw.get("files", {"train": "train.csv", "test": "test.csv"})
-    if not isinstance(files, dict) or not {"train", "test"} <= set(files):
-        raise TaskError(f"{where}: files needs 'train' and 'test'")
     return TaskSpec(name=str(raw["name"]), version=int(raw.get("version", 1)), description=str(raw.get("description", "")),
                     dataset=str(raw.get("dataset", raw["name"])), files=dict(files), text_fields=fields,
                     label_field=str(raw.get("label_field", "label")), labels=tuple(parsed),
                     instruction=str(raw["instruction"]), template=str(raw["template"]), metric=metric,
                     complexity=str(raw.get("complexity", "moderate")), license=str(raw.get("license", "not stated")),
                     source_file=where)
+
+
+def _fields_and_files(raw: dict, where: str) -> tuple[tuple[str, ...], dict]:
+    """The text fields (each must appear in the template) and the train/test file names, for either kind."""
+    fields = tuple(raw["text_fields"]) if isinstance(raw["text_fields"], list) else (str(raw["text_fields"]),)
+    for f in fields:
+        if "{" + f + "}" not in raw["template"]:
+            raise TaskError(f"{where}: template must contain {{{f}}}")
+    files = raw.get("files", {"train": "train.csv", "test": "test.csv"})
+    if not isinstance(files, dict) or not {"train", "test"} <= set(files):
+        raise TaskError(f"{where}: files needs 'train' and 'test'")
+    return fields, dict(files)
 
 
 def _parse_generation(raw: dict, where: str) -> TaskSpec:
@@ -174,17 +180,11 @@ def _parse_generation(raw: dict, where: str) -> TaskSpec:
         raise TaskError(f"{where}: missing field(s) {missing} (kind=generation)")
     if not re.fullmatch(r"[a-z0-9_][a-z0-9_\-]*", str(raw["name"])):
         raise TaskError(f"{where}: name={raw['name']!r} (allowed: lowercase letters, digits, _ and -)")
-    fields = tuple(raw["text_fields"]) if isinstance(raw["text_fields"], list) else (str(raw["text_fields"]),)
-    for f in fields:
-        if "{" + f + "}" not in raw["template"]:
-            raise TaskError(f"{where}: template must contain {{{f}}}")
+    fields, files = _fields_and_files(raw, where)
     metric = raw.get("metric", "exact_match")
     if metric not in GENERATION_METRICS:
         raise TaskError(f"{where}: metric={str(metric)[:40]!r} (allowed for kind=generation: "
                         f"{', '.join(GENERATION_METRICS)})")
-    files = raw.get("files", {"train": "train.csv", "test": "test.csv"})
-    if not isinstance(files, dict) or not {"train", "test"} <= set(files):
-        raise TaskError(f"{where}: files needs 'train' and 'test'")
     return TaskSpec(name=str(raw["name"]), version=int(raw.get("version", 1)), description=str(raw.get("description", "")),
                     dataset=str(raw.get("dataset", raw["name"])), files=dict(files), text_fields=fields,
                     label_field="", labels=(), instruction=str(raw["instruction"]), template=str(raw["template"]),
