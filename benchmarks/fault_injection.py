@@ -17,7 +17,8 @@ Run: PYTHONPATH=. .venv/bin/python benchmarks/fault_injection.py [--store data/r
 Measured here on the 381-run data/results (2 busy CPU cores, 2026-11-27): with the code before
 issue 15 (commit 1f25218; PYTHONPATH pointed at a checkout of it) 0/24 kinds flagged and 14 reader
 crashes (recommend 5, evaluate 7, report 2; load used 16 bad files and dropped 8 silently; the
-calibrated recommend fitted on 10 of them); with this schema 24/24 flagged and 0 crashes (193 s).
+calibrated recommend fitted on 10 of them); with this schema 24/24 flagged and 0 crashes (193 s; 451 s with the
+calibrated reader fitting the artifact from each corrupted copy, readers load, status and recommend).
 """
 
 from __future__ import annotations
