@@ -130,12 +130,7 @@ def parse_task(raw: Any, where: str) -> TaskSpec:
     if kind == "generation":
         return _parse_generation(raw, where)
     check_task_types(raw, where)
-    need = ("name", "labels", "text_fields", "instruction", "template")
-    missing = [k for k in need if k not in raw]
-    if missing:
-        raise TaskError(f"{where}: missing field(s) {missing}")
-    if not re.fullmatch(r"[a-z0-9_][a-z0-9_\-]*", str(raw["name"])):
-        raise TaskError(f"{where}: name={raw['name']!r} (allowed: lowercase letters, digits, _ and -)")
+    _require(raw, where, ("name", "labels", "text_fields", "instruction", "template"))
     labels = raw["labels"]
     if not isinstance(labels, list) or len(labels) < 2:
         raise TaskError(f"{where}: labels must be a list of at least 2 entries")
@@ -161,6 +156,15 @@ def parse_task(raw: Any, where: str) -> TaskSpec:
                     source_file=where)
 
 
+def _require(raw: dict, where: str, need: tuple[str, ...], note: str = "") -> None:
+    """The required fields are present and the name is a valid task name, for either kind."""
+    missing = [k for k in need if k not in raw]
+    if missing:
+        raise TaskError(f"{where}: missing field(s) {missing}{note}")
+    if not re.fullmatch(r"[a-z0-9_][a-z0-9_\-]*", str(raw["name"])):
+        raise TaskError(f"{where}: name={raw['name']!r} (allowed: lowercase letters, digits, _ and -)")
+
+
 def _fields_and_files(raw: dict, where: str) -> tuple[tuple[str, ...], dict]:
     """The text fields (each must appear in the template) and the train/test file names, for either kind."""
     fields = tuple(raw["text_fields"]) if isinstance(raw["text_fields"], list) else (str(raw["text_fields"]),)
@@ -174,12 +178,7 @@ def _fields_and_files(raw: dict, where: str) -> tuple[tuple[str, ...], dict]:
 
 
 def _parse_generation(raw: dict, where: str) -> TaskSpec:
-    need = ("name", "text_fields", "target_field", "instruction", "template")
-    missing = [k for k in need if k not in raw]
-    if missing:
-        raise TaskError(f"{where}: missing field(s) {missing} (kind=generation)")
-    if not re.fullmatch(r"[a-z0-9_][a-z0-9_\-]*", str(raw["name"])):
-        raise TaskError(f"{where}: name={raw['name']!r} (allowed: lowercase letters, digits, _ and -)")
+    _require(raw, where, ("name", "text_fields", "target_field", "instruction", "template"), " (kind=generation)")
     fields, files = _fields_and_files(raw, where)
     metric = raw.get("metric", "exact_match")
     if metric not in GENERATION_METRICS:

@@ -55,3 +55,15 @@ def measured_results(folder: Path, methods=("linear_probe", "lora"), sizes=(16, 
                        TINY_PROTOCOL, device="cpu", progress=False, threads=1)
     assert summary["failed"] == 0, summary["failures"]
     return results
+
+
+def valid_record(**kw):
+    """A minimal result record that passes bench.results.validate(); keyword arguments override fields."""
+    base = {"schema_version": 1, "status": "ok", "error": None, "backbone": "b", "task": "t", "method": "lora",
+            "train_size": 16, "seed": 0, "accuracy": 0.5, "macro_f1": 0.5, "train_accuracy": 0.9,
+            "train_time_s": 1.0, "peak_rss_mb": 100.0, "trainable_params": 10, "total_params": 100,
+            "stored_bytes": 40, "infer_ms_per_example": 1.0, "forgetting": 0.0, "lr": 1e-3, "steps": 10,
+            "created_at": "2026-01-01T00:00:00+00:00", "task_version": 1, "num_classes": 2, "is_pair": False,
+            "backbone_params": 100, "mean_input_tokens": 10.0, "zero_shot_accuracy": None}
+    rec = {**base, **kw}
+    return {"run_id": f"{rec['backbone']}/{rec['task']}/{rec['method']}/n{rec['train_size']}-s{rec['seed']}", **rec}

@@ -17,20 +17,12 @@ from bench.protocol import Protocol, split_cell, capped_test_indices
 from bench.results import ResultExists, iter_results, load, read_result, result_path, validate, write_result
 from bench.tasks import TaskError, load_task, parse_task, resolve_data_dir, task_names
 
-from bench_helpers import write_toy_task
+from bench_helpers import valid_record, write_toy_task
 
 REPO = Path(__file__).resolve().parent.parent
 
 
-def _record(**kw):
-    base = {"schema_version": 1, "status": "ok", "error": None, "backbone": "b", "task": "t", "method": "lora",
-            "train_size": 16, "seed": 0, "accuracy": 0.5, "macro_f1": 0.5, "train_accuracy": 0.9,
-            "train_time_s": 1.0, "peak_rss_mb": 100.0, "trainable_params": 10, "total_params": 100,
-            "stored_bytes": 40, "infer_ms_per_example": 1.0, "forgetting": 0.0, "lr": 1e-3, "steps": 10,
-            "created_at": "2026-01-01T00:00:00+00:00", "task_version": 1, "num_classes": 2, "is_pair": False,
-            "backbone_params": 100, "mean_input_tokens": 10.0}
-    rec = {**base, **kw}
-    return {"run_id": f"{rec['backbone']}/{rec['task']}/{rec['method']}/n{rec['train_size']}-s{rec['seed']}", **rec}
+_record = valid_record
 
 
 def test_splits_are_stratified_disjoint_nested_and_deterministic():

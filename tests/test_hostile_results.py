@@ -20,6 +20,8 @@ from typer.testing import CliRunner
 from bench.results import (KNOWN_METHODS, InvalidResultWarning, load, read_result, result_path, scan, validate,
                            write_result)
 
+from bench_helpers import valid_record
+
 REPO = Path(__file__).resolve().parent.parent
 STORE = REPO / "data" / "results"
 
@@ -28,15 +30,7 @@ fault_injection = importlib.util.module_from_spec(_spec)
 _spec.loader.exec_module(fault_injection)
 
 
-def _record(**kw):
-    base = {"schema_version": 1, "status": "ok", "error": None, "backbone": "b", "task": "t", "method": "lora",
-            "train_size": 16, "seed": 0, "accuracy": 0.5, "macro_f1": 0.5, "train_accuracy": 0.9,
-            "train_time_s": 1.0, "peak_rss_mb": 100.0, "trainable_params": 10, "total_params": 100,
-            "stored_bytes": 40, "infer_ms_per_example": 1.0, "forgetting": 0.0, "lr": 1e-3, "steps": 10,
-            "created_at": "2026-01-01T00:00:00+00:00", "task_version": 1, "num_classes": 2, "is_pair": False,
-            "backbone_params": 100, "mean_input_tokens": 10.0, "zero_shot_accuracy": None}
-    rec = {**base, **kw}
-    return {"run_id": f"{rec['backbone']}/{rec['task']}/{rec['method']}/n{rec['train_size']}-s{rec['seed']}", **rec}
+_record = valid_record
 
 
 @pytest.fixture()
