@@ -13,6 +13,7 @@ import pandas as pd
 import streamlit as st
 
 from advisor import OPTIONS, ProfileError, ProjectProfile, load_table, recommend
+from advisor.artifact import load_served, served_path
 from advisor.evidence import learning_curves, load_results, results_dir
 from advisor.glossary import GLOSSARY
 from advisor.costs import PRECISION_BYTES, memory_breakdown
@@ -317,37 +318,59 @@ def answer_page() -> None:
 
 def evidence_page() -> None:
     st.header("Benchmark evidence")
-    df = results()
-    if df.empty:
+    runs = results()
+    served = served_path()
+    cal = load_served() if served is not None else None
+    if cal is not None:
+        # What answers cite is the served calibration; this page browses the live store, which may hold newer runs.
+        st.caption(f"Answers cite the served calibration **{served.parent.name}** ({cal.n_runs} runs); this page "
+                   f"shows all {len(runs)} successful runs in {results_dir()}, newer ones included.")
+    if runs.empty:
         st.info(f"No benchmark results in {results_dir()} yet. `make grid` runs the MiniLM grid; "
                 "`bench run --help` shows the options.")
         return
-    st.caption(f"{len(df)} successful runs from {results_dir()}")
-    cols = st.columns(4)
-    pick = {}
-    for col, field in zip(cols, ("backbone", "task", "method", "train_size")):
-        values = sorted(df[field].unique().tolist())
-        pick[field] = col.multiselect(field, values, default=values, key=f"ev_{field}")
-    sub = df[df.backbone.isin(pick["backbone"]) & df.task.isin(pick["task"]) & df.method.isin(pick["method"])
-             & df.train_size.isin(pick["train_size"])]
-    curves = learning_curves(sub, sorted(sub.task.unique().tolist()))
-    if not curves.empty:
-        st.altair_chart(alt.Chart(curves, title="Accuracy vs training-set size").mark_line(point=True).encode(
-            x=alt.X("train_size", scale=alt.Scale(type="log")), y="accuracy", color="method",
-            strokeDash="task", tooltip=list(curves.columns)), width="stretch")
-        st.altair_chart(alt.Chart(curves, title="Accuracy vs training time (Pareto view)").mark_circle(size=80).encode(
-            x=alt.X("train_time_s", scale=alt.Scale(type="symlog")), y="accuracy", color="method",
-            tooltip=list(curves.columns)), width="stretch")
-    st.dataframe(sub[["backbone", "task", "method", "train_size", "seed", "accuracy", "macro_f1", "train_accuracy",
+    # One backbone at a time (a line never joins two backbones' points) and a few tasks, one panel each, so every
+    # legend entry is on screen: colour = option (one colour and label per option, as on the answer page).
+    c1, c2, c3 = st.columns([1, 3, 2])
+    backbones = sorted(runs.backbone.unique().tolist())
+    backbone = c1.selectbox("Backbone", backbones, key="ev_backbone")
+    mine = runs[runs.backbone == backbone]
+    tasks = sorted(mine.task.unique().tolist())
+    picked = c2.multiselect("Tasks (one panel each)", tasks, default=tasks[:4], key="ev_tasks")
+    methods = [m for m in (*OPTIONS, "linear_probe") if m in set(mine.method)]
+    shown = c3.multiselect("Methods", methods, default=methods, key="ev_methods",
+                           format_func=lambda m: LABELS.get(m, m.replace("_", " ")))
+    sub = mine[mine.task.isin(picked) & mine.method.isin(shown)]
+    if sub.empty:
+        st.info("Pick at least one task and one method.")
+        return
+    curves = learning_curves(sub).assign(option=lambda d: [LABELS.get(m, m.replace("_", " ")) for m in d.method])
+    names = [LABELS.get(m, m.replace("_", " ")) for m in shown]
+    colour = alt.Color("option", title="method", scale=alt.Scale(
+        domain=names, range=[COLOURS.get(m, "#7f7f7f") for m in shown]), legend=alt.Legend(orient="top"))
+    tip = ["task", "option", "train_size", alt.Tooltip("score", format=".3f"), "metric", "seeds",
+           alt.Tooltip("train_time_s", format=",.1f")]
+    base = alt.Chart(curves).encode(color=colour, tooltip=tip)
+    st.altair_chart(base.mark_line(point=True).encode(
+        x=alt.X("train_size", title="training examples", scale=alt.Scale(type="log")),
+        y=alt.Y("score", title="test score (the task's metric)")).properties(width=260, height=200).facet(
+        facet=alt.Facet("task", title=None), columns=3, title=f"{backbone}: score vs training-set size"))
+    st.altair_chart(base.mark_circle(size=70).encode(
+        x=alt.X("train_time_s", title="train time per run (s)", scale=alt.Scale(type="symlog")),
+        y=alt.Y("score", title="test score")).properties(width=260, height=200).facet(
+        facet=alt.Facet("task", title=None), columns=3, title=f"{backbone}: score vs training time"))
+    st.dataframe(sub[["backbone", "task", "method", "train_size", "seed", "metric", "score", "accuracy", "macro_f1",
                       "train_time_s", "trainable_params", "stored_bytes", "forgetting", "lr", "steps"]],
                  hide_index=True, width="stretch", key="evidence_table")
-    for title, name, missing in (
-            ("How good is the advisor? (leave-one-task-out)", "evaluation.md",
-             "The evaluation has not been computed yet: `advisor evaluate` writes it."),
-            ("Claims audit", "claims.md", "The claims audit has not been computed yet (it needs the calibrated grid).")):
+    folder = served.parent if served is not None else None
+    for title, path, missing in (
+            ("How good is the advisor? (the served calibration's own evaluation)",
+             folder / "evaluation.md" if folder else None, "No calibration is served, so there is no evaluation: "
+             "`advisor calibrate` or `bench refresh` writes one."),
+            ("Claims audit", results_dir().parent / "calibration" / "claims.md",
+             "The claims audit has not been computed yet: `advisor claims` writes it.")):
         st.subheader(title)
-        path = results_dir().parent / "calibration" / name
-        if path.exists():
+        if path is not None and path.exists():
             st.markdown(path.read_text(encoding="utf-8").split("\n", 1)[-1])  # drop the file's own title
         else:
             st.info(missing)

@@ -32,9 +32,9 @@ from advisor.decision import DecisionParams, final_scores, rank
 from advisor.features import (OPTIONS, design, from_gain, monotone_columns, numeric_values,
                                prompting_data_columns, to_gain)
 from advisor.model import OutcomeModel
+from bench.results import cells_view, runs_view  # the one results view
 
 ARTIFACT_VERSION = 2
-FAMILY = {"sst5": "sst2"}  # task -> family: same sentences, so they are left out together
 MODES: dict[str, tuple[str, ...]] = {
     "probe": ("zero_shot_gain", "probe_gain"),
     "zero_shot": ("zero_shot_gain",),
@@ -52,65 +52,6 @@ DECISION_GRID = [DecisionParams(w, span, risk) for w, span, risk in
 SHIFT_QUANTILE = {"none": 0.75, "moderate": 0.5, "large": 0.25}
 COMPLEXITY_SHIFT = {"simple": 0.15, "moderate": 0.0, "complex": -0.15}
 TIE = 0.005  # the evaluation's utility: options within half a point of the best tie, the cheaper wins
-
-
-def family(task: str) -> str:
-    return FAMILY.get(task, task)
-
-
-# ---------------------------------------------------------------- the measured table
-
-def _task_meta() -> dict[str, dict[str, Any]]:
-    """Metric and complexity of the built-in tasks, for runs written before they were recorded in the run."""
-    try:
-        from bench.tasks import load_task, task_names
-    except ImportError:  # pragma: no cover - bench is part of this repository
-        return {}
-    out = {}
-    for name in task_names():
-        try:
-            t = load_task(name)
-        except Exception:  # noqa: BLE001 - a broken task file must not stop a fit; its runs fall back to accuracy
-            continue
-        out[name] = {"metric": t.metric, "complexity": t.complexity, "kind": getattr(t, "kind", "classification")}
-    return out
-
-
-def runs_table(df: Any) -> Any:
-    """Successful runs with `score` (the task's metric), `family` and the per-cell anchors.
-
-    Anchors: `zs_accuracy` = the backbone's zero-shot prompting accuracy on the task (mean over its
-    prompt_engineering runs); `probe_score` = the linear probe's score at the same n (mean over seeds).
-    """
-    meta = _task_meta()
-    ok = df[(df.status == "ok")] if "status" in df else df
-    ok = ok[ok.accuracy.notna()].copy()
-    metric = [str(m) if isinstance(m, str) and m else meta.get(t, {}).get("metric", "accuracy")
-              for t, m in zip(ok.task, ok.get("task_metric", [None] * len(ok)))]
-    f1 = ok.macro_f1 if "macro_f1" in ok else ok.accuracy
-    ok["score"] = [float(f) if m == "macro_f1" and f == f else float(a) for m, f, a in zip(metric, f1, ok.accuracy)]
-    ok["metric"] = metric
-    ok["family"] = [family(t) for t in ok.task]
-    ok["complexity"] = [meta.get(t, {}).get("complexity", "moderate") for t in ok.task]
-    ok["task_kind"] = [meta.get(t, {}).get("kind", "classification") for t in ok.task]
-    # A generation task has no label set: chance 0, i.e. one "class" for the gain-over-chance scale.
-    ok["num_classes"] = [1 if kind == "generation" else k for kind, k in zip(ok.task_kind, ok.num_classes)]
-    pe = ok[(ok.method == "prompt_engineering") & ok.zero_shot_accuracy.notna()]
-    zs = pe.groupby(["backbone", "task"]).zero_shot_accuracy.mean().to_dict()
-    probe = ok[ok.method == "linear_probe"].groupby(["backbone", "task", "train_size"]).score.mean().to_dict()
-    ok["zs_accuracy"] = [zs.get((b, t)) for b, t in zip(ok.backbone, ok.task)]
-    ok["probe_score"] = [probe.get((b, t, n)) for b, t, n in zip(ok.backbone, ok.task, ok.train_size)]
-    return ok.reset_index(drop=True)
-
-
-def cell_table(runs: Any) -> Any:
-    """One row per (backbone, task, n, method): mean score and train time over seeds."""
-    return runs.groupby(["backbone", "task", "train_size", "method"], as_index=False).agg(
-        score=("score", "mean"), train_time_s=("train_time_s", "mean"), seeds=("seed", "nunique"),
-        num_classes=("num_classes", "first"), is_pair=("is_pair", "first"),
-        mean_input_tokens=("mean_input_tokens", "mean"), backbone_params=("backbone_params", "first"),
-        zs_accuracy=("zs_accuracy", "first"), probe_score=("probe_score", "first"), family=("family", "first"),
-        complexity=("complexity", "first"), metric=("metric", "first"), task_kind=("task_kind", "first"))
 
 
 def _feature_rows(frame: Any, mode: str, zs_map: float | None = None) -> list[dict[str, float | None]]:
@@ -260,7 +201,7 @@ def select(runs: Any, mode: str) -> dict[str, Any] | None:
     fams = sorted(runs.family.unique())
     if len(fams) < 3:
         return None
-    cells = cell_table(runs)
+    cells = cells_view(runs)
     truth = truth_for(cells)
     rules = rules_for_cells(cells)
     configs = [(BASE + extra + MODES[mode], a, anc) for extra in CANDIDATE_EXTRA for a in ALPHAS
@@ -336,25 +277,22 @@ def fit_task_models(runs: Any) -> dict[str, Any]:
 def evidence_index(runs: Any) -> list[dict[str, Any]]:
     """Per measured cell: mean score per method over seeds and the run files behind it (what answers cite)."""
     out = []
-    for (b, t, n), g in runs.groupby(["backbone", "task", "train_size"]):
-        methods = {}
-        for m, mg in g.groupby("method"):
-            methods[m] = {"score": round(float(mg.score.mean()), 4), "seeds": int(mg.seed.nunique()),
-                          "runs": sorted(str(p) for p in mg.path)} if "path" in mg else \
-                {"score": round(float(mg.score.mean()), 4), "seeds": int(mg.seed.nunique()), "runs": []}
+    for (b, t, n), g in cells_view(runs).groupby(["backbone", "task", "train_size"]):
         first = g.iloc[0]
+        methods = {r.method: {"score": round(float(r.score), 4), "seeds": int(r.seeds),
+                              "runs": list(getattr(r, "paths", []))} for r in g.itertuples()}
         out.append({"backbone": b, "task": t, "train_size": int(n), "family": first.family,
                     "num_classes": int(first.num_classes), "is_pair": bool(first.is_pair),
                     "backbone_params": float(first.backbone_params), "complexity": first.complexity,
-                    "task_kind": first.task_kind,
-                    "metric": first.metric, "methods": methods})
+                    "task_kind": first.task_kind, "metric": first.metric,
+                    "mean_input_tokens": round(float(first.mean_input_tokens), 1), "methods": methods})
     return out
 
 
 def build_artifact(df: Any, evidence_rows: Iterable[dict] | None = None, source: str = "",
                    with_scaling: bool = True) -> dict[str, Any] | None:
     """Fit everything from a results DataFrame (+ published rows) into one JSON-able dict; None if too little."""
-    runs = runs_table(df)
+    runs = runs_view(df)
     runs = runs[runs.method.isin((*OPTIONS, "linear_probe"))]
     if len(runs) < 20 or runs.family.nunique() < 3:
         return None

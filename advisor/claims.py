@@ -1,7 +1,8 @@
 """The claims audit: each belief the decision table relies on, tested against measured runs.
 
-Each claim compares two methods on *matched* cells (same backbone, task, train size, seed)
-and counts how often the claim holds. Verdict: supported when it holds in >= 75% of the
+Each claim compares two methods on *matched* runs (same backbone, task, train size, seed) of the one results
+view (`bench.results.runs_view`: accuracy, macro-F1 on the imbalanced tasks, exact match on generation) and
+counts how often the claim holds. Verdict: supported when it holds in >= 75% of the
 matched comparisons, contradicted when in <= 25%, mixed in between, and "not testable here"
 with fewer than 3 comparisons. Every line cites the numbers and the run files.
 """
@@ -115,26 +116,27 @@ def _soft_prompt_readability(df: Any) -> ClaimResult:
 
 
 def crossover(df: Any, a: str = "prompt_tuning", b: str = "full_finetuning") -> dict[str, Any]:
-    """Per task: the smallest measured size at which `b` overtakes `a` (mean over seeds)."""
+    """Per task: the smallest measured size at which `b` overtakes `a` (mean score over seeds)."""
+    from bench.results import cells_view, runs_view
+
+    cells = cells_view(runs_view(df))
     out = {}
-    for (backbone, task), g in df[df.method.isin([a, b])].groupby(["backbone", "task"]):
-        curve = g.pivot_table(index="train_size", columns="method", values="accuracy", aggfunc="mean").dropna()
+    for (backbone, task), g in cells[cells.method.isin([a, b])].groupby(["backbone", "task"]):
+        curve = g.pivot_table(index="train_size", columns="method", values="score").dropna()
         if a in curve and b in curve and len(curve):
             over = curve.index[curve[b] > curve[a]]
             out[f"{backbone}/{task}"] = int(over.min()) if len(over) else None
     return out
 
 
-def audit(df: Any, complexities: dict[str, str] | None = None, table: Any = None) -> list[ClaimResult]:
-    """Run every claim on a results DataFrame (successful runs), linked to the table's rules."""
+def audit(df: Any, table: Any = None) -> list[ClaimResult]:
+    """Run every claim on the results (bench.results.runs_view: successful runs scored by their task's metric),
+    linked to the table's rules."""
     from advisor.table import load_table
+    from bench.results import runs_view
 
     table = table or load_table()
-    ok = df[df.status == "ok"] if "status" in df else df
-    if complexities is None:
-        from advisor.evidence import task_complexities
-
-        complexities = task_complexities()
+    ok = runs_view(df)
     lesson = "Lesson 5: Prompt Tuning vs Fine-Tuning — row "
     lt, gt = (lambda x, y: x < y), (lambda x, y: x > y)
     small = lambda p: p.train_size <= 64  # noqa: E731
@@ -145,23 +147,23 @@ def audit(df: Any, complexities: dict[str, str] | None = None, table: Any = None
         _compare(ok, "Prompt tuning needs less memory than full fine-tuning", lesson + "Computational Resources",
                  "prompt_tuning", "full_finetuning", "peak_rss_mb", lt, "MB", "peak RSS, matched cells"),
         _compare(ok, "With little data (n <= 64) prompt tuning beats full fine-tuning", lesson + "Data Availability",
-                 "prompt_tuning", "full_finetuning", "accuracy", gt, "accuracy", "test accuracy, n <= 64", small),
+                 "prompt_tuning", "full_finetuning", "score", gt, "score", "test score, n <= 64", small),
         _compare(ok, "With more data (n >= 256) full fine-tuning beats prompt tuning", lesson + "Data Availability",
-                 "full_finetuning", "prompt_tuning", "accuracy", gt, "accuracy", "test accuracy, n >= 256", large),
+                 "full_finetuning", "prompt_tuning", "score", gt, "score", "test score, n >= 256", large),
         _compare(ok, "On simple tasks prompt tuning is within 2 points of full fine-tuning", lesson + "Task Complexity",
-                 "prompt_tuning", "full_finetuning", "accuracy", lambda x, y: x >= y - 0.02, "accuracy",
-                 "test accuracy on tasks declared simple", lambda p: p.task.map(complexities).eq("simple")),
+                 "prompt_tuning", "full_finetuning", "score", lambda x, y: x >= y - 0.02, "score",
+                 "test score on tasks declared simple", lambda p: p.complexity_a.eq("simple")),
         _compare(ok, "On complex tasks full fine-tuning beats prompt tuning", lesson + "Task Complexity",
-                 "full_finetuning", "prompt_tuning", "accuracy", gt, "accuracy",
-                 "test accuracy on tasks declared complex", lambda p: p.task.map(complexities).eq("complex")),
+                 "full_finetuning", "prompt_tuning", "score", gt, "score",
+                 "test score on tasks declared complex", lambda p: p.complexity_a.eq("complex")),
         _compare(ok, "Full fine-tuning reaches higher accuracy than LoRA", lesson + "Performance Goal",
-                 "full_finetuning", "lora", "accuracy", gt, "accuracy", "test accuracy, matched cells"),
+                 "full_finetuning", "lora", "score", gt, "score", "test score, matched cells"),
         _compare(ok, "Prompt tuning overfits less than full fine-tuning", lesson + "Overfitting Risk",
                  "prompt_tuning", "full_finetuning", "overfitting_gap", lt, "train-test gap", "overfitting gap"),
         _compare(ok, "Full fine-tuning forgets more than LoRA", "extended: preserve_capabilities (Biderman et al. 2024)",
                  "full_finetuning", "lora", "forgetting", gt, "forgetting", "forgetting probe (README)"),
         _compare(ok, "Soft prompts beat hand-written prompts", "extended: prompt tuning vs prompt engineering",
-                 "prompt_tuning", "prompt_engineering", "accuracy", gt, "accuracy", "test accuracy, matched cells"),
+                 "prompt_tuning", "prompt_engineering", "score", gt, "score", "test score, matched cells"),
         _compare(ok, "A soft prompt is far smaller to store than a LoRA adapter", "extended: num_tasks (storage per task)",
                  "prompt_tuning", "lora", "stored_bytes", lt, "bytes", "stored bytes per task"),
         _compare(ok, "Switching tasks is cheaper with prompts: less to swap than a fine-tuned model",

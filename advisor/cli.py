@@ -186,7 +186,7 @@ def evaluate_cmd(
     from advisor.evidence import results_dir as default_dir
     from advisor.published import load_evidence
     from advisor.scaling import evaluate_extrapolation
-    from bench.results import load
+    from bench.results import load, runs_view
 
     source = results_dir or default_dir()
     if not source.exists():
@@ -205,7 +205,7 @@ def evaluate_cmd(
         result = ev.external(df, other, published)
     else:
         result = ev.leave_one_family_out(df, published)
-        extrapolation = evaluate_extrapolation(ev.runs_table(df), published) if published else None
+        extrapolation = evaluate_extrapolation(runs_view(df), published) if published else None
         if write:
             ev.write_markdown(result, source.parent / "calibration" / "evaluation.md", extrapolation, _shown(source))
     if as_json:

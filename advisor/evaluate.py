@@ -26,8 +26,9 @@ from typing import Any
 
 import numpy as np
 
-from advisor.calibration import build_artifact, cell_table, measured_best, profile_for_cell, runs_table
+from advisor.calibration import build_artifact, measured_best, profile_for_cell
 from advisor.features import OPTIONS
+from bench.results import cells_view, runs_view
 
 BASE_FEATURES = ("log2_examples_per_class", "is_pair", "log10_params", "zero_shot_gain", "probe_gain")
 
@@ -45,7 +46,7 @@ def _score_cells(artifact: dict[str, Any] | None, test_runs: Any) -> list[dict[s
     from advisor.recommend import recommend
 
     cal = ServedCalibration(artifact) if artifact else None
-    cells = cell_table(test_runs)
+    cells = cells_view(test_runs)
     rows = []
     for (backbone, task, size), cell in cells[cells.method.isin(OPTIONS)].groupby(["backbone", "task", "train_size"]):
         if cell.method.nunique() < 2:
@@ -114,7 +115,7 @@ def seed_noise(runs: Any) -> dict[str, Any] | None:
 
 def leave_one_family_out(df: Any, published: list[dict] | None = None, families: list[str] | None = None) -> dict:
     """The nested evaluation (module docstring); `families` restricts which ones are scored (tests)."""
-    runs = runs_table(df)
+    runs = runs_view(df)
     rows: list[dict[str, Any]] = []
     choices: list[dict[str, Any]] = []
     for fam in families or sorted(runs.family.unique()):
@@ -156,16 +157,17 @@ def ablation(choices: list[dict[str, Any]]) -> list[dict[str, Any]]:
 
 
 def _as_results(runs: Any) -> Any:
-    """`runs_table` output back in the results-table shape `build_artifact` reads (it recomputes the anchors
+    """`runs_view` output back in the results-table shape `build_artifact` reads (it recomputes the anchors
     from the training runs only)."""
     return runs.drop(columns=[c for c in ("zs_accuracy", "probe_score", "family", "complexity", "score", "metric")
-                              if c in runs.columns]).assign(task_metric=runs["metric"])
+                              if c in runs.columns]).assign(task_metric=runs["metric"],
+                                                            task_complexity=runs["complexity"])
 
 
 def external(train_df: Any, test_df: Any, published: list[dict] | None = None) -> dict[str, Any]:
     """Fit on all of `train_df`, score the tasks of `test_df` it never saw (families it never saw)."""
-    train = runs_table(train_df)
-    test = runs_table(test_df)
+    train = runs_view(train_df)
+    test = runs_view(test_df)
     unseen = test[~test.family.isin(set(train.family))]
     art = build_artifact(train_df, published, with_scaling=False)
     rows = _score_cells(art, unseen)
@@ -253,7 +255,7 @@ def fit_and_evaluate(df: Any, published: list[dict] | None = None, source: str =
     if art is None:
         return None
     result = leave_one_family_out(df, published)
-    extrapolation = evaluate_extrapolation(runs_table(df), published)
+    extrapolation = evaluate_extrapolation(runs_view(df), published)
     art["evaluation"] = {**{k: v for k, v in result.items() if k != "rows"}, "rows": result["rows"],
                          "extrapolation": extrapolation}
     art["evaluation_markdown"] = to_markdown(result, extrapolation, source)

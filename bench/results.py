@@ -289,6 +289,7 @@ def scan(results_dir: str | Path = DEFAULT_RESULTS_DIR, warn: bool = True
 FLAT_COLUMNS = REQUIRED_KEYS + ("run_id", "created_at", "device", "val_accuracy", "overfitting_gap",
                                 "examples_per_s", "converged", "num_classes", "mean_input_tokens", "is_pair",
                                 "backbone_params", "zero_shot_accuracy", "few_shot_accuracy", "task_version")
+CONFIG_COLUMNS = ("task_metric", "task_complexity")  # recorded in config at write time (older runs: None)
 
 
 def load(results_dir: str | Path = DEFAULT_RESULTS_DIR, include_failed: bool = True, return_invalid: bool = False):
@@ -306,7 +307,89 @@ def load(results_dir: str | Path = DEFAULT_RESULTS_DIR, include_failed: bool = T
             continue
         metrics = record.get("metrics") or {}
         row = {k: record.get(k, metrics.get(k)) for k in FLAT_COLUMNS}
+        config = record.get("config") if isinstance(record.get("config"), dict) else {}
+        row.update({k: config.get(k) for k in CONFIG_COLUMNS})
         row["path"] = str(path)
         rows.append(row)
-    df = pd.DataFrame(rows, columns=[*FLAT_COLUMNS, "path"])
+    df = pd.DataFrame(rows, columns=[*FLAT_COLUMNS, *CONFIG_COLUMNS, "path"])
     return (df, invalid) if return_invalid else df
+
+
+# ---------------------------------------------------------------- the one results view
+# Everything that aggregates runs (calibration, evaluation, claims audit, evidence, reports) reads these two frames,
+# so "successful", "the score", "a cell" and "the task's family" mean one thing across the project.
+
+FAMILIES = {"sst5": "sst2"}  # task -> family: same sentences, so they are left out (and matched) together
+
+
+def family(task: str) -> str:
+    return FAMILIES.get(task, task)
+
+
+def _task_meta() -> dict[str, dict[str, str]]:
+    """Metric and complexity from the built-in task files, for runs written before the run recorded them
+    (records from 2026-11-27 on carry config.task_metric / config.task_complexity)."""
+    from bench.tasks import load_task, task_names
+
+    out = {}
+    for name in task_names():
+        try:
+            t = load_task(name)
+        except Exception:  # noqa: BLE001 - a broken task file must not stop a view; its runs fall back to accuracy
+            continue
+        out[name] = {"metric": t.metric, "complexity": t.complexity}
+    return out
+
+
+def runs_view(df: Any) -> Any:
+    """Successful, scored runs (one row per run) with the columns every consumer shares:
+
+    `score` (the task's metric: accuracy, macro-F1 for the imbalanced tasks, exact match for generation),
+    `metric`, `family`, `complexity`, `task_kind`, `num_classes` (1 for generation: chance 0), and the per-cell
+    anchors `zs_accuracy` (the backbone's zero-shot prompting accuracy on the task, mean over its prompt-engineering
+    runs) and `probe_score` (the linear probe's score at the same n, mean over seeds).
+    `df` is `load(...)`'s frame, or a results directory.
+    """
+    if isinstance(df, (str, Path)):
+        df = load(df, include_failed=False)
+    ok = df[df.status == "ok"] if "status" in df else df
+    ok = ok[ok.accuracy.notna()].copy()
+    meta = _task_meta() if len(ok) else {}
+    recorded_metric = ok["task_metric"] if "task_metric" in ok else [None] * len(ok)
+    recorded_complexity = ok["task_complexity"] if "task_complexity" in ok else [None] * len(ok)
+    metric = [m if isinstance(m, str) and m else meta.get(t, {}).get("metric", "accuracy")
+              for t, m in zip(ok.task, recorded_metric)]
+    f1 = ok.macro_f1 if "macro_f1" in ok else ok.accuracy
+    ok["score"] = [float(f) if m == "macro_f1" and f == f else float(a) for m, f, a in zip(metric, f1, ok.accuracy)]
+    ok["metric"] = metric
+    ok["family"] = [family(t) for t in ok.task]
+    ok["complexity"] = [c if isinstance(c, str) and c else meta.get(t, {}).get("complexity", "moderate")
+                        for t, c in zip(ok.task, recorded_complexity)]
+    ok["task_kind"] = ["generation" if m == "exact_match" else "classification" for m in metric]
+    # A generation task has no label set: chance 0, i.e. one "class" on the gain-over-chance scale.
+    ok["num_classes"] = [1 if kind == "generation" else k for kind, k in zip(ok.task_kind, ok.num_classes)]
+    pe = ok[(ok.method == "prompt_engineering") & ok.zero_shot_accuracy.notna()]
+    zs = pe.groupby(["backbone", "task"]).zero_shot_accuracy.mean().to_dict()
+    probe = ok[ok.method == "linear_probe"].groupby(["backbone", "task", "train_size"]).score.mean().to_dict()
+    ok["zs_accuracy"] = [zs.get((b, t)) for b, t in zip(ok.backbone, ok.task)]
+    ok["probe_score"] = [probe.get((b, t, n)) for b, t, n in zip(ok.backbone, ok.task, ok.train_size)]
+    return ok.reset_index(drop=True)
+
+
+CELL = ["backbone", "task", "train_size", "method"]
+
+
+def cells_view(runs: Any) -> Any:
+    """One row per cell (backbone, task, n, method) of `runs_view`: means over seeds, the seed count and the run
+    files behind each mean (`paths`). Columns a caller's frame lacks are left out, never invented."""
+    means = ("score", "accuracy", "train_time_s", "peak_rss_mb", "stored_bytes", "overfitting_gap", "forgetting",
+             "mean_input_tokens")
+    firsts = ("num_classes", "is_pair", "backbone_params", "zs_accuracy", "probe_score", "family", "complexity",
+              "metric", "task_kind")
+    agg = {c: (c, "mean") for c in means if c in runs}
+    agg["score_sd"] = ("score", "std")  # over seeds; NaN for a single seed
+    agg.update({c: (c, "first") for c in firsts if c in runs})
+    agg["seeds"] = ("seed", "nunique")
+    if "path" in runs:
+        agg["paths"] = ("path", lambda p: sorted(map(str, p)))
+    return runs.groupby(CELL, as_index=False).agg(**agg)

@@ -84,6 +84,10 @@ def test_evidence_page_with_measured_results(monkeypatch, tmp_path):
     assert not at.exception
     table = at.dataframe[0].value
     assert len(table) == 4 and set(table["method"]) == {"linear_probe", "lora"}
+    assert {"score", "metric"} <= set(table.columns)  # the one results view: each run in its task's metric
+    assert at.selectbox(key="ev_backbone").options == ["tiny-bert"]  # one backbone per chart: no cross-backbone lines
+    at.multiselect(key="ev_methods").set_value([]).run()
+    assert any("Pick at least one" in i.value for i in at.info)
 
 
 def test_method_guide_shows_glossary_and_table():

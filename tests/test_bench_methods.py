@@ -181,7 +181,7 @@ def test_soft_prompt_readability_claim_is_judged_from_saved_measurements(toy, tm
     results = tmp_path / "results"
     run_grid(expand(["tiny-llama"], [toy], ["prompt_tuning"], [16], [0, 1, 2]), results, TINY_PROTOCOL,
              device="cpu", progress=False, threads=1)
-    claim = next(r for r in audit(load(results, include_failed=False), complexities={})
+    claim = next(r for r in audit(load(results, include_failed=False))
                  if r.claim == "Soft prompts are not human-readable")
     shares = [json.loads(p.read_text())["metrics"]["prompt_readability"]["share_off_vocabulary"]
               for p in results.rglob("n*-s*.json")]

@@ -87,6 +87,32 @@ def test_corrupt_files_are_reported_not_loaded(tmp_path):
     assert len(df) == 1 and df.iloc[0]["accuracy"] == 0.5
 
 
+def test_one_results_view_scores_each_run_by_its_recorded_metric(tmp_path):
+    from bench.results import cells_view, runs_view
+
+    def put(method, seed, acc, f1, **kw):
+        rec = _record(task="toy", method=method, seed=seed, accuracy=acc, macro_f1=f1, **kw)
+        write_result(result_path(tmp_path, "b", "toy", method, 16, seed), rec)
+
+    config = {"task_metric": "macro_f1", "task_complexity": "complex"}
+    put("lora", 0, 0.9, 0.6, config=config)
+    put("lora", 1, 0.8, 0.4, config=config)
+    put("prompt_engineering", 0, 0.7, 0.5, config=config, zero_shot_accuracy=0.55)
+    put("full_finetuning", 0, 0.8, 0.7, config=config, status="failed", error="diverged")
+    runs = runs_view(load(tmp_path))
+    assert set(runs.method) == {"lora", "prompt_engineering"}  # the failed run is not in the view
+    assert sorted(runs[runs.method == "lora"].score) == [0.4, 0.6]  # macro-F1, as the run recorded
+    assert set(runs.complexity) == {"complex"} and set(runs.family) == {"toy"}
+    assert set(runs.zs_accuracy) == {0.55}  # the cell's zero-shot anchor, on every run of the (backbone, task)
+    cells = cells_view(runs)
+    lora = cells[cells.method == "lora"].iloc[0]
+    assert lora.score == pytest.approx(0.5) and lora.seeds == 2 and len(lora.paths) == 2
+    assert lora.score_sd == pytest.approx(0.1414, abs=1e-3)
+    # sst5 holds sst2's sentences: one family wherever runs are grouped or left out.
+    from bench.results import family
+    assert family("sst5") == family("sst2") == "sst2"
+
+
 def test_validate_names_the_problem():
     assert "missing key 'accuracy'" in validate({k: v for k, v in _record().items() if k != "accuracy"})
     assert any("status" in p for p in validate(_record(status="maybe")))

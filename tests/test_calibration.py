@@ -12,7 +12,8 @@ import pytest
 
 from advisor import recommend
 from advisor.artifact import ServedCalibration, load_served
-from advisor.calibration import build_artifact, runs_table, write_artifact
+from advisor.calibration import build_artifact, write_artifact
+from bench.results import runs_view
 from bench.results import load
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -151,7 +152,7 @@ def test_nested_evaluation_never_fits_on_the_family_it_scores(df, monkeypatch):
 
 
 def test_runs_table_uses_the_task_metric_and_families(df):
-    runs = runs_table(df)
+    runs = runs_view(df)
     spam = runs[(runs.task == "sms_spam") & (runs.method == "lora")]
     if len(spam):
         assert (spam.metric == "macro_f1").all()

@@ -13,7 +13,7 @@ def test_claims_audit_on_measured_runs(tmp_path):
     results = measured_results(tmp_path, methods=("prompt_engineering", "prompt_tuning", "lora", "full_finetuning"),
                                sizes=(16, 32, 48))
     df = load(results)
-    out = {r.claim: r for r in audit(df, complexities={"toy": "simple"})}
+    out = {r.claim: r for r in audit(df)}
     assert len(out) == 13  # + "Soft prompts are not human-readable"
     store = out["A soft prompt is far smaller to store than a LoRA adapter"]
     assert store.cells == 3 and store.verdict in {"supported", "mixed", "contradicted"}
