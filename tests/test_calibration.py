@@ -13,8 +13,7 @@ import pytest
 from advisor import recommend
 from advisor.artifact import ServedCalibration, load_served
 from advisor.calibration import build_artifact, write_artifact
-from bench.results import runs_view
-from bench.results import load
+from bench.results import load, runs_view
 
 ROOT = Path(__file__).resolve().parent.parent
 RESULTS = ROOT / "data" / "results"
@@ -151,13 +150,31 @@ def test_nested_evaluation_never_fits_on_the_family_it_scores(df, monkeypatch):
         assert out[key]["regret"] is not None and out[key]["regret"] >= 0
 
 
-def test_runs_table_uses_the_task_metric_and_families(df):
+def test_runs_view_uses_the_task_metric_and_families(df):
     runs = runs_view(df)
     spam = runs[(runs.task == "sms_spam") & (runs.method == "lora")]
     if len(spam):
         assert (spam.metric == "macro_f1").all()
         assert np.allclose(spam.score, spam.macro_f1)
     assert set(runs[runs.task == "sst5"].family) <= {"sst2"}
+
+
+def test_tasks_most_like_yours_weigh_input_length_not_only_class_count(artifact):
+    from advisor import ProjectProfile
+
+    def cell(task, tokens, kind="classification"):
+        return {"backbone": "minilm", "task": task, "train_size": 256, "num_classes": 2, "is_pair": False,
+                "complexity": "moderate", "task_kind": kind, "mean_input_tokens": tokens, "backbone_params": 2.2e7,
+                "methods": {"lora": {"score": 0.8, "seeds": 1, "runs": []}}}
+
+    cal = ServedCalibration({**artifact, "evidence": [cell("sms", 30.0), cell("notes", 420.0),
+                                                      cell("words", 3.0, "generation")]})
+    long_notes = ProjectProfile(labeled_examples=8000, num_classes=2, avg_input_tokens=400)
+    assert [c["task"] for c in cal.nearest_cells(long_notes, limit=2)] == ["notes", "sms"]
+    short = ProjectProfile(labeled_examples=8000, num_classes=2, avg_input_tokens=25)
+    assert cal.nearest_cells(short, limit=1)[0]["task"] == "sms"
+    words = ProjectProfile(labeled_examples=64, task_kind="generation", num_classes=2, avg_input_tokens=3)
+    assert cal.nearest_cells(words, limit=1)[0]["task"] == "words"  # the task kind decides first
 
 
 def test_app_and_markdown_show_expected_accuracy_with_its_basis(artifact, tmp_path, monkeypatch):
