@@ -223,14 +223,16 @@ def answer_page() -> None:
     for r in rec.ranking:
         c = r.cost
         acc = r.expected_accuracy
-        rows.append({"rank": r.rank, "option": LABELS[r.option], "score": round(r.score, 1),
+        rows.append({"rank": r.rank, "option": LABELS[r.option], "score": round(r.score, 1) if r.feasible else None,
                      "feasible": "yes" if r.feasible else "no",
                      # provenance/tied arrive with the lead's calibrated recommender (.get: absent before it).
                      "expected accuracy": (f"{acc['point']:.2f} [{acc['low']:.2f}, {acc['high']:.2f}]"
                                            if acc
                                            else "n/a (" + r.expected_accuracy_note + ")"),
                      "basis": (acc or {}).get("provenance", {}).get("kind", ""),
-                     "train GPU-hours": round(c.train_gpu_hours, 4), "train memory GB": round(c.train_memory_gb, 1),
+                     "train GPU-hours": round(c.train_gpu_hours, 4),
+                     # API access: the provider's hardware holds the weights; there is no memory of yours to size.
+                     "train memory GB": round(c.train_memory_gb, 1) if profile.model_access == "weights" else None,
                      "stored per task": format_bytes(c.storage_bytes_per_task),
                      "extra inference tokens": c.extra_inference_tokens,
                      "provider training tokens": c.training_tokens or None,
@@ -281,7 +283,7 @@ def answer_page() -> None:
 
     st.subheader("Why")
     for r in rec.ranking:
-        with st.expander(f"{r.rank}. {LABELS[r.option]} — score {r.score:.0f}" + ("" if r.feasible else " (infeasible)"),
+        with st.expander(f"{r.rank}. {LABELS[r.option]} — " + (f"score {r.score:.0f}" if r.feasible else "infeasible"),
                          expanded=r.rank == 1):
             for why in r.infeasible_reasons:
                 st.markdown(f"- **infeasible:** {why}")
@@ -382,7 +384,8 @@ def guide_page() -> None:
         st.markdown(f"**{LABELS[option]}** — {text}")
     st.subheader("The decision table")
     st.caption("Effects from −2 (strongly against) to +2 (strongly for), multiplied by the weight.")
-    st.dataframe(table_frame(), hide_index=True, width="stretch", key="decision_table")
+    # A static table wraps its text: the "why" and "source" columns are read in full, never cut at a cell's width.
+    st.table(table_frame().set_index("rule"))
     t = load_table()
     st.subheader("Hard constraints")
     for c in t.constraints:

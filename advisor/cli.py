@@ -49,6 +49,7 @@ def render(rec: Recommendation) -> str:
     """Human-readable ranked table with the top reasons."""
     lines = [rec.summary(), f"(decision table {rec.table_version}; {rec.mode})", ""]
     calibrated = any(r.expected_accuracy for r in rec.ranking)
+    own_weights = rec.profile.model_access == "weights"
     lines.append(f"{'#':<3}{'option':<20}{'score':>6}  {'feasible':<9}"
                  + (f"{'expected acc [10-90%]':>23}  {'basis':<14}" if calibrated else "")
                  + f"{'train GPU-h':>12}{'train mem':>11}{'stored/task':>13}{'+tokens':>9}")
@@ -56,9 +57,13 @@ def render(rec: Recommendation) -> str:
         c, e = r.cost, r.expected_accuracy
         acc = f"{e['point']:.3f} [{e['low']:.2f}-{e['high']:.2f}]" if e else "—"
         basis = (e or {}).get("provenance", {}).get("kind", "")
-        lines.append(f"{r.rank:<3}{r.option:<20}{r.score:>6.1f}  {'yes' if r.feasible else 'NO':<9}"
+        # An infeasible option has no score to compare (it ranks after every feasible one); with API access the
+        # provider's hardware holds the weights, so there is no training memory of yours to show.
+        score = f"{r.score:>6.1f}" if r.feasible else f"{'—':>6}"
+        memory = f"{c.train_memory_gb:>9.1f}GB" if own_weights else f"{'—':>11}"
+        lines.append(f"{r.rank:<3}{r.option:<20}{score}  {'yes' if r.feasible else 'NO':<9}"
                      + (f"{acc:>23}  {basis:<14}" if calibrated else "")
-                     + f"{c.train_gpu_hours:>12.3g}{c.train_memory_gb:>9.1f}GB{format_bytes(c.storage_bytes_per_task):>13}"
+                     + f"{c.train_gpu_hours:>12.3g}{memory}{format_bytes(c.storage_bytes_per_task):>13}"
                      f"{c.extra_inference_tokens:>9}")
     if calibrated:
         lines += ["", "Expected accuracy: " + rec.ranking[0].expected_accuracy_note,

@@ -184,7 +184,11 @@ def _learned_reasons(option: str, expected: Mapping[str, Any], points: Mapping[s
     e = expected[option]
     prov = e.get("provenance", {})
     gap = points[top] - points[option]
-    if option == top or gap < 0.005:
+    if not feasible[option]:
+        # Said as a hypothetical: an infeasible option's accuracy is what it would reach, not a reason to pick it.
+        text = (f"expected accuracy {e['point']:.3f} [{e['low']:.2f}-{e['high']:.2f}] if it were feasible here "
+                f"({'above' if gap < 0 else 'vs'} {LABELS[top]}'s {points[top]:.3f})")
+    elif option == top or gap < 0.005:
         text = (f"expected accuracy {e['point']:.3f} [{e['low']:.2f}-{e['high']:.2f}], as high as any feasible "
                 "option's")
     else:

@@ -71,6 +71,28 @@ def test_api_only_leaves_only_prompt_engineering():
             assert any("API-only" in why for why in r.infeasible_reasons)
 
 
+@pytest.mark.parametrize("access", ["api_only", "api_with_finetuning"])
+def test_with_api_access_your_own_compute_never_drives_the_answer(access):
+    # The provider's hardware trains and serves: a "compute" answer left at any level must not move a score.
+    answers = {lvl: recommend({"model_access": access, "labeled_examples": 2000, "compute": lvl},
+                              calibration=None) for lvl in ("minimal", "low", "medium", "high")}
+    assert len({tuple(round(r.score, 6) for r in rec.ranking) for rec in answers.values()}) == 1
+    assert not any(x.factor == "compute" for rec in answers.values() for r in rec.ranking for x in r.reasons)
+
+
+def test_cli_shows_no_score_for_infeasible_options_and_no_memory_of_yours_with_api_access():
+    from typer.testing import CliRunner
+
+    from advisor.cli import app
+
+    out = CliRunner().invoke(app, ["recommend", "--labeled-examples", "2000", "--model-access", "api_only"]).output
+    rows = {line.split()[1]: line.split() for line in out.splitlines() if line[:1].isdigit()}
+    assert rows["prompt_engineering"][2] != "—" and rows["lora"][2] == "—"
+    import re
+    assert not any(re.search(r"\d\.\dGB", line) for line in out.splitlines() if line[:1].isdigit())  # memory: —
+    assert "if it were feasible" in out or "expected acc" not in out
+
+
 def test_api_with_finetuning_allows_prompting_and_managed_finetuning():
     rec = recommend({"model_access": "api_with_finetuning", "labeled_examples": 5000})
     feasible = {r.option for r in rec.ranking if r.feasible}
