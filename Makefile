@@ -29,7 +29,7 @@ run: $(STAMP)
 # The browser e2e test needs Debian's chromium: installed here when missing and possible (root + apt).
 test: $(STAMP)
 	@command -v chromium >/dev/null 2>&1 || { [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1 && \
-		(apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium) >/dev/null 2>&1; } || \
+		(apt-get -o APT::Sandbox::User=root update -qq && DEBIAN_FRONTEND=noninteractive apt-get -o APT::Sandbox::User=root install -y -qq chromium) >/dev/null 2>&1; } || \
 		echo "chromium unavailable: the e2e browser test will be skipped"
 	$(BIN)/python -m pytest -q
 
