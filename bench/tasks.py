@@ -53,6 +53,9 @@ class TaskSpec:
     kind: str = "classification"
     target_field: str = ""
     accepted_field: str = ""
+    # Optional fixed demonstrations (source, target) for a prompting variant, e.g. the seed example
+    # "bread -> pain, butter -> beurre" (bench.methods.generation.prompting_variants).
+    seed_demonstrations: tuple[tuple[str, str], ...] = ()
 
     @property
     def generation(self) -> bool:
@@ -181,6 +184,12 @@ def _parse_generation(raw: dict, where: str) -> TaskSpec:
     _require(raw, where, ("name", "text_fields", "target_field", "instruction", "template"), " (kind=generation)")
     fields, files = _fields_and_files(raw, where)
     metric = raw.get("metric", "exact_match")
+    demos = raw.get("seed_demonstrations") or []
+    if not isinstance(demos, list) or len(demos) > 16 or not all(
+            isinstance(d, list) and len(d) == 2 and all(isinstance(x, str) and 0 < len(x) <= 200 for x in d)
+            for d in demos):
+        raise TaskError(f"{where}: seed_demonstrations={_short(demos)} (allowed: up to 16 [source, target] pairs "
+                        f"of non-empty strings)")
     if metric not in GENERATION_METRICS:
         raise TaskError(f"{where}: metric={str(metric)[:40]!r} (allowed for kind=generation: "
                         f"{', '.join(GENERATION_METRICS)})")
@@ -189,7 +198,8 @@ def _parse_generation(raw: dict, where: str) -> TaskSpec:
                     label_field="", labels=(), instruction=str(raw["instruction"]), template=str(raw["template"]),
                     metric=metric, complexity=str(raw.get("complexity", "moderate")),
                     license=str(raw.get("license", "not stated")), source_file=where, kind="generation",
-                    target_field=str(raw["target_field"]), accepted_field=str(raw.get("accepted_field", "")))
+                    target_field=str(raw["target_field"]), accepted_field=str(raw.get("accepted_field", "")),
+                    seed_demonstrations=tuple((a, b) for a, b in demos))
 
 
 def task_names() -> list[str]:

@@ -31,7 +31,8 @@ def write_gen_task(folder: Path, n_pool: int = 80, n_test: int = 16) -> Path:
     spec = {"name": "toy_gen", "kind": "generation", "files": {"train": str(folder / "train.csv"),
                                                                 "test": str(folder / "test.csv")},
             "text_fields": ["english"], "target_field": "french", "accepted_field": "accepted",
-            "metric": "exact_match", "instruction": "Translate into French.", "template": "English: {english}\nFrench:"}
+            "metric": "exact_match", "instruction": "Translate into French.", "template": "English: {english}\nFrench:",
+            "seed_demonstrations": [["bread", "pain"], ["butter", "beurre"]]}
     path = folder / "toy_gen.yaml"
     path.write_text(yaml.safe_dump(spec, sort_keys=False))
     return path
@@ -68,11 +69,15 @@ def test_generation_task_fields_are_checked():
         parse_task({**base, "metric": "accuracy"}, "g.yaml")
     with pytest.raises(TaskError, match="target_field"):
         parse_task({k: v for k, v in base.items() if k != "target_field"}, "g.yaml")
+    for bad in ("bread", [["bread"]], [["bread", 3]], [["", "pain"]]):
+        with pytest.raises(TaskError, match="seed_demonstrations=.*source, target"):
+            parse_task({**base, "seed_demonstrations": bad}, "g.yaml")
 
 
 def test_en_fr_words_task_file():
     task = load_task("en_fr_words")
     assert task.generation and task.metric == "exact_match" and "GPL-2.0" in task.license
+    assert task.seed_demonstrations == (("bread", "pain"), ("butter", "beurre"))  # the seed example, verbatim
 
 
 @pytest.mark.parametrize("method", ["prompt_engineering", "prompt_tuning", "prefix_tuning", "lora", "full_finetuning"])
@@ -86,7 +91,9 @@ def test_generation_path_trains_decodes_and_scores(method, gen_task):
         assert curve[-1][1] < curve[0][1], f"target-token loss did not go down: {curve}"
         assert r["lr"] in r["config"]["lr_candidates"] and r["steps"] > 0
     else:
-        assert set(r["metrics"]["variants"]) == {"zero_shot", "few_shot", "arrow"}
+        assert set(r["metrics"]["variants"]) == {"zero_shot", "few_shot", "arrow", "seed_example"}
+        assert r["metrics"]["few_shot_accuracy"] == max(v["exact_match"] for k, v in r["metrics"]["variants"].items()
+                                                        if k != "zero_shot")
 
 
 @pytest.mark.parametrize("backbone,method", [("tiny-bert", "lora"), ("tiny-bert", "prompt_engineering"),

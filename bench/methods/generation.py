@@ -193,17 +193,23 @@ def prompting_variants(cell: Any, demos: list[int]) -> dict[str, tuple[Any, Any,
 
     zero_shot: instruction + template. few_shot: instruction + demonstrations in template form.
     arrow: the IBM explainer's style "bread -> pain, butter -> beurre, cheese ->" (demonstrations from
-    the training subset), stopped at the next comma.
+    the training subset), stopped at the next comma. seed_example: that explainer's two demonstrations
+    themselves, whatever the training subset (both pairs are in en_fr_words' train.csv, "cheese" in test.csv):
+    the prompt the project's seed material motivates prompt tuning with. Only for tasks that declare
+    `seed_demonstrations` in their YAML.
     """
     task, rows = cell.task, cell.pool_rows
     field = task.text_fields[0]
     shots = "".join(task.render(rows.iloc[i]) + " " + rows.iloc[i]["target"] + "\n\n" for i in demos)
     arrow = "".join(f"{rows.iloc[i][field]} -> {rows.iloc[i]['target']}, " for i in demos)
+    seed = "".join(f"{src} -> {tgt}, " for src, tgt in getattr(task, "seed_demonstrations", ()) or ())
     return {
         "zero_shot": (lambda df: [task.instruction + "\n" + task.render(r) for r in df.to_dict("records")], ("\n",)),
         "few_shot": (lambda df: [task.instruction + "\n\n" + shots + task.render(r) for r in df.to_dict("records")],
                      ("\n",)),
         "arrow": (lambda df: [arrow + f"{r[field]} ->" for r in df.to_dict("records")], ("\n", ",")),
+        **({"seed_example": (lambda df: [seed + f"{r[field]} ->" for r in df.to_dict("records")], ("\n", ","))}
+           if seed else {}),
     }
 
 
@@ -235,6 +241,6 @@ def run_prompting(cell: Any, test_rows: Any) -> Any:
         extra={"variant": chosen, "shots": len(demos), "demonstration_ids": demos,
                "variants": {v: {"val": r["val"], "exact_match": r["exact_match"]} for v, r in res.items()},
                "zero_shot_accuracy": res["zero_shot"]["exact_match"],
-               "few_shot_accuracy": max(res["few_shot"]["exact_match"], res["arrow"]["exact_match"]),
+               "few_shot_accuracy": max(r["exact_match"] for v, r in res.items() if v != "zero_shot"),
                "metric_note": "generation: accuracy = macro_f1 = exact match",
                "forgetting_note": "no adaptation: 0 by construction", "converged": True})
