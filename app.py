@@ -33,6 +33,8 @@ STEPS: list[tuple[str, list[str]]] = [
     ("Your goals and constraints", ["accuracy_goal", "overfitting_risk", "preserve_capabilities", "num_tasks",
                                     "iteration_speed", "long_term", "interpretability", "data_governance"]),
 ]
+WEIGHTS_ONLY = ("compute", "gpu_memory_gb", "budget_gpu_hours")  # asked only when you hold the weights
+DEFAULTS = ProjectProfile().to_dict()
 CHOICE_LABELS = {
     "weights": "open weights (we can run and train it)",
     "api_with_finetuning": "a provider API that offers fine-tuning",
@@ -105,17 +107,6 @@ def widget(field: str, value: Any) -> Any:
                          help=help_, key=key, placeholder="leave empty if unknown")
 
 
-def combination_notes(a: dict[str, Any]) -> list[str]:
-    notes = []
-    if a["model_access"] != "weights" and (a.get("gpu_memory_gb") not in (None, "") or a["compute"] != "minimal"):
-        notes.append("With API access, your own GPU and compute do not matter for training: "
-                     "the provider trains (if it can) and only prompts are yours.")
-    if a["labeled_examples"] in (0, "0") and a["accuracy_goal"] == "critical":
-        notes.append("A critical accuracy goal with no labeled data: no method can be checked, let alone trained; "
-                     "plan to label a validation set first.")
-    return notes
-
-
 def step_of(field: str) -> int:
     return next(i for i, (_, fields) in enumerate(STEPS) if field in fields)
 
@@ -129,10 +120,20 @@ def wizard() -> None:
         return
     title, fields = STEPS[step]
     errors: dict[str, str] = st.session_state.get("errors", {})
+    st.subheader(title)
+    values = {}
+    if "model_access" in fields:
+        # Asked outside the form so the questions below follow the answer at once: with API access the provider's
+        # hardware trains and serves, so compute, GPU memory and GPU-hours are not asked (and not used: the table's
+        # compute rules apply to open weights only).
+        values["model_access"] = widget("model_access", a.get("model_access"))
+        a["model_access"] = values["model_access"]
+        if values["model_access"] != "weights":
+            st.caption("With API access the provider's hardware does the work: no questions about your GPUs.")
+    shown = [f for f in fields if f != "model_access"
+             and not (f in WEIGHTS_ONLY and a.get("model_access", "weights") != "weights")]
     with st.form(f"step{step}"):
-        st.subheader(title)
-        values = {}
-        for f in fields:
+        for f in shown:
             values[f] = widget(f, a.get(f))
             if f in errors:  # the error sits at its field, not below the form
                 st.error(errors[f])
@@ -143,6 +144,10 @@ def wizard() -> None:
     if go_back or go_next:
         # Keep what was typed whatever happens: Back never loses an answer, and a bad value stays visible to fix.
         candidate = {**a, **{k: (None if v == "" else v) for k, v in values.items()}}
+        if candidate.get("model_access") != "weights":
+            # Questions not asked are not answered: a value typed before switching to API access is dropped,
+            # so it can neither steer the answer nor hold an error on a field that is no longer shown.
+            candidate.update({f: DEFAULTS[f] for f in WEIGHTS_ONLY})
         st.session_state["answers"] = candidate
         try:
             profile = ProjectProfile.from_dict(candidate)
@@ -166,8 +171,6 @@ def wizard() -> None:
         st.session_state["answers"] = profile.to_dict()
         st.session_state["step"] = step - 1 if go_back else step + 1
         st.rerun()
-    for note in combination_notes(a):
-        st.info(note)
 
 
 def memory_chart(profile: ProjectProfile) -> None:

@@ -133,6 +133,19 @@ def test_dropdowns_show_words_not_raw_values():
     assert "a provider API, prompting only" in box.options and "api_only" not in box.options
 
 
+def test_api_users_are_not_asked_about_their_gpus():
+    at = _next(_app())
+    assert at.selectbox(key="w_compute") is not None
+    at.text_input(key="w_gpu_memory_gb").set_value("abc")  # a bad value typed before switching to an API
+    at.selectbox(key="w_model_access").set_value("api_only").run()
+    keys = {w.key for w in [*at.selectbox, *at.text_input]}
+    assert not keys & {"w_compute", "w_gpu_memory_gb", "w_budget_gpu_hours"}
+    assert "w_model_params_b" in keys
+    at = _next(at)
+    assert not at.error and "Your goals and constraints" in [s.value for s in at.subheader]
+    assert at.session_state["answers"]["gpu_memory_gb"] is None  # not asked, not kept
+
+
 def test_api_only_answer_lists_infeasible_options_beside_the_charts():
     at = _next(_app())
     at.selectbox(key="w_model_access").set_value("api_only")
