@@ -169,6 +169,7 @@ def wizard() -> None:
             st.rerun()
         st.session_state["errors"] = {}
         st.session_state["answers"] = profile.to_dict()
+        st.session_state["profile"] = profile  # validated once, here; the answer page uses this object
         st.session_state["step"] = step - 1 if go_back else step + 1
         st.rerun()
 
@@ -200,7 +201,9 @@ def memory_chart(profile: ProjectProfile) -> None:
 
 
 def answer_page() -> None:
-    profile = ProjectProfile.from_dict(answers())
+    profile = st.session_state.get("profile")
+    if profile is None or profile.to_dict() != answers():  # answers changed elsewhere (e.g. loaded): validate them
+        profile = ProjectProfile.from_dict(answers())
     with st.spinner("Computing the answer…"):  # the first answer in a process loads the served calibration
         rec = recommend(profile)
     # The evidence recommend() itself cited, never a fresh read of the live store: the page, the JSON and the
