@@ -232,9 +232,9 @@ def answer_page() -> None:
         rows.append({"rank": r.rank, "option": LABELS[r.option], "score": round(r.score, 1) if r.feasible else None,
                      "feasible": "yes" if r.feasible else "no",
                      # provenance/tied arrive with the lead's calibrated recommender (.get: absent before it).
+                     # Rules-only: "n/a" here, the reason once in the caption above (not five long copies).
                      "expected accuracy": (f"{acc['point']:.2f} [{acc['low']:.2f}, {acc['high']:.2f}]"
-                                           if acc
-                                           else "n/a (" + r.expected_accuracy_note + ")"),
+                                           if acc else "n/a"),
                      "basis": (acc or {}).get("provenance", {}).get("kind", ""),
                      "train GPU-hours": round(c.train_gpu_hours, 4),
                      # API access: the provider's hardware holds the weights; there is no memory of yours to size.
@@ -266,24 +266,34 @@ def answer_page() -> None:
                            "train GPU-hours": r.cost.train_gpu_hours,
                            "stored per task (MB)": r.cost.storage_bytes_per_task / 1e6} for r in feasible])
     left, right = st.columns(2)
+    if len(chart) < 2:
+        chart = chart.iloc[0:0]  # one feasible option has nothing to be compared with: no chart, the table says it
     trained = chart[chart["train GPU-hours"] > 0]
     if not trained.empty:
         left.altair_chart(alt.Chart(trained, title=f"{y.capitalize()} vs estimated training cost").mark_circle(
             size=140).encode(x=alt.X("train GPU-hours", scale=alt.Scale(type="log")),
-                             y=alt.Y(y, scale=alt.Scale(zero=False)), color=colour,
+                             y=alt.Y(y, scale=alt.Scale(zero=False), axis=alt.Axis(format=".2f" if calibrated else ".0f")), color=colour,
                              tooltip=list(trained.columns)), width="stretch")
-    untrained = [LABELS[r.option] for r in feasible if r.cost.train_gpu_hours <= 0]
-    if untrained:
-        left.caption(f"No training, so not on the cost axis: {', '.join(untrained)}.")
+    # No GPU-hours of yours: prompting does not train; provider fine-tuning trains on the provider's hardware and
+    # is priced in training tokens instead. Named, never plotted at an invented value.
+    off_axis = [f"{LABELS[r.option]} (" + (f"trained by the provider: {r.cost.training_tokens:,} training tokens"
+                                           if r.cost.training_tokens else "no training") + ")"
+                for r in feasible if r.cost.train_gpu_hours <= 0]
+    if off_axis and not chart.empty:
+        left.caption(f"Not on the GPU-hours axis: {'; '.join(off_axis)}.")
     if not chart.empty:
         right.altair_chart(alt.Chart(chart, title=f"{y.capitalize()} vs storage per task").mark_circle(
             size=140).encode(x=alt.X("stored per task (MB)", scale=alt.Scale(type="log")),
-                             y=alt.Y(y, scale=alt.Scale(zero=False)), color=colour,
+                             y=alt.Y(y, scale=alt.Scale(zero=False), axis=alt.Axis(format=".2f" if calibrated else ".0f")), color=colour,
                              tooltip=list(chart.columns)), width="stretch")
     if infeasible:
-        st.markdown("**Not feasible for your setup (not plotted):** " + "; ".join(
-            f"{LABELS[r.option]} — {r.infeasible_reasons[0] if r.infeasible_reasons else 'infeasible'}"
-            for r in infeasible))
+        # Options blocked for the same reason are listed together: one sentence per reason, not one per option.
+        by_reason: dict[str, list[str]] = {}
+        for r in infeasible:
+            by_reason.setdefault(r.infeasible_reasons[0] if r.infeasible_reasons else "infeasible", []).append(
+                LABELS[r.option])
+        st.markdown("**Not feasible for your setup (not plotted):**\n" + "\n".join(
+            f"- {', '.join(names)} — {reason}" for reason, names in by_reason.items()))
 
     memory_chart(profile)
 

@@ -152,8 +152,11 @@ def test_api_only_answer_lists_infeasible_options_beside_the_charts():
     at = _next(_next(at))
     assert not at.exception
     listed = [m.value for m in at.markdown if m.value.startswith("**Not feasible")]
-    assert listed and "full fine-tuning" in listed[0]
-    assert any("No training, so not on the cost axis: prompt engineering" in c.value for c in at.caption)
+    # One sentence per reason: the four options blocked by API-only access are named together, once.
+    assert listed and "LoRA, prefix tuning, prompt tuning, full fine-tuning — With API-only" in listed[0]
+    assert listed[0].count("API-only access") == 1
+    assert not at.get("arrow_vega_lite_chart") and not at.get("vega_lite_chart")  # one option: nothing to compare
+    assert set(at.dataframe[0].value["expected accuracy"]) == {"n/a"}  # rules-only: the reason once, in the caption
 
 
 def test_thousands_separators_and_percent_accuracies_are_accepted():
@@ -174,6 +177,9 @@ def test_provider_finetuning_shows_training_tokens_in_the_table():
     table = at.dataframe[0].value
     ft = table[table["option"] == "full fine-tuning"].iloc[0]
     assert ft["provider training tokens"] > 0 and ft["train memory GB"] is None  # the provider trains: no memory of ours
+    off_axis = next(c.value for c in at.caption if c.value.startswith("Not on the GPU-hours axis"))
+    assert "prompt engineering (no training)" in off_axis
+    assert "full fine-tuning (trained by the provider: " in off_axis and "training tokens" in off_axis
 
 
 def test_memory_breakdown_chart_reacts_to_precision():

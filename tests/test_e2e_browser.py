@@ -1,7 +1,13 @@
-"""Real-browser end-to-end: streamlit run on loopback, headless Debian Chromium via Playwright."""
+"""Real-browser end-to-end: `streamlit run` on loopback, headless Debian Chromium via Playwright.
+
+Walks the four scenarios of the answer-page issue as a new user would (typing into the wizard, picking from the
+dropdowns), checks that the browser shows the same answer as `advisor.recommend` for the same profile, walks the
+"trap" (a bad value on step 2, Back, Next on step 1), and saves a screenshot of every page under the test's tmp dir.
+"""
 
 from __future__ import annotations
 
+import ast
 import os
 import shutil
 import socket
@@ -15,7 +21,6 @@ from pathlib import Path
 import pytest
 
 REPO = Path(__file__).resolve().parent.parent
-ARTIFACTS = REPO / "tests" / "artifacts"
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 
 pytestmark = [pytest.mark.e2e, pytest.mark.skipif(CHROMIUM is None, reason="Debian chromium is not installed "
@@ -25,16 +30,53 @@ CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-backg
                  "--disable-component-update", "--disable-sync", "--no-first-run", "--disable-quic"]
 
 
+def _app_dict(name: str) -> dict:
+    """A literal dict from app.py (the wizard's question texts), read from the source: importing app.py runs it."""
+    tree = ast.parse((REPO / "app.py").read_text(encoding="utf-8"))
+    for node in tree.body:
+        if isinstance(node, (ast.Assign, ast.AnnAssign)):
+            target = node.targets[0] if isinstance(node, ast.Assign) else node.target
+            if isinstance(target, ast.Name) and target.id == name:
+                return ast.literal_eval(node.value)
+    raise KeyError(name)
+
+
+QUESTIONS = _app_dict("QUESTIONS")
+from advisor.profile import CHOICES  # noqa: E402 - which questions are dropdowns
+CHOICE_LABELS = _app_dict("CHOICE_LABELS")
+
+# The four users of the issue, as the answers they would type (one dict per wizard step).
+SCENARIOS = {
+    "reviews_on_a_laptop": [
+        {"labeled_examples": "40", "task_complexity": "simple", "num_classes": "2"},
+        {"model_params_b": "1", "compute": "minimal"},
+        {"accuracy_goal": "acceptable"}],
+    "clinical_notes_7b_one_gpu": [
+        {"labeled_examples": "8,000", "task_complexity": "complex", "num_classes": "5", "avg_input_tokens": "400",
+         "domain_shift": "large"},
+        {"model_params_b": "7", "compute": "medium", "gpu_memory_gb": "80"},
+        {"accuracy_goal": "critical", "data_governance": True}],
+    "fifty_tasks_one_7b_model": [
+        {"labeled_examples": "300", "num_classes": "4"},
+        {"model_params_b": "7", "compute": "medium"},
+        {"num_tasks": "50", "long_term": True}],
+    "api_only_2000_examples": [
+        {"labeled_examples": "2000", "num_classes": "3"},
+        {"model_access": "api_only"},
+        {"iteration_speed": "fast"}],
+}
+
+
 def _free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return s.getsockname()[1]
 
 
-@pytest.fixture()
+@pytest.fixture(scope="module")
 def server():
     port = _free_port()
-    env = {**os.environ, "TUNING_ADVISOR_RESULTS": tempfile.mkdtemp()}  # rules-only, no results
+    env = {**os.environ, "TUNING_ADVISOR_RESULTS": tempfile.mkdtemp()}  # no live results; rules-only (conftest)
     proc = subprocess.Popen([sys.executable, "-m", "streamlit", "run", str(REPO / "app.py"), "--server.headless", "true",
                              "--server.address", "127.0.0.1", "--server.port", str(port),
                              "--browser.gatherUsageStats", "false"], cwd=REPO, env=env,
@@ -55,13 +97,50 @@ def server():
     proc.wait(timeout=20)
 
 
+@pytest.fixture(scope="module")
+def browser():
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        b = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        yield b
+        b.close()
+
+
+def _idle(page) -> None:
+    page.wait_for_selector('[data-testid="stStatusWidget"]', state="detached", timeout=30_000)
+
+
+def _open(browser, server):
+    page = browser.new_page(viewport={"width": 1400, "height": 1800})
+    page.goto(server)
+    page.get_by_text("Your data and task").wait_for(timeout=60_000)
+    return page
+
+
+def _set(page, field: str, value) -> None:
+    """Answer one question the way a user does: type into a text box, pick from a dropdown, tick a box."""
+    label = QUESTIONS[field]
+    if isinstance(value, bool):
+        box = page.get_by_role("checkbox", name=label)
+        if box.is_checked() != value:
+            page.get_by_text(label, exact=True).click()
+        return
+    if field in CHOICES:
+        page.locator(f'input[role="combobox"][aria-label="{label}"]').click()
+        page.get_by_role("option", name=CHOICE_LABELS.get(value, value.replace("_", " ")), exact=True).click()
+        _idle(page)  # a dropdown outside the form (model access) reruns the page
+        return
+    page.get_by_role("textbox", name=label).fill(value)
+
+
 def _advance(page, button: str, expect: str) -> None:
-    """Click a form button and wait for the next step; a click that lands while Streamlit is still
-    re-rendering the previous step is lost, so retry a few times (under load this happens)."""
+    """Click a form button and wait for the next step; a click that lands while Streamlit is still re-rendering
+    the previous step is lost, so retry a few times (under load this happens)."""
     from playwright.sync_api import TimeoutError as PlaywrightTimeout
 
     for _ in range(4):
-        page.wait_for_selector('[data-testid="stStatusWidget"]', state="detached", timeout=30_000)
+        _idle(page)
         page.get_by_role("button", name=button).click()
         try:
             page.get_by_text(expect).first.wait_for(timeout=15_000)
@@ -71,28 +150,54 @@ def _advance(page, button: str, expect: str) -> None:
     raise AssertionError(f"{expect!r} never appeared after clicking {button!r}")
 
 
-def test_questionnaire_in_a_real_browser(server):
-    from playwright.sync_api import sync_playwright
+def _profile(steps: list[dict]) -> dict:
+    out = {}
+    for step in steps:
+        for k, v in step.items():
+            out[k] = v if isinstance(v, bool) else (
+                float(v) if k in ("model_params_b", "gpu_memory_gb") else int(v.replace(",", ""))
+                if v.replace(",", "").isdigit() else v)
+    return out
 
-    ARTIFACTS.mkdir(parents=True, exist_ok=True)
-    with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        page = browser.new_page(viewport={"width": 1400, "height": 1800})
-        page.goto(server)
-        page.get_by_text("Your data and task").wait_for(timeout=60_000)
-        field = page.get_by_role("textbox", name="How many labeled examples do you have?")
-        field.fill("40")
-        _advance(page, "Next →", "Your model and resources")
-        _advance(page, "Next →", "Your goals and constraints")
-        _advance(page, "Get my recommendation", "Recommended:")
-        verdict = page.get_by_text("Recommended:").first
-        text = verdict.inner_text()
-        page.get_by_text("All five options").wait_for(timeout=30_000)
-        page.get_by_text("What would change the answer").wait_for(timeout=30_000)
-        page.get_by_role("button", name="Download Markdown report").wait_for(timeout=30_000)
-        page.wait_for_timeout(2000)  # let the charts and the table finish drawing before the screenshot
-        page.screenshot(path=str(ARTIFACTS / "e2e_recommendation.png"), full_page=True)
-        browser.close()
+
+@pytest.mark.parametrize("name", list(SCENARIOS))
+def test_scenario_in_a_real_browser(server, browser, name, tmp_path):
     from advisor import recommend
 
-    assert recommend({"labeled_examples": 40}).summary().strip("*.") in text.replace("**", "")
+    steps = SCENARIOS[name]
+    page = _open(browser, server)
+    titles = ["Your model and resources", "Your goals and constraints", "Recommended:"]
+    buttons = ["Next →", "Next →", "Get my recommendation"]
+    for answers, button, expect in zip(steps, buttons, titles):
+        for field, value in answers.items():
+            _set(page, field, value)
+        _advance(page, button, expect)
+    text = page.get_by_text("Recommended:").first.inner_text()
+    page.get_by_text("All five options").wait_for(timeout=30_000)
+    page.get_by_text("What would change the answer").wait_for(timeout=30_000)
+    page.get_by_role("button", name="Download Markdown report").wait_for(timeout=30_000)
+    page.wait_for_timeout(1500)  # let the charts and the table finish drawing before the screenshot
+    page.screenshot(path=str(tmp_path / f"{name}.png"), full_page=True)
+    body = page.locator("body").inner_text()
+    page.close()
+    assert recommend(_profile(steps)).summary().strip("*.") in text.replace("**", "")
+    assert "Traceback" not in body
+    if name == "api_only_2000_examples":
+        assert "Not feasible for your setup" in body  # infeasible options listed beside the charts, not plotted
+
+
+def test_the_step_two_trap_lets_you_out(server, browser, tmp_path):
+    # Issue 14 item 1: a bad model size on step 2, Back, then Next on step 1 used to show step 2's error on step 1
+    # with Back disabled. Now Next moves on to step 2, where the error sits at its field, and fixing it continues.
+    page = _open(browser, server)
+    _advance(page, "Next →", "Your model and resources")
+    _set(page, "model_params_b", "-1")
+    _advance(page, "← Back", "Your data and task")
+    _advance(page, "Next →", "Your model and resources")
+    page.get_by_text("— got '-1'").first.wait_for(timeout=15_000)  # the error is shown on step 2, at the field
+    assert page.get_by_role("button", name="← Back").is_enabled()
+    assert page.get_by_role("textbox", name=QUESTIONS["model_params_b"]).input_value() == "-1"  # kept to fix
+    page.screenshot(path=str(tmp_path / "trap.png"), full_page=True)
+    _set(page, "model_params_b", "7")
+    _advance(page, "Next →", "Your goals and constraints")
+    page.close()
