@@ -123,3 +123,26 @@ def test_teacher_forcing_masks_the_prompt():
     for row, word in enumerate(["pain", "fromage"]):
         kept = target[row][target[row] != -100].tolist()
         assert kept == tok(" " + word, add_special_tokens=False)["input_ids"] + [end_token_id(tok)]
+
+
+def test_cached_decoding_writes_what_a_full_recompute_writes():
+    """The key/value cache (plain and LoRA models) is a speed-up only: same tokens as recomputing the whole
+    sequence at every step, left padding included; prompt-learning models keep the full recompute."""
+    import types
+
+    import numpy as np
+    import torch
+
+    from bench.methods.generation import greedy_decode
+    from bench.models import load_backbone
+    from bench.train import encode
+
+    bb = load_backbone("tiny-llama")
+    tok, model = bb.tokenizer, bb.fresh()
+    texts = ["bread -> pain, butter -> beurre, cheese ->", "cat ->", "a much longer prompt about a house ->"]
+    data = encode(tok, texts, np.arange(3), 64, True)
+    args = (tok, data, np.arange(3), int(tok.pad_token_id), torch.device("cpu"), ("\n",))
+    cached, _ = greedy_decode(model, *args)
+    model.active_peft_config = types.SimpleNamespace(is_prompt_learning=True)  # forces the recompute path
+    recomputed, _ = greedy_decode(model, *args)
+    assert cached == recomputed and any(cached)
