@@ -12,6 +12,7 @@ from __future__ import annotations
 import functools
 import math
 import os
+import reprlib
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
@@ -39,8 +40,9 @@ class UnknownModel(ValueError):
 
     def __init__(self, value: Any, allowed: list[str]):
         self.field, self.value, self.allowed = "model", value, allowed
-        super().__init__(f"model={str(value)[:60]!r} (allowed: {', '.join(allowed)} — or leave it empty and give "
-                         "model_params_b)")
+        # reprlib, not str(): a bad value may be a large structure, and the message quotes only its start.
+        super().__init__(f"model={reprlib.repr(value)[:80]} (allowed: {', '.join(allowed)} — or leave it empty and "
+                         "give model_params_b)")
 
 
 @dataclass(frozen=True)

@@ -380,6 +380,8 @@ def _coerce(name: str, value: Any) -> Any:
     if name == "model":
         if value is None or (isinstance(value, str) and not value.strip()):
             return None  # no model named: model_params_b describes a custom one
+        if not isinstance(value, str) or len(value) > MAX_NUMBER_CHARS:  # no catalog name is a list or 100+ chars
+            raise _Bad(" | ".join(model_choices()) + " | empty (a custom model)")
         try:
             return get_model(value).name  # the catalog's spelling, whatever the case typed
         except UnknownModel as err:

@@ -55,6 +55,13 @@ def test_unknown_name_names_the_field_and_lists_the_allowed_names():
     assert problem.field == "model" and "Llama-3.1-8B" in problem.allowed and "Gemma-2-9B" in problem.allowed
 
 
+def test_hostile_model_values_give_a_bounded_error():
+    for value in ("x" * 10_000_000, list(range(100_000)), {"name": "Llama-3.1-8B"}, 8):
+        with pytest.raises(ProfileError) as info:
+            ProjectProfile.from_dict({"model": value})
+        assert info.value.problems[0].field == "model" and len(str(info.value)) < 2000
+
+
 def test_names_match_case_insensitively_and_keep_the_catalog_spelling():
     assert get_model("  llama-3.1-8b ").name == "Llama-3.1-8B"
     assert ProjectProfile.from_dict({"model": "GEMMA-2-9B"}).model == "Gemma-2-9B"
