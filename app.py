@@ -19,7 +19,7 @@ from advisor.compare import compare, table_rows
 from advisor.costs import PRECISION_BYTES, memory_breakdown, model_shape
 from advisor.models import get_model
 from advisor.options import BATCH, COLOURS, LABELS
-from advisor.profile import CHOICES, HELP, MAX_PROFILE_BYTES, field_names, model_choices, short
+from advisor.profile import CHOICES, HELP, MAX_PROFILE_BYTES, model_choices, short
 from advisor.report import basis_lines, format_bytes, tie_sentence, to_markdown
 
 st.set_page_config(page_title="tuning-advisor", layout="wide")
@@ -92,9 +92,17 @@ def answers() -> dict[str, Any]:
     return st.session_state["answers"]
 
 
+def widget_key(field: str) -> str:
+    """The key of a wizard field's widget. Loading a profile starts a new generation of keys: a keyed widget keeps
+    what the browser holds (even unsubmitted typing in a form, which a Session State write does not replace), so
+    new answers need new widgets. Generation 0 keeps the plain `w_<field>` keys."""
+    generation = st.session_state.get("widget_generation", 0)
+    return f"w_{field}" + (f"_{generation}" if generation else "")
+
+
 def widget(field: str, value: Any) -> Any:
     label, help_ = QUESTIONS[field], HELP[field]
-    key = f"w_{field}"
+    key = widget_key(field)
     if field in CHOICES:
         options = list(CHOICES[field])
         # Show words, not raw values ("api_only" -> "api only"); the stored answer keeps the value.
@@ -103,11 +111,13 @@ def widget(field: str, value: Any) -> Any:
     if field in ("preserve_capabilities", "long_term", "interpretability", "data_governance", "pair_input"):
         return st.checkbox(label, value=bool(value), help=help_, key=key)
     # Numbers as text: the profile validates them, so errors read the same as everywhere else.
-    # A model picked by name fixes its size (pick "custom" in the Model box above to type one).
-    named = field == "model_params_b" and bool(st.session_state.get("answers", {}).get("model"))
+    # A model picked by name fixes its size (pick "custom" in the Model box above to type one). Each model gets
+    # its own locked widget, so a picked model's size is shown fresh, never what was typed in the custom box.
+    model = st.session_state.get("answers", {}).get("model") if field == "model_params_b" else None
     return st.text_input(label, value="" if value is None else f"{value:g}" if isinstance(value, float) else str(value),
-                         help=help_ + (" Set by the model picked above." if named else ""), key=key,
-                         placeholder="leave empty if unknown", disabled=named)
+                         help=help_ + (" Set by the model picked above." if model else ""),
+                         key=key + (f"@{model}" if model else ""),
+                         placeholder="leave empty if unknown", disabled=model is not None)
 
 
 def combination_notes(a: dict[str, Any]) -> list[str]:
@@ -136,7 +146,7 @@ def wizard() -> None:
     title, fields = STEPS[step]
     errors: dict[str, str] = st.session_state.get("errors", {})
     if "model_params_b" in fields:
-        model_picker(a)  # outside the form: picking a model must refill the size before the form is submitted
+        model_picker(a)  # outside the form: picking a model must show its size before the form is submitted
     with st.form(f"step{step}"):
         st.subheader(title)
         values = {}
@@ -401,9 +411,6 @@ def _model_picked() -> None:
         a["model"] = None  # the size stays as it was, now editable
     else:
         a["model"], a["model_params_b"] = name, get_model(name).params_b
-    # Dropping the size widget's state re-creates it from the answers on this rerun (a widget keeps its own
-    # value otherwise, and setting it while also passing value= makes Streamlit warn).
-    st.session_state.pop("w_model_params_b", None)
 
 
 def read_uploaded_profile(uploaded: Any) -> tuple[ProjectProfile | None, list[str]]:
@@ -437,8 +444,9 @@ def profile_io() -> None:
             if profile is not None:
                 st.session_state["answers"] = profile.to_dict()
                 st.session_state["step"], st.session_state["errors"] = 0, {}
-                for f in field_names():  # re-create every wizard widget from the loaded answers
-                    st.session_state.pop(f"w_{f}", None)
+                # New widgets show the loaded answers (see widget_key); the Model box sits on another step than
+                # the first and is re-created from the answers when that step is shown.
+                st.session_state["widget_generation"] = st.session_state.get("widget_generation", 0) + 1
                 st.session_state["profile_upload_loaded"] = uploaded.name
         if uploaded is not None:
             for line in st.session_state.get("profile_upload_errors", []):

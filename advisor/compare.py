@@ -103,15 +103,14 @@ def to_text(result: dict[str, Any]) -> str:
 
 def table_rows(result: dict[str, Any]) -> list[dict[str, Any]]:
     """One row per option with A/B columns side by side (the app's Compare table)."""
-    rows = []
-    for row in result["options"]:
-        out: dict[str, Any] = {"option": row["label"]}
-        for side in ("a", "b"):
-            c, tag = row[side], side.upper()
-            out.update({f"{tag} rank": c["rank"], f"{tag} feasible": "yes" if c["feasible"] else "no",
-                        f"{tag} expected accuracy": accuracy_text(c),
-                        f"{tag} GPU-hours": round(c["train_gpu_hours"], 4),
-                        f"{tag} peak memory GB": round(c["peak_memory_gb"], 1),
-                        f"{tag} stored per task": format_bytes(c["storage_bytes_per_task"])})
-        rows.append(out)
-    return rows
+    columns = {  # shown name -> the cell's value; A and B of each measure sit next to each other
+        "rank": lambda c: c["rank"],
+        "feasible": lambda c: "yes" if c["feasible"] else "no",
+        "expected accuracy": accuracy_text,
+        "GPU-hours": lambda c: round(c["train_gpu_hours"], 4),
+        "peak memory GB": lambda c: round(c["peak_memory_gb"], 1),
+        "stored per task": lambda c: format_bytes(c["storage_bytes_per_task"]),
+    }
+    return [{"option": row["label"],
+             **{f"{side.upper()} {name}": value(row[side]) for name, value in columns.items() for side in ("a", "b")}}
+            for row in result["options"]]

@@ -36,7 +36,7 @@ def test_model_picker_fills_the_size_and_custom_keeps_the_number_input():
     assert not at.text_input(key="w_model_params_b").disabled  # custom by default
     at = picker.set_value("Llama-3.1-8B").run()
     assert not at.exception
-    size = at.text_input(key="w_model_params_b")
+    size = at.text_input(key="w_model_params_b@Llama-3.1-8B")  # one locked size box per picked model
     assert size.value == "8.03" and size.disabled
     assert at.session_state["answers"]["model"] == "Llama-3.1-8B"
     at = _next(_next(at))  # to the answer page
@@ -69,13 +69,14 @@ def test_uploading_a_good_profile_prefills_the_wizard():
     assert any("Loaded laptop.yaml" in s.value for s in at.success)
     expected = ProjectProfile.load(LAPTOP)
     assert at.session_state["answers"] == expected.to_dict()
-    assert at.text_input(key="w_labeled_examples").value == "40"  # the visible widget shows the file's value
-    assert at.selectbox(key="w_task_complexity").value == "simple"
+    # New widgets (a new key generation) show the file's values: the old ones would keep what the browser held.
+    assert at.text_input(key="w_labeled_examples_1").value == "40"
+    assert at.selectbox(key="w_task_complexity_1").value == "simple"
     # Changing an answer after the upload is kept: the file is applied once, not on every rerun.
-    at.text_input(key="w_labeled_examples").set_value("77")
+    at.text_input(key="w_labeled_examples_1").set_value("77")
     at = _next(at)
     assert at.session_state["answers"]["labeled_examples"] == 77
-    assert at.text_input(key="w_model_params_b").value == "0.135"
+    assert at.text_input(key="w_model_params_b_1").value == "0.135"
 
 
 def test_uploading_a_profile_with_a_model_selects_it_in_the_picker():
@@ -84,7 +85,8 @@ def test_uploading_a_profile_with_a_model_selects_it_in_the_picker():
     at.file_uploader(key="profile_upload").set_value(("q.yml", data, "application/yaml")).run()
     at = _next(at.run())
     assert at.selectbox(key="w_model").value == "Qwen2.5-7B-Instruct"
-    assert at.text_input(key="w_model_params_b").value == f"{get_model('Qwen2.5-7B-Instruct').params_b:g}"
+    size = at.text_input(key="w_model_params_b_1@Qwen2.5-7B-Instruct")
+    assert size.value == f"{get_model('Qwen2.5-7B-Instruct').params_b:g}" and size.disabled
 
 
 def test_uploading_a_bad_profile_names_the_field_and_keeps_the_answers():
