@@ -199,6 +199,8 @@ def memory_chart(profile: ProjectProfile) -> None:
     seq = c3.number_input("Sequence length (tokens)", 1, 1_000_000, profile.avg_input_tokens + 5, key="mem_seq")
     rows, skipped = [], []
     hidden, layers = model_shape(profile)  # a named model's documented shape, else the guess from its size
+    if profile.model:
+        st.caption(f"{profile.model}: {layers} layers, hidden size {hidden} (data/models.yaml, with its sources).")
     for o in OPTIONS:
         try:
             m = memory_breakdown(o, profile.model_params_b * 1e9, precision=precision, batch=int(batch),

@@ -12,7 +12,7 @@ from typing import Any, Optional
 import typer
 
 from advisor.costs import estimate_all
-from advisor.models import CatalogError, load_catalog
+from advisor.models import CatalogError, get_model, load_catalog
 from advisor.profile import HELP, ProfileError, ProjectProfile, field_names
 from advisor.recommend import LABELS, Recommendation, recommend
 from advisor.report import basis_lines, format_bytes, tie_sentence
@@ -54,9 +54,18 @@ def _opt(name: str) -> Any:
     return typer.Option(None, "--" + name.replace("_", "-"), help=HELP[name], show_default=False)
 
 
+def model_line(name: str) -> str:
+    """Which catalog entry the costs used, so a named model's shape is visible (not only its size)."""
+    m = get_model(name)
+    return f"(model {m.name}: {m.params_b:g}B parameters, {m.layers} layers, hidden size {m.hidden_size} — advisor models)"
+
+
 def render(rec: Recommendation) -> str:
     """Human-readable ranked table with the top reasons."""
-    lines = [rec.summary(), f"(decision table {rec.table_version}; {rec.mode})", ""]
+    lines = [rec.summary(), f"(decision table {rec.table_version}; {rec.mode})"]
+    if rec.profile.model:
+        lines.append(model_line(rec.profile.model))
+    lines.append("")
     calibrated = any(r.expected_accuracy for r in rec.ranking)
     lines.append(f"{'#':<3}{'option':<20}{'score':>6}  {'feasible':<9}"
                  + (f"{'expected acc [10-90%]':>23}  {'basis':<14}" if calibrated else "")

@@ -43,6 +43,7 @@ def test_model_picker_fills_the_size_and_custom_keeps_the_number_input():
     assert not at.exception and at.success[0].value.startswith("**Recommended: ")
     profile = ProjectProfile.from_dict(at.session_state["answers"])
     assert (profile.model, profile.model_params_b) == ("Llama-3.1-8B", 8.03)
+    assert any(c.value.startswith("Llama-3.1-8B: 32 layers, hidden size 4096") for c in at.caption)
     # The answer page's table is recommend()'s for the named model (its shape prices the adapters).
     table = at.dataframe[0].value
     lora = table[table["option"] == "LoRA"].iloc[0]

@@ -126,6 +126,12 @@ def test_cli_model_flag_sets_params():
     assert res.exit_code == 0 and json.loads(res.output)["full_finetuning"]["trainable_params"] == 9_000_000_000
 
 
+def test_cli_names_the_model_and_its_shape():
+    res = runner.invoke(app, ["recommend", "--model", "gemma-2-9b"])
+    assert res.exit_code == 0, res.output
+    assert "(model Gemma-2-9B: 9B parameters, 42 layers, hidden size 3584" in res.output
+
+
 def test_cli_model_flag_replaces_the_files_model_size(tmp_path):
     path = tmp_path / "p.yaml"
     path.write_text("model: Llama-3.1-8B\nlabeled_examples: 100\n")
