@@ -428,8 +428,9 @@ def read_uploaded_profile(uploaded: Any) -> tuple[ProjectProfile | None, list[st
         loader = ProjectProfile.from_json if uploaded.name.lower().endswith(".json") else ProjectProfile.from_yaml
         return loader(text), []
     except ProfileError as err:
-        return None, [f"**{QUESTIONS.get(p.field, str(p.field)[:60])}** (`{str(p.field)[:60]}`) — got {short(p.value)}; "
-                      f"allowed: {p.allowed}." for p in err.problems[:10]]
+        # Field names are cut at 60 characters: an unknown key in a file may be any length.
+        return None, [f"**{QUESTIONS.get(p.field, str(p.field)[:60])}** (`{str(p.field)[:60]}`) — got "
+                      f"{short(p.value)}; allowed: {p.allowed}." for p in err.problems[:10]]
 
 
 def profile_io() -> None:

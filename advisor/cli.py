@@ -57,7 +57,8 @@ def _opt(name: str) -> Any:
 def model_line(name: str) -> str:
     """Which catalog entry the costs used, so a named model's shape is visible (not only its size)."""
     m = get_model(name)
-    return f"(model {m.name}: {m.params_b:g}B parameters, {m.layers} layers, hidden size {m.hidden_size} — advisor models)"
+    return (f"(model {m.name}: {m.params_b:g}B parameters, {m.layers} layers, hidden size {m.hidden_size} — "
+            "advisor models)")
 
 
 def render(rec: Recommendation) -> str:
@@ -160,7 +161,9 @@ def estimate_cmd(
     if as_json:
         typer.echo(json.dumps({o: c.to_dict() for o, c in costs.items()}, indent=2))
         return
-    typer.echo(f"model {p.model + ', ' if p.model else ''}{p.model_params_b:g}B params, {p.labeled_examples:,} examples x {p.avg_input_tokens} tokens, compute={p.compute}")
+    named = f"{p.model}, " if p.model else ""
+    typer.echo(f"model {named}{p.model_params_b:g}B params, {p.labeled_examples:,} examples x {p.avg_input_tokens} "
+               f"tokens, compute={p.compute}")
     typer.echo(f"{'option':<20}{'trainable':>14}{'train FLOPs':>13}{'GPU-h':>9}{'train mem':>11}{'stored/task':>13}{'+tokens':>9}")
     for o, c in costs.items():
         typer.echo(f"{o:<20}{c.trainable_params:>14,}{c.train_flops:>13.3g}{c.train_gpu_hours:>9.3g}"

@@ -89,8 +89,9 @@ def to_text(result: dict[str, Any]) -> str:
     lines.append(f"{'option':<22}| {head} | {head}")
 
     def cols(c: dict[str, Any]) -> str:
+        stored = format_bytes(c["storage_bytes_per_task"])
         return (f"{c['rank']:>4} {'yes' if c['feasible'] else 'NO':<8} {accuracy_text(c):<22}"
-                f"{c['train_gpu_hours']:>9.3g}{c['peak_memory_gb']:>9.1f}GB{format_bytes(c['storage_bytes_per_task']):>10}")
+                f"{c['train_gpu_hours']:>9.3g}{c['peak_memory_gb']:>9.1f}GB{stored:>10}")
 
     for row in result["options"]:
         lines.append(f"{row['option']:<22}| {cols(row['a'])} | {cols(row['b'])}")
