@@ -192,8 +192,8 @@ def models_cmd(as_json: bool = typer.Option(False, "--json", metavar="", help="P
 
 @app.command("compare")
 def compare_cmd(
-    profile_a: Path = typer.Argument(..., metavar="A", help="First profile file (.json or .yaml)."),
-    profile_b: Path = typer.Argument(..., metavar="B", help="Second profile file (.json or .yaml)."),
+    profile_a: Path = typer.Argument(..., help="Profile A: a .json or .yaml profile file."),
+    profile_b: Path = typer.Argument(..., help="Profile B: a .json or .yaml profile file."),
     as_json: bool = typer.Option(False, "--json", metavar="", help="Print the comparison as JSON."),
 ) -> None:
     """Two scenarios side by side: each option's rank, expected accuracy, GPU-hours, peak memory, storage and
