@@ -152,3 +152,14 @@ def test_compare_page_two_uploads_and_a_bad_one():
     at = at.run()
     assert not at.exception and any("in both scenarios" in m.value for m in at.markdown)
     assert any("identical" in i.value for i in at.info)
+
+
+def test_compare_page_says_when_the_current_answers_are_invalid():
+    at = _app()
+    at.text_input(key="w_labeled_examples").set_value("-3")
+    at = _next(at)  # refused, but kept in the answers to be fixed
+    at = at.sidebar.radio(key="page").set_value("Compare").run()
+    assert not at.exception
+    errors = [e.value for e in at.error]
+    assert any("current answers are not valid yet" in e and "labeled_examples" in e for e in errors)
+    assert len(at.dataframe) == 0
