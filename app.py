@@ -16,9 +16,11 @@ from advisor import OPTIONS, ProfileError, ProjectProfile, load_table, recommend
 from advisor.artifact import load_served, served_path
 from advisor.evidence import learning_curves, load_results, results_dir
 from advisor.glossary import GLOSSARY
-from advisor.costs import PRECISION_BYTES, memory_breakdown
+from advisor.compare import compare, table_rows
+from advisor.costs import PRECISION_BYTES, memory_breakdown, model_shape
+from advisor.models import get_model
 from advisor.options import BATCH, COLOURS, LABELS
-from advisor.profile import CHOICES, HELP
+from advisor.profile import CHOICES, HELP, MAX_PROFILE_BYTES, model_choices, short
 from advisor.report import basis_lines, format_bytes, tie_sentence, to_markdown
 
 st.set_page_config(page_title="tuning-advisor", layout="wide")
@@ -48,6 +50,7 @@ QUESTIONS = {
     "pair_input": "Each example has two texts",
     "domain_shift": "How different is your data from everyday web text?",
     "model_access": "What access do you have to the model?",
+    "model": "Model",
     "model_params_b": "Model size (billions of parameters)",
     "compute": "What compute can you train on?",
     "gpu_memory_gb": "GPU memory in GB (optional)",
@@ -92,9 +95,17 @@ def answers() -> dict[str, Any]:
     return st.session_state["answers"]
 
 
+def widget_key(field: str) -> str:
+    """The key of a wizard field's widget. Loading a profile starts a new generation of keys: a keyed widget keeps
+    what the browser holds (even unsubmitted typing in a form, which a Session State write does not replace), so
+    new answers need new widgets. Generation 0 keeps the plain `w_<field>` keys."""
+    generation = st.session_state.get("widget_generation", 0)
+    return f"w_{field}" + (f"_{generation}" if generation else "")
+
+
 def widget(field: str, value: Any) -> Any:
     label, help_ = QUESTIONS[field], HELP[field]
-    key = f"w_{field}"
+    key = widget_key(field)
     if field in CHOICES:
         options = list(CHOICES[field])
         # Show words, not raw values ("api_only" -> "api only"); the stored answer keeps the value.
@@ -103,8 +114,13 @@ def widget(field: str, value: Any) -> Any:
     if field in ("preserve_capabilities", "long_term", "interpretability", "data_governance", "pair_input"):
         return st.checkbox(label, value=bool(value), help=help_, key=key)
     # Numbers as text: the profile validates them, so errors read the same as everywhere else.
+    # A model picked by name fixes its size (pick "custom" in the Model box above to type one). Each model gets
+    # its own locked widget, so a picked model's size is shown fresh, never what was typed in the custom box.
+    model = st.session_state.get("answers", {}).get("model") if field == "model_params_b" else None
     return st.text_input(label, value="" if value is None else f"{value:g}" if isinstance(value, float) else str(value),
-                         help=help_, key=key, placeholder="leave empty if unknown")
+                         help=help_ + (" Set by the model picked above." if model else ""),
+                         key=key + (f"@{model}" if model else ""),
+                         placeholder="leave empty if unknown", disabled=model is not None)
 
 
 def step_of(field: str) -> int:
@@ -112,6 +128,7 @@ def step_of(field: str) -> int:
 
 
 def wizard() -> None:
+    profile_io()
     a = answers()
     step = st.session_state["step"]
     st.progress((step + 1) / (len(STEPS) + 1), text=f"Step {step + 1} of {len(STEPS) + 1}")
@@ -132,6 +149,8 @@ def wizard() -> None:
             st.caption("With API access the provider's hardware does the work: no questions about your GPUs.")
     shown = [f for f in fields if f != "model_access"
              and not (f in WEIGHTS_ONLY and a.get("model_access", "weights") != "weights")]
+    if "model_params_b" in fields:
+        model_picker(a)  # outside the form: picking a model must show its size before the form is submitted
     with st.form(f"step{step}"):
         for f in shown:
             values[f] = widget(f, a.get(f))
@@ -184,10 +203,13 @@ def memory_chart(profile: ProjectProfile) -> None:
     batch = c2.number_input("Batch size", 1, 4096, BATCH, key="mem_batch")
     seq = c3.number_input("Sequence length (tokens)", 1, 1_000_000, profile.avg_input_tokens + 5, key="mem_seq")
     rows, skipped = [], []
+    hidden, layers = model_shape(profile)  # a named model's documented shape, else the guess from its size
+    if profile.model:
+        st.caption(f"{profile.model}: {layers} layers, hidden size {hidden} (data/models.yaml, with its sources).")
     for o in OPTIONS:
         try:
             m = memory_breakdown(o, profile.model_params_b * 1e9, precision=precision, batch=int(batch),
-                                 seq_len=int(seq))
+                                 seq_len=int(seq), hidden=hidden, layers=layers)
         except ValueError as err:  # full fine-tuning of quantised weights: said, not plotted
             skipped.append(f"{LABELS[o]}: {err}")
             continue
@@ -408,7 +430,139 @@ def guide_page() -> None:
         st.markdown(f"- **{c.id}** — infeasible: {', '.join(c.infeasible)}. {c.reason} *({c.source})*")
 
 
-PAGES = {"Advisor": wizard, "Evidence": evidence_page, "Method guide": guide_page}
+# ---- model picker, profile files in and out, and the Compare page ----------------------------------------
+CUSTOM_MODEL = "custom"
+
+
+def model_picker(a: dict[str, Any]) -> None:
+    """The "Model" box: a catalog name fills model_params_b (and the shape the costs use); "custom" keeps the
+    number input for any other model."""
+    names = model_choices()
+    if not names:  # an unreadable catalog leaves the plain number input, which always works
+        return
+    options = [CUSTOM_MODEL, *names]
+    current = a.get("model") if a.get("model") in names else CUSTOM_MODEL
+    st.selectbox("Model", options, index=options.index(current), key="w_model", on_change=_model_picked,
+                 help=HELP["model"],
+                 format_func=lambda n: "custom (type the size below)" if n == CUSTOM_MODEL
+                 else f"{n} — {get_model(n).params_b:g}B")
+
+
+def _model_picked() -> None:
+    """on_change of the Model box (runs before the rerun): store the model and its size in the answers."""
+    name, a = st.session_state["w_model"], st.session_state["answers"]
+    if name == CUSTOM_MODEL:
+        a["model"] = None  # the size stays as it was, now editable
+    else:
+        a["model"], a["model_params_b"] = name, get_model(name).params_b
+
+
+def read_uploaded_profile(uploaded: Any) -> tuple[ProjectProfile | None, list[str]]:
+    """Validate an uploaded .yaml/.yml/.json profile: (profile, []) or (None, one message per bad field)."""
+    data = uploaded.getvalue()
+    if len(data) > MAX_PROFILE_BYTES:
+        return None, [f"**profile** — the file has {len(data):,} bytes; allowed: at most {MAX_PROFILE_BYTES:,}."]
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as err:
+        return None, [f"**profile** — not UTF-8 text (undecodable byte at offset {err.start})."]
+    try:
+        loader = ProjectProfile.from_json if uploaded.name.lower().endswith(".json") else ProjectProfile.from_yaml
+        return loader(text), []
+    except ProfileError as err:
+        # Field names are cut at 60 characters: an unknown key in a file may be any length.
+        return None, [f"**{QUESTIONS.get(p.field, str(p.field)[:60])}** (`{str(p.field)[:60]}`) — got "
+                      f"{short(p.value)}; allowed: {p.allowed}." for p in err.problems[:10]]
+
+
+def profile_io() -> None:
+    """Load a saved profile into the wizard, or download the current answers as YAML."""
+    with st.expander("Load or save a profile (YAML/JSON)"):
+        uploaded = st.file_uploader("Load a saved profile to fill in the answers", type=["yaml", "yml", "json"],
+                                    key="profile_upload")
+        if uploaded is not None and st.session_state.get("profile_upload_id") != uploaded.file_id:
+            # Applied once per file: the uploader keeps the file across reruns, and re-applying it on each
+            # rerun would undo every answer changed after the upload.
+            st.session_state["profile_upload_id"] = uploaded.file_id
+            profile, problems = read_uploaded_profile(uploaded)
+            st.session_state["profile_upload_errors"] = problems
+            if profile is not None:
+                st.session_state["answers"] = profile.to_dict()
+                st.session_state["step"], st.session_state["errors"] = 0, {}
+                # New widgets show the loaded answers (see widget_key); the Model box sits on another step than
+                # the first and is re-created from the answers when that step is shown.
+                st.session_state["widget_generation"] = st.session_state.get("widget_generation", 0) + 1
+                st.session_state["profile_upload_loaded"] = uploaded.name
+        if uploaded is not None:
+            for line in st.session_state.get("profile_upload_errors", []):
+                st.error(line)
+            if not st.session_state.get("profile_upload_errors"):
+                st.success(f"Loaded {st.session_state.get('profile_upload_loaded', uploaded.name)}: the answers "
+                           "below are filled in from it — check them and continue.")
+        try:
+            current = ProjectProfile.from_dict(answers())
+        except ProfileError:
+            st.caption("Fix the answers marked in red to download them as a profile.")
+        else:
+            st.download_button("Download these answers (YAML)", current.to_yaml(), "profile.yaml",
+                               "application/yaml", key="profile_download")
+
+
+def _scenario(col: Any, tag: str, default_current: bool) -> tuple[ProjectProfile | None, str]:
+    """One side of the comparison: the wizard's current answers or an uploaded profile."""
+    col.subheader(f"Scenario {tag}")
+    choice = col.radio(f"Scenario {tag} is", ["my current answers", "an uploaded profile"],
+                       index=0 if default_current else 1, key=f"cmp_source_{tag}", horizontal=True)
+    if choice == "my current answers":
+        try:
+            return ProjectProfile.from_dict(answers()), "your current answers"
+        except ProfileError as err:
+            col.error("Your current answers are not valid yet: " + "; ".join(
+                f"{p.field} — allowed: {p.allowed}" for p in err.problems[:5]) + ". Fix them on the Advisor page.")
+            return None, ""
+    uploaded = col.file_uploader(f"Profile for scenario {tag}", type=["yaml", "yml", "json"], key=f"cmp_file_{tag}")
+    if uploaded is None:
+        col.info("Upload a .yaml, .yml or .json profile (the Advisor page saves one).")
+        return None, ""
+    profile, problems = read_uploaded_profile(uploaded)
+    for line in problems:
+        col.error(line)
+    return profile, uploaded.name
+
+
+def compare_page() -> None:
+    st.header("Compare two scenarios")
+    st.caption("Two profiles side by side — e.g. your answers now vs a bigger model, more labels or another GPU: "
+               "each option's rank, expected accuracy and cost under both.")
+    left, right = st.columns(2)
+    a, name_a = _scenario(left, "A", default_current=True)
+    b, name_b = _scenario(right, "B", default_current=False)
+    if a is None or b is None:
+        return
+    with st.spinner("Computing both answers…"):
+        result = compare(a, b, (name_a, name_b))
+    left.success(f"**A ({name_a}):** {result['a']['summary']}")
+    right.success(f"**B ({name_b}):** {result['b']['summary']}")
+    top_a, top_b = LABELS[result["a"]["best"]], LABELS[result["b"]["best"]]
+    if result["same_best"]:
+        st.markdown(f"**Top pick: {top_a} in both scenarios.**")
+    else:
+        st.markdown(f"**Top pick differs: A → {top_a}; B → {top_b}.**")
+    if result["differences"]:
+        st.markdown("**What differs:** " + "; ".join(f"`{d['field']}` {d['a']} → {d['b']}"
+                                                    for d in result["differences"]))
+    else:
+        st.info("The two profiles are identical.")
+    st.dataframe(pd.DataFrame(table_rows(result)), hide_index=True, width="stretch", key="compare_table")
+    for row in result["options"]:
+        for tag in ("a", "b"):
+            if not row[tag]["feasible"]:
+                st.caption(f"{tag.upper()} — {row['label']} not feasible: {row[tag]['why_not_feasible']}")
+    st.download_button("Download the comparison (JSON)", json.dumps(result, indent=2), "comparison.json",
+                       "application/json", key="compare_download")
+
+
+PAGES = {"Advisor": wizard, "Compare": compare_page, "Evidence": evidence_page, "Method guide": guide_page}
 
 st.title("tuning-advisor")
 st.caption("Prompt engineering, prompt tuning, prefix tuning, LoRA or full fine-tuning? Answer a few questions.")

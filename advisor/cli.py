@@ -1,4 +1,4 @@
-"""`advisor` command line: recommend, estimate, table.
+"""`advisor` command line: recommend, estimate, compare, models, table.
 
 Invalid input exits with code 2 and one line naming the field; never a traceback.
 """
@@ -12,6 +12,7 @@ from typing import Any, Optional
 import typer
 
 from advisor.costs import estimate_all
+from advisor.models import CatalogError, get_model, load_catalog
 from advisor.profile import HELP, ProfileError, ProjectProfile, field_names
 from advisor.recommend import LABELS, Recommendation, recommend
 from advisor.report import basis_lines, format_bytes, tie_sentence
@@ -29,10 +30,18 @@ def _fail(message: str) -> None:
 def _profile(profile_file: Optional[Path], overrides: dict[str, Any]) -> ProjectProfile:
     """Profile file (if any) with command-line overrides on top, validated as one."""
     base: dict[str, Any] = {}
+    given = {k: v for k, v in overrides.items() if v is not None}
     try:
         if profile_file is not None:
             base = ProjectProfile.load(profile_file).to_dict()
-        base.update({k: v for k, v in overrides.items() if v is not None})
+            # A flag replaces the file's whole model description: --model drops the file's size (the named
+            # model brings its own) and --model-params-b drops the file's model name (now a custom size).
+            # Both flags together are validated as given, so contradicting ones are reported.
+            if "model" in given and "model_params_b" not in given:
+                base.pop("model_params_b", None)
+            if "model_params_b" in given and "model" not in given:
+                base.pop("model", None)
+        base.update(given)
         return ProjectProfile.from_dict(base)
     except ProfileError as err:
         _fail(str(err))
@@ -45,9 +54,19 @@ def _opt(name: str) -> Any:
     return typer.Option(None, "--" + name.replace("_", "-"), help=HELP[name], show_default=False)
 
 
+def model_line(name: str) -> str:
+    """Which catalog entry the costs used, so a named model's shape is visible (not only its size)."""
+    m = get_model(name)
+    return (f"(model {m.name}: {m.params_b:g}B parameters, {m.layers} layers, hidden size {m.hidden_size} — "
+            "advisor models)")
+
+
 def render(rec: Recommendation) -> str:
     """Human-readable ranked table with the top reasons."""
-    lines = [rec.summary(), f"(decision table {rec.table_version}; {rec.mode})", ""]
+    lines = [rec.summary(), f"(decision table {rec.table_version}; {rec.mode})"]
+    if rec.profile.model:
+        lines.append(model_line(rec.profile.model))
+    lines.append("")
     calibrated = any(r.expected_accuracy for r in rec.ranking)
     own_weights = rec.profile.model_access == "weights"
     lines.append(f"{'#':<3}{'option':<20}{'score':>6}  {'feasible':<9}"
@@ -104,6 +123,7 @@ def recommend_cmd(
     long_term: Optional[str] = _opt("long_term"),
     interpretability: Optional[str] = _opt("interpretability"),
     model_access: Optional[str] = _opt("model_access"),
+    model: Optional[str] = _opt("model"),
     model_params_b: Optional[str] = _opt("model_params_b"),
     ml_expertise: Optional[str] = _opt("ml_expertise"),
     data_governance: Optional[str] = _opt("data_governance"),
@@ -133,24 +153,69 @@ def estimate_cmd(
     as_json: bool = typer.Option(False, "--json", metavar=""),
     labeled_examples: Optional[str] = _opt("labeled_examples"),
     compute: Optional[str] = _opt("compute"),
+    model: Optional[str] = _opt("model"),
     model_params_b: Optional[str] = _opt("model_params_b"),
     avg_input_tokens: Optional[str] = _opt("avg_input_tokens"),
     gpu_memory_gb: Optional[str] = _opt("gpu_memory_gb"),
 ) -> None:
     """Cost estimates only: FLOPs, GPU-hours, memory, storage, extra inference tokens."""
     values = dict(locals())
-    p = _profile(profile, {k: values[k] for k in ("labeled_examples", "compute", "model_params_b",
+    p = _profile(profile, {k: values[k] for k in ("labeled_examples", "compute", "model", "model_params_b",
                                                    "avg_input_tokens", "gpu_memory_gb")})
     costs = estimate_all(p)
     if as_json:
         typer.echo(json.dumps({o: c.to_dict() for o, c in costs.items()}, indent=2))
         return
-    typer.echo(f"model {p.model_params_b:g}B params, {p.labeled_examples:,} examples x {p.avg_input_tokens} tokens, compute={p.compute}")
+    named = f"{p.model}, " if p.model else ""
+    typer.echo(f"model {named}{p.model_params_b:g}B params, {p.labeled_examples:,} examples x {p.avg_input_tokens} "
+               f"tokens, compute={p.compute}")
     typer.echo(f"{'option':<20}{'trainable':>14}{'train FLOPs':>13}{'GPU-h':>9}{'train mem':>11}{'stored/task':>13}{'+tokens':>9}")
     for o, c in costs.items():
         typer.echo(f"{o:<20}{c.trainable_params:>14,}{c.train_flops:>13.3g}{c.train_gpu_hours:>9.3g}"
                    f"{c.train_memory_gb:>9.1f}GB{format_bytes(c.storage_bytes_per_task):>13}{c.extra_inference_tokens:>9}")
         typer.echo(f"{'':<20}{c.notes}")
+
+
+@app.command("models")
+def models_cmd(as_json: bool = typer.Option(False, "--json", metavar="", help="Print the catalog as JSON.")) -> None:
+    """The model catalog (data/models.yaml): names for --model, their size and shape, and each number's source."""
+    try:
+        catalog = load_catalog()
+    except CatalogError as err:
+        _fail(str(err))
+    if as_json:
+        typer.echo(json.dumps([m.to_dict() for m in catalog], indent=2, ensure_ascii=False))
+        return
+    typer.echo(f"{'name':<24}{'params (B)':>12}{'layers':>8}{'hidden':>8}{'context':>9}  license")
+    for m in catalog:
+        typer.echo(f"{m.name:<24}{m.params_b:>12g}{m.layers:>8}{m.hidden_size:>8}{m.context:>9}  {m.license or '—'}")
+        typer.echo(f"{'':<24}shape: {m.source}")
+        typer.echo(f"{'':<24}params: {m.params_source}")
+    typer.echo("\nUse one with `advisor recommend --model NAME` (names are case-insensitive); any other model: "
+               "--model-params-b.")
+
+
+@app.command("compare")
+def compare_cmd(
+    profile_a: Path = typer.Argument(..., help="Profile A: a .json or .yaml profile file."),
+    profile_b: Path = typer.Argument(..., help="Profile B: a .json or .yaml profile file."),
+    as_json: bool = typer.Option(False, "--json", metavar="", help="Print the comparison as JSON."),
+) -> None:
+    """Two scenarios side by side: each option's rank, expected accuracy, GPU-hours, peak memory, storage and
+    feasibility under profile A and profile B, and the top pick of each."""
+    from advisor.compare import compare, to_text
+
+    profiles = []
+    for path in (profile_a, profile_b):
+        try:
+            profiles.append(ProjectProfile.load(path))
+        except ProfileError as err:
+            _fail(f"{path}: {err}")
+    try:
+        result = compare(profiles[0], profiles[1], (str(profile_a), str(profile_b)))
+    except TableError as err:
+        _fail(str(err))
+    typer.echo(json.dumps(result, indent=2, ensure_ascii=False) if as_json else to_text(result))
 
 
 @app.command("table")

@@ -16,8 +16,9 @@ Formulas (N = parameters, T = training tokens = examples x epochs x tokens/examp
   recomputation (Korthikanti et al. 2022), attention-score term ignored.
 * Storage per task: a full bf16 copy (2 N bytes) vs the trainable parameters
   in fp32 (peft's default save dtype for a float32 base) for adapters/prompts.
-* Architecture from N alone: N ~ 12 L h^2 with L ~ h/128 (the depth/width ratio
-  of Llama-style models), used only when the real shape is unknown.
+* Architecture: a profile that names a catalog model (data/models.yaml) uses that model's documented
+  layers and hidden size; otherwise, from N alone: N ~ 12 L h^2 with L ~ h/128 (the depth/width ratio
+  of Llama-style models).
 """
 
 from __future__ import annotations
@@ -26,6 +27,7 @@ from dataclasses import asdict, dataclass
 from typing import Any
 
 from advisor import options
+from advisor.models import get_model
 from advisor.options import BATCH, EPOCHS, LORA_RANK, OPTIONS, VIRTUAL_TOKENS
 from advisor.profile import ProjectProfile
 from advisor.table import DecisionTable, load_table
@@ -72,6 +74,14 @@ def architecture(params: float) -> tuple[int, int]:
     return hidden, max(1, round(hidden / 128))
 
 
+def model_shape(profile: ProjectProfile) -> tuple[int, int]:
+    """(hidden size, layers): the named model's documented shape (data/models.yaml), else the guess from N."""
+    if profile.model is not None:
+        spec = get_model(profile.model)
+        return spec.hidden_size, spec.layers
+    return architecture(profile.model_params_b * 1e9)
+
+
 def available_memory_gb(profile: ProjectProfile, table: DecisionTable | None = None) -> float:
     """GPU memory to train in: `gpu_memory_gb`, else the compute level's assumption."""
     table = table or load_table()
@@ -83,7 +93,7 @@ def estimate(profile: ProjectProfile, option: str, table: DecisionTable | None =
     options.get(option)  # an unknown option is an error, never priced as another one
     table = table or load_table()
     n = profile.model_params_b * 1e9
-    hidden, layers = architecture(n)
+    hidden, layers = model_shape(profile)
     seq = profile.avg_input_tokens + LABEL_TOKENS
     tokens = profile.labeled_examples * EPOCHS * seq
     tflops = float(table.compute_tflops[profile.compute]) * 1e12

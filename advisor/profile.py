@@ -17,6 +17,7 @@ from typing import Any, Mapping
 
 import yaml
 
+from advisor.models import CatalogError, UnknownModel, get_model, model_names
 from advisor.options import OPTIONS  # noqa: E402 - the one option registry
 
 CHOICES: dict[str, tuple[str, ...]] = {
@@ -69,6 +70,8 @@ HELP: dict[str, str] = {
     "long_term": "Is this a persistent solution you will maintain and build on?",
     "interpretability": "Must the adaptation itself be human-readable (auditable prompts)?",
     "model_access": "weights (you can run/train the model), api_with_finetuning (a provider API that offers fine-tuning), api_only.",
+    "model": "Optional: a model from the catalog (`advisor models` lists them, e.g. Llama-3.1-8B); it sets "
+             "model_params_b and the layer/width shape the cost estimates use. Leave empty for a custom model.",
     "model_params_b": "Model size in billions of parameters (e.g. 0.135 for SmolLM2-135M, 7 for a 7B model).",
     "ml_expertise": "Team experience training models: none, some, expert.",
     "data_governance": "Is the data sensitive (PII, health, contracts) so it must stay in-house?",
@@ -149,6 +152,8 @@ class ProjectProfile:
     long_term: bool = True
     interpretability: bool = False
     model_access: str = "weights"
+    # A catalog name (advisor/models.py) or None for a custom model described by model_params_b alone.
+    model: str | None = None
     model_params_b: float = 1.0
     ml_expertise: str = "some"
     data_governance: bool = False
@@ -171,6 +176,8 @@ class ProjectProfile:
                 problems.append(FieldProblem(f.name, raw, bad.allowed))
                 continue
             object.__setattr__(self, f.name, value)
+        if not any(p.field in ("model", "model_params_b") for p in problems):
+            problems += _model_size_problems(self)
         if problems:
             raise ProfileError(problems)
 
@@ -190,6 +197,15 @@ class ProjectProfile:
             raise ProfileError(unknown + err.problems) from None
         if unknown:
             raise ProfileError(unknown)
+        # __post_init__ cannot tell an explicit model_params_b of 1.0 from the default; the mapping can.
+        given = data.get("model_params_b")
+        if profile.model is not None and given is not None:
+            try:
+                explicit = _coerce("model_params_b", given)
+            except _Bad:  # pragma: no cover - already validated by the constructor
+                explicit = profile.model_params_b
+            if abs(explicit - profile.model_params_b) > MODEL_SIZE_TOLERANCE * profile.model_params_b:
+                raise ProfileError([_conflict(profile.model, profile.model_params_b, given)])
         return profile
 
     @classmethod
@@ -361,6 +377,17 @@ def _coerce(name: str, value: Any) -> Any:
         if (value < lo if inclusive else value <= lo) or value > hi:
             raise _Bad(allowed)
         return value
+    if name == "model":
+        if value is None or (isinstance(value, str) and not value.strip()):
+            return None  # no model named: model_params_b describes a custom one
+        if not isinstance(value, str) or len(value) > MAX_NUMBER_CHARS:  # no catalog name is a list or 100+ chars
+            raise _Bad(" | ".join(model_choices()) + " | empty (a custom model)")
+        try:
+            return get_model(value).name  # the catalog's spelling, whatever the case typed
+        except UnknownModel as err:
+            raise _Bad(" | ".join(err.allowed) + " | empty (a custom model)") from None
+        except CatalogError as err:  # a broken catalog file must read as an error, not a traceback
+            raise _Bad(f"a catalog name (the catalog could not be read: {str(err)[:120]})") from None
     if name in BOOL_FIELDS:
         if isinstance(value, bool):
             return value
@@ -368,6 +395,39 @@ def _coerce(name: str, value: Any) -> Any:
             return value.strip().lower() in _TRUE
         raise _Bad("true | false")
     raise _Bad("a known field")  # pragma: no cover - every field is listed above
+
+
+# A typed size within 1% of the named model's documented count is the same model written rounder ("8" for
+# Llama-3.1-8B's 8.03B); the catalog's count is kept. Further apart, the two answers contradict each other.
+MODEL_SIZE_TOLERANCE = 0.01
+DEFAULT_MODEL_PARAMS_B = 1.0
+
+
+def _model_size_problems(profile: "ProjectProfile") -> list[FieldProblem]:
+    """Fill model_params_b from a named model, or report the two fields when they disagree."""
+    if profile.model is None:
+        return []
+    spec = get_model(profile.model)
+    given = profile.model_params_b
+    # The dataclass default (1.0) means "not given" unless the model really is a 1B one: a profile that names a
+    # model need not repeat its size. (from_dict catches an explicit 1.0 that contradicts the model.)
+    if given == DEFAULT_MODEL_PARAMS_B or abs(given - spec.params_b) <= MODEL_SIZE_TOLERANCE * spec.params_b:
+        object.__setattr__(profile, "model_params_b", spec.params_b)
+        return []
+    return [_conflict(spec.name, spec.params_b, given)]
+
+
+def _conflict(name: str, documented: float, given: Any) -> FieldProblem:
+    return FieldProblem("model_params_b", given, f"{documented:g}, the size of model={name} — model and "
+                                                 "model_params_b conflict: give one of them, or the same size")
+
+
+def model_choices() -> list[str]:
+    """The catalog's names (for forms and help); empty when the catalog cannot be read."""
+    try:
+        return model_names()
+    except CatalogError:
+        return []
 
 
 def field_names() -> list[str]:

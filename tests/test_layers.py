@@ -18,7 +18,7 @@ LAYERS: dict[str, int] = {
     # 0: the store and task definitions (torch-free), shared by everything
     "bench": 0, "bench.results": 0, "bench.tasks": 0, "bench.protocol": 0,
     # the profile schema and its bounded YAML reader (task files reuse the reader): stdlib + yaml only
-    "advisor.profile": 0, "advisor.options": 0,
+    "advisor.profile": 0, "advisor.options": 0, "advisor.models": 0,
     # 1: the advisor's core: profile, decision table, rules, costs, the option registry, features, decisions
     "advisor.table": 1, "advisor.costs": 1, "advisor.rules": 1,
     "advisor.features": 1, "advisor.decision": 1, "advisor.glossary": 1, "advisor.catalog": 1,
@@ -29,14 +29,14 @@ LAYERS: dict[str, int] = {
     # 4: serving: the advisor reads the artifact
     "advisor.artifact": 4, "advisor.recommend": 4, "advisor": 4,
     # 5: above the advisor: evaluation, audits, evidence views, reports, the scheduled refresh
-    "advisor.evaluate": 5, "advisor.claims": 5, "advisor.evidence": 5, "advisor.report": 5, "bench.report": 5,
+    "advisor.evaluate": 5, "advisor.claims": 5, "advisor.compare": 5, "advisor.evidence": 5, "advisor.report": 5, "bench.report": 5,
     "bench.refresh": 5,
     # 6: the front ends
     "advisor.cli": 6, "advisor.pilot": 6, "bench.cli": 6, "app": 6,
 }
 # The serving path may not reach these at all (speed: issue "the serving path"; and advisor never imports torch).
 SERVING = ("advisor.artifact", "advisor.recommend", "advisor.decision", "advisor.features", "advisor.profile",
-           "advisor.rules", "advisor.costs", "advisor.table", "advisor.options")
+           "advisor.rules", "advisor.costs", "advisor.table", "advisor.options", "advisor.models")
 HEAVY = ("pandas", "sklearn", "scipy", "torch", "transformers", "peft", "bench")
 NEVER_IN_ADVISOR = ("torch", "transformers", "peft", "bench.methods", "bench.models", "bench.train", "bench.trial")
 

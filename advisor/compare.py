@@ -1,0 +1,117 @@
+"""Two scenarios side by side: each profile's ranking, expected accuracy and cost for every option.
+
+One function builds the comparison (`compare`), used by `advisor compare` and the app's Compare page, so both
+show the same numbers: `recommend()`'s own, never recomputed here.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from advisor.options import LABELS, OPTIONS
+from advisor.profile import ProjectProfile, field_names
+from advisor.recommend import OptionResult, Recommendation, recommend
+from advisor.report import format_bytes
+
+
+def _cell(r: OptionResult) -> dict[str, Any]:
+    """One option's answer for one profile (the columns the comparison shows)."""
+    acc = r.expected_accuracy
+    c = r.cost
+    return {
+        "rank": r.rank,
+        "feasible": r.feasible,
+        "score": round(r.score, 1),
+        "expected_accuracy": ({"point": acc["point"], "low": acc["low"], "high": acc["high"]} if acc else None),
+        "expected_accuracy_note": None if acc else r.expected_accuracy_note,
+        "train_gpu_hours": c.train_gpu_hours,
+        # The memory the option needs at its peak: training memory, or inference memory for prompting.
+        "peak_memory_gb": c.train_memory_gb,
+        "storage_bytes_per_task": c.storage_bytes_per_task,
+        "provider_training_tokens": c.training_tokens or None,
+        "why_not_feasible": "" if r.feasible else (r.infeasible_reasons[0].split(" [")[0] if r.infeasible_reasons
+                                                   else "infeasible"),
+    }
+
+
+def _side(name: str, rec: Recommendation) -> dict[str, Any]:
+    return {"name": name, "best": rec.best, "summary": rec.summary(), "mode": rec.mode,
+            "profile": rec.profile.to_dict()}
+
+
+def differences(a: ProjectProfile, b: ProjectProfile) -> list[dict[str, Any]]:
+    """The profile fields whose values differ, in declaration order (what the two scenarios change)."""
+    da, db = a.to_dict(), b.to_dict()
+    return [{"field": f, "a": da[f], "b": db[f]} for f in field_names() if da[f] != db[f]]
+
+
+def compare(a: ProjectProfile | dict[str, Any], b: ProjectProfile | dict[str, Any],
+            names: tuple[str, str] = ("A", "B"), *, calibration: Any = "auto") -> dict[str, Any]:
+    """Both recommendations, option by option. Raises `ProfileError` for an invalid profile.
+
+    Returns {"a": side, "b": side, "same_best": bool, "differences": [...], "options": [{option, label, a, b}]},
+    each side with its name, best option, summary sentence, mode and profile; each option cell with rank,
+    feasibility, score, expected accuracy (point, low, high) or why there is none, GPU-hours, peak memory,
+    storage per task and the reason it is infeasible.
+    """
+    pa, pb = ProjectProfile.from_dict(a), ProjectProfile.from_dict(b)
+    ra = recommend(pa, calibration=calibration)
+    rb = recommend(pb, calibration=calibration)
+    return {
+        "a": _side(names[0], ra),
+        "b": _side(names[1], rb),
+        "same_best": ra.best == rb.best,
+        "differences": differences(pa, pb),
+        "options": [{"option": o, "label": LABELS[o], "a": _cell(ra.option(o)), "b": _cell(rb.option(o))}
+                    for o in OPTIONS],
+    }
+
+
+def accuracy_text(cell: dict[str, Any]) -> str:
+    """'0.812 [0.74-0.87]', or 'n/a' when the answer is rules-only (no calibration)."""
+    e = cell["expected_accuracy"]
+    return f"{e['point']:.3f} [{e['low']:.2f}-{e['high']:.2f}]" if e else "n/a"
+
+
+def to_text(result: dict[str, Any]) -> str:
+    """The comparison as aligned plain text (the CLI's output)."""
+    a, b = result["a"], result["b"]
+    lines = [f"A: {a['name']}", f"   {a['summary']}", f"B: {b['name']}", f"   {b['summary']}", ""]
+    lines.append(f"Top pick: A → {LABELS[a['best']]}; B → {LABELS[b['best']]}"
+                 + (" (the same)" if result["same_best"] else " (they differ)"))
+    if result["differences"]:
+        lines.append("What differs: " + "; ".join(f"{d['field']} {d['a']} → {d['b']}" for d in result["differences"]))
+    else:
+        lines.append("What differs: nothing — the two profiles are identical.")
+    lines.append("")
+    head = f"{'rank':>4} {'feasible':<8} {'expected acc [10-90%]':<22}{'GPU-h':>9}{'peak mem':>11}{'stored':>10}"
+    lines.append(f"{'':<22}| {'A':<{len(head)}} | B")
+    lines.append(f"{'option':<22}| {head} | {head}")
+
+    def cols(c: dict[str, Any]) -> str:
+        stored = format_bytes(c["storage_bytes_per_task"])
+        return (f"{c['rank']:>4} {'yes' if c['feasible'] else 'NO':<8} {accuracy_text(c):<22}"
+                f"{c['train_gpu_hours']:>9.3g}{c['peak_memory_gb']:>9.1f}GB{stored:>10}")
+
+    for row in result["options"]:
+        lines.append(f"{row['option']:<22}| {cols(row['a'])} | {cols(row['b'])}")
+    notes = [f"{side} {row['option']}: {row[key]['why_not_feasible']}" for row in result["options"]
+             for side, key in (("A", "a"), ("B", "b")) if not row[key]["feasible"]]
+    if notes:
+        lines += ["", "Not feasible:"] + [f"  {n}" for n in notes]
+    return "\n".join(lines)
+
+
+def table_rows(result: dict[str, Any]) -> list[dict[str, Any]]:
+    """One row per option with A/B columns side by side (the app's Compare table)."""
+    columns = {  # shown name -> the cell's value; A and B of each measure sit next to each other
+        "rank": lambda c: c["rank"],
+        "feasible": lambda c: "yes" if c["feasible"] else "no",
+        "expected accuracy": accuracy_text,
+        "GPU-hours": lambda c: round(c["train_gpu_hours"], 4),
+        "peak memory GB": lambda c: round(c["peak_memory_gb"], 1),
+        "stored per task": lambda c: format_bytes(c["storage_bytes_per_task"]),
+    }
+    return [{"option": row["label"],
+             **{f"{side.upper()} {name}": value(row[side]) for name, value in columns.items() for side in ("a", "b")}}
+            for row in result["options"]]

@@ -1,0 +1,81 @@
+"""`advisor compare A B`: two profiles' answers side by side."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from typer.testing import CliRunner
+
+from advisor import ProjectProfile, recommend
+from advisor.cli import app
+from advisor.compare import compare, table_rows
+from advisor.options import OPTIONS
+
+runner = CliRunner()
+EXAMPLES = Path(__file__).resolve().parent.parent / "data" / "examples"
+LAPTOP, MEDICAL = EXAMPLES / "sentiment_laptop.yaml", EXAMPLES / "medical_gpu.yaml"
+
+
+def test_compare_json_carries_each_sides_own_recommendation():
+    res = runner.invoke(app, ["compare", str(LAPTOP), str(MEDICAL), "--json"])
+    assert res.exit_code == 0, res.output
+    data = json.loads(res.output)
+    for side, path in (("a", LAPTOP), ("b", MEDICAL)):
+        rec = recommend(ProjectProfile.load(path))
+        assert data[side]["best"] == rec.best and data[side]["summary"] == rec.summary()
+        assert data[side]["name"] == str(path)
+        for row in data["options"]:
+            r, cell = rec.option(row["option"]), row[side]
+            assert (cell["rank"], cell["feasible"]) == (r.rank, r.feasible)
+            assert cell["train_gpu_hours"] == r.cost.train_gpu_hours
+            assert cell["peak_memory_gb"] == r.cost.train_memory_gb
+            assert cell["storage_bytes_per_task"] == r.cost.storage_bytes_per_task
+            if r.expected_accuracy:
+                assert cell["expected_accuracy"] == {k: r.expected_accuracy[k] for k in ("point", "low", "high")}
+            else:
+                assert cell["expected_accuracy"] is None and cell["expected_accuracy_note"]
+    assert [row["option"] for row in data["options"]] == list(OPTIONS)
+    assert data["same_best"] == (data["a"]["best"] == data["b"]["best"])
+    changed = {d["field"]: (d["a"], d["b"]) for d in data["differences"]}
+    assert changed["labeled_examples"] == (40, 8000) and changed["compute"] == ("minimal", "medium")
+
+
+def test_compare_text_shows_both_top_picks_and_every_option():
+    res = runner.invoke(app, ["compare", str(LAPTOP), str(MEDICAL)])
+    assert res.exit_code == 0, res.output
+    assert f"A: {LAPTOP}" in res.output and f"B: {MEDICAL}" in res.output
+    assert "Top pick: A → " in res.output and "What differs: labeled_examples 40 → 8000" in res.output
+    for o in OPTIONS:
+        assert f"\n{o:<22}|" in res.output
+    # The medical scenario cannot fully fine-tune on one 80 GB GPU: said under "Not feasible".
+    assert "B full_finetuning: Estimated training memory exceeds" in res.output
+
+
+def test_identical_profiles_agree_everywhere():
+    result = compare(ProjectProfile(), {}, calibration=None)
+    assert result["same_best"] and result["differences"] == []
+    for row in result["options"]:
+        assert row["a"] == row["b"]
+    rows = table_rows(result)
+    assert len(rows) == 5 and rows[0]["A rank"] == rows[0]["B rank"]
+
+
+def test_a_named_model_changes_cost_in_the_comparison():
+    result = compare({"model": "SmolLM2-135M"}, {"model": "Llama-3.1-70B"}, calibration=None)
+    assert {"field": "model", "a": "SmolLM2-135M", "b": "Llama-3.1-70B"} in result["differences"]
+    ft = next(r for r in result["options"] if r["option"] == "full_finetuning")
+    assert ft["b"]["peak_memory_gb"] > 100 * ft["a"]["peak_memory_gb"]
+
+
+def test_bad_file_exits_2_naming_the_file_and_field(tmp_path):
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("compute: huge\n")
+    res = runner.invoke(app, ["compare", str(LAPTOP), str(bad)])
+    assert res.exit_code == 2 and str(bad) in res.output and "compute='huge'" in res.output
+    assert "Traceback" not in res.output
+    res = runner.invoke(app, ["compare", str(LAPTOP), str(tmp_path / "missing.yaml")])
+    assert res.exit_code == 2 and "missing.yaml" in res.output and "readable" in res.output
+    bad.write_text("model: gpt-17\n")
+    res = runner.invoke(app, ["compare", str(bad), str(LAPTOP)])
+    assert res.exit_code == 2 and "model='gpt-17'" in res.output and "Llama-3.1-8B" in res.output

