@@ -184,7 +184,9 @@ def pilot_panel() -> None:
     from advisor.pilot import MAX_BYTES, MAX_ROWS, PilotError, columns, run_pilot, validate_csv
 
     done = st.session_state.get("pilot")
-    with st.expander("Measure them on your data: upload a CSV (pilot)", expanded=done is not None):
+    # A bordered container, not an expander: st.status is itself an expander and they may not nest.
+    with st.container(border=True):
+        st.markdown("**Pilot on your data** — measure zero-shot and probe accuracy from a CSV")
         st.caption("Zero-shot and linear-probe accuracy measured on your rows with the MiniLM encoder — the "
                    "backbone the advisor's calibration was measured with, not your model — in a minute or two on a "
                    f"CPU. UTF-8 CSV with a header, at most {MAX_BYTES / 1e6:.0f} MB and {MAX_ROWS:,} rows; read for "
@@ -239,12 +241,12 @@ def pilot_panel() -> None:
 
 def pilot_sentence(pilot: dict[str, Any]) -> str:
     text = (f"Measured on {pilot.get('file', 'your data')}: zero-shot accuracy **{pilot['zero_shot_accuracy']:.3f}**, "
-            f"linear-probe accuracy **{pilot['probe_accuracy']:.3f}** ({pilot['n_rows']:,} rows, "
-            f"{pilot['num_classes']} classes; {pilot['n_test']:,} held out; {pilot['backbone']} encoder, not your "
-            f"model). Filled into your answers.")
+            f"linear-probe accuracy **{pilot['probe_accuracy']:.3f}** (on {pilot['n_test']:,} held-out rows, with the "
+            f"{pilot['backbone']} encoder, not your model). Filled into your answers: labeled examples {pilot['n_rows']:,}, classes {pilot['num_classes']}, "
+            f"zero-shot and probe accuracy.")
     if pilot.get("lora_accuracy") is not None:
         text += (f" Quick LoRA run: **{pilot['lora_accuracy']:.3f}** ({pilot['lora']['steps']} steps on "
-                 f"{pilot['n_train']:,} examples with {pilot['backbone']}).")
+                 f"{pilot['lora']['train_size']:,} examples with {pilot['backbone']}).")
     return text
 
 

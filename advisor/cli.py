@@ -211,14 +211,17 @@ def pilot_report(result: Any, rec: Recommendation, before: Recommendation) -> di
 
 
 def _pilot_setting_prediction(result: Any, profile: ProjectProfile) -> dict[str, float] | None:
-    """The advisor's LoRA prediction for what the pilot ran: the MiniLM backbone at the pilot's training size."""
+    """The advisor's LoRA prediction for what the pilot ran: the MiniLM backbone at the LoRA run's training size.
+
+    From the zero-shot anchor only: the probe was measured at another training size (the probe's n), and the
+    probe model reads its anchor as measured at `labeled_examples`."""
     from advisor.artifact import load_served
 
     cal = load_served()
     if cal is None or result.backbone not in cal.backbones:
         return None
-    setting = _profile(None, {**profile.to_dict(), "labeled_examples": result.n_train,
-                              "model_params_b": cal.backbones[result.backbone] / 1e9})
+    setting = _profile(None, {**profile.to_dict(), "labeled_examples": result.lora["train_size"],
+                              "model_params_b": cal.backbones[result.backbone] / 1e9, "probe_accuracy": None})
     e = recommend(setting, with_counterfactuals=False, calibration=cal).option("lora").expected_accuracy
     return None if not e else {k: e[k] for k in ("point", "low", "high")}
 
@@ -235,9 +238,9 @@ def render_pilot(result: Any, report: dict[str, Any], name: str) -> str:
         s = lora["settings"]
         pred = lora["predicted_for_pilot_setting"]
         mine = lora["predicted_for_your_profile"]
-        lines.append(f"  LoRA, quick pilot:      {lora['measured']:.3f}  ({s['steps']} steps, capped at {s['max_steps']} "
+        lines.append(f"  LoRA, quick pilot:      {lora['measured']:.3f}  ({s['steps']} optimizer steps; budget capped at {s['max_steps']} "
                      f"instead of the protocol's 100-320; lr {s['lr']}; {s['seconds']:.0f} s)")
-        lines.append("    advisor's prediction for this run (MiniLM, n=" + f"{r.n_train:,}): "
+        lines.append("    advisor's prediction for this run (MiniLM, n=" + f"{s['train_size']:,}, from your zero-shot): "
                      + (f"{pred['point']:.3f} [{pred['low']:.2f}-{pred['high']:.2f}]" if pred else
                         "none (rules-only: no calibration served)")
                      + "; for your profile: "

@@ -37,28 +37,43 @@ import yaml
 from advisor.profile import INT_RANGES
 
 # ---------------------------------------------------------------- limits (stated in every error message)
-MAX_BYTES = 20_000_000  # 20 MB: ~100k short reviews; an upload larger than this is refused unread
+MAX_BYTES = 20_000_000  # 20 MB: ~80k rows at ag_news's ~240 bytes per row; a bigger upload is refused unread
 MAX_ROWS = 50_000  # rows after the header
 MIN_PER_CLASS = 3  # one example each for the test set, the validation split and the training subset
-TEST_SHARE, TEST_CAP = 0.20, 500  # test = 20% of the rows, stratified, at most 500 (±2.2 points at 0.5 accuracy)
-MIN_TRAIN = 16  # the smallest training size the calibration measured (n = 16, 64, 256, 1024)
+TEST_SHARE, TEST_CAP = 0.20, 500  # test = 20% of the rows, stratified, at most 500 (standard error <= 2.2 points)
+MIN_TRAIN = 16  # the smallest training size the calibration measured (its sizes run from 16 to 1,024)
 # The probe trains on at most this many examples: beyond the calibration's largest measured n (1024) the answer
-# is an extrapolation anyway, and embedding 4,096 more texts costs ~1 min of one CPU core with MiniLM.
+# is an extrapolation anyway; the probe embedded ~2,000 texts in 35 s on one busy core here, so 4,096 more
+# would add ~70 s.
 PROBE_TRAIN_CAP = 4096
 SPLIT_SEED = 0
 BACKBONES = ("minilm",)  # the backbone the calibration's anchors were measured with (see the module docstring)
 PROBE_TIMEOUT_S = 900
 QUICK_TIMEOUT_S = 900
 
-# The quick LoRA pilot. Its budget is capped at QUICK_STEPS optimizer steps instead of the protocol's 100-320:
-# the protocol may stretch a run still improving to 2x its budget and races two learning rates for 25% of it
-# each (1.25x), so 60 steps cost at most ~2.25 x 60 = 135 steps of batch 16 (~2,200 examples of forward+backward).
-# MiniLM LoRA measured 128 steps in 20 s on 2 idle cores (README, benchmarks/trial_speed.py); with a background
-# grid on both cores that becomes ~60-90 s, which with the probe (~1-2 min for 2,000 rows) stays under 5 minutes.
+# The quick LoRA pilot: one MiniLM LoRA run on min(n, 256) of your training rows — 256 is a training size the
+# calibration measured, so the advisor's prediction for that same setting is "measured here", not extrapolated —
+# capped at QUICK_STEPS optimizer steps instead of the protocol's 100-320. Why 60, measured on this 2-core machine
+# with a background grid on both cores (ag_news, 2,000 rows): the run took 158 s wall with 1 thread (63 steps incl.
+# the two-lr race, 129 s of it training and its validation checks at ~22 ms per example), the probe before it
+# 58 s, so the whole pilot stays under the 5-minute budget. An earlier try with 2 threads on the busy cores (and
+# n = 1,344) was still running after 5 minutes (oversubscribed), hence `default_threads`.
 QUICK_STEPS = 60
+QUICK_TRAIN_CAP = 256
 QUICK_TEST_CAP = TEST_CAP
 
 Progress = Callable[[str], None]
+
+
+def default_threads() -> int:
+    """Torch threads for the measuring subprocess: the cores not already busy (1-minute load average), at least 1.
+    Threads beyond the free cores spin-wait for each other (README, Threads): see QUICK_STEPS for what it cost."""
+    cores = os.cpu_count() or 1
+    try:
+        busy = round(os.getloadavg()[0])
+    except OSError:  # pragma: no cover - no load average on this platform
+        busy = 0
+    return max(1, min(cores, cores - busy))
 
 
 class PilotError(ValueError):
@@ -357,7 +372,8 @@ def _stream(cmd: list[str], progress: Progress, timeout_s: float, what: str, hea
             proc.kill()
             proc.wait()
     if rc != 0:
-        raise PilotError("data", f"{what} failed: {_last_error(out) or f'exit code {rc}'}")
+        why = _last_error(out) or f"exit code {rc}" + (f"; last output: {out[-1][:200]}" if out else "")
+        raise PilotError("data", f"{what} failed: {why}")
     return out
 
 
@@ -372,7 +388,7 @@ def _last_error(lines: list[str]) -> str:
         if _ERROR_LINE.match(lines[i].strip()):
             tail = [ln.strip() for ln in lines[i:i + 4] if not ln.strip().startswith(("trials:", "["))]
             return " ".join(tail)[:300]
-    return lines[-1][:300] if lines else ""
+    return ""
 
 
 def _value(lines: list[str], key: str) -> float:
@@ -404,7 +420,8 @@ def run_pilot(source: str | Path | bytes, text: str, label: str, quick: bool = F
             f"probe trains on {n_train:,} with {n_val} for validation; backbone {backbone}")
         base = [sys.executable, "-m", "bench.cli"]
         common = ["--task-file", str(task), "--data-dir", str(folder), "--results-dir", str(folder / "results")]
-        extra = ["--threads", str(threads)] if threads else []
+        threads = threads or default_threads()
+        extra = ["--threads", str(threads)]
         lines = _stream(base + ["probe", *common, "--size", str(n_train), "--model", backbone, "--seed", "0", *extra],
                         say, PROBE_TIMEOUT_S, "bench probe")
         result = PilotResult(zero_shot_accuracy=_value(lines, "zero_shot_accuracy"),
@@ -432,23 +449,25 @@ def _bench_data_dir() -> Path:
     return root
 
 
-def _quick_lora(base: list[str], task: Path, n_train: int, backbone: str, threads: int | None, folder: Path,
+def _quick_lora(base: list[str], task: Path, n_train: int, backbone: str, threads: int, folder: Path,
                 bench_data: Path, say: Progress) -> tuple[float, dict[str, Any]]:
     from bench.results import read_result
 
-    say(f"# quick pilot: one LoRA run, {n_train:,} examples, at most {QUICK_STEPS} steps (the protocol: 100-320)")
+    n = min(n_train, QUICK_TRAIN_CAP)
+    say(f"# quick pilot: one LoRA run with {backbone}, {n:,} training examples, at most {QUICK_STEPS} steps (the "
+        f"protocol's budget is 100-320), {threads} thread(s)")
     t0 = time.perf_counter()
     _stream(base + ["run", "--task-file", str(task), "--data-dir", str(bench_data), "--results-dir",
-                    str(folder / "results"), "--models", backbone, "--methods", "lora", "--sizes", str(n_train), "--seeds", "0",
+                    str(folder / "results"), "--models", backbone, "--methods", "lora", "--sizes", str(n), "--seeds", "0",
                     "--max-steps", str(QUICK_STEPS), "--test-cap", str(QUICK_TEST_CAP), "--device", "cpu",
-                    "--threads", str(threads or max(1, os.cpu_count() or 1))],
+                    "--threads", str(threads)],
             say, QUICK_TIMEOUT_S, "LoRA pilot run")
     files = sorted((folder / "results").glob(f"{backbone}/pilot/lora/*.json"))
     record = read_result(files[0]) if files else None
     if record is None or record.get("status") != "ok" or record.get("accuracy") is None:
         why = (record or {}).get("error") or "no result file"
         raise PilotError("data", f"the LoRA pilot run failed: {str(why)[:300]}")
-    settings = {"method": "lora", "backbone": backbone, "train_size": n_train, "max_steps": QUICK_STEPS,
+    settings = {"method": "lora", "backbone": backbone, "train_size": n, "max_steps": QUICK_STEPS, "threads": threads,
                 "steps": record.get("steps"), "lr": record.get("lr"), "train_time_s": record.get("train_time_s"),
                 "seconds": round(time.perf_counter() - t0, 1),
                 "converged": record.get("converged")}
