@@ -181,6 +181,7 @@ def pilot_cmd(
     except TableError as err:
         _fail(str(err))
     report = pilot_report(result, rec, before)
+    report["filled"] = filled
     if as_json:
         typer.echo(json.dumps({"pilot": result.to_dict(), "comparison": report, "profile": p.to_dict(),
                                "recommendation": rec.to_dict()}, indent=2, ensure_ascii=False, default=str))
@@ -252,7 +253,10 @@ def render_pilot(result: Any, report: dict[str, Any], name: str) -> str:
     if widths:
         lines.append("  10-90% interval width without -> with your measurements: "
                      + ", ".join(f"{LABELS[o]} {a:.2f} -> {b:.2f}" for o, a, b in widths))
-    lines.append("  Filled into the profile: " + ", ".join(f"{k}={v}" for k, v in r.profile_values().items()))
+    filled = report.get("filled", r.profile_values())
+    lines.append("  Filled into the profile: " + ", ".join(f"{k}={v}" for k, v in filled.items())
+                 + ("" if "labeled_examples" in filled else
+                    f" (labeled_examples stays at your --labeled-examples; the file has {r.n_rows:,} rows)"))
     return "\n".join(lines)
 
 

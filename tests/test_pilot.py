@@ -302,3 +302,27 @@ def test_measured_on_note_reaches_the_calibrated_basis():
     plain = recommend(profile, calibration=cal)
     assert "your own data" not in plain.extra["basis"] and "measured_on" not in plain.to_dict()
     assert json.loads(json.dumps(rec.to_dict()))["measured_on"] == "your own data: 500 labeled rows"
+
+
+def test_real_pilot_through_the_cli(tmp_path, own_tmp):
+    """`advisor pilot` end to end: the measured numbers and their basis, the profile filled (a --labeled-examples
+    flag wins over the file's row count), the recommendation printed, the file unchanged, no temp folder left."""
+    _needs_real_run()
+    path = sst2_sample(tmp_path / "reviews.csv")
+    before = sha(path)
+    res = CliRunner().invoke(app, ["pilot", "--data", str(path), "--text", "sentence", "--label", "polarity",
+                                   "--labeled-examples", "5000", "--compute", "minimal"])
+    assert res.exit_code == 0, res.output
+    out = res.output
+    assert "Pilot on reviews.csv: 120 rows, 2 classes" in out
+    zs = float(out.split("zero-shot accuracy:")[1].split()[0])
+    probe = float(out.split("linear-probe accuracy:")[1].split()[0])
+    assert 0.6 <= probe <= 1.0 and 0.0 <= zs <= 1.0
+    assert "trained on 48 rows, 48 for validation, same 24 held-out rows" in out
+    assert "Measured with the minilm encoder" in out and "not your model" in out
+    filled = out.split("Filled into the profile: ")[1].splitlines()[0]
+    assert abs(float(filled.split("zero_shot_accuracy=")[1].split(",")[0]) - zs) <= 0.0005
+    assert abs(float(filled.split("probe_accuracy=")[1].split(",")[0]) - probe) <= 0.0005
+    assert "num_classes=2" in filled and "labeled_examples stays at your --labeled-examples; the file has 120" in filled
+    assert "Recommended: " in out and "# measuring zero-shot accuracy" in out  # progress was streamed
+    assert sha(path) == before and list(own_tmp.iterdir()) == []
