@@ -205,7 +205,9 @@ def validate_csv(source: str | Path | bytes, text: str, label: str) -> PilotData
     names = _header(body)
     for role, col in (("text", text), ("label", label)):
         if not col or col not in names:
-            raise PilotError(role, f"no column {str(col)[:40]!r} in the file (allowed: {_show(names)})")
+            sep = next((c for c in (";", "\t", "|") if len(names) == 1 and c in names[0]), None)
+            hint = f"; the header looks separated by {sep!r} — re-save the file with commas" if sep else ""
+            raise PilotError(role, f"no column {str(col)[:40]!r} in the file (allowed: {_show(names)}{hint})")
     if text == label:
         raise PilotError("label", f"{label!r} is also the text column (allowed: another column: "
                                   f"{_show([n for n in names if n != text])})")

@@ -59,6 +59,11 @@ def test_missing_columns_name_the_field_and_the_files_columns(tmp_path):
     with pytest.raises(PilotError) as err:
         validate_csv(path, "review", "label")
     assert err.value.field == "label" and "'review', 'sentiment'" in str(err.value)
+    semicolons = tmp_path / "excel.csv"
+    semicolons.write_text("review;sentiment\nfine;good\n", encoding="utf-8")
+    with pytest.raises(PilotError) as err:
+        validate_csv(semicolons, "review", "sentiment")
+    assert "allowed: 'review;sentiment'; the header looks separated by ';'" in str(err.value)
 
 
 def test_one_class_is_refused_on_the_label_field(tmp_path):
@@ -210,11 +215,14 @@ def _app_on_pilot_step():
     return at
 
 
-def test_app_upload_of_a_bad_file_shows_the_error_at_the_uploader():
+@pytest.mark.parametrize("content, message", [(b"\x00\x01\x02binary", "binary data"),
+                                              (b"", "the file is empty"),
+                                              ("caf\u00e9,ok\n".encode("latin-1"), "not UTF-8")])
+def test_app_upload_of_a_bad_file_shows_the_error_at_the_uploader(content, message):
     at = _app_on_pilot_step()
-    at.file_uploader(key="pilot_file").set_value(("photo.csv", b"\x00\x01\x02binary", "text/csv")).run()
+    at.file_uploader(key="pilot_file").set_value(("upload.csv", content, "text/csv")).run()
     assert not at.exception
-    assert any("photo.csv" in e.value and "binary data" in e.value for e in at.error)
+    assert any("upload.csv" in e.value and message in e.value for e in at.error)
     assert not [b for b in at.button if b.label == "Run the pilot"]  # nothing to run on a bad file
 
 
