@@ -334,3 +334,39 @@ def test_real_pilot_through_the_cli(tmp_path, own_tmp):
     assert "num_classes=2" in filled and "labeled_examples stays at your --labeled-examples; the file has 120" in filled
     assert "Recommended: " in out and "# measuring zero-shot accuracy" in out  # progress was streamed
     assert sha(path) == before and list(own_tmp.iterdir()) == []
+
+
+def test_quick_lora_run_is_real_and_reads_its_result(tmp_path, own_tmp, monkeypatch):
+    """The --quick path end to end (`bench run` in a subprocess, the result JSON read back), on the random 2-layer
+    `tiny-bert` so it takes seconds: its numbers mean nothing, the plumbing is what is checked."""
+    _needs_real_run()
+    monkeypatch.setattr(pilot, "BACKBONES", ("minilm", "tiny-bert"))
+    monkeypatch.setattr(pilot, "QUICK_STEPS", 10)
+    path = sst2_sample(tmp_path / "reviews.csv")
+    lines: list[str] = []
+    result = pilot.run_pilot(path, "sentence", "polarity", quick=True, backbone="tiny-bert", progress=lines.append,
+                             threads=1)
+    assert 0.0 <= result.lora_accuracy <= 1.0 and result.backbone == "tiny-bert"
+    assert result.lora["train_size"] == 48 and result.lora["max_steps"] == 10 and result.lora["threads"] == 1
+    assert result.lora["steps"] >= 1 and any("quick pilot: one LoRA run" in ln for ln in lines)
+    assert list(own_tmp.iterdir()) == []
+
+
+def test_pilot_report_puts_the_measured_lora_beside_the_predictions():
+    from advisor import ProjectProfile, recommend
+    from advisor.cli import pilot_report, render_pilot
+    from advisor.pilot import PilotResult
+
+    result = PilotResult(zero_shot_accuracy=0.7, probe_accuracy=0.85, n_rows=2000, n_train=1344, n_val=256,
+                         n_test=400, num_classes=4, backbone="minilm", seconds=200.0, lora_accuracy=0.875,
+                         lora={"train_size": 256, "max_steps": 60, "steps": 63, "lr": 0.002, "seconds": 158.0})
+    profile = ProjectProfile(labeled_examples=2000, num_classes=4, zero_shot_accuracy=0.7, probe_accuracy=0.85)
+    rec = recommend(profile, calibration=None, measured_on=result.measured_on())
+    report = pilot_report(result, rec, recommend(profile, calibration=None))
+    assert report["lora"]["measured"] == 0.875 and report["lora"]["predicted_for_pilot_setting"] is None
+    text = render_pilot(result, {**report, "filled": result.profile_values()}, "tickets.csv")
+    assert "LoRA, quick pilot:      0.875  (63 optimizer steps; budget capped at 60" in text
+    assert "advisor's prediction for this run (MiniLM, n=256, from your zero-shot): none (rules-only" in text
+    assert "labeled_examples=2000" in text and "not your model" in text
+    assert json.loads(json.dumps({"pilot": result.to_dict(), "comparison": report}))["pilot"]["measured_on"] \
+        .startswith("your own data: 2,000 labeled rows, 4 classes; zero-shot 0.700 and linear probe 0.850")
