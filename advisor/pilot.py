@@ -27,6 +27,7 @@ import sys
 import tempfile
 import threading
 import time
+from collections import Counter
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Optional
@@ -100,7 +101,7 @@ class PilotData:
         return len(self.classes)
 
     def counts(self) -> dict[str, int]:
-        return {c: self.labels.count(c) for c in self.classes}
+        return dict(Counter(self.labels))
 
 
 @dataclass
@@ -242,22 +243,26 @@ def validate_csv(source: str | Path | bytes, text: str, label: str) -> PilotData
     lo, hi = INT_RANGES["num_classes"]
     if not lo <= len(classes) <= hi:  # pragma: no cover - MAX_ROWS / MIN_PER_CLASS bound it far below
         raise PilotError("label", f"{len(classes):,} classes (allowed: {lo}..{hi})")
-    counts = {c: labels.count(c) for c in classes}
-    small = {c: n for c, n in counts.items() if n < MIN_PER_CLASS}
+    counts = Counter(labels)  # one pass: 50,000 rows may hold thousands of classes
+    small = {c: n for c, n in sorted(counts.items()) if n < MIN_PER_CLASS}
     if small:
         shown = ", ".join(f"{c[:40]!r}: {n}" for c, n in list(small.items())[:10])
         raise PilotError("label", f"{len(small)} class(es) with fewer than {MIN_PER_CLASS} examples ({shown}) "
                                   f"(allowed: at least {MIN_PER_CLASS} per class — one each for test, validation "
                                   f"and training; merge or drop rare classes)")
-    data = PilotData(tuple(texts), tuple(labels), tuple(names), classes, empty)
+    # The probe's training subset must be able to hold every class (bench.protocol allocates >= 1 per class).
+    floor = max(MIN_TRAIN, len(classes))
+    if floor > PROBE_TRAIN_CAP:
+        raise PilotError("label", f"{len(classes):,} classes (allowed: at most {PROBE_TRAIN_CAP:,} for the pilot, "
+                                  f"whose probe trains on at most {PROBE_TRAIN_CAP:,} rows)")
     n_train, _, _ = split_sizes(len(texts), len(classes))
-    if n_train < max(MIN_TRAIN, len(classes)):
-        need = next(n for n in range(len(texts), 10 * len(texts) + 1000)
-                    if split_sizes(n, len(classes))[0] >= max(MIN_TRAIN, len(classes)))
+    if n_train < floor:
+        # Test takes at most TEST_CAP rows and validation at most 256, so floor + TEST_CAP + 256 rows always do.
+        need = next(n for n in range(len(texts), floor + TEST_CAP + 257) if split_sizes(n, len(classes))[0] >= floor)
         raise PilotError("data", f"{len(texts)} usable rows are too few for a test set, a validation split and a "
-                                 f"training subset of at least {max(MIN_TRAIN, len(classes))} (allowed: at least "
-                                 f"{need} rows for {len(classes)} classes)")
-    return data
+                                 f"training subset of at least {floor} (allowed: at least {need} rows for "
+                                 f"{len(classes)} classes)")
+    return PilotData(tuple(texts), tuple(labels), tuple(names), classes, empty)
 
 
 # ---------------------------------------------------------------- the split

@@ -112,6 +112,13 @@ def test_size_and_row_limits_are_stated(tmp_path, monkeypatch):
     with pytest.raises(PilotError) as err:  # uploaded bytes are bounded the same way
         validate_csv(path.read_bytes(), "review", "sentiment")
     assert "(allowed: at most 100 bytes)" in str(err.value)
+    monkeypatch.setattr(pilot, "MAX_BYTES", 1_000_000)
+    monkeypatch.setattr(pilot, "MAX_ROWS", 50_000)
+    many = write_csv(tmp_path / "many.csv", good_rows(60, tuple(f"class{i}" for i in range(20))))
+    monkeypatch.setattr(pilot, "PROBE_TRAIN_CAP", 10)  # every class must fit in the probe's training subset
+    with pytest.raises(PilotError) as err:
+        validate_csv(many, "review", "sentiment")
+    assert err.value.field == "label" and "20 classes (allowed: at most 10 for the pilot" in str(err.value)
 
 
 def test_rare_classes_too_few_rows_and_empty_rows(tmp_path):
