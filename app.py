@@ -191,6 +191,96 @@ def wizard() -> None:
         st.session_state["profile"] = profile  # validated once, here; the answer page uses this object
         st.session_state["step"] = step - 1 if go_back else step + 1
         st.rerun()
+    if step == step_of("probe_accuracy"):
+        pilot_panel()
+
+
+# The pilot fills these answers from the measurement (advisor.pilot.PilotResult.profile_values).
+PILOT_FIELDS = ("zero_shot_accuracy", "probe_accuracy", "labeled_examples", "num_classes")
+
+
+def pilot_panel() -> None:
+    """Upload a CSV, pick its text and label columns, measure zero-shot and linear-probe accuracy on it.
+
+    The measuring runs `bench probe` in a subprocess (advisor.pilot): the app never imports torch. The uploaded
+    bytes stay in memory; their rows go to a temporary folder deleted when the run ends.
+    """
+    from advisor.pilot import MAX_BYTES, MAX_ROWS, PilotError, columns, run_pilot, validate_csv
+
+    done = st.session_state.get("pilot")
+    # A bordered container, not an expander: st.status is itself an expander and they may not nest.
+    with st.container(border=True):
+        st.markdown("**Pilot on your data** — measure zero-shot and probe accuracy from a CSV")
+        st.caption("Zero-shot and linear-probe accuracy measured on your rows with the MiniLM encoder — the "
+                   "backbone the advisor's calibration was measured with, not your model — in a minute or two on a "
+                   f"CPU. UTF-8 CSV with a header, at most {MAX_BYTES / 1e6:.0f} MB and {MAX_ROWS:,} rows; read for "
+                   "this session only, never stored.")
+        upload = st.file_uploader("Your labeled CSV", type=["csv"], key="pilot_file")
+        if done is not None:
+            st.success(pilot_sentence(done))
+            for note in done.get("notes", []):
+                st.caption(note)
+        if upload is None:
+            return
+        raw = upload.getvalue()
+        try:
+            names = columns(raw)
+        except PilotError as err:
+            st.error(f"**{upload.name}** — {err}")
+            return
+        left, right = st.columns(2)
+        text = left.selectbox("Text column", names, index=names.index("text") if "text" in names else 0,
+                              key="pilot_text")
+        label = right.selectbox("Label column", names, key="pilot_label",
+                                index=names.index("label") if "label" in names else len(names) - 1)
+        quick = st.checkbox("Also one quick LoRA run on my data (a few more minutes)", key="pilot_quick")
+        if not st.button("Run the pilot", key="pilot_run", type="primary"):
+            return
+        try:
+            data = validate_csv(raw, text, label)
+        except PilotError as err:
+            st.error(f"**{upload.name}** — {err}")
+            return
+        with st.status("Measuring on your data…", expanded=True) as status:
+            shown: list[str] = []
+            box = st.empty()
+
+            def progress(line: str) -> None:
+                shown.append(line)
+                box.code("\n".join(shown[-12:]), language=None)
+
+            try:
+                result = run_pilot(raw, text, label, quick=quick, progress=progress, data=data)
+            except PilotError as err:
+                status.update(label="The pilot failed", state="error")
+                st.error(str(err))
+                return
+            status.update(label=f"Measured in {result.seconds:.0f} s", state="complete", expanded=False)
+        st.session_state["pilot"] = {**result.to_dict(), "file": upload.name}
+        st.session_state["answers"] = {**answers(), **result.profile_values()}
+        for f in PILOT_FIELDS:  # the form's widgets are re-created from the filled answers
+            st.session_state.pop(f"w_{f}", None)
+        st.rerun()
+
+
+def pilot_sentence(pilot: dict[str, Any]) -> str:
+    text = (f"Measured on {pilot.get('file', 'your data')}: zero-shot accuracy **{pilot['zero_shot_accuracy']:.3f}**, "
+            f"linear-probe accuracy **{pilot['probe_accuracy']:.3f}** (on {pilot['n_test']:,} held-out rows, with the "
+            f"{pilot['backbone']} encoder, not your model). Filled into your answers: labeled examples {pilot['n_rows']:,}, classes {pilot['num_classes']}, "
+            f"zero-shot and probe accuracy.")
+    if pilot.get("lora_accuracy") is not None:
+        text += (f" Quick LoRA run: **{pilot['lora_accuracy']:.3f}** ({pilot['lora']['steps']} steps on "
+                 f"{pilot['lora']['train_size']:,} examples with {pilot['backbone']}).")
+    return text
+
+
+def pilot_measured_on(profile: ProjectProfile) -> str | None:
+    """The pilot's basis sentence while the answers still hold its measurements (edited by hand: not ours)."""
+    pilot = st.session_state.get("pilot")
+    if not pilot or (profile.zero_shot_accuracy, profile.probe_accuracy) != (
+            round(pilot["zero_shot_accuracy"], 4), round(pilot["probe_accuracy"], 4)):
+        return None
+    return pilot["measured_on"]
 
 
 def memory_chart(profile: ProjectProfile) -> None:
@@ -227,12 +317,14 @@ def answer_page() -> None:
     if profile is None or profile.to_dict() != answers():  # answers changed elsewhere (e.g. loaded): validate them
         profile = ProjectProfile.from_dict(answers())
     with st.spinner("Computing the answer…"):  # the first answer in a process loads the served calibration
-        rec = recommend(profile)
+        rec = recommend(profile, measured_on=pilot_measured_on(profile))
     # The evidence recommend() itself cited, never a fresh read of the live store: the page, the JSON and the
     # Markdown download then show the same runs the answer rests on (issue 13 item 6).
     evidence = list(rec.extra.get("evidence") or [])
     best = rec.ranking[0]
     st.success(f"**{rec.summary()}**")
+    if rec.extra.get("measured_on"):
+        st.info(pilot_sentence(st.session_state["pilot"]))
     extra = rec.to_dict()
     if extra.get("basis"):
         st.caption(extra["basis"])

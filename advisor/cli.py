@@ -147,6 +147,144 @@ def recommend_cmd(
     typer.echo(json.dumps(rec.to_dict(), indent=2, ensure_ascii=False) if as_json else render(rec))
 
 
+@app.command("pilot")
+def pilot_cmd(
+    data: Path = typer.Option(..., "--data", help="Your labeled CSV (UTF-8, a header row; read, never modified)."),
+    text: str = typer.Option(..., "--text", help="The column holding the text."),
+    label: str = typer.Option(..., "--label", help="The column holding the label."),
+    quick: bool = typer.Option(False, "--quick", help="Also one short LoRA run on your data (a few minutes on a CPU)."),
+    threads: Optional[int] = typer.Option(None, "--threads", help="Torch threads for the measuring subprocess."),
+    profile: Optional[Path] = typer.Option(None, "--profile", help="A profile file (.json or .yaml); flags override it."),
+    as_json: bool = typer.Option(False, "--json", metavar="", help="Print the measurements and the recommendation as JSON."),
+    labeled_examples: Optional[str] = _opt("labeled_examples"),
+    task_complexity: Optional[str] = _opt("task_complexity"),
+    compute: Optional[str] = _opt("compute"),
+    accuracy_goal: Optional[str] = _opt("accuracy_goal"),
+    overfitting_risk: Optional[str] = _opt("overfitting_risk"),
+    domain_shift: Optional[str] = _opt("domain_shift"),
+    preserve_capabilities: Optional[str] = _opt("preserve_capabilities"),
+    num_tasks: Optional[str] = _opt("num_tasks"),
+    iteration_speed: Optional[str] = _opt("iteration_speed"),
+    long_term: Optional[str] = _opt("long_term"),
+    interpretability: Optional[str] = _opt("interpretability"),
+    model_access: Optional[str] = _opt("model_access"),
+    model_params_b: Optional[str] = _opt("model_params_b"),
+    ml_expertise: Optional[str] = _opt("ml_expertise"),
+    data_governance: Optional[str] = _opt("data_governance"),
+    gpu_memory_gb: Optional[str] = _opt("gpu_memory_gb"),
+    budget_gpu_hours: Optional[str] = _opt("budget_gpu_hours"),
+    avg_input_tokens: Optional[str] = _opt("avg_input_tokens"),
+    pair_input: Optional[str] = _opt("pair_input"),
+) -> None:
+    """Measure zero-shot and linear-probe accuracy on your own CSV, fill them into the profile, and recommend.
+
+    The measuring runs `bench probe` in a subprocess with the MiniLM encoder (the backbone the calibration's
+    anchors were measured with — not your model). --labeled-examples overrides the file's row count (when the
+    file is a sample of more labels); num_classes always comes from the file.
+    """
+    from advisor.pilot import PilotError, run_pilot, validate_csv
+
+    values = dict(locals())
+    overrides = {k: values[k] for k in field_names() if k in values}
+    base = _profile(profile, overrides)  # bad flags fail here, before minutes of measuring
+    if threads is not None and threads < 1:
+        _fail(f"--threads={threads} (allowed: >= 1)")
+    try:
+        checked = validate_csv(data, text, label)
+        say = (lambda line: None) if as_json else (lambda line: typer.echo(line, err=True))
+        result = run_pilot(data, text, label, quick=quick, progress=say, threads=threads, data=checked)
+    except PilotError as err:
+        _fail(str(err))
+    filled = result.profile_values()
+    if labeled_examples is not None:
+        filled.pop("labeled_examples")  # the user's own count wins: the file may be a sample
+    p = _profile(None, {**base.to_dict(), **filled})
+    bare = _profile(None, {**p.to_dict(), "zero_shot_accuracy": None, "probe_accuracy": None})
+    try:
+        rec = recommend(p, measured_on=result.measured_on())
+        before = recommend(bare, with_counterfactuals=False)
+    except TableError as err:
+        _fail(str(err))
+    report = pilot_report(result, rec, before)
+    report["filled"] = filled
+    if as_json:
+        typer.echo(json.dumps({"pilot": result.to_dict(), "comparison": report, "profile": p.to_dict(),
+                               "recommendation": rec.to_dict()}, indent=2, ensure_ascii=False, default=str))
+        return
+    typer.echo(render_pilot(result, report, data.name))
+    typer.echo("")
+    typer.echo(render(rec))
+
+
+def pilot_report(result: Any, rec: Recommendation, before: Recommendation) -> dict[str, Any]:
+    """What the measurements changed: each option's 10-90% interval width without and with them, and for --quick
+    the measured LoRA accuracy beside the advisor's predictions (for the pilot's own setting — MiniLM at the
+    pilot's training size — and for your profile)."""
+    def width(r: Recommendation, o: str) -> float | None:
+        e = r.option(o).expected_accuracy
+        return None if not e else round(e["high"] - e["low"], 4)
+
+    out: dict[str, Any] = {"interval_width": {o: {"without": width(before, o), "with": width(rec, o)}
+                                              for o in LABELS}}
+    if result.lora_accuracy is not None:
+        mine = rec.option("lora").expected_accuracy
+        setting = _pilot_setting_prediction(result, rec.profile)
+        out["lora"] = {"measured": round(result.lora_accuracy, 4), "settings": result.lora,
+                       "predicted_for_pilot_setting": setting,
+                       "predicted_for_your_profile": None if not mine else
+                       {k: mine[k] for k in ("point", "low", "high")}}
+    return out
+
+
+def _pilot_setting_prediction(result: Any, profile: ProjectProfile) -> dict[str, float] | None:
+    """The advisor's LoRA prediction for what the pilot ran: the MiniLM backbone at the LoRA run's training size.
+
+    From the zero-shot anchor only: the probe was measured at another training size (the probe's n), and the
+    probe model reads its anchor as measured at `labeled_examples`."""
+    from advisor.artifact import load_served
+
+    cal = load_served()
+    if cal is None or result.backbone not in cal.backbones:
+        return None
+    setting = _profile(None, {**profile.to_dict(), "labeled_examples": result.lora["train_size"],
+                              "model_params_b": cal.backbones[result.backbone] / 1e9, "probe_accuracy": None})
+    e = recommend(setting, with_counterfactuals=False, calibration=cal).option("lora").expected_accuracy
+    return None if not e else {k: e[k] for k in ("point", "low", "high")}
+
+
+def render_pilot(result: Any, report: dict[str, Any], name: str) -> str:
+    r = result
+    lines = [f"Pilot on {name}: {r.n_rows:,} rows, {r.num_classes} classes, measured in {r.seconds:.0f} s",
+             f"  zero-shot accuracy:     {r.zero_shot_accuracy:.3f}  (label names as class descriptions; "
+             f"{r.n_test:,} held-out rows)",
+             f"  linear-probe accuracy:  {r.probe_accuracy:.3f}  (trained on {r.n_train:,} rows, {r.n_val} for "
+             f"validation, same {r.n_test:,} held-out rows)"]
+    lora = report.get("lora")
+    if lora:
+        s = lora["settings"]
+        pred = lora["predicted_for_pilot_setting"]
+        mine = lora["predicted_for_your_profile"]
+        lines.append(f"  LoRA, quick pilot:      {lora['measured']:.3f}  ({s['steps']} optimizer steps; budget capped at {s['max_steps']} "
+                     f"instead of the protocol's 100-320; lr {s['lr']}; {s['seconds']:.0f} s)")
+        lines.append("    advisor's prediction for this run (MiniLM, n=" + f"{s['train_size']:,}, from your zero-shot): "
+                     + (f"{pred['point']:.3f} [{pred['low']:.2f}-{pred['high']:.2f}]" if pred else
+                        "none (rules-only: no calibration served)")
+                     + "; for your profile: "
+                     + (f"{mine['point']:.3f} [{mine['low']:.2f}-{mine['high']:.2f}]" if mine else "none"))
+    lines.append(f"  Measured with the {r.backbone} encoder (all-MiniLM-L6-v2, the backbone the calibration's "
+                 "zero-shot and probe anchors were measured with), not your model.")
+    lines += [f"  note: {n}" for n in r.notes]
+    widths = [(o, w["without"], w["with"]) for o, w in report["interval_width"].items() if w["without"] and w["with"]]
+    if widths:
+        lines.append("  10-90% interval width without -> with your measurements: "
+                     + ", ".join(f"{LABELS[o]} {a:.2f} -> {b:.2f}" for o, a, b in widths))
+    filled = report.get("filled", r.profile_values())
+    lines.append("  Filled into the profile: " + ", ".join(f"{k}={v}" for k, v in filled.items())
+                 + ("" if "labeled_examples" in filled else
+                    f" (labeled_examples stays at your --labeled-examples; the file has {r.n_rows:,} rows)"))
+    return "\n".join(lines)
+
+
 @app.command("estimate")
 def estimate_cmd(
     profile: Optional[Path] = typer.Option(None, "--profile", help="A profile file (.json or .yaml)."),

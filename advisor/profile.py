@@ -81,9 +81,10 @@ HELP: dict[str, str] = {
     "avg_input_tokens": "Typical input length in tokens (about 1.3 x words).",
     "pair_input": "Does each example have two texts (e.g. premise + hypothesis)?",
     "zero_shot_accuracy": "Optional, measured: accuracy (0-1) of a zero-shot prompt on your data "
-                          "(`bench probe --task-file my.yaml --size N` measures it in seconds).",
+                          "(`advisor pilot --data my.csv --text COL --label COL` or `bench probe --task-file my.yaml "
+                          "--size N` measures it in seconds).",
     "probe_accuracy": "Optional, measured: accuracy (0-1) of a linear probe trained on your labeled examples "
-                      "(`bench probe --task-file my.yaml --size N`, seconds to a minute).",
+                      "(`advisor pilot` or `bench probe`, seconds to a minute).",
     "task_kind": "classification (pick one of num_classes labels) or generation (write a short output, e.g. a "
                  "translation; scored by exact match): chance is 1/num_classes for the first, 0 for the second.",
 }

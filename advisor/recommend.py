@@ -201,11 +201,14 @@ def _learned_reasons(option: str, expected: Mapping[str, Any], points: Mapping[s
 
 
 def recommend(profile: ProjectProfile | Mapping[str, Any], *, table_path: str | None = None,
-              with_counterfactuals: bool = True, calibration: Any = "auto") -> Recommendation:
+              with_counterfactuals: bool = True, calibration: Any = "auto",
+              measured_on: str | None = None) -> Recommendation:
     """Rank the five adaptation options for `profile` (a `ProjectProfile` or a plain dict).
 
     `calibration`: "auto" serves the promoted calibration artifact (data/calibration/SERVED), None gives the
     rules-only answer, or pass an `advisor.artifact.ServedCalibration`.
+    `measured_on`: where the profile's zero_shot_accuracy/probe_accuracy were measured (`advisor pilot` passes
+    "your own data: ..."); the answer's basis then says the expected accuracies rest on them.
     Raises `ProfileError` (naming every bad field) for invalid input.
     """
     profile = ProjectProfile.from_dict(profile)
@@ -268,7 +271,8 @@ def recommend(profile: ProjectProfile | Mapping[str, Any], *, table_path: str | 
         settle = ("measure zero-shot and linear-probe accuracy on your own data (`bench probe --task-file my.yaml "
                   f"--size {max(profile.labeled_examples, 2)}`, or `advisor pilot`)"
                   if profile.probe_accuracy is None else
-                  "a quick pilot: one short run of each tied option on your data (`advisor pilot --quick`)")
+                  "a short run of each tied option on your data (`advisor pilot --quick` runs LoRA beside its "
+                  "prediction; `bench run --task-file my.yaml --methods ...` runs the others)")
         kinds = sorted({expected[o]["provenance"]["kind"] for o in OPTIONS}) if expected else []
         extra = {"evidence": cells,
                  "calibration": {"runs": calibration.n_runs, "calibrated_on": calibration.created_at[:10],
@@ -282,13 +286,15 @@ def recommend(profile: ProjectProfile | Mapping[str, Any], *, table_path: str | 
                               if points else "rules only (no expected accuracies)",
                               "tied": tied, "tie_width_points": round(100 * sd, 1),
                               "settle_with": settle if tied else None},
-                 "basis": _basis(profile, calibration, kinds)}
+                 "basis": _basis(profile, calibration, kinds, measured_on)}
     else:
         mode = "rules-only" + (f" ({problem})" if problem else "")
+    if measured_on:
+        extra["measured_on"] = measured_on
     return Recommendation(profile, ranking, tuple(caveats), hybrids, cfs, table.version, mode, extra)
 
 
-def _basis(profile: ProjectProfile, calibration: Any, kinds: list[str]) -> str:
+def _basis(profile: ProjectProfile, calibration: Any, kinds: list[str], measured_on: str | None = None) -> str:
     sizes = ", ".join(f"{n}: {p / 1e6:,.0f}M" for n, p in sorted(calibration.backbones.items(), key=lambda x: x[1]))
     pub = (calibration.scaling or {}).get("published_sources", [])
     text = (f"Expected accuracies come from {calibration.n_runs} runs measured here on backbones of {sizes} "
@@ -296,4 +302,9 @@ def _basis(profile: ProjectProfile, calibration: Any, kinds: list[str]) -> str:
     if profile.model_params_b * 1e9 > 2 * max(calibration.backbones.values()):
         text += (f", moved to your {profile.model_params_b:g}B model by a size-and-data model fitted on those runs "
                  f"and {len(pub)} published sources ({', '.join(pub) or 'none loaded'})")
-    return text + (f"; provenance: {', '.join(kinds)}." if kinds else ".")
+    text += f"; provenance: {', '.join(kinds)}." if kinds else "."
+    anchors = [name for f, name in (("zero_shot_accuracy", "zero-shot"), ("probe_accuracy", "linear-probe"))
+               if getattr(profile, f) is not None]
+    if measured_on and anchors:
+        text += f" They rest on {' and '.join(anchors)} accuracy measured on {measured_on}."
+    return text

@@ -119,12 +119,18 @@ def probe_cmd(
     data_dir: Optional[Path] = typer.Option(None, "--data-dir"),
     results_dir: Path = typer.Option(Path(".cache/probe-results"), "--results-dir"),
     seed: int = typer.Option(0, "--seed"),
+    device: str = typer.Option("auto", "--device", help="auto | cpu | cuda"),
+    threads: Optional[int] = typer.Option(None, "--threads", help="Torch threads (default: all cores)."),
 ) -> None:
     """Measure the two cheap numbers the advisor can use: zero-shot and linear-probe accuracy on your task.
 
     Prints them as profile lines (`zero_shot_accuracy: ...`, `probe_accuracy: ...`) to paste into
     a profile file or pass to `advisor recommend --zero-shot-accuracy ... --probe-accuracy ...`.
+    Progress goes to stdout as `# ...` lines (YAML comments, so the output stays a valid profile fragment;
+    `advisor pilot` streams them to its progress display).
     """
+    import time
+
     from bench.models import ModelError, get_spec
     from bench.results import read_result
     from bench.runner import expand, run_grid
@@ -137,11 +143,22 @@ def probe_cmd(
         spec = load_task(task_file)
     except (ModelError, TaskError) as err:
         _fail(str(err))
+    if device not in ("auto", "cpu", "cuda"):
+        _fail(f"--device={device!r} (allowed: auto | cpu | cuda)")
+    if threads is not None and threads < 1:
+        _fail(f"--threads={threads} (allowed: >= 1)")
     jobs = expand([model], [spec], ["prompt_engineering", "linear_probe"], [size], [seed])
-    summary = run_grid(jobs, results_dir, None, resolve_data_dir(data_dir), "auto", "serial", 1, False,
-                       progress=False)
-    if summary["failed"]:
-        _fail("; ".join(f"{f['label']}: {f['error']}" for f in summary["failures"]))
+    # One trial at a time, each announced, so a caller streaming stdout can show where it is.
+    steps = {"prompt_engineering": "zero-shot accuracy (loads the model, embeds the label descriptions and the test set)",
+             "linear_probe": "linear-probe accuracy (embeds the training, validation and test texts)"}
+    for job in jobs:
+        typer.echo(f"# measuring {steps[job.method]} ...")
+        t0 = time.perf_counter()
+        summary = run_grid([job], results_dir, None, resolve_data_dir(data_dir), device, "serial", 1, False,
+                           progress=False, threads=threads)
+        if summary["failed"]:
+            _fail("; ".join(f"{f['label']}: {f['error']}" for f in summary["failures"]))
+        typer.echo(f"# done in {time.perf_counter() - t0:.0f} s")
     pe, lp = (read_result(j.path(results_dir)) for j in jobs)
     typer.echo(f"# measured on {spec.name} with {model}, n={size}, seed {seed} ({results_dir})")
     typer.echo(f"zero_shot_accuracy: {pe['zero_shot_accuracy']:.4f}")
