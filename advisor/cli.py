@@ -54,6 +54,32 @@ def _opt(name: str) -> Any:
     return typer.Option(None, "--" + name.replace("_", "-"), help=HELP[name], show_default=False)
 
 
+def profile_flags(fields: tuple[str, ...] | None = None):
+    """Give a command one `--<field>` option per profile field (all of them, or `fields`), collected into its
+    `flags` argument: the same flags, with the same help, on every command that takes a profile."""
+    import functools
+    import inspect
+
+    names = tuple(fields or field_names())
+
+    def wrap(func):
+        sig = inspect.signature(func)
+        own = [p for p in sig.parameters.values() if p.name != "flags"]
+        extra = [inspect.Parameter(n, inspect.Parameter.KEYWORD_ONLY, default=_opt(n), annotation=Optional[str])
+                 for n in names]
+
+        @functools.wraps(func)
+        def command(**kwargs: Any) -> Any:
+            return func(**{k: v for k, v in kwargs.items() if k not in names},
+                        flags={n: kwargs[n] for n in names})
+
+        command.__signature__ = sig.replace(parameters=own + extra)
+        command.__annotations__ = {k: v for k, v in func.__annotations__.items() if k != "flags"}
+        return command
+
+    return wrap
+
+
 def model_line(name: str) -> str:
     """Which catalog entry the costs used, so a named model's shape is visible (not only its size)."""
     m = get_model(name)
@@ -108,38 +134,14 @@ def render(rec: Recommendation) -> str:
 
 
 @app.command("recommend")
+@profile_flags()
 def recommend_cmd(
     profile: Optional[Path] = typer.Option(None, "--profile", help="A profile file (.json or .yaml); flags override it."),
     as_json: bool = typer.Option(False, "--json", metavar="", help="Print Recommendation.to_dict() as JSON."),
-    labeled_examples: Optional[str] = _opt("labeled_examples"),
-    task_complexity: Optional[str] = _opt("task_complexity"),
-    compute: Optional[str] = _opt("compute"),
-    accuracy_goal: Optional[str] = _opt("accuracy_goal"),
-    overfitting_risk: Optional[str] = _opt("overfitting_risk"),
-    domain_shift: Optional[str] = _opt("domain_shift"),
-    preserve_capabilities: Optional[str] = _opt("preserve_capabilities"),
-    num_tasks: Optional[str] = _opt("num_tasks"),
-    iteration_speed: Optional[str] = _opt("iteration_speed"),
-    long_term: Optional[str] = _opt("long_term"),
-    interpretability: Optional[str] = _opt("interpretability"),
-    model_access: Optional[str] = _opt("model_access"),
-    model: Optional[str] = _opt("model"),
-    model_params_b: Optional[str] = _opt("model_params_b"),
-    ml_expertise: Optional[str] = _opt("ml_expertise"),
-    data_governance: Optional[str] = _opt("data_governance"),
-    gpu_memory_gb: Optional[str] = _opt("gpu_memory_gb"),
-    budget_gpu_hours: Optional[str] = _opt("budget_gpu_hours"),
-    num_classes: Optional[str] = _opt("num_classes"),
-    avg_input_tokens: Optional[str] = _opt("avg_input_tokens"),
-    pair_input: Optional[str] = _opt("pair_input"),
-    zero_shot_accuracy: Optional[str] = _opt("zero_shot_accuracy"),
-    probe_accuracy: Optional[str] = _opt("probe_accuracy"),
-    task_kind: Optional[str] = _opt("task_kind"),
+    flags: dict[str, Optional[str]] = None,
 ) -> None:
     """Rank the five options for a project and explain why."""
-    values = dict(locals())
-    overrides = {k: values[k] for k in field_names()}
-    p = _profile(profile, overrides)
+    p = _profile(profile, flags)
     try:
         rec = recommend(p)
     except TableError as err:
@@ -148,6 +150,7 @@ def recommend_cmd(
 
 
 @app.command("pilot")
+@profile_flags()
 def pilot_cmd(
     data: Path = typer.Option(..., "--data", help="Your labeled CSV (UTF-8, a header row; read, never modified)."),
     text: str = typer.Option(..., "--text", help="The column holding the text."),
@@ -156,25 +159,7 @@ def pilot_cmd(
     threads: Optional[int] = typer.Option(None, "--threads", help="Torch threads for the measuring subprocess."),
     profile: Optional[Path] = typer.Option(None, "--profile", help="A profile file (.json or .yaml); flags override it."),
     as_json: bool = typer.Option(False, "--json", metavar="", help="Print the measurements and the recommendation as JSON."),
-    labeled_examples: Optional[str] = _opt("labeled_examples"),
-    task_complexity: Optional[str] = _opt("task_complexity"),
-    compute: Optional[str] = _opt("compute"),
-    accuracy_goal: Optional[str] = _opt("accuracy_goal"),
-    overfitting_risk: Optional[str] = _opt("overfitting_risk"),
-    domain_shift: Optional[str] = _opt("domain_shift"),
-    preserve_capabilities: Optional[str] = _opt("preserve_capabilities"),
-    num_tasks: Optional[str] = _opt("num_tasks"),
-    iteration_speed: Optional[str] = _opt("iteration_speed"),
-    long_term: Optional[str] = _opt("long_term"),
-    interpretability: Optional[str] = _opt("interpretability"),
-    model_access: Optional[str] = _opt("model_access"),
-    model_params_b: Optional[str] = _opt("model_params_b"),
-    ml_expertise: Optional[str] = _opt("ml_expertise"),
-    data_governance: Optional[str] = _opt("data_governance"),
-    gpu_memory_gb: Optional[str] = _opt("gpu_memory_gb"),
-    budget_gpu_hours: Optional[str] = _opt("budget_gpu_hours"),
-    avg_input_tokens: Optional[str] = _opt("avg_input_tokens"),
-    pair_input: Optional[str] = _opt("pair_input"),
+    flags: dict[str, Optional[str]] = None,
 ) -> None:
     """Measure zero-shot and linear-probe accuracy on your own CSV, fill them into the profile, and recommend.
 
@@ -184,9 +169,7 @@ def pilot_cmd(
     """
     from advisor.pilot import PilotError, run_pilot, validate_csv
 
-    values = dict(locals())
-    overrides = {k: values[k] for k in field_names() if k in values}
-    base = _profile(profile, overrides)  # bad flags fail here, before minutes of measuring
+    base = _profile(profile, flags)  # bad flags fail here, before minutes of measuring
     if threads is not None and threads < 1:
         _fail(f"--threads={threads} (allowed: >= 1)")
     try:
@@ -196,7 +179,7 @@ def pilot_cmd(
     except PilotError as err:
         _fail(str(err))
     filled = result.profile_values()
-    if labeled_examples is not None:
+    if flags["labeled_examples"] is not None:
         filled.pop("labeled_examples")  # the user's own count wins: the file may be a sample
     p = _profile(None, {**base.to_dict(), **filled})
     bare = _profile(None, {**p.to_dict(), "zero_shot_accuracy": None, "probe_accuracy": None})
@@ -286,20 +269,14 @@ def render_pilot(result: Any, report: dict[str, Any], name: str) -> str:
 
 
 @app.command("estimate")
+@profile_flags(("labeled_examples", "compute", "model", "model_params_b", "avg_input_tokens", "gpu_memory_gb"))
 def estimate_cmd(
     profile: Optional[Path] = typer.Option(None, "--profile", help="A profile file (.json or .yaml)."),
     as_json: bool = typer.Option(False, "--json", metavar=""),
-    labeled_examples: Optional[str] = _opt("labeled_examples"),
-    compute: Optional[str] = _opt("compute"),
-    model: Optional[str] = _opt("model"),
-    model_params_b: Optional[str] = _opt("model_params_b"),
-    avg_input_tokens: Optional[str] = _opt("avg_input_tokens"),
-    gpu_memory_gb: Optional[str] = _opt("gpu_memory_gb"),
+    flags: dict[str, Optional[str]] = None,
 ) -> None:
     """Cost estimates only: FLOPs, GPU-hours, memory, storage, extra inference tokens."""
-    values = dict(locals())
-    p = _profile(profile, {k: values[k] for k in ("labeled_examples", "compute", "model", "model_params_b",
-                                                   "avg_input_tokens", "gpu_memory_gb")})
+    p = _profile(profile, flags)
     costs = estimate_all(p)
     if as_json:
         typer.echo(json.dumps({o: c.to_dict() for o, c in costs.items()}, indent=2))

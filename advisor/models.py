@@ -17,7 +17,6 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
-import yaml
 
 # The repository's data/ folder, found the same way as advisor.table's (no import: profile sits below table).
 DATA_DIR = Path(os.environ.get("TUNING_ADVISOR_DATA_ROOT", Path(__file__).resolve().parent.parent / "data"))
@@ -104,17 +103,12 @@ def _default() -> tuple[ModelSpec, ...]:
 
 
 def _load(path: Path) -> tuple[ModelSpec, ...]:
+    from advisor.profile import read_yaml_file  # here: advisor.profile imports this module
+
     try:
-        with open(path, "rb") as f:
-            raw = f.read(MAX_CATALOG_BYTES + 1)
-    except OSError as err:
-        raise CatalogError(f"{path}: cannot read the model catalog ({err.strerror})") from None
-    if len(raw) > MAX_CATALOG_BYTES:
-        raise CatalogError(f"{path}: larger than {MAX_CATALOG_BYTES} bytes")
-    try:
-        data = yaml.safe_load(raw.decode("utf-8"))
-    except (UnicodeDecodeError, yaml.YAMLError) as err:
-        raise CatalogError(f"{path}: not valid UTF-8 YAML ({str(err)[:120]})") from None
+        data = read_yaml_file(path, MAX_CATALOG_BYTES, "the model catalog")
+    except ValueError as err:
+        raise CatalogError(str(err)) from None
     if not isinstance(data, dict) or not isinstance(data.get("models"), list) or not data["models"]:
         raise CatalogError(f"{path}: expected a mapping with a non-empty 'models' list")
     specs = tuple(_entry(i, m) for i, m in enumerate(data["models"]))

@@ -302,6 +302,27 @@ class BoundedLoader(yaml.SafeLoader):
             self._depth -= 1
 
 
+def read_yaml_file(path: str | Path, max_bytes: int, what: str) -> Any:
+    """A UTF-8 YAML file of at most `max_bytes`, parsed with BoundedLoader. Every problem is a ValueError naming
+    `what` and the file (the task, model-catalog and other YAML readers wrap it in their own typed error)."""
+    try:
+        with open(path, "rb") as f:
+            raw = f.read(max_bytes + 1)
+    except OSError as err:
+        raise ValueError(f"cannot read {what} {path}: {err.strerror}") from None
+    if len(raw) > max_bytes:
+        raise ValueError(f"{what} {path} is larger than {max_bytes} bytes")
+    try:
+        return yaml.load(raw.decode("utf-8"), Loader=BoundedLoader)  # noqa: S506 - a SafeLoader subclass
+    except UnicodeDecodeError as err:
+        raise ValueError(f"{what} {path} is not UTF-8 text (byte {err.start})") from None
+    except yaml.MarkedYAMLError as err:
+        mark = f" at line {err.problem_mark.line + 1}" if err.problem_mark else ""
+        raise ValueError(f"{what} {path} is not valid YAML ({err.problem or err.context}{mark})") from None
+    except (yaml.YAMLError, RecursionError) as err:
+        raise ValueError(f"{what} {path} is not valid YAML ({str(err)[:80]})") from None
+
+
 def _top_level(data: Any, empty_ok: bool) -> Any:
     """A profile file's top level must be a mapping; `[]`, `false` or `0` are errors, not defaults."""
     if data is None and empty_ok:  # an empty YAML file: every field takes its default

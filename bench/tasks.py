@@ -223,24 +223,12 @@ MAX_TASK_BYTES = 1_000_000
 
 def _read_task_yaml(path: Path) -> Any:
     """A task file read with the profile's bounds: size cap, UTF-8, YAML aliases and nesting limited."""
-    from advisor.profile import BoundedLoader
+    from advisor.profile import read_yaml_file
 
     try:
-        with open(path, "rb") as f:
-            raw = f.read(MAX_TASK_BYTES + 1)
-    except OSError as err:
-        raise TaskError(f"cannot read task file {path}: {err.strerror}") from None
-    if len(raw) > MAX_TASK_BYTES:
-        raise TaskError(f"task file {path} is larger than {MAX_TASK_BYTES} bytes")
-    try:
-        return yaml.load(raw.decode("utf-8"), Loader=BoundedLoader)  # noqa: S506 - a SafeLoader subclass
-    except UnicodeDecodeError as err:
-        raise TaskError(f"task file {path} is not UTF-8 text (byte {err.start})") from None
-    except yaml.MarkedYAMLError as err:
-        mark = f" at line {err.problem_mark.line + 1}" if err.problem_mark else ""
-        raise TaskError(f"task file {path} is not valid YAML ({err.problem or err.context}{mark})") from None
-    except (yaml.YAMLError, RecursionError) as err:
-        raise TaskError(f"task file {path} is not valid YAML ({str(err)[:80]})") from None
+        return read_yaml_file(path, MAX_TASK_BYTES, "task file")
+    except ValueError as err:
+        raise TaskError(str(err)) from None
 
 
 def resolve_data_dir(data_dir: str | Path | None = None) -> Path | None:

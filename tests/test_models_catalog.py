@@ -126,7 +126,7 @@ def test_bad_catalog_files_raise_catalog_error_naming_the_entry(tmp_path):
          "    source: s\n    params_source: s\n"): "params_b=-1",
         ("models:\n  - name: X\n    params_b: 1\n    layers: true\n    hidden_size: 64\n    context: 128\n"
          "    source: s\n    params_source: s\n"): "layers=True",
-        "[unclosed": "valid UTF-8 YAML",
+        "[unclosed": "is not valid YAML (expected",
     }
     for i, (text, expected) in enumerate(cases.items()):
         path = tmp_path / f"c{i}.yaml"

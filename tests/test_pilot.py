@@ -12,6 +12,7 @@ import tempfile
 from pathlib import Path
 
 import pytest
+from streamlit.testing.v1 import AppTest  # at import, before `own_tmp` redirects tempfile: it makes its own TMP_DIR
 from typer.testing import CliRunner
 
 from advisor import pilot
@@ -215,8 +216,6 @@ def test_cli_bad_input_exits_2_with_the_message(tmp_path):
 # ---------------------------------------------------------------- the app
 
 def _app_on_pilot_step():
-    from streamlit.testing.v1 import AppTest
-
     at = AppTest.from_file(APP, default_timeout=120).run()
     assert not at.exception
     return at
@@ -282,7 +281,7 @@ def test_real_pilot_end_to_end_through_the_app(tmp_path, own_tmp):
     assert answers["zero_shot_accuracy"] == round(measured["zero_shot_accuracy"], 4)
     assert (answers["probe_accuracy"], answers["labeled_examples"], answers["num_classes"]) == (
         round(measured["probe_accuracy"], 4), 120, 2)
-    assert at.text_input(key="w_probe_accuracy").value == f"{round(measured['probe_accuracy'], 4):g}"
+    assert at.text_input(key="w_probe_accuracy_1").value == f"{round(measured['probe_accuracy'], 4):g}"  # new widget keys
     assert any("Measured on reviews.csv" in s.value for s in at.success)
     assert sha(path) == before and list(own_tmp.iterdir()) == []  # the temp folder is gone
     # The answer page shows the measurement and rests on it.
