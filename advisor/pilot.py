@@ -145,43 +145,20 @@ def _show(values: Any, limit: int = 20) -> str:
     return ", ".join(repr(v) for v in items) + more
 
 
-def read_bytes(source: str | Path | bytes) -> bytes:
-    """The raw bytes of a path or an upload, bounded by MAX_BYTES (a bigger file is refused before reading)."""
-    if isinstance(source, (bytes, bytearray)):
-        raw = bytes(source)
-    else:
-        path = Path(source)
-        if not path.exists():
-            raise PilotError("data", f"{str(path)[:200]}: no such file (allowed: a CSV file)")
-        if not path.is_file():  # a directory, /dev/zero, a FIFO: never read
-            raise PilotError("data", f"{str(path)[:200]}: not a regular file (allowed: a CSV file)")
-        if path.stat().st_size > MAX_BYTES:
-            raise PilotError("data", f"{path.stat().st_size:,} bytes (allowed: at most {MAX_BYTES:,} bytes)")
-        with open(path, "rb") as f:
-            raw = f.read(MAX_BYTES + 1)
-    if len(raw) > MAX_BYTES:
-        raise PilotError("data", f"{len(raw):,} bytes (allowed: at most {MAX_BYTES:,} bytes)")
-    return raw
+def read_text(source: str | Path | bytes) -> str:
+    """The file or upload as UTF-8 text, at most MAX_BYTES (bench.tasks.read_user_text's checks, as PilotErrors)."""
+    from bench.tasks import read_user_text
 
-
-def decode(raw: bytes) -> str:
-    """UTF-8 text (a BOM is fine); empty, UTF-16, binary and other encodings are refused by name."""
-    if not raw.strip():
-        raise PilotError("data", "the file is empty (allowed: a UTF-8 CSV with a header row and labeled rows)")
-    if raw[:2] in (b"\xff\xfe", b"\xfe\xff"):
-        raise PilotError("data", "UTF-16 text (allowed: UTF-8; re-save the CSV as UTF-8)")
-    if b"\0" in raw[:65536]:
-        raise PilotError("data", "binary data (NUL bytes), not a CSV (allowed: UTF-8 text)")
     try:
-        return raw.decode("utf-8-sig")
-    except UnicodeDecodeError as err:
-        raise PilotError("data", f"not UTF-8 (undecodable byte at offset {err.start}; allowed: UTF-8 text — "
-                                 f"re-save the CSV as UTF-8)") from None
+        return read_user_text(source, MAX_BYTES)
+    except ValueError as err:
+        where = "" if isinstance(source, (bytes, bytearray)) else f"{str(source)[:200]}: "
+        raise PilotError("data", f"{where}{err}") from None
 
 
 def columns(source: str | Path | bytes) -> list[str]:
     """The header's column names (for the app's column pickers); PilotError for an unreadable file."""
-    return _header(decode(read_bytes(source)))
+    return _header(read_text(source))
 
 
 def _header(text: str) -> list[str]:
@@ -202,7 +179,7 @@ def validate_csv(source: str | Path | bytes, text: str, label: str) -> PilotData
     exist; at most MAX_ROWS rows; rows without text or label are dropped (counted); at least 2 classes; every class
     has at least MIN_PER_CLASS examples; the class count is inside the profile's range; enough rows for the split.
     """
-    body = decode(read_bytes(source))
+    body = read_text(source)
     names = _header(body)
     for role, col in (("text", text), ("label", label)):
         if not col or col not in names:

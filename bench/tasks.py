@@ -301,34 +301,48 @@ MAX_CSV_BYTES = 200_000_000
 NA_LABELS = {"", "nan", "null"}  # what an empty spreadsheet cell becomes on export
 
 
+def read_user_text(source: str | Path | bytes, max_bytes: int) -> str:
+    """A user's CSV as text, bounded and checked before any parsing: a regular file (or uploaded bytes) of at most
+    `max_bytes`, not empty, UTF-8 (a BOM is fine; not UTF-16, not binary). A ValueError says the problem and what
+    is allowed; `bench add-task` and the pilot (advisor.pilot) wrap it in their own typed error."""
+    if isinstance(source, (bytes, bytearray)):
+        raw = bytes(source)
+    else:
+        path = Path(source)
+        if not path.exists():
+            raise ValueError("no such file (allowed: a CSV file)")
+        if not path.is_file():  # a directory, /dev/zero, a FIFO: never read
+            raise ValueError("not a regular file (allowed: a CSV file)")
+        if path.stat().st_size > max_bytes:
+            raise ValueError(f"{path.stat().st_size:,} bytes (allowed: at most {max_bytes:,} bytes)")
+        with open(path, "rb") as f:
+            raw = f.read(max_bytes + 1)
+    if len(raw) > max_bytes:
+        raise ValueError(f"{len(raw):,} bytes (allowed: at most {max_bytes:,} bytes)")
+    if not raw.strip():
+        raise ValueError("the file is empty (allowed: a UTF-8 CSV with a header row and examples)")
+    if raw[:2] in (b"\xff\xfe", b"\xfe\xff"):
+        raise ValueError("UTF-16 text (allowed: UTF-8; re-save the CSV as UTF-8)")
+    if b"\0" in raw[:65536]:
+        raise ValueError("binary data (NUL bytes), not a CSV (allowed: UTF-8 text)")
+    try:
+        return raw.decode("utf-8-sig")
+    except UnicodeDecodeError as err:
+        raise ValueError(f"not UTF-8 (undecodable byte at offset {err.start}; allowed: UTF-8 text — re-save the "
+                         f"CSV as UTF-8)") from None
+
+
 def read_user_csv(path: Path, role: str):
     """A user's CSV for `bench add-task`, read with bounds and typed errors (never a traceback):
-    a regular file, at most MAX_CSV_BYTES, UTF-8 (not UTF-16, not binary), parseable, not empty."""
+    read_user_text's checks, then parseable with at least one example."""
     import io
 
     import pandas as pd
 
-    path = Path(path)
-    if not path.exists():
-        raise TaskError(f"--{role} {path}: no such file")
-    if not path.is_file():  # a directory, /dev/zero, a FIFO: never read
-        raise TaskError(f"--{role} {path}: not a regular file")
-    if path.stat().st_size > MAX_CSV_BYTES:
-        raise TaskError(f"--{role} {path}: {path.stat().st_size} bytes (allowed: at most {MAX_CSV_BYTES})")
-    with open(path, "rb") as f:
-        raw = f.read(MAX_CSV_BYTES + 1)
-    if len(raw) > MAX_CSV_BYTES:
-        raise TaskError(f"--{role} {path}: larger than {MAX_CSV_BYTES} bytes")
-    if not raw.strip():
-        raise TaskError(f"--{role} {path}: the file is empty (allowed: a CSV with a header row and examples)")
-    if raw[:2] in (b"\xff\xfe", b"\xfe\xff"):
-        raise TaskError(f"--{role} {path}: UTF-16 text (allowed: UTF-8; re-save the CSV as UTF-8)")
-    if b"\0" in raw[:65536]:
-        raise TaskError(f"--{role} {path}: binary data, not a CSV (allowed: UTF-8 text)")
     try:
-        text = raw.decode("utf-8-sig")
-    except UnicodeDecodeError as err:
-        raise TaskError(f"--{role} {path}: not UTF-8 (undecodable byte at offset {err.start}; re-save as UTF-8)") from None
+        text = read_user_text(path, MAX_CSV_BYTES)
+    except ValueError as err:
+        raise TaskError(f"--{role} {path}: {err}") from None
     try:
         df = pd.read_csv(io.StringIO(text), dtype=str, keep_default_na=False)
     except (pd.errors.ParserError, pd.errors.EmptyDataError, ValueError) as err:
