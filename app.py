@@ -358,7 +358,7 @@ def answer_page() -> None:
                      "extra inference tokens": c.extra_inference_tokens,
                      "provider training tokens": c.training_tokens or None,
                      # The long reason goes last so it cannot push the cost columns off-screen.
-                     "why not feasible": "" if r.feasible else r.infeasible_reasons[0].split(" [")[0]})
+                     "why not feasible": r.why_not_feasible})
     st.subheader("All five options")
     st.dataframe(pd.DataFrame(rows), hide_index=True, width="stretch", key="ranking_table")
     if rec.extra.get("basis"):

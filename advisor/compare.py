@@ -29,8 +29,7 @@ def _cell(r: OptionResult) -> dict[str, Any]:
         "peak_memory_gb": c.train_memory_gb,
         "storage_bytes_per_task": c.storage_bytes_per_task,
         "provider_training_tokens": c.training_tokens or None,
-        "why_not_feasible": "" if r.feasible else (r.infeasible_reasons[0].split(" [")[0] if r.infeasible_reasons
-                                                   else "infeasible"),
+        "why_not_feasible": "" if r.feasible else (r.why_not_feasible or "infeasible"),
     }
 
 

@@ -33,6 +33,11 @@ class OptionResult:
     evidence: tuple[Mapping[str, Any], ...] = ()
     final: float = 0.0  # the unclipped score the ranking sorts by (advisor.decision); `score` is it clipped to 0-100
 
+    @property
+    def why_not_feasible(self) -> str:
+        """The first infeasibility reason without its [rule; source] tag ("" when feasible)."""
+        return self.infeasible_reasons[0].split(" [")[0] if self.infeasible_reasons else ""
+
     def to_dict(self) -> dict[str, Any]:
         return {
             "option": self.option,
@@ -75,11 +80,11 @@ class Recommendation:
         feasible = [r for r in self.ranking if r.feasible]
         if not feasible:
             return (f"No option is feasible for this profile; least blocked: {LABELS[top.option]} "
-                    f"({top.infeasible_reasons[0].split(' [')[0] if top.infeasible_reasons else ''}).")
+                    f"({top.why_not_feasible}).")
         if len(feasible) == 1:
             other = next(r for r in self.ranking if not r.feasible)
             return (f"Recommended: {LABELS[top.option]} — the only feasible option here "
-                    f"(the others: {other.infeasible_reasons[0].split(' [')[0]}).")
+                    f"(the others: {other.why_not_feasible}).")
         why = ", ".join(dict.fromkeys(r.factor.replace("_", " ")
                                       for r in [x for x in top.reasons if x.direction == "for"][:3]))
         return f"Recommended: {LABELS[top.option]} (score {top.score:.0f}/100){' — driven by ' + why if why else ''}."
