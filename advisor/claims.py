@@ -115,11 +115,12 @@ def _soft_prompt_readability(df: Any) -> ClaimResult:
     return ClaimResult(claim, rows, test, _verdict(holds, n), holds, n, numbers, sorted(p for p, _ in measured)[:6])
 
 
-def crossover(df: Any, a: str = "prompt_tuning", b: str = "full_finetuning") -> dict[str, Any]:
-    """Per task: the smallest measured size at which `b` overtakes `a` (mean score over seeds)."""
-    from bench.results import cells_view, runs_view
+def crossover(runs: Any, a: str = "prompt_tuning", b: str = "full_finetuning") -> dict[str, Any]:
+    """Per task (`runs`: bench.results.runs_view): the smallest measured size at which `b` overtakes `a` (mean
+    score over seeds)."""
+    from bench.results import cells_view
 
-    cells = cells_view(runs_view(df))
+    cells = cells_view(runs)
     out = {}
     for (backbone, task), g in cells[cells.method.isin([a, b])].groupby(["backbone", "task"]):
         curve = g.pivot_table(index="train_size", columns="method", values="score").dropna()
@@ -129,14 +130,13 @@ def crossover(df: Any, a: str = "prompt_tuning", b: str = "full_finetuning") -> 
     return out
 
 
-def audit(df: Any, table: Any = None) -> list[ClaimResult]:
+def audit(runs: Any, table: Any = None) -> list[ClaimResult]:
     """Run every claim on the results (bench.results.runs_view: successful runs scored by their task's metric),
     linked to the table's rules."""
     from advisor.table import load_table
-    from bench.results import runs_view
 
     table = table or load_table()
-    ok = runs_view(df)
+    ok = runs
     lesson = "Lesson 5: Prompt Tuning vs Fine-Tuning — row "
     lt, gt = (lambda x, y: x < y), (lambda x, y: x > y)
     small = lambda p: p.train_size <= 64  # noqa: E731

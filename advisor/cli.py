@@ -440,14 +440,15 @@ def claims_cmd(
     """The claims audit: each decision-table belief tested against the measured runs."""
     from advisor import claims
     from advisor.evidence import results_dir as default_dir
-    from bench.results import load
+    from bench.results import load, runs_view
 
     source = results_dir or default_dir()
     if not source.exists():
         _fail(f"--results-dir={source}: no such folder")
     df = load(source, include_failed=False)
-    results = claims.audit(df) if not df.empty else []
-    cross = claims.crossover(df) if not df.empty else {}
+    runs = runs_view(df)  # read and scored once, for the audit and the crossover
+    results = claims.audit(runs) if not df.empty else []
+    cross = claims.crossover(runs) if not df.empty else {}
     text = claims.to_markdown(results, cross, _shown(source))
     if write:
         out = source.parent / "calibration" / "claims.md"

@@ -175,13 +175,13 @@ def test_soft_prompt_readability_claim_is_judged_from_saved_measurements(toy, tm
     import json
 
     from advisor.claims import READABLE_SHARE, audit
-    from bench.results import load
+    from bench.results import load, runs_view
     from bench.runner import expand, run_grid
 
     results = tmp_path / "results"
     run_grid(expand(["tiny-llama"], [toy], ["prompt_tuning"], [16], [0, 1, 2]), results, TINY_PROTOCOL,
              device="cpu", progress=False, threads=1)
-    claim = next(r for r in audit(load(results, include_failed=False))
+    claim = next(r for r in audit(runs_view(load(results, include_failed=False)))
                  if r.claim == "Soft prompts are not human-readable")
     shares = [json.loads(p.read_text())["metrics"]["prompt_readability"]["share_off_vocabulary"]
               for p in results.rglob("n*-s*.json")]

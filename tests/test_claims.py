@@ -4,7 +4,7 @@ from typer.testing import CliRunner
 
 from advisor.claims import audit, crossover
 from advisor.cli import app
-from bench.results import load
+from bench.results import load, runs_view
 
 from bench_helpers import measured_results
 
@@ -12,7 +12,7 @@ from bench_helpers import measured_results
 def test_claims_audit_on_measured_runs(tmp_path):
     results = measured_results(tmp_path, methods=("prompt_engineering", "prompt_tuning", "lora", "full_finetuning"),
                                sizes=(16, 32, 48))
-    df = load(results)
+    df = runs_view(load(results))
     out = {r.claim: r for r in audit(df)}
     assert len(out) == 13  # + "Soft prompts are not human-readable"
     store = out["A soft prompt is far smaller to store than a LoRA adapter"]
