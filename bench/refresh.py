@@ -75,8 +75,8 @@ def load_config(path: str | Path = DEFAULT_CONFIG) -> RefreshConfig:
         v = raw.get(key, "all")
         return v if v == "all" else tuple(v)
 
-    allowed = {"task", "torch", "transformers", "peft", "scikit-learn", "numpy"}
-    change = tuple(stale.get("on_version_change", ["task", "torch", "transformers", "peft"]))
+    allowed = {"task", "method", "torch", "transformers", "peft", "scikit-learn", "numpy"}
+    change = tuple(stale.get("on_version_change", ["task", "method", "torch", "transformers", "peft"]))
     if set(change) - allowed:
         raise RefreshError(f"{path}: staleness.on_version_change={list(change)} (allowed: {sorted(allowed)})")
     age = stale.get("max_age_days", 180)
@@ -107,6 +107,14 @@ def stale_reason(record: dict[str, Any] | None, job: Any, config: RefreshConfig,
         return f"older than {config.max_age_days:g} days"
     if "task" in config.on_version_change and record.get("task_version") != job.task.version:
         return f"task version {record.get('task_version')} -> {job.task.version}"
+    if "method" in config.on_version_change:
+        from bench.methods import get_method
+
+        # Runs from before method versions were recorded measured version 1 of every recipe.
+        cfg = record.get("config") if isinstance(record.get("config"), dict) else {}
+        had, now_ = cfg.get("method_version", 1), get_method(job.method).version
+        if had != now_:
+            return f"{job.method} recipe version {had} -> {now_}"
     env = record.get("env")
     packages = env.get("packages") if isinstance(env, dict) else None
     packages = packages if isinstance(packages, dict) else {}  # env is not in the schema: never trusted

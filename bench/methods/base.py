@@ -94,6 +94,9 @@ class Method:
     name = ""
     trains = True
     lrs: dict[str, tuple[float, ...]] = {}
+    # The recipe's version, recorded in every result (config.method_version): bump it when the candidates, init or
+    # any other setting that changes what a run measures changes, so `bench refresh` reruns the cells it made.
+    version = 1
 
     def hyperparams(self, cell: Cell) -> dict[str, Any]:
         return {}
