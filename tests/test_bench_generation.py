@@ -96,6 +96,24 @@ def test_generation_path_trains_decodes_and_scores(method, gen_task):
                                                         if k != "zero_shot")
 
 
+def test_generation_prompting_uses_the_weights_on_the_runs_device(gen_task, monkeypatch):
+    """On a GPU run `pristine` stays on the CPU; prompting must decode with the run-device copy (an H100 run failed
+    with "index is on cuda:0, different from other tensors on cpu"). CI has no GPU: the copy's origin is checked."""
+    from bench.models import Backbone
+
+    asked = []
+    original = Backbone.pristine_on
+
+    def spy(self, device):
+        asked.append(str(device))
+        return original(self, device)
+
+    monkeypatch.setattr(Backbone, "pristine_on", spy)
+    r = run_trial("tiny-llama", gen_task, "prompt_engineering", 24, 0, TINY_PROTOCOL, device="cpu")
+    assert r["status"] == "ok", r.get("traceback_tail")
+    assert asked and set(asked) == {"cpu"}
+
+
 @pytest.mark.parametrize("backbone,method", [("tiny-bert", "lora"), ("tiny-bert", "prompt_engineering"),
                                               ("tiny-llama", "linear_probe")])
 def test_unsupported_generation_is_a_clear_record_not_a_traceback(backbone, method, gen_task):

@@ -234,7 +234,9 @@ def run_prompting(cell: Any, test_rows: Any) -> Any:
 
     require_causal(cell, "prompt_engineering")
     demos = [int(i) for i in cell.train_idx[:MAX_SHOTS]]
-    model, tok, gen = cell.backbone.pristine, cell.backbone.tokenizer, cell.gen
+    # The pristine weights on the run's device: on a GPU run `pristine` itself stays on the CPU (found on an H100:
+    # "index is on cuda:0, different from other tensors on cpu").
+    model, tok, gen = cell.backbone.pristine_on(cell.device), cell.backbone.tokenizer, cell.gen
     max_len = cell.protocol.causal_max_length * 4  # demonstrations lengthen the prompt; never cut the query
     res: dict[str, dict] = {}
     for name, (render, stop) in prompting_variants(cell, demos).items():
