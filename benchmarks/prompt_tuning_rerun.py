@@ -21,7 +21,11 @@ NOISE = 0.03  # two seeds of a cell differ by ~3 points on average (README, "Mea
 
 
 def score(rec: dict) -> float:
-    metric = (rec.get("config") or {}).get("task_metric") or "accuracy"
+    """The task's own metric, read from its task file: version-1 records predate `config.task_metric`, and comparing
+    one record's accuracy with another's macro-F1 would be comparing two different numbers."""
+    from bench.tasks import load_task
+
+    metric = load_task(rec["task"]).metric
     return rec["macro_f1"] if metric == "macro_f1" else rec["accuracy"]
 
 
