@@ -14,8 +14,9 @@ from advisor.recommend import OptionResult, Recommendation, recommend
 from advisor.report import format_bytes
 
 
-def _cell(r: OptionResult) -> dict[str, Any]:
-    """One option's answer for one profile (the columns the comparison shows)."""
+def _cell(r: OptionResult, weights: bool) -> dict[str, Any]:
+    """One option's answer for one profile (the columns the comparison shows). With API access the provider's
+    hardware holds the weights: there is no memory of yours to size (None), as on the answer page."""
     acc = r.expected_accuracy
     c = r.cost
     return {
@@ -26,7 +27,7 @@ def _cell(r: OptionResult) -> dict[str, Any]:
         "expected_accuracy_note": None if acc else r.expected_accuracy_note,
         "train_gpu_hours": c.train_gpu_hours,
         # The memory the option needs at its peak: training memory, or inference memory for prompting.
-        "peak_memory_gb": c.train_memory_gb,
+        "peak_memory_gb": c.train_memory_gb if weights else None,
         "storage_bytes_per_task": c.storage_bytes_per_task,
         "provider_training_tokens": c.training_tokens or None,
         "why_not_feasible": "" if r.feasible else (r.why_not_feasible or "infeasible"),
@@ -50,8 +51,8 @@ def compare(a: ProjectProfile | dict[str, Any], b: ProjectProfile | dict[str, An
 
     Returns {"a": side, "b": side, "same_best": bool, "differences": [...], "options": [{option, label, a, b}]},
     each side with its name, best option, summary sentence, mode and profile; each option cell with rank,
-    feasibility, score, expected accuracy (point, low, high) or why there is none, GPU-hours, peak memory,
-    storage per task and the reason it is infeasible.
+    feasibility, score, expected accuracy (point, low, high) or why there is none, GPU-hours, peak memory (None
+    with API access), storage per task and the reason it is infeasible.
     """
     pa, pb = ProjectProfile.from_dict(a), ProjectProfile.from_dict(b)
     ra = recommend(pa, calibration=calibration)
@@ -61,8 +62,8 @@ def compare(a: ProjectProfile | dict[str, Any], b: ProjectProfile | dict[str, An
         "b": _side(names[1], rb),
         "same_best": ra.best == rb.best,
         "differences": differences(pa, pb),
-        "options": [{"option": o, "label": LABELS[o], "a": _cell(ra.option(o)), "b": _cell(rb.option(o))}
-                    for o in OPTIONS],
+        "options": [{"option": o, "label": LABELS[o], "a": _cell(ra.option(o), pa.model_access == "weights"),
+                     "b": _cell(rb.option(o), pb.model_access == "weights")} for o in OPTIONS],
     }
 
 
@@ -89,8 +90,9 @@ def to_text(result: dict[str, Any]) -> str:
 
     def cols(c: dict[str, Any]) -> str:
         stored = format_bytes(c["storage_bytes_per_task"])
+        mem = f"{c['peak_memory_gb']:>9.1f}GB" if c["peak_memory_gb"] is not None else f"{'provider':>11}"
         return (f"{c['rank']:>4} {'yes' if c['feasible'] else 'NO':<8} {accuracy_text(c):<22}"
-                f"{c['train_gpu_hours']:>9.3g}{c['peak_memory_gb']:>9.1f}GB{stored:>10}")
+                f"{c['train_gpu_hours']:>9.3g}{mem}{stored:>10}")
 
     for row in result["options"]:
         lines.append(f"{row['option']:<22}| {cols(row['a'])} | {cols(row['b'])}")
@@ -108,7 +110,7 @@ def table_rows(result: dict[str, Any]) -> list[dict[str, Any]]:
         "feasible": lambda c: "yes" if c["feasible"] else "no",
         "expected accuracy": accuracy_text,
         "GPU-hours": lambda c: round(c["train_gpu_hours"], 4),
-        "peak memory GB": lambda c: round(c["peak_memory_gb"], 1),
+        "peak memory GB": lambda c: None if c["peak_memory_gb"] is None else round(c["peak_memory_gb"], 1),
         "stored per task": lambda c: format_bytes(c["storage_bytes_per_task"]),
     }
     return [{"option": row["label"],

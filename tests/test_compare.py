@@ -29,7 +29,7 @@ def test_compare_json_carries_each_sides_own_recommendation():
             r, cell = rec.option(row["option"]), row[side]
             assert (cell["rank"], cell["feasible"]) == (r.rank, r.feasible)
             assert cell["train_gpu_hours"] == r.cost.train_gpu_hours
-            assert cell["peak_memory_gb"] == r.cost.train_memory_gb
+            assert cell["peak_memory_gb"] == r.cost.train_memory_gb  # both profiles have the weights
             assert cell["storage_bytes_per_task"] == r.cost.storage_bytes_per_task
             if r.expected_accuracy:
                 assert cell["expected_accuracy"] == {k: r.expected_accuracy[k] for k in ("point", "low", "high")}
@@ -66,6 +66,18 @@ def test_a_named_model_changes_cost_in_the_comparison():
     assert {"field": "model", "a": "SmolLM2-135M", "b": "Llama-3.1-70B"} in result["differences"]
     ft = next(r for r in result["options"] if r["option"] == "full_finetuning")
     assert ft["b"]["peak_memory_gb"] > 100 * ft["a"]["peak_memory_gb"]
+
+
+def test_api_access_has_no_memory_of_yours_to_size():
+    """As on the answer page: with API access the provider's hardware holds the weights."""
+    result = compare({"model_access": "api_only"}, {}, calibration=None)
+    for row in result["options"]:
+        assert row["a"]["peak_memory_gb"] is None and row["b"]["peak_memory_gb"] is not None
+    rows = table_rows(result)
+    assert all(r["A peak memory GB"] is None and r["B peak memory GB"] is not None for r in rows)
+    res = runner.invoke(app, ["compare", str(EXAMPLES / "api_only.yaml"), str(LAPTOP)])
+    assert res.exit_code == 0, res.output
+    assert "provider" in res.output.split("\nprompt_engineering")[1].split("\n")[0]
 
 
 def test_bad_file_exits_2_naming_the_file_and_field(tmp_path):
