@@ -66,11 +66,11 @@ def store_race(results_dir: Path, backbone: str, task: str, size: int) -> dict |
     run (current recipe version, the default protocol — the MiniLM grid's; the SmolLM2 grid caps the test set at 500)."""
     from bench.methods import get_method
     from bench.protocol import Protocol
+    from bench.results import read_result, result_path
 
-    path = results_dir / backbone / task / "prompt_tuning" / f"n{size}-s0.json"
-    if not path.exists():
+    rec = read_result(result_path(results_dir, backbone, task, "prompt_tuning", size, 0))
+    if rec is None:
         return None
-    rec = json.loads(path.read_text(encoding="utf-8"))
     cfg = rec.get("config") or {}
     same = (rec.get("status") == "ok" and cfg.get("method_version") == get_method("prompt_tuning").version
             and cfg.get("protocol") == Protocol().to_dict() and not cfg.get("overrides"))

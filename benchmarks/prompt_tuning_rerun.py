@@ -15,18 +15,23 @@ import argparse
 import json
 import subprocess
 from collections import Counter
+from functools import lru_cache
 from pathlib import Path
 
 NOISE = 0.03  # two seeds of a cell differ by ~3 points on average (README, "Measured so far")
 
 
-def score(rec: dict) -> float:
-    """The task's own metric, read from its task file: version-1 records predate `config.task_metric`, and comparing
-    one record's accuracy with another's macro-F1 would be comparing two different numbers."""
+@lru_cache(maxsize=None)
+def task_metric(task: str) -> str:
     from bench.tasks import load_task
 
-    metric = load_task(rec["task"]).metric
-    return rec["macro_f1"] if metric == "macro_f1" else rec["accuracy"]
+    return load_task(task).metric
+
+
+def score(rec: dict) -> float:
+    """The task's own metric, read from its task file (once per task): version-1 records predate
+    `config.task_metric`, and comparing one record's accuracy with another's macro-F1 would compare two numbers."""
+    return rec["macro_f1"] if task_metric(rec["task"]) == "macro_f1" else rec["accuracy"]
 
 
 def old_record(commit: str, path: Path) -> dict | None:

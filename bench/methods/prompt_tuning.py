@@ -4,8 +4,8 @@ Recipe version 2 (Lester et al. 2021's: lr 0.3 and class-label init), chosen by
 benchmarks/prompt_tuning_recipe.py (data/benchmarks/pt-recipe): version 1 (init = the instruction's text, lr race
 {3e-2, 1e-1}) scored on average 16.2 points below the best of 9 configurations per cell (max 28.8, MiniLM trec n=64:
 0.444 vs 0.732 at lr 0.3 with class labels) over the 4 complete cells; text init was never the best; the 25% race
-picked the lr that is best at the end in 4 of 4 cells, so the race stays and gains 3e-1. A generation task has no label words: its
-class_labels init falls back to the instruction text. `init` may also be text, sample_vocab or random through
+picked the lr that is best at the end in 4 of 4 cells, so the race stays and gains 3e-1. A generation task has no
+label words: its class_labels init falls back to the instruction text. `init` may also be text, sample_vocab or random through
 `bench.methods.override`; overrides are recorded in each result's config.
 """
 
