@@ -141,7 +141,14 @@ def _advance(page, button: str, expect: str) -> None:
 
     for _ in range(4):
         _idle(page)
-        page.get_by_role("button", name=button).click()
+        target = page.get_by_role("button", name=button)
+        # While a rerun replaces one step's form with the next, both forms' buttons can be in the page for a moment
+        # (CI, 2026-11-27: two "Next →" buttons and a strict-mode error); wait for the stale one to go.
+        for _ in range(50):
+            if target.count() == 1:
+                break
+            page.wait_for_timeout(200)
+        target.first.click()
         try:
             page.get_by_text(expect).first.wait_for(timeout=15_000)
             return
