@@ -16,7 +16,7 @@ import pandas as pd
 
 GRIDS = {  # backbone -> (sizes, seeds, tasks) of the configured grid (Makefile: grid, grid-llm)
     "minilm": ((16, 64, 256, 1024), 2, 14),
-    "smollm2-135m": ((16, 64, 256), 1, 11),  # measured on a lent H100 (device cuda+bf16 in each record)
+    "smollm2-135m": ((16, 64, 256), 2, 12),  # 11 classification tasks + en_fr_words; mostly on a lent H100
 }
 METHODS = 6
 
@@ -36,6 +36,7 @@ def _record_figures(path: str) -> dict[str, float]:
 
 def main(results_dir: str = "data/results") -> None:
     from bench.results import load
+    from bench.tasks import load_task
 
     df = load(results_dir, include_failed=False)
     df = df[df.status == "ok"].copy()
@@ -43,13 +44,15 @@ def main(results_dir: str = "data/results") -> None:
     df = df.join(figures)
     df["overhead_s"] = df.wall_time_s - df.train_time_s
     print(f"{len(df)} measured runs in {results_dir}\n")
-    table = df.groupby(["backbone", "train_size"]).agg(
+    # A GPU trial and a CPU trial of the same cell differ ~10x (SmolLM2 n=256: 82 s on an H100, ~50 min here), so
+    # every figure is per device; a projection "on this machine" uses this machine's (CPU) timings.
+    table = df.groupby(["backbone", "device", "train_size"]).agg(
         trials=("wall_time_s", "size"), wall_s=("wall_time_s", "mean"), train_s=("train_time_s", "mean"),
         overhead_s=("overhead_s", "mean"), steps=("steps_run", "mean"), race_steps=("race_steps", "mean"),
         threads=("threads", "max"))
     trained = df[df.steps_run > 0]
     per_step = (trained.train_time_s / (trained.steps_run + trained.race_steps)).groupby(
-        [trained.backbone, trained.train_size]).mean()
+        [trained.backbone, trained.device, trained.train_size]).mean()
     table["s_per_step"] = per_step
     with pd.option_context("display.width", 160, "display.precision", 1):
         print(table.to_string())
@@ -59,27 +62,32 @@ def main(results_dir: str = "data/results") -> None:
         if runs.empty:
             print(f"{backbone}: no runs yet")
             continue
-        cells = len(sizes) * METHODS * tasks * seeds
-        spent = runs.wall_time_s.sum()
-        # A missing cell is projected at the mean wall time of the same method at the same size (else the
-        # same method at any size, else the backbone's mean): measured, never assumed.
-        by_size = runs.groupby(["method", "train_size"]).wall_time_s.mean()
-        by_method = runs.groupby("method").wall_time_s.mean()
+        # The linear probe cannot run a generation task (en_fr_words): those trials never exist.
+        generation = sum(load_task(t).generation for t in runs.task.unique())
+        cells = len(sizes) * seeds * (METHODS * tasks - generation)
         seen = {(r.task, r.method, int(r.train_size), int(r.seed)) for r in runs.itertuples()}
         task_names = sorted(runs.task.unique())
-        missing = 0.0
-        for n in sizes:
-            for method in by_method.index.union(pd.Index(["prompt_engineering"])):
-                per_cell = by_size.get((method, n), by_method.get(method, runs.wall_time_s.mean()))
-                have = sum(1 for t, m, nn, _ in seen if m == method and nn == n)
-                missing += max(0, tasks * seeds - have) * per_cell
-        share_train = float(runs.train_time_s.sum() / spent)
-        print(f"{backbone}: {len(runs)}/{cells} trials measured in {spent / 3600:.1f} h of trial time; the rest "
-              f"projects to {missing / 3600:.1f} h -> whole grid {(spent + missing) / 3600:.1f} h of single-worker "
-              f"trial time ({(spent + missing) / 7200:.1f} h with two one-thread workers on 2 cores); "
-              f"{share_train:.0%} of trial time is training, the rest evaluation, forgetting probe and loading "
+        spent = ", ".join(f"{d} {w / 3600:.1f} h ({k:.0f} trials)" for d, w, k in
+                          runs.groupby("device").wall_time_s.agg(["sum", "size"]).itertuples(name=None))
+        print(f"{backbone}: {len(runs)}/{cells} trials measured; trial time by device: {spent} "
               f"(tasks so far: {', '.join(task_names)})")
-
+        for device, timed in runs.groupby("device"):
+            # A missing cell is projected at this device's mean wall time of the same method at the same size
+            # (else the same method at any size, else the device's mean): measured, never assumed.
+            by_size = timed.groupby(["method", "train_size"]).wall_time_s.mean()
+            by_method = timed.groupby("method").wall_time_s.mean()
+            missing = 0.0
+            for n in sizes:
+                for method in runs.method.unique():
+                    per_cell = by_size.get((method, n), by_method.get(method, timed.wall_time_s.mean()))
+                    have = sum(1 for t, m, nn, _ in seen if m == method and nn == n)
+                    possible = (tasks - generation if method == "linear_probe" else tasks) * seeds
+                    missing += max(0, possible - have) * per_cell
+            share_train = float(timed.train_time_s.sum() / timed.wall_time_s.sum())
+            print(f"  on {device} ({len(timed)} trials to time it): the {cells - len(seen)} missing trials project to "
+                  f"{missing / 3600:.1f} h of single-worker trial time ({missing / 7200:.1f} h with two one-thread "
+                  f"workers); {share_train:.0%} of its trial time is training, the rest evaluation, forgetting probe "
+                  f"and loading")
 
 if __name__ == "__main__":
     main(*sys.argv[1:])
