@@ -5,6 +5,12 @@ while validation still improves, stopped after 3 checks without a gain. A run is
 extended cap while its last validation check was still its best (`converged: false` in the record). For cut-off
 runs the last validation gain (last check minus the one before) says how much was still being gained per check.
 
+The opposite failure is also counted: a run *stopped flat* ended before its budget with its best validation check
+at the first one (step ~10 of 100): patience ended it after ~45 steps without one validation gain. Validation
+accuracy moves in steps of 1/32 at n <= 32 (the protocol's smallest validation set), so a run sitting at the
+majority class shows no gain while its training loss still falls; such a run measures the stopping rule rather
+than the method's ceiling.
+
 Run: .venv/bin/python benchmarks/convergence.py [RESULTS_DIR]
 """
 
@@ -18,11 +24,15 @@ from bench.results import iter_results
 
 def main(results_dir: str = "data/results") -> None:
     stats: dict[tuple, list] = defaultdict(list)
+    flat: dict[tuple, list[bool]] = defaultdict(list)
     for _, rec in iter_results(results_dir):
         if not rec or rec.get("status") != "ok" or rec.get("method") in ("prompt_engineering", "linear_probe"):
             continue
         m = rec.get("metrics", {})
         curve = m.get("loss_curve") or []
+        if curve:
+            flat[(rec["backbone"], rec["method"])].append(
+                int(rec.get("steps") or 0) < int(m.get("budget_steps") or 0) and m.get("best_step") == curve[0][0])
         last_gain = (curve[-1][2] - curve[-2][2]) if len(curve) >= 2 and len(curve[-1]) > 2 else 0.0
         cap = (rec.get("config", {}).get("protocol", {}) or {}).get("max_steps")
         stats[(rec["backbone"], rec["method"], rec["train_size"], cap)].append(
@@ -37,6 +47,11 @@ def main(results_dir: str = "data/results") -> None:
     total = sum(len(v) for v in stats.values())
     cut = sum(1 for v in stats.values() for r in v if not r[0])
     print(f"\n{cut} of {total} trained runs were cut off by the step cap while still improving on validation.")
+    print("\nStopped flat (ended before the budget, no validation gain after the first check):")
+    for (b, meth), rows in sorted(flat.items()):
+        print(f"  {b:<14}{meth:<17}{sum(rows):>4}/{len(rows):<4}({sum(rows) / len(rows):.0%})")
+    every = [x for rows in flat.values() for x in rows]
+    print(f"{sum(every)} of {len(every)} trained runs ({sum(every) / len(every):.0%}) stopped flat.")
 
 
 if __name__ == "__main__":
