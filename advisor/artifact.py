@@ -97,8 +97,15 @@ class ServedCalibration:
         if profile.zero_shot_accuracy is not None:
             return float(to_gain(profile.zero_shot_accuracy, _classes(profile))), "your measured zero-shot accuracy"
         q = self.art["shift_quantile"][profile.domain_shift] + self.art["complexity_shift"].get(profile.task_complexity, 0)
-        return float(np.quantile(self.zs_gains, min(0.95, max(0.05, q)))), \
-            "task difficulty mapped from domain_shift and task_complexity"
+        kind = getattr(profile, "task_kind", "classification")
+        same_kind = (self.art.get("zero_shot_gains_by_kind") or {}).get(kind)
+        gains = np.asarray(same_kind, dtype=float) if same_kind else self.zs_gains  # as advisor.calibration._zs_map
+        value = float(np.quantile(gains, min(0.95, max(0.05, q))))
+        if kind == "generation" and same_kind:
+            tasks = ", ".join((self.art.get("tasks_by_kind") or {}).get(kind, []))
+            return value, f"zero-shot difficulty taken from the generation task(s) measured here ({tasks}): the only " \
+                          "ones there are, so your task's own level is uncertain"
+        return value, "task difficulty mapped from domain_shift and task_complexity"
 
     def _measured_params(self) -> tuple[float, float]:
         v = sorted(self.backbones.values())
@@ -113,8 +120,9 @@ class ServedCalibration:
         params = min(max(profile.model_params_b * 1e9, lo_p), hi_p)
         zs, _ = self.zero_shot_gain(profile)
         pg = float(to_gain(profile.probe_accuracy, _classes(profile))) if mode == "probe" else None
-        rows = [numeric_values(n, _classes(profile), profile.pair_input, params, profile.avg_input_tokens, zs, pg)
-                for n in sizes for _ in OPTIONS]
+        generation = getattr(profile, "task_kind", "classification") == "generation"
+        rows = [numeric_values(n, _classes(profile), profile.pair_input, params, profile.avg_input_tokens, zs, pg,
+                               generation=generation) for n in sizes for _ in OPTIONS]
         X = design(rows, [o for _ in sizes for o in OPTIONS], spec["features"])
         point = linear_predict(X, spec["model"])
         if spec.get("anchor"):
@@ -209,6 +217,16 @@ class ServedCalibration:
 
     # ------------------------------------------------------------ provenance
     def provenance(self, profile: Any, option: str) -> dict[str, Any]:
+        prov = self._provenance(profile, option)
+        kind = getattr(profile, "task_kind", "classification")
+        tasks = (self.art.get("tasks_by_kind") or {}).get(kind, [])
+        if kind == "generation" and tasks:
+            # One measured generation task is one point: say so wherever the answer comes from.
+            prov = dict(prov, detail=prov["detail"] + f"; generation task(s) measured here: {', '.join(tasks)} — "
+                        "one task cannot show how far another generation task sits from it")
+        return prov
+
+    def _provenance(self, profile: Any, option: str) -> dict[str, Any]:
         kind = getattr(profile, "task_kind", "classification")
         if kind not in self.art.get("measured_kinds", ["classification"]):
             return {"kind": "extrapolated", "detail": f"no {kind} task was measured here: from classification runs "

@@ -40,7 +40,12 @@ MODES: dict[str, tuple[str, ...]] = {
     "zero_shot": ("zero_shot_gain",),
     "profile": ("zero_shot_gain",),
 }
-BASE = ("log2_examples_per_class", "is_pair", "log10_params")
+# The task kind is structural, like pair input: a generation task's exact match has no chance level and no label
+# set, so "examples per class" reads its n as n examples of one class. Without the flag the served calibration
+# 20261127T074819Z expected 0.71 exact match from full fine-tuning for a 135M model with 200 examples of a generation
+# task, where the one generation task measured here scored 0.05-0.10 (en_fr_words); with it, each option gets its
+# own generation offset (zero, and no help, in a fold that holds the only generation family out).
+BASE = ("log2_examples_per_class", "is_pair", "is_generation", "log10_params")
 # Candidate targets: the score itself, or its difference from a measured anchor (the probe's score at the same n
 # pins the task's difficulty at that size, so the model only has to learn how each option differs from it).
 ANCHORS: dict[str, tuple[str | None, ...]] = {"probe": (None, "probe_gain"), "zero_shot": (None, "zero_shot_gain"),
@@ -65,7 +70,8 @@ def _feature_rows(frame: Any, mode: str, zs_map: float | None = None) -> list[di
             and r.probe_score is not None else None
         rows.append(numeric_values(r.train_size, r.num_classes, bool(r.is_pair), r.backbone_params,
                                    r.mean_input_tokens, None if zs is None else float(zs),
-                                   None if pg is None else float(pg)))
+                                   None if pg is None else float(pg),
+                                   generation=getattr(r, "task_kind", "classification") == "generation"))
     return rows
 
 
@@ -128,7 +134,11 @@ def measured_best(scores: dict[str, float], times: dict[str, float]) -> str:
     return sorted(tied, key=lambda o: (times.get(o, 0.0), o))[0]
 
 
-def _zs_map(train_runs: Any, complexity: str, shift: str = "none") -> float:
+def _zs_map(train_runs: Any, complexity: str, shift: str = "none", kind: str = "classification") -> float:
+    """The zero-shot gain a profile-only answer assumes: a quantile of the measured ones, of the same task kind
+    where any was measured (a generation task's zero-shot exact match is not a classifier's gain over chance)."""
+    if "task_kind" in train_runs and (train_runs.task_kind == kind).any():
+        train_runs = train_runs[train_runs.task_kind == kind]
     gains = sorted({float(to_gain(a, k)) for a, k in
                     zip(train_runs.zs_accuracy.dropna(), train_runs.num_classes[train_runs.zs_accuracy.notna()])})
     q = SHIFT_QUANTILE[shift] + COMPLEXITY_SHIFT.get(complexity, 0.0)
@@ -145,7 +155,8 @@ def predict_cells(model: OutcomeModel, features: tuple[str, ...], cells: Any, mo
             continue
         if mode == "probe" and first.probe_score.isna().iloc[0]:
             continue
-        zmap = _zs_map(train_runs, str(first.complexity.iloc[0])) if mode == "profile" else None
+        zmap = _zs_map(train_runs, str(first.complexity.iloc[0]), kind=str(first.task_kind.iloc[0])) \
+            if mode == "profile" else None
         row = _feature_rows(first, mode, zmap)[0]
         X = design([row] * len(OPTIONS), list(OPTIONS), features)
         pts = from_gain(model.predict(X) + _offset([row], anchor)[0], float(first.num_classes.iloc[0]), clip=False)
@@ -220,7 +231,8 @@ def select(runs: Any, mode: str) -> dict[str, Any] | None:
             if len(test_runs):
                 rows = _feature_rows(test_runs, mode)
                 if mode == "profile":
-                    rows = [dict(r, zero_shot_gain=_zs_map(train, c)) for r, c in zip(rows, test_runs.complexity)]
+                    rows = [dict(r, zero_shot_gain=_zs_map(train, c, kind=kd))
+                            for r, c, kd in zip(rows, test_runs.complexity, test_runs.task_kind)]
                 X = design(rows, list(test_runs.method), feats)
                 res = to_gain(test_runs.score.to_numpy(float), test_runs.num_classes.to_numpy(float)) \
                     - m.predict(X) - _offset(rows, anc)
@@ -299,14 +311,18 @@ def build_artifact(df: Any, evidence_rows: Iterable[dict] | None = None, source:
     modes = fit_task_models(runs)
     if not modes:
         return None
-    zs_gains = sorted(float(to_gain(a, k)) for a, k in
-                      runs[runs.zs_accuracy.notna()].groupby(["backbone", "task"])[["zs_accuracy", "num_classes"]]
-                      .first().itertuples(index=False))
+    per_task = runs[runs.zs_accuracy.notna()].groupby(["backbone", "task"])[
+        ["zs_accuracy", "num_classes", "task_kind"]].first()
+    zs_gains = sorted(float(to_gain(a, k)) for a, k, _ in per_task.itertuples(index=False))
+    zs_by_kind = {kd: sorted(float(to_gain(a, k)) for a, k, x in per_task.itertuples(index=False) if x == kd)
+                  for kd in sorted(per_task.task_kind.unique())}
     backbones = {b: float(g.backbone_params.iloc[0]) for b, g in runs.groupby("backbone")}
     art: dict[str, Any] = {
         "version": ARTIFACT_VERSION, "created_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
         "source": source, "n_runs": int(len(runs)), "tasks": sorted(runs.task.unique()),
         "families": sorted(runs.family.unique()), "backbones": backbones, "zero_shot_gains": zs_gains,
+        "zero_shot_gains_by_kind": zs_by_kind,
+        "tasks_by_kind": {kd: sorted(g.task.unique()) for kd, g in runs.groupby("task_kind")},
         "shift_quantile": SHIFT_QUANTILE, "complexity_shift": COMPLEXITY_SHIFT, "modes": modes,
         "measured_sizes": sorted(int(n) for n in runs.train_size.unique()),
         "measured_kinds": sorted(runs.task_kind.unique()),

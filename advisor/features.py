@@ -22,6 +22,7 @@ from advisor.options import OPTIONS  # noqa: E402 - the one option registry
 NUMERIC: dict[str, str] = {
     "log2_examples_per_class": "log2(labeled examples / classes)",
     "is_pair": "1 for sentence-pair input",
+    "is_generation": "1 for a generation task (the model writes text, scored by exact match; no label set)",
     "log10_params": "log10(backbone parameters), clamped to the measured backbones",
     "log2_input_tokens": "log2(mean input tokens)",
     "zero_shot_gain": "zero-shot prompting accuracy relative to chance (measured, or mapped from the answers)",
@@ -50,9 +51,10 @@ def from_gain(gain: float | np.ndarray, num_classes: float | np.ndarray, clip: b
 
 
 def numeric_values(n: float, k: float, pair: bool, params: float, tokens: float, zs_gain: float | None,
-                   probe_gain: float | None) -> dict[str, float | None]:
+                   probe_gain: float | None, generation: bool = False) -> dict[str, float | None]:
     return {"log2_examples_per_class": math.log2(max(float(n), 1.0) / max(float(k), 1.0)),
-            "is_pair": float(bool(pair)), "log10_params": math.log10(max(float(params), 1.0)),
+            "is_pair": float(bool(pair)), "is_generation": float(bool(generation)),
+            "log10_params": math.log10(max(float(params), 1.0)),
             "log2_input_tokens": math.log2(max(float(tokens), 1.0)),
             "zero_shot_gain": None if zs_gain is None else float(zs_gain),
             "probe_gain": None if probe_gain is None else float(probe_gain)}

@@ -66,6 +66,27 @@ def test_expected_accuracies_are_ordered_intervals_with_provenance(cal):
             assert r.expected_accuracy["high"] < 1.0
 
 
+def test_a_generation_profile_is_answered_from_generation_runs(cal, df):
+    # The served calibration 20261127T074819Z had no task-kind feature: it expected 0.55-0.73 exact match from the
+    # trained options for a generation task on a 135M model, where en_fr_words (the one generation task measured)
+    # scored 0.04-0.11. With the kind a structural feature, every measured en_fr_words cell lies inside its interval,
+    # and the answer says that it rests on one generation task.
+    from advisor.profile import ProjectProfile
+
+    measured = runs_view(df)
+    measured = measured[(measured.task_kind == "generation") & (measured.backbone == "smollm2-135m")]
+    if measured.empty:
+        pytest.skip("no generation runs in the store")
+    cells = measured.groupby(["task", "train_size", "method"]).score.mean()
+    for (task, n, method), score in cells.items():
+        e = cal.expected(ProjectProfile(task_kind="generation", labeled_examples=int(n), model_params_b=0.135))
+        assert e[method]["low"] <= score <= e[method]["high"], (task, n, method, score, e[method])
+        assert abs(e[method]["point"] - score) < 0.2, (task, n, method, score, e[method])
+        assert task in e[method]["provenance"]["detail"]
+    _, source = cal.zero_shot_gain(ProjectProfile(task_kind="generation"))
+    assert "generation task" in source
+
+
 def test_more_data_never_lowers_a_trained_option(cal):
     from advisor.profile import ProjectProfile
 
