@@ -293,7 +293,9 @@ class ServedCalibration:
             p = min(max(p, 0.0), 1.0)
             out[o] = {"point": round(p, 4), "low": round(min(max(lo, 0.0), p), 4),
                       "high": round(max(min(hi, 1.0), p), 4), "mode": mode, "decision_point": decision_point,
-                      "basis": f"{self.modes[mode]['rows']} measured runs ({mode} model: "
+                      "basis": ("for a generation task the score is exact match on the written answer; "
+                                if getattr(profile, "task_kind", "classification") == "generation" else "")
+                               + f"{self.modes[mode]['rows']} measured runs ({mode} model: "
                                f"{', '.join(self.modes[mode]['features'])}); {zs_source}",
                       "provenance": prov}
         return out
