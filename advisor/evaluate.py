@@ -26,11 +26,10 @@ from typing import Any
 
 import numpy as np
 
-from advisor.calibration import build_artifact, measured_best, profile_for_cell
+from advisor.calibration import BASE, MODES, build_artifact, measured_best, profile_for_cell
 from advisor.features import OPTIONS
 from bench.results import cells_view, runs_view
 
-BASE_FEATURES = ("log2_examples_per_class", "is_pair", "log10_params", "zero_shot_gain", "probe_gain")
 
 ADVISORS = {"advisor": (True, True), "advisor_zero_shot": (True, False), "advisor_profile_only": (False, False)}
 STRATEGIES = (*ADVISORS, "rules_only", "always_full_finetuning", "always_prompt_engineering")
@@ -145,7 +144,7 @@ def ablation(choices: list[dict[str, Any]]) -> list[dict[str, Any]]:
                                        "selected": 0})
             t["regrets"].append(cand["inner_regret"])
             t["maes"].append(cand["inner_mae_gain"])
-            extra = set(picked[0]) - set(BASE_FEATURES)
+            extra = set(picked[0]) - set(BASE) - set(MODES[c["mode"]])  # what the candidates call extra
             t["selected"] += int(extra == set(cand["extra_features"]) and picked[1] == cand["anchor"]
                                  and picked[2] == cand["alpha"])
     out = []
@@ -201,7 +200,7 @@ def to_markdown(result: dict[str, Any], extrapolation: dict[str, Any] | None = N
         lines += ["", "## Which features earn their place (inside the training folds)", "",
                   "For every outer fold the selection compared these configurations by leave-one-family-out on that "
                   "fold's training families only; the mean of those inner figures and how often each configuration "
-                  "was chosen. Base features: examples per class, pair input, backbone size (+ the mode's measured "
+                  "was chosen. Base features: examples per class, pair input, task kind, backbone size (+ the mode's measured "
                   "anchors). Inner MAE is in gain-over-chance points.", "",
                   "| mode | extra features | target | ridge penalty | inner regret (points) | inner MAE | chosen |",
                   "|---|---|---|---|---|---|---|"]

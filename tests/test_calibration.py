@@ -169,6 +169,11 @@ def test_nested_evaluation_never_fits_on_the_family_it_scores(df, monkeypatch):
     assert out["cells"] > 0 and {r["task"] for r in out["rows"]} <= {"sst2", "sst5"}
     for key in ("advisor", "rules_only", "always_full_finetuning"):
         assert out[key]["regret"] is not None and out[key]["regret"] >= 0
+    # The ablation credits each fold's chosen configuration to exactly one candidate per mode (a stale copy of the
+    # base features once left every "chosen" count at 0).
+    for mode in ("probe", "zero_shot", "profile"):
+        rows = [r for r in out["ablation"] if r["mode"] == mode]
+        assert rows and sum(r["selected"] for r in rows) == rows[0]["folds"] == 1, (mode, rows)
 
 
 def test_runs_view_uses_the_task_metric_and_families(df):
