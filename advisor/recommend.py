@@ -276,7 +276,7 @@ def recommend(profile: ProjectProfile | Mapping[str, Any], *, table_path: str | 
         settle = ("measure zero-shot and linear-probe accuracy on your own data (`bench probe --task-file my.yaml "
                   f"--size {max(profile.labeled_examples, 2)}`, or `advisor pilot`)"
                   if profile.probe_accuracy is None else
-                  "a short run of each tied option on your data (`advisor pilot --quick` runs LoRA beside its "
+                  "run each tied option briefly on your data (`advisor pilot --quick` runs LoRA beside its "
                   "prediction; `bench run --task-file my.yaml --methods ...` runs the others)")
         kinds = sorted({expected[o]["provenance"]["kind"] for o in OPTIONS}) if expected else []
         extra = {"evidence": cells,

@@ -34,7 +34,7 @@ def tie_sentence(rec: Recommendation) -> str | None:
         return None
     return (f"Statistically tied with {label(rec.best)} (within {decision['tie_width_points']} points, one standard "
             f"deviation of a between-option difference): {', '.join(label(o) for o in decision['tied'])}. "
-            f"Settle it with {decision['settle_with']}.")
+            f"To settle it, {decision['settle_with']}.")
 
 
 def to_markdown(rec: Recommendation, evidence: list[dict[str, Any]] | None = None) -> str:
