@@ -273,7 +273,11 @@ def recommend(profile: ProjectProfile | Mapping[str, Any], *, table_path: str | 
     if calibration is not None:
         mode = f"rules + calibration ({calibration.n_runs} measured runs, {calibration.source})"
         tied = tied_with_best(OPTIONS, points, feasible, best, sd) if points else []
-        settle = ("measure zero-shot and linear-probe accuracy on your own data (`bench probe --task-file my.yaml "
+        # A linear probe cannot write text: for a generation task the cheap measurement is the zero-shot exact match.
+        generation = getattr(profile, "task_kind", "classification") == "generation"
+        settle = ("measure your model's zero-shot exact match on your data (`bench run --task-file my.yaml --methods "
+                  "prompt_engineering`) and pass it as `--zero-shot-accuracy`"
+                  if generation and profile.zero_shot_accuracy is None else "measure zero-shot and linear-probe accuracy on your own data (`bench probe --task-file my.yaml "
                   f"--size {max(profile.labeled_examples, 2)}`, or `advisor pilot`)"
                   if profile.probe_accuracy is None else
                   "run each tied option briefly on your data (`advisor pilot --quick` runs LoRA beside its "

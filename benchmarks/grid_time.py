@@ -44,8 +44,8 @@ def main(results_dir: str = "data/results") -> None:
     df = df.join(figures)
     df["overhead_s"] = df.wall_time_s - df.train_time_s
     print(f"{len(df)} measured runs in {results_dir}\n")
-    # A GPU trial and a CPU trial of the same cell differ ~10x (SmolLM2 n=256: 82 s on an H100, ~50 min here), so
-    # every figure is per device; a projection "on this machine" uses this machine's (CPU) timings.
+    # A GPU trial and a CPU trial of the same cell differ ~25x (SmolLM2 LoRA or full fine-tuning at n=256: ~1 min on
+    # the H100, ~23 min here), so every figure is per device.
     table = df.groupby(["backbone", "device", "train_size"]).agg(
         trials=("wall_time_s", "size"), wall_s=("wall_time_s", "mean"), train_s=("train_time_s", "mean"),
         overhead_s=("overhead_s", "mean"), steps=("steps_run", "mean"), race_steps=("race_steps", "mean"),
@@ -72,8 +72,9 @@ def main(results_dir: str = "data/results") -> None:
         print(f"{backbone}: {len(runs)}/{cells} trials measured; trial time by device: {spent} "
               f"(tasks so far: {', '.join(task_names)})")
         for device, timed in runs.groupby("device"):
-            # A missing cell is projected at this device's mean wall time of the same method at the same size
-            # (else the same method at any size, else the device's mean): measured, never assumed.
+            # A missing cell is projected at this device's mean wall time of the same method at the same size, else
+            # the same method at any size, else the device's mean over all methods (a coarse fallback: a method with
+            # no run on this device is priced like the average trial there).
             by_size = timed.groupby(["method", "train_size"]).wall_time_s.mean()
             by_method = timed.groupby("method").wall_time_s.mean()
             missing = 0.0

@@ -81,10 +81,15 @@ def test_a_generation_profile_is_answered_from_generation_runs(cal, df):
     for (task, n, method), score in cells.items():
         e = cal.expected(ProjectProfile(task_kind="generation", labeled_examples=int(n), model_params_b=0.135))
         assert e[method]["low"] <= score <= e[method]["high"], (task, n, method, score, e[method])
-        assert abs(e[method]["point"] - score) < 0.2, (task, n, method, score, e[method])
+        # Measured 0.04-0.11: the point may not be more than double that (the interval's floor is 0 everywhere).
+        assert e[method]["point"] <= 2 * score + 0.05, (task, n, method, score, e[method])
         assert task in e[method]["provenance"]["detail"]
     _, source = cal.zero_shot_gain(ProjectProfile(task_kind="generation"))
     assert "generation task" in source
+    # The tie's cheap measurement for a generation task is zero-shot exact match, never a linear probe.
+    settle = recommend({"task_kind": "generation", "labeled_examples": 64, "model_params_b": 0.135},
+                       calibration=cal).extra["decision"]["settle_with"]
+    assert settle and "exact match" in settle and "probe" not in settle
 
 
 def test_more_data_never_lowers_a_trained_option(cal):
