@@ -99,7 +99,7 @@ class ServedCalibration:
         q = self.art["shift_quantile"][profile.domain_shift] + self.art["complexity_shift"].get(profile.task_complexity, 0)
         kind = getattr(profile, "task_kind", "classification")
         same_kind = (self.art.get("zero_shot_gains_by_kind") or {}).get(kind)
-        gains = np.asarray(same_kind, dtype=float) if same_kind else self.zs_gains  # as advisor.calibration._zs_map
+        gains = np.asarray(same_kind, dtype=float) if same_kind else self.zs_gains  # calibration.zero_shot_gains
         value = float(np.quantile(gains, min(0.95, max(0.05, q))))
         if kind == "generation" and same_kind:
             tasks = ", ".join((self.art.get("tasks_by_kind") or {}).get(kind, []))

@@ -134,20 +134,27 @@ def measured_best(scores: dict[str, float], times: dict[str, float]) -> str:
     return sorted(tied, key=lambda o: (times.get(o, 0.0), o))[0]
 
 
-def _zs_map(train_runs: Any, complexity: str, shift: str = "none", kind: str = "classification") -> float:
-    """The zero-shot gain a profile-only answer assumes: a quantile of the measured ones, of the same task kind
-    where any was measured (a generation task's zero-shot exact match is not a classifier's gain over chance)."""
-    if "task_kind" in train_runs and (train_runs.task_kind == kind).any():
-        train_runs = train_runs[train_runs.task_kind == kind]
-    gains = sorted({float(to_gain(a, k)) for a, k in
-                    zip(train_runs.zs_accuracy.dropna(), train_runs.num_classes[train_runs.zs_accuracy.notna()])})
+def zero_shot_gains(runs: Any, kind: str | None = None) -> list[float]:
+    """The measured zero-shot gains, one per (backbone, task): of tasks of `kind` where one of them has a zero-shot
+    score, else of every task (a generation task's zero-shot exact match is not a classifier's gain over chance).
+    The fit (`_zs_map`) and the served artifact both take their quantile of this one list."""
+    have = runs[runs.zs_accuracy.notna()]
+    if kind is not None and (have.task_kind == kind).any():
+        have = have[have.task_kind == kind]
+    per_task = have.groupby(["backbone", "task"])[["zs_accuracy", "num_classes"]].first()
+    return sorted(float(to_gain(a, k)) for a, k in per_task.itertuples(index=False))
+
+
+def _zs_map(gains: list[float], complexity: str, shift: str = "none") -> float:
+    """The zero-shot gain a profile-only answer assumes: a quantile of `zero_shot_gains` set by the answers."""
     q = SHIFT_QUANTILE[shift] + COMPLEXITY_SHIFT.get(complexity, 0.0)
     return float(np.quantile(gains, min(0.95, max(0.05, q)))) if gains else 0.5
 
 
 def predict_cells(model: OutcomeModel, features: tuple[str, ...], cells: Any, mode: str,
-                  train_runs: Any, anchor: str | None = None) -> dict[tuple, dict[str, float]]:
-    """Expected score per option for each (backbone, task, n) of `cells` (which carry the cell anchors)."""
+                  zs_gains: dict[str, list[float]], anchor: str | None = None) -> dict[tuple, dict[str, float]]:
+    """Expected score per option for each (backbone, task, n) of `cells` (which carry the cell anchors);
+    `zs_gains`: the training runs' `zero_shot_gains` per task kind of `cells` (the profile mode's assumption)."""
     out = {}
     for key, g in cells.groupby(["backbone", "task", "train_size"]):
         first = g.iloc[[0]]
@@ -155,7 +162,7 @@ def predict_cells(model: OutcomeModel, features: tuple[str, ...], cells: Any, mo
             continue
         if mode == "probe" and first.probe_score.isna().iloc[0]:
             continue
-        zmap = _zs_map(train_runs, str(first.complexity.iloc[0]), kind=str(first.task_kind.iloc[0])) \
+        zmap = _zs_map(zs_gains[str(first.task_kind.iloc[0])], str(first.complexity.iloc[0])) \
             if mode == "profile" else None
         row = _feature_rows(first, mode, zmap)[0]
         X = design([row] * len(OPTIONS), list(OPTIONS), features)
@@ -223,15 +230,16 @@ def select(runs: Any, mode: str) -> dict[str, Any] | None:
     for fam in fams:
         train, test = runs[runs.family != fam], cells[cells.family == fam]
         test_runs = _usable(runs[runs.family == fam], mode)
+        zs_gains = {kd: zero_shot_gains(train, kd) for kd in set(test.task_kind)}  # once per fold, not per row
         for i, (feats, alpha, anc) in enumerate(configs):
             m = fit_mode(train, mode, feats, alpha, conformal=False, anchor=anc)
             if m is None:
                 continue
-            oof[i].update(predict_cells(m, feats, test, mode, train, anc))
+            oof[i].update(predict_cells(m, feats, test, mode, zs_gains, anc))
             if len(test_runs):
                 rows = _feature_rows(test_runs, mode)
                 if mode == "profile":
-                    rows = [dict(r, zero_shot_gain=_zs_map(train, c, kind=kd))
+                    rows = [dict(r, zero_shot_gain=_zs_map(zs_gains[kd], c))
                             for r, c, kd in zip(rows, test_runs.complexity, test_runs.task_kind)]
                 X = design(rows, list(test_runs.method), feats)
                 res = to_gain(test_runs.score.to_numpy(float), test_runs.num_classes.to_numpy(float)) \
@@ -311,11 +319,8 @@ def build_artifact(df: Any, evidence_rows: Iterable[dict] | None = None, source:
     modes = fit_task_models(runs)
     if not modes:
         return None
-    per_task = runs[runs.zs_accuracy.notna()].groupby(["backbone", "task"])[
-        ["zs_accuracy", "num_classes", "task_kind"]].first()
-    zs_gains = sorted(float(to_gain(a, k)) for a, k, _ in per_task.itertuples(index=False))
-    zs_by_kind = {kd: sorted(float(to_gain(a, k)) for a, k, x in per_task.itertuples(index=False) if x == kd)
-                  for kd in sorted(per_task.task_kind.unique())}
+    zs_gains = zero_shot_gains(runs)
+    zs_by_kind = {kd: zero_shot_gains(runs, kd) for kd in sorted(runs[runs.zs_accuracy.notna()].task_kind.unique())}
     backbones = {b: float(g.backbone_params.iloc[0]) for b, g in runs.groupby("backbone")}
     art: dict[str, Any] = {
         "version": ARTIFACT_VERSION, "created_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
