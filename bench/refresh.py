@@ -46,6 +46,8 @@ class RefreshConfig:
     sizes: tuple[int, ...]
     seeds: tuple[int, ...]
     max_age_days: float = 180.0
+    # Sizes measured with other seeds than `seeds` (e.g. n = 1024 with two seeds where n <= 256 has three).
+    seeds_by_size: tuple[tuple[int, tuple[int, ...]], ...] = ()
     on_version_change: tuple[str, ...] = ("task", "torch", "transformers", "peft")
     required_fraction: float = 0.9
     max_failed_fraction: float = 0.05
@@ -75,8 +77,8 @@ def load_config(path: str | Path = DEFAULT_CONFIG) -> RefreshConfig:
         v = raw.get(key, "all")
         return v if v == "all" else tuple(v)
 
-    allowed = {"task", "method", "torch", "transformers", "peft", "scikit-learn", "numpy"}
-    change = tuple(stale.get("on_version_change", ["task", "method", "torch", "transformers", "peft"]))
+    allowed = {"task", "method", "protocol", "torch", "transformers", "peft", "scikit-learn", "numpy"}
+    change = tuple(stale.get("on_version_change", ["task", "method", "protocol", "torch", "transformers", "peft"]))
     if set(change) - allowed:
         raise RefreshError(f"{path}: staleness.on_version_change={list(change)} (allowed: {sorted(allowed)})")
     age = stale.get("max_age_days", 180)
@@ -88,9 +90,26 @@ def load_config(path: str | Path = DEFAULT_CONFIG) -> RefreshConfig:
     backbones = raw.get("backbones")
     if not isinstance(backbones, list) or not backbones:
         raise RefreshError(f"{path}: backbones={backbones!r} (allowed: a non-empty list of backbone names)")
+    by_size = raw.get("seeds_by_size") or {}
+    if not isinstance(by_size, dict) or not all(
+            isinstance(k, int) and k > 0 and isinstance(v, list) and v and all(isinstance(x, int) and x >= 0 for x in v)
+            for k, v in by_size.items()):
+        raise RefreshError(f"{path}: seeds_by_size={by_size!r} (allowed: a mapping of train size -> non-empty list of "
+                           "integers >= 0)")
     return RefreshConfig(tuple(backbones), names("tasks"), names("methods"), ints("sizes"), ints("seeds"),
-                         float(age), change, frac("required_fraction", 0.9), frac("max_failed_fraction", 0.05),
-                         float(tol))
+                         float(age), tuple(sorted((k, tuple(v)) for k, v in by_size.items())), change,
+                         frac("required_fraction", 0.9), frac("max_failed_fraction", 0.05), float(tol))
+
+
+def config_jobs(config: RefreshConfig, tasks: list, methods: list[str]) -> list:
+    """The configured cells, seed-major: `seeds` for every size, except sizes listed in `seeds_by_size`."""
+    from bench.runner import expand
+
+    special = dict(config.seeds_by_size)
+    plain = [n for n in config.sizes if n not in special]
+    blocks = [(plain, config.seeds)] + [([n], s) for n, s in special.items() if n in config.sizes]
+    jobs = [j for sizes, seeds in blocks if sizes for j in expand(config.backbones, tasks, methods, sizes, seeds)]
+    return sorted(jobs, key=lambda j: j.seed)  # stable: each seed keeps the grid's order
 
 
 def stale_reason(record: dict[str, Any] | None, job: Any, config: RefreshConfig, now: dt.datetime,
@@ -107,6 +126,16 @@ def stale_reason(record: dict[str, Any] | None, job: Any, config: RefreshConfig,
         return f"older than {config.max_age_days:g} days"
     if "task" in config.on_version_change and record.get("task_version") != job.task.version:
         return f"task version {record.get('task_version')} -> {job.task.version}"
+    if "protocol" in config.on_version_change:
+        # Runs from before the protocol had a version measured version 1 (early stop on accuracy).
+        cfg = record.get("config") if isinstance(record.get("config"), dict) else {}
+        proto = cfg.get("protocol") if isinstance(cfg.get("protocol"), dict) else {}
+        from bench.methods import get_method
+        from bench.protocol import Protocol
+
+        had, now_ = proto.get("version", 1), Protocol.version
+        if had != now_ and get_method(job.method).trains:  # zero-shot prompting and the probe never early-stop
+            return f"protocol version {had} -> {now_}"
     if "method" in config.on_version_change:
         from bench.methods import get_method
 
@@ -251,7 +280,7 @@ def refresh(config: RefreshConfig, results_dir: str | Path, root: str | Path = D
     with Lock(root / ".refresh.lock"):
         tasks = parse_tasks("all" if config.tasks == "all" else ",".join(config.tasks))
         methods = list(METHODS) if config.methods == "all" else list(config.methods)
-        jobs = expand(config.backbones, tasks, methods, config.sizes, config.seeds)
+        jobs = config_jobs(config, tasks, methods)
         current = package_versions()
         missing, stale, reasons, invalid = [], [], {}, []
         for job in jobs:
@@ -268,8 +297,12 @@ def refresh(config: RefreshConfig, results_dir: str | Path, root: str | Path = D
                 stale.append(job)
                 reasons[job.label] = why
         cleaned = clean_incomplete(root)
-        runs = [run_grid(cells, results_dir, protocol, data_dir, device, executor, workers, force, progress,
-                         threads=threads, scheduler=scheduler) for cells, force in ((missing, False), (stale, True))]
+        # One pass in the grid's seed-major order (missing cells have no file, so forcing them changes nothing): a
+        # refresh stopped part-way has rerun whole seeds rather than every missing cell before any stale one.
+        order = {id(j): i for i, j in enumerate(jobs)}
+        todo = sorted(missing + stale, key=lambda j: order[id(j)])
+        runs = [run_grid(todo, results_dir, protocol, data_dir, device, executor, workers, True, progress,
+                         threads=threads, scheduler=scheduler)] if todo else []
         ran = sum(r["ran"] for r in runs)
         failed = sum(r["failed"] for r in runs)
         present = sum(1 for job in jobs if (rec := read_result(job.path(results_dir))) and rec["status"] == "ok")

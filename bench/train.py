@@ -168,6 +168,35 @@ def predict(model: Any, head: Head, data: Encoded, idx: np.ndarray, pad_id: int,
     return preds, seconds
 
 
+def validation_pass(model: Any, head: Head, data: Encoded, idx: np.ndarray, pad_id: int, left: bool,
+                    device: torch.device, batch_size: int = 64, autocast: bool = False,
+                    predictions: bool = True) -> tuple[np.ndarray | None, float]:
+    """(predicted class per example of `idx` or None, mean validation loss) from one forward pass per batch.
+
+    The loss is the training loss (`head`'s logits and targets; -100 targets are ignored, so a generation head's
+    teacher-forced answer tokens count and its prompt tokens do not): continuous where 32-example accuracy moves in
+    3-point steps, so it separates checks and lrs that the metric calls equal."""
+    was_training = model.training
+    model.eval()
+    preds = np.empty(len(idx), dtype=np.int64) if predictions else None
+    pos = {int(i): k for k, i in enumerate(idx)}
+    total = torch.zeros((), device=device)
+    count = 0
+    with torch.inference_mode(), torch.autocast(device.type, dtype=torch.bfloat16, enabled=autocast):
+        for batch in eval_batches(data, idx, batch_size, pad_id, left):
+            batch = batch.to(device)
+            logits, target, scores = head(model, batch)
+            flat_logits = logits.float().reshape(-1, logits.shape[-1])
+            flat_target = target.reshape(-1)
+            total += F.cross_entropy(flat_logits, flat_target, reduction="sum")
+            count += int((flat_target != -100).sum())
+            if preds is not None:
+                for i, p in zip(batch.index, scores.argmax(-1).cpu().numpy()):
+                    preds[pos[int(i)]] = p
+    model.train(was_training)
+    return preds, float(total.item()) / max(count, 1)
+
+
 # ---------------------------------------------------------------------------------------
 # The loop
 # ---------------------------------------------------------------------------------------
@@ -196,8 +225,9 @@ class Candidate:
     scheduler: Any
     stream: Iterator[Batch]
     step: int = 0
-    curve: list[list[float]] = field(default_factory=list)  # [step, mean train loss, val metric]
+    curve: list[list[float]] = field(default_factory=list)  # [step, mean train loss, val metric, val loss]
     best_val: float = -1.0
+    best_loss: float = math.inf
     best_step: int = 0
     best_state: dict[str, torch.Tensor] | None = None
     diverged: bool = False
@@ -247,18 +277,28 @@ def fit(build: Callable[[float], tuple[Any, list[dict]]], lrs: tuple[float, ...]
     race_steps = max(eval_every, int(budget * protocol.race_fraction)) if len(lrs) > 1 else eval_every
     t0 = time.perf_counter()
 
+    v2 = protocol.version >= 2
+
+    def better(val: float, loss: float, c: Candidate) -> bool:
+        """v2: a higher metric, or an equal metric at a lower validation loss (the metric is what we report; the
+        loss only separates checks it calls equal). v1: a strictly higher metric (the earliest of equals wins)."""
+        if val != c.best_val or not v2:
+            return val > c.best_val
+        return loss < c.best_loss
+
     def validate(c: Candidate, loss_sum: torch.Tensor, n: int) -> None:
+        pred, val_loss = validation_pass(c.model, head, data, val_idx, pad_id, left, device, autocast=autocast,
+                                         predictions=score is None) if v2 or score is None else (None, math.nan)
         if score is not None:
             val = score(c.model)
         else:
-            pred, _ = predict(c.model, head, data, val_idx, pad_id, left, device, autocast=autocast)
             val = metrics_from(pred, data.labels[val_idx], num_classes)[metric]
         loss = float(loss_sum.item()) / max(n, 1)  # the one host sync per validation
         if not math.isfinite(loss):
             c.diverged = True
-        c.curve.append([c.step, loss, val])
-        if val > c.best_val:
-            c.best_val, c.best_step, c.best_state = val, c.step, _trainable_state(c.model)
+        c.curve.append([c.step, loss, val, val_loss if math.isfinite(val_loss) else None])
+        if better(val, val_loss, c):
+            c.best_val, c.best_loss, c.best_step, c.best_state = val, val_loss, c.step, _trainable_state(c.model)
 
     def advance(c: Candidate, n_steps: int) -> None:
         c.model.train()
@@ -296,7 +336,9 @@ def fit(build: Callable[[float], tuple[Any, list[dict]]], lrs: tuple[float, ...]
                                                              np.random.default_rng(seed), pad_id, left))
         advance(cand, race_steps)
         race[f"{lr:g}"] = cand.best_val if not cand.diverged else float("nan")
-        if not cand.diverged and (best is None or cand.best_val > best.best_val):
+        # The race uses the checkpoint rule: under v2 two lrs at the same (often majority-class) accuracy after 25%
+        # of the budget are told apart by validation loss instead of keeping the first one tried.
+        if not cand.diverged and (best is None or better(cand.best_val, cand.best_loss, best)):
             best = cand
         else:
             del cand  # free the loser's weights and optimizer state now
@@ -304,12 +346,14 @@ def fit(build: Callable[[float], tuple[Any, list[dict]]], lrs: tuple[float, ...]
         raise FloatingPointError(f"training diverged (loss is not finite) at every lr in {list(lrs)}")
     race = {k: (v if math.isfinite(v) else None) for k, v in race.items()}
 
-    # Continue the winner. Stop after `patience` checks without improvement; past the
-    # budget, go on only while the last check was a new best (up to extend_factor x budget),
-    # so a slow-converging method (prompt tuning) is not cut off while still improving.
+    # Continue the winner. v2: always to the budget; past it, go on until `patience` checks without a gain (up to
+    # extend_factor x budget), so a slow-converging method (prompt tuning) is not cut off while still improving.
+    # v1: stop after `patience` checks without a gain even before the budget; past it, at the first check without one.
     while best.step < hard_cap and not best.diverged:
         since_best = (best.step - best.best_step) // eval_every
-        if since_best >= protocol.patience or (best.step >= budget and since_best >= 1):
+        if v2 and best.step >= budget and since_best >= protocol.patience:
+            break
+        if not v2 and (since_best >= protocol.patience or (best.step >= budget and since_best >= 1)):
             break
         advance(best, eval_every)
     if best.best_state is not None:

@@ -15,7 +15,7 @@ import sys
 import pandas as pd
 
 GRIDS = {  # backbone -> (sizes, seeds, tasks) of the configured grid (Makefile: grid, grid-llm)
-    "minilm": ((16, 64, 256, 1024), 2, 14),
+    "minilm": ((16, 64, 256, 1024), 3, 14),  # data/refresh.yaml: three seeds at n <= 256 (two at 1024)
     "smollm2-135m": ((16, 64, 256), 2, 12),  # 11 classification tasks + en_fr_words; mostly on a lent H100
 }
 METHODS = 6
