@@ -329,9 +329,6 @@ def answer_page() -> None:
     extra = rec.to_dict()
     if extra.get("basis"):
         st.caption(extra["basis"])
-    decision = extra.get("decision") or {}
-    if decision.get("tied"):
-        st.info(f"Tied: {', '.join(LABELS[o] for o in decision['tied'])}. {decision.get('settle_with', '')}")
     cal = rec.extra.get("calibration")
     if cal is None:
         st.caption("Calibration: rules-only — the decision table decides; measured benchmark cells are shown as "
@@ -339,7 +336,7 @@ def answer_page() -> None:
     else:
         when = f"Calibrated on {cal['calibrated_on']} from {cal['runs']} runs" if cal["calibrated_on"] else \
             f"Calibrated live from {cal['runs']} measured runs (no refresh promoted yet)"
-        st.caption(f"{when} — scores blend the decision table with the accuracy the benchmark-fitted model expects.")
+        st.caption(f"{when} — a score is the decision table's, minus what the benchmark-fitted model's expected accuracy takes off an option measurably below the best (beyond the uncertainty of that difference).")
     rows = []
     for r in rec.ranking:
         c = r.cost

@@ -52,8 +52,10 @@ ANCHORS: dict[str, tuple[str | None, ...]] = {"probe": (None, "probe_gain"), "ze
                                               "profile": (None,)}
 CANDIDATE_EXTRA = ((), ("log2_input_tokens",))
 ALPHAS = (0.03, 0.3, 3.0)
-DECISION_GRID = [DecisionParams(w, span, risk) for w, span, risk in
-                 itertools.product((0.3, 0.5, 0.7, 0.9), (0.05, 0.1, 0.2), (0.0, 0.5, 1.0))]
+# z: how many in-store errors of a difference (sigma_diff) a measured difference must exceed to count (issue 20: a
+# decision weighted by its precision); 0 keeps every measured difference, the selection says which regret prefers.
+DECISION_GRID = [DecisionParams(w, span, risk, z) for w, span, risk, z in
+                 itertools.product((0.3, 0.5, 0.7, 0.9), (0.05, 0.1, 0.2), (0.0, 0.5, 1.0), (0.0, 0.25, 0.5, 1.0))]
 SHIFT_QUANTILE = {"none": 0.75, "moderate": 0.5, "large": 0.25}
 COMPLEXITY_SHIFT = {"simple": 0.15, "moderate": 0.0, "complex": -0.15}
 TIE = 0.005  # the evaluation's utility: options within half a point of the best tie, the cheaper wins
@@ -190,7 +192,8 @@ def option_spread(residuals: np.ndarray, methods: list[str]) -> dict[str, float]
 
 
 def regret_of(params: DecisionParams, preds: dict[tuple, dict[str, float]], truth: dict[tuple, tuple],
-              rules: dict[tuple, tuple], spread: dict[str, float] | None = None) -> float:
+              rules: dict[tuple, tuple], spread: dict[str, float] | None = None, sd: float = 0.0) -> float:
+    """Mean regret of the decision with `params` (sd: the error of a difference, gain units, for the z margin)."""
     losses = []
     for key, pts in preds.items():
         if key not in truth or key not in rules:
@@ -198,7 +201,9 @@ def regret_of(params: DecisionParams, preds: dict[tuple, dict[str, float]], trut
         scores, times, k = truth[key]
         r, feas = rules[key]
         scale = 1.0 - (1.0 / k if k > 1 else 0.0)
-        final, _ = final_scores(OPTIONS, r, feas, pts, params, spread={o: v * scale for o, v in (spread or {}).items()})
+        margin = params.z * sd * scale
+        final, _ = final_scores(OPTIONS, r, feas, pts, params, spread={o: v * scale for o, v in (spread or {}).items()},
+                                margins={o: margin for o in OPTIONS} if margin else None)
         pick = rank(OPTIONS, final, feas)[0]
         best = measured_best(scores, times)
         losses.append(scores[best] - scores.get(pick, min(scores.values())))
@@ -253,7 +258,8 @@ def select(runs: Any, mode: str) -> dict[str, Any] | None:
         if not oof[i]:
             continue
         spread = option_spread(np.asarray(resid[i][0]), resid[i][2])
-        scores = [regret_of(params, oof[i], truth, rules, spread) for params in DECISION_GRID]
+        sd_i = sigma_diff(np.asarray(resid[i][0]), resid[i][1], resid[i][2])
+        scores = [regret_of(params, oof[i], truth, rules, spread, sd_i) for params in DECISION_GRID]
         candidates.append({"extra_features": [f for f in configs[i][0] if f not in BASE + MODES[mode]],
                            "alpha": configs[i][1], "anchor": configs[i][2], "inner_regret": round(min(scores), 5),
                            "inner_mae_gain": round(float(np.mean(np.abs(resid[i][0]))), 5)})

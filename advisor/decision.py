@@ -4,20 +4,27 @@ Pure Python, shared by `recommend()` (ranking, counterfactuals, "why") and by th
 so the evaluation scores exactly what the user is shown.
 
   judged_o  = expected_o - risk * spread_o          (spread_o: the option's own out-of-fold error spread)
-  top       = max of judged_o over the *feasible* options
-  learned_o = 100 * (1 - (top - judged_o) / span)   (100 for the best feasible option; linear, not clipped)
-  final_o   = (1 - w) * rules_o + w * learned_o
+  top       = the feasible option with the highest judged accuracy
+  gap_o     = judged_top - judged_o
+  counted_o = the part of gap_o beyond its extrapolation uncertainty margin_o,t (0 when |gap| <= margin)
+  penalty_o = w / (1 - w) * 100 * counted_o / span  (score points)
+  final_o   = rules_o - penalty_o
 
-Why linear and unclipped: the ranking of two options then depends only on the difference of their rule scores and
-of their expected accuracies — never on where the best option happens to sit — so "more data never moves LoRA or
-full fine-tuning below prompt engineering" holds whenever the predictions themselves obey it (the calibration
-constrains them to). A clipped score (0 beyond some gap) made two options tie at the floor and let the rules flip
-them. Small accuracy differences (well under span x (1 - w) / w) are decided by the decision table — cost,
-storage, forgetting and the user's other answers: the stated fallback when the measured part cannot tell options
-apart; with risk > 0 each option is judged at a lower bound (the best-lower-bound rule). w, span and risk are
-chosen by leave-one-family-out model selection inside the training tasks (advisor.calibration), never on the
-evaluation that reports them. Infeasible options never set `top` and rank after every feasible one. Displayed
-scores are clipped to 0-100; the ranking uses the unclipped values.
+A decision weighted by its precision (issue 20): the measured part may move the ranking only as far as its
+uncertainty about the *difference* between two options allows. margin_o,t = sigma_diff x (decades from the evidence,
+the larger of the two options'): 0 where we measured (so in-store the rule is exactly the one model selection chose),
+growing with distance — at an 8B model and 5 examples the nearest evidence is ~1.8 decades away and sigma_diff ~10
+points, so differences under ~17 points are not counted. Options whose counted gap is 0 are *tied* on the measured
+part: their scores differ only by the decision table, which then decides, and the answer says so. Options measurably
+worse lose w/(1-w) x 100/span points per counted point (with w = 0.9 and span = 5 points: 180 per point) — the in-store
+selection's finding that a measured accuracy difference outweighs the table's cost and maintenance factors.
+
+`final` is `(1 - w) * rules + w * learned` (learned = 100 * (1 - counted/span)) shifted and divided by (1 - w): the
+same ranking, with a displayed score that equals the decision table's when the measured part cannot separate options.
+Linear and unclipped in the counted gap, so the ranking of two options depends only on the difference of their rule
+scores and of their expected accuracies. w, span and risk are chosen by leave-one-family-out model selection inside
+the training tasks (advisor.calibration), never on the evaluation that reports them. Infeasible options never set
+`top` and rank after every feasible one. Displayed scores are clipped to 0-100; the ranking uses unclipped values.
 """
 
 from __future__ import annotations
@@ -36,27 +43,61 @@ class DecisionParams:
     w: float = 0.7
     span: float = 0.1
     risk: float = 0.0  # lower-bound rule: each option is judged at point - risk x its own error spread
+    # Differences within z x sigma_diff (the in-store error of a difference) are not counted even where we measured;
+    # away from the evidence the margin grows by sigma_diff per decade (advisor.artifact.margins).
+    z: float = 0.0
 
     def weight(self, goal: str) -> float:
         scale = GOAL_SCALE.get(goal, 1.0)
         return self.w + (1.0 - self.w) / 2.0 if scale is None else self.w * scale
 
     def to_dict(self) -> dict[str, float]:
-        return {"w": self.w, "span": self.span, "risk": self.risk}
+        return {"w": self.w, "span": self.span, "risk": self.risk, "z": self.z}
+
+
+@dataclass(frozen=True)
+class Decision:
+    """Everything the page shows about one decision, from one computation."""
+
+    final: dict[str, float]  # the ranking score (unclipped)
+    learned: dict[str, float]  # 100 at the top, 100 * (1 - counted / span) below (empty without points)
+    counted: dict[str, float]  # accuracy gap to the top beyond its uncertainty margin (0: tied on the measured part)
+    margin: dict[str, float]  # the uncertainty margin of the difference to the top (accuracy units)
+    penalty: dict[str, float]  # score points the measured part takes off (0 for the top and its ties)
+    top: str | None  # the feasible option with the highest judged accuracy (None without points)
+
+
+def decide(options: Sequence[str], rules: Mapping[str, float], feasible: Mapping[str, bool],
+           points: Mapping[str, float] | None, params: DecisionParams, goal: str = "high",
+           spread: Mapping[str, float] | None = None, margins: Mapping[str, float] | None = None) -> Decision:
+    """The final scores of `options`. Without expected accuracies: the rule scores."""
+    if not points:
+        zero = {o: 0.0 for o in options}
+        return Decision({o: float(rules[o]) for o in options}, {}, zero, zero, zero, None)
+    judged = {o: points[o] - params.risk * (spread or {}).get(o, 0.0) for o in options}
+    pool = [o for o in options if feasible.get(o, True)] or list(options)
+    top = max(pool, key=lambda o: (judged[o], -list(options).index(o)))
+    m = margins or {}
+    margin = {o: max(m.get(o, 0.0), m.get(top, 0.0)) for o in options}
+    counted = {}
+    for o in options:
+        gap = judged[top] - judged[o]
+        counted[o] = gap - margin[o] if gap > margin[o] else (gap + margin[o] if gap < -margin[o] else 0.0)
+    w = min(params.weight(goal), 0.99)  # w = 1 would leave the table nothing; the grid stops well below
+    per_point = w / (1.0 - w) * 100.0 / params.span
+    penalty = {o: per_point * counted[o] for o in options}
+    learned = {o: 100.0 * (1.0 - counted[o] / params.span) for o in options}
+    final = {o: float(rules[o]) - penalty[o] for o in options}
+    return Decision(final, learned, counted, margin, penalty, top)
 
 
 def final_scores(options: Sequence[str], rules: Mapping[str, float], feasible: Mapping[str, bool],
                  points: Mapping[str, float] | None, params: DecisionParams, goal: str = "high",
-                 spread: Mapping[str, float] | None = None) -> tuple[dict[str, float], dict[str, float]]:
-    """(final score per option, learned score per option). Without expected accuracies: the rule scores."""
-    if not points:
-        return {o: float(rules[o]) for o in options}, {}
-    judged = {o: points[o] - params.risk * (spread or {}).get(o, 0.0) for o in options}
-    pool = [o for o in options if feasible.get(o, True)] or list(options)
-    top = max(judged[o] for o in pool)
-    learned = {o: 100.0 * (1.0 - (top - judged[o]) / params.span) for o in options}
-    w = params.weight(goal)
-    return {o: (1.0 - w) * float(rules[o]) + w * learned[o] for o in options}, learned
+                 spread: Mapping[str, float] | None = None,
+                 margins: Mapping[str, float] | None = None) -> tuple[dict[str, float], dict[str, float]]:
+    """(final score per option, learned score per option): `decide` for callers that need only the ranking."""
+    d = decide(options, rules, feasible, points, params, goal, spread, margins)
+    return d.final, d.learned
 
 
 def rank(options: Sequence[str], final: Mapping[str, float], feasible: Mapping[str, bool]) -> list[str]:
@@ -64,9 +105,9 @@ def rank(options: Sequence[str], final: Mapping[str, float], feasible: Mapping[s
     return sorted(options, key=lambda o: (not feasible.get(o, True), -round(final[o], 9), list(options).index(o)))
 
 
-def tied_with_best(options: Sequence[str], points: Mapping[str, float] | None, feasible: Mapping[str, bool],
-                   best: str, width: float) -> list[str]:
-    """Feasible options whose expected accuracy is within `width` of the pick's or above it: the statistical tie."""
-    if not points:
+def tied_with_best(options: Sequence[str], decision: Decision, feasible: Mapping[str, bool], best: str) -> list[str]:
+    """Feasible options the measured part cannot separate from the pick (counted gap 0): the table decided."""
+    if decision.top is None:
         return []
-    return [o for o in options if feasible.get(o, True) and o != best and points[o] >= points[best] - width]
+    return [o for o in options if feasible.get(o, True) and o != best and decision.counted[o] <= 0.0
+            and decision.counted[best] <= 0.0]

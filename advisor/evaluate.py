@@ -112,6 +112,36 @@ def seed_noise(runs: Any) -> dict[str, Any] | None:
         if spreads else None
 
 
+def cross_seed_oracle(runs: Any) -> dict[str, Any] | None:
+    """The floor for regret: an oracle that runs every option once (one seed) and picks the best, judged on another
+    seed of the same cell (every ordered pair of seeds), and the same pick judged against the mean of the other
+    seeds. Cells where every option has >= 2 seeds. Points."""
+    ok = runs[runs.method.isin(OPTIONS)]
+    losses, vs_mean, spreads, cells = [], [], [], 0
+    for _, cell in ok.groupby(["backbone", "task", "train_size"]):
+        by = {m: dict(zip(g.seed, g.score)) for m, g in cell.groupby("method")}
+        if len(by) < 2:
+            continue
+        seeds = sorted(set.intersection(*(set(v) for v in by.values())))
+        if len(seeds) < 2:
+            continue
+        cells += 1
+        for m, v in by.items():
+            spreads.append(float(np.std([v[s] for s in seeds], ddof=1)))
+        for a in seeds:
+            pick = max(by, key=lambda m: (by[m][a], m))
+            others = [b for b in seeds if b != a]
+            for b in others:
+                losses.append(max(by[m][b] for m in by) - by[pick][b])
+            mean = {m: float(np.mean([by[m][b] for b in others])) for m in by}
+            vs_mean.append(max(mean.values()) - mean[pick])
+    if not cells:
+        return None
+    return {"cells": cells, "regret": round(100 * float(np.mean(losses)), 2),
+            "regret_vs_mean_of_other_seeds": round(100 * float(np.mean(vs_mean)), 2),
+            "per_cell_seed_sd": round(100 * float(np.mean(spreads)), 2)}
+
+
 def leave_one_family_out(df: Any, published: list[dict] | None = None, families: list[str] | None = None) -> dict:
     """The nested evaluation (module docstring); `families` restricts which ones are scored (tests)."""
     runs = runs_view(df)
@@ -125,6 +155,7 @@ def leave_one_family_out(df: Any, published: list[dict] | None = None, families:
             choices.append({"mode": mode, "features": spec["features"], "anchor": spec.get("anchor"),
                             "alpha": spec["alpha"], "decision": spec["decision"], "candidates": spec.get("candidates")})
     return {**summarise(rows), "protocol": "nested leave-one-family-out", "seed_noise": seed_noise(runs),
+            "cross_seed_oracle": cross_seed_oracle(runs),
             "ablation": ablation(choices),
             "by_backbone": {b: summarise([r for r in rows if r["backbone"] == b])
                             for b in sorted({r["backbone"] for r in rows})}, "rows": rows}
@@ -196,6 +227,19 @@ def to_markdown(result: dict[str, Any], extrapolation: dict[str, Any] | None = N
     if noise:
         lines += ["", f"Noise floor: two seeds of the same cell differ by {noise['mean_abs_seed_difference']} points on "
                   f"average ({noise['cells']} cells with two seeds). Differences smaller than that are not findings."]
+    oracle = result.get("cross_seed_oracle")
+    if oracle:
+        lines += ["", f"Floor for regret: an oracle that runs all five options once and picks the best loses "
+                  f"**{oracle['regret']} points** per decision when judged on another seed "
+                  f"({oracle['regret_vs_mean_of_other_seeds']} against the mean of the other seeds; {oracle['cells']} "
+                  f"cells with >= 2 seeds of every option; per-cell seed standard deviation "
+                  f"{oracle['per_cell_seed_sd']} points). The advisor's regret above is judged on the mean of seeds."]
+    protocols = result.get("protocols")
+    if protocols:
+        lines += ["", "Protocol per backbone (one calibration never mixes protocols): " + "; ".join(
+            f"{b}: v{p['protocol']} ({p['trained_runs']} trained runs"
+            + (", set aside until the rerun completes: " + ", ".join(f"{n} v{v}" for v, n in p["set_aside"].items())
+               if p["set_aside"] else "") + ")" for b, p in protocols.items())]
     if result.get("ablation"):
         lines += ["", "## Which features earn their place (inside the training folds)", "",
                   "For every outer fold the selection compared these configurations by leave-one-family-out on that "
@@ -218,6 +262,11 @@ def to_markdown(result: dict[str, Any], extrapolation: dict[str, Any] | None = N
             e = extrapolation.get(p) or {}
             lines.append(f"| {p.replace('_', ' ')} | {e.get('held_out_rows')} | {e.get('ordering')} | "
                          f"{e.get('ordering_pairs')} | {e.get('gap_mae')} | {e.get('coverage')} |")
+        by_option = (extrapolation.get("leave_one_source_out") or {}).get("by_option") or {}
+        if by_option:
+            lines += ["", "*leave one source out, per option (prompt engineering has its own size law):* " + "; ".join(
+                f"{o.replace('_', ' ')}: {v['rows']} rows, gap MAE {v['gap_mae']}, coverage {v['coverage']}%, "
+                f"10-90% width {v['mean_width']} points" for o, v in by_option.items())]
         for p in ("leave_one_source_out", "leave_largest_model_out"):
             per = (extrapolation.get(p) or {}).get("per_source") or []
             if per:
@@ -249,11 +298,16 @@ def fit_and_evaluate(df: Any, published: list[dict] | None = None, source: str =
     from advisor.calibration import build_artifact
     from advisor.scaling import evaluate_extrapolation
 
+    from bench.results import one_protocol_per_backbone
+
     published = list(published or [])
+    df, protocols = one_protocol_per_backbone(df)
     art = build_artifact(df, published, source=source)
     if art is None:
         return None
     result = leave_one_family_out(df, published)
+    result["protocols"] = protocols
+    art["protocols"] = protocols
     extrapolation = evaluate_extrapolation(runs_view(df), published)
     art["evaluation"] = {**{k: v for k, v in result.items() if k != "rows"}, "rows": result["rows"],
                          "extrapolation": extrapolation}

@@ -8,9 +8,9 @@ from dataclasses import dataclass, field
 from typing import Any, Mapping
 
 from advisor.costs import CostEstimate, available_memory_gb, estimate_all
-from advisor.decision import DecisionParams, final_scores, rank, tied_with_best
+from advisor.decision import Decision, DecisionParams, decide, rank, tied_with_best
 from advisor.profile import CHOICES, OPTIONS, ProjectProfile
-from advisor.rules import Reason, RuleScore, score_options
+from advisor.rules import Reason, RuleScore, rule_hits, score_options
 from advisor.table import DecisionTable, load_table, matches
 
 from advisor.options import LABELS  # noqa: E402 - the one option registry
@@ -85,9 +85,27 @@ class Recommendation:
             other = next(r for r in self.ranking if not r.feasible)
             return (f"Recommended: {LABELS[top.option]} — the only feasible option here "
                     f"(the others: {other.why_not_feasible}).")
-        why = ", ".join(dict.fromkeys(r.factor.replace("_", " ")
-                                      for r in [x for x in top.reasons if x.direction == "for"][:3]))
+        why = ", ".join(f.replace("_", " ") for f in self.deciding_factors())
         return f"Recommended: {LABELS[top.option]} (score {top.score:.0f}/100){' — driven by ' + why if why else ''}."
+
+    def deciding_factors(self, limit: int = 3) -> list[str]:
+        """The factors that put the pick above the runner-up: per factor, the pick's contribution minus the
+        runner-up's (rules in raw points, the measured part in score points), largest first, positive only — so the
+        reasons named always favour the pick."""
+        feasible = [r for r in self.ranking if r.feasible]
+        if len(feasible) < 2:
+            return []
+        pick, runner = feasible[0], feasible[1]
+
+        def by_factor(r: OptionResult) -> dict[str, float]:
+            out: dict[str, float] = {}
+            for x in r.reasons:
+                out[x.factor] = out.get(x.factor, 0.0) + x.contribution
+            return out
+
+        a, b = by_factor(pick), by_factor(runner)
+        diff = {f: a.get(f, 0.0) - b.get(f, 0.0) for f in set(a) | set(b)}
+        return [f for f, v in sorted(diff.items(), key=lambda kv: (-kv[1], kv[0])) if v > 0][:limit]
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -105,23 +123,28 @@ class Recommendation:
 
 
 def _scored(profile: ProjectProfile, table: DecisionTable, calibration: Any,
-            points: Mapping[str, float] | None, explain: bool = True
-            ) -> tuple[dict[str, RuleScore], dict[str, float], list[str]]:
-    """Rule scores, final scores and the ranking: the one scoring path (ranking, counterfactuals, why)."""
-    scores = score_options(profile, table, estimate_all(profile, table), explain=explain)
+            points: Mapping[str, float] | None, margins: Mapping[str, float] | None = None, explain: bool = True,
+            costs: Mapping[str, CostEstimate] | None = None, hits: list[bool] | None = None
+            ) -> tuple[dict[str, RuleScore], Decision, list[str]]:
+    """Rule scores, the decision and the ranking: the one scoring path (ranking, counterfactuals, why).
+    `costs`: the profile's cost estimates when the caller has them (counterfactuals that keep the model reuse the
+    base profile's: the rules read only the memory estimate, which the number of examples, the goal, the compute
+    level and the number of tasks do not change)."""
+    scores = score_options(profile, table, costs or estimate_all(profile, table), explain=explain, hits=hits)
     feasible = {o: scores[o].feasible for o in OPTIONS}
     if calibration is not None and points:
-        (params, sd), spread = calibration.decision(profile), calibration.spread(profile)
+        (params, _), spread = calibration.decision(profile), calibration.spread(profile)
     else:
-        (params, sd), spread = (DecisionParams(), 0.0), None
-    final, _ = final_scores(OPTIONS, {o: scores[o].score for o in OPTIONS}, feasible, points, params,
-                            profile.accuracy_goal, spread)
-    return scores, final, rank(OPTIONS, final, feasible)
+        params, spread = DecisionParams(), None
+    d = decide(OPTIONS, {o: scores[o].score for o in OPTIONS}, feasible, points, params, profile.accuracy_goal,
+               spread, margins)
+    return scores, d, rank(OPTIONS, d.final, feasible)
 
 
 def _best_only(profile: ProjectProfile, table: DecisionTable, calibration: Any = None,
-               points: Mapping[str, float] | None = None) -> str:
-    return _scored(profile, table, calibration, points, explain=False)[2][0]
+               points: Mapping[str, float] | None = None, margins: Mapping[str, float] | None = None,
+               costs: Mapping[str, CostEstimate] | None = None, hits: list[bool] | None = None) -> str:
+    return _scored(profile, table, calibration, points, margins, explain=False, costs=costs, hits=hits)[2][0]
 
 
 def _variant(profile: ProjectProfile, **changes: object) -> ProjectProfile:
@@ -132,77 +155,142 @@ def _variant(profile: ProjectProfile, **changes: object) -> ProjectProfile:
     return clone
 
 
-_DATA_STEPS = (0, 16, 32, 64, 100, 200, 500, 1000, 2000, 5000, 10000, 20000, 50000, 100000)
+# Realistic changes, smallest first: a team can usually label 2-4x more (or use a half), move one compute level or
+# one goal level, pick a model about 3x or 10x larger or smaller, or serve 10x more tasks. "With 0 examples" is not
+# a change anyone makes to a project that has data (issue 20), so the example factors never reach 0.
+_MORE = (2, 4, 10, 100)
+_FEWER = (2, 4, 10)
+_MODEL_FACTORS = (3.0, 10.0)
+_MAX_EXAMPLES = 1_000_000
+
+
+def _size_text(b: float) -> str:
+    return f"{b * 1000:.0f}M" if b < 1 else f"{b:.3g}B"
 
 
 def counterfactuals(profile: ProjectProfile, table: DecisionTable | None = None,
                     calibration: Any = None) -> list[str]:
-    """The smallest change of labeled_examples, compute or accuracy_goal that changes the best option.
-
-    With a calibration the same blended score as the ranking decides; its predictions for
-    every candidate size come from one batched call.
-    """
+    """The smallest realistic change of examples, compute, accuracy goal, model size or number of tasks that
+    changes the pick, one per dimension (nearest first). With a calibration the same decision as the ranking decides
+    (expected accuracies and margins for every candidate size come from one batched call)."""
     table = table or load_table()
     n = profile.labeled_examples
-    by_size = calibration.points_by_size(profile, [max(n, 1), *[max(s, 1) for s in _DATA_STEPS]]) \
-        if calibration is not None else {}
+    more = [(f, n * f) for f in _MORE if n * f <= _MAX_EXAMPLES]
+    fewer = [(f, n // f) for f in _FEWER if n // f >= 1 and n // f != n]
+    sizes = sorted({n, *(m for _, m in more), *(m for _, m in fewer)} - {0})
+    if calibration is not None and sizes:
+        by_size = calibration.points_by_size(profile, sizes)
+        margins = calibration.margins(profile, sizes)
+    else:
+        by_size, margins = {}, {}
 
-    def points_at(size: int) -> Mapping[str, float] | None:
-        return by_size.get(max(size, 1)) if size > 0 else None
+    same_model_costs = estimate_all(profile, table)
+    base_hits = rule_hits(profile, table)
 
-    best = _best_only(profile, table, calibration, points_at(n))
+    def best_at(p: ProjectProfile, size: int, changed: str | None = None) -> str:
+        hits = rule_hits(p, table, base_hits, frozenset((changed,))) if changed else base_hits
+        return _best_only(p, table, calibration, by_size.get(size), margins.get(size), same_model_costs, hits)
+
+    best = best_at(profile, n)
     out = []
-    for direction, candidates in (("more", [s for s in _DATA_STEPS if s > n]),
-                                  ("fewer", [s for s in reversed(_DATA_STEPS) if s < n])):
-        for size in candidates:
-            other = _best_only(_variant(profile, labeled_examples=size), table, calibration, points_at(size))
+    for direction, cands in (("more", more), ("fewer", fewer)):
+        for f, size in cands:
+            other = best_at(_variant(profile, labeled_examples=size), size, "labeled_examples")
             if other != best:
-                out.append(f"With {size:,} labeled examples ({direction} than your {n:,}), "
+                out.append(f"With {f}x {direction} labeled examples ({size:,} instead of {n:,}), "
                            f"{LABELS[other]} would overtake {LABELS[best]}.")
                 break
-    for name, label in (("compute", "compute"), ("accuracy_goal", "accuracy goal")):
+    levels_of = [("accuracy_goal", "accuracy goal")]
+    if profile.model_access == "weights":
+        levels_of.insert(0, ("compute", "compute"))
+    for name, label in levels_of:
         levels = CHOICES[name]
         i = levels.index(getattr(profile, name))
-        # Nearest levels first: one step up/down, then two, ...
-        for step in range(1, len(levels)):
+        for j in (i + 1, i - 1):  # one level up or down: a realistic change
+            if 0 <= j < len(levels):
+                other = best_at(_variant(profile, **{name: levels[j]}), n, name)
+                if other != best:
+                    out.append(f"With {label} = {levels[j]} instead of {levels[i]}, "
+                               f"{LABELS[other]} would overtake {LABELS[best]}.")
+                    break
+    if profile.model_access == "weights":
+        b = profile.model_params_b
+        for f in _MODEL_FACTORS:
             found = False
-            for j in (i + step, i - step):
-                if 0 <= j < len(levels):
-                    other = _best_only(_variant(profile, **{name: levels[j]}), table, calibration, points_at(n))
-                    if other != best:
-                        out.append(f"With {label} = {levels[j]} instead of {levels[i]}, "
-                                   f"{LABELS[other]} would overtake {LABELS[best]}.")
-                        found = True
-                        break
+            for size_b, word in ((b * f, "larger"), (b / f, "smaller")):
+                if not 0.01 <= size_b <= 1000:
+                    continue
+                variant = _variant(profile, model_params_b=size_b, model=None)
+                pts = mg = None
+                if calibration is not None and n > 0:
+                    pts = calibration.points_by_size(variant, [n])[n]
+                    mg = calibration.margins(variant, [n])[n]
+                other = _best_only(variant, table, calibration, pts, mg,
+                                   hits=rule_hits(variant, table, base_hits, frozenset(("model_params_b", "model"))))
+                if other != best:
+                    out.append(f"With a {f:g}x {word} model ({_size_text(size_b)} instead of {_size_text(b)}), "
+                               f"{LABELS[other]} would overtake {LABELS[best]}.")
+                    found = True
+                    break
             if found:
                 break
+    for tasks in sorted({profile.num_tasks * 10, max(1, profile.num_tasks // 10)} - {profile.num_tasks}):
+        other = best_at(_variant(profile, num_tasks=tasks), n, "num_tasks")
+        if other != best:
+            out.append(f"Serving {tasks:,} tasks instead of {profile.num_tasks:,}, {LABELS[other]} would overtake "
+                       f"{LABELS[best]}.")
+            break
     if not out:
-        out.append(f"No single change of labeled examples, compute or accuracy goal changes the answer ({LABELS[best]}).")
+        out.append(f"No realistic single change (examples x{_MORE[0]}-{_MORE[-1]} or /{_FEWER[0]}-{_FEWER[-1]}, one "
+                   f"level of compute or accuracy goal, a model {_MODEL_FACTORS[0]:g}-{_MODEL_FACTORS[-1]:g}x larger "
+                   f"or smaller, 10x more or fewer tasks) changes the answer ({LABELS[best]}).")
     return out
 
 
 def _learned_reasons(option: str, expected: Mapping[str, Any], points: Mapping[str, float],
-                     feasible: Mapping[str, bool], learned: Mapping[str, float], weight: float) -> tuple[Reason, ...]:
-    """The measured part of a score, explained like a rule: expected accuracy against the best feasible option."""
-    pool = [o for o in OPTIONS if feasible[o]] or list(OPTIONS)
-    top = max(pool, key=lambda o: points[o])
+                     feasible: Mapping[str, bool], d: Decision, rules: Mapping[str, float],
+                     best: str) -> tuple[Reason, ...]:
+    """The measured part of a score, explained like a rule, in score points: what it takes off this option (a
+    difference to the top beyond its uncertainty), or — for the pick — what it took off options the decision table
+    preferred. A difference within its uncertainty takes nothing and says so."""
+    top = d.top or option
     e = expected[option]
     prov = e.get("provenance", {})
     gap = points[top] - points[option]
+    margin = d.margin[option]
+    interval = f"expected accuracy {e['point']:.3f} [{e['low']:.2f}-{e['high']:.2f}]"
+    unc = (f"uncertainty of the difference ±{100 * margin:.1f} points at {prov.get('decades_from_evidence', 0):g} "
+           "decades from the evidence" if margin > 0 else "measured where we have evidence")
     if not feasible[option]:
         # Said as a hypothetical: an infeasible option's accuracy is what it would reach, not a reason to pick it.
-        text = (f"expected accuracy {e['point']:.3f} [{e['low']:.2f}-{e['high']:.2f}] if it were feasible here "
-                f"({'above' if gap < 0 else 'vs'} {LABELS[top]}'s {points[top]:.3f})")
-    elif option == top or gap < 0.005:
-        text = (f"expected accuracy {e['point']:.3f} [{e['low']:.2f}-{e['high']:.2f}], as high as any feasible "
-                "option's")
+        text = (f"{interval} if it were feasible here ({'above' if gap < 0 else 'vs'} {LABELS[top]}'s "
+                f"{points[top]:.3f})")
+        contribution, direction = 0.0, "against"
+    elif d.penalty[option] > 0:
+        # Shown as what it does to the displayed score (clipped at 0); the ranking keeps the unclipped value.
+        taken = min(d.penalty[option], max(rules[option], 0.0))
+        text = (f"{interval}, {100 * gap:.1f} points below {LABELS[top]} ({points[top]:.3f}); beyond the "
+                f"{unc}, {100 * d.counted[option]:.1f} points count: "
+                + ("its score goes to 0" if taken < d.penalty[option] else f"−{taken:.0f} score points"))
+        contribution, direction = -taken, "against"
+    elif option == best:
+        beaten = [o for o in OPTIONS if feasible[o] and o != option and rules[o] >= rules[option]
+                  and d.penalty[o] > 0]
+        lift = max((min(d.penalty[o], rules[o]) - (rules[o] - rules[option]) for o in beaten), default=0.0)
+        if beaten:
+            text = (f"{interval}: measurably above {', '.join(LABELS[o] for o in beaten)}, which the decision "
+                    f"table alone would prefer ({unc})")
+        elif gap > 0:
+            text = f"{interval}, {100 * gap:.1f} points below {LABELS[top]} but within the {unc}: not counted"
+        else:
+            text = f"{interval}, as high as any feasible option's ({unc})"
+        contribution, direction = max(lift, 0.0), "for"
     else:
-        text = (f"expected accuracy {e['point']:.3f} [{e['low']:.2f}-{e['high']:.2f}], {100 * gap:.1f} points below "
-                f"{LABELS[top]} ({points[top]:.3f})")
-    contribution = weight * (learned[option] - 50.0) / 50.0
-    return (Reason("expected_accuracy", "for" if learned[option] >= 50 else "against", round(weight, 3),
-                   round(contribution, 3), "calibration", text,
-                   f"{prov.get('kind', 'calibration')}: {prov.get('detail', e.get('basis', ''))}"),)
+        text = (f"{interval}, {abs(100 * gap):.1f} points {'below' if gap > 0 else 'above'} {LABELS[top]} — within "
+                f"the {unc}: tied on the measured part, the decision table decides")
+        contribution, direction = 0.0, "for"
+    return (Reason("expected_accuracy", direction, round(abs(contribution), 1), round(contribution, 1),
+                   "calibration", text, f"{prov.get('kind', 'calibration')}: {prov.get('detail', e.get('basis', ''))}"),)
 
 
 def recommend(profile: ProjectProfile | Mapping[str, Any], *, table_path: str | None = None,
@@ -229,28 +317,27 @@ def recommend(profile: ProjectProfile | Mapping[str, Any], *, table_path: str | 
     expected: dict[str, Any] = calibration.expected(profile) if calibration is not None and trains else {}
     # Decisions use the unclipped predictions (advisor.decision); the displayed point is clipped to 0-1.
     points = {o: expected[o].pop("decision_point") for o in OPTIONS} if expected else None
-    scores, final, order = _scored(profile, table, calibration, points)
+    margins = calibration.margins(profile, [profile.labeled_examples])[profile.labeled_examples] if points else None
+    scores, dec, order = _scored(profile, table, calibration, points, margins)
     feasible = {o: scores[o].feasible for o in OPTIONS}
-    learned: dict[str, float] = {}
+    rules = {o: scores[o].score for o in OPTIONS}
     params, sd = (calibration.decision(profile) if calibration is not None and points else (DecisionParams(), 0.0))
-    if points:
-        _, learned = final_scores(OPTIONS, {o: scores[o].score for o in OPTIONS}, feasible, points, params,
-                                  profile.accuracy_goal, calibration.spread(profile))
     cells = calibration.nearest_cells(profile) if calibration is not None else []
     no_acc = "rules-only: " + (problem or "no calibration loaded")
     if calibration is not None and not trains:
         no_acc = "no labeled examples: nothing measured to compare against"
     weight = params.weight(profile.accuracy_goal)
+    best = order[0]
     ranking = tuple(
-        OptionResult(o, i + 1, min(100.0, max(0.0, final[o])), scores[o].feasible, scores[o].infeasible_reasons,
-                     (_learned_reasons(o, expected, points, feasible, learned, weight) if points else ())
-                     + scores[o].reasons, costs[o],
+        OptionResult(o, i + 1, min(100.0, max(0.0, dec.final[o])), scores[o].feasible, scores[o].infeasible_reasons,
+                     _ordered(_learned_reasons(o, expected, points, feasible, dec, rules, best) if points else (),
+                              scores[o].reasons), costs[o],
                      expected_accuracy=expected.get(o), expected_accuracy_note=expected[o]["basis"] if expected
                      else no_acc, rules_score=scores[o].score,
                      evidence=tuple({"task": c["task"], "train_size": c["train_size"], "backbone": c["backbone"],
                                      "accuracy": c["methods"][o]["score"], "seeds": c["methods"][o]["seeds"],
                                      "runs": c["methods"][o]["runs"]} for c in cells if o in c["methods"]),
-                     final=final[o])
+                     final=dec.final[o])
         for i, o in enumerate(order))
     caveats = [c.message + f" [{c.source}]" for c in table.caveats if matches(c.when, profile)]
     if profile.model_access == "weights":
@@ -268,11 +355,14 @@ def recommend(profile: ProjectProfile | Mapping[str, Any], *, table_path: str | 
     hybrids = tuple({"name": h.name, "rationale": h.message, "source": h.source}
                     for h in table.hybrids if matches(h.when, profile))
     cfs = tuple(counterfactuals(profile, table, calibration if trains else None)) if with_counterfactuals else ()
-    best = order[0]
     extra: dict[str, Any] = {}
     if calibration is not None:
         mode = f"rules + calibration ({calibration.n_runs} measured runs, {calibration.source})"
-        tied = tied_with_best(OPTIONS, points, feasible, best, sd) if points else []
+        tied = tied_with_best(OPTIONS, dec, feasible, best) if points else []
+        # Close calls: options the decision does separate, but by less than the in-store error of a difference —
+        # the pick is the better bet, and a short pilot on the user's data could still reorder them.
+        close = [o for o in OPTIONS if points and feasible[o] and o != best and o not in tied
+                 and abs(points[best] - points[o]) <= sd] if points else []
         # A linear probe cannot write text: for a generation task the cheap measurement is the zero-shot exact match.
         generation = getattr(profile, "task_kind", "classification") == "generation"
         settle = ("measure your model's zero-shot exact match on your data (`bench run --task-file my.yaml --methods "
@@ -283,24 +373,83 @@ def recommend(profile: ProjectProfile | Mapping[str, Any], *, table_path: str | 
                   "run each tied option briefly on your data (`advisor pilot --quick` runs LoRA beside its "
                   "prediction; `bench run --task-file my.yaml --methods ...` runs the others)")
         kinds = sorted({expected[o]["provenance"]["kind"] for o in OPTIONS}) if expected else []
+        per_point = weight / (1.0 - min(weight, 0.99)) * 100.0 / params.span
         extra = {"evidence": cells,
                  "calibration": {"runs": calibration.n_runs, "calibrated_on": calibration.created_at[:10],
                                  "source": calibration.source},
-                 "decision": {"rule": (f"feasible options only; score = {1 - weight:.2f} x rules + {weight:.2f} x "
-                                       f"learned, learned = 100 at the best expected accuracy and 0 at "
-                                       f"{100 * params.span:.0f} points below it"
-                                       + (f", each option judged {params.risk:g} error spreads below its expected "
+                 "decision": {"rule": (f"feasible options only; score = the decision table's score minus "
+                                       f"{per_point:.0f} points per point of expected accuracy below the best "
+                                       f"feasible option beyond the uncertainty of that difference (±"
+                                       f"{100 * sd:.1f} points per decade from the evidence, 0 where measured)"
+                                       + (f"; each option judged {params.risk:g} error spreads below its expected "
                                           "accuracy (best lower bound)" if params.risk else "")
                                        + "; weights chosen by leave-one-family-out inside the training tasks")
                               if points else "rules only (no expected accuracies)",
-                              "tied": tied, "tie_width_points": round(100 * sd, 1),
-                              "settle_with": settle if tied else None},
+                              "decided_by": _decided_by(dec, rules, feasible, best, points) if points else "rules",
+                              "why": _decided_text(dec, rules, feasible, best, points, tied) if points else
+                              "no expected accuracies: the decision table decided",
+                              "tied": tied, "tie_width_points": round(100 * max((dec.margin[o] for o in tied),
+                                                                                default=0.0), 1),
+                              "margin_points": {o: round(100 * dec.margin[o], 1) for o in OPTIONS} if points else {},
+                              "penalty_points": {o: round(dec.penalty[o], 1) for o in OPTIONS} if points else {},
+                              "close_calls": close,
+                              "close_call_width_points": round(100 * sd, 1),
+                              "settle_with": settle if tied or close else None},
                  "basis": _basis(profile, calibration, kinds, measured_on)}
     else:
         mode = "rules-only" + (f" ({problem})" if problem else "")
     if measured_on:
         extra["measured_on"] = measured_on
     return Recommendation(profile, ranking, tuple(caveats), hybrids, cfs, table.version, mode, extra)
+
+
+def _ordered(learned: tuple[Reason, ...], rule_reasons: tuple[Reason, ...]) -> tuple[Reason, ...]:
+    """The measured part's reason first when it moved the score (it is then what decided), else after the rules."""
+    if learned and learned[0].contribution != 0:
+        return learned + rule_reasons
+    return rule_reasons + learned
+
+
+def _rules_best(rules: Mapping[str, float], feasible: Mapping[str, bool]) -> str:
+    pool = [o for o in OPTIONS if feasible[o]] or list(OPTIONS)
+    return max(pool, key=lambda o: (round(rules[o], 9), -OPTIONS.index(o)))
+
+
+def _decided_by(d: Decision, rules: Mapping[str, float], feasible: Mapping[str, bool], best: str,
+                points: Mapping[str, float]) -> str:
+    """'measured' when the expected accuracies changed the pick from the decision table's, 'rules' when the table
+    picked among options the measured part cannot separate, 'both' when both parts prefer the pick."""
+    if _rules_best(rules, feasible) != best:
+        return "measured"
+    others = [o for o in OPTIONS if feasible[o] and o != best]
+    return "both" if others and all(d.counted[o] > 0 for o in others) else "rules"
+
+
+def _decided_text(d: Decision, rules: Mapping[str, float], feasible: Mapping[str, bool], best: str,
+                  points: Mapping[str, float], tied: list[str]) -> str:
+    by = _decided_by(d, rules, feasible, best, points)
+    if by == "measured":
+        alt = _rules_best(rules, feasible)
+        return (f"The measured part decided: {LABELS[best]} is expected {100 * (points[best] - points[alt]):.1f} "
+                f"points above {LABELS[alt]}, beyond the ±{100 * d.margin[alt]:.1f}-point uncertainty of that "
+                f"difference; the decision table alone would pick {LABELS[alt]} ({rules[alt]:.0f} vs "
+                f"{rules[best]:.0f}).")
+    if d.counted[best] > 0 and d.top is not None:
+        return (f"The decision table outweighed the measured part: {LABELS[d.top]} is expected "
+                f"{100 * (points[d.top] - points[best]):.1f} points above {LABELS[best]} (beyond the ±"
+                f"{100 * d.margin[best]:.1f}-point uncertainty), but at this accuracy goal the table's other factors "
+                f"({rules[best]:.0f} vs {rules[d.top]:.0f}) weigh more.")
+    if tied:
+        spread = max(abs(points[o] - points[best]) for o in tied)
+        return (f"The decision table decided: the measured part cannot separate {LABELS[best]} from "
+                f"{', '.join(LABELS[o] for o in tied)} (expected accuracies within {100 * spread:.1f} points, "
+                f"uncertainty of a difference up to ±{100 * max(d.margin[o] for o in tied):.1f} points here), and the "
+                f"table scores {LABELS[best]} {rules[best]:.0f} against "
+                f"{', '.join(f'{rules[o]:.0f}' for o in tied)}.")
+    if by == "both":
+        return (f"Both parts agree: the decision table scores {LABELS[best]} highest ({rules[best]:.0f}) and every "
+                "other feasible option is expected measurably below it.")
+    return f"The decision table decided ({LABELS[best]} {rules[best]:.0f}/100); nothing else is feasible to compare."
 
 
 def _basis(profile: ProjectProfile, calibration: Any, kinds: list[str], measured_on: str | None = None) -> str:

@@ -28,13 +28,20 @@ def basis_lines(rec: Recommendation) -> list[str]:
 
 
 def tie_sentence(rec: Recommendation) -> str | None:
-    """The statistical tie with the pick and the cheap measurement that would settle it, or None."""
+    """Which part of the answer decided and why, plus any close call and the cheap measurement that would settle
+    it — one text for the CLI, the app and the Markdown download; None for a rules-only answer."""
     decision = rec.extra.get("decision") or {}
-    if not decision.get("tied"):
+    if not decision.get("why"):
         return None
-    return (f"Statistically tied with {label(rec.best)} (within {decision['tie_width_points']} points, one standard "
-            f"deviation of a between-option difference): {', '.join(label(o) for o in decision['tied'])}. "
-            f"To settle it, {decision['settle_with']}.")
+    text = decision["why"]
+    close = decision.get("close_calls") or []
+    if close:
+        text += (f" Close call: {', '.join(label(o) for o in close)} within {decision['close_call_width_points']} "
+                 f"points of {label(rec.best)} (one standard deviation of a between-option difference in our "
+                 f"evaluation); {label(rec.best)} is the better bet.")
+    if decision.get("settle_with"):
+        text += f" To settle it, {decision['settle_with']}."
+    return text
 
 
 def to_markdown(rec: Recommendation, evidence: list[dict[str, Any]] | None = None) -> str:

@@ -40,6 +40,9 @@ class Rule:
     revised: Mapping[str, Any] | None = None
 
 
+CHECKS = ("training_memory", "examples_per_class")
+
+
 @dataclass(frozen=True)
 class Constraint:
     id: str
@@ -48,6 +51,7 @@ class Constraint:
     source: str
     when: Mapping[str, Any] | None = None
     check: str | None = None
+    min_per_class: int = 0  # check examples_per_class: labelled examples needed per class
 
 
 @dataclass(frozen=True)
@@ -149,10 +153,14 @@ def parse_table(raw: Mapping[str, Any]) -> DecisionTable:
         where = f"constraints[{i}] ({c.get('id', '?')})"
         if ("when" in c) == ("check" in c):
             raise TableError(f"{where}: needs exactly one of 'when' or 'check'")
-        if "check" in c and c["check"] != "training_memory":
-            raise TableError(f"{where}: unknown check {c['check']!r} (allowed: training_memory)")
+        if "check" in c and c["check"] not in CHECKS:
+            raise TableError(f"{where}: unknown check {c['check']!r} (allowed: {', '.join(CHECKS)})")
+        per_class = c.get("min_per_class", 0)
+        if c.get("check") == "examples_per_class" and (type(per_class) is not int or not 1 <= per_class <= 1000):
+            raise TableError(f"{where}: min_per_class={per_class!r} (allowed: an integer 1-1000)")
         constraints.append(Constraint(c["id"], _check_options(where, c["infeasible"]), c["reason"], c["source"],
-                                      _check_when(where, c["when"]) if "when" in c else None, c.get("check")))
+                                      _check_when(where, c["when"]) if "when" in c else None, c.get("check"),
+                                      per_class))
     caveats = tuple(Note(_check_when(f"caveats[{i}]", c["when"]), c["message"], c["source"])
                     for i, c in enumerate(raw.get("caveats", [])))
     hybrids = tuple(Note(_check_when(f"hybrids[{i}]", h["when"]), h["rationale"], h["source"], h["name"])

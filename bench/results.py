@@ -309,9 +309,13 @@ def load(results_dir: str | Path = DEFAULT_RESULTS_DIR, include_failed: bool = T
         row = {k: record.get(k, metrics.get(k)) for k in FLAT_COLUMNS}
         config = record.get("config") if isinstance(record.get("config"), dict) else {}
         row.update({k: config.get(k) for k in CONFIG_COLUMNS})
+        # Runs from before the protocol had a version were measured under version 1 (bench/protocol.py).
+        proto = config.get("protocol") if isinstance(config.get("protocol"), dict) else {}
+        version = proto.get("version", 1)
+        row["protocol_version"] = version if type(version) is int else 1
         row["path"] = str(path)
         rows.append(row)
-    df = pd.DataFrame(rows, columns=[*FLAT_COLUMNS, *CONFIG_COLUMNS, "path"])
+    df = pd.DataFrame(rows, columns=[*FLAT_COLUMNS, *CONFIG_COLUMNS, "protocol_version", "path"])
     return (df, invalid) if return_invalid else df
 
 
@@ -377,6 +381,30 @@ def runs_view(df: Any) -> Any:
 
 
 CELL = ["backbone", "task", "train_size", "method"]
+
+
+def one_protocol_per_backbone(df: Any) -> tuple[Any, dict[str, dict[str, Any]]]:
+    """(runs of one protocol version per backbone, what was kept and set aside per backbone).
+
+    One calibration never mixes protocols for a backbone (issue 21): while a rerun under a new protocol is under
+    way, a backbone's cells come from the version that covers most of its cells (ties: the newer), and the other
+    version's runs wait until the rerun overtakes it. Zero-shot prompting and the linear probe never early-stop, so
+    their runs count for every version."""
+    if "protocol_version" not in df or df.empty:
+        return df, {}
+    untrained = df.method.isin(["prompt_engineering", "linear_probe"])
+    keep = untrained.copy()
+    note: dict[str, dict[str, Any]] = {}
+    for backbone, g in df[~untrained].groupby("backbone"):
+        cells = g.groupby("protocol_version").apply(
+            lambda x: len(x[["task", "train_size", "method"]].drop_duplicates()), include_groups=False)
+        version = int(max(cells.index, key=lambda v: (int(cells[v]), int(v))))
+        chosen = g.protocol_version == version
+        keep.loc[g.index[chosen.to_numpy()]] = True
+        note[str(backbone)] = {"protocol": version, "trained_runs": int(chosen.sum()),
+                               "set_aside": {int(v): int(n) for v, n in g[~chosen].protocol_version.value_counts()
+                                             .items()}}
+    return df[keep], note
 
 
 def cells_view(runs: Any) -> Any:

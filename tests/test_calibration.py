@@ -117,10 +117,14 @@ def test_counterfactual_winner_is_the_ranking_first(cal):
 def test_learned_part_is_explained_and_ties_are_stated(cal):
     rec = recommend({"labeled_examples": 500, "zero_shot_accuracy": 0.6, "probe_accuracy": 0.8}, calibration=cal)
     top = rec.ranking[0]
-    assert top.reasons[0].factor == "expected_accuracy" and "expected accuracy" in top.reasons[0].rationale
+    learned = [x for x in top.reasons if x.factor == "expected_accuracy"]
+    assert len(learned) == 1 and "expected accuracy" in learned[0].rationale and learned[0].direction == "for"
+    if learned[0].contribution:  # the measured part moved the pick: its reason comes first
+        assert top.reasons[0] is learned[0]
     decision = rec.to_dict()["decision"]
     assert decision["rule"].startswith("feasible options only") and isinstance(decision["tied"], list)
     assert all(t != rec.best for t in decision["tied"])
+    assert decision["decided_by"] in ("measured", "rules", "both") and decision["why"]
 
 
 def test_infeasible_options_never_set_the_bar(cal):
@@ -128,7 +132,8 @@ def test_infeasible_options_never_set_the_bar(cal):
     assert rec.best == "prompt_engineering"
     assert rec.summary().startswith("Recommended: prompt engineering — the only feasible option")
     # Its learned score is computed against feasible options only: it is the best of them.
-    assert rec.ranking[0].reasons[0].direction == "for"
+    learned = next(x for x in rec.ranking[0].reasons if x.factor == "expected_accuracy")
+    assert learned.direction == "for" and learned.contribution >= 0
 
 
 def test_served_file_round_trip_and_missing_artifact(artifact, tmp_path, monkeypatch):
