@@ -220,11 +220,15 @@ class ServedCalibration:
         if any(abs(lp - math.log10(p)) <= NEAR_PARAMS_DECADES for p in self.backbones.values()):
             return np.repeat(beyond[:, None], len(OPTIONS), axis=1)
         if not hasattr(self, "_evidence_arrays"):
+            # Every option's points in one array and where each option's run starts: one distance matrix and
+            # one segmented minimum per call instead of five (~80 us -> ~20 us; ~6 calls per answer).
             pts = (self.scaling or {}).get("evidence_points") or {}
             ours = [[math.log10(p), math.log10(n)] for p in self.backbones.values() for n in measured]
-            self._evidence_arrays = [np.asarray(pts.get(o) or ours, dtype=float) for o in OPTIONS]
-        return np.stack([np.min(np.hypot(a[None, :, 0] - lp, a[None, :, 1] - ld[:, None]), axis=1)
-                         for a in self._evidence_arrays], axis=1)
+            arrays = [np.asarray(pts.get(o) or ours, dtype=float) for o in OPTIONS]
+            self._evidence_arrays = (np.concatenate(arrays), np.cumsum([0] + [len(a) for a in arrays[:-1]]))
+        allpts, starts = self._evidence_arrays
+        dist = np.hypot(allpts[None, :, 0] - lp, allpts[None, :, 1] - ld[:, None])
+        return np.minimum.reduceat(dist, starts, axis=1)
 
     def margins(self, profile: Any, sizes: list[int]) -> dict[int, dict[str, float]]:
         """Per training size, each option's uncertainty margin on a difference, in accuracy units: the in-store
@@ -255,8 +259,12 @@ class ServedCalibration:
         g = float(linear_predict(x, s["gap_model"])[0])
         pts = np.asarray(s["evidence_points"].get(option, []), dtype=float)
         dist = float(np.min(np.hypot(pts[:, 0] - log_p, pts[:, 1] - log_d))) if len(pts) else 3.0
-        lo = g + min(0.0, s["gap_model"]["residual_low"]) * (1 + dist)
-        hi = g + max(0.0, s["gap_model"]["residual_high"]) * (1 + dist)
+        # Beyond our backbones the answer is a new setting at scale: the error of predicting a held-out published
+        # source (advisor.scaling._residual_quantiles); the pooled quantiles for calibrations fitted without them.
+        q = (s.get("gap_residuals") or {}).get("published") or [s["gap_model"]["residual_low"],
+                                                                s["gap_model"]["residual_high"]]
+        lo = g + min(0.0, q[0]) * (1 + dist)
+        hi = g + max(0.0, q[1]) * (1 + dist)
         return g, lo, hi, dist
 
     def _size_shift(self, profile: Any, n: int, points: Mapping[str, float] | None = None,
@@ -363,12 +371,14 @@ class ServedCalibration:
             s, s_lo, s_hi = shift[o]
             decision_point = raw[i] + s
             p = clipped[i] + s
-            lo = p + (low_c[i] - clipped[i]) * (1 + beyond) + s_lo
-            hi = p + (high_c[i] - clipped[i]) * (1 + beyond) + s_hi
+            # The task model's error at the anchor and the size model's error of moving it are independent: their
+            # 10-90% half-widths add in quadrature (a plain sum covered 95%+ and spanned 0.4-1.0 at every 1-70B size).
+            lo = p - math.hypot((clipped[i] - low_c[i]) * (1 + beyond), min(0.0, s_lo))
+            hi = p + math.hypot((high_c[i] - clipped[i]) * (1 + beyond), max(0.0, s_hi))
             prov = self.provenance(profile, o)
             prov = dict(prov, decades_from_evidence=round(float(dist[0, i]), 2))
-            if prov["kind"] == "extrapolated":
-                # No evidence near: neither the point nor the upper bound may claim a perfect score.
+            if prov["kind"] != "measured here":
+                # Not measured here: neither the point nor the upper bound may claim a perfect score.
                 hi, p = min(hi, 0.99), min(p, 0.98)
             p = min(max(p, 0.0), 1.0)
             out[o] = {"point": round(p, 4), "low": round(min(max(lo, 0.0), p), 4),

@@ -315,6 +315,29 @@ def evidence_index(runs: Any) -> list[dict[str, Any]]:
     return out
 
 
+# What a fit depends on besides the runs: its code, the decision table (its rules score every cell in the model
+# selection) and the published evidence. `bench refresh` refits when this changes even if no run did — the
+# precision-weighted decision (issue 20) changed the fit without a new measurement.
+_REPO = Path(__file__).resolve().parent.parent
+FIT_INPUTS = ("advisor/calibration.py", "advisor/scaling.py", "advisor/decision.py", "advisor/features.py",
+              "advisor/model.py", "advisor/evaluate.py", "data/decision_table.yaml")
+
+
+def fit_fingerprint(root: Path = _REPO) -> str:
+    """sha256 over the fit's code, the decision table and every published-evidence file (sorted, by content)."""
+    import hashlib
+
+    h = hashlib.sha256()
+    files = [root / f for f in FIT_INPUTS] + sorted((root / "data" / "evidence").glob("*.yaml"))
+    for f in files:
+        h.update(f.relative_to(root).as_posix().encode())
+        try:
+            h.update(f.read_bytes())
+        except OSError:
+            h.update(b"<missing>")
+    return h.hexdigest()[:16]
+
+
 def build_artifact(df: Any, evidence_rows: Iterable[dict] | None = None, source: str = "",
                    with_scaling: bool = True) -> dict[str, Any] | None:
     """Fit everything from a results DataFrame (+ published rows) into one JSON-able dict; None if too little."""
@@ -338,6 +361,7 @@ def build_artifact(df: Any, evidence_rows: Iterable[dict] | None = None, source:
         "measured_sizes": sorted(int(n) for n in runs.train_size.unique()),
         "measured_kinds": sorted(runs.task_kind.unique()),
         "evidence": evidence_index(runs),
+        "fit_fingerprint": fit_fingerprint(),
     }
     if with_scaling:
         from advisor.scaling import fit_scaling

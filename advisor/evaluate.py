@@ -144,6 +144,9 @@ def cross_seed_oracle(runs: Any) -> dict[str, Any] | None:
 
 def leave_one_family_out(df: Any, published: list[dict] | None = None, families: list[str] | None = None) -> dict:
     """The nested evaluation (module docstring); `families` restricts which ones are scored (tests)."""
+    from bench.results import one_protocol_per_backbone
+
+    df, protocols = one_protocol_per_backbone(df)  # one protocol per backbone, as the served fit (issue 21)
     runs = runs_view(df)
     rows: list[dict[str, Any]] = []
     choices: list[dict[str, Any]] = []
@@ -155,7 +158,7 @@ def leave_one_family_out(df: Any, published: list[dict] | None = None, families:
             choices.append({"mode": mode, "features": spec["features"], "anchor": spec.get("anchor"),
                             "alpha": spec["alpha"], "decision": spec["decision"], "candidates": spec.get("candidates")})
     return {**summarise(rows), "protocol": "nested leave-one-family-out", "seed_noise": seed_noise(runs),
-            "cross_seed_oracle": cross_seed_oracle(runs),
+            "cross_seed_oracle": cross_seed_oracle(runs), "protocols": protocols,
             "ablation": ablation(choices),
             "by_backbone": {b: summarise([r for r in rows if r["backbone"] == b])
                             for b in sorted({r["backbone"] for r in rows})}, "rows": rows}
@@ -209,7 +212,7 @@ def to_markdown(result: dict[str, Any], extrapolation: dict[str, Any] | None = N
     noise = result.get("seed_noise")
     lines = ["# Advisor evaluation", "",
              f"Protocol: **{result['protocol']}** — for each task family the whole calibration (features, ridge "
-             "penalty, decision tie width/weight/span chosen by an inner leave-one-family-out on the other families, "
+             "penalty, the decision's weight/span/risk/z chosen by an inner leave-one-family-out on the other families, "
              f"then the refit) runs without it; {result['cells']} measured cells{(' from `' + source + '`') if source else ''}. "
              "Scores are the task's metric (accuracy; macro-F1 for imbalanced tasks), means over seeds. Targets: "
              "regret <= 1 point, pick within 1 point of the best in >= 85% of cells, MAE <= 3 points, 10-90% "
@@ -267,6 +270,12 @@ def to_markdown(result: dict[str, Any], extrapolation: dict[str, Any] | None = N
             lines += ["", "*leave one source out, per option (prompt engineering has its own size law):* " + "; ".join(
                 f"{o.replace('_', ' ')}: {v['rows']} rows, gap MAE {v['gap_mae']}, coverage {v['coverage']}%, "
                 f"10-90% width {v['mean_width']} points" for o, v in by_option.items())]
+        by_prov = (extrapolation.get("leave_one_source_out") or {}).get("by_provenance") or {}
+        if by_prov:
+            lines += ["", "*leave one source out, by provenance of the held-out rows (a 1-70B answer is predicted "
+                      "like a held-out published source):* " + "; ".join(
+                          f"{k}: {v['rows']} rows, gap MAE {v['gap_mae']}, coverage {v['coverage']}%, 10-90% width "
+                          f"{v['mean_width']} points" for k, v in by_prov.items())]
         for p in ("leave_one_source_out", "leave_largest_model_out"):
             per = (extrapolation.get(p) or {}).get("per_source") or []
             if per:
@@ -306,7 +315,6 @@ def fit_and_evaluate(df: Any, published: list[dict] | None = None, source: str =
     if art is None:
         return None
     result = leave_one_family_out(df, published)
-    result["protocols"] = protocols
     art["protocols"] = protocols
     extrapolation = evaluate_extrapolation(runs_view(df), published)
     art["evaluation"] = {**{k: v for k, v in result.items() if k != "rows"}, "rows": result["rows"],

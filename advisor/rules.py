@@ -55,8 +55,10 @@ def _index(table: DecisionTable) -> tuple[dict[str, list[int]], list[tuple[tuple
     entry = _INDEX.get(id(table))
     if entry is None or entry[0] is not table:
         by_field: dict[str, list[int]] = {}
-        for i, r in enumerate(table.rules):
-            for f in r.when:
+        # Rules first, then the constraints with a `when` (hit i >= len(rules) is constraint i - len(rules)).
+        whens = [r.when for r in table.rules] + [c.when or {} for c in table.constraints]
+        for i, when in enumerate(whens):
+            for f in when:
                 by_field.setdefault(f, []).append(i)
         rows = [tuple((o, r.weight * r.effects[o]) for o in OPTIONS if r.effects[o] != 0) for r in table.rules]
         entry = _INDEX[id(table)] = (table, by_field, rows)
@@ -73,12 +75,14 @@ def rule_hits(profile: ProjectProfile, table: DecisionTable, base: list[bool] | 
     only the rules reading a changed field are re-evaluated — the counterfactual search scores ~15 one-field
     variants per answer, and re-matching every rule for each cost ~a third of its time."""
     if base is None:
-        return [matches(r.when, profile) for r in table.rules]
+        return [matches(r.when, profile) for r in table.rules] + \
+            [c.when is not None and matches(c.when, profile) for c in table.constraints]
     hits = list(base)
     by_field = _index(table)[0]
+    n = len(table.rules)
     for f in changed:
         for i in by_field.get(f, ()):
-            hits[i] = matches(table.rules[i].when, profile)
+            hits[i] = matches(table.rules[i].when if i < n else table.constraints[i - n].when, profile)
     return hits
 
 
@@ -110,9 +114,10 @@ def score_options(profile: ProjectProfile, table: DecisionTable,
                                               contribution, rule.id, rule.rationale, rule.source))
     blocked: dict[str, list[str]] = {o: [] for o in OPTIONS}
     memory = available_memory_gb(profile, table)
-    for c in table.constraints:
+    first = len(table.rules)
+    for j, c in enumerate(table.constraints):
         if c.when is not None:
-            if matches(c.when, profile):
+            if hits[first + j]:
                 for option in c.infeasible:
                     blocked[option].append(f"{c.reason} [{c.id}; {c.source}]")
         elif c.check == "training_memory" and profile.model_access == "weights":

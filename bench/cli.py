@@ -243,6 +243,24 @@ def refresh_cmd(
     typer.echo(f"promoted: {record['calibration']} is now served")
 
 
+@app.command("promote")
+def promote_cmd(
+    calibration: str = typer.Argument(..., help="A calibration folder name in --root (e.g. 20261203T065609Z)."),
+    reason: str = typer.Option(..., "--reason", help="Why it is served although a gate failed (recorded)."),
+    root: Path = typer.Option(Path("data/calibration"), "--root", help="Where calibrations, SERVED and history live."),
+) -> None:
+    """Serve a calibration whose refresh failed a gate — a person's decision, recorded with its reason."""
+    from bench.refresh import RefreshError, override
+
+    try:
+        record = override(root, calibration, reason)
+    except RefreshError as err:
+        _fail(str(err))
+    failed = ", ".join(g["gate"] for g in record["override"]["failed_gates"]) or "none"
+    typer.echo(f"promoted: {calibration} is now served (replacing {record['override']['replaced']}; failed gates "
+               f"overridden: {failed}); the reason is in {root / 'history.jsonl'}")
+
+
 @app.command("history")
 def history_cmd(root: Path = typer.Option(Path("data/calibration"), "--root"),
                 as_json: bool = typer.Option(False, "--json")) -> None:
@@ -259,7 +277,8 @@ def history_cmd(root: Path = typer.Option(Path("data/calibration"), "--root"),
         failed_gates = [g["gate"] for g in r.get("gates", []) if not g["passed"]]
         typer.echo(f"{r['started']}  {r.get('calibration', '?')}  ran {r.get('ran')} skipped {r.get('skipped')} "
                    f"failed {r.get('failed')}  {'PROMOTED' if r.get('promoted') else 'kept served'}"
-                   + (f"  failed gates: {', '.join(failed_gates)}" if failed_gates else ""))
+                   + (f"  failed gates: {', '.join(failed_gates)}" if failed_gates else "")
+                   + (f"  OVERRIDE: {r['override']['reason'][:200]}" if r.get("override") else ""))
 
 
 @app.command("inspect-prompt")

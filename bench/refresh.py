@@ -239,6 +239,42 @@ def promote(root: Path, name: str) -> None:
     os.replace(tmp, root / "SERVED")
 
 
+def override(root: str | Path, name: str, reason: str, now: dt.datetime | None = None) -> dict[str, Any]:
+    """Serve a complete calibration folder whose refresh failed a gate, with the reason on the record.
+
+    The gates compare every metric with the served calibration's at a 1-point tolerance — less than one cell's weight
+    in within-1 (1 of 86 cells = 1.2 points) — so a deliberate change of the decision table that costs a few cells
+    (issue 20's "no full fine-tuning below 4 examples per class") can never pass them. A person decides then, and
+    history.jsonl says who overrode which failed gates and why. Only SERVED moves (atomically); the folder, its
+    evaluation and its failed gates stay as written."""
+    root = Path(root)
+    folder = root / name
+    if not STAMP.fullmatch(name) or not folder.is_dir():
+        raise RefreshError(f"calibration={name!r} (allowed: a calibration folder in {root}, e.g. 20261203T065609Z)")
+    if len(reason.strip()) < 20:
+        raise RefreshError(f"reason={reason.strip()[:40]!r} (allowed: a sentence of at least 20 characters saying why)")
+    try:
+        manifest = json.loads((folder / "manifest.json").read_text(encoding="utf-8")[:10_000_000])
+    except (OSError, ValueError, RecursionError) as err:
+        raise RefreshError(f"{folder}/manifest.json: {type(err).__name__} (an incomplete folder is never served)")
+    from advisor.artifact import load_served
+
+    if load_served(folder / "calibration.json") is None:
+        from advisor.artifact import last_problem
+
+        raise RefreshError(f"{folder}/calibration.json cannot be served: {last_problem()}")
+    now = now or dt.datetime.now(dt.timezone.utc)
+    before = served_dir(root)
+    record = {"started": now.isoformat(timespec="seconds"), "finished": now.isoformat(timespec="seconds"),
+              "calibration": name, "promoted": True, "override": {
+                  "reason": reason.strip()[:2000], "replaced": before.name if before else None,
+                  "failed_gates": [g for g in manifest.get("gates", []) if not g.get("passed")]},
+              "metrics": manifest.get("metrics"), "gates": manifest.get("gates", [])}
+    promote(root, name)
+    _append_history(root, record)
+    return record
+
+
 def gates(new_eval: dict[str, Any], served_eval: dict[str, Any] | None, present: int, required: int,
           ran: int, failed: int, config: RefreshConfig) -> list[dict[str, Any]]:
     out = [{"gate": "required cells present", "value": f"{present}/{required}",
@@ -313,7 +349,7 @@ def refresh(config: RefreshConfig, results_dir: str | Path, root: str | Path = D
                        "ran": ran, "failed": failed, "runs_fitted": len(ok), "cleaned_incomplete": cleaned,
                        "invalid_files": [{"path": str(p), "problem": why} for p, why in bad_files]})
         served = served_dir(root)
-        if ran == 0 and served is not None and _same_runs(served, ok):
+        if ran == 0 and served is not None and _same_runs(served, ok) and _same_fit(served):
             # Nothing new since the served calibration: no folder, no refit; one history line.
             record.update({"finished": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
                            "calibration": served.name, "nothing_new": True, "gates": [], "promoted": False})
@@ -369,6 +405,18 @@ def clean_incomplete(root: Path) -> list[str]:
             shutil.rmtree(folder, ignore_errors=True)
             removed.append(folder.name)
     return removed
+
+
+def _same_fit(served: Path) -> bool:
+    """Whether the served calibration was fitted by the current fit code, decision table and published evidence
+    (advisor.calibration.fit_fingerprint); artifacts from before the fingerprint count as different."""
+    from advisor.calibration import fit_fingerprint
+
+    try:
+        art = json.loads((served / "calibration.json").read_text(encoding="utf-8")[:200_000_000])
+    except (OSError, ValueError, RecursionError):
+        return False
+    return isinstance(art, dict) and art.get("fit_fingerprint") == fit_fingerprint()
 
 
 def _same_runs(served: Path, ok: Any) -> bool:

@@ -26,14 +26,19 @@ from bench.results import iter_results
 def main(results_dir: str = "data/results") -> None:
     stats: dict[tuple, list] = defaultdict(list)
     flat: dict[tuple, list[bool]] = defaultdict(list)
+    # Per protocol version (issue 21): under v2 no run stops before its budget, so "stopped flat" is 0 by
+    # construction; what still says whether a run learned is whether its kept checkpoint is the first check.
+    first: dict[tuple, list[bool]] = defaultdict(list)
     for _, rec in iter_results(results_dir):
         if not rec or rec.get("status") != "ok" or rec.get("method") in ("prompt_engineering", "linear_probe"):
             continue
         m = rec.get("metrics", {})
         curve = m.get("loss_curve") or []
+        version = ((rec.get("config") or {}).get("protocol") or {}).get("version", 1)
         if curve:
-            flat[(rec["backbone"], rec["method"])].append(
+            flat[(version, rec["backbone"], rec["method"])].append(
                 int(rec.get("steps") or 0) < int(m.get("budget_steps") or 0) and m.get("best_step") == curve[0][0])
+            first[(version, rec["backbone"])].append(m.get("best_step") == curve[0][0])
         last_gain = (curve[-1][2] - curve[-2][2]) if len(curve) >= 2 and len(curve[-1]) > 2 else 0.0
         cap = (rec.get("config", {}).get("protocol", {}) or {}).get("max_steps")
         stats[(rec["backbone"], rec["method"], rec["train_size"], cap)].append(
@@ -48,11 +53,15 @@ def main(results_dir: str = "data/results") -> None:
     total = sum(len(v) for v in stats.values())
     cut = sum(1 for v in stats.values() for r in v if not r[0])
     print(f"\n{cut} of {total} trained runs were cut off by the step cap while still improving on validation.")
-    print("\nStopped flat (ended before the budget, no validation gain after the first check):")
-    for (b, meth), rows in sorted(flat.items()):
-        print(f"  {b:<14}{meth:<17}{sum(rows):>4}/{len(rows):<4}({sum(rows) / len(rows):.0%})")
-    every = [x for rows in flat.values() for x in rows]
-    print(f"{sum(every)} of {len(every)} trained runs ({sum(every) / len(every):.0%}) stopped flat.")
+    print("\nStopped flat (ended before the budget, no validation gain after the first check), per protocol version:")
+    for (v, b, meth), rows in sorted(flat.items()):
+        print(f"  v{v} {b:<14}{meth:<17}{sum(rows):>4}/{len(rows):<4}({sum(rows) / len(rows):.0%})")
+    for v in sorted({k[0] for k in flat}):
+        every = [x for k, rows in flat.items() if k[0] == v for x in rows]
+        print(f"protocol v{v}: {sum(every)} of {len(every)} trained runs ({sum(every) / len(every):.0%}) stopped flat.")
+    print("\nKept checkpoint = the first validation check (the run never improved on its first check):")
+    for (v, b), rows in sorted(first.items()):
+        print(f"  v{v} {b:<14}{sum(rows):>4}/{len(rows):<4}({sum(rows) / len(rows):.0%})")
 
 
 if __name__ == "__main__":

@@ -1,7 +1,8 @@
 """Print the serving speed: cold `advisor recommend` (a fresh process) and warm `recommend()` p50/p95, rules-only
 and with the served calibration artifact (counterfactuals included), plus which heavy modules the path imports.
 
-Targets (issue: the serving path): cold CLI <= 1.0 s; warm calibrated recommend() p50 <= 2 ms.
+Targets (issue: the serving path; issue 20: with the precision-weighted decision and the realistic counterfactuals):
+cold CLI <= 1.0 s; warm calibrated recommend() p50 <= 2 ms including counterfactuals.
 Run: .venv/bin/python benchmarks/recommend_latency.py
 """
 
@@ -46,15 +47,19 @@ def main(repeats: int = 200) -> None:
     for label, c in cases:
         for p in profiles:
             recommend(p, calibration=c)
-        times = []
-        for _ in range(repeats):
-            for p in profiles:
-                t0 = time.perf_counter()
-                recommend(p, calibration=c)
-                times.append((time.perf_counter() - t0) * 1000)
-        times.sort()
-        print(f"warm recommend(), {label}, with counterfactuals: p50 {statistics.median(times):.3f} ms, "
-              f"p95 {times[int(0.95 * len(times))]:.3f} ms over {len(times)} calls")
+        for cf in (True, False):
+            times = []
+            for _ in range(repeats):
+                for p in profiles:
+                    t0 = time.perf_counter()
+                    recommend(p, calibration=c, with_counterfactuals=cf)
+                    times.append((time.perf_counter() - t0) * 1000)
+            times.sort()
+            print(f"warm recommend(), {label}, {'with' if cf else 'without'} counterfactuals: p50 "
+                  f"{statistics.median(times):.3f} ms, p95 {times[int(0.95 * len(times))]:.3f} ms over {len(times)} "
+                  "calls")
+    print(f"load average while measuring (other work on this machine slows every figure): "
+          f"{', '.join(f'{x:.1f}' for x in os.getloadavg())} on {os.cpu_count()} cores")
     cold = cold_cli()
     print(f"cold `advisor recommend --labeled-examples 500 --model-params-b 7` (new process each): median "
           f"{statistics.median(cold):.2f} s, max {max(cold):.2f} s over {len(cold)} runs")

@@ -167,3 +167,26 @@ def test_killed_refresh_keeps_the_served_calibration_and_resumes(first, tmp_path
     rec2 = refresh(load_config(cfg2), tmp_path / "results", tmp_path / "cal", device="cpu", threads=1,
                    protocol=dataclasses.replace(TINY_PROTOCOL), progress=False)  # the dead lock is broken
     assert rec2["missing_run"] == 36 - done and rec2["failed"] == 0
+
+
+def test_a_failed_gate_can_be_overridden_only_with_a_reason_on_the_record(first, tmp_path):
+    """`bench promote NAME --reason`: a complete folder, a sentence of reason, SERVED moved, history says why."""
+    from bench.refresh import override
+
+    cfg, rec = first
+    cal = tmp_path / "cal"
+    name = rec["calibration"]
+    runner = CliRunner()
+    out = runner.invoke(app, ["promote", name, "--reason", "short", "--root", str(cal)])
+    assert out.exit_code == 2 and "reason=" in out.output
+    out = runner.invoke(app, ["promote", "../etc", "--reason", "x" * 30, "--root", str(cal)])
+    assert out.exit_code == 2 and "calibration=" in out.output
+    (cal / "20990101T000000Z").mkdir()  # no manifest: never served
+    with pytest.raises(RefreshError, match="manifest"):
+        override(cal, "20990101T000000Z", "an incomplete folder must not be served")
+    reason = "the table change of issue 20 costs four cells of within-1; regret stays under 2.3"
+    out = runner.invoke(app, ["promote", name, "--reason", reason, "--root", str(cal)])
+    assert out.exit_code == 0, out.output
+    assert (cal / "SERVED").read_text().strip() == name
+    last = history(cal)[-1]
+    assert last["override"]["reason"] == reason and last["promoted"] is True

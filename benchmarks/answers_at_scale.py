@@ -1,0 +1,62 @@
+"""The answers where users are (issue 20): the four example profiles and the cases a new user tried at 1-70B with few
+examples, through the served calibration — the pick, which part decided, ties, close calls, each option's score,
+expected accuracy with its 10-90% interval and the decades from the evidence, and the counterfactuals.
+
+Run: .venv/bin/python benchmarks/answers_at_scale.py   (README "Measured so far" quotes its output)
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+
+CASES = {
+    "5 examples, an 8B open model, a multi-GPU node": {"labeled_examples": 5, "model_params_b": 8, "compute": "high"},
+    "10 examples, 8B, one datacenter GPU": {"labeled_examples": 10, "model_params_b": 8, "compute": "medium"},
+    "40 examples, 1B on a laptop, 'acceptable', fast iteration": {
+        "labeled_examples": 40, "model_params_b": 1, "compute": "minimal", "accuracy_goal": "acceptable",
+        "iteration_speed": "fast"},
+    "50 binary examples, 8B, one datacenter GPU": {"labeled_examples": 50, "model_params_b": 8, "num_classes": 2,
+                                                   "compute": "medium"},
+}
+
+
+def show(title: str, profile) -> None:
+    from advisor import recommend
+    from advisor.options import LABELS
+
+    rec = recommend(profile)
+    d = rec.to_dict().get("decision") or {}
+    print(f"== {title}\n   {rec.summary()}")
+    if d.get("why"):
+        print(f"   {d['why']}")
+    if d.get("close_calls"):
+        print(f"   close calls: {', '.join(LABELS[o] for o in d['close_calls'])} (within {d['close_call_width_points']} "
+              "points)")
+    for r in rec.ranking:
+        e = r.expected_accuracy or {}
+        acc = f"{e['point']:.3f} [{e['low']:.2f}-{e['high']:.2f}]" if e else "—"
+        dist = (e.get("provenance") or {}).get("decades_from_evidence")
+        print(f"   {r.rank}. {LABELS[r.option]:<20} score {r.score:5.1f} (table {r.rules_score:5.1f})  "
+              f"{'feasible' if r.feasible else 'infeasible':<10} expected {acc}"
+              + (f", {dist} decades from the evidence, margin ±{d['margin_points'][r.option]} points"
+                 if dist is not None else ""))
+    for c in rec.counterfactuals:
+        print(f"   if: {c}")
+
+
+def main() -> None:
+    from advisor import ProjectProfile
+    from advisor.artifact import last_problem, load_served
+
+    cal = load_served()
+    print(f"served calibration: {cal.source if cal else 'none — ' + str(last_problem())}")
+    for path in sorted((ROOT / "data" / "examples").glob("*.yaml")):
+        show(f"example {path.stem}", ProjectProfile.load(path))
+    for title, profile in CASES.items():
+        show(title, profile)
+
+
+if __name__ == "__main__":
+    main()
