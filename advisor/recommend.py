@@ -174,7 +174,8 @@ def _size_text(b: float) -> str:
 
 
 def counterfactuals(profile: ProjectProfile, table: DecisionTable | None = None,
-                    calibration: Any = None, best: str | None = None) -> list[str]:
+                    calibration: Any = None, best: str | None = None,
+                    costs: Mapping[str, CostEstimate] | None = None, hits: list[bool] | None = None) -> list[str]:
     """The smallest realistic change of examples, compute, accuracy goal, model size or number of tasks that
     changes the pick, one per dimension (nearest first). With a calibration the same decision as the ranking decides
     (expected accuracies and margins for every candidate size come from one batched call)."""
@@ -189,8 +190,8 @@ def counterfactuals(profile: ProjectProfile, table: DecisionTable | None = None,
     else:
         by_size, margins = {}, {}
 
-    same_model_costs = estimate_all(profile, table)
-    base_hits = rule_hits(profile, table)
+    same_model_costs = costs or estimate_all(profile, table)  # recommend() passes the ones it computed
+    base_hits = hits or rule_hits(profile, table)
     dparams = (calibration.decision(profile)[0], calibration.spread(profile)) if calibration is not None else None
 
     def best_at(p: ProjectProfile, size: int, changed: str | None = None) -> str:
@@ -326,7 +327,8 @@ def recommend(profile: ProjectProfile | Mapping[str, Any], *, table_path: str | 
     # Decisions use the unclipped predictions (advisor.decision); the displayed point is clipped to 0-1.
     points = {o: expected[o].pop("decision_point") for o in OPTIONS} if expected else None
     margins = calibration.margins(profile, [profile.labeled_examples])[profile.labeled_examples] if points else None
-    scores, dec, order = _scored(profile, table, calibration, points, margins)
+    hits = rule_hits(profile, table)
+    scores, dec, order = _scored(profile, table, calibration, points, margins, costs=costs, hits=hits)
     feasible = {o: scores[o].feasible for o in OPTIONS}
     rules = {o: scores[o].score for o in OPTIONS}
     params, sd = (calibration.decision(profile) if calibration is not None and points else (DecisionParams(), 0.0))
@@ -363,7 +365,7 @@ def recommend(profile: ProjectProfile | Mapping[str, Any], *, table_path: str | 
     hybrids = tuple({"name": h.name, "rationale": h.message, "source": h.source}
                     for h in table.hybrids if matches(h.when, profile))
     # Without examples the ranking above had no expected accuracies either: its pick is the rules-only one.
-    cfs = tuple(counterfactuals(profile, table, calibration if trains else None, order[0])) \
+    cfs = tuple(counterfactuals(profile, table, calibration if trains else None, order[0], costs, hits)) \
         if with_counterfactuals else ()
     extra: dict[str, Any] = {}
     if calibration is not None:
