@@ -149,6 +149,58 @@ def recommend_cmd(
     typer.echo(json.dumps(rec.to_dict(), indent=2, ensure_ascii=False) if as_json else render(rec))
 
 
+@app.command("recipe")
+@profile_flags()
+def recipe_cmd(
+    profile: Optional[Path] = typer.Option(None, "--profile", help="A profile file (.json or .yaml); flags override it."),
+    option: Optional[str] = typer.Option(None, "--option", help="One option (default: the pick and the runner-up)."),
+    as_json: bool = typer.Option(False, "--json", metavar="", help="Print the recipes as JSON."),
+    script: Optional[Path] = typer.Option(None, "--script", help="Write a runnable transformers + peft training "
+                                                                 "script for the (first) trained option here."),
+    flags: dict[str, Optional[str]] = None,
+) -> None:
+    """The configuration to run for the pick (and the runner-up): every value with its source."""
+    from advisor.options import UnknownOption
+    from advisor.recipe import RecipeError, recipe, to_script
+
+    p = _profile(profile, flags)
+    if option is not None:
+        names = [option]
+    else:
+        rec = recommend(p, with_counterfactuals=False)
+        names = [r.option for r in rec.ranking if r.feasible][:2] or [rec.best]
+    try:
+        recipes = [recipe(p, o) for o in names]
+    except (RecipeError, UnknownOption) as err:
+        _fail(str(err))
+    if script is not None:
+        trained = [r for r in recipes if r.option != "prompt_engineering"]
+        if not trained:
+            _fail(f"--script: {', '.join(names)} has no training script (allowed with --option: prompt_tuning, "
+                  "prefix_tuning, lora, full_finetuning)")
+        try:
+            script.write_text(to_script(trained[0], script.name), encoding="utf-8")
+        except OSError as err:
+            _fail(f"--script={str(script)[:80]!r}: {err.strerror}")
+    if as_json:
+        typer.echo(json.dumps([r.to_dict() for r in recipes], indent=2, ensure_ascii=False))
+        return
+    for r in recipes:
+        typer.echo(f"{LABELS[r.option]} ({r.family} model family):")
+        for s in r.settings:
+            typer.echo(f"  {s.name}: {s.value}    [{s.source}]")
+        if r.peft:
+            typer.echo(f"  peft.{r.peft['class']}({', '.join(f'{k}={v!r}' for k, v in r.peft['kwargs'].items())})")
+        if r.prompt:
+            typer.echo("  prompt:\n" + "\n".join("    " + line for line in r.prompt.splitlines()))
+        for note in r.notes:
+            typer.echo(f"  note: {note}")
+        typer.echo("")
+    if script is not None:
+        typer.echo(f"wrote {script}: python {script.name} --model MODEL --csv data.csv --text-column text "
+                   "--label-column label")
+
+
 @app.command("pilot")
 @profile_flags()
 def pilot_cmd(

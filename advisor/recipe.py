@@ -1,0 +1,316 @@
+"""The configuration to run for an option (issue 23): values from our measured winners or from the protocol every
+measured run used, each with its source — and a short runnable transformers + peft script.
+
+Torch-free: the script is text. The learning rate is the one that won most of the protocol's lr races for that
+method on the backbone of the user's family (a causal LM: SmolLM2-135M; an encoder: MiniLM), counted in the result
+store; every other value is the protocol's (bench/protocol.py) or the method module's (bench/methods/*.py), which is
+what every measured run used. Those rates were measured on 23M-135M models: the script keeps the protocol's
+validation-based checkpoint choice, so a rate too high for a 7B model shows as no validation gain, not as silence.
+"""
+
+from __future__ import annotations
+
+import functools
+import textwrap
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from advisor.options import LABELS, LORA_ALPHA, LORA_DROPOUT, LORA_RANK, OPTIONS, VIRTUAL_TOKENS, get
+from advisor.profile import ProjectProfile
+from bench.protocol import Protocol
+
+PROTOCOL = Protocol()
+PROTOCOL_SRC = "the matched protocol every measured run used (bench/protocol.py, version {v})"
+# Which measured backbone stands for the user's model family when choosing a learning rate.
+FAMILY_BACKBONE = {"causal": "smollm2-135m", "encoder": "minilm"}
+# LoRA's target modules per architecture family: the attention query and value projections our runs adapted
+# (advisor/options.py LORA_TARGETS), named as each family's implementation names them.
+TARGETS = {"causal": ["q_proj", "v_proj"], "encoder": ["query", "value"]}
+MAX_DEMOS = 8  # the protocol's prompt engineering tries up to 8 demonstrations (bench/methods/prompt_engineering.py)
+
+
+class RecipeError(ValueError):
+    """A recipe request names something we cannot build; the message names the field and the allowed values."""
+
+
+@dataclass(frozen=True)
+class Setting:
+    name: str
+    value: Any
+    source: str
+
+
+@dataclass(frozen=True)
+class Recipe:
+    option: str
+    family: str
+    settings: tuple[Setting, ...]
+    peft: dict[str, Any] | None = None  # {"class": "LoraConfig", "kwargs": {...}} for the PEFT options
+    prompt: str | None = None  # prompt engineering: the skeleton
+    notes: tuple[str, ...] = field(default_factory=tuple)
+
+    def value(self, name: str) -> Any:
+        return next(s.value for s in self.settings if s.name == name)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"option": self.option, "label": LABELS[self.option], "family": self.family,
+                "settings": [{"name": s.name, "value": s.value, "source": s.source} for s in self.settings],
+                "peft": self.peft, "prompt": self.prompt, "notes": list(self.notes)}
+
+    def to_yaml(self) -> str:
+        return yaml.safe_dump(self.to_dict(), sort_keys=False, allow_unicode=True, width=110)
+
+
+def family_of(profile: ProjectProfile) -> str:
+    """'encoder' for a catalog encoder (BERT-style), else 'causal' — the 1-70B models users adapt are decoders."""
+    if profile.model:
+        from advisor.models import get_model
+
+        arch = str(getattr(get_model(profile.model), "architecture", "") or "")
+        if "Bert" in arch or "encoder" in arch.lower():
+            return "encoder"
+    return "causal"
+
+
+@functools.lru_cache(maxsize=4)
+def measured_lrs(results_dir: str | None = None) -> dict[tuple[str, str], dict[float, int]]:
+    """(backbone, method) -> {lr: races won}, counted over the store's successful trained runs."""
+    from advisor.evidence import results_dir as default_dir
+    from bench.results import load, runs_view
+
+    folder = Path(results_dir) if results_dir else default_dir()
+    if not folder.exists():
+        return {}
+    df = load(folder, include_failed=False)
+    if df.empty:
+        return {}
+    runs = runs_view(df)
+    out: dict[tuple[str, str], dict[float, int]] = {}
+    for (b, m), g in runs[runs.lr.notna()].groupby(["backbone", "method"]):
+        out[(str(b), str(m))] = {float(lr): int(n) for lr, n in g.lr.value_counts().items()}
+    return out
+
+
+def _lr(option: str, family: str, results_dir: str | None) -> Setting:
+    backbone = FAMILY_BACKBONE[family]
+    wins = measured_lrs(results_dir).get((backbone, option))
+    if not wins:
+        raise RecipeError(f"no measured {option} runs on {backbone} in the result store to choose a learning rate "
+                          "from (run `bench run --backbones " + backbone + f" --methods {option}` first)")
+    lr, n = max(wins.items(), key=lambda kv: (kv[1], -kv[0]))
+    total = sum(wins.values())
+    return Setting("learning_rate", lr, f"measured: won {n} of {total} lr races for {LABELS[option]} on {backbone} "
+                                        f"(candidates {', '.join(f'{x:g}' for x in sorted(wins))}; data/results)")
+
+
+def _training(profile: ProjectProfile, option: str, family: str, results_dir: str | None) -> list[Setting]:
+    src = PROTOCOL_SRC.format(v=PROTOCOL.version)
+    n = max(profile.labeled_examples, 1)
+    val = max(2 * profile.num_classes, min(PROTOCOL.val_max, max(PROTOCOL.val_min, n // 5)))
+    return [
+        _lr(option, family, results_dir),
+        Setting("batch_size", PROTOCOL.batch_size, src),
+        Setting("max_steps", PROTOCOL.steps_for(max(n - val, 1)),
+                f"{src}: {PROTOCOL.epochs} epochs, at least {PROTOCOL.min_steps} and at most {PROTOCOL.max_steps} "
+                f"optimizer steps, up to {PROTOCOL.extend_factor:g}x while validation still improves"),
+        Setting("warmup_fraction", PROTOCOL.warmup_fraction, src),
+        Setting("weight_decay", PROTOCOL.weight_decay, src),
+        Setting("eval_every_fraction", PROTOCOL.eval_every_fraction, src),
+        Setting("checkpoint", "best validation accuracy; equal accuracies: lower validation loss", src),
+        Setting("patience_past_budget", PROTOCOL.patience, src),
+        Setting("validation_examples", val,
+                "tuning-advisor judgement: the protocol held out min(256, max(32, n)) examples beyond n; from your "
+                f"{n:,} a fifth (at least 2 per class, at most 256) — without it no checkpoint can be chosen"),
+        Setting("max_length", PROTOCOL.causal_max_length if family == "causal" else PROTOCOL.max_length, src),
+    ]
+
+
+def recipe(profile: ProjectProfile, option: str, results_dir: str | None = None) -> Recipe:
+    """The configuration for `option` on `profile`'s model family."""
+    get(option)  # an unknown option is a typed error naming the allowed values
+    family = family_of(profile)
+    if option == "prompt_engineering":
+        return _prompting(profile)
+    settings = _training(profile, option, family, results_dir)
+    method_src = f"bench/methods/{option}.py (what every measured {LABELS[option]} run used)"
+    notes = ["Learning rates were measured on 23M-135M models; the checkpoint rule above keeps a rate that is too "
+             "high for a larger model from passing unnoticed (validation accuracy then never improves)."]
+    if option == "lora":
+        kwargs = {"r": LORA_RANK, "lora_alpha": LORA_ALPHA, "lora_dropout": LORA_DROPOUT,
+                  "target_modules": TARGETS[family], "task_type": "SEQ_CLS"}
+        settings += [Setting("r", LORA_RANK, method_src), Setting("lora_alpha", LORA_ALPHA, method_src),
+                     Setting("lora_dropout", LORA_DROPOUT, method_src),
+                     Setting("target_modules", TARGETS[family], "the attention query/value projections every "
+                                                               "measured LoRA run adapted (advisor/options.py "
+                                                               "LORA_TARGETS; Hu et al. 2022)")]
+        return Recipe(option, family, tuple(settings), {"class": "LoraConfig", "kwargs": kwargs}, notes=tuple(notes))
+    if option == "prompt_tuning":
+        kwargs = {"num_virtual_tokens": VIRTUAL_TOKENS, "prompt_tuning_init": "TEXT", "task_type": "SEQ_CLS"}
+        settings += [Setting("num_virtual_tokens", VIRTUAL_TOKENS, method_src),
+                     Setting("init", "the class label words as text",
+                             "recipe version 2 (bench/methods/prompt_tuning.py): Lester et al. 2021's class-label "
+                             "init; in our recipe benchmark the text init was never the best of three")]
+        return Recipe(option, family, tuple(settings), {"class": "PromptTuningConfig", "kwargs": kwargs},
+                      notes=tuple(notes))
+    if option == "prefix_tuning":
+        kwargs = {"num_virtual_tokens": VIRTUAL_TOKENS, "task_type": "SEQ_CLS"}
+        settings += [Setting("num_virtual_tokens", VIRTUAL_TOKENS, method_src)]
+        return Recipe(option, family, tuple(settings), {"class": "PrefixTuningConfig", "kwargs": kwargs},
+                      notes=tuple(notes))
+    settings += [Setting("optimizer", "AdamW", src := PROTOCOL_SRC.format(v=PROTOCOL.version)),
+                 Setting("schedule", "linear warmup, then linear decay", src)]
+    return Recipe(option, family, tuple(settings), None, notes=tuple(notes))
+
+
+def _prompting(profile: ProjectProfile) -> Recipe:
+    k = min(MAX_DEMOS, profile.labeled_examples)
+    per_class = max(1, k // max(profile.num_classes, 1)) if k else 0
+    src = "bench/methods/prompt_engineering.py: the protocol's prompt engineering picks zero-shot or up to 8 " \
+          "demonstrations on validation"
+    demos = "\n".join(f"Input: {{example_{i + 1}_text}}\nAnswer: {{example_{i + 1}_label}}\n" for i in range(k))
+    skeleton = ("{instruction: one sentence saying what to decide}\n"
+                "Answer with exactly one of: {label_1}, {label_2}, ...\n\n"
+                + (demos + "\n" if k else "")
+                + "Input: {text}\nAnswer:")
+    settings = (Setting("demonstrations", k, f"{src}; Brown et al. 2020 (few-shot: K demonstrations in the context)"),
+                Setting("per_class", per_class, "tuning-advisor judgement: balanced across classes"),
+                Setting("measure_on", "the examples not used as demonstrations (validation)", src))
+    return Recipe("prompt_engineering", family_of(profile), settings, None, skeleton,
+                  ("Compare zero-shot with the demonstrations on the held-out examples and keep the better one, as "
+                   "the protocol does.",))
+
+
+SCRIPT = '''\
+"""{title}
+
+Generated by tuning-advisor (`advisor recipe`). Every value below comes from the recipe: {sources}.
+Run: python {name} --model MODEL --csv data.csv --text-column text --label-column label [--max-steps N]
+"""
+
+import argparse
+import csv
+import math
+import random
+
+import torch
+from torch.nn import functional as F
+from transformers import AutoModelForSequenceClassification, AutoTokenizer, get_linear_schedule_with_warmup
+
+RECIPE = {recipe}
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--model", required=True)
+    ap.add_argument("--csv", required=True)
+    ap.add_argument("--text-column", default="text")
+    ap.add_argument("--label-column", default="label")
+    ap.add_argument("--max-steps", type=int, default=RECIPE["max_steps"])
+    ap.add_argument("--output", default="tuned")
+    ap.add_argument("--seed", type=int, default=0)
+    args = ap.parse_args()
+    random.seed(args.seed)
+    torch.manual_seed(args.seed)
+    with open(args.csv, newline="", encoding="utf-8") as f:
+        rows = [(r[args.text_column], r[args.label_column]) for r in csv.DictReader(f)]
+    labels = sorted({{y for _, y in rows}})
+    random.shuffle(rows)
+    n_val = min(RECIPE["validation_examples"], len(rows) // 2)
+    val, train = rows[:n_val], rows[n_val:]
+    tok = AutoTokenizer.from_pretrained(args.model)
+    if tok.pad_token is None:  # causal LMs ship without one
+        tok.pad_token = tok.eos_token
+    model = AutoModelForSequenceClassification.from_pretrained(args.model, num_labels=len(labels))
+    model.config.pad_token_id = tok.pad_token_id
+    peft_spec = RECIPE["peft"]
+    if peft_spec:
+        import peft
+
+        kwargs = dict(peft_spec["kwargs"])
+        if kwargs.get("prompt_tuning_init") == "TEXT":  # the class-label init: your label words as the start text
+            kwargs.update(prompt_tuning_init_text=" ".join(labels), tokenizer_name_or_path=args.model)
+        model = peft.get_peft_model(model, getattr(peft, peft_spec["class"])(**kwargs))
+    params = [p for p in model.parameters() if p.requires_grad]
+    opt = torch.optim.AdamW(params, lr=RECIPE["learning_rate"], weight_decay=RECIPE["weight_decay"])
+    sched = get_linear_schedule_with_warmup(opt, int(RECIPE["warmup_fraction"] * args.max_steps), args.max_steps)
+    index = {{y: i for i, y in enumerate(labels)}}
+
+    def batches(data, size, shuffle):
+        order = list(range(len(data)))
+        if shuffle:
+            random.shuffle(order)
+        for i in range(0, len(order), size):
+            chunk = [data[j] for j in order[i:i + size]]
+            enc = tok([t for t, _ in chunk], truncation=True, max_length=RECIPE["max_length"], padding=True,
+                      return_tensors="pt")
+            yield enc, torch.tensor([index[y] for _, y in chunk])
+
+    def evaluate():
+        model.eval()
+        right, loss, n = 0, 0.0, 0
+        with torch.inference_mode():
+            for enc, y in batches(val, 64, False):
+                logits = model(**enc).logits
+                loss += float(F.cross_entropy(logits, y, reduction="sum"))
+                right += int((logits.argmax(-1) == y).sum())
+                n += len(y)
+        model.train()
+        return right / max(n, 1), loss / max(n, 1)
+
+    every = max(1, int(RECIPE["eval_every_fraction"] * args.max_steps))
+    best, since, step = (-1.0, math.inf), 0, 0
+
+    def done():
+        # Never stop before the budget; past it, stop after `patience_past_budget` checks without a gain, and at
+        # twice the budget in any case.
+        return step >= 2 * args.max_steps or (step >= args.max_steps and since >= RECIPE["patience_past_budget"])
+
+    model.train()
+    while not done():
+        for enc, y in batches(train, RECIPE["batch_size"], True):
+            loss = F.cross_entropy(model(**enc).logits, y)
+            loss.backward()
+            opt.step()
+            if step < args.max_steps:
+                sched.step()
+            opt.zero_grad()
+            step += 1
+            if step % every == 0 or step == args.max_steps:
+                acc, vloss = evaluate()
+                if acc > best[0] or (acc == best[0] and vloss < best[1]):  # the metric, ties by validation loss
+                    best, since = (acc, vloss), 0
+                    model.save_pretrained(args.output)
+                else:
+                    since += 1
+                print(f"step {{step}}: train loss {{float(loss):.4f}}, validation accuracy {{acc:.3f}}, "
+                      f"loss {{vloss:.4f}}")
+            if done():
+                break
+    print(f"best validation accuracy {{best[0]:.3f}}; saved to {{args.output}}")
+
+
+if __name__ == "__main__":
+    main()
+'''
+
+
+def to_script(r: Recipe, name: str = "tune.py") -> str:
+    """A runnable transformers (+ peft) training script for a trained option's recipe."""
+    if r.option == "prompt_engineering":
+        raise RecipeError("option='prompt_engineering' has no training script (allowed: prompt_tuning, "
+                          "prefix_tuning, lora, full_finetuning); use its prompt skeleton")
+    import pprint
+
+    values = {s.name: s.value for s in r.settings}
+    values["peft"] = r.peft
+    sources = "; ".join(sorted({s.source.split(":")[0] for s in r.settings}))
+    title = f"{LABELS[r.option]} for sequence classification ({r.family} model family)"
+    return SCRIPT.format(title=title, sources=textwrap.shorten(sources, 300), name=name,
+                         recipe=pprint.pformat(values, sort_dicts=False, width=100))
+
+
+def recipes_for(profile: ProjectProfile, options: list[str], results_dir: str | None = None) -> list[Recipe]:
+    return [recipe(profile, o, results_dir) for o in options if o in OPTIONS]
