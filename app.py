@@ -418,6 +418,7 @@ def answer_page() -> None:
             for x in r.reasons[:5]:
                 st.markdown(f"- {'**+**' if x.direction == 'for' else '**−**'} **{x.factor}** (weight {x.weight:g}, "
                             f"{x.contribution:+g}): {x.rationale}  \n  *Source: {x.source}*")
+    recipe_section(rec)
     st.subheader("Measured evidence")
     if evidence:
         for e in evidence:
@@ -444,6 +445,38 @@ def answer_page() -> None:
     if c3.button("← Change my answers"):
         st.session_state["step"] = len(STEPS) - 1
         st.rerun()
+
+
+def recipe_section(rec) -> None:
+    """What to run for the pick and the runner-up (advisor.recipe): every value with its source, as YAML and as a
+    runnable transformers + peft script."""
+    from advisor.recipe import RecipeError, recipe, to_script
+
+    feasible = [r.option for r in rec.ranking if r.feasible][:2]
+    if not feasible:
+        return
+    st.subheader("What to run")
+    for i, option in enumerate(feasible):
+        try:
+            r = recipe(rec.profile, option)
+        except RecipeError as err:
+            st.caption(f"{LABELS[option]}: no recipe — {err}")
+            continue
+        with st.expander(f"{'The pick' if i == 0 else 'The runner-up'}: {LABELS[option]} — configuration",
+                         expanded=i == 0):
+            st.dataframe(pd.DataFrame([{"setting": s.name, "value": str(s.value), "source": s.source}
+                                       for s in r.settings]), hide_index=True, width="stretch",
+                         key=f"recipe_{option}")
+            if r.prompt:
+                st.code(r.prompt, language=None)
+            for note in r.notes:
+                st.caption(note)
+            c1, c2 = st.columns(2)
+            c1.download_button("Recipe (YAML)", r.to_yaml(), f"recipe_{option}.yaml", "text/yaml",
+                               key=f"recipe_yaml_{option}")
+            if option != "prompt_engineering":
+                c2.download_button("Training script (Python)", to_script(r, f"tune_{option}.py"),
+                                   f"tune_{option}.py", "text/x-python", key=f"recipe_py_{option}")
 
 
 def evidence_page() -> None:

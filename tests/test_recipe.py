@@ -77,3 +77,30 @@ def test_cli_recipe_is_typed_and_writes_the_script(store, tmp_path, monkeypatch)
     assert out.exit_code == 0, out.output
     assert "learning_rate" in out.output and (tmp_path / "tune.py").read_text().startswith('"""')
     compile((tmp_path / "tune.py").read_text(), "tune.py", "exec")
+
+
+def test_the_answer_page_shows_the_recipe_of_the_pick(store, monkeypatch):
+    from streamlit.testing.v1 import AppTest
+
+    monkeypatch.setenv("TUNING_ADVISOR_RESULTS", store)
+    measured_lrs.cache_clear()
+    at = AppTest.from_file(str(REPO / "app.py"), default_timeout=60).run()
+    at.text_input(key="w_labeled_examples").set_value("2000")
+
+    def nxt(a):
+        return next(b for b in a.button if b.label.startswith(("Next", "Get my"))).click().run()
+
+    at = nxt(at)
+    at.selectbox(key="w_compute").set_value("medium")
+    at.text_input(key="w_model_params_b").set_value("8")
+    at = nxt(nxt(at))
+    assert not at.exception
+    assert "What to run" in [s.value for s in at.subheader]
+    from advisor import recommend
+
+    best = recommend({"labeled_examples": 2000, "compute": "medium", "model_params_b": 8}).best
+    tables = [d.value for d in at.dataframe if "setting" in d.value.columns]
+    assert len(tables) == 2  # the pick and the runner-up
+    shown = tables[0]
+    assert "learning_rate" in set(shown["setting"]) and all(shown["source"].str.len() > 0)
+    assert any(f"The pick: {best.replace('_', ' ') if best != 'lora' else 'LoRA'}" in e.label for e in at.expander)
