@@ -29,7 +29,7 @@ LAYERS: dict[str, int] = {
     # 4: serving: the advisor reads the artifact
     "advisor.artifact": 4, "advisor.recommend": 4, "advisor": 4,
     # 5: above the advisor: evaluation, audits, evidence views, reports, the scheduled refresh
-    "advisor.evaluate": 5, "advisor.claims": 5, "advisor.compare": 5, "advisor.evidence": 5, "advisor.report": 5, "bench.report": 5,
+    "advisor.evaluate": 5, "advisor.claims": 5, "advisor.compare": 5, "advisor.evidence": 5, "advisor.recipe": 5, "advisor.report": 5, "bench.report": 5,
     "bench.refresh": 5,
     # 6: the front ends
     "advisor.cli": 6, "advisor.pilot": 6, "bench.cli": 6, "app": 6,
