@@ -284,7 +284,9 @@ def fit(build: Callable[[float], tuple[Any, list[dict]]], lrs: tuple[float, ...]
         loss only separates checks it calls equal). v1: a strictly higher metric (the earliest of equals wins)."""
         if val != c.best_val or not v2:
             return val > c.best_val
-        return loss < c.best_loss
+        # Losses equal to 1e-4 relative are equal: the same run on another thread count (a Dask worker vs the
+        # serial runner) differs in the 6th digit, and that must not pick another lr or checkpoint.
+        return loss < c.best_loss * (1.0 - 1e-4)
 
     def validate(c: Candidate, loss_sum: torch.Tensor, n: int) -> None:
         pred, val_loss = validation_pass(c.model, head, data, val_idx, pad_id, left, device, autocast=autocast,
