@@ -40,7 +40,7 @@ def test_v2_trains_to_the_budget_and_picks_the_best_check_with_loss_as_tie_break
     best = max(row[2] for row in curve)
     kept = [row for row in curve if row[0] == metrics["best_step"]]
     assert len(kept) == 1 and kept[0][2] == best
-    assert kept[0][3] == min(row[3] for row in curve if row[2] == best)
+    assert kept[0][3] <= min(row[3] for row in curve if row[2] == best) * (1 + 1e-4)  # equal to 1e-4: a tie
 
 
 def test_v1_is_still_reproducible(tmp_path):
