@@ -450,12 +450,15 @@ def answer_page() -> None:
 def recipe_section(rec) -> None:
     """What to run for the pick and the runner-up (advisor.recipe): every value with its source, as YAML and as a
     runnable transformers + peft script."""
-    from advisor.recipe import RecipeError, recipe, to_script
+    from advisor.recipe import RecipeError, plan, recipe, to_script
 
     feasible = [r.option for r in rec.ranking if r.feasible][:2]
     if not feasible:
         return
     st.subheader("What to run")
+    st.markdown("**The plan**\n" + "\n".join(
+        f"{i}. **{s.title}** — {s.cost}. *Then:* {s.proceed_if}.  \n   `{s.command}`"
+        for i, s in enumerate(plan(rec), 1)))
     for i, option in enumerate(feasible):
         try:
             r = recipe(rec.profile, option)

@@ -183,7 +183,11 @@ def recipe_cmd(
         except OSError as err:
             _fail(f"--script={str(script)[:80]!r}: {err.strerror}")
     if as_json:
-        typer.echo(json.dumps([r.to_dict() for r in recipes], indent=2, ensure_ascii=False))
+        from advisor.recipe import plan
+
+        steps = [s.to_dict() for s in plan(rec)] if option is None else []
+        typer.echo(json.dumps({"recipes": [r.to_dict() for r in recipes], "plan": steps}, indent=2,
+                              ensure_ascii=False))
         return
     for r in recipes:
         typer.echo(f"{LABELS[r.option]} ({r.family} model family):")
@@ -196,6 +200,13 @@ def recipe_cmd(
         for note in r.notes:
             typer.echo(f"  note: {note}")
         typer.echo("")
+    if option is None:
+        from advisor.recipe import plan
+
+        typer.echo("The plan:")
+        for i, step in enumerate(plan(rec), 1):
+            typer.echo(f"  {i}. {step.title}\n     run: {step.command}\n     cost: {step.cost}\n     then: "
+                       f"{step.proceed_if}")
     if script is not None:
         typer.echo(f"wrote {script}: python {script.name} --model MODEL --csv data.csv --text-column text "
                    "--label-column label")

@@ -42,7 +42,6 @@ PROVIDER_PRICE_PER_M_TOKENS: float | None = None
 # Bytes per weight for each storage precision of the (frozen) weights.
 PRECISION_BYTES = {"fp32": 4.0, "bf16": 2.0, "8-bit": 1.0, "4-bit": 0.5}
 INSTRUCTION_TOKENS = 50
-MAX_SHOTS = 8
 LABEL_TOKENS = 5
 GB = 1e9
 
@@ -101,7 +100,7 @@ def estimate(profile: ProjectProfile, option: str, table: DecisionTable | None =
     def activations(length: int) -> float:
         return 34.0 * BATCH * length * hidden * layers
 
-    shots = min(MAX_SHOTS, profile.labeled_examples)
+    shots = options.demonstrations(profile.labeled_examples)  # the recipe's prompt uses the same number
     if profile.model_access == "api_with_finetuning" and options.get(option).trains:
         # The provider trains and hosts: no GPU memory or weights of ours; the bill is tokens x epochs x price.
         bill = provider_finetuning_cost(profile.labeled_examples, seq)

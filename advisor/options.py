@@ -17,6 +17,14 @@ LORA_DROPOUT = 0.1
 LORA_TARGETS = ("query", "value")  # attention projections (Hu et al. 2022)
 BATCH = 8
 EPOCHS = 3
+MAX_DEMOS = 8  # prompt engineering's demonstrations (bench/methods/prompt_engineering.py tries up to 8)
+
+
+def demonstrations(n: int) -> int:
+    """Demonstrations in a prompt built from n labelled examples: up to 8, and never more than half of them — the
+    other half is what tells zero-shot from few-shot (8 examples: 4 in the prompt, 4 to check). The cost model's
+    extra tokens and the recipe's prompt read this one number."""
+    return min(MAX_DEMOS, max(int(n), 0) // 2)
 
 
 @dataclass(frozen=True)

@@ -18,7 +18,8 @@ from typing import Any
 
 import yaml
 
-from advisor.options import LABELS, LORA_ALPHA, LORA_DROPOUT, LORA_RANK, OPTIONS, VIRTUAL_TOKENS, get
+from advisor.options import (LABELS, LORA_ALPHA, LORA_DROPOUT, LORA_RANK, MAX_DEMOS, OPTIONS, VIRTUAL_TOKENS,
+                             demonstrations, get)
 from advisor.profile import ProjectProfile
 from bench.protocol import Protocol
 
@@ -29,7 +30,6 @@ FAMILY_BACKBONE = {"causal": "smollm2-135m", "encoder": "minilm"}
 # LoRA's target modules per architecture family: the attention query and value projections our runs adapted
 # (advisor/options.py LORA_TARGETS), named as each family's implementation names them.
 TARGETS = {"causal": ["q_proj", "v_proj"], "encoder": ["query", "value"]}
-MAX_DEMOS = 8  # the protocol's prompt engineering tries up to 8 demonstrations (bench/methods/prompt_engineering.py)
 
 
 class RecipeError(ValueError):
@@ -166,7 +166,7 @@ def recipe(profile: ProjectProfile, option: str, results_dir: str | None = None)
 
 
 def _prompting(profile: ProjectProfile) -> Recipe:
-    k = min(MAX_DEMOS, profile.labeled_examples)
+    k = demonstrations(profile.labeled_examples)
     per_class = max(1, k // max(profile.num_classes, 1)) if k else 0
     src = "bench/methods/prompt_engineering.py: the protocol's prompt engineering picks zero-shot or up to 8 " \
           "demonstrations on validation"
@@ -175,7 +175,8 @@ def _prompting(profile: ProjectProfile) -> Recipe:
                 "Answer with exactly one of: {label_1}, {label_2}, ...\n\n"
                 + (demos + "\n" if k else "")
                 + "Input: {text}\nAnswer:")
-    settings = (Setting("demonstrations", k, f"{src}; Brown et al. 2020 (few-shot: K demonstrations in the context)"),
+    settings = (Setting("demonstrations", k, f"{src}; Brown et al. 2020 (few-shot: K demonstrations in the context); "
+                                            "at most half your examples, the rest to measure on"),
                 Setting("per_class", per_class, "tuning-advisor judgement: balanced across classes"),
                 Setting("measure_on", "the examples not used as demonstrations (validation)", src))
     return Recipe("prompt_engineering", family_of(profile), settings, None, skeleton,
@@ -314,3 +315,69 @@ def to_script(r: Recipe, name: str = "tune.py") -> str:
 
 def recipes_for(profile: ProjectProfile, options: list[str], results_dir: str | None = None) -> list[Recipe]:
     return [recipe(profile, o, results_dir) for o in options if o in OPTIONS]
+
+
+# ---------------------------------------------------------------- the plan
+
+@dataclass(frozen=True)
+class Step:
+    title: str
+    command: str  # what to run (an existing command, or the recipe's script)
+    cost: str  # in human units, from advisor.costs (the one cost computation)
+    proceed_if: str  # when to go on to the next step
+
+    def to_dict(self) -> dict[str, str]:
+        return {"title": self.title, "command": self.command, "cost": self.cost, "proceed_if": self.proceed_if}
+
+
+def human_hours(hours: float) -> str:
+    """'< 1 min', '40 min', '8.5 h', '3.2 days' — never scientific notation."""
+    minutes = hours * 60
+    if minutes < 1:
+        return "< 1 min"
+    if minutes < 90:
+        return f"{minutes:.0f} min"
+    if hours < 48:
+        return f"{hours:.1f} h"
+    return f"{hours / 24:.1f} days"
+
+
+def plan(rec: Any) -> list[Step]:
+    """The ordered steps that fit the answer: measure first, the cheapest option that may meet the goal, then the
+    pick, then the escalation — each with its cost from the answer's own cost estimates (advisor.costs)."""
+    p = rec.profile
+    costs = {r.option: r.cost for r in rec.ranking}
+    feasible = [r.option for r in rec.ranking if r.feasible]
+    steps: list[Step] = []
+    goal = {"acceptable": "an acceptable", "high": "your", "critical": "your critical"}.get(p.accuracy_goal, "your")
+    k = demonstrations(p.labeled_examples)
+    held_out = "the examples not in the prompt" if p.labeled_examples else "a few hand-labelled examples"
+    if "prompt_engineering" in feasible:
+        steps.append(Step(
+            f"Prompt with an instruction{f' and {k} demonstrations' if k else ''}; measure it on {held_out}",
+            "advisor recipe --option prompt_engineering (the prompt skeleton); advisor pilot --data your.csv "
+            "--text TEXT --label LABEL measures zero-shot and probe accuracy on your data",
+            f"no training; +{costs['prompt_engineering'].extra_inference_tokens:,} tokens per request",
+            f"stop here if it meets {goal} accuracy goal; else go on"))
+    trained = [o for o in feasible if o != "prompt_engineering"]
+    if trained:
+        first = trained[0]
+        c = costs[first]
+        hours = human_hours(c.train_gpu_hours) if c.train_gpu_hours else "billed by your provider per token"
+        steps.append(Step(
+            f"Train {LABELS[first]} with the recipe; keep the best validation checkpoint",
+            f"advisor recipe --option {first} --script tune.py; python tune.py --model YOUR_MODEL --csv your.csv",
+            f"about {hours} of training on compute '{p.compute}' (the cost model: "
+            "3 epochs, batch 8; the recipe's step budget may differ)",
+            "compare its validation accuracy with step 1's; keep the better"))
+        if len(trained) > 1:
+            second = trained[1]
+            c2 = costs[second]
+            hours2 = human_hours(c2.train_gpu_hours) if c2.train_gpu_hours else "billed per token"
+            steps.append(Step(
+                f"Only if {LABELS[first]} plateaus below the goal: {LABELS[second]}",
+                f"advisor recipe --option {second} --script tune2.py",
+                f"about {hours2} of training",
+                "the runner-up of this answer; more labelled data usually helps more (see 'What would change the "
+                "answer')"))
+    return steps

@@ -96,6 +96,7 @@ def test_the_answer_page_shows_the_recipe_of_the_pick(store, monkeypatch):
     at = nxt(nxt(at))
     assert not at.exception
     assert "What to run" in [s.value for s in at.subheader]
+    assert any(m.value.startswith("**The plan**") and "1. **Prompt with an instruction" in m.value for m in at.markdown)
     from advisor import recommend
 
     best = recommend({"labeled_examples": 2000, "compute": "medium", "model_params_b": 8}).best
@@ -104,3 +105,20 @@ def test_the_answer_page_shows_the_recipe_of_the_pick(store, monkeypatch):
     shown = tables[0]
     assert "learning_rate" in set(shown["setting"]) and all(shown["source"].str.len() > 0)
     assert any(f"The pick: {best.replace('_', ' ') if best != 'lora' else 'LoRA'}" in e.label for e in at.expander)
+
+
+def test_the_plan_measures_first_and_costs_come_from_the_answer():
+    from advisor import recommend
+    from advisor.recipe import human_hours, plan
+
+    rec = recommend({"labeled_examples": 2000, "model_params_b": 8, "compute": "medium"}, calibration=None)
+    steps = plan(rec)
+    assert steps[0].title.startswith("Prompt with an instruction and 8 demonstrations")
+    trained = [r for r in rec.ranking if r.feasible and r.option != "prompt_engineering"]
+    assert trained[0].option.replace("_", " ") in steps[1].title.lower() or "LoRA" in steps[1].title
+    assert human_hours(trained[0].cost.train_gpu_hours) in steps[1].cost  # one computation: the answer's cost
+    assert "e-0" not in " ".join(s.cost for s in steps)  # human units, never scientific notation
+    # Few examples: half go in the prompt, half stay to measure on; no training step when nothing trains.
+    few = plan(recommend({"labeled_examples": 8, "model_params_b": 8}, calibration=None))
+    assert len(few) == 1 and "4 demonstrations" in few[0].title
+    assert [human_hours(h) for h in (0.001, 0.5, 8.5, 100)] == ["< 1 min", "30 min", "8.5 h", "4.2 days"]
