@@ -65,6 +65,13 @@ def check_row(row: Any, where: str) -> dict[str, Any]:
     n = row.get("train_examples")
     if n is not None and (isinstance(n, bool) or not isinstance(n, int) or n < 0):
         raise bad("train_examples", "null or an integer >= 0")
+    # In-context learning: how many labelled examples sit in each prompt. It can differ from train_examples (the
+    # labelled set a user needs): Brown et al. 2020 draw a fresh K per test item from the training set.
+    d = row.get("demonstrations")
+    if d is not None and (isinstance(d, bool) or not isinstance(d, int) or d < 0):
+        raise bad("demonstrations", "null or an integer >= 0")
+    if d is not None and row.get("method") != "prompt_engineering":
+        raise bad("demonstrations", "null unless method is prompt_engineering")
     z = row.get("zero_shot")
     if z is not None and (_number(z) is None or not 0 <= float(z) <= vmax):
         raise bad("zero_shot", f"null or a number in 0..{vmax:g}")

@@ -34,7 +34,8 @@ def test_every_shipped_row_is_valid_and_cited():
     ("method", "adapter"), ("method", None), ("model_params_b", 0), ("model_params_b", -3), ("model_params_b", "7B"),
     ("model_params_b", float("inf")), ("value", 101), ("value", -1), ("value", float("nan")), ("value_max", 10),
     ("train_examples", -5), ("train_examples", 3.5), ("architecture", "rnn"), ("task_kind", "ranking"),
-    ("where", ""), ("model", None), ("zero_shot", 250), ("higher_is_better", "yes")])
+    ("where", ""), ("model", None), ("zero_shot", 250), ("higher_is_better", "yes"), ("demonstrations", -1),
+    ("demonstrations", 2.5), ("demonstrations", True), ("demonstrations", 8)])
 def test_each_rule_rejects_its_bad_row_naming_the_field(field, value):
     with pytest.raises(EvidenceError, match=f"{field}="):
         check_row({**GOOD, field: value}, "x.yaml row 0")
@@ -58,3 +59,16 @@ def test_loader_imports_no_torch_or_pandas():
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                          cwd=Path(__file__).resolve().parent.parent)
     assert out.stdout.strip() == "False False", out.stderr
+
+
+def test_demonstrations_is_optional_and_only_for_prompting():
+    # GOOD is a LoRA row: demonstrations=8 is rejected above; on a prompting row it is kept as given.
+    icl = {**GOOD, "method": "prompt_engineering", "train_examples": 32, "demonstrations": 32}
+    assert check_row(icl, "x.yaml row 0")["demonstrations"] == 32
+    assert check_row({**icl, "demonstrations": None}, "x.yaml row 0")["demonstrations"] is None
+    shipped = [r for r in load_evidence() if r.get("demonstrations") is not None]
+    assert shipped and all(r["method"] == "prompt_engineering" for r in shipped)
+    # Brown et al. 2020 give one setting per (model, task, K): 0, 1 and K demonstrations, all eight model sizes.
+    gpt3 = [r for r in shipped if r["source_id"] == "lit_brown2020_gpt3"]
+    assert {r["demonstrations"] for r in gpt3 if r["task"] == "copa"} == {0, 1, 32}
+    assert len({r["model_params_b"] for r in gpt3}) == 8
