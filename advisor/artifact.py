@@ -284,12 +284,25 @@ class ServedCalibration:
             return zero
         la, lu, ld = math.log10(anchor), math.log10(user), math.log10(max(n, 1))
         keep = (1.0 - float(self.scaling.get("ft_error_shrink_per_decade") or 0.0)) ** (lu - la)
+        # Prompting's own law where the published record has one (in-context accuracy by model size inside one
+        # setting: advisor.scaling): its error shrinks at its own rate and the trained methods' gap model does not
+        # move it.
+        pe_shrink = self.scaling.get("pe_error_shrink_per_decade")
+        pe_keep = (1.0 - float(pe_shrink)) ** (lu - la) if pe_shrink is not None else None
         out = {}
         for o in OPTIONS:
             base = (points or {}).get(o, 0.5)
             level = (1.0 - (1.0 - base) * keep) - base
             if o == "full_finetuning":
                 out[o] = (level, -abs(level) / 2, abs(level) / 2)
+                continue
+            if o == "prompt_engineering" and pe_keep is not None:
+                level = (1.0 - (1.0 - base) * pe_keep) - base
+                if not interval:
+                    out[o] = (level, 0.0, 0.0)
+                    continue
+                g_u, lo_u, hi_u, _ = self._scaling_predict(o, lu, ld)
+                out[o] = (level, lo_u - g_u - abs(level) / 2, hi_u - g_u + abs(level) / 2)
                 continue
             move = self._gap_slopes()[o] * (lu - la)
             if not interval:

@@ -270,6 +270,13 @@ def to_markdown(result: dict[str, Any], extrapolation: dict[str, Any] | None = N
             lines += ["", "*leave one source out, per option (prompt engineering has its own size law):* " + "; ".join(
                 f"{o.replace('_', ' ')}: {v['rows']} rows, gap MAE {v['gap_mae']}, coverage {v['coverage']}%, "
                 f"10-90% width {v['mean_width']} points" for o, v in by_option.items())]
+        law = extrapolation.get("prompting_size_law") or {}
+        if law.get("pairs"):
+            lines += ["", f"*Prompting's own size law, leave one source out:* the change in in-context accuracy from "
+                      f"a setting's smallest model to each larger one is predicted within {law['mae']} points on "
+                      f"average ({law['pairs']} pairs; assuming no size effect: {law['no_size_effect_mae']}); "
+                      + "; ".join(f"{x['source']}: {x['mae']} ({x['pairs']} pairs, slope without it "
+                                  f"{x['slope_without_it']} points per decade)" for x in law["per_source"])]
         by_prov = (extrapolation.get("leave_one_source_out") or {}).get("by_provenance") or {}
         if by_prov:
             lines += ["", "*leave one source out, by provenance of the held-out rows (a 1-70B answer is predicted "

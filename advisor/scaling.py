@@ -41,6 +41,8 @@ def _rows(runs: Any, published: list[dict]) -> list[dict]:
                      "encoder": float(r.backbone == "minilm"), "task": r.task, "examples": float(r.train_size),
                      "method": r.method, "score": float(r.score), "citation": f"measured here ({r.backbone})"})
     for p in published:
+        if p.get("same_measurement_as"):
+            continue  # a measurement another source also records (Brown et al.'s rows copied by Liu et al.): once
         examples = p.get("train_examples")
         span = p.get("train_examples_range")
         if examples is None and isinstance(span, (list, tuple)) and len(span) == 2 and min(span) > 0:
@@ -50,7 +52,8 @@ def _rows(runs: Any, published: list[dict]) -> list[dict]:
         # (`examples` 0 marks them; they never enter the gap model, which needs the data axis).
         base = {"source": p["source_id"], "model": p["model"], "params": float(p["model_params_b"]) * 1e9,
                 "encoder": float(p.get("architecture") == "encoder"), "task": p["task"],
-                "examples": float(examples or 0.0), "citation": p.get("citation", p["source_id"])}
+                "examples": float(examples or 0.0), "citation": p.get("citation", p["source_id"]),
+                "demonstrations": p.get("demonstrations")}
         rows.append({**base, "method": p["method"], "score": float(p["score"])})
         if p.get("zero_shot") is not None and p.get("value_max"):
             z = float(p["zero_shot"]) / float(p["value_max"])
@@ -126,6 +129,37 @@ def _residual_quantiles(model: OutcomeModel, rows: list[dict]) -> dict[str, list
     return out
 
 
+def _level_slope(rows: list[dict], group) -> tuple[OutcomeModel | None, list[dict], list[str]]:
+    """A method's own level slope per decade of parameters, learned only inside settings measured at two or more
+    model sizes: score ~ log10 parameters + one offset per setting (`group(row)`)."""
+    sizes: dict[str, set] = {}
+    for r in rows:
+        sizes.setdefault(group(r), set()).add(r["params"])
+    kept = [r for r in rows if len(sizes[group(r)]) >= 2]
+    groups = sorted({group(r) for r in kept})
+    if len(groups) < 2:
+        return None, kept, groups
+    X = np.asarray([[math.log10(r["params"])] + [float(group(r) == g) for g in groups] for r in kept], dtype=float)
+    model = OutcomeModel(alpha=1.0).fit(X, np.asarray([r["score"] for r in kept]),
+                                        groups=np.asarray([r["source"] for r in kept]))
+    return model, kept, groups
+
+
+def _pe_group(r: dict) -> str:
+    """One prompting setting: source, task and number of demonstrations (or labelled examples); only the model size
+    varies inside it (GPT-3 125M-175B on one task with K demonstrations, Brown et al. 2020)."""
+    k = r.get("demonstrations")
+    return f"{r['source']}|{r['task']}|{k if k is not None else r['examples']:g}|{'enc' if r['encoder'] else 'dec'}"
+
+
+def _shrink(model: OutcomeModel | None, rows: list[dict]) -> tuple[float, float]:
+    """(slope per decade, share of the remaining error closed per decade at the rows' mean score, in [0, 0.9])."""
+    if model is None:
+        return 0.0, 0.0
+    slope = float(model.coef_[0] / model.scale_[0])
+    return slope, float(min(0.9, max(0.0, slope / max(1e-3, 1.0 - np.mean([r["score"] for r in rows])))))
+
+
 def _ft_group(r: dict) -> str:
     """One setting: same source, task, data size and architecture family; only the model size varies inside it."""
     return f"{r['source']}|{r['task']}|{r['examples']:g}|{'enc' if r['encoder'] else 'dec'}"
@@ -163,6 +197,12 @@ def fit_scaling(runs: Any, published: list[dict]) -> dict[str, Any] | None:
     if len(ft_groups) >= 2:
         ft_model = OutcomeModel(alpha=1.0).fit(_ft_design(ft_rows, ft_groups), np.asarray([r["score"] for r in ft_rows]),
                                                groups=np.asarray([r["source"] for r in ft_rows]))
+    # Prompting's own level law (issue 20): how in-context accuracy moves with model size inside one published
+    # setting (same source, task and number of demonstrations) — GPT-3 125M-175B (Brown et al. 2020), 6.7B-175B
+    # (Liu et al. 2022), open 2.5-8.5B models zero-shot (Zhao et al. 2024). Our two backbones are never one setting.
+    pe_all = [r for r in rows if r["method"] == "prompt_engineering" and not r["source"].startswith(OURS)]
+    pe_model, pe_rows, pe_groups = _level_slope(pe_all, _pe_group)
+    pe_slope, pe_shrink = _shrink(pe_model, pe_rows)
     published_sources = sorted({r["source"] for r in rows if not r["source"].startswith(OURS)})
     return {
         "gap_options": list(GAP_OPTIONS), "sources": sources, "gap_model": gap_model.to_json(),
@@ -181,6 +221,9 @@ def fit_scaling(runs: Any, published: list[dict]) -> dict[str, Any] | None:
         "published_sources": published_sources,
         "citations": sorted({r["citation"].split(", ")[0] + " — " + r["source"] for r in rows
                              if not r["source"].startswith(OURS)}),
+        "pe_slope_per_decade": pe_slope, "pe_error_shrink_per_decade": pe_shrink,
+        "n_pe_rows": len(pe_rows), "n_pe_settings": len(pe_groups),
+        "pe_sources": sorted({r["source"] for r in pe_rows}),
         "n_gap_rows": len(gaps), "n_ft_rows": len(ft_rows), "n_ft_settings": len(ft_groups),
         "n_published_gap_rows": sum(not r["source"].startswith(OURS) for r in gaps),
     }
@@ -233,11 +276,50 @@ def _ordering(test: list[dict], point: np.ndarray) -> tuple[int, int]:
     return right, total
 
 
+def evaluate_prompting_law(published_rows: list[dict]) -> dict[str, Any]:
+    """Leave-one-source-out on prompting's own size law: fit the slope without a source, then predict that source's
+    change in in-context accuracy from the smallest model of each of its settings to every larger one (points);
+    beside it the error of assuming no size effect at all."""
+    pe = [r for r in published_rows if r["method"] == "prompt_engineering" and not r["source"].startswith(OURS)]
+    out: dict[str, Any] = {"per_source": []}
+    errors, flat = [], []
+    for src in sorted({r["source"] for r in pe}):
+        model, kept, _ = _level_slope([r for r in pe if r["source"] != src], _pe_group)
+        slope, _ = _shrink(model, kept)
+        held: dict[str, list[dict]] = {}
+        for r in pe:
+            if r["source"] == src:
+                held.setdefault(_pe_group(r), []).append(r)
+        e, f = [], []
+        for rows in held.values():
+            if len({r["params"] for r in rows}) < 2:
+                continue
+            small = min(rows, key=lambda r: r["params"])
+            for r in rows:
+                if r["params"] == small["params"]:
+                    continue
+                change = r["score"] - small["score"]
+                e.append(abs(slope * (math.log10(r["params"]) - math.log10(small["params"])) - change))
+                f.append(abs(change))
+        if e:
+            out["per_source"].append({"source": src, "pairs": len(e), "mae": round(100 * float(np.mean(e)), 2),
+                                      "no_size_effect_mae": round(100 * float(np.mean(f)), 2),
+                                      "slope_without_it": round(100 * slope, 2)})
+            errors += e
+            flat += f
+    out["mae"] = round(100 * float(np.mean(errors)), 2) if errors else None
+    out["no_size_effect_mae"] = round(100 * float(np.mean(flat)), 2) if flat else None
+    out["pairs"] = len(errors)
+    return out
+
+
 def evaluate_extrapolation(runs: Any, published: list[dict]) -> dict[str, Any]:
     """Leave-one-source-out and leave-largest-model-out on the gap model (targets: ordering >= 80%, gap MAE <= 3
     points, 10-90% coverage 75-85%)."""
-    gaps = _gap_rows(_rows(runs, published))
-    out: dict[str, Any] = {"rows": len(gaps), "sources": sorted({r["source"] for r in gaps})}
+    all_rows = _rows(runs, published)
+    gaps = _gap_rows(all_rows)
+    out: dict[str, Any] = {"rows": len(gaps), "sources": sorted({r["source"] for r in gaps}),
+                           "prompting_size_law": evaluate_prompting_law(all_rows)}
     for protocol in ("leave_one_source_out", "leave_largest_model_out"):
         errors, inside, right, total, per = [], [], 0, 0, []
         options, widths, srcs = [], [], []
