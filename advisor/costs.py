@@ -24,6 +24,7 @@ Formulas (N = parameters, T = training tokens = examples x epochs x tokens/examp
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass
+from pathlib import Path
 from typing import Any
 
 from advisor import options
@@ -63,6 +64,12 @@ class CostEstimate:
     # Provider fine-tuning (model_access=api_with_finetuning) is billed per training token, not in GPU memory.
     training_tokens: int = 0
     provider_dollars: float | None = None
+    # The memory answer (one computation: the table, the chart and the infeasibility reason all read these).
+    feasible_memory: bool = True
+    configuration: str = ""
+    memory_reason: str = ""
+    inference_memory_gb: float = 0.0
+    memory_plan: dict[str, Any] | None = None
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -88,6 +95,219 @@ def available_memory_gb(profile: ProjectProfile, table: DecisionTable | None = N
     return profile.gpu_memory_gb if profile.gpu_memory_gb is not None else float(table.compute_memory_gb[profile.compute])
 
 
+# ---- memory as a sum per configuration (issue 22) ------------------------------------------------------------
+# Optimizer state per trainable parameter, bytes, on top of the weights and their gradient:
+# * adamw: fp32 master copy 4 + two fp32 moments 8 = 12 with 16-bit weights (Rajbhandari et al. 2020, ZeRO:
+#   "16 bytes" per parameter for mixed-precision Adam = 2 + 2 + 12); 8 with fp32 weights (the weight is the master).
+# * adamw-8bit: the two moments in 8 bits, 2 bytes instead of 8 (Dettmers et al. 2022, "8-bit Optimizers via
+#   Block-wise Quantization"), fp32 master kept: 4 + 2 = 6.
+# * pure-bf16 adamw-8bit: no fp32 master (LLaMA-Factory's `pure_bf16` row, README "Hardware Requirement", 8x GB
+#   for full fine-tuning = 2 weights + 2 grads + 4 bf16 moments), with 8-bit moments: 2 bytes.
+OPTIMIZER_BYTES = {"adamw": 12.0, "adamw-8bit": 6.0, "pure-bf16-adamw-8bit": 2.0}
+# Activations per layer and token without recomputation: 34 x hidden bytes at 16-bit (Korthikanti et al. 2022,
+# eq. 1 without the attention-score term, which FlashAttention does not store). With full recomputation
+# (gradient checkpointing) each layer keeps only its 16-bit input, 2 x hidden bytes, and one layer is recomputed
+# at a time (Korthikanti et al. 2022, section 4: "2sbhL").
+ACT_BYTES, CKPT_BYTES = 34.0, 2.0
+# Our CPU benchmark trains in fp32 (bench/train.py: autocast off on CPU): every activation doubles.
+
+
+@dataclass(frozen=True)
+class MemoryConfig:
+    """One standard way to run an option: weight precision, optimizer, checkpointing, sharding."""
+
+    precision: str  # fp32 | bf16 | 8-bit | 4-bit (the frozen or trained weights)
+    optimizer: str = "adamw"
+    checkpointing: bool = False
+    sharded: bool = False  # ZeRO-3 / FSDP across the profile's GPUs
+
+    def describe(self, option: str) -> str:
+        if option == "prompt_engineering":
+            return f"{self.precision} weights"
+        parts = []
+        if option == "lora" and self.precision == "4-bit":
+            parts.append("QLoRA (4-bit base, bf16 adapters)")
+        elif self.precision in ("8-bit", "4-bit"):
+            parts.append(f"{self.precision} frozen weights")
+        elif option == "full_finetuning" and self.optimizer == "pure-bf16-adamw-8bit":
+            pass  # the optimizer's name says the weights' dtype
+        else:
+            parts.append(f"{self.precision} weights")
+        if option == "full_finetuning" and self.optimizer != "adamw":
+            parts.append({"adamw-8bit": "8-bit (or paged 8-bit) AdamW",
+                          "pure-bf16-adamw-8bit": "pure-bf16 weights with 8-bit AdamW"}[self.optimizer])
+        if self.checkpointing:
+            parts.append("gradient checkpointing")
+        if self.sharded:
+            parts.append("ZeRO-3/FSDP sharding")
+        return " and ".join([", ".join(parts[:-1]), parts[-1]]) if len(parts) > 1 else parts[0]
+
+
+@dataclass(frozen=True)
+class MemoryPlan:
+    """Memory of one option under one configuration, per GPU, by component (bytes); serving memory beside it."""
+
+    option: str
+    config: MemoryConfig
+    weights: float
+    gradients: float
+    optimizer: float
+    activations: float
+    inference_weights: float
+    kv_cache: float
+    gpus: int
+
+    @property
+    def train_total(self) -> float:
+        return self.weights + self.gradients + self.optimizer + self.activations
+
+    @property
+    def inference_total(self) -> float:
+        return self.inference_weights + self.kv_cache
+
+    @property
+    def total(self) -> float:
+        """What must fit on one GPU: training memory for trained options, serving memory for every option."""
+        return max(self.train_total, self.inference_total)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"option": self.option, "configuration": self.config.describe(self.option), **asdict(self.config),
+                "weights": self.weights, "gradients": self.gradients, "optimizer": self.optimizer,
+                "activations": self.activations, "train_total": self.train_total,
+                "inference_weights": self.inference_weights, "kv_cache": self.kv_cache,
+                "inference_total": self.inference_total, "gpus": self.gpus}
+
+
+def kv_cache_bytes(layers: int, hidden: int, context: int, batch: int = 1, bytes_per: float = 2.0) -> float:
+    """K and V for every layer and token: 2 x layers x context x hidden x 2 bytes (bf16). Without the model's
+    number of key/value heads this is the multi-head upper bound; grouped-query attention (Llama-3: 8 of 64
+    heads at 70B) divides it by heads/kv_heads."""
+    return 2.0 * layers * context * hidden * bytes_per * batch
+
+
+def plan_memory(option: str, params: float, hidden: int, layers: int, config: MemoryConfig, *, batch: int,
+                seq_len: int, context: int, gpus: int = 1, vocab: int | None = None) -> MemoryPlan:
+    """The sum for one option and configuration (every term in the module text above its constants)."""
+    options.get(option)
+    trainable = trainable_params(option, params, hidden, layers)
+    wb = PRECISION_BYTES[config.precision]
+    shard = gpus if config.sharded and gpus > 1 else 1
+    serve_split = gpus  # serving splits the weights over the GPUs (tensor/pipeline parallel, e.g. vLLM)
+    infer_w = params * (wb if config.precision != "fp32" else 2.0) / serve_split  # serve fp32 models in bf16
+    extra = 0.0 if option == "prompt_engineering" else {"prompt_tuning": SOFT_PROMPT_TOKENS,
+                                                          "prefix_tuning": PREFIX_TOKENS}.get(option, 0)
+    kv = kv_cache_bytes(layers, hidden, context + extra) / serve_split
+    if option == "prompt_engineering":
+        return MemoryPlan(option, config, 0.0, 0.0, 0.0, 0.0, infer_w, kv, gpus)
+    if option == "full_finetuning":
+        weights, grads = params * wb, params * wb
+        opt = trainable * (OPTIMIZER_BYTES[config.optimizer] - (4.0 if wb == 4.0 else 0.0))
+    else:
+        # Frozen base at its precision; adapters / prompts in bf16 with bf16 gradients and AdamW (16 bytes each,
+        # QLoRA's "bf16 adapters"), fp32 in fp32 training (4 + 4 + 8).
+        weights = params * wb + trainable * (4.0 if wb == 4.0 else 2.0)
+        grads = trainable * (4.0 if wb == 4.0 else 2.0)
+        opt = trainable * (8.0 if wb == 4.0 else 12.0)
+    length = seq_len + (SOFT_PROMPT_TOKENS if option == "prompt_tuning" else 0)
+    scale = 2.0 if wb == 4.0 else 1.0
+    per_token = (CKPT_BYTES * layers + ACT_BYTES) if config.checkpointing else ACT_BYTES * layers
+    act = per_token * batch * length * hidden * scale
+    if vocab:
+        act += 8.0 * batch * length * vocab  # fp32 logits and their gradient for the loss
+    return MemoryPlan(option, config, weights / shard, grads / shard, opt / shard, act, infer_w, kv, gpus)
+
+
+def ladder(option: str, precision: str = "auto", sharded: bool = False) -> list[MemoryConfig]:
+    """The standard configurations of `option`, cheapest change first: what a team tries, in order, to fit."""
+    options.get(option)
+    if option == "prompt_engineering":
+        steps = [MemoryConfig(p) for p in ("bf16", "8-bit", "4-bit")]
+    elif option == "full_finetuning":
+        steps = [MemoryConfig("bf16"), MemoryConfig("bf16", checkpointing=True),
+                 MemoryConfig("bf16", "adamw-8bit", True), MemoryConfig("bf16", "pure-bf16-adamw-8bit", True)]
+        if precision == "fp32":
+            steps = [MemoryConfig("fp32"), MemoryConfig("fp32", checkpointing=True)]
+    else:
+        steps = [MemoryConfig("bf16"), MemoryConfig("bf16", checkpointing=True),
+                 MemoryConfig("8-bit", checkpointing=True), MemoryConfig("4-bit", checkpointing=True)]
+    if precision != "auto":
+        if option == "full_finetuning" and precision in ("8-bit", "4-bit"):
+            steps = []  # quantised weights cannot be updated directly: full fine-tuning has no such configuration
+        else:
+            steps = [MemoryConfig(precision, c.optimizer, c.checkpointing) for c in steps
+                     if c.precision == precision or (precision == "fp32" and option != "full_finetuning"
+                                                     and c.precision == "bf16")] or [MemoryConfig(precision)]
+    if sharded:
+        steps = steps + [MemoryConfig(c.precision, c.optimizer, c.checkpointing, True) for c in steps]
+    return steps
+
+
+@dataclass(frozen=True)
+class Feasibility:
+    """The cheapest standard configuration that fits, or the smallest one and by how much it misses."""
+
+    option: str
+    fits: bool
+    plan: MemoryPlan
+    available_gb: float
+    tried: int
+
+    @property
+    def configuration(self) -> str:
+        return self.plan.config.describe(self.option)
+
+    @property
+    def needed_gb(self) -> float:
+        return self.plan.total / GB
+
+    def reason(self) -> str:
+        what = "serve" if self.plan.inference_total >= self.plan.train_total else "train"
+        if self.fits:
+            return f"fits in {self.available_gb:,.0f} GB per GPU with {self.configuration} ({self.needed_gb:,.1f} GB)"
+        return (f"does not fit: even with {self.configuration} it needs about {self.needed_gb:,.1f} GB per GPU to "
+                f"{what} (training {self.plan.train_total / GB:,.1f} GB, serving {self.plan.inference_total / GB:,.1f}"
+                f" GB), {self.available_gb:,.0f} GB available")
+
+
+def _shape(profile: ProjectProfile) -> tuple[int, int, int | None]:
+    hidden, layers = model_shape(profile)
+    vocab = get_model(profile.model).vocab_size if profile.model is not None else None
+    return hidden, layers, vocab
+
+
+def train_seq_len(profile: ProjectProfile) -> int:
+    return profile.seq_len or profile.avg_input_tokens + LABEL_TOKENS
+
+
+def serve_context(profile: ProjectProfile, option: str) -> int:
+    """Tokens per request: the input and label, plus prompt engineering's instruction and demonstrations."""
+    if profile.context_length:
+        return profile.context_length
+    seq = profile.avg_input_tokens + LABEL_TOKENS
+    if option == "prompt_engineering":
+        return seq + INSTRUCTION_TOKENS + min(MAX_SHOTS, profile.labeled_examples) * seq
+    return seq
+
+
+def feasibility(profile: ProjectProfile, option: str, table: DecisionTable | None = None) -> Feasibility:
+    """Walk `ladder(option)` and stop at the first configuration whose per-GPU total fits."""
+    memory = available_memory_gb(profile, table)
+    hidden, layers, vocab = _shape(profile)
+    steps = ladder(option, profile.precision, profile.sharding == "zero3" and profile.num_gpus > 1)
+    if not steps:
+        steps = [MemoryConfig("bf16", "pure-bf16-adamw-8bit", True)]  # reported as missing, never as fitting
+        fixed_out = True
+    else:
+        fixed_out = False
+    plans = [plan_memory(option, profile.model_params_b * 1e9, hidden, layers, c, batch=profile.batch_size,
+                         seq_len=train_seq_len(profile), context=serve_context(profile, option),
+                         gpus=profile.num_gpus, vocab=vocab) for c in steps]
+    for i, p in enumerate(plans):
+        if p.total / GB <= memory and not fixed_out:
+            return Feasibility(option, True, p, memory, i + 1)
+    return Feasibility(option, False, min(plans, key=lambda p: p.total), memory, len(plans))
+
+
 def estimate(profile: ProjectProfile, option: str, table: DecisionTable | None = None) -> CostEstimate:
     """Cost of `option` for `profile` (see the module docstring for every formula)."""
     options.get(option)  # an unknown option is an error, never priced as another one
@@ -96,51 +316,55 @@ def estimate(profile: ProjectProfile, option: str, table: DecisionTable | None =
     hidden, layers = model_shape(profile)
     seq = profile.avg_input_tokens + LABEL_TOKENS
     tokens = profile.labeled_examples * EPOCHS * seq
-    tflops = float(table.compute_tflops[profile.compute]) * 1e12
-
-    def activations(length: int) -> float:
-        return 34.0 * BATCH * length * hidden * layers
+    tflops = float(table.compute_tflops[profile.compute]) * 1e12 * profile.num_gpus
 
     shots = min(MAX_SHOTS, profile.labeled_examples)
     if profile.model_access == "api_with_finetuning" and options.get(option).trains:
         # The provider trains and hosts: no GPU memory or weights of ours; the bill is tokens x epochs x price.
-        bill = provider_finetuning_cost(profile.labeled_examples, seq)
+        price, src = provider_price(profile)
+        bill = provider_finetuning_cost(profile.labeled_examples, seq, price_per_million=price)
+        money = (f" = {format_dollars(bill['dollars'])} at ${price:g}/1M tokens ({src})" if price is not None
+                 else "; give price_per_m_training_tokens for dollars")
         return CostEstimate(option, 0, 0.0, 0.0, 0.0, 0.0, 0, 0,
-                            f"provider fine-tuning: {int(tokens):,} training tokens ({EPOCHS} epochs); multiply by "
-                            "your provider's price per 1M training tokens", int(tokens), bill["dollars"])
+                            f"provider fine-tuning: {int(tokens):,} training tokens ({EPOCHS} epochs){money}",
+                            int(tokens), bill["dollars"])
+    fe = feasibility(profile, option, table)
+    smallest = feasibility_floor(profile, option, table)
+    base = dict(feasible_memory=fe.fits, configuration=fe.configuration, memory_reason=fe.reason(),
+                inference_memory_gb=fe.plan.inference_total / GB, memory_plan=fe.plan.to_dict())
     if option == "prompt_engineering":
         extra = INSTRUCTION_TOKENS + shots * seq
-        # Inference only: bf16 weights + the K/V cache of one request (2 tensors x layers x tokens x hidden x 2 bytes).
-        mem = (2 * n + 4 * layers * (seq + extra) * hidden) / GB
-        return CostEstimate(option, 0, 0.0, 0.0, mem, mem, extra * 4, extra,
-                            f"no training; an instruction plus {shots} demonstrations in every request")
+        return CostEstimate(option, 0, 0.0, 0.0, fe.needed_gb, smallest, extra * 4, extra,
+                            f"no training; an instruction plus {shots} demonstrations in every request", **base)
     if option == "full_finetuning":
         flops = 6 * n * tokens
-        mem = (16 * n + activations(seq)) / GB
-        return CostEstimate(option, int(n), flops, flops / tflops / 3600, mem, mem, int(2 * n), 0,
-                            f"all weights, AdamW, {EPOCHS} epochs; a full bf16 copy per task")
+        # Gradient checkpointing recomputes the forward pass: 8 N T instead of 6 N T (Korthikanti et al. 2022).
+        flops *= 8 / 6 if fe.plan.config.checkpointing else 1
+        return CostEstimate(option, int(n), flops, flops / tflops / 3600, fe.needed_gb, smallest, int(2 * n), 0,
+                            f"all weights, {EPOCHS} epochs; a full bf16 copy per task", **base)
+    trainable = trainable_params(option, n, hidden, layers)
     if option == "prompt_tuning":
-        trainable = SOFT_PROMPT_TOKENS * hidden
-        length = seq + SOFT_PROMPT_TOKENS
-        flops = 4 * n * tokens * length / seq
+        flops = 4 * n * tokens * (seq + SOFT_PROMPT_TOKENS) / seq
         extra, note = SOFT_PROMPT_TOKENS, f"{SOFT_PROMPT_TOKENS} virtual tokens at the input"
     elif option == "prefix_tuning":
-        trainable = 2 * layers * PREFIX_TOKENS * hidden
-        length = seq
         flops = 4 * n * tokens
         extra, note = PREFIX_TOKENS, f"{PREFIX_TOKENS} key/value positions at every layer"
-    elif option == "lora":
-        trainable = layers * LORA_TARGETS * 2 * hidden * LORA_RANK
-        length = seq
+    else:
         flops = 4 * n * tokens
         extra, note = 0, f"rank {LORA_RANK} on query/value; merged into the weights for serving"
-    else:
-        raise options.UnknownOption(f"option={option!r} has no cost formula (add one here with its registry entry)")
-    act = activations(length)
-    mem = (2 * n + 16 * trainable + act) / GB
-    mem4 = (0.5 * n + 16 * trainable + act) / GB
-    return CostEstimate(option, int(trainable), flops, flops / tflops / 3600, mem, mem4, int(trainable * 4), extra,
-                        note + "; frozen bf16 backbone (4-bit QLoRA-style loading lowers the floor)")
+    flops *= 6 / 4 if fe.plan.config.checkpointing else 1  # one more forward pass (2 N T)
+    return CostEstimate(option, int(trainable), flops, flops / tflops / 3600, fe.needed_gb, smallest,
+                        int(trainable * 4), extra, note, **base)
+
+
+def feasibility_floor(profile: ProjectProfile, option: str, table: DecisionTable | None = None) -> float:
+    """GB of the smallest standard configuration (the floor no setting goes below), per GPU."""
+    hidden, layers, vocab = _shape(profile)
+    steps = ladder(option, profile.precision, profile.sharding == "zero3" and profile.num_gpus > 1) or \
+        [MemoryConfig("bf16", "pure-bf16-adamw-8bit", True)]
+    return min(plan_memory(option, profile.model_params_b * 1e9, hidden, layers, c, batch=profile.batch_size,
+                           seq_len=train_seq_len(profile), context=serve_context(profile, option),
+                           gpus=profile.num_gpus, vocab=vocab).total for c in steps) / GB
 
 
 def estimate_all(profile: ProjectProfile, table: DecisionTable | None = None) -> dict[str, CostEstimate]:
@@ -228,3 +452,117 @@ def provider_finetuning_cost(labeled_examples: int, tokens_per_example: int, *, 
     return {"training_tokens": float(tokens), "epochs": float(epochs),
             "price_per_million": None if price_per_million is None else float(price_per_million),
             "dollars": None if price_per_million is None else tokens / 1e6 * price_per_million}
+
+
+# ---- money, time and totals (issue 22) -----------------------------------------------------------------------
+
+PRICES_FILE = Path(__file__).resolve().parent.parent / "data" / "prices.yaml"
+
+
+def load_prices(path: str | Path | None = None) -> dict[str, dict[str, Any]]:
+    """data/prices.yaml: provider prices, each with its source URL and the date it was read."""
+    from advisor.profile import read_yaml_file
+
+    data = read_yaml_file(Path(path) if path else PRICES_FILE, 200_000, "the price list")
+    if not isinstance(data, dict) or not isinstance(data.get("prices"), dict) or "default" not in data:
+        raise ValueError("prices.yaml: expected 'default' and a 'prices' mapping of name -> fields")
+    for name, p in data["prices"].items():
+        for field in ("training_per_m", "input_per_m", "source", "read_on"):
+            if not isinstance(p, dict) or p.get(field) in (None, ""):
+                raise ValueError(f"prices.yaml: {name}.{field} is required (allowed: every price has a source and date)")
+    if data["default"] not in data["prices"]:
+        raise ValueError(f"prices.yaml: default={data['default']!r} (allowed: {', '.join(data['prices'])})")
+    return data
+
+
+def provider_price(profile: ProjectProfile) -> tuple[float | None, str]:
+    """$ per 1M training tokens: the profile's override, else data/prices.yaml's default entry."""
+    if profile.price_per_m_training_tokens is not None:
+        return profile.price_per_m_training_tokens, "your price"
+    data = load_prices()
+    p = data["prices"][data["default"]]
+    return float(p["training_per_m"]), f"{data['default']}, {p['source']}, read {p['read_on']}"
+
+
+def format_dollars(x: float | None) -> str:
+    if x is None:
+        return "—"
+    return f"${x:,.2f}" if x >= 0.01 or x == 0 else "< $0.01"
+
+
+def human_duration(hours: float) -> str:
+    """'< 1 min', '40 min', '8.5 h', '3.2 days' — what a person reads; JSON keeps the raw hours."""
+    if not hours > 0:
+        return "0"
+    minutes = hours * 60
+    if minutes < 1:
+        return "< 1 min"
+    if minutes < 60:
+        return f"{minutes:.0f} min"
+    if hours < 48:
+        return f"{hours:.1f} h" if hours < 10 else f"{hours:.0f} h"
+    return f"{hours / 24:.1f} days"
+
+
+def throughput_source(profile: ProjectProfile, table: DecisionTable | None = None) -> str:
+    table = table or load_table()
+    t = float(table.compute_tflops[profile.compute])
+    return (f"{t:g} effective TFLOP/s per GPU x {profile.num_gpus} GPU(s), the compute={profile.compute} assumption "
+            "in data/decision_table.yaml (compute_tflops)")
+
+
+# `advisor pilot --quick`: one MiniLM LoRA run on min(n, 256) rows on this CPU. Its wall time is read from our
+# own MiniLM LoRA n=256 CPU runs (data/results, median train_time_s), not assumed.
+def pilot_quick_hours(results_dir: str | Path | None = None) -> float | None:
+    import json
+    import statistics
+
+    root = Path(results_dir) if results_dir else PRICES_FILE.parent / "results" / "minilm"
+    times = []
+    for f in root.glob("*/lora/n256-*.json"):
+        try:
+            r = json.loads(f.read_text())
+        except (OSError, ValueError):
+            continue
+        if r.get("status") == "ok" and str(r.get("device", "cpu")).startswith("cpu") and r.get("train_time_s"):
+            times.append(float(r["train_time_s"]))
+    return statistics.median(times) / 3600 if times else None
+
+
+def time_warnings(profile: ProjectProfile, costs: dict[str, CostEstimate], proposed: tuple[str, ...] = (),
+                  pilot_quick: bool = False) -> list[str]:
+    """A warning for every proposed step that would take an hour or more on the stated hardware."""
+    out = []
+    for o in proposed:
+        h = costs[o].train_gpu_hours
+        if h >= 1.0:
+            out.append(f"{options.get(o).label} would take about {human_duration(h)} of training per task on "
+                       f"compute={profile.compute} ({throughput_source(profile)}).")
+    if pilot_quick:
+        h = pilot_quick_hours()
+        if h is not None and h >= 1.0:
+            out.append(f"`advisor pilot --quick` took {human_duration(h)} on our CPU runs (median, MiniLM LoRA n=256).")
+    return out
+
+
+def totals(profile: ProjectProfile, costs: dict[str, CostEstimate]) -> dict[str, dict[str, float]]:
+    """For num_tasks tasks: GPU-hours, storage, and serving memory (one base model + N adapters vs N full copies)."""
+    n = profile.num_tasks
+    out = {}
+    for o, c in costs.items():
+        base = (c.memory_plan or {}).get("inference_weights", 0.0) * profile.num_gpus / GB
+        if o == "full_finetuning":
+            serving = n * base  # every task is its own model
+        else:
+            serving = base + n * c.storage_bytes_per_task / GB  # one shared model + each task's adapter/prompt
+        out[o] = {"tasks": n, "gpu_hours": c.train_gpu_hours * n, "storage_gb": c.storage_bytes_per_task * n / GB,
+                  "serving_memory_gb": serving,
+                  "provider_dollars": None if c.provider_dollars is None else c.provider_dollars * n}
+    return out
+
+
+def prompt_inference_dollars_per_1k(profile: ProjectProfile, costs: dict[str, CostEstimate]) -> dict[str, float]:
+    """Extra input tokens per request x 1,000 requests x the input price (data/prices.yaml default entry)."""
+    data = load_prices()
+    price = float(data["prices"][data["default"]]["input_per_m"])
+    return {o: c.extra_inference_tokens * 1000 / 1e6 * price for o, c in costs.items()}
