@@ -264,6 +264,10 @@ class Feasibility:
         what = "serve" if self.plan.inference_total >= self.plan.train_total else "train"
         if self.fits:
             return f"fits in {self.available_gb:,.0f} GB per GPU with {self.configuration} ({self.needed_gb:,.1f} GB)"
+        if self.option == "prompt_engineering":
+            return (f"does not fit: even with {self.configuration} serving needs about {self.needed_gb:,.1f} GB per "
+                    f"GPU (weights {self.plan.inference_weights / GB:,.1f} GB + KV cache {self.plan.kv_cache / GB:,.1f}"
+                    f" GB), {self.available_gb:,.0f} GB available")
         return (f"does not fit: even with {self.configuration} it needs about {self.needed_gb:,.1f} GB per GPU to "
                 f"{what} (training {self.plan.train_total / GB:,.1f} GB, serving {self.plan.inference_total / GB:,.1f}"
                 f" GB), {self.available_gb:,.0f} GB available")
@@ -566,3 +570,33 @@ def prompt_inference_dollars_per_1k(profile: ProjectProfile, costs: dict[str, Co
     data = load_prices()
     price = float(data["prices"][data["default"]]["input_per_m"])
     return {o: c.extra_inference_tokens * 1000 / 1e6 * price for o, c in costs.items()}
+
+
+QLORA_EVIDENCE = PRICES_FILE.parent / "evidence" / "lit_dettmers2023_qlora.yaml"
+
+
+def qlora_accuracy_cost(path: str | Path | None = None) -> dict[str, Any]:
+    """QLoRA (NF4 + double quantisation) minus 16-bit LoRA, paired by model, task and finetuning data, from
+    Dettmers et al. 2023 ("QLoRA", NeurIPS 2023) Tables 3 and 4 as recorded in data/evidence — computed from the
+    rows, not typed in. Points on each row's own scale (accuracy / ROUGE-L, 0-100)."""
+    import statistics
+
+    from advisor.profile import read_yaml_file
+
+    rows = read_yaml_file(Path(path) if path else QLORA_EVIDENCE, 2_000_000, "the QLoRA evidence")["rows"]
+
+    def key(r: dict) -> tuple:
+        detail = r.get("method_detail", "")
+        data = "FLAN v2" if "FLAN v2" in detail else "Alpaca" if "Alpaca" in detail else ""
+        return r["model"], r["task"], data
+
+    lora16 = {key(r): r["value"] for r in rows if r["method"] == "lora" and "16-bit LoRA" in r.get("method_detail", "")}
+    qlora = {key(r): r["value"] for r in rows if r["method"] == "lora" and "NF4" in r.get("method_detail", "")
+             .replace("NFloat4", "NF4")}
+    pairs = [(k, qlora[k] - lora16[k]) for k in sorted(qlora) if k in lora16]
+    diffs = [d for _, d in pairs]
+    return {"pairs": len(pairs), "median_points": statistics.median(diffs), "min_points": min(diffs),
+            "max_points": max(diffs), "rows": [{"model": k[0], "task": k[1], "data": k[2], "qlora_minus_lora": d}
+                                               for k, d in pairs],
+            "source": "Dettmers et al. 2023, QLoRA: Efficient Finetuning of Quantized LLMs, NeurIPS 2023, Tables 3-4 "
+                      "(data/evidence/lit_dettmers2023_qlora.yaml)"}

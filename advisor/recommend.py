@@ -254,12 +254,12 @@ def recommend(profile: ProjectProfile | Mapping[str, Any], *, table_path: str | 
         for i, o in enumerate(order))
     caveats = [c.message + f" [{c.source}]" for c in table.caveats if matches(c.when, profile)]
     if profile.model_access == "weights":
-        memory = available_memory_gb(profile, table)
-        for o in ("lora", "prompt_tuning", "prefix_tuning"):
-            if scores[o].feasible and costs[o].train_memory_gb > memory >= costs[o].min_train_memory_gb:
-                caveats.append(f"{LABELS[o]} fits in {memory:,.0f} GB only with a 4-bit quantised backbone "
-                               f"(QLoRA-style): about {costs[o].min_train_memory_gb:,.1f} GB instead of "
-                               f"{costs[o].train_memory_gb:,.1f} GB. [Dettmers et al. 2023]")
+        # The configuration each feasible option needs, when it is not the plain bf16 one (issue 22).
+        for o in OPTIONS:
+            if scores[o].feasible and costs[o].memory_plan and costs[o].configuration not in ("bf16 weights",
+                                                                                              "fp32 weights"):
+                caveats.append(f"{LABELS[o]} {costs[o].memory_reason}. [advisor.costs ladder; Dettmers et al. "
+                               "2022, 2023; Korthikanti et al. 2022]")
     if profile.budget_gpu_hours is not None:
         top = ranking[0]
         if top.cost.train_gpu_hours > profile.budget_gpu_hours:
