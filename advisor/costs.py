@@ -103,12 +103,19 @@ def available_memory_gb(profile: ProjectProfile, table: DecisionTable | None = N
 #   Block-wise Quantization"), fp32 master kept: 4 + 2 = 6.
 # * pure-bf16 adamw-8bit: no fp32 master (LLaMA-Factory's `pure_bf16` row, README "Hardware Requirement", 8x GB
 #   for full fine-tuning = 2 weights + 2 grads + 4 bf16 moments), with 8-bit moments: 2 bytes.
-OPTIMIZER_BYTES = {"adamw": 12.0, "adamw-8bit": 6.0, "pure-bf16-adamw-8bit": 2.0}
+# * pure-bf16-adamw: bf16 moments, no master copy: 4 bytes (LLaMA-Factory's pure_bf16 row: 2 + 2 + 4 = 8x GB).
+OPTIMIZER_BYTES = {"adamw": 12.0, "adamw-8bit": 6.0, "pure-bf16-adamw": 4.0, "pure-bf16-adamw-8bit": 2.0}
 # Activations per layer and token without recomputation: 34 x hidden bytes at 16-bit (Korthikanti et al. 2022,
 # eq. 1 without the attention-score term, which FlashAttention does not store). With full recomputation
 # (gradient checkpointing) each layer keeps only its 16-bit input, 2 x hidden bytes, and one layer is recomputed
 # at a time (Korthikanti et al. 2022, section 4: "2sbhL").
 ACT_BYTES, CKPT_BYTES = 34.0, 2.0
+# QLoRA's NF4 with double quantisation stores 4 bits per weight plus 0.127 bits of quantisation constants
+# (Dettmers et al. 2023, section 3 "Double Quantization": 32/64 = 0.5 bits cut to 8/64 + 32/(64 x 256); the figure
+# read in several secondary copies of the paper via find_string, not in the paper's own PDF). Only Linear layers are
+# quantised: the token embedding (an nn.Embedding) and the output head stay 16-bit -- 2 x vocab x hidden
+# parameters for an untied model, counted when the catalog gives the vocabulary.
+QUANT_BYTES = {"4-bit": 4.127 / 8, "8-bit": 1.0}
 # Our CPU benchmark trains in fp32 (bench/train.py: autocast off on CPU): every activation doubles.
 
 
@@ -129,12 +136,13 @@ class MemoryConfig:
             parts.append("QLoRA (4-bit base, bf16 adapters)")
         elif self.precision in ("8-bit", "4-bit"):
             parts.append(f"{self.precision} frozen weights")
-        elif option == "full_finetuning" and self.optimizer == "pure-bf16-adamw-8bit":
+        elif option == "full_finetuning" and self.optimizer.startswith("pure-bf16"):
             pass  # the optimizer's name says the weights' dtype
         else:
             parts.append(f"{self.precision} weights")
         if option == "full_finetuning" and self.optimizer != "adamw":
             parts.append({"adamw-8bit": "8-bit (or paged 8-bit) AdamW",
+                          "pure-bf16-adamw": "pure-bf16 weights and AdamW state",
                           "pure-bf16-adamw-8bit": "pure-bf16 weights with 8-bit AdamW"}[self.optimizer])
         if self.checkpointing:
             parts.append("gradient checkpointing")
@@ -191,9 +199,13 @@ def plan_memory(option: str, params: float, hidden: int, layers: int, config: Me
     options.get(option)
     trainable = trainable_params(option, params, hidden, layers)
     wb = PRECISION_BYTES[config.precision]
+    embed = 2.0 * vocab * hidden if vocab else 0.0
+    # Quantised bases: Linear weights at QUANT_BYTES, the embedding and head at 2 bytes.
+    base = (params - embed) * QUANT_BYTES[config.precision] + embed * 2.0 if config.precision in QUANT_BYTES \
+        else params * wb
     shard = gpus if config.sharded and gpus > 1 else 1
     serve_split = gpus  # serving splits the weights over the GPUs (tensor/pipeline parallel, e.g. vLLM)
-    infer_w = params * (wb if config.precision != "fp32" else 2.0) / serve_split  # serve fp32 models in bf16
+    infer_w = (base if config.precision != "fp32" else params * 2.0) / serve_split  # serve fp32 models in bf16
     extra = 0.0 if option == "prompt_engineering" else {"prompt_tuning": SOFT_PROMPT_TOKENS,
                                                           "prefix_tuning": PREFIX_TOKENS}.get(option, 0)
     kv = kv_cache_bytes(layers, hidden, context + extra) / serve_split
@@ -205,7 +217,7 @@ def plan_memory(option: str, params: float, hidden: int, layers: int, config: Me
     else:
         # Frozen base at its precision; adapters / prompts in bf16 with bf16 gradients and AdamW (16 bytes each,
         # QLoRA's "bf16 adapters"), fp32 in fp32 training (4 + 4 + 8).
-        weights = params * wb + trainable * (4.0 if wb == 4.0 else 2.0)
+        weights = base + trainable * (4.0 if wb == 4.0 else 2.0)
         grads = trainable * (4.0 if wb == 4.0 else 2.0)
         opt = trainable * (8.0 if wb == 4.0 else 12.0)
     length = seq_len + (SOFT_PROMPT_TOKENS if option == "prompt_tuning" else 0)
