@@ -263,6 +263,7 @@ class Feasibility:
     plan: MemoryPlan
     available_gb: float
     tried: int
+    blocked: str = ""  # a configuration the profile asks for that the option cannot use at all
 
     @property
     def configuration(self) -> str:
@@ -273,6 +274,8 @@ class Feasibility:
         return self.plan.total / GB
 
     def reason(self) -> str:
+        if self.blocked:
+            return self.blocked
         what = "serve" if self.plan.inference_total >= self.plan.train_total else "train"
         if self.fits:
             return f"fits in {self.available_gb:,.0f} GB per GPU with {self.configuration} ({self.needed_gb:,.1f} GB)"
@@ -318,8 +321,12 @@ def feasibility(profile: ProjectProfile, option: str, table: DecisionTable | Non
     plans = [plan_memory(option, profile.model_params_b * 1e9, hidden, layers, c, batch=profile.batch_size,
                          seq_len=train_seq_len(profile), context=serve_context(profile, option),
                          gpus=profile.num_gpus, vocab=vocab) for c in steps]
+    if fixed_out:
+        return Feasibility(option, False, plans[0], memory, 0,
+                           f"does not fit: precision={profile.precision} weights cannot be updated directly, so full "
+                           "fine-tuning has no such configuration (allowed for it: auto, fp32, bf16)")
     for i, p in enumerate(plans):
-        if p.total / GB <= memory and not fixed_out:
+        if p.total / GB <= memory:
             return Feasibility(option, True, p, memory, i + 1)
     return Feasibility(option, False, min(plans, key=lambda p: p.total), memory, len(plans))
 

@@ -281,3 +281,35 @@ def test_table_chart_and_reason_read_one_computation():
         if not r.feasible:
             need = float(re.search(r"about ([\d,.]+) GB", r.why_not_feasible).group(1).replace(",", ""))
             assert need == pytest.approx(round(r.cost.train_memory_gb, 1))
+
+
+def test_app_page_table_chart_and_reason_agree():
+    """Issue 22 item 7 on the rendered page: the table's memory, the chart's bars and the reason's number."""
+    import re
+
+    from streamlit.testing.v1 import AppTest
+
+    app = str(Path(__file__).resolve().parents[1] / "app.py")
+    at = AppTest.from_file(app, default_timeout=60).run()
+
+    def nxt(at):
+        return next(b for b in at.button if b.label.startswith(("Next", "Get my"))).click().run()
+
+    at = nxt(at)
+    at.text_input(key="w_model_params_b").set_value("70")
+    at.selectbox(key="w_compute").set_value("minimal")
+    at = nxt(nxt(at))
+    assert not at.exception
+    table = at.dataframe[0].value
+    # The chart (app.memory_chart) plots cost.memory_plan's components; its bars sum to the table's number.
+    assert "Memory per GPU by component" in [s.value for s in at.subheader]
+    from advisor import recommend
+    from advisor.options import LABELS
+    rec = recommend(ProjectProfile(model_params_b=70, compute="minimal"))
+    for r in rec.ranking:
+        row = table[table["option"] == LABELS[r.option]].iloc[0]
+        assert row["memory GB per GPU"] == pytest.approx(round(r.cost.train_memory_gb, 1))
+        plan = r.cost.memory_plan
+        assert round(max(plan["train_total"], plan["inference_total"]) / GB, 1) == row["memory GB per GPU"]
+        need = float(re.search(r"about ([\d,.]+) GB", row["why not feasible"]).group(1).replace(",", ""))
+        assert need == row["memory GB per GPU"]
