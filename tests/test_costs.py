@@ -219,6 +219,12 @@ def test_measured_peak_memory_of_our_runs_matches_the_race_state():
     assert mini["against_peak_is_probe_peak"] >= 0.4 * mini["pairs"]
     assert 0.3 < mini["ratio"] < 1.3
     for (backbone, case), r in rows.items():
+        if case == "prompt_engineering minus lora":
+            # Not a training state: prompting's peak is its few-shot inference, which moves with the prompts'
+            # length (SmolLM2 en_fr_words: 2.4 -> 4.3 GB from n=16 to 256, same model). The miss is smaller than
+            # that movement of its own peak, and the sign is right (prompting holds less than LoRA's training).
+            assert r["predicted_gb"] < 0 and r["measured_gb"] <= 0.01, r
+            assert abs(r["measured_gb"] - r["predicted_gb"]) < max(r["own_peak_range_gb"], 0.3), r
         if case in ("prefix_tuning minus lora", "prompt_tuning minus lora"):
             # PEFT vs PEFT: both hold the same frozen copies; the predicted difference is under 0.1 GB and the
             # measured one within 0.25 GB of it (the spread of RSS between methods' other phases).
