@@ -11,8 +11,8 @@ from typing import Any, Optional
 
 import typer
 
-from advisor.costs import (GB, estimate_all, format_dollars, human_duration, throughput_source, time_warnings,
-                           totals)
+from advisor.costs import (GB, estimate_all, format_dollars, human_duration, prompt_inference_dollars_per_1k,
+                           throughput_source, time_warnings, totals)
 from advisor.models import CatalogError, get_model, load_catalog
 from advisor.profile import HELP, ProfileError, ProjectProfile, field_names
 from advisor.recommend import LABELS, Recommendation, recommend
@@ -117,6 +117,10 @@ def render(rec: Recommendation) -> str:
         lines += [f"  ! {w}" for w in time_warnings(rec.profile, {r.option: r.cost for r in rec.ranking},
                                                      proposed=tuple(r.option for r in rec.ranking[:1] if r.feasible))]
         lines.append(f"  Training time assumes {throughput_source(rec.profile)}.")
+        extra = prompt_inference_dollars_per_1k(rec.profile, {r.option: r.cost for r in rec.ranking})
+        if extra["prompt_engineering"] > 0:
+            lines.append(f"  Prompt engineering's longer prompts: about {format_dollars(extra['prompt_engineering'])} "
+                         "more per 1,000 requests at data/prices.yaml's default input price.")
     if rec.profile.num_tasks > 1:
         t = totals(rec.profile, {r.option: r.cost for r in rec.ranking})
         lines += ["", f"Totals for {rec.profile.num_tasks} tasks (serving: one base model + N adapters/prompts, "

@@ -23,6 +23,7 @@ Formulas (N = parameters, T = training tokens = examples x epochs x tokens/examp
 
 from __future__ import annotations
 
+import functools
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
@@ -482,11 +483,16 @@ def provider_finetuning_cost(labeled_examples: int, tokens_per_example: int, *, 
 PRICES_FILE = Path(__file__).resolve().parent.parent / "data" / "prices.yaml"
 
 
-def load_prices(path: str | Path | None = None) -> dict[str, dict[str, Any]]:
-    """data/prices.yaml: provider prices, each with its source URL and the date it was read."""
+def load_prices(path: str | Path | None = None) -> dict[str, Any]:
+    """data/prices.yaml: provider prices, each with its source URL and the date it was read (cached when default)."""
+    return _load_prices(str(path) if path else str(PRICES_FILE))
+
+
+@functools.lru_cache(maxsize=4)
+def _load_prices(path: str) -> dict[str, Any]:
     from advisor.profile import read_yaml_file
 
-    data = read_yaml_file(Path(path) if path else PRICES_FILE, 200_000, "the price list")
+    data = read_yaml_file(Path(path), 200_000, "the price list")
     if not isinstance(data, dict) or not isinstance(data.get("prices"), dict) or "default" not in data:
         raise ValueError("prices.yaml: expected 'default' and a 'prices' mapping of name -> fields")
     for name, p in data["prices"].items():
@@ -564,8 +570,17 @@ def time_warnings(profile: ProjectProfile, costs: dict[str, CostEstimate], propo
     if pilot_quick:
         h = pilot_quick_hours()
         if h is not None and h >= 1.0:
-            out.append(f"`advisor pilot --quick` took {human_duration(h)} on our CPU runs (median, MiniLM LoRA n=256).")
+            out.append(f"`advisor pilot --quick` takes about {human_duration(h)} on a CPU (median of our MiniLM LoRA "
+                       "n=256 runs).")
     return out
+
+
+def pilot_quick_note() -> str:
+    """How long `advisor pilot --quick` takes, measured (our MiniLM LoRA n=256 CPU runs), for the tie advice."""
+    h = pilot_quick_hours()
+    return "" if h is None else (f"`advisor pilot --quick` takes about {human_duration(h)} on a CPU (median of our "
+                                 "MiniLM LoRA n=256 CPU runs in data/results)" + (" — hours: plan for it" if h >= 1
+                                                                                   else ""))
 
 
 def totals(profile: ProjectProfile, costs: dict[str, CostEstimate]) -> dict[str, dict[str, float]]:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from advisor.costs import human_duration
+from advisor.costs import human_duration, pilot_quick_note
 from advisor.options import label
 from advisor.recommend import Recommendation
 
@@ -35,7 +35,13 @@ def tie_sentence(rec: Recommendation) -> str | None:
         return None
     return (f"Statistically tied with {label(rec.best)} (within {decision['tie_width_points']} points, one standard "
             f"deviation of a between-option difference): {', '.join(label(o) for o in decision['tied'])}. "
-            f"To settle it, {decision['settle_with']}.")
+            f"To settle it, {decision['settle_with']}" + _pilot_time(decision['settle_with']) + ".")
+
+
+def _pilot_time(advice: str) -> str:
+    """The measured duration of the quick pilot, when the advice proposes it (issue 22: say how long a step takes)."""
+    note = pilot_quick_note() if "pilot --quick" in advice else ""
+    return f" ({note})" if note else ""
 
 
 def to_markdown(rec: Recommendation, evidence: list[dict[str, Any]] | None = None) -> str:
