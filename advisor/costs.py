@@ -7,13 +7,13 @@ Formulas (N = parameters, T = training tokens = examples x epochs x tokens/examp
   activations are still needed (gradients must reach the adapter / the soft
   prompt at the input), but the 2 N T for weight gradients of frozen weights is
   skipped. Prompt tuning also lengthens every sequence by its virtual tokens.
-* Training memory, full FT with mixed-precision AdamW: 16 bytes/parameter
-  (2 bf16 weights + 2 grads + 12 fp32 master weights and Adam moments;
-  Rajbhandari et al. 2020, ZeRO) plus activations.
-* PEFT memory: frozen bf16 weights (2 bytes/param; 0.5 with 4-bit QLoRA,
-  Dettmers et al. 2023) + 16 bytes per trainable parameter + activations.
-* Activations: ~34 bytes x batch x seq x hidden per layer in bf16 without
-  recomputation (Korthikanti et al. 2022), attention-score term ignored.
+* Memory (issue 22): `plan_memory` sums, per GPU, the weights at their precision, gradients, optimizer state and
+  activations for training, and the serving weights + KV cache for every option (constants and sources above
+  each of them below). `feasibility` walks `ladder(option)` -- standard configurations, cheapest change first
+  (bf16; + gradient checkpointing; 8-bit optimizer or 8/4-bit frozen base = QLoRA; pure bf16; ZeRO-3 when
+  sharding across several GPUs) -- and names the first that fits. `CostEstimate.train_memory_gb` is that
+  configuration's per-GPU total (the smallest one's when none fits); `min_train_memory_gb` the smallest's.
+* Training FLOPs add one forward pass (2 N T) when the chosen configuration recomputes activations.
 * Storage per task: a full bf16 copy (2 N bytes) vs the trainable parameters
   in fp32 (peft's default save dtype for a float32 base) for adapters/prompts.
 * Architecture: a profile that names a catalog model (data/models.yaml) uses that model's documented
@@ -37,9 +37,9 @@ from advisor.table import DecisionTable, load_table
 SOFT_PROMPT_TOKENS = VIRTUAL_TOKENS
 PREFIX_TOKENS = VIRTUAL_TOKENS
 LORA_TARGETS = len(options.LORA_TARGETS)
-# Provider fine-tuning is billed per training token (tokens x epochs) at the provider's price per million tokens.
-# No default price: prices change and differ by provider and model, and no number is typed in here without a
-# source — the estimate gives the training tokens, and dollars once a price is passed.
+# Provider fine-tuning is billed per training token (tokens x epochs) at the provider's price per million tokens:
+# the profile's price_per_m_training_tokens, else data/prices.yaml's default entry (source URL and date read).
+# `provider_finetuning_cost` itself assumes no price: without one it returns tokens only.
 PROVIDER_PRICE_PER_M_TOKENS: float | None = None
 # Bytes per weight for each storage precision of the (frozen) weights.
 PRECISION_BYTES = {"fp32": 4.0, "bf16": 2.0, "8-bit": 1.0, "4-bit": 0.5}
@@ -433,35 +433,24 @@ def trainable_params(option: str, params: float, hidden: int, layers: int) -> fl
 
 def memory_breakdown(option: str, params: float, *, precision: str = "bf16", batch: int = BATCH, seq_len: int = 512,
                      hidden: int | None = None, layers: int | None = None) -> MemoryBreakdown:
-    """Weights + gradients + AdamW state + activations for training `option` on a `params`-parameter model.
-
-    Weights are stored at `precision` (4-bit = QLoRA's NF4, Dettmers et al. 2023). Trainable parameters carry
-    a gradient in the weights' dtype (fp32 for 8/4-bit bases, whose adapters train in fp32/bf16) and 12 bytes of
-    AdamW state (fp32 master copy + two moments) unless the weights are fp32 themselves, when the master copy is
-    the weight (8 bytes: two moments). Activations: 34 x batch x seq x hidden bytes per layer (Korthikanti et al.
-    2022) at 16-bit, doubled for fp32; prompting stores none (inference only, no backward pass).
-    """
+    """Weights + gradients + AdamW state + activations for training `option` at one precision, without
+    checkpointing: `plan_memory`'s components (one computation), for callers that name a precision directly.
+    Prompting trains nothing: its weights are the serving weights, with no gradients, state or activations."""
     if precision not in PRECISION_BYTES:
         raise ValueError(f"precision={str(precision)[:20]!r} (allowed: {', '.join(PRECISION_BYTES)})")
     for name, v in (("batch", batch), ("seq_len", seq_len)):
         if not isinstance(v, int) or v < 1:
             raise ValueError(f"{name}={v!r} (allowed: an integer >= 1)")
-    if hidden is None or layers is None:
-        hidden, layers = architecture(params)
-    trainable = trainable_params(option, params, hidden, layers)
-    wbytes = PRECISION_BYTES[precision]
+    options.get(option)
     if option == "full_finetuning" and precision in ("8-bit", "4-bit"):
         raise ValueError(f"precision={precision!r} for full_finetuning (allowed: fp32, bf16): quantised weights "
                          "cannot be updated directly")
-    # Trainable parameters outside a frozen base (adapters, prompts) are extra weights in 16/32-bit.
-    extra_weights = 0.0 if option == "full_finetuning" else trainable * (4.0 if wbytes == 4.0 else 2.0)
-    grad_bytes = 4.0 if wbytes == 4.0 else 2.0
-    opt_bytes = 8.0 if wbytes == 4.0 else 12.0
-    act = 0.0 if option == "prompt_engineering" else 34.0 * batch * seq_len * hidden * layers * (2.0 if wbytes == 4.0 else 1.0)
-    if option == "prompt_tuning":
-        act *= (seq_len + SOFT_PROMPT_TOKENS) / seq_len
-    return MemoryBreakdown(option, precision, params * wbytes + extra_weights, trainable * grad_bytes,
-                           trainable * opt_bytes, act)
+    if hidden is None or layers is None:
+        hidden, layers = architecture(params)
+    p = plan_memory(option, params, hidden, layers, MemoryConfig(precision), batch=batch, seq_len=seq_len,
+                    context=seq_len)
+    weights = p.inference_weights if option == "prompt_engineering" else p.weights
+    return MemoryBreakdown(option, precision, weights, p.gradients, p.optimizer, p.activations)
 
 
 def provider_finetuning_cost(labeled_examples: int, tokens_per_example: int, *, epochs: int = EPOCHS,
