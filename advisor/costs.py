@@ -623,3 +623,17 @@ def qlora_accuracy_cost(path: str | Path | None = None) -> dict[str, Any]:
                                                for k, d in pairs],
             "source": "Dettmers et al. 2023, QLoRA: Efficient Finetuning of Quantized LLMs, NeurIPS 2023, Tables 3-4 "
                       "(data/evidence/lit_dettmers2023_qlora.yaml)"}
+
+
+def qlora_note(configuration: str) -> str:
+    """What QLoRA costs in accuracy, from the paper's paired rows, when the configuration is QLoRA ('' otherwise)."""
+    if not configuration.startswith("QLoRA"):
+        return ""
+    q = _qlora_cached()
+    return (f" QLoRA vs 16-bit LoRA: median {q['median_points']:+.1f} points (range {q['min_points']:+.1f} to "
+            f"{q['max_points']:+.1f}) over {q['pairs']} paired results ({q['source']}).")
+
+
+@functools.lru_cache(maxsize=1)
+def _qlora_cached() -> dict[str, Any]:
+    return qlora_accuracy_cost()

@@ -7,7 +7,7 @@ import copy
 from dataclasses import dataclass, field
 from typing import Any, Mapping
 
-from advisor.costs import CostEstimate, available_memory_gb, estimate_all
+from advisor.costs import CostEstimate, available_memory_gb, estimate_all, qlora_note
 from advisor.decision import DecisionParams, final_scores, rank, tied_with_best
 from advisor.profile import CHOICES, OPTIONS, ProjectProfile
 from advisor.rules import Reason, RuleScore, score_options
@@ -258,8 +258,8 @@ def recommend(profile: ProjectProfile | Mapping[str, Any], *, table_path: str | 
         for o in OPTIONS:
             if scores[o].feasible and costs[o].memory_plan and costs[o].configuration not in ("bf16 weights",
                                                                                               "fp32 weights"):
-                caveats.append(f"{LABELS[o]} {costs[o].memory_reason}. [advisor.costs ladder; Dettmers et al. "
-                               "2022, 2023; Korthikanti et al. 2022]")
+                caveats.append(f"{LABELS[o]} {costs[o].memory_reason}.{qlora_note(costs[o].configuration)} "
+                               "[advisor.costs ladder; Dettmers et al. 2022, 2023; Korthikanti et al. 2022]")
     if profile.budget_gpu_hours is not None:
         top = ranking[0]
         if top.cost.train_gpu_hours > profile.budget_gpu_hours:

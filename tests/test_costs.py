@@ -332,3 +332,11 @@ def test_quick_pilot_duration_is_measured_and_said_with_the_tie_advice():
     assert 0 < h < 1 and human_duration(h) in pilot_quick_note()
     assert _pilot_time("run `advisor pilot --quick` on your data").startswith(" (`advisor pilot --quick` takes about")
     assert _pilot_time("measure zero-shot exact match") == ""
+
+
+def test_a_qlora_answer_carries_its_accuracy_cost():
+    from advisor import recommend
+
+    rec = recommend(ProjectProfile(model="Llama-3.1-8B", gpu_memory_gb=8, batch_size=1))
+    lora = [c for c in rec.caveats if c.startswith("LoRA fits") and "QLoRA" in c]
+    assert lora and "QLoRA vs 16-bit LoRA: median +0.1 points" in lora[0] and "13 paired results" in lora[0]
