@@ -17,9 +17,10 @@ from advisor.artifact import load_served, served_path
 from advisor.evidence import learning_curves, load_results, results_dir
 from advisor.glossary import GLOSSARY
 from advisor.compare import compare, table_rows
-from advisor.costs import PRECISION_BYTES, memory_breakdown, model_shape
+from advisor.costs import (GB, available_memory_gb, human_duration, model_shape, prompt_inference_dollars_per_1k, qlora_accuracy_cost,
+                           throughput_source, time_warnings, totals)
 from advisor.models import get_model
-from advisor.options import BATCH, COLOURS, LABELS
+from advisor.options import COLOURS, LABELS
 from advisor.profile import CHOICES, HELP, MAX_PROFILE_BYTES, model_choices, short
 from advisor.report import basis_lines, format_bytes, tie_sentence, to_markdown
 
@@ -30,12 +31,14 @@ st.set_page_config(page_title="tuning-advisor", layout="wide")
 STEPS: list[tuple[str, list[str]]] = [
     ("Your data and task", ["labeled_examples", "task_complexity", "num_classes", "avg_input_tokens", "pair_input",
                             "domain_shift", "zero_shot_accuracy", "probe_accuracy"]),
-    ("Your model and resources", ["model_access", "model_params_b", "compute", "gpu_memory_gb", "budget_gpu_hours",
-                                  "ml_expertise"]),
+    ("Your model and resources", ["model_access", "model_params_b", "compute", "gpu_memory_gb", "num_gpus",
+                                  "sharding", "precision", "batch_size", "seq_len", "context_length",
+                                  "budget_gpu_hours", "price_per_m_training_tokens", "ml_expertise"]),
     ("Your goals and constraints", ["accuracy_goal", "overfitting_risk", "preserve_capabilities", "num_tasks",
                                     "iteration_speed", "long_term", "interpretability", "data_governance"]),
 ]
-WEIGHTS_ONLY = ("compute", "gpu_memory_gb", "budget_gpu_hours")  # asked only when you hold the weights
+WEIGHTS_ONLY = ("compute", "gpu_memory_gb", "budget_gpu_hours", "num_gpus", "sharding", "precision", "batch_size",
+                "seq_len", "context_length")  # asked only when you hold the weights
 DEFAULTS = ProjectProfile().to_dict()
 CHOICE_LABELS = {
     "weights": "open weights (we can run and train it)",
@@ -58,6 +61,13 @@ QUESTIONS = {
     "zero_shot_accuracy": "Measured zero-shot prompt accuracy on your data, 0-1 (optional)",
     "probe_accuracy": "Measured linear-probe accuracy on your labeled examples, 0-1 (optional)",
     "ml_expertise": "Your team's experience training models",
+    "num_gpus": "Number of GPUs",
+    "sharding": "Shard weights and optimizer state across GPUs (ZeRO-3 / FSDP)?",
+    "precision": "Weights precision",
+    "batch_size": "Training batch size per GPU",
+    "seq_len": "Training sequence length in tokens (0 = input + label)",
+    "context_length": "Serving context length in tokens (0 = what each option sends)",
+    "price_per_m_training_tokens": "Provider fine-tuning price, $ per 1M training tokens (optional)",
     "accuracy_goal": "How much accuracy do you need?",
     "overfitting_risk": "How worried are you about overfitting?",
     "preserve_capabilities": "The model must keep its general skills",
@@ -284,33 +294,29 @@ def pilot_measured_on(profile: ProjectProfile) -> str | None:
     return pilot["measured_on"]
 
 
-def memory_chart(profile: ProjectProfile) -> None:
-    """Training memory per option by component (advisor.costs.memory_breakdown), as a stacked bar."""
+def memory_chart(profile: ProjectProfile, rec: Any) -> None:
+    """Memory per option by component, read from the same plan as the table and the reasons (cost.memory_plan)."""
     if profile.model_access != "weights":
         return  # the provider holds the weights: there is no memory of ours to size
-    st.subheader("Training memory by component")
-    c1, c2, c3 = st.columns(3)
-    precision = c1.selectbox("Weights precision", list(PRECISION_BYTES), index=1, key="mem_precision")
-    batch = c2.number_input("Batch size", 1, 4096, BATCH, key="mem_batch")
-    seq = c3.number_input("Sequence length (tokens)", 1, 1_000_000, profile.avg_input_tokens + 5, key="mem_seq")
-    rows, skipped = [], []
+    st.subheader("Memory per GPU by component")
     hidden, layers = model_shape(profile)  # a named model's documented shape, else the guess from its size
     if profile.model:
         st.caption(f"{profile.model}: {layers} layers, hidden size {hidden} (data/models.yaml, with its sources).")
-    for o in OPTIONS:
-        try:
-            m = memory_breakdown(o, profile.model_params_b * 1e9, precision=precision, batch=int(batch),
-                                 seq_len=int(seq), hidden=hidden, layers=layers)
-        except ValueError as err:  # full fine-tuning of quantised weights: said, not plotted
-            skipped.append(f"{LABELS[o]}: {err}")
-            continue
-        rows += [{"option": LABELS[o], "component": k, "GB": getattr(m, k) / 1e9}
+    rows = []
+    for r in rec.ranking:
+        plan = r.cost.memory_plan or {}
+        label = f"{LABELS[r.option]} — {plan.get('configuration', '')}"
+        rows += [{"option": label, "phase": "training", "component": k, "GB": plan.get(k, 0.0) / GB}
                  for k in ("weights", "gradients", "optimizer", "activations")]
+        rows += [{"option": label, "phase": "serving", "component": k, "GB": plan.get(k, 0.0) / GB}
+                 for k in ("inference_weights", "kv_cache")]
     st.altair_chart(alt.Chart(pd.DataFrame(rows)).mark_bar().encode(
-        y=alt.Y("option", sort=[LABELS[o] for o in OPTIONS]), x=alt.X("GB", stack="zero"), color="component",
-        tooltip=["option", "component", alt.Tooltip("GB", format=",.2f")]), width="stretch")
-    for line in skipped:
-        st.caption(line)
+        y=alt.Y("option"), x=alt.X("GB", stack="zero"), color="component", row="phase",
+        tooltip=["option", "component", alt.Tooltip("GB", format=",.2f")]))
+    st.caption(f"Each bar is the configuration the answer names (the cheapest standard one that fits, or the "
+               f"smallest one when none does); {profile.num_gpus} GPU(s) of "
+               f"{available_memory_gb(profile):,.0f} GB. Training time assumes "
+               f"{throughput_source(profile)}.")
 
 
 def answer_page() -> None:
@@ -348,9 +354,11 @@ def answer_page() -> None:
                      "expected accuracy": (f"{acc['point']:.2f} [{acc['low']:.2f}, {acc['high']:.2f}]"
                                            if acc else "n/a"),
                      "basis": (acc or {}).get("provenance", {}).get("kind", ""),
-                     "train GPU-hours": round(c.train_gpu_hours, 4),
+                     "training time": human_duration(c.train_gpu_hours) if c.train_gpu_hours else "—",
                      # API access: the provider's hardware holds the weights; there is no memory of yours to size.
-                     "train memory GB": round(c.train_memory_gb, 1) if profile.model_access == "weights" else None,
+                     "memory GB per GPU": round(c.train_memory_gb, 1) if profile.model_access == "weights" else None,
+                     "configuration": c.configuration or "—",
+                     "provider cost": (f"${c.provider_dollars:,.2f}" if c.provider_dollars is not None else None),
                      "stored per task": format_bytes(c.storage_bytes_per_task),
                      "extra inference tokens": c.extra_inference_tokens,
                      "provider training tokens": c.training_tokens or None,
@@ -376,7 +384,9 @@ def answer_page() -> None:
     chart = pd.DataFrame([{"option": LABELS[r.option],
                            y: r.expected_accuracy["point"] if calibrated else r.score,
                            "train GPU-hours": r.cost.train_gpu_hours,
-                           "stored per task (MB)": r.cost.storage_bytes_per_task / 1e6} for r in feasible])
+                           "stored per task (MB)": r.cost.storage_bytes_per_task / 1e6} for r in feasible],
+                         # Named columns: with no feasible option (70B on a laptop) the frame is empty, not shapeless.
+                         columns=["option", y, "train GPU-hours", "stored per task (MB)"])
     left, right = st.columns(2)
     if len(chart) < 2:
         chart = chart.iloc[0:0]  # one feasible option has nothing to be compared with: no chart, the table says it
@@ -407,7 +417,27 @@ def answer_page() -> None:
         st.markdown("**Not feasible for your setup (not plotted):**\n" + "\n".join(
             f"- {', '.join(names)} — {reason}" for reason, names in by_reason.items()))
 
-    memory_chart(profile)
+    memory_chart(profile, rec)
+    costs = {r.option: r.cost for r in rec.ranking}
+    for line in time_warnings(profile, costs, proposed=tuple(r.option for r in feasible[:1])):
+        st.warning(line)
+    if profile.num_tasks > 1:
+        t = totals(profile, costs)
+        st.subheader(f"Totals for {profile.num_tasks} tasks")
+        st.dataframe(pd.DataFrame([{"option": LABELS[o], "training time": human_duration(v["gpu_hours"]) if
+                                    v["gpu_hours"] else "—", "storage": format_bytes(int(v["storage_gb"] * GB)),
+                                    "serving memory GB": round(v["serving_memory_gb"], 1)} for o, v in t.items()]),
+                     hide_index=True)
+        st.caption("Serving: one shared base model plus each task's adapter or prompt, against one full copy per "
+                   "task for full fine-tuning.")
+    per_1k = prompt_inference_dollars_per_1k(profile, costs)
+    if per_1k["prompt_engineering"] > 0:
+        st.caption(f"Prompt engineering's longer prompts cost about ${per_1k['prompt_engineering']:,.2f} more per "
+                   "1,000 requests at the default input price in data/prices.yaml.")
+    q = qlora_accuracy_cost()
+    if any("QLoRA" in (r.cost.configuration or "") for r in rec.ranking):
+        st.caption(f"QLoRA vs 16-bit LoRA: median {q['median_points']:+.1f} points (range {q['min_points']:+.1f} to "
+                   f"{q['max_points']:+.1f}) over {q['pairs']} paired results — {q['source']}.")
 
     st.subheader("Why")
     for r in rec.ranking:

@@ -11,7 +11,8 @@ from typing import Any, Optional
 
 import typer
 
-from advisor.costs import estimate_all
+from advisor.costs import (GB, estimate_all, format_dollars, human_duration, prompt_inference_dollars_per_1k,
+                           throughput_source, time_warnings, totals)
 from advisor.models import CatalogError, get_model, load_catalog
 from advisor.profile import HELP, ProfileError, ProjectProfile, field_names
 from advisor.recommend import LABELS, Recommendation, recommend
@@ -97,7 +98,7 @@ def render(rec: Recommendation) -> str:
     own_weights = rec.profile.model_access == "weights"
     lines.append(f"{'#':<3}{'option':<20}{'score':>6}  {'feasible':<9}"
                  + (f"{'expected acc [10-90%]':>23}  {'basis':<14}" if calibrated else "")
-                 + f"{'train GPU-h':>12}{'train mem':>11}{'stored/task':>13}{'+tokens':>9}")
+                 + f"{'train time':>12}{'mem/GPU':>11}{'stored/task':>13}{'+tokens':>9}")
     for r in rec.ranking:
         c, e = r.cost, r.expected_accuracy
         acc = f"{e['point']:.3f} [{e['low']:.2f}-{e['high']:.2f}]" if e else "—"
@@ -108,8 +109,26 @@ def render(rec: Recommendation) -> str:
         memory = f"{c.train_memory_gb:>9.1f}GB" if own_weights else f"{'—':>11}"
         lines.append(f"{r.rank:<3}{r.option:<20}{score}  {'yes' if r.feasible else 'NO':<9}"
                      + (f"{acc:>23}  {basis:<14}" if calibrated else "")
-                     + f"{c.train_gpu_hours:>12.3g}{memory}{format_bytes(c.storage_bytes_per_task):>13}"
-                     f"{c.extra_inference_tokens:>9}")
+                     + f"{(human_duration(c.train_gpu_hours) if c.train_gpu_hours else '—'):>12}{memory}"
+                     f"{format_bytes(c.storage_bytes_per_task):>13}{c.extra_inference_tokens:>9}")
+    if own_weights:
+        lines += ["", "Memory (the cheapest standard configuration that fits, per GPU):"]
+        lines += [f"  {r.option:<20}{r.cost.memory_reason}" for r in rec.ranking if r.cost.memory_reason]
+        lines += [f"  ! {w}" for w in time_warnings(rec.profile, {r.option: r.cost for r in rec.ranking},
+                                                     proposed=tuple(r.option for r in rec.ranking[:1] if r.feasible))]
+        lines.append(f"  Training time assumes {throughput_source(rec.profile)}.")
+        extra = prompt_inference_dollars_per_1k(rec.profile, {r.option: r.cost for r in rec.ranking})
+        if extra["prompt_engineering"] > 0:
+            lines.append(f"  Prompt engineering's longer prompts: about {format_dollars(extra['prompt_engineering'])} "
+                         "more per 1,000 requests at data/prices.yaml's default input price.")
+    if rec.profile.num_tasks > 1:
+        t = totals(rec.profile, {r.option: r.cost for r in rec.ranking})
+        lines += ["", f"Totals for {rec.profile.num_tasks} tasks (serving: one base model + N adapters/prompts, "
+                      "or N full copies):"]
+        lines += [f"  {o:<20}{(human_duration(v['gpu_hours']) if v['gpu_hours'] else '—'):>10} training"
+                  f"{format_bytes(int(v['storage_gb'] * GB)):>12} stored{v['serving_memory_gb']:>10.1f} GB serving"
+                  + (f"  {format_dollars(v['provider_dollars'])} provider" if v["provider_dollars"] is not None
+                     else "") for o, v in t.items()]
     if calibrated:
         lines += ["", "Expected accuracy: " + rec.ranking[0].expected_accuracy_note,
                   f"What the numbers rest on: {rec.extra.get('basis', '')}"]
@@ -347,11 +366,16 @@ def estimate_cmd(
     named = f"{p.model}, " if p.model else ""
     typer.echo(f"model {named}{p.model_params_b:g}B params, {p.labeled_examples:,} examples x {p.avg_input_tokens} "
                f"tokens, compute={p.compute}")
-    typer.echo(f"{'option':<20}{'trainable':>14}{'train FLOPs':>13}{'GPU-h':>9}{'train mem':>11}{'stored/task':>13}{'+tokens':>9}")
+    typer.echo(f"{'option':<20}{'trainable':>14}{'train FLOPs':>13}{'time':>10}{'mem/GPU':>11}{'stored/task':>13}"
+               f"{'+tokens':>9}")
     for o, c in costs.items():
-        typer.echo(f"{o:<20}{c.trainable_params:>14,}{c.train_flops:>13.3g}{c.train_gpu_hours:>9.3g}"
+        typer.echo(f"{o:<20}{c.trainable_params:>14,}{c.train_flops:>13.3g}"
+                   f"{(human_duration(c.train_gpu_hours) if c.train_gpu_hours else '—'):>10}"
                    f"{c.train_memory_gb:>9.1f}GB{format_bytes(c.storage_bytes_per_task):>13}{c.extra_inference_tokens:>9}")
         typer.echo(f"{'':<20}{c.notes}")
+        if c.memory_reason:
+            typer.echo(f"{'':<20}memory: {c.memory_reason}")
+    typer.echo(f"time assumes {throughput_source(p)}")
 
 
 @app.command("models")

@@ -7,13 +7,13 @@ Formulas (N = parameters, T = training tokens = examples x epochs x tokens/examp
   activations are still needed (gradients must reach the adapter / the soft
   prompt at the input), but the 2 N T for weight gradients of frozen weights is
   skipped. Prompt tuning also lengthens every sequence by its virtual tokens.
-* Training memory, full FT with mixed-precision AdamW: 16 bytes/parameter
-  (2 bf16 weights + 2 grads + 12 fp32 master weights and Adam moments;
-  Rajbhandari et al. 2020, ZeRO) plus activations.
-* PEFT memory: frozen bf16 weights (2 bytes/param; 0.5 with 4-bit QLoRA,
-  Dettmers et al. 2023) + 16 bytes per trainable parameter + activations.
-* Activations: ~34 bytes x batch x seq x hidden per layer in bf16 without
-  recomputation (Korthikanti et al. 2022), attention-score term ignored.
+* Memory (issue 22): `plan_memory` sums, per GPU, the weights at their precision, gradients, optimizer state and
+  activations for training, and the serving weights + KV cache for every option (constants and sources above
+  each of them below). `feasibility` walks `ladder(option)` -- standard configurations, cheapest change first
+  (bf16; + gradient checkpointing; 8-bit optimizer or 8/4-bit frozen base = QLoRA; pure bf16; ZeRO-3 when
+  sharding across several GPUs) -- and names the first that fits. `CostEstimate.train_memory_gb` is that
+  configuration's per-GPU total (the smallest one's when none fits); `min_train_memory_gb` the smallest's.
+* Training FLOPs add one forward pass (2 N T) when the chosen configuration recomputes activations.
 * Storage per task: a full bf16 copy (2 N bytes) vs the trainable parameters
   in fp32 (peft's default save dtype for a float32 base) for adapters/prompts.
 * Architecture: a profile that names a catalog model (data/models.yaml) uses that model's documented
@@ -23,7 +23,9 @@ Formulas (N = parameters, T = training tokens = examples x epochs x tokens/examp
 
 from __future__ import annotations
 
+import functools
 from dataclasses import asdict, dataclass
+from pathlib import Path
 from typing import Any
 
 from advisor import options
@@ -35,9 +37,9 @@ from advisor.table import DecisionTable, load_table
 SOFT_PROMPT_TOKENS = VIRTUAL_TOKENS
 PREFIX_TOKENS = VIRTUAL_TOKENS
 LORA_TARGETS = len(options.LORA_TARGETS)
-# Provider fine-tuning is billed per training token (tokens x epochs) at the provider's price per million tokens.
-# No default price: prices change and differ by provider and model, and no number is typed in here without a
-# source — the estimate gives the training tokens, and dollars once a price is passed.
+# Provider fine-tuning is billed per training token (tokens x epochs) at the provider's price per million tokens:
+# the profile's price_per_m_training_tokens, else data/prices.yaml's default entry (source URL and date read).
+# `provider_finetuning_cost` itself assumes no price: without one it returns tokens only.
 PROVIDER_PRICE_PER_M_TOKENS: float | None = None
 # Bytes per weight for each storage precision of the (frozen) weights.
 PRECISION_BYTES = {"fp32": 4.0, "bf16": 2.0, "8-bit": 1.0, "4-bit": 0.5}
@@ -62,6 +64,12 @@ class CostEstimate:
     # Provider fine-tuning (model_access=api_with_finetuning) is billed per training token, not in GPU memory.
     training_tokens: int = 0
     provider_dollars: float | None = None
+    # The memory answer (one computation: the table, the chart and the infeasibility reason all read these).
+    feasible_memory: bool = True
+    configuration: str = ""
+    memory_reason: str = ""
+    inference_memory_gb: float = 0.0
+    memory_plan: dict[str, Any] | None = None
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -87,6 +95,242 @@ def available_memory_gb(profile: ProjectProfile, table: DecisionTable | None = N
     return profile.gpu_memory_gb if profile.gpu_memory_gb is not None else float(table.compute_memory_gb[profile.compute])
 
 
+# ---- memory as a sum per configuration (issue 22) ------------------------------------------------------------
+# Optimizer state per trainable parameter, bytes, on top of the weights and their gradient:
+# * adamw: fp32 master copy 4 + two fp32 moments 8 = 12 with 16-bit weights (Rajbhandari et al. 2020, ZeRO:
+#   "16 bytes" per parameter for mixed-precision Adam = 2 + 2 + 12); 8 with fp32 weights (the weight is the master).
+# * adamw-8bit: the two moments in 8 bits, 2 bytes instead of 8 (Dettmers et al. 2022, "8-bit Optimizers via
+#   Block-wise Quantization"), fp32 master kept: 4 + 2 = 6.
+# * pure-bf16 adamw-8bit: no fp32 master (LLaMA-Factory's `pure_bf16` row, README "Hardware Requirement", 8x GB
+#   for full fine-tuning = 2 weights + 2 grads + 4 bf16 moments), with 8-bit moments: 2 bytes.
+# * pure-bf16-adamw: bf16 moments, no master copy: 4 bytes (LLaMA-Factory's pure_bf16 row: 2 + 2 + 4 = 8x GB).
+OPTIMIZER_BYTES = {"adamw": 12.0, "adamw-8bit": 6.0, "pure-bf16-adamw": 4.0, "pure-bf16-adamw-8bit": 2.0}
+# Activations per layer and token without recomputation: 34 x hidden bytes at 16-bit (Korthikanti et al. 2022,
+# eq. 1 without the attention-score term, which FlashAttention does not store). With full recomputation
+# (gradient checkpointing) each layer keeps only its 16-bit input, 2 x hidden bytes, and one layer is recomputed
+# at a time (Korthikanti et al. 2022, section 4: "2sbhL").
+ACT_BYTES, CKPT_BYTES = 34.0, 2.0
+# QLoRA's NF4 with double quantisation stores 4 bits per weight plus 0.127 bits of quantisation constants
+# (Dettmers et al. 2023, section 3 "Double Quantization": 32/64 = 0.5 bits cut to 8/64 + 32/(64 x 256); the figure
+# read in several secondary copies of the paper via find_string, not in the paper's own PDF). Only Linear layers are
+# quantised: the token embedding (an nn.Embedding) and the output head stay 16-bit -- 2 x vocab x hidden
+# parameters for an untied model, counted when the catalog gives the vocabulary.
+QUANT_BYTES = {"4-bit": 4.127 / 8, "8-bit": 1.0}
+# Our CPU benchmark trains in fp32 (bench/train.py: autocast off on CPU): every activation doubles.
+
+
+@dataclass(frozen=True)
+class MemoryConfig:
+    """One standard way to run an option: weight precision, optimizer, checkpointing, sharding."""
+
+    precision: str  # fp32 | bf16 | 8-bit | 4-bit (the frozen or trained weights)
+    optimizer: str = "adamw"
+    checkpointing: bool = False
+    sharded: bool = False  # ZeRO-3 / FSDP across the profile's GPUs
+
+    def describe(self, option: str) -> str:
+        if option == "prompt_engineering":
+            return f"{self.precision} weights"
+        parts = []
+        if option == "lora" and self.precision == "4-bit":
+            parts.append("QLoRA (4-bit base, bf16 adapters)")
+        elif self.precision in ("8-bit", "4-bit"):
+            parts.append(f"{self.precision} frozen weights")
+        elif option == "full_finetuning" and self.optimizer.startswith("pure-bf16"):
+            pass  # the optimizer's name says the weights' dtype
+        else:
+            parts.append(f"{self.precision} weights")
+        if option == "full_finetuning" and self.optimizer != "adamw":
+            parts.append({"adamw-8bit": "8-bit (or paged 8-bit) AdamW",
+                          "pure-bf16-adamw": "pure-bf16 weights and AdamW state",
+                          "pure-bf16-adamw-8bit": "pure-bf16 weights with 8-bit AdamW"}[self.optimizer])
+        if self.checkpointing:
+            parts.append("gradient checkpointing")
+        if self.sharded:
+            parts.append("ZeRO-3/FSDP sharding")
+        return " and ".join([", ".join(parts[:-1]), parts[-1]]) if len(parts) > 1 else parts[0]
+
+
+@dataclass(frozen=True)
+class MemoryPlan:
+    """Memory of one option under one configuration, per GPU, by component (bytes); serving memory beside it."""
+
+    option: str
+    config: MemoryConfig
+    weights: float
+    gradients: float
+    optimizer: float
+    activations: float
+    inference_weights: float
+    kv_cache: float
+    gpus: int
+
+    @property
+    def train_total(self) -> float:
+        return self.weights + self.gradients + self.optimizer + self.activations
+
+    @property
+    def inference_total(self) -> float:
+        return self.inference_weights + self.kv_cache
+
+    @property
+    def total(self) -> float:
+        """What must fit on one GPU: training memory for trained options, serving memory for every option."""
+        return max(self.train_total, self.inference_total)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"option": self.option, "configuration": self.config.describe(self.option), **asdict(self.config),
+                "weights": self.weights, "gradients": self.gradients, "optimizer": self.optimizer,
+                "activations": self.activations, "train_total": self.train_total,
+                "inference_weights": self.inference_weights, "kv_cache": self.kv_cache,
+                "inference_total": self.inference_total, "gpus": self.gpus}
+
+
+def kv_cache_bytes(layers: int, hidden: int, context: int, batch: int = 1, bytes_per: float = 2.0) -> float:
+    """K and V for every layer and token: 2 x layers x context x hidden x 2 bytes (bf16). Without the model's
+    number of key/value heads this is the multi-head upper bound; grouped-query attention (Llama-3: 8 of 64
+    heads at 70B) divides it by heads/kv_heads."""
+    return 2.0 * layers * context * hidden * bytes_per * batch
+
+
+def plan_memory(option: str, params: float, hidden: int, layers: int, config: MemoryConfig, *, batch: int,
+                seq_len: int, context: int, gpus: int = 1, vocab: int | None = None) -> MemoryPlan:
+    """The sum for one option and configuration (every term in the module text above its constants)."""
+    options.get(option)
+    trainable = trainable_params(option, params, hidden, layers)
+    wb = PRECISION_BYTES[config.precision]
+    embed = 2.0 * vocab * hidden if vocab else 0.0
+    # Quantised bases: Linear weights at QUANT_BYTES, the embedding and head at 2 bytes.
+    base = (params - embed) * QUANT_BYTES[config.precision] + embed * 2.0 if config.precision in QUANT_BYTES \
+        else params * wb
+    shard = gpus if config.sharded and gpus > 1 else 1
+    serve_split = gpus  # serving splits the weights over the GPUs (tensor/pipeline parallel, e.g. vLLM)
+    infer_w = (base if config.precision != "fp32" else params * 2.0) / serve_split  # serve fp32 models in bf16
+    extra = 0.0 if option == "prompt_engineering" else {"prompt_tuning": SOFT_PROMPT_TOKENS,
+                                                          "prefix_tuning": PREFIX_TOKENS}.get(option, 0)
+    kv = kv_cache_bytes(layers, hidden, context + extra) / serve_split
+    if option == "prompt_engineering":
+        return MemoryPlan(option, config, 0.0, 0.0, 0.0, 0.0, infer_w, kv, gpus)
+    if option == "full_finetuning":
+        weights, grads = params * wb, params * wb
+        opt = trainable * (OPTIMIZER_BYTES[config.optimizer] - (4.0 if wb == 4.0 else 0.0))
+    else:
+        # Frozen base at its precision; adapters / prompts in bf16 with bf16 gradients and AdamW (16 bytes each,
+        # QLoRA's "bf16 adapters"), fp32 in fp32 training (4 + 4 + 8).
+        weights = base + trainable * (4.0 if wb == 4.0 else 2.0)
+        grads = trainable * (4.0 if wb == 4.0 else 2.0)
+        opt = trainable * (8.0 if wb == 4.0 else 12.0)
+    length = seq_len + (SOFT_PROMPT_TOKENS if option == "prompt_tuning" else 0)
+    scale = 2.0 if wb == 4.0 else 1.0
+    per_token = (CKPT_BYTES * layers + ACT_BYTES) if config.checkpointing else ACT_BYTES * layers
+    act = per_token * batch * length * hidden * scale
+    if vocab:
+        act += 8.0 * batch * length * vocab  # fp32 logits and their gradient for the loss
+    return MemoryPlan(option, config, weights / shard, grads / shard, opt / shard, act, infer_w, kv, gpus)
+
+
+def ladder(option: str, precision: str = "auto", sharded: bool = False) -> list[MemoryConfig]:
+    """The standard configurations of `option`, cheapest change first: what a team tries, in order, to fit."""
+    options.get(option)
+    if option == "prompt_engineering":
+        steps = [MemoryConfig(p) for p in ("bf16", "8-bit", "4-bit")]
+    elif option == "full_finetuning":
+        steps = [MemoryConfig("bf16"), MemoryConfig("bf16", checkpointing=True),
+                 MemoryConfig("bf16", "adamw-8bit", True), MemoryConfig("bf16", "pure-bf16-adamw-8bit", True)]
+        if precision == "fp32":
+            steps = [MemoryConfig("fp32"), MemoryConfig("fp32", checkpointing=True)]
+    else:
+        steps = [MemoryConfig("bf16"), MemoryConfig("bf16", checkpointing=True),
+                 MemoryConfig("8-bit", checkpointing=True), MemoryConfig("4-bit", checkpointing=True)]
+    if precision != "auto":
+        if option == "full_finetuning" and precision in ("8-bit", "4-bit"):
+            steps = []  # quantised weights cannot be updated directly: full fine-tuning has no such configuration
+        else:
+            steps = [MemoryConfig(precision, c.optimizer, c.checkpointing) for c in steps
+                     if c.precision == precision or (precision == "fp32" and option != "full_finetuning"
+                                                     and c.precision == "bf16")] or [MemoryConfig(precision)]
+    if sharded:
+        steps = steps + [MemoryConfig(c.precision, c.optimizer, c.checkpointing, True) for c in steps]
+    return steps
+
+
+@dataclass(frozen=True)
+class Feasibility:
+    """The cheapest standard configuration that fits, or the smallest one and by how much it misses."""
+
+    option: str
+    fits: bool
+    plan: MemoryPlan
+    available_gb: float
+    tried: int
+    blocked: str = ""  # a configuration the profile asks for that the option cannot use at all
+
+    @property
+    def configuration(self) -> str:
+        return self.plan.config.describe(self.option)
+
+    @property
+    def needed_gb(self) -> float:
+        return self.plan.total / GB
+
+    def reason(self) -> str:
+        if self.blocked:
+            return self.blocked
+        what = "serve" if self.plan.inference_total >= self.plan.train_total else "train"
+        if self.fits:
+            return f"fits in {self.available_gb:,.0f} GB per GPU with {self.configuration} ({self.needed_gb:,.1f} GB)"
+        if self.option == "prompt_engineering":
+            return (f"does not fit: even with {self.configuration} serving needs about {self.needed_gb:,.1f} GB per "
+                    f"GPU (weights {self.plan.inference_weights / GB:,.1f} GB + KV cache {self.plan.kv_cache / GB:,.1f}"
+                    f" GB), {self.available_gb:,.0f} GB available")
+        return (f"does not fit: even with {self.configuration} it needs about {self.needed_gb:,.1f} GB per GPU to "
+                f"{what} (training {self.plan.train_total / GB:,.1f} GB, serving {self.plan.inference_total / GB:,.1f}"
+                f" GB), {self.available_gb:,.0f} GB available")
+
+
+def _shape(profile: ProjectProfile) -> tuple[int, int, int | None]:
+    hidden, layers = model_shape(profile)
+    vocab = get_model(profile.model).vocab_size if profile.model is not None else None
+    return hidden, layers, vocab
+
+
+def train_seq_len(profile: ProjectProfile) -> int:
+    return profile.seq_len or profile.avg_input_tokens + LABEL_TOKENS
+
+
+def serve_context(profile: ProjectProfile, option: str) -> int:
+    """Tokens per request: the input and label, plus prompt engineering's instruction and demonstrations."""
+    if profile.context_length:
+        return profile.context_length
+    seq = profile.avg_input_tokens + LABEL_TOKENS
+    if option == "prompt_engineering":
+        return seq + INSTRUCTION_TOKENS + options.demonstrations(profile.labeled_examples) * seq
+    return seq
+
+
+def feasibility(profile: ProjectProfile, option: str, table: DecisionTable | None = None) -> Feasibility:
+    """Walk `ladder(option)` and stop at the first configuration whose per-GPU total fits."""
+    memory = available_memory_gb(profile, table)
+    hidden, layers, vocab = _shape(profile)
+    steps = ladder(option, profile.precision, profile.sharding == "zero3" and profile.num_gpus > 1)
+    if not steps:
+        steps = [MemoryConfig("bf16", "pure-bf16-adamw-8bit", True)]  # reported as missing, never as fitting
+        fixed_out = True
+    else:
+        fixed_out = False
+    plans = [plan_memory(option, profile.model_params_b * 1e9, hidden, layers, c, batch=profile.batch_size,
+                         seq_len=train_seq_len(profile), context=serve_context(profile, option),
+                         gpus=profile.num_gpus, vocab=vocab) for c in steps]
+    if fixed_out:
+        return Feasibility(option, False, plans[0], memory, 0,
+                           f"does not fit: precision={profile.precision} weights cannot be updated directly, so full "
+                           "fine-tuning has no such configuration (allowed for it: auto, fp32, bf16)")
+    for i, p in enumerate(plans):
+        if p.total / GB <= memory:
+            return Feasibility(option, True, p, memory, i + 1)
+    return Feasibility(option, False, min(plans, key=lambda p: p.total), memory, len(plans))
+
+
 def estimate(profile: ProjectProfile, option: str, table: DecisionTable | None = None) -> CostEstimate:
     """Cost of `option` for `profile` (see the module docstring for every formula)."""
     options.get(option)  # an unknown option is an error, never priced as another one
@@ -95,51 +339,55 @@ def estimate(profile: ProjectProfile, option: str, table: DecisionTable | None =
     hidden, layers = model_shape(profile)
     seq = profile.avg_input_tokens + LABEL_TOKENS
     tokens = profile.labeled_examples * EPOCHS * seq
-    tflops = float(table.compute_tflops[profile.compute]) * 1e12
-
-    def activations(length: int) -> float:
-        return 34.0 * BATCH * length * hidden * layers
+    tflops = float(table.compute_tflops[profile.compute]) * 1e12 * profile.num_gpus
 
     shots = options.demonstrations(profile.labeled_examples)  # the recipe's prompt uses the same number
     if profile.model_access == "api_with_finetuning" and options.get(option).trains:
         # The provider trains and hosts: no GPU memory or weights of ours; the bill is tokens x epochs x price.
-        bill = provider_finetuning_cost(profile.labeled_examples, seq)
+        price, src = provider_price(profile)
+        bill = provider_finetuning_cost(profile.labeled_examples, seq, price_per_million=price)
+        money = (f" = {format_dollars(bill['dollars'])} at ${price:g}/1M tokens ({src})" if price is not None
+                 else "; give price_per_m_training_tokens for dollars")
         return CostEstimate(option, 0, 0.0, 0.0, 0.0, 0.0, 0, 0,
-                            f"provider fine-tuning: {int(tokens):,} training tokens ({EPOCHS} epochs); multiply by "
-                            "your provider's price per 1M training tokens", int(tokens), bill["dollars"])
+                            f"provider fine-tuning: {int(tokens):,} training tokens ({EPOCHS} epochs){money}",
+                            int(tokens), bill["dollars"])
+    fe = feasibility(profile, option, table)
+    smallest = feasibility_floor(profile, option, table)
+    base = dict(feasible_memory=fe.fits, configuration=fe.configuration, memory_reason=fe.reason(),
+                inference_memory_gb=fe.plan.inference_total / GB, memory_plan=fe.plan.to_dict())
     if option == "prompt_engineering":
         extra = INSTRUCTION_TOKENS + shots * seq
-        # Inference only: bf16 weights + the K/V cache of one request (2 tensors x layers x tokens x hidden x 2 bytes).
-        mem = (2 * n + 4 * layers * (seq + extra) * hidden) / GB
-        return CostEstimate(option, 0, 0.0, 0.0, mem, mem, extra * 4, extra,
-                            f"no training; an instruction plus {shots} demonstrations in every request")
+        return CostEstimate(option, 0, 0.0, 0.0, fe.needed_gb, smallest, extra * 4, extra,
+                            f"no training; an instruction plus {shots} demonstrations in every request", **base)
     if option == "full_finetuning":
         flops = 6 * n * tokens
-        mem = (16 * n + activations(seq)) / GB
-        return CostEstimate(option, int(n), flops, flops / tflops / 3600, mem, mem, int(2 * n), 0,
-                            f"all weights, AdamW, {EPOCHS} epochs; a full bf16 copy per task")
+        # Gradient checkpointing recomputes the forward pass: 8 N T instead of 6 N T (Korthikanti et al. 2022).
+        flops *= 8 / 6 if fe.plan.config.checkpointing else 1
+        return CostEstimate(option, int(n), flops, flops / tflops / 3600, fe.needed_gb, smallest, int(2 * n), 0,
+                            f"all weights, {EPOCHS} epochs; a full bf16 copy per task", **base)
+    trainable = trainable_params(option, n, hidden, layers)
     if option == "prompt_tuning":
-        trainable = SOFT_PROMPT_TOKENS * hidden
-        length = seq + SOFT_PROMPT_TOKENS
-        flops = 4 * n * tokens * length / seq
+        flops = 4 * n * tokens * (seq + SOFT_PROMPT_TOKENS) / seq
         extra, note = SOFT_PROMPT_TOKENS, f"{SOFT_PROMPT_TOKENS} virtual tokens at the input"
     elif option == "prefix_tuning":
-        trainable = 2 * layers * PREFIX_TOKENS * hidden
-        length = seq
         flops = 4 * n * tokens
         extra, note = PREFIX_TOKENS, f"{PREFIX_TOKENS} key/value positions at every layer"
-    elif option == "lora":
-        trainable = layers * LORA_TARGETS * 2 * hidden * LORA_RANK
-        length = seq
+    else:
         flops = 4 * n * tokens
         extra, note = 0, f"rank {LORA_RANK} on query/value; merged into the weights for serving"
-    else:
-        raise options.UnknownOption(f"option={option!r} has no cost formula (add one here with its registry entry)")
-    act = activations(length)
-    mem = (2 * n + 16 * trainable + act) / GB
-    mem4 = (0.5 * n + 16 * trainable + act) / GB
-    return CostEstimate(option, int(trainable), flops, flops / tflops / 3600, mem, mem4, int(trainable * 4), extra,
-                        note + "; frozen bf16 backbone (4-bit QLoRA-style loading lowers the floor)")
+    flops *= 6 / 4 if fe.plan.config.checkpointing else 1  # one more forward pass (2 N T)
+    return CostEstimate(option, int(trainable), flops, flops / tflops / 3600, fe.needed_gb, smallest,
+                        int(trainable * 4), extra, note, **base)
+
+
+def feasibility_floor(profile: ProjectProfile, option: str, table: DecisionTable | None = None) -> float:
+    """GB of the smallest standard configuration (the floor no setting goes below), per GPU."""
+    hidden, layers, vocab = _shape(profile)
+    steps = ladder(option, profile.precision, profile.sharding == "zero3" and profile.num_gpus > 1) or \
+        [MemoryConfig("bf16", "pure-bf16-adamw-8bit", True)]
+    return min(plan_memory(option, profile.model_params_b * 1e9, hidden, layers, c, batch=profile.batch_size,
+                           seq_len=train_seq_len(profile), context=serve_context(profile, option),
+                           gpus=profile.num_gpus, vocab=vocab).total for c in steps) / GB
 
 
 def estimate_all(profile: ProjectProfile, table: DecisionTable | None = None) -> dict[str, CostEstimate]:
@@ -184,35 +432,24 @@ def trainable_params(option: str, params: float, hidden: int, layers: int) -> fl
 
 def memory_breakdown(option: str, params: float, *, precision: str = "bf16", batch: int = BATCH, seq_len: int = 512,
                      hidden: int | None = None, layers: int | None = None) -> MemoryBreakdown:
-    """Weights + gradients + AdamW state + activations for training `option` on a `params`-parameter model.
-
-    Weights are stored at `precision` (4-bit = QLoRA's NF4, Dettmers et al. 2023). Trainable parameters carry
-    a gradient in the weights' dtype (fp32 for 8/4-bit bases, whose adapters train in fp32/bf16) and 12 bytes of
-    AdamW state (fp32 master copy + two moments) unless the weights are fp32 themselves, when the master copy is
-    the weight (8 bytes: two moments). Activations: 34 x batch x seq x hidden bytes per layer (Korthikanti et al.
-    2022) at 16-bit, doubled for fp32; prompting stores none (inference only, no backward pass).
-    """
+    """Weights + gradients + AdamW state + activations for training `option` at one precision, without
+    checkpointing: `plan_memory`'s components (one computation), for callers that name a precision directly.
+    Prompting trains nothing: its weights are the serving weights, with no gradients, state or activations."""
     if precision not in PRECISION_BYTES:
         raise ValueError(f"precision={str(precision)[:20]!r} (allowed: {', '.join(PRECISION_BYTES)})")
     for name, v in (("batch", batch), ("seq_len", seq_len)):
         if not isinstance(v, int) or v < 1:
             raise ValueError(f"{name}={v!r} (allowed: an integer >= 1)")
-    if hidden is None or layers is None:
-        hidden, layers = architecture(params)
-    trainable = trainable_params(option, params, hidden, layers)
-    wbytes = PRECISION_BYTES[precision]
+    options.get(option)
     if option == "full_finetuning" and precision in ("8-bit", "4-bit"):
         raise ValueError(f"precision={precision!r} for full_finetuning (allowed: fp32, bf16): quantised weights "
                          "cannot be updated directly")
-    # Trainable parameters outside a frozen base (adapters, prompts) are extra weights in 16/32-bit.
-    extra_weights = 0.0 if option == "full_finetuning" else trainable * (4.0 if wbytes == 4.0 else 2.0)
-    grad_bytes = 4.0 if wbytes == 4.0 else 2.0
-    opt_bytes = 8.0 if wbytes == 4.0 else 12.0
-    act = 0.0 if option == "prompt_engineering" else 34.0 * batch * seq_len * hidden * layers * (2.0 if wbytes == 4.0 else 1.0)
-    if option == "prompt_tuning":
-        act *= (seq_len + SOFT_PROMPT_TOKENS) / seq_len
-    return MemoryBreakdown(option, precision, params * wbytes + extra_weights, trainable * grad_bytes,
-                           trainable * opt_bytes, act)
+    if hidden is None or layers is None:
+        hidden, layers = architecture(params)
+    p = plan_memory(option, params, hidden, layers, MemoryConfig(precision), batch=batch, seq_len=seq_len,
+                    context=seq_len)
+    weights = p.inference_weights if option == "prompt_engineering" else p.weights
+    return MemoryBreakdown(option, precision, weights, p.gradients, p.optimizer, p.activations)
 
 
 def provider_finetuning_cost(labeled_examples: int, tokens_per_example: int, *, epochs: int = EPOCHS,
@@ -227,3 +464,175 @@ def provider_finetuning_cost(labeled_examples: int, tokens_per_example: int, *, 
     return {"training_tokens": float(tokens), "epochs": float(epochs),
             "price_per_million": None if price_per_million is None else float(price_per_million),
             "dollars": None if price_per_million is None else tokens / 1e6 * price_per_million}
+
+
+# ---- money, time and totals (issue 22) -----------------------------------------------------------------------
+
+PRICES_FILE = Path(__file__).resolve().parent.parent / "data" / "prices.yaml"
+
+
+def load_prices(path: str | Path | None = None) -> dict[str, Any]:
+    """data/prices.yaml: provider prices, each with its source URL and the date it was read (cached when default)."""
+    return _load_prices(str(path) if path else str(PRICES_FILE))
+
+
+@functools.lru_cache(maxsize=4)
+def _load_prices(path: str) -> dict[str, Any]:
+    from advisor.profile import read_yaml_file
+
+    data = read_yaml_file(Path(path), 200_000, "the price list")
+    if not isinstance(data, dict) or not isinstance(data.get("prices"), dict) or "default" not in data:
+        raise ValueError("prices.yaml: expected 'default' and a 'prices' mapping of name -> fields")
+    for name, p in data["prices"].items():
+        for field in ("training_per_m", "input_per_m", "source", "read_on"):
+            if not isinstance(p, dict) or p.get(field) in (None, ""):
+                raise ValueError(f"prices.yaml: {name}.{field} is required (allowed: every price has a source and date)")
+    if data["default"] not in data["prices"]:
+        raise ValueError(f"prices.yaml: default={data['default']!r} (allowed: {', '.join(data['prices'])})")
+    return data
+
+
+def provider_price(profile: ProjectProfile) -> tuple[float | None, str]:
+    """$ per 1M training tokens: the profile's override, else data/prices.yaml's default entry."""
+    if profile.price_per_m_training_tokens is not None:
+        return profile.price_per_m_training_tokens, "your price"
+    data = load_prices()
+    p = data["prices"][data["default"]]
+    return float(p["training_per_m"]), f"{data['default']}, {p['source']}, read {p['read_on']}"
+
+
+def format_dollars(x: float | None) -> str:
+    if x is None:
+        return "—"
+    return f"${x:,.2f}" if x >= 0.01 or x == 0 else "< $0.01"
+
+
+def human_duration(hours: float) -> str:
+    """'< 1 min', '40 min', '8.5 h', '3.2 days' — what a person reads; JSON keeps the raw hours."""
+    if not hours > 0:
+        return "0"
+    minutes = hours * 60
+    if minutes < 1:
+        return "< 1 min"
+    if minutes < 60:
+        return f"{minutes:.0f} min"
+    if hours < 48:
+        return f"{hours:.1f} h" if hours < 10 else f"{hours:.0f} h"
+    return f"{hours / 24:.1f} days"
+
+
+def throughput_source(profile: ProjectProfile, table: DecisionTable | None = None) -> str:
+    table = table or load_table()
+    t = float(table.compute_tflops[profile.compute])
+    return (f"{t:g} effective TFLOP/s per GPU x {profile.num_gpus} GPU(s), the compute={profile.compute} assumption "
+            "in data/decision_table.yaml (compute_tflops)")
+
+
+# `advisor pilot --quick`: one MiniLM LoRA run on min(n, 256) rows on this CPU. Its wall time is read from our
+# own MiniLM LoRA n=256 CPU runs (data/results, median train_time_s), not assumed.
+def pilot_quick_hours(results_dir: str | Path | None = None) -> float | None:
+    import json
+    import statistics
+
+    root = Path(results_dir) if results_dir else PRICES_FILE.parent / "results" / "minilm"
+    times = []
+    for f in root.glob("*/lora/n256-*.json"):
+        try:
+            r = json.loads(f.read_text())
+        except (OSError, ValueError):
+            continue
+        if r.get("status") == "ok" and str(r.get("device", "cpu")).startswith("cpu") and r.get("train_time_s"):
+            times.append(float(r["train_time_s"]))
+    return statistics.median(times) / 3600 if times else None
+
+
+def time_warnings(profile: ProjectProfile, costs: dict[str, CostEstimate], proposed: tuple[str, ...] = (),
+                  pilot_quick: bool = False) -> list[str]:
+    """A warning for every proposed step that would take an hour or more on the stated hardware."""
+    out = []
+    for o in proposed:
+        h = costs[o].train_gpu_hours
+        if h >= 1.0:
+            out.append(f"{options.get(o).label} would take about {human_duration(h)} of training per task on "
+                       f"compute={profile.compute} ({throughput_source(profile)}).")
+    if pilot_quick:
+        h = pilot_quick_hours()
+        if h is not None and h >= 1.0:
+            out.append(f"`advisor pilot --quick` takes about {human_duration(h)} on a CPU (median of our MiniLM LoRA "
+                       "n=256 runs).")
+    return out
+
+
+def pilot_quick_note() -> str:
+    """How long `advisor pilot --quick` takes, measured (our MiniLM LoRA n=256 CPU runs), for the tie advice."""
+    h = pilot_quick_hours()
+    return "" if h is None else (f"`advisor pilot --quick` takes about {human_duration(h)} on a CPU (median of our "
+                                 "MiniLM LoRA n=256 CPU runs in data/results)" + (" — hours: plan for it" if h >= 1
+                                                                                   else ""))
+
+
+def totals(profile: ProjectProfile, costs: dict[str, CostEstimate]) -> dict[str, dict[str, float]]:
+    """For num_tasks tasks: GPU-hours, storage, and serving memory (one base model + N adapters vs N full copies)."""
+    n = profile.num_tasks
+    out = {}
+    for o, c in costs.items():
+        base = (c.memory_plan or {}).get("inference_weights", 0.0) * profile.num_gpus / GB
+        if o == "full_finetuning":
+            serving = n * base  # every task is its own model
+        else:
+            serving = base + n * c.storage_bytes_per_task / GB  # one shared model + each task's adapter/prompt
+        out[o] = {"tasks": n, "gpu_hours": c.train_gpu_hours * n, "storage_gb": c.storage_bytes_per_task * n / GB,
+                  "serving_memory_gb": serving,
+                  "provider_dollars": None if c.provider_dollars is None else c.provider_dollars * n}
+    return out
+
+
+def prompt_inference_dollars_per_1k(profile: ProjectProfile, costs: dict[str, CostEstimate]) -> dict[str, float]:
+    """Extra input tokens per request x 1,000 requests x the input price (data/prices.yaml default entry)."""
+    data = load_prices()
+    price = float(data["prices"][data["default"]]["input_per_m"])
+    return {o: c.extra_inference_tokens * 1000 / 1e6 * price for o, c in costs.items()}
+
+
+QLORA_EVIDENCE = PRICES_FILE.parent / "evidence" / "lit_dettmers2023_qlora.yaml"
+
+
+def qlora_accuracy_cost(path: str | Path | None = None) -> dict[str, Any]:
+    """QLoRA (NF4 + double quantisation) minus 16-bit LoRA, paired by model, task and finetuning data, from
+    Dettmers et al. 2023 ("QLoRA", NeurIPS 2023) Tables 3 and 4 as recorded in data/evidence — computed from the
+    rows, not typed in. Points on each row's own scale (accuracy / ROUGE-L, 0-100)."""
+    import statistics
+
+    from advisor.profile import read_yaml_file
+
+    rows = read_yaml_file(Path(path) if path else QLORA_EVIDENCE, 2_000_000, "the QLoRA evidence")["rows"]
+
+    def key(r: dict) -> tuple:
+        detail = r.get("method_detail", "")
+        data = "FLAN v2" if "FLAN v2" in detail else "Alpaca" if "Alpaca" in detail else ""
+        return r["model"], r["task"], data
+
+    lora16 = {key(r): r["value"] for r in rows if r["method"] == "lora" and "16-bit LoRA" in r.get("method_detail", "")}
+    qlora = {key(r): r["value"] for r in rows if r["method"] == "lora" and "NF4" in r.get("method_detail", "")
+             .replace("NFloat4", "NF4")}
+    pairs = [(k, qlora[k] - lora16[k]) for k in sorted(qlora) if k in lora16]
+    diffs = [d for _, d in pairs]
+    return {"pairs": len(pairs), "median_points": statistics.median(diffs), "min_points": min(diffs),
+            "max_points": max(diffs), "rows": [{"model": k[0], "task": k[1], "data": k[2], "qlora_minus_lora": d}
+                                               for k, d in pairs],
+            "source": "Dettmers et al. 2023, QLoRA: Efficient Finetuning of Quantized LLMs, NeurIPS 2023, Tables 3-4 "
+                      "(data/evidence/lit_dettmers2023_qlora.yaml)"}
+
+
+def qlora_note(configuration: str) -> str:
+    """What QLoRA costs in accuracy, from the paper's paired rows, when the configuration is QLoRA ('' otherwise)."""
+    if not configuration.startswith("QLoRA"):
+        return ""
+    q = _qlora_cached()
+    return (f" QLoRA vs 16-bit LoRA: median {q['median_points']:+.1f} points (range {q['min_points']:+.1f} to "
+            f"{q['max_points']:+.1f}) over {q['pairs']} paired results ({q['source']}).")
+
+
+@functools.lru_cache(maxsize=1)
+def _qlora_cached() -> dict[str, Any]:
+    return qlora_accuracy_cost()

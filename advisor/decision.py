@@ -65,6 +65,7 @@ class Decision:
     margin: dict[str, float]  # the uncertainty margin of the difference to the top (accuracy units)
     penalty: dict[str, float]  # score points the measured part takes off (0 for the top and its ties)
     top: str | None  # the feasible option with the highest judged accuracy (None without points)
+    gap: dict[str, float] = None  # judged accuracy of the top minus the option's (what the margin is compared with)
 
 
 def decide(options: Sequence[str], rules: Mapping[str, float], feasible: Mapping[str, bool],
@@ -73,22 +74,22 @@ def decide(options: Sequence[str], rules: Mapping[str, float], feasible: Mapping
     """The final scores of `options`. Without expected accuracies: the rule scores."""
     if not points:
         zero = {o: 0.0 for o in options}
-        return Decision({o: float(rules[o]) for o in options}, {}, zero, zero, zero, None)
+        return Decision({o: float(rules[o]) for o in options}, {}, zero, zero, zero, None, zero)
     judged = {o: points[o] - params.risk * (spread or {}).get(o, 0.0) for o in options}
     pool = [o for o in options if feasible.get(o, True)] or list(options)
     top = max(pool, key=lambda o: (judged[o], -list(options).index(o)))
     m = margins or {}
     margin = {o: max(m.get(o, 0.0), m.get(top, 0.0)) for o in options}
-    counted = {}
+    counted, gaps = {}, {}
     for o in options:
-        gap = judged[top] - judged[o]
+        gap = gaps[o] = judged[top] - judged[o]
         counted[o] = gap - margin[o] if gap > margin[o] else (gap + margin[o] if gap < -margin[o] else 0.0)
     w = min(params.weight(goal), 0.99)  # w = 1 would leave the table nothing; the grid stops well below
     per_point = w / (1.0 - w) * 100.0 / params.span
     penalty = {o: per_point * counted[o] for o in options}
     learned = {o: 100.0 * (1.0 - counted[o] / params.span) for o in options}
     final = {o: float(rules[o]) - penalty[o] for o in options}
-    return Decision(final, learned, counted, margin, penalty, top)
+    return Decision(final, learned, counted, margin, penalty, top, gaps)
 
 
 def final_scores(options: Sequence[str], rules: Mapping[str, float], feasible: Mapping[str, bool],

@@ -30,6 +30,9 @@ CHOICES: dict[str, tuple[str, ...]] = {
     "model_access": ("weights", "api_with_finetuning", "api_only"),
     "ml_expertise": ("none", "some", "expert"),
     "task_kind": ("classification", "generation"),
+    # Memory inputs (advisor.costs): "auto" lets the advisor pick the cheapest standard configuration that fits.
+    "precision": ("auto", "fp32", "bf16", "8-bit", "4-bit"),
+    "sharding": ("none", "zero3"),
 }
 
 # (minimum, inclusive?, maximum) for numeric fields; None = unbounded.
@@ -38,6 +41,10 @@ INT_RANGES: dict[str, tuple[int, int | None]] = {
     "num_tasks": (1, 1_000_000),
     "num_classes": (2, 100_000),
     "avg_input_tokens": (1, 1_000_000),
+    "batch_size": (1, 65_536),
+    "seq_len": (0, 10_000_000),
+    "context_length": (0, 10_000_000),
+    "num_gpus": (1, 100_000),
 }
 # float fields: (lower bound, lower bound inclusive, upper bound)
 FLOAT_RANGES: dict[str, tuple[float, bool, float]] = {
@@ -46,8 +53,10 @@ FLOAT_RANGES: dict[str, tuple[float, bool, float]] = {
     "budget_gpu_hours": (0.0, True, 1e9),
     "zero_shot_accuracy": (0.0, True, 1.0),
     "probe_accuracy": (0.0, True, 1.0),
+    "price_per_m_training_tokens": (0.0, True, 1e6),
 }
-OPTIONAL_FLOATS = ("gpu_memory_gb", "budget_gpu_hours", "zero_shot_accuracy", "probe_accuracy")
+OPTIONAL_FLOATS = ("gpu_memory_gb", "budget_gpu_hours", "zero_shot_accuracy", "probe_accuracy",
+                   "price_per_m_training_tokens")
 BOOL_FIELDS = (
     "preserve_capabilities",
     "long_term",
@@ -87,6 +96,17 @@ HELP: dict[str, str] = {
                       "(`advisor pilot` or `bench probe`, seconds to a minute).",
     "task_kind": "classification (pick one of num_classes labels) or generation (write a short output, e.g. a "
                  "translation; scored by exact match): chance is 1/num_classes for the first, 0 for the second.",
+    "precision": "Weights' precision for training/serving: auto (the cheapest standard one that fits: bf16, then 8-bit, "
+                 "then 4-bit as in QLoRA), or fix one of fp32, bf16, 8-bit, 4-bit.",
+    "batch_size": "Training batch size per GPU (activations grow linearly with it).",
+    "seq_len": "Training sequence length in tokens; 0 = your typical input plus the label.",
+    "context_length": "Serving context length in tokens (the KV cache grows with it); 0 = what each option sends per "
+                      "request (prompt engineering: the instruction and demonstrations too).",
+    "num_gpus": "Number of GPUs of gpu_memory_gb each (more than one: data parallel, or sharded with sharding=zero3).",
+    "sharding": "none (every GPU holds a full copy) or zero3 (ZeRO-3 / FSDP: weights, gradients and optimizer state "
+                "split across num_gpus).",
+    "price_per_m_training_tokens": "Optional: your provider's fine-tuning price in dollars per million training "
+                                   "tokens (overrides data/prices.yaml).",
 }
 
 
@@ -166,6 +186,13 @@ class ProjectProfile:
     zero_shot_accuracy: float | None = None
     probe_accuracy: float | None = None
     task_kind: str = "classification"
+    precision: str = "auto"
+    batch_size: int = 8
+    seq_len: int = 0
+    context_length: int = 0
+    num_gpus: int = 1
+    sharding: str = "none"
+    price_per_m_training_tokens: float | None = None
 
     def __post_init__(self) -> None:
         problems: list[FieldProblem] = []

@@ -7,7 +7,7 @@ import copy
 from dataclasses import dataclass, field
 from typing import Any, Mapping
 
-from advisor.costs import CostEstimate, available_memory_gb, estimate_all
+from advisor.costs import CostEstimate, estimate_all, qlora_note
 from advisor.decision import Decision, DecisionParams, decide, rank, tied_with_best
 from advisor.profile import CHOICES, OPTIONS, ProjectProfile
 from advisor.rules import Reason, RuleScore, rule_hits, score_options
@@ -351,12 +351,12 @@ def recommend(profile: ProjectProfile | Mapping[str, Any], *, table_path: str | 
         for i, o in enumerate(order))
     caveats = [c.message + f" [{c.source}]" for c in table.caveats if matches(c.when, profile)]
     if profile.model_access == "weights":
-        memory = available_memory_gb(profile, table)
-        for o in ("lora", "prompt_tuning", "prefix_tuning"):
-            if scores[o].feasible and costs[o].train_memory_gb > memory >= costs[o].min_train_memory_gb:
-                caveats.append(f"{LABELS[o]} fits in {memory:,.0f} GB only with a 4-bit quantised backbone "
-                               f"(QLoRA-style): about {costs[o].min_train_memory_gb:,.1f} GB instead of "
-                               f"{costs[o].train_memory_gb:,.1f} GB. [Dettmers et al. 2023]")
+        # The configuration each feasible option needs, when it is not the plain bf16 one (issue 22).
+        for o in OPTIONS:
+            if scores[o].feasible and costs[o].memory_plan and costs[o].configuration not in ("bf16 weights",
+                                                                                              "fp32 weights"):
+                caveats.append(f"{LABELS[o]} {costs[o].memory_reason}.{qlora_note(costs[o].configuration)} "
+                               "[advisor.costs ladder; Dettmers et al. 2022, 2023; Korthikanti et al. 2022]")
     if profile.budget_gpu_hours is not None:
         top = ranking[0]
         if top.cost.train_gpu_hours > profile.budget_gpu_hours:
@@ -400,8 +400,9 @@ def recommend(profile: ProjectProfile | Mapping[str, Any], *, table_path: str | 
                               "decided_by": _decided_by(dec, rules, feasible, best, points) if points else "rules",
                               "why": _decided_text(dec, rules, feasible, best, points, tied) if points else
                               "no expected accuracies: the decision table decided",
-                              "tied": tied, "tie_width_points": round(100 * max((dec.margin[o] for o in tied),
-                                                                                default=0.0), 1),
+                              "tied": tied, "tie_width_points": round(100 * max((dec.margin[o] for o in
+                                                                                 [*tied, best] if tied), default=0.0),
+                                                                                1),
                               "margin_points": {o: round(100 * dec.margin[o], 1) for o in OPTIONS} if points else {},
                               "penalty_points": {o: round(dec.penalty[o], 1) for o in OPTIONS} if points else {},
                               "close_calls": close,
@@ -452,11 +453,14 @@ def _decided_text(d: Decision, rules: Mapping[str, float], feasible: Mapping[str
                 f"{100 * d.margin[best]:.1f}-point uncertainty), but at this accuracy goal the table's other factors "
                 f"({rules[best]:.0f} vs {rules[d.top]:.0f}) weigh more.")
     if tied:
-        spread = max(abs(points[o] - points[best]) for o in tied)
+        # The judged gaps (each option at its lower bound when the selection chose one) are what the margins are
+        # compared with, so "within" and "uncertainty" below can never contradict each other.
+        spread = max(abs(d.gap[o] - d.gap[best]) for o in tied)
         return (f"The decision table decided: the measured part cannot separate {LABELS[best]} from "
-                f"{', '.join(LABELS[o] for o in tied)} (expected accuracies within {100 * spread:.1f} points, "
-                f"uncertainty of a difference up to ±{100 * max(d.margin[o] for o in tied):.1f} points here), and the "
-                f"table scores {LABELS[best]} {rules[best]:.0f} against "
+                f"{', '.join(LABELS[o] for o in tied)} (expected accuracies within {100 * spread:.1f} points of each "
+                f"other as judged, uncertainty of a difference up to ±"
+                f"{100 * max(d.margin[o] for o in [*tied, best]):.1f} "
+                f"points here), and the table scores {LABELS[best]} {rules[best]:.0f} against "
                 f"{', '.join(f'{rules[o]:.0f}' for o in tied)}.")
     if by == "both":
         return (f"Both parts agree: the decision table scores {LABELS[best]} highest ({rules[best]:.0f}) and every "

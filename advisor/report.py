@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from advisor.costs import human_duration, pilot_quick_note
 from advisor.options import label
 from advisor.recommend import Recommendation
 
@@ -40,21 +41,28 @@ def tie_sentence(rec: Recommendation) -> str | None:
                  f"points of {label(rec.best)} (one standard deviation of a between-option difference in our "
                  f"evaluation); {label(rec.best)} is the better bet.")
     if decision.get("settle_with"):
-        text += f" To settle it, {decision['settle_with']}."
+        text += f" To settle it, {decision['settle_with']}{_pilot_time(decision['settle_with'])}."
     return text
+
+
+def _pilot_time(advice: str) -> str:
+    """The measured duration of the quick pilot, when the advice proposes it (issue 22: say how long a step takes)."""
+    note = pilot_quick_note() if "pilot --quick" in advice else ""
+    return f" ({note})" if note else ""
 
 
 def to_markdown(rec: Recommendation, evidence: list[dict[str, Any]] | None = None) -> str:
     lines = ["# tuning-advisor recommendation", "", f"**{rec.summary()}**", "",
              f"Decision table {rec.table_version}; mode: {rec.mode}.", "", "## Ranking", "",
-             "| # | option | score | feasible | expected accuracy [10-90%] | basis | train GPU-h | train memory | "
+             "| # | option | score | feasible | expected accuracy [10-90%] | basis | training time | memory per GPU | "
              "stored per task | extra tokens |", "|---|---|---|---|---|---|---|---|---|---|"]
     for r in rec.ranking:
         c, e = r.cost, r.expected_accuracy
         acc = f"{e['point']:.3f} [{e['low']:.2f}-{e['high']:.2f}]" if e else "n/a"
         basis = (e or {}).get("provenance", {}).get("kind", r.expected_accuracy_note if not e else "")
         lines.append(f"| {r.rank} | {label(r.option)} | {r.score:.0f} | {'yes' if r.feasible else 'no'} | {acc} | "
-                     f"{basis} | {c.train_gpu_hours:.3g} | {c.train_memory_gb:.1f} GB | "
+                     f"{basis} | {human_duration(c.train_gpu_hours) if c.train_gpu_hours else '—'} | "
+                     f"{c.train_memory_gb:.1f} GB{' (' + c.configuration + ')' if c.configuration else ''} | "
                      f"{format_bytes(c.storage_bytes_per_task)} | {c.extra_inference_tokens} |")
     if rec.extra.get("basis"):
         lines += ["", f"**What the numbers rest on.** {rec.extra['basis']}"]

@@ -12,7 +12,7 @@ import math
 from dataclasses import asdict, dataclass
 from typing import Any
 
-from advisor.costs import CostEstimate, available_memory_gb
+from advisor.costs import CostEstimate
 from advisor.profile import OPTIONS, ProjectProfile
 from advisor.table import DecisionTable, matches
 
@@ -113,7 +113,6 @@ def score_options(profile: ProjectProfile, table: DecisionTable,
                 reasons[option].append(Reason(rule.factor, "for" if effect > 0 else "against", rule.weight,
                                               contribution, rule.id, rule.rationale, rule.source))
     blocked: dict[str, list[str]] = {o: [] for o in OPTIONS}
-    memory = available_memory_gb(profile, table)
     first = len(table.rules)
     for j, c in enumerate(table.constraints):
         if c.when is not None:
@@ -121,12 +120,12 @@ def score_options(profile: ProjectProfile, table: DecisionTable,
                 for option in c.infeasible:
                     blocked[option].append(f"{c.reason} [{c.id}; {c.source}]")
         elif c.check == "training_memory" and profile.model_access == "weights":
+            # One computation: the cost estimate's feasibility (advisor.costs.feasibility) is the reason, verbatim.
             for option in c.infeasible:
-                need = costs[option].min_train_memory_gb
-                if need > memory:
-                    blocked[option].append(
-                        f"{c.reason} Needs about {need:,.1f} GB, {memory:,.0f} GB available "
-                        f"(gpu_memory_gb or compute={profile.compute}). [{c.id}; {c.source}]")
+                if not costs[option].feasible_memory:
+                    blocked[option].append(f"{c.reason} {costs[option].memory_reason[0].upper()}"
+                                           f"{costs[option].memory_reason[1:]} (gpu_memory_gb or compute="
+                                           f"{profile.compute}). [{c.id}; {c.source}]")
         elif c.check == "examples_per_class" and 0 < profile.labeled_examples < c.min_per_class * profile.num_classes:
             for option in c.infeasible:
                 blocked[option].append(

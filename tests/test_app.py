@@ -176,20 +176,22 @@ def test_provider_finetuning_shows_training_tokens_in_the_table():
     at = _next(_next(at))
     table = at.dataframe[0].value
     ft = table[table["option"] == "full fine-tuning"].iloc[0]
-    assert ft["provider training tokens"] > 0 and ft["train memory GB"] is None  # the provider trains: no memory of ours
+    assert ft["provider training tokens"] > 0 and ft["memory GB per GPU"] is None  # the provider trains: no memory of ours
+    assert ft["provider cost"].startswith("$")  # tokens x epochs x data/prices.yaml's price (issue 22)
     off_axis = next(c.value for c in at.caption if c.value.startswith("Not on the GPU-hours axis"))
     assert "prompt engineering (no training)" in off_axis
     assert "full fine-tuning (trained by the provider: " in off_axis and "training tokens" in off_axis
 
 
-def test_memory_breakdown_chart_reacts_to_precision():
+def test_memory_chart_follows_the_precision_answer():
     at = _next(_app())
     at.text_input(key="w_model_params_b").set_value("7")
+    at.selectbox(key="w_precision").set_value("4-bit")
     at = _next(_next(at))
-    assert "Training memory by component" in [s.value for s in at.subheader]
-    at.selectbox(key="mem_precision").set_value("4-bit").run()
     assert not at.exception
-    assert any("full fine-tuning" in c.value and "4-bit" in c.value for c in at.caption)
+    assert "Memory per GPU by component" in [s.value for s in at.subheader]
+    table = at.dataframe[0].value
+    assert any(c.startswith("QLoRA (4-bit base, bf16 adapters)") for c in table["configuration"])  # LoRA at 4 bits
 
 
 def test_answer_page_shows_recommends_own_evidence():

@@ -47,7 +47,7 @@ def test_model_picker_fills_the_size_and_custom_keeps_the_number_input():
     # The answer page's table is recommend()'s for the named model (its shape prices the adapters).
     table = at.dataframe[0].value
     lora = table[table["option"] == "LoRA"].iloc[0]
-    assert lora["train memory GB"] == round(recommend(profile).option("lora").cost.train_memory_gb, 1)
+    assert lora["memory GB per GPU"] == round(recommend(profile).option("lora").cost.train_memory_gb, 1)
 
 
 def test_picking_custom_after_a_model_makes_the_size_editable_again():

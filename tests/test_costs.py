@@ -2,6 +2,7 @@ import pytest
 
 from advisor import ProjectProfile, estimate, estimate_all
 from advisor.costs import architecture
+from advisor.profile import ProfileError
 
 
 def test_architecture_matches_known_7b_shape():
@@ -73,47 +74,6 @@ def test_breakdown_matches_published_65b_qlora_figures():
     assert 32.5 < qlora.total / 1e9 < 48
 
 
-def _median_paired_rss_difference(backbone: str) -> float | None:
-    """Median over runs of full fine-tuning's peak RSS minus LoRA's on the same task, n and seed (CPU only: on a GPU
-    RSS misses the card). Paired, because inputs dominate the absolute RSS: SmolLM2's one CPU rte run (LoRA, long
-    sentence pairs) peaks at 10.2 GB against 3.1-4.0 GB on en_fr_words, and an unpaired median of medians moved by
-    it compares tasks, not methods."""
-    from bench.results import iter_results
-
-    by_run: dict[tuple, dict[str, float]] = {}
-    for _, r in iter_results(RESULTS):
-        if (r and r["status"] == "ok" and r["backbone"] == backbone and r["method"] in ("lora", "full_finetuning")
-                and r.get("peak_rss_mb") and str(r.get("device", "cpu")).startswith("cpu")):
-            by_run.setdefault((r["task"], r["train_size"], r["seed"]), {})[r["method"]] = r["peak_rss_mb"]
-    diffs = [v["full_finetuning"] - v["lora"] for v in by_run.values() if len(v) == 2]
-    return statistics.median(diffs) if diffs else None
-
-
-@pytest.mark.parametrize("backbone", ["minilm", pytest.param("smollm2-135m", marks=pytest.mark.xfail(
-    strict=True, reason="known gap, measured 2026-11-27 on SmolLM2's six CPU pairs (en_fr_words n=16/64/256, sst2 and "
-    "subj n=256, rte n=64): full fine-tuning minus LoRA peak RSS, median per run, 3,345 MB vs 1,536 MB predicted "
-    "(2.18x). A run's process peak holds the lr race's best candidate (weights, gradients, AdamW state and its "
-    "best-weights copy) while the next candidate trains; the breakdown counts the one training state a user runs. "
-    "Strict: it flags when the two agree again."))])
-def test_breakdown_matches_measured_peak_memory_difference(backbone):
-    # Our runs record the process peak RSS on CPU (fp32). Python, torch and the data set dominate the absolute RSS,
-    # so we validate what the breakdown predicts and the process overhead cancels: full fine-tuning minus LoRA on
-    # the same backbone = the gradients and AdamW state of every weight (4 + 8 bytes/param in fp32).
-    # Measured (data/results, CPU runs, median of per-run paired differences): MiniLM 291 MB vs 259 MB predicted
-    # (1.12x); SmolLM2 3,345 MB vs 1,536 MB (2.18x; six CPU pairs, 2,798-3,728 MB each). Process
-    # RSS includes the allocator's slack, so the check is a factor of two either way.
-    measured_mb = _median_paired_rss_difference(backbone)
-    if measured_mb is None:
-        pytest.skip(f"no paired CPU runs for {backbone}")
-    from bench.results import iter_results
-
-    params = next(r["total_params"] for _, r in iter_results(RESULTS) if r and r["backbone"] == backbone)
-    f = memory_breakdown("full_finetuning", params, precision="fp32")
-    lo = memory_breakdown("lora", params, precision="fp32")
-    predicted_mb = (f.gradients + f.optimizer - lo.gradients - lo.optimizer) / 2**20
-    assert 0.5 < measured_mb / predicted_mb < 2.0
-
-
 def test_breakdown_rejects_bad_input_with_the_field():
     with pytest.raises(ValueError, match="precision='2-bit'.*allowed"):
         memory_breakdown("lora", 1e9, precision="2-bit")
@@ -145,5 +105,238 @@ def test_api_with_finetuning_is_costed_in_tokens_and_money_not_gpu_memory():
     p = ProjectProfile(model_access="api_with_finetuning", model_params_b=7, labeled_examples=2000, avg_input_tokens=95)
     c = estimate(p, "full_finetuning")
     assert c.train_memory_gb == 0 and c.storage_bytes_per_task == 0
-    assert c.training_tokens == 2000 * 100 * 3 and c.provider_dollars is None  # no price given: tokens only
+    # Priced from data/prices.yaml's default entry (issue 22); tokens x epochs x price.
+    assert c.training_tokens == 2000 * 100 * 3 and c.provider_dollars is not None and c.provider_dollars > 0
     assert estimate(p, "prompt_engineering").provider_dollars is None
+
+
+# --- issue 22: feasibility by configuration, QLoRA, validation, time, totals, money, one computation -----------
+
+import importlib.util
+
+from advisor.costs import (GB, MemoryConfig, feasibility, human_duration, plan_memory, qlora_accuracy_cost,
+                           time_warnings, totals, prompt_inference_dollars_per_1k, load_prices)
+
+
+def _validation():
+    spec = importlib.util.spec_from_file_location("memory_validation", Path(__file__).resolve().parents[1]
+                                                  / "benchmarks" / "memory_validation.py")
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)
+    return mod
+
+
+def test_70b_on_a_16gb_laptop_cannot_even_prompt():
+    p = ProjectProfile(model="Llama-3.1-70B", compute="minimal")
+    c = estimate_all(p)
+    pe = c["prompt_engineering"]
+    assert not pe.feasible_memory and "4-bit weights" in pe.memory_reason
+    # ~140 GB of bf16 weights, ~40 GB at 4 bits (the issue's figures): the plan's own serving weights.
+    bf16 = plan_memory("prompt_engineering", 70.6e9, 8192, 80, MemoryConfig("bf16"), batch=1, seq_len=100,
+                       context=100, vocab=128256)
+    assert 135 < bf16.inference_weights / GB < 145
+    assert 35 < pe.inference_memory_gb < 45
+    from advisor import recommend
+    rec = recommend(p)
+    assert not any(r.feasible for r in rec.ranking)
+    assert "serving needs about" in next(r for r in rec.ranking if r.option == "prompt_engineering").why_not_feasible
+
+
+def test_7b_full_finetuning_on_80gb_fits_with_a_named_configuration():
+    p = ProjectProfile(model="Mistral-7B-v0.1", gpu_memory_gb=80)
+    ft = estimate(p, "full_finetuning")
+    assert ft.feasible_memory and ft.train_memory_gb <= 80
+    assert ft.configuration == "bf16 weights, 8-bit (or paged 8-bit) AdamW and gradient checkpointing"
+    # The plain mixed-precision configuration (16 bytes/parameter) does not fit: that is why it is named.
+    plain = plan_memory("full_finetuning", 7.24e9, 4096, 32, MemoryConfig("bf16"), batch=8, seq_len=69,
+                        context=69)
+    assert plain.train_total / GB > 80
+
+
+def test_qlora_is_the_rung_that_fits_lora_8b_on_an_8gb_card():
+    p = ProjectProfile(model="Llama-3.1-8B", gpu_memory_gb=8, batch_size=1)
+    lo = estimate(p, "lora")
+    assert lo.feasible_memory and lo.configuration.startswith("QLoRA (4-bit base, bf16 adapters)")
+    assert estimate(ProjectProfile(model="Llama-3.1-8B", gpu_memory_gb=24), "lora").configuration == "bf16 weights"
+
+
+def test_precision_fixed_by_the_user_restricts_the_ladder():
+    p = ProjectProfile(model="Llama-3.1-8B", gpu_memory_gb=8, batch_size=1, precision="bf16")
+    assert not estimate(p, "lora").feasible_memory
+    assert not estimate(ProjectProfile(model_params_b=1, precision="4-bit"), "full_finetuning").feasible_memory
+
+
+def test_zero3_sharding_divides_the_states_across_gpus():
+    one = ProjectProfile(model="Mistral-7B-v0.1", gpu_memory_gb=40)
+    eight = ProjectProfile(model="Mistral-7B-v0.1", gpu_memory_gb=40, num_gpus=8, sharding="zero3")
+    assert not estimate(one, "full_finetuning").feasible_memory
+    ft = estimate(eight, "full_finetuning")
+    assert ft.feasible_memory and ft.memory_plan["sharded"] and "ZeRO-3/FSDP" in ft.configuration
+    assert ft.memory_plan["weights"] == pytest.approx(eight.model_params_b * 1e9 * 2 / 8)
+
+
+def test_new_profile_fields_are_validated_with_the_field_named():
+    for field, bad in (("precision", "2-bit"), ("sharding", "zero2"), ("num_gpus", 0), ("batch_size", "many"),
+                       ("price_per_m_training_tokens", -1)):
+        with pytest.raises(ProfileError, match=field):
+            ProjectProfile.from_dict({field: bad})
+
+
+def test_qlora_accuracy_cost_comes_from_the_papers_rows():
+    q = qlora_accuracy_cost()
+    # 5 T5 sizes (Table 3) + LLaMA 7B-65B x Alpaca/FLAN v2 (Table 4) = 13 pairs; e.g. LLaMA-65B FLAN v2 63.9 - 62.5.
+    assert q["pairs"] == 13
+    row = next(r for r in q["rows"] if r["model"] == "LLaMA 65B" and r["data"] == "FLAN v2")
+    assert row["qlora_minus_lora"] == pytest.approx(1.4)
+    assert -1.5 < q["median_points"] < 1.5 and "Dettmers" in q["source"]
+
+
+def test_published_memory_figures_within_1_3x_or_an_upper_bound():
+    for r in _validation().published():
+        if "upper bound" in r["case"]:
+            assert r["predicted_gb"] < r["measured_gb"], r  # QLoRA: 65B finetunes in < 48 GB
+        elif r["case"] == "7B QLoRA, 4-bit":
+            # LLaMA-Factory's 4-bit column is an estimate rounded to whole GB (6 GB); we predict 4.6 GB (1.32x).
+            # The QLoRA paper's own measurement at 65B is an upper bound the same model stays under.
+            assert 1.0 <= r["ratio"] < 1.4, r
+        else:
+            assert 1 / 1.3 < r["ratio"] < 1.3, r
+
+
+def test_measured_peak_memory_of_our_runs_matches_the_race_state():
+    """Our CPU runs (data/results), paired per task/size/seed against LoRA; the prediction is what bench/train.py
+    holds at its peak (two lr candidates alive; see benchmarks/memory_validation.py)."""
+    rows = {(r["source"].split()[2], r["case"]): r for r in _validation().ours()}
+    if not rows:
+        pytest.skip("no paired CPU runs in data/results")
+    smol = rows[("smollm2-135m,", "full_finetuning minus lora")]
+    # Measured 2026-12-03: 3.51 GB vs 3.75 GB predicted (0.94x), six pairs. The old single-state model gave 2.18x.
+    assert 1 / 1.3 < smol["ratio"] < 1.3
+    mini = rows[("minilm,", "full_finetuning minus lora")]
+    # MiniLM: 0.30 GB vs 0.63 GB (0.48x). Why: its 23M-parameter training state is small beside the ~2 GB process,
+    # and LoRA's peak is set outside training -- equal to the same run's linear-probe peak to the MB in about half
+    # the pairs (38/76) -- so the paired difference only bounds the state from below.
+    assert mini["against_peak_is_probe_peak"] >= 0.4 * mini["pairs"]
+    assert 0.3 < mini["ratio"] < 1.3
+    for (backbone, case), r in rows.items():
+        if case == "prompt_engineering minus lora":
+            # Not a training state: prompting's peak is its few-shot inference, which moves with the prompts'
+            # length (SmolLM2 en_fr_words: 2.4 -> 4.3 GB from n=16 to 256, same model). The miss is smaller than
+            # that movement of its own peak, and the sign is right (prompting holds less than LoRA's training).
+            assert r["predicted_gb"] < 0 and r["measured_gb"] <= 0.01, r
+            assert abs(r["measured_gb"] - r["predicted_gb"]) < max(r["own_peak_range_gb"], 0.3), r
+        if case in ("prefix_tuning minus lora", "prompt_tuning minus lora"):
+            # PEFT vs PEFT: both hold the same frozen copies; the predicted difference is under 0.1 GB and the
+            # measured one within 0.25 GB of it (the spread of RSS between methods' other phases).
+            assert abs(r["predicted_gb"]) < 0.1 and abs(r["measured_gb"] - r["predicted_gb"]) < 0.25, r
+
+
+def test_human_durations():
+    assert human_duration(0.5 / 60) == "< 1 min"
+    assert human_duration(40 / 60) == "40 min"
+    assert human_duration(8.5) == "8.5 h"
+    assert human_duration(100) == "4.2 days"
+
+
+def test_hours_long_steps_are_warned_about():
+    p = ProjectProfile(model_params_b=0.135, compute="minimal", labeled_examples=5000, avg_input_tokens=200)
+    c = estimate_all(p)
+    assert c["lora"].train_gpu_hours > 1
+    w = time_warnings(p, c, proposed=("lora",))
+    assert w and "LoRA" in w[0] and "TFLOP/s" in w[0]
+    assert time_warnings(p, c, proposed=("prompt_engineering",)) == []
+
+
+def test_totals_for_many_tasks_share_one_base_model():
+    p = ProjectProfile(model="Mistral-7B-v0.1", gpu_memory_gb=80, num_tasks=50)
+    c = estimate_all(p)
+    t = totals(p, c)
+    assert t["lora"]["gpu_hours"] == pytest.approx(50 * c["lora"].train_gpu_hours)
+    assert t["full_finetuning"]["serving_memory_gb"] > 40 * t["lora"]["serving_memory_gb"]
+    assert t["full_finetuning"]["storage_gb"] == pytest.approx(50 * 2 * p.model_params_b)
+
+
+def test_provider_price_comes_from_prices_yaml_or_the_override():
+    prices = load_prices()
+    for name, entry in prices["prices"].items():
+        assert entry["source"].startswith("http") and entry["read_on"]
+    p = ProjectProfile(model_access="api_with_finetuning", labeled_examples=2000, avg_input_tokens=95)
+    ft = estimate(p, "full_finetuning")
+    default = prices["prices"][prices["default"]]["training_per_m"]
+    assert ft.provider_dollars == pytest.approx(2000 * 100 * 3 / 1e6 * default)
+    own = estimate(ProjectProfile(model_access="api_with_finetuning", labeled_examples=2000, avg_input_tokens=95,
+                                  price_per_m_training_tokens=10), "full_finetuning")
+    assert own.provider_dollars == pytest.approx(6.0) and "your price" in own.notes
+    per_1k = prompt_inference_dollars_per_1k(p, estimate_all(p))
+    assert per_1k["prompt_engineering"] > per_1k["lora"] == 0
+
+
+def test_table_chart_and_reason_read_one_computation():
+    """The number in the infeasibility reason, the cost table's memory and the memory plan's sum are one number."""
+    import re
+
+    p = ProjectProfile(model="Llama-3.1-70B", compute="low")
+    from advisor import recommend
+    rec = recommend(p)
+    for r in rec.ranking:
+        plan = r.cost.memory_plan
+        total = max(plan["train_total"], plan["inference_total"]) / GB
+        assert r.cost.train_memory_gb == pytest.approx(total)
+        comps = plan["weights"] + plan["gradients"] + plan["optimizer"] + plan["activations"]
+        assert plan["train_total"] == pytest.approx(comps)
+        if not r.feasible:
+            need = float(re.search(r"about ([\d,.]+) GB", r.why_not_feasible).group(1).replace(",", ""))
+            assert need == pytest.approx(round(r.cost.train_memory_gb, 1))
+
+
+def test_app_page_table_chart_and_reason_agree():
+    """Issue 22 item 7 on the rendered page: the table's memory, the chart's bars and the reason's number."""
+    import re
+
+    from streamlit.testing.v1 import AppTest
+
+    app = str(Path(__file__).resolve().parents[1] / "app.py")
+    at = AppTest.from_file(app, default_timeout=60).run()
+
+    def nxt(at):
+        return next(b for b in at.button if b.label.startswith(("Next", "Get my"))).click().run()
+
+    at = nxt(at)
+    at.text_input(key="w_model_params_b").set_value("70")
+    at.selectbox(key="w_compute").set_value("minimal")
+    at = nxt(nxt(at))
+    assert not at.exception
+    table = at.dataframe[0].value
+    # The chart (app.memory_chart) plots cost.memory_plan's components; its bars sum to the table's number.
+    assert "Memory per GPU by component" in [s.value for s in at.subheader]
+    from advisor import recommend
+    from advisor.options import LABELS
+    rec = recommend(ProjectProfile(model_params_b=70, compute="minimal"))
+    for r in rec.ranking:
+        row = table[table["option"] == LABELS[r.option]].iloc[0]
+        assert row["memory GB per GPU"] == pytest.approx(round(r.cost.train_memory_gb, 1))
+        plan = r.cost.memory_plan
+        assert round(max(plan["train_total"], plan["inference_total"]) / GB, 1) == row["memory GB per GPU"]
+        need = float(re.search(r"about ([\d,.]+) GB", row["why not feasible"]).group(1).replace(",", ""))
+        assert need == row["memory GB per GPU"]
+
+
+def test_quick_pilot_duration_is_measured_and_said_with_the_tie_advice():
+    from advisor.costs import pilot_quick_hours, pilot_quick_note
+    from advisor.report import _pilot_time
+
+    h = pilot_quick_hours()
+    if h is None:
+        pytest.skip("no MiniLM LoRA n=256 CPU runs in data/results")
+    # Measured 2026-12-03: median 71 s (0.0197 h) over our MiniLM LoRA n=256 CPU runs -> "1 min", no warning.
+    assert 0 < h < 1 and human_duration(h) in pilot_quick_note()
+    assert _pilot_time("run `advisor pilot --quick` on your data").startswith(" (`advisor pilot --quick` takes about")
+    assert _pilot_time("measure zero-shot exact match") == ""
+
+
+def test_a_qlora_answer_carries_its_accuracy_cost():
+    from advisor import recommend
+
+    rec = recommend(ProjectProfile(model="Llama-3.1-8B", gpu_memory_gb=8, batch_size=1))
+    lora = [c for c in rec.caveats if c.startswith("LoRA fits") and "QLoRA" in c]
+    assert lora and "QLoRA vs 16-bit LoRA: median +0.1 points" in lora[0] and "13 paired results" in lora[0]
