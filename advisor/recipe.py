@@ -331,15 +331,10 @@ class Step:
 
 
 def human_hours(hours: float) -> str:
-    """'< 1 min', '40 min', '8.5 h', '3.2 days' — never scientific notation."""
-    minutes = hours * 60
-    if minutes < 1:
-        return "< 1 min"
-    if minutes < 90:
-        return f"{minutes:.0f} min"
-    if hours < 48:
-        return f"{hours:.1f} h"
-    return f"{hours / 24:.1f} days"
+    """Durations as the cost table shows them (advisor.costs.human_duration): one formatting for every page."""
+    from advisor.costs import human_duration
+
+    return human_duration(hours)
 
 
 def plan(rec: Any) -> list[Step]:
@@ -363,13 +358,21 @@ def plan(rec: Any) -> list[Step]:
     if trained:
         first = trained[0]
         c = costs[first]
-        hours = human_hours(c.train_gpu_hours) if c.train_gpu_hours else "billed by your provider per token"
+        if c.train_gpu_hours:
+            cost = (f"about {human_hours(c.train_gpu_hours)} of training on compute '{p.compute}'"
+                    + (f", {c.configuration}" if c.configuration else "")
+                    + " (the cost model: 3 epochs; the recipe's step budget may differ)")
+        else:
+            from advisor.costs import format_dollars
+
+            cost = (f"{c.training_tokens:,} training tokens, {format_dollars(c.provider_dollars)} at the price in "
+                    "data/prices.yaml" if c.training_tokens else "billed by your provider")
         steps.append(Step(
-            f"Train {LABELS[first]} with the recipe; keep the best validation checkpoint",
-            f"advisor recipe --option {first} --script tune.py; python tune.py --model YOUR_MODEL --csv your.csv",
-            f"about {hours} of training on compute '{p.compute}' (the cost model: "
-            "3 epochs, batch 8; the recipe's step budget may differ)",
-            "compare its validation accuracy with step 1's; keep the better"))
+            f"Train {LABELS[first]} with the recipe; keep the best validation checkpoint" if p.model_access == "weights"
+            else "Fine-tune through your provider (scored as full fine-tuning); keep a held-out split to compare",
+            f"advisor recipe --option {first} --script tune.py; python tune.py --model YOUR_MODEL --csv your.csv"
+            if p.model_access == "weights" else "your provider's fine-tuning job with the same data split",
+            cost, "compare its validation accuracy with step 1's; keep the better"))
         if len(trained) > 1:
             second = trained[1]
             c2 = costs[second]
