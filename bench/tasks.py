@@ -346,8 +346,11 @@ def read_user_text(source: str | Path | bytes, max_bytes: int) -> str:
             # Regular files only, opened non-blocking (a FIFO cannot hang the open), size checked on the descriptor.
             raw = read_bounded(path, max_bytes, "CSV")
         except FileRefused as err:
-            reason = "not a regular file" if "regular" in str(err) or "directory" in str(err) else str(err)
-            raise ValueError(f"{reason} (allowed: a regular CSV file of at most {max_bytes:,} bytes)") from None
+            if err.kind == "not_regular":  # a directory, /dev/zero, a FIFO: never read
+                raise ValueError("not a regular file (allowed: a CSV file)") from None
+            if err.kind == "too_big":
+                raise ValueError(f"{err.size:,} bytes (allowed: at most {max_bytes:,} bytes)") from None
+            raise ValueError(f"{err} (allowed: a readable CSV file)") from None
     if len(raw) > max_bytes:
         raise ValueError(f"{len(raw):,} bytes (allowed: at most {max_bytes:,} bytes)")
     if not raw.strip():
