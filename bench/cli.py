@@ -171,7 +171,7 @@ def status_cmd(results_dir: Path = typer.Option(Path("data/results"), "--results
     """Which cells exist: ok / failed counts per backbone, task and method."""
     import warnings
 
-    from bench.results import InvalidResultWarning, scan
+    from bench.results import InvalidResultWarning, flagged_lines, scan
     from bench.runner import status_table
 
     _, invalid = scan(results_dir, warn=False)
@@ -188,8 +188,8 @@ def status_cmd(results_dir: Path = typer.Option(Path("data/results"), "--results
         typer.echo(table.to_string(index=False))
     if invalid:
         typer.echo(f"{len(invalid)} invalid files (skipped by every reader; fix or delete them, or rerun the cell with --force):")
-    for path, why in invalid:
-        typer.echo(f"  {path}: {why}")
+    for line in flagged_lines(invalid, limit=100):  # name + reason, capped (--json lists every file)
+        typer.echo(f"  {line}")
 
 
 @app.command("report")

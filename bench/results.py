@@ -312,7 +312,7 @@ def foreign(record: dict[str, Any]) -> str | None:
         own = isinstance(task_file, str) and len(task_file) < 4096 and Path(task_file).stem == t \
             and Path(task_file).is_file()
         if not own:
-            return f"unknown task {_short(t)} (not a built-in task and no task file {_short(t)}.yaml recorded)"
+            return f"unknown task {_short(t)} (not a built-in task and no task file {str(t)[:40]}.yaml recorded)"
     if record["seed"] not in seeds:
         return f"seed {record['seed']} is not a configured seed ({', '.join(map(str, sorted(seeds)))}; " \
                "data/refresh.yaml)"
