@@ -213,6 +213,8 @@ def refresh_cmd(
     threads: Optional[int] = typer.Option(None, "--threads"),
     device: str = typer.Option("auto", "--device"),
     scheduler: Optional[str] = typer.Option(None, "--scheduler", help="Dask scheduler address (with --executor dask)."),
+    keep_failed: int = typer.Option(3, "--keep-failed", min=0, help="Calibration folders of refreshes that failed "
+                                                                     "their gates to keep (the newest); older ones are removed."),
 ) -> None:
     """Run missing/stale cells, refit, evaluate, and promote the calibration only if every gate passes."""
     from bench.refresh import RefreshError, load_config, refresh
@@ -223,7 +225,7 @@ def refresh_cmd(
         _fail(f"--executor={executor!r} (allowed: {', '.join(EXECUTORS)})")
     try:
         record = refresh(load_config(config), results_dir, root, resolve_data_dir(data_dir), device, executor, workers,
-                         threads, scheduler=scheduler)
+                         threads, scheduler=scheduler, keep_failed=keep_failed)
     except (RefreshError, TaskError) as err:
         _fail(str(err))
     typer.echo(f"refresh {record['calibration']}: ran {record['ran']} (missing {record['missing_run']}, stale "
