@@ -36,6 +36,25 @@ def safe_name(name: str) -> str:
     return re.sub(r"[^A-Za-z0-9._-]+", "_", name).strip("_") or "_"
 
 
+def portable_path(path: str | Path | None, inside_only: bool = False) -> str | None:
+    """A path as recorded in a result: relative to the repository when it lies in the repository's parent folder
+    (`bench/tasks/sst2.yaml`, `../shared/data`), so records do not carry one machine's absolute paths (318
+    committed records held `/root/data/data`); elsewhere the folder's name alone (`<elsewhere>/data`), or, with
+    `inside_only`, the absolute path (a user's task file outside the repository must stay findable)."""
+    if path is None or str(path) == "":
+        return None
+    p = Path(path).resolve()
+    if p.is_relative_to(REPO.parent):
+        return os.path.relpath(p, REPO)
+    return str(p) if inside_only else f"<elsewhere>/{p.name}"
+
+
+def resolve_recorded(path: str) -> Path:
+    """The inverse of `portable_path` for a relative record: relative to the repository."""
+    p = Path(path)
+    return p if p.is_absolute() else REPO / p
+
+
 def result_path(results_dir: str | Path, backbone: str, task: str, method: str, train_size: int, seed: int) -> Path:
     return Path(results_dir) / safe_name(backbone) / safe_name(task) / method / f"n{train_size}-s{seed}.json"
 
@@ -310,7 +329,7 @@ def foreign(record: dict[str, Any]) -> str | None:
         task_file = config.get("task_file")
         # A user's own task (bench run --task-file) is known through its task file, named after the task.
         own = isinstance(task_file, str) and len(task_file) < 4096 and Path(task_file).stem == t \
-            and Path(task_file).is_file()
+            and resolve_recorded(task_file).is_file()
         if not own:
             return f"unknown task {_short(t)} (not a built-in task and no task file {str(t)[:40]}.yaml recorded)"
     if record["seed"] not in seeds:

@@ -120,3 +120,13 @@ def test_the_evidence_cache_sees_an_in_place_edit(store):
     victim.write_text(json.dumps(rec))
     os.utime(victim, ns=(st.st_atime_ns, st.st_mtime_ns + 1_000_000))
     assert scope["_store_stamp"](store) != before
+
+
+def test_records_carry_repository_relative_paths():
+    from bench.results import REPO, portable_path, resolve_recorded
+
+    assert portable_path(REPO / "bench" / "tasks" / "sst2.yaml") == "bench/tasks/sst2.yaml"
+    assert portable_path(REPO.parent / "shared" / "data") == "../shared/data"
+    assert portable_path("/nonexistent-machine-root/data/data") == "<elsewhere>/data"
+    assert portable_path("/nonexistent-machine-root/mine.yaml", inside_only=True) == "/nonexistent-machine-root/mine.yaml"
+    assert resolve_recorded("bench/tasks/sst2.yaml").is_file()
