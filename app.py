@@ -351,8 +351,10 @@ def answer_page() -> None:
         st.info(f"Tied: {', '.join(LABELS[o] for o in decision['tied'])}. {decision.get('settle_with', '')}")
     cal = rec.extra.get("calibration")
     if cal is None:
-        st.caption("Calibration: rules-only — the decision table decides; measured benchmark cells are shown as "
-                   "evidence below.")
+        # Why (issue 25): a missing or damaged served calibration or SERVED pointer is named in one sentence.
+        why = rec.mode[len("rules-only ("):-1] if rec.mode.startswith("rules-only (") else ""
+        st.caption("Calibration: rules-only — " + (f"{why}. " if why else "") + "the decision table decides; "
+                   "measured benchmark cells are shown as evidence below.")
     else:
         when = f"Calibrated on {cal['calibrated_on']} from {cal['runs']} runs" if cal["calibrated_on"] else \
             f"Calibrated live from {cal['runs']} measured runs (no refresh promoted yet)"
