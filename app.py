@@ -6,6 +6,7 @@ Run: make run  (streamlit run app.py on 127.0.0.1:8501)
 from __future__ import annotations
 
 import json
+from pathlib import Path
 from typing import Any
 
 import altair as alt
@@ -80,14 +81,30 @@ QUESTIONS = {
 
 
 @st.cache_data(show_spinner=False)
-def cached_results(path: str, stamp: float) -> pd.DataFrame:
+def cached_results(path: str, stamp: tuple[int, int, int]) -> pd.DataFrame:
     return load_results(path)
+
+
+def _store_stamp(path: Path) -> tuple[int, int, int]:
+    """(newest mtime in ns, file count, total bytes) over every file in the store: an in-place edit of one result
+    file changes it (the folders' own times, the old key, do not move when a file is rewritten in place)."""
+    if not path.exists():
+        return (0, 0, 0)
+    stats = [p.stat() for p in path.rglob("*.json") if p.is_file()]
+    return (max((s.st_mtime_ns for s in stats), default=0), len(stats), sum(s.st_size for s in stats))
 
 
 def results() -> pd.DataFrame:
     path = results_dir()
-    stamp = max((p.stat().st_mtime for p in path.glob("*/*/*")), default=0.0) if path.exists() else 0.0
-    return cached_results(str(path), stamp)
+    return cached_results(str(path), _store_stamp(path))
+
+
+@st.cache_data(show_spinner=False)
+def cached_flagged(path: str, stamp: tuple[int, int, int]) -> list[str]:
+    """Files in the store that no reader uses (issue 25), as 'name: reason' lines, at most 20 plus a count."""
+    from bench.results import flagged_lines, scan
+
+    return flagged_lines(scan(path, warn=False)[1], path, limit=20, width=160)
 
 
 @st.cache_data(show_spinner=False)
@@ -337,8 +354,10 @@ def answer_page() -> None:
         st.caption(extra["basis"])
     cal = rec.extra.get("calibration")
     if cal is None:
-        st.caption("Calibration: rules-only — the decision table decides; measured benchmark cells are shown as "
-                   "evidence below.")
+        # Why (issue 25): a missing or damaged served calibration or SERVED pointer is named in one sentence.
+        why = rec.mode[len("rules-only ("):-1] if rec.mode.startswith("rules-only (") else ""
+        st.caption("Calibration: rules-only — " + (f"{why}. " if why else "") + "the decision table decides; "
+                   "measured benchmark cells are shown as evidence below.")
     else:
         when = f"Calibrated on {cal['calibrated_on']} from {cal['runs']} runs" if cal["calibrated_on"] else \
             f"Calibrated live from {cal['runs']} measured runs (no refresh promoted yet)"
@@ -521,6 +540,11 @@ def evidence_page() -> None:
         # What answers cite is the served calibration; this page browses the live store, which may hold newer runs.
         st.caption(f"Answers cite the served calibration **{served.parent.name}** ({cal.n_runs} runs); this page "
                    f"shows all {len(runs)} successful runs in {results_dir()}, newer ones included.")
+    flagged = cached_flagged(str(results_dir()), _store_stamp(results_dir()))
+    if flagged:
+        with st.expander("Files in the store that no reader uses (invalid, an unknown backbone/task/seed, or "
+                         "outside the layout)"):
+            st.markdown("\n".join(f"- `{line}`" for line in flagged))
     if runs.empty:
         st.info(f"No benchmark results in {results_dir()} yet. `make grid` runs the MiniLM grid; "
                 "`bench run --help` shows the options.")

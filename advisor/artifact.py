@@ -17,6 +17,7 @@ from typing import Any, Mapping
 
 import numpy as np
 
+from advisor.artifact_schema import ArtifactError, FileRefused, read_artifact, read_pointer
 from advisor.decision import DecisionParams
 from advisor.features import OPTIONS, design, from_gain, gap_features, linear_predict, numeric_values, to_gain
 
@@ -40,16 +41,23 @@ def last_problem() -> str | None:
 
 
 def served_path(root: str | Path | None = None) -> Path | None:
+    """The calibration.json to serve, or None (the reason in `last_problem()`). SERVED must name one folder inside
+    data/calibration (advisor.artifact_schema.read_pointer); `$TUNING_ADVISOR_CALIBRATION` is the operator's own
+    choice and is not confined, but is read under the same file rules."""
     env = os.environ.get("TUNING_ADVISOR_CALIBRATION")
     if env:
         p = Path(env)
         return p if p.name.endswith(".json") else p / "calibration.json"
     root = Path(root) if root else CAL_ROOT
-    try:
-        name = (root / "SERVED").read_text(encoding="utf-8").strip()
-    except OSError:
+    if not (root / "SERVED").exists() and not (root / "SERVED").is_symlink():
+        _PROBLEM.append("no calibration is served (data/calibration/SERVED is missing): answering rules-only; "
+                        "run `advisor calibrate` or `bench refresh`")
         return None
-    return root / name / "calibration.json"
+    try:
+        return read_pointer(root)
+    except (ArtifactError, FileRefused) as err:
+        _PROBLEM.append(f"the calibration pointer cannot be used ({str(err)[:200]}): answering rules-only")
+        return None
 
 
 class ServedCalibration:
@@ -443,31 +451,35 @@ class ServedCalibration:
         return out
 
 
-_CACHE: dict[str, tuple[float, ServedCalibration | None]] = {}
+_CACHE: dict[str, tuple[tuple[int, int], ServedCalibration | None, str]] = {}
 
 
 def load_served(path: str | Path | None = None) -> ServedCalibration | None:
-    """The served calibration (cached per file and mtime), or None with the reason in `last_problem()`."""
+    """The served calibration (cached per file and mtime), or None with the reason in `last_problem()`.
+
+    Every load is checked against advisor.artifact_schema first (regular file, <= 20 MB, depth <= 32, every field
+    the predictor reads typed, finite and of the right length); a failure is the rules-only answer, never a crash."""
     p = Path(path) if path else served_path()
     if p is None:
-        _PROBLEM.append("no calibration is served (data/calibration/SERVED is missing): answering rules-only; "
-                        "run `advisor calibrate` or `bench refresh`")
-        return None
+        return None  # served_path said why
     try:
-        stamp = p.stat().st_mtime
+        stamp = (p.stat().st_mtime_ns, p.stat().st_size)
     except OSError:
         _PROBLEM.append(f"the served calibration {p} is missing: answering rules-only")
         return None
     hit = _CACHE.get(str(p))
     if hit and hit[0] == stamp:
+        if hit[1] is None:
+            _PROBLEM.append(hit[2])
         return hit[1]
     try:
-        if p.stat().st_size > 50_000_000:
-            raise ValueError("file over 50 MB")
-        art = json.loads(p.read_text(encoding="utf-8"))
+        root = None if path or os.environ.get("TUNING_ADVISOR_CALIBRATION") else CAL_ROOT
+        art = read_artifact(p, root, VERSION)
         cal = ServedCalibration(art, source=f"served calibration {p.parent.name}")
-    except (OSError, ValueError, KeyError, TypeError) as err:
-        _PROBLEM.append(f"the served calibration {p} cannot be used ({str(err)[:120]}): answering rules-only")
+        problem = ""
+    except (ArtifactError, FileRefused, ValueError, KeyError, TypeError) as err:
+        problem = f"the served calibration {p} cannot be used ({str(err)[:200]}): answering rules-only"
+        _PROBLEM.append(problem)
         cal = None
-    _CACHE[str(p)] = (stamp, cal)
+    _CACHE[str(p)] = (stamp, cal, problem)
     return cal

@@ -450,7 +450,8 @@ def evaluate_cmd(
     external: Optional[Path] = typer.Option(None, "--external", help="Score the model fitted on --results-dir "
                                                                      "against the tasks of this results folder."),
     as_json: bool = typer.Option(False, "--json", metavar="", help="Print the metrics as JSON."),
-    write: bool = typer.Option(True, "--write/--no-write", help="Write data/calibration/evaluation.md."),
+    write: bool = typer.Option(False, "--write", help="Also write data/calibration/evaluation.md (off by default: "
+                                                      "an evaluation of another folder wrote <it>/../calibration)."),
 ) -> None:
     """Nested leave-one-family-out evaluation (regret, within-1, MAE, coverage vs the rules and always-X baselines)
     and the size model's extrapolation (leave-one-source-out, leave-largest-model-out)."""
@@ -478,8 +479,10 @@ def evaluate_cmd(
     else:
         result = ev.leave_one_family_out(df, published)
         extrapolation = evaluate_extrapolation(runs_view(df), published) if published else None
-        if write:
-            ev.write_markdown(result, source.parent / "calibration" / "evaluation.md", extrapolation, _shown(source))
+        if write:  # issue 25: only when asked, and only into the repository's data/calibration
+            from advisor.artifact import CAL_ROOT
+
+            ev.write_markdown(result, CAL_ROOT / "evaluation.md", extrapolation, _shown(source))
     if as_json:
         typer.echo(json.dumps({k: v for k, v in result.items() if k != "rows"} | {"cells_detail": result["rows"],
                                "extrapolation": extrapolation}, indent=2, default=str))

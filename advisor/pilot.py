@@ -162,6 +162,12 @@ def columns(source: str | Path | bytes) -> list[str]:
 
 
 def _header(text: str) -> list[str]:
+    from bench.tasks import check_columns
+
+    try:
+        check_columns(text)  # the column cap before any row is parsed (a 10^6-column header)
+    except ValueError as err:
+        raise PilotError("data", str(err)) from None
     try:
         header = next(csv.reader(io.StringIO(text)), [])
     except csv.Error as err:

@@ -17,6 +17,7 @@ from typing import Any, Mapping
 
 import yaml
 
+from advisor.artifact_schema import FileRefused, read_bounded
 from advisor.models import CatalogError, UnknownModel, get_model, model_names
 from advisor.options import OPTIONS  # noqa: E402 - the one option registry
 
@@ -239,32 +240,36 @@ class ProjectProfile:
     @classmethod
     def from_json(cls, text: str) -> "ProjectProfile":
         if len(text) > MAX_PROFILE_BYTES:
-            raise ProfileError([FieldProblem("profile", text[:20], f"at most {MAX_PROFILE_BYTES} characters")])
+            raise ProfileError([FieldProblem("profile", _size_of(text), f"at most {MAX_PROFILE_BYTES} characters")])
         try:
-            data = json.loads(text)
+            data = json.loads(text, object_pairs_hook=_unique_keys, parse_int=_bounded_int)
+        except _DuplicateKey as err:
+            raise ProfileError([FieldProblem("profile", _size_of(text), f"each field once (duplicate key {err})")]) from None
         except json.JSONDecodeError as err:
-            raise ProfileError([FieldProblem("profile", text[:20], f"valid JSON ({err.msg} at line {err.lineno})")]) from None
+            raise ProfileError([FieldProblem("profile", _size_of(text), f"valid JSON ({err.msg} at line {err.lineno})")]) from None
         except RecursionError:
-            raise ProfileError([FieldProblem("profile", text[:20], "JSON nested less deeply (it overflowed the parser)")]) from None
+            raise ProfileError([FieldProblem("profile", _size_of(text), "JSON nested less deeply (it overflowed the parser)")]) from None
         except ValueError as err:  # an integer literal past Python's 4300-digit limit
-            raise ProfileError([FieldProblem("profile", text[:20], f"valid JSON ({str(err)[:60]})")]) from None
+            raise ProfileError([FieldProblem("profile", _size_of(text), f"valid JSON ({str(err)[:60]})")]) from None
         return cls.from_dict(_top_level(data, empty_ok=False))
 
     @classmethod
     def from_yaml(cls, text: str) -> "ProjectProfile":
         if len(text) > MAX_PROFILE_BYTES:
-            raise ProfileError([FieldProblem("profile", text[:20], f"at most {MAX_PROFILE_BYTES} characters")])
+            raise ProfileError([FieldProblem("profile", _size_of(text), f"at most {MAX_PROFILE_BYTES} characters")])
         try:
             data = yaml.load(text, Loader=BoundedLoader)  # noqa: S506 - a SafeLoader subclass
         except yaml.MarkedYAMLError as err:
             # The problem and its position only: str(err) quotes the offending line of the file.
             mark = err.problem_mark
             where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
-            raise ProfileError([FieldProblem("profile", text[:20], f"valid YAML ({err.problem or err.context}{where})")]) from None
+            raise ProfileError([FieldProblem("profile", _size_of(text), f"valid YAML ({err.problem or err.context}{where})")]) from None
         except yaml.YAMLError as err:
-            raise ProfileError([FieldProblem("profile", text[:20], f"valid YAML ({str(err)[:80]})")]) from None
+            raise ProfileError([FieldProblem("profile", _size_of(text), f"valid YAML ({str(err)[:80]})")]) from None
         except RecursionError:
-            raise ProfileError([FieldProblem("profile", text[:20], f"YAML nested at most {MAX_DEPTH} levels")]) from None
+            raise ProfileError([FieldProblem("profile", _size_of(text), f"YAML nested at most {MAX_DEPTH} levels")]) from None
+        except ValueError as err:  # pragma: no cover - integers are bounded while constructing; a last guard
+            raise ProfileError([FieldProblem("profile", _size_of(text), f"valid YAML ({str(err)[:60]})")]) from None
         return cls.from_dict(_top_level(data, empty_ok=True))
 
     @classmethod
@@ -272,13 +277,13 @@ class ProjectProfile:
         """Read a `.json`, `.yaml` or `.yml` profile file (UTF-8, at most MAX_PROFILE_BYTES)."""
         p = Path(path)
         try:
-            with open(p, "rb") as f:
-                # Bounded read: `--profile /dev/zero` or a huge file is refused, never read whole.
-                raw = f.read(MAX_PROFILE_BYTES + 1)
-        except OSError as err:
-            raise ProfileError([FieldProblem("profile", str(p)[:200], f"a readable .json/.yaml file ({err.strerror})")]) from None
-        if len(raw) > MAX_PROFILE_BYTES:
-            raise ProfileError([FieldProblem("profile", str(p)[:200], f"a file of at most {MAX_PROFILE_BYTES} bytes")])
+            # Regular files only, opened non-blocking: a FIFO given as --profile hung forever; /dev/zero or a huge
+            # file is refused by size, never read whole.
+            raw = read_bounded(p, MAX_PROFILE_BYTES, "profile")
+        except FileRefused as err:
+            why = str(err).replace(f"profile {p} ", "", 1)[:120]
+            raise ProfileError([FieldProblem("profile", str(p)[:200], "a readable, regular .json/.yaml file of at "
+                                             f"most {MAX_PROFILE_BYTES} bytes; this path {why}")]) from None
         try:
             text = raw.decode("utf-8")
         except UnicodeDecodeError as err:
@@ -300,6 +305,37 @@ class ProjectProfile:
 MAX_PROFILE_BYTES = 1_000_000
 MAX_DEPTH = 20
 MAX_ALIASES = 50
+# A profile has ~30 nodes; 70,000 unknown keys took 28 s to reject, so the composer stops at 5,000 nodes.
+MAX_NODES = 5_000
+MAX_FIELDS = 200  # top-level keys; every unknown key becomes one reported problem
+# 18 digits hold any count a person types (labeled examples, parameters); a 5,000-digit integer raised a 152-line
+# traceback (Python's 4,300-digit conversion limit) — the digits are counted before int() is called.
+MAX_INT_DIGITS = 18
+
+
+class _DuplicateKey(ValueError):
+    pass
+
+
+def _size_of(text: Any) -> str:
+    """How a file is named in an error: by its size, never by its content (`API_TOKEN: sk-live-1` was echoed)."""
+    return f"<text of {len(text):,} characters>" if isinstance(text, str) else "<file>"
+
+
+def _bounded_int(text: str) -> int:
+    digits = len(text.replace("_", "").lstrip("+-"))
+    if digits > MAX_INT_DIGITS:
+        raise ValueError(f"an integer of {digits} digits (at most {MAX_INT_DIGITS})")
+    return int(text)
+
+
+def _unique_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for k, v in pairs:
+        if k in out:
+            raise _DuplicateKey(repr(str(k)[:40]))
+        out[k] = v
+    return out
 
 
 class BoundedLoader(yaml.SafeLoader):
@@ -314,8 +350,12 @@ class BoundedLoader(yaml.SafeLoader):
         super().__init__(stream)
         self._aliases = 0
         self._depth = 0
+        self._nodes = 0
 
     def compose_node(self, parent: Any, index: Any) -> Any:
+        self._nodes += 1
+        if self._nodes > MAX_NODES:
+            raise yaml.YAMLError(f"more than {MAX_NODES:,} keys and values in one document")
         if self.check_event(yaml.AliasEvent):
             self._aliases += 1
             if self._aliases > MAX_ALIASES:
@@ -328,17 +368,39 @@ class BoundedLoader(yaml.SafeLoader):
         finally:
             self._depth -= 1
 
+    def construct_mapping(self, node: Any, deep: bool = False) -> Any:
+        # Duplicate keys are an error: PyYAML keeps the last value silently, so `compute: low` then `compute: high`
+        # answered for "high" without a word. Merge keys (<<) may override and are left to PyYAML.
+        if isinstance(node, yaml.MappingNode):
+            seen: set[tuple[str, str]] = set()
+            for key, _ in node.value:
+                if isinstance(key, yaml.ScalarNode) and key.tag != "tag:yaml.org,2002:merge":
+                    if (key.tag, key.value) in seen:
+                        raise yaml.constructor.ConstructorError(
+                            "while constructing a mapping", node.start_mark,
+                            f"duplicate key {key.value[:40]!r} (each field once)", key.start_mark)
+                    seen.add((key.tag, key.value))
+        return super().construct_mapping(node, deep=deep)
+
+    def construct_yaml_int(self, node: Any) -> int:
+        value = str(self.construct_scalar(node))
+        digits = len(value.replace("_", "").lstrip("+-"))
+        if digits > MAX_INT_DIGITS:
+            raise yaml.constructor.ConstructorError(None, None, f"an integer of {digits} digits (at most "
+                                                    f"{MAX_INT_DIGITS})", node.start_mark)
+        return super().construct_yaml_int(node)
+
+
+BoundedLoader.add_constructor("tag:yaml.org,2002:int", BoundedLoader.construct_yaml_int)
+
 
 def read_yaml_file(path: str | Path, max_bytes: int, what: str) -> Any:
     """A UTF-8 YAML file of at most `max_bytes`, parsed with BoundedLoader. Every problem is a ValueError naming
     `what` and the file (the task, model-catalog and other YAML readers wrap it in their own typed error)."""
     try:
-        with open(path, "rb") as f:
-            raw = f.read(max_bytes + 1)
-    except OSError as err:
-        raise ValueError(f"cannot read {what} {path}: {err.strerror}") from None
-    if len(raw) > max_bytes:
-        raise ValueError(f"{what} {path} is larger than {max_bytes} bytes")
+        raw = read_bounded(path, max_bytes, what)
+    except FileRefused as err:
+        raise ValueError(str(err)) from None
     try:
         return yaml.load(raw.decode("utf-8"), Loader=BoundedLoader)  # noqa: S506 - a SafeLoader subclass
     except UnicodeDecodeError as err:
@@ -347,6 +409,8 @@ def read_yaml_file(path: str | Path, max_bytes: int, what: str) -> Any:
         mark = f" at line {err.problem_mark.line + 1}" if err.problem_mark else ""
         raise ValueError(f"{what} {path} is not valid YAML ({err.problem or err.context}{mark})") from None
     except (yaml.YAMLError, RecursionError) as err:
+        raise ValueError(f"{what} {path} is not valid YAML ({str(err)[:80]})") from None
+    except ValueError as err:  # pragma: no cover - integers are bounded while constructing; a last guard
         raise ValueError(f"{what} {path} is not valid YAML ({str(err)[:80]})") from None
 
 
@@ -359,6 +423,9 @@ def _top_level(data: Any, empty_ok: bool) -> Any:
         # quoted: `--profile /etc/passwd` must not echo the file back.
         shown = f"<text of {len(data)} characters>" if isinstance(data, str) else data
         raise ProfileError([FieldProblem("profile", shown, "a mapping of field names to values at the top level")])
+    if len(data) > MAX_FIELDS:
+        raise ProfileError([FieldProblem("profile", f"<{len(data):,} fields>", f"at most {MAX_FIELDS} fields (a "
+                                                                               f"profile has {len(fields(ProjectProfile))})")])
     return data
 
 

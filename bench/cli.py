@@ -171,7 +171,7 @@ def status_cmd(results_dir: Path = typer.Option(Path("data/results"), "--results
     """Which cells exist: ok / failed counts per backbone, task and method."""
     import warnings
 
-    from bench.results import InvalidResultWarning, scan
+    from bench.results import InvalidResultWarning, flagged_lines, scan
     from bench.runner import status_table
 
     _, invalid = scan(results_dir, warn=False)
@@ -188,8 +188,8 @@ def status_cmd(results_dir: Path = typer.Option(Path("data/results"), "--results
         typer.echo(table.to_string(index=False))
     if invalid:
         typer.echo(f"{len(invalid)} invalid files (skipped by every reader; fix or delete them, or rerun the cell with --force):")
-    for path, why in invalid:
-        typer.echo(f"  {path}: {why}")
+    for line in flagged_lines(invalid, limit=100):  # name + reason, capped (--json lists every file)
+        typer.echo(f"  {line}")
 
 
 @app.command("report")
@@ -213,6 +213,8 @@ def refresh_cmd(
     threads: Optional[int] = typer.Option(None, "--threads"),
     device: str = typer.Option("auto", "--device"),
     scheduler: Optional[str] = typer.Option(None, "--scheduler", help="Dask scheduler address (with --executor dask)."),
+    keep_failed: int = typer.Option(3, "--keep-failed", min=0, help="Calibration folders of refreshes that failed "
+                                                                     "their gates to keep (the newest); older ones are removed."),
 ) -> None:
     """Run missing/stale cells, refit, evaluate, and promote the calibration only if every gate passes."""
     from bench.refresh import RefreshError, load_config, refresh
@@ -223,7 +225,7 @@ def refresh_cmd(
         _fail(f"--executor={executor!r} (allowed: {', '.join(EXECUTORS)})")
     try:
         record = refresh(load_config(config), results_dir, root, resolve_data_dir(data_dir), device, executor, workers,
-                         threads, scheduler=scheduler)
+                         threads, scheduler=scheduler, keep_failed=keep_failed)
     except (RefreshError, TaskError) as err:
         _fail(str(err))
     typer.echo(f"refresh {record['calibration']}: ran {record['ran']} (missing {record['missing_run']}, stale "

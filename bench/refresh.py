@@ -185,7 +185,11 @@ class Lock:
 
         self.path.parent.mkdir(parents=True, exist_ok=True)
         for _ in range(20):
-            fd = os.open(self.path, os.O_CREAT | os.O_RDWR, 0o644)
+            try:
+                fd = os.open(self.path, os.O_CREAT | os.O_RDWR | os.O_NOFOLLOW, 0o644)
+            except OSError as err:  # a directory, a dangling or looping symlink: a typed error, not a traceback
+                raise RefreshError(f"cannot take the refresh lock {self.path} ({err.strerror}); it must be a regular "
+                                   "file or absent") from None
             try:
                 fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
             except BlockingIOError:
@@ -300,8 +304,11 @@ def gates(new_eval: dict[str, Any], served_eval: dict[str, Any] | None, present:
 def refresh(config: RefreshConfig, results_dir: str | Path, root: str | Path = DEFAULT_ROOT, data_dir: Any = None,
             device: str = "auto", executor: str = "serial", workers: int = 1, threads: int | None = None,
             protocol: Any = None, progress: bool = True, now: dt.datetime | None = None,
-            scheduler: str | None = None) -> dict[str, Any]:
-    """One refresh; returns the history record (also appended to history.jsonl)."""
+            scheduler: str | None = None, keep_failed: int | None = None) -> dict[str, Any]:
+    """One refresh; returns the history record (also appended to history.jsonl).
+
+    `keep_failed`: calibration folders of refreshes that were not promoted kept (the newest; KEEP_FAILED by
+    default); older ones are removed after this refresh (11 had piled up after a review)."""
     from advisor import evaluate as ev
     from advisor.calibration import write_artifact
     from advisor.published import load_evidence
@@ -389,8 +396,34 @@ def refresh(config: RefreshConfig, results_dir: str | Path, root: str | Path = D
         _write_json(folder / "manifest.json", record)
         if promoted:
             promote(root, stamp)
+        record["pruned"] = prune_failed(root, KEEP_FAILED if keep_failed is None else keep_failed)
         _append_history(root, record)
     return record
+
+
+KEEP_FAILED = 3  # not-promoted calibration folders kept for inspection (each is 0.9-1.2 MB here: runs.json + artifact)
+
+
+def prune_failed(root: Path, keep: int) -> list[str]:
+    """Remove all but the newest `keep` calibration folders whose manifest says not promoted; never the served
+    folder nor one that was ever promoted. Called under the refresh lock. Returns the names removed."""
+    served = served_dir(root)
+    failed = []
+    for folder in sorted(root.glob("*")):
+        if not (folder.is_dir() and not folder.is_symlink() and STAMP.fullmatch(folder.name)):
+            continue
+        if served is not None and folder.name == served.name:
+            continue
+        try:
+            manifest = json.loads((folder / "manifest.json").read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            continue  # no manifest: clean_incomplete's business
+        if isinstance(manifest, dict) and manifest.get("promoted") is False:
+            failed.append(folder)
+    doomed = failed[:max(0, len(failed) - max(0, keep))]  # folder names are UTC stamps: sorted = oldest first
+    for folder in doomed:
+        shutil.rmtree(folder, ignore_errors=True)
+    return [f.name for f in doomed]
 
 
 STAMP = re.compile(r"\d{8}T\d{6}(-\d+)?Z")

@@ -36,6 +36,25 @@ def safe_name(name: str) -> str:
     return re.sub(r"[^A-Za-z0-9._-]+", "_", name).strip("_") or "_"
 
 
+def portable_path(path: str | Path | None, inside_only: bool = False) -> str | None:
+    """A path as recorded in a result: relative to the repository when it lies in the repository's parent folder
+    (`bench/tasks/sst2.yaml`, `../shared/data`), so records do not carry one machine's absolute paths (318
+    committed records held `/root/data/data`); elsewhere the folder's name alone (`<elsewhere>/data`), or, with
+    `inside_only`, the absolute path (a user's task file outside the repository must stay findable)."""
+    if path is None or str(path) == "":
+        return None
+    p = Path(path).resolve()
+    if p.is_relative_to(REPO.parent):
+        return os.path.relpath(p, REPO)
+    return str(p) if inside_only else f"<elsewhere>/{p.name}"
+
+
+def resolve_recorded(path: str) -> Path:
+    """The inverse of `portable_path` for a relative record: relative to the repository."""
+    p = Path(path)
+    return p if p.is_absolute() else REPO / p
+
+
 def result_path(results_dir: str | Path, backbone: str, task: str, method: str, train_size: int, seed: int) -> Path:
     return Path(results_dir) / safe_name(backbone) / safe_name(task) / method / f"n{train_size}-s{seed}.json"
 
@@ -251,6 +270,92 @@ def _store_files(results_dir: str | Path) -> list[Path]:
     return sorted(root.glob("*/*/*/n*-s*.json")) if root.exists() else []
 
 
+MAX_STRAY = 10_000  # out-of-layout files named at most (a store holds ~800 result files today)
+
+
+def _stray_files(results_dir: str | Path, store: list[Path]) -> list[Path]:
+    """JSON files under the store that are not at `<backbone>/<task>/<method>/n<size>-s<seed>.json`: a reader
+    never uses them, and they were ignored without a word (issue 25); now they are flagged by name."""
+    root = Path(results_dir)
+    if not root.exists():
+        return []
+    known = set(store)
+    out = []
+    for p in root.rglob("*.json"):
+        if p not in known and not p.name.startswith("."):
+            out.append(p)
+            if len(out) >= MAX_STRAY:
+                break
+    return sorted(out)
+
+
+REFRESH_CONFIG = REPO / "data" / "refresh.yaml"
+_KNOWN: dict[str, Any] = {}
+
+
+def known_names() -> tuple[frozenset[str], frozenset[str], frozenset[int]]:
+    """(registered backbones, built-in tasks, configured seeds): what a result in the store may name.
+
+    Seeds are the refresh configuration's (data/refresh.yaml `seeds` and `seeds_by_size`: 0, 1, 2 today); a run
+    with another seed, an unregistered backbone or a task no task file defines is flagged, not used (an injected
+    `gpt-9` run with accuracy 0.99 entered the report, the Evidence page and the evaluation)."""
+    if not _KNOWN:
+        from bench.models import BACKBONES
+        from bench.tasks import task_names
+
+        seeds: set[int] = set()
+        try:
+            from advisor.profile import read_yaml_file
+
+            raw = read_yaml_file(REFRESH_CONFIG, 1_000_000, "refresh configuration") or {}
+            seeds.update(int(x) for x in raw.get("seeds") or [] if isinstance(x, int) and not isinstance(x, bool))
+            for v in (raw.get("seeds_by_size") or {}).values():
+                seeds.update(int(x) for x in v or [] if isinstance(x, int) and not isinstance(x, bool))
+        except (ValueError, AttributeError, TypeError):
+            pass
+        _KNOWN.update(backbones=frozenset(BACKBONES), tasks=frozenset(task_names()),
+                      seeds=frozenset(seeds or {0, 1, 2}))
+    return _KNOWN["backbones"], _KNOWN["tasks"], _KNOWN["seeds"]
+
+
+def foreign(record: dict[str, Any]) -> str | None:
+    """Why a schema-valid record is not ours (unknown backbone, task or seed), or None."""
+    backbones, tasks, seeds = known_names()
+    b, t = record["backbone"], record["task"]
+    if b not in backbones and not b.startswith("hf:"):
+        return f"unknown backbone {_short(b)} (known: {', '.join(sorted(backbones))}, or hf:/path)"
+    if t not in tasks:
+        config = record.get("config") if isinstance(record.get("config"), dict) else {}
+        task_file = config.get("task_file")
+        # A user's own task (bench run --task-file) is known through its task file, named after the task.
+        own = isinstance(task_file, str) and len(task_file) < 4096 and Path(task_file).stem == t \
+            and resolve_recorded(task_file).is_file()
+        if not own:
+            return f"unknown task {_short(t)} (not a built-in task and no task file {str(t)[:40]}.yaml recorded)"
+    if record["seed"] not in seeds:
+        return f"seed {record['seed']} is not a configured seed ({', '.join(map(str, sorted(seeds)))}; " \
+               "data/refresh.yaml)"
+    return None
+
+
+def flagged_lines(invalid: list[tuple[Path, str]], root: str | Path | None = None, limit: int = 20,
+                  width: int = 200) -> list[str]:
+    """Flagged files as short lines, name + reason, at most `limit` lines (then one line counting the rest)."""
+    lines = []
+    for path, why in invalid[:limit]:
+        name = str(path)
+        if root is not None:
+            try:
+                name = str(Path(path).relative_to(root))
+            except ValueError:
+                pass
+        line = f"{name}: {why}"
+        lines.append(line if len(line) <= width else line[:width - 3] + "...")
+    if len(invalid) > limit:
+        lines.append(f"... and {len(invalid) - limit} more (bench status --json lists them all)")
+    return lines
+
+
 def iter_results(results_dir: str | Path = DEFAULT_RESULTS_DIR) -> Iterator[tuple[Path, dict[str, Any] | None]]:
     """Every store file with its record (None for a corrupt or invalid one), in path order."""
     valid, invalid = scan(results_dir, warn=False)
@@ -261,18 +366,23 @@ def scan(results_dir: str | Path = DEFAULT_RESULTS_DIR, warn: bool = True
          ) -> tuple[list[tuple[Path, dict[str, Any]]], list[tuple[Path, str]]]:
     """One pass over the store: (valid (path, record) pairs, invalid (path, problem) pairs).
 
-    Invalid means unreadable, not JSON, failing the schema, at the wrong place, or sharing
-    its run id with another file (every copy is set aside: which one is right is unknowable).
+    Invalid means unreadable, not JSON, failing the schema, at the wrong place, naming a backbone, task or seed we
+    do not know (`foreign`), outside the store's layout, or sharing its run id with another file (every copy is set aside: which one is right is unknowable).
     With `warn`, each invalid file gives one InvalidResultWarning naming the file and the field.
     """
     valid: list[tuple[Path, dict[str, Any]]] = []
     invalid: list[tuple[Path, str]] = []
-    for path in _store_files(results_dir):
+    store = _store_files(results_dir)
+    for path in store:
         record, problem = _read_record(path)
         if record is None:
             invalid.append((path, problem or "invalid"))
+        elif (why := foreign(record)) is not None:
+            invalid.append((path, why))
         else:
             valid.append((path, record))
+    invalid += [(p, "outside the layout <backbone>/<task>/<method>/n<size>-s<seed>.json: not read")
+                for p in _stray_files(results_dir, store)]
     by_id: dict[str, list[Path]] = {}
     for path, record in valid:
         by_id.setdefault(record["run_id"], []).append(path)

@@ -73,9 +73,102 @@ def pending(jobs: list[Job], results_dir: Path, force: bool = False) -> tuple[li
     return todo, skipped
 
 
+# ------------------------------------------------------------------ cell claims
+# Two `bench run` on the same cells both trained every cell (417 s each) and the loser rewrote the winner's soft
+# prompt .npy (issue 25). A runner first creates `.<result name>.claim` next to the result path with O_EXCL (one
+# creator wins, on a local or NFSv3+ file system), holding its host and pid; it is removed when the trial ends, and
+# a claim whose owner on this host is no longer alive (kill -9) is broken by the next runner. A claim from another
+# host cannot be probed: it is broken after CLAIM_MAX_AGE_S (the slowest trial here, SmolLM2 full fine-tuning on
+# CPU, took 21 minutes; 6 h leaves 17x).
+CLAIM_MAX_AGE_S = 6 * 3600.0
+
+
+def claim_path(result: Path) -> Path:
+    return result.with_name(f".{result.name}.claim")
+
+
+def _owner_alive(info: dict[str, Any], age_s: float) -> bool:
+    import socket
+
+    if info.get("host") != socket.gethostname():
+        return age_s < CLAIM_MAX_AGE_S
+    pid = info.get("pid")
+    if not isinstance(pid, int) or pid <= 0:
+        return False
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # alive, owned by another user
+        return True
+    return True
+
+
+def acquire_claim(result: Path) -> Path | None:
+    """The claim file when this process now owns the cell, else None (a live runner holds it)."""
+    import json
+    import socket
+
+    claim = claim_path(result)
+    claim.parent.mkdir(parents=True, exist_ok=True)
+    for _ in range(2):  # a second try after breaking a dead owner's claim
+        try:
+            fd = os.open(claim, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o644)
+        except FileExistsError:
+            try:
+                raw = claim.read_bytes()[:4096]
+                age = time.time() - claim.stat().st_mtime
+                info = json.loads(raw.decode("utf-8")) if raw.strip() else {}
+            except FileNotFoundError:
+                continue  # released meanwhile: try again
+            except (OSError, ValueError):
+                info, age = {}, 0.0
+            if not isinstance(info, dict):
+                info = {}
+            # An empty or unreadable claim is a writer killed between create and write: break it once it is a
+            # minute old (a live writer fills it within microseconds).
+            if (info and _owner_alive(info, age)) or (not info and age < 60.0):
+                return None
+            claim.unlink(missing_ok=True)
+            continue
+        with os.fdopen(fd, "w", encoding="utf-8") as f:
+            json.dump({"pid": os.getpid(), "host": socket.gethostname(), "started": time.time()}, f)
+        return claim
+    return None
+
+
+def release_claim(claim: Path) -> None:
+    """Remove the claim if it is still ours (a claim broken and retaken by another runner is left alone)."""
+    import json
+
+    try:
+        info = json.loads(claim.read_text(encoding="utf-8"))
+        if isinstance(info, dict) and info.get("pid") == os.getpid():
+            claim.unlink(missing_ok=True)
+    except (OSError, ValueError):
+        pass
+
+
 def execute(job: Job, results_dir: str, protocol: Protocol, data_dir: Any, device: str, force: bool,
             threads: int | None = None) -> dict[str, Any]:
-    """Run one job and write its result; returns a short summary (runs in worker processes too)."""
+    """Run one job and write its result; returns a short summary (runs in worker processes too).
+
+    The cell is claimed first (`acquire_claim`): a cell another live runner holds, or one whose result appeared
+    since the grid was planned, is skipped with status "claimed" / "exists" and nothing is trained or written."""
+    path = job.path(Path(results_dir))
+    claim = acquire_claim(path)
+    if claim is None:
+        return {"label": job.label, "status": "claimed", "error": None, "accuracy": None, "wall_time_s": None}
+    try:
+        if not force and path.exists():
+            return {"label": job.label, "status": "exists", "error": None, "accuracy": None, "wall_time_s": None}
+        return _execute(job, path, protocol, data_dir, device, force, threads)
+    finally:
+        release_claim(claim)
+
+
+def _execute(job: Job, path: Path, protocol: Protocol, data_dir: Any, device: str, force: bool,
+             threads: int | None) -> dict[str, Any]:
     import warnings
 
     warnings.filterwarnings("ignore", category=FutureWarning)  # transformers deprecation chatter
@@ -86,7 +179,6 @@ def execute(job: Job, results_dir: str, protocol: Protocol, data_dir: Any, devic
     from bench.trial import run_trial, write_artifacts
 
     record = run_trial(job.backbone, job.task, job.method, job.train_size, job.seed, protocol, data_dir, device)
-    path = job.path(Path(results_dir))
     write_artifacts(path, record)  # prompt-tuning runs: the learned prompt as <result>.prompt.npy
     try:
         write_result(path, record, force=force)
@@ -149,8 +241,12 @@ def run_grid(jobs: list[Job], results_dir: str | Path = DEFAULT_RESULTS_DIR, pro
                           "accuracy": None, "wall_time_s": None})
     if bar is not None:
         bar.close()
+    # A cell another runner holds or has just finished is skipped, not failed, and not counted as run.
+    other = [s for s in summaries if s["status"] in ("claimed", "exists")]
+    summaries = [s for s in summaries if s["status"] not in ("claimed", "exists")]
     failed = [s for s in summaries if s["status"] != "ok"]
-    return {"ran": len(summaries), "skipped": len(skipped), "failed": len(failed), "failures": failed,
+    return {"ran": len(summaries), "skipped": len(skipped) + len(other), "claimed_elsewhere": len(other),
+            "failed": len(failed), "failures": failed,
             "seconds": time.perf_counter() - t0, "summaries": summaries}
 
 

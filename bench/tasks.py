@@ -244,6 +244,8 @@ def resolve_data_dir(data_dir: str | Path | None = None) -> Path | None:
 
 def load_split(task: TaskSpec, split: str, data_dir: str | Path | None = None):
     """One split as a pandas DataFrame with the text fields and an integer `label_id` column."""
+    import io
+
     import pandas as pd
 
     root = resolve_data_dir(data_dir)
@@ -254,7 +256,13 @@ def load_split(task: TaskSpec, split: str, data_dir: str | Path | None = None):
     path = data_path(task, split, root)
     if not path.exists():
         raise TaskError(f"task {task.name}: data file {path} is missing")
-    df = pd.read_csv(path, dtype=str, keep_default_na=False)
+    try:
+        # A task YAML may name any file: the same bounds as a user's CSV before pandas reads it.
+        text = read_user_text(path, MAX_CSV_BYTES)
+        check_columns(text)
+        df = pd.read_csv(io.StringIO(text), dtype=str, keep_default_na=False)
+    except (ValueError, pd.errors.ParserError, pd.errors.EmptyDataError) as err:
+        raise TaskError(f"task {task.name}: data file {path}: {str(err).strip()[:160]}") from None
     if task.generation:
         # No classes: `label_id` is the row number (so splits and indices work as for classification),
         # `target` the reference and `accepted` every correct form.
@@ -298,6 +306,27 @@ def data_path(task: TaskSpec, split: str, root: Path) -> Path:
 
 
 MAX_CSV_BYTES = 200_000_000
+# Columns in a header: the widest task here has 3 (two text fields and a label); 1,000 is room for a spreadsheet
+# export. A 10^6-column CSV (11.9 MB) ran `bench add-task` for 10 minutes to 5 GB in pandas; the header is counted
+# first, with the csv module, before pandas sees the file.
+MAX_COLUMNS = 1_000
+
+
+def check_columns(text: str) -> int:
+    """The header's column count, refused (ValueError) over MAX_COLUMNS before any parse of the rows."""
+    import csv
+    import io
+
+    first = text.split("\n", 1)[0]
+    if first.count(",") + 1 > MAX_COLUMNS:  # cheap pre-check on the raw first line, before csv parses it
+        raise ValueError(f"{first.count(',') + 1:,} columns in the header (allowed: at most {MAX_COLUMNS:,})")
+    try:
+        header = next(csv.reader(io.StringIO(text)), [])
+    except csv.Error as err:
+        raise ValueError(f"not a valid CSV ({str(err)[:80]})") from None
+    if len(header) > MAX_COLUMNS:
+        raise ValueError(f"{len(header):,} columns in the header (allowed: at most {MAX_COLUMNS:,})")
+    return len(header)
 NA_LABELS = {"", "nan", "null"}  # what an empty spreadsheet cell becomes on export
 
 
@@ -308,15 +337,20 @@ def read_user_text(source: str | Path | bytes, max_bytes: int) -> str:
     if isinstance(source, (bytes, bytearray)):
         raw = bytes(source)
     else:
+        from advisor.artifact_schema import FileRefused, read_bounded
+
         path = Path(source)
         if not path.exists():
             raise ValueError("no such file (allowed: a CSV file)")
-        if not path.is_file():  # a directory, /dev/zero, a FIFO: never read
-            raise ValueError("not a regular file (allowed: a CSV file)")
-        if path.stat().st_size > max_bytes:
-            raise ValueError(f"{path.stat().st_size:,} bytes (allowed: at most {max_bytes:,} bytes)")
-        with open(path, "rb") as f:
-            raw = f.read(max_bytes + 1)
+        try:
+            # Regular files only, opened non-blocking (a FIFO cannot hang the open), size checked on the descriptor.
+            raw = read_bounded(path, max_bytes, "CSV")
+        except FileRefused as err:
+            if err.kind == "not_regular":  # a directory, /dev/zero, a FIFO: never read
+                raise ValueError("not a regular file (allowed: a CSV file)") from None
+            if err.kind == "too_big":
+                raise ValueError(f"{err.size:,} bytes (allowed: at most {max_bytes:,} bytes)") from None
+            raise ValueError(f"{err} (allowed: a readable CSV file)") from None
     if len(raw) > max_bytes:
         raise ValueError(f"{len(raw):,} bytes (allowed: at most {max_bytes:,} bytes)")
     if not raw.strip():
@@ -341,6 +375,7 @@ def read_user_csv(path: Path, role: str):
 
     try:
         text = read_user_text(path, MAX_CSV_BYTES)
+        check_columns(text)
     except ValueError as err:
         raise TaskError(f"--{role} {path}: {err}") from None
     try:

@@ -19,7 +19,7 @@ from typing import Any, Callable
 import numpy as np
 
 from bench.protocol import Protocol, capped_random_indices, capped_test_indices, split_cell, split_random
-from bench.results import REPO, SCHEMA_VERSION
+from bench.results import REPO, SCHEMA_VERSION, portable_path
 from bench.tasks import TaskError, TaskSpec, load_split
 
 PROBE_TEXT = REPO / "data" / "probe_text.txt"
@@ -302,8 +302,10 @@ def run_trial(backbone_name: str, task: TaskSpec, method_name: str, train_size: 
         **{k: None for k in ("accuracy", "macro_f1", "train_accuracy", "train_time_s", "peak_rss_mb",
                              "trainable_params", "total_params", "stored_bytes", "infer_ms_per_example",
                              "forgetting", "lr", "steps")},
-        "config": {"protocol": protocol.to_dict(), "data_dir": str(data_dir) if data_dir else None,
-                   "task_file": task.source_file, "overrides": overrides or None,
+        # Paths relative to the repository (bench.results.portable_path): no machine's absolute paths in records.
+        "config": {"protocol": protocol.to_dict(), "data_dir": portable_path(data_dir) if data_dir else None,
+                   "task_file": portable_path(task.source_file, inside_only=True) if task.source_file else None,
+                   "overrides": overrides or None,
                    "task_metric": task.metric, "task_complexity": task.complexity},
     }
     t0 = time.perf_counter()

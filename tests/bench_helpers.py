@@ -59,7 +59,7 @@ def measured_results(folder: Path, methods=("linear_probe", "lora"), sizes=(16, 
 
 def valid_record(**kw):
     """A minimal result record that passes bench.results.validate(); keyword arguments override fields."""
-    base = {"schema_version": 1, "status": "ok", "error": None, "backbone": "b", "task": "t", "method": "lora",
+    base = {"schema_version": 1, "status": "ok", "error": None, "backbone": "tiny-bert", "task": "sst2", "method": "lora",
             "train_size": 16, "seed": 0, "accuracy": 0.5, "macro_f1": 0.5, "train_accuracy": 0.9,
             "train_time_s": 1.0, "peak_rss_mb": 100.0, "trainable_params": 10, "total_params": 100,
             "stored_bytes": 40, "infer_ms_per_example": 1.0, "forgetting": 0.0, "lr": 1e-3, "steps": 10,

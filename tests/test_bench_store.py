@@ -77,9 +77,9 @@ def test_result_store_is_atomic_and_immutable(tmp_path):
 
 
 def test_corrupt_files_are_reported_not_loaded(tmp_path):
-    good = result_path(tmp_path, "b", "t", "lora", 16, 0)
+    good = result_path(tmp_path, "tiny-bert", "sst2", "lora", 16, 0)
     write_result(good, _record())
-    bad = result_path(tmp_path, "b", "t", "lora", 16, 1)
+    bad = result_path(tmp_path, "tiny-bert", "sst2", "lora", 16, 1)
     bad.write_text('{"schema_version": 1, "status": "ok"')  # torn write
     found = dict(iter_results(tmp_path))
     assert found[good] is not None and found[bad] is None
@@ -91,8 +91,8 @@ def test_one_results_view_scores_each_run_by_its_recorded_metric(tmp_path):
     from bench.results import cells_view, runs_view
 
     def put(method, seed, acc, f1, **kw):
-        rec = _record(task="toy", method=method, seed=seed, accuracy=acc, macro_f1=f1, **kw)
-        write_result(result_path(tmp_path, "b", "toy", method, 16, seed), rec)
+        rec = _record(task="trec", method=method, seed=seed, accuracy=acc, macro_f1=f1, **kw)
+        write_result(result_path(tmp_path, "tiny-bert", "trec", method, 16, seed), rec)
 
     config = {"task_metric": "macro_f1", "task_complexity": "complex"}
     put("lora", 0, 0.9, 0.6, config=config)
@@ -102,7 +102,7 @@ def test_one_results_view_scores_each_run_by_its_recorded_metric(tmp_path):
     runs = runs_view(load(tmp_path))
     assert set(runs.method) == {"lora", "prompt_engineering"}  # the failed run is not in the view
     assert sorted(runs[runs.method == "lora"].score) == [0.4, 0.6]  # macro-F1, as the run recorded
-    assert set(runs.complexity) == {"complex"} and set(runs.family) == {"toy"}
+    assert set(runs.complexity) == {"complex"} and set(runs.family) == {"trec"}
     assert set(runs.zs_accuracy) == {0.55}  # the cell's zero-shot anchor, on every run of the (backbone, task)
     cells = cells_view(runs)
     lora = cells[cells.method == "lora"].iloc[0]
@@ -209,7 +209,7 @@ def test_add_task_and_status_commands(tmp_path):
     bad = CliRunner().invoke(app, ["add-task", "mine", "--train", str(folder / "train.csv"), "--test",
                                    str(folder / "test.csv"), "--text", "body", "--out-dir", str(tmp_path)])
     assert bad.exit_code == 2 and "no column 'body'" in bad.output
-    write_result(result_path(tmp_path / "res", "b", "mine", "lora", 16, 0), _record(task="mine"))
+    write_result(result_path(tmp_path / "res", "tiny-bert", "mine", "lora", 16, 0), _record(task="mine"))
     out = CliRunner().invoke(app, ["status", "--results-dir", str(tmp_path / "res")])
     assert out.exit_code == 0 and "mine" in out.output and "lora" in out.output
 

@@ -37,11 +37,11 @@ _record = valid_record
 def small_store(tmp_path):
     """Six valid runs over two tasks and two seeds."""
     root = tmp_path / "results"
-    for task in ("t", "u"):
+    for task in ("sst2", "trec"):
         for seed in (0, 1):
             for method in ("lora", "prompt_engineering"):
                 rec = _record(task=task, seed=seed, method=method)
-                write_result(result_path(root, "b", task, method, 16, seed), rec)
+                write_result(result_path(root, "tiny-bert", task, method, 16, seed), rec)
     return root
 
 
@@ -54,7 +54,7 @@ def test_known_methods_match_the_registry():
 @pytest.mark.parametrize("kind", list(fault_injection.KINDS))
 def test_every_corruption_is_skipped_with_one_warning_naming_file_and_field(small_store, kind):
     _, corrupt = fault_injection.KINDS[kind]
-    victim = result_path(small_store, "b", "t", "lora", 16, 0)
+    victim = result_path(small_store, "tiny-bert", "sst2", "lora", 16, 0)
     bad, added = corrupt(small_store, victim)
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
@@ -87,16 +87,16 @@ def test_problems_name_the_field_and_the_allowed_values():
 def test_a_copy_under_another_path_is_refused_on_write_and_on_read(tmp_path):
     rec = _record()
     with pytest.raises(ValueError, match="does not match the record"):
-        write_result(result_path(tmp_path, "b", "t", "lora", 16, 5), rec)
-    good = write_result(result_path(tmp_path, "b", "t", "lora", 16, 0), rec)
-    copy = result_path(tmp_path, "b", "t", "lora", 16, 5)
+        write_result(result_path(tmp_path, "tiny-bert", "sst2", "lora", 16, 5), rec)
+    good = write_result(result_path(tmp_path, "tiny-bert", "sst2", "lora", 16, 0), rec)
+    copy = result_path(tmp_path, "tiny-bert", "sst2", "lora", 16, 5)
     shutil.copy(good, copy)
     valid, invalid = scan(tmp_path, warn=False)
     assert [p for p, _ in valid] == [good] and [p for p, _ in invalid] == [copy]
 
 
 def test_oversized_and_device_files_are_not_read_whole(tmp_path):
-    path = result_path(tmp_path, "b", "t", "lora", 16, 0)
+    path = result_path(tmp_path, "tiny-bert", "sst2", "lora", 16, 0)
     path.parent.mkdir(parents=True)
     with open(path, "wb") as f:
         f.truncate(6_000_000)  # sparse: 6 MB of zeros
