@@ -261,8 +261,9 @@ def _read_record(path: Path) -> tuple[dict[str, Any] | None, str | None]:
 
 
 def read_result(path: str | Path) -> dict[str, Any] | None:
-    """The record at `path`, or None when it is absent, unreadable or invalid."""
-    return _read_record(Path(path))[0]
+    """The record at `path`, or None when it is absent, unreadable, invalid or foreign (`foreign`)."""
+    record = _read_record(Path(path))[0]
+    return None if record is None or foreign(record) is not None else record
 
 
 def _store_files(results_dir: str | Path) -> list[Path]:

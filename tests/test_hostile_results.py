@@ -64,7 +64,8 @@ def test_every_corruption_is_skipped_with_one_warning_naming_file_and_field(smal
     assert [p for p, _ in invalid] == [bad]
     named = [w for w in caught if issubclass(w.category, InvalidResultWarning)]
     assert len(named) == 1 and str(bad) in str(named[0].message)
-    assert read_result(bad) is None
+    if kind != "out_of_layout":  # a point read of an explicit path does not judge the path's place
+        assert read_result(bad) is None
     res = CliRunner().invoke(__import__("bench.cli", fromlist=["app"]).app, ["status", "--results-dir", str(small_store)])
     assert res.exit_code == 0, res.output
     assert "1 invalid files" in res.output and str(bad) in res.output
