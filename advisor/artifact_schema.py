@@ -26,6 +26,7 @@ from typing import Any, Callable, Mapping
 import numpy as np
 
 from advisor.features import GAP_OPTIONS, NUMERIC, gap_features
+from advisor.files import FileRefused, read_bounded  # noqa: F401 - re-exported for callers
 from advisor.options import OPTIONS
 
 # The served artifact is 0.29 MB (20261127T103210Z, 803 runs, 95 evidence cells); 20 MB leaves 70x room for a
@@ -50,51 +51,7 @@ class ArtifactError(ValueError):
     """One sentence: which field of the artifact or pointer is wrong and what is allowed."""
 
 
-class FileRefused(ValueError):
-    """A user or data file that is not read: not a regular file, or over its byte cap (never echoes content).
-    `kind`: "not_regular", "too_big" or "unreadable"; `size`: the bytes seen for "too_big"."""
-
-    def __init__(self, message: str, kind: str = "unreadable", size: int = 0):
-        super().__init__(message)
-        self.kind, self.size = kind, size
-
-
-# ------------------------------------------------------------------ bounded reading
-def read_bounded(path: str | Path, max_bytes: int, what: str = "file") -> bytes:
-    """The bytes of a regular file of at most `max_bytes`, else `FileRefused` naming the path and the rule.
-
-    Opened non-blocking so that a FIFO cannot hang the open (fstat then refuses it); the size is checked on the
-    open descriptor (no race with a swap between stat and open) and the read stops at max_bytes + 1 either way, so
-    a file that grows while read or a character device is never read past the cap."""
-    p = Path(path)
-    try:
-        fd = os.open(p, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0))
-    except IsADirectoryError:
-        raise FileRefused(f"{what} {p} is a directory, not a regular file", "not_regular") from None
-    except OSError as err:
-        raise FileRefused(f"{what} {p} cannot be opened ({err.strerror or type(err).__name__})") from None
-    try:
-        st = os.fstat(fd)
-        if not stat.S_ISREG(st.st_mode):
-            raise FileRefused(f"{what} {p} is not a regular file (a FIFO, device, socket or directory)", "not_regular")
-        if st.st_size > max_bytes:
-            raise FileRefused(f"{what} {p} is {st.st_size:,} bytes; at most {max_bytes:,} are read", "too_big",
-                              st.st_size)
-        chunks, total = [], 0
-        while total <= max_bytes:
-            chunk = os.read(fd, min(1 << 20, max_bytes + 1 - total))
-            if not chunk:
-                break
-            chunks.append(chunk)
-            total += len(chunk)
-        if total > max_bytes:
-            raise FileRefused(f"{what} {p} is over {max_bytes:,} bytes; at most {max_bytes:,} are read", "too_big",
-                              total)
-        return b"".join(chunks)
-    except OSError as err:
-        raise FileRefused(f"{what} {p} cannot be read ({err.strerror or type(err).__name__})") from None
-    finally:
-        os.close(fd)
+# FileRefused and read_bounded live in advisor/files.py (layer 0: the profile and task readers use them too).
 
 
 _JSON_STRING = re.compile(rb'"(?:[^"\\]|\\.)*"', re.S)

@@ -17,7 +17,7 @@ from typing import Any, Mapping
 
 import yaml
 
-from advisor.artifact_schema import FileRefused, read_bounded
+from advisor.files import FileRefused, read_bounded
 from advisor.models import CatalogError, UnknownModel, get_model, model_names
 from advisor.options import OPTIONS  # noqa: E402 - the one option registry
 

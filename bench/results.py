@@ -294,6 +294,11 @@ REFRESH_CONFIG = REPO / "data" / "refresh.yaml"
 _KNOWN: dict[str, Any] = {}
 
 
+# The backbones bench/models.py registers, named here so the store (layer 0) need not import the engine (layer 2);
+# tests/test_layers.py checks that the two lists agree.
+BUILTIN_BACKBONES = ("minilm", "smollm2-135m", "tiny-bert", "tiny-llama")
+
+
 def known_names() -> tuple[frozenset[str], frozenset[str], frozenset[int]]:
     """(registered backbones, built-in tasks, configured seeds): what a result in the store may name.
 
@@ -301,7 +306,6 @@ def known_names() -> tuple[frozenset[str], frozenset[str], frozenset[int]]:
     with another seed, an unregistered backbone or a task no task file defines is flagged, not used (an injected
     `gpt-9` run with accuracy 0.99 entered the report, the Evidence page and the evaluation)."""
     if not _KNOWN:
-        from bench.models import BACKBONES
         from bench.tasks import task_names
 
         seeds: set[int] = set()
@@ -314,7 +318,7 @@ def known_names() -> tuple[frozenset[str], frozenset[str], frozenset[int]]:
                 seeds.update(int(x) for x in v or [] if isinstance(x, int) and not isinstance(x, bool))
         except (ValueError, AttributeError, TypeError):
             pass
-        _KNOWN.update(backbones=frozenset(BACKBONES), tasks=frozenset(task_names()),
+        _KNOWN.update(backbones=frozenset(BUILTIN_BACKBONES), tasks=frozenset(task_names()),
                       seeds=frozenset(seeds or {0, 1, 2}))
     return _KNOWN["backbones"], _KNOWN["tasks"], _KNOWN["seeds"]
 

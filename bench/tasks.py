@@ -337,7 +337,7 @@ def read_user_text(source: str | Path | bytes, max_bytes: int) -> str:
     if isinstance(source, (bytes, bytearray)):
         raw = bytes(source)
     else:
-        from advisor.artifact_schema import FileRefused, read_bounded
+        from advisor.files import FileRefused, read_bounded
 
         path = Path(source)
         if not path.exists():

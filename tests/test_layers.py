@@ -18,7 +18,7 @@ LAYERS: dict[str, int] = {
     # 0: the store and task definitions (torch-free), shared by everything
     "bench": 0, "bench.results": 0, "bench.tasks": 0, "bench.protocol": 0,
     # the profile schema and its bounded YAML reader (task files reuse the reader): stdlib + yaml only
-    "advisor.profile": 0, "advisor.options": 0, "advisor.models": 0,
+    "advisor.profile": 0, "advisor.options": 0, "advisor.models": 0, "advisor.files": 0,
     # 1: the advisor's core: profile, decision table, rules, costs, the option registry, features, decisions
     "advisor.table": 1, "advisor.costs": 1, "advisor.rules": 1,
     "advisor.features": 1, "advisor.decision": 1, "advisor.glossary": 1, "advisor.catalog": 1,
@@ -110,3 +110,11 @@ def test_serving_path_imports_nothing_heavy(module):
         pytest.skip(f"{module} does not exist")
     bad = [i for i in _imports(MODULES[module], module) if any(i == n or i.startswith(n + ".") for n in HEAVY)]
     assert not bad, f"{module} is on the recommend() path and imports {bad}"
+
+
+def test_the_store_knows_every_registered_backbone():
+    """bench.results names the built-in backbones without importing the engine; they must match its registry."""
+    from bench.models import BACKBONES
+    from bench.results import BUILTIN_BACKBONES
+
+    assert set(BACKBONES) == set(BUILTIN_BACKBONES)

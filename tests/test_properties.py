@@ -91,7 +91,8 @@ def test_any_input_gives_a_recommendation_or_the_typed_error(cal, data):
         assert err.problems and all(p.allowed for p in err.problems)
         return
     d = rec.to_dict()
-    assert d["best"] in OPTIONS and rec.ranking[0].feasible
+    # Nothing may be feasible (a 70B model on a 16 GB laptop cannot even serve a prompt): then the answer says so.
+    assert d["best"] in OPTIONS and (rec.ranking[0].feasible or d["summary"].startswith("No option is feasible"))
     assert sorted(r.option for r in rec.ranking) == sorted(OPTIONS)
 
 
