@@ -11,6 +11,7 @@ from __future__ import annotations
 import dataclasses
 import json
 import math
+import re
 import os
 from pathlib import Path
 from typing import Any, Mapping
@@ -350,22 +351,35 @@ class ServedCalibration:
                 dp, dd = np.abs(a[:, 0] - lp), np.abs(a[:, 1] - ld)
                 near = (dp <= PUBLISHED_NEAR[0]) & (dd <= PUBLISHED_NEAR[1])
                 srcs = (self.scaling or {}).get("published_sources", [])
+                names = ", ".join(self.source_names().get(x, x) for x in srcs)
                 if near.any():
                     return {"kind": "published", "detail": f"published comparisons at about this model size and "
-                            f"data size (sources: {', '.join(srcs)})", "sources": srcs}
+                            f"data size ({names})", "sources": srcs}
                 i = int(np.argmin(np.hypot(dp, dd)))
-                return {"kind": "extrapolated", "detail": f"from our {anchor / 1e6:,.0f}M-parameter runs shifted by "
-                        f"the size-and-data model; the nearest published comparison for this option is "
-                        f"{dp[i]:.1f} decades of parameters and {dd[i]:.1f} decades of examples away",
-                        "sources": srcs, "decades_params": round(float(dp[i]), 2),
-                        "decades_examples": round(float(dd[i]), 2)}
-            return {"kind": "extrapolated", "detail": f"from our {anchor / 1e6:,.0f}M-parameter runs only: "
-                    f"{abs(math.log10(user_p / anchor)):.1f} decades of parameters away, no published comparison "
-                    "for this option", "sources": [], "decades_params": round(abs(math.log10(user_p / anchor)), 2)}
+                return {"kind": "extrapolated", "detail": f"from our {anchor / 1e6:,.0f}M-parameter runs moved by "
+                        f"the size-and-data model; the nearest published comparison for this option used a model "
+                        f"{_times(dp[i])} {'larger' if a[i, 0] > lp else 'smaller'} and {_times(dd[i])} "
+                        f"{'more' if a[i, 1] > ld else 'fewer'} examples", "sources": srcs,
+                        "decades_params": round(float(dp[i]), 2), "decades_examples": round(float(dd[i]), 2)}
+            return {"kind": "extrapolated", "detail": f"from our {anchor / 1e6:,.0f}M-parameter runs only, a model "
+                    f"{_times(abs(math.log10(user_p / anchor)))} away in size; no published comparison for this "
+                    "option", "sources": [], "decades_params": round(abs(math.log10(user_p / anchor)), 2)}
         far = min((abs(math.log10(n / s)) for s in sizes), default=0.0)
-        return {"kind": "extrapolated", "detail": f"our runs on {', '.join(near_backbone)}, {far:.1f} decades of "
-                f"examples from the nearest measured size ({', '.join(map(str, sizes))})", "sources": [],
+        return {"kind": "extrapolated", "detail": f"our runs on {', '.join(near_backbone)}; your number of examples "
+                f"is {_times(far)} beyond the nearest measured size ({', '.join(map(str, sizes))})", "sources": [],
                 "decades_examples": round(far, 2)}
+
+    def source_names(self) -> dict[str, str]:
+        """Source id -> how a reader cites it ("Brown et al. 2020"), from the artifact's citations."""
+        if not hasattr(self, "_source_names"):
+            out = {}
+            for c in (self.scaling or {}).get("citations", []):
+                who, _, sid = c.rpartition(" — ")
+                year = next((m for m in re.findall(r"(?:19|20)\d\d", sid)), "")
+                last = who.split(" et al.")[0].split()[-1] if " et al." in who else who.split(" (")[0]
+                out[sid] = f"{last} et al. {year}".strip() if " et al." in who else f"{last} {year}".strip()
+            self._source_names = out
+        return self._source_names
 
     # ------------------------------------------------------------ the answer
     def expected(self, profile: Any) -> dict[str, dict[str, Any]]:
@@ -449,6 +463,12 @@ class ServedCalibration:
             out.append({**c, "sentence": f"on {c['task']} with {c['train_size']:,} examples ({c['backbone']}, mean "
                                          f"over {max(v['seeds'] for v in c['methods'].values())} seed(s)): {scores}"})
         return out
+
+
+def _times(decades: float) -> str:
+    """A distance in decades as a factor a reader pictures: 0.4 -> "2.5x", 1.3 -> "20x"."""
+    f = 10 ** float(decades)
+    return f"{f:.1f}x" if f < 10 else f"{f:,.0f}x"
 
 
 _CACHE: dict[str, tuple[tuple[int, int], ServedCalibration | None, str]] = {}

@@ -474,8 +474,9 @@ def _basis(profile: ProjectProfile, calibration: Any, kinds: list[str], measured
     text = (f"Expected accuracies come from {calibration.n_runs} runs measured here on backbones of {sizes} "
             f"parameters")
     if profile.model_params_b * 1e9 > 2 * max(calibration.backbones.values()):
+        names = calibration.source_names()
         text += (f", moved to your {profile.model_params_b:g}B model by a size-and-data model fitted on those runs "
-                 f"and {len(pub)} published sources ({', '.join(pub) or 'none loaded'})")
+                 f"and {len(pub)} published sources ({', '.join(names.get(x, x) for x in pub) or 'none loaded'})")
     text += f"; provenance: {', '.join(kinds)}." if kinds else "."
     anchors = [name for f, name in (("zero_shot_accuracy", "zero-shot"), ("probe_accuracy", "linear-probe"))
                if getattr(profile, f) is not None]

@@ -63,13 +63,14 @@ def test_step_budget_has_a_floor_and_a_cap():
 
 
 def test_result_store_is_atomic_and_immutable(tmp_path):
-    path = result_path(tmp_path, "hf:/x/y", "toy", "lora", 16, 0)
+    # A registered task: read_result refuses records naming a task no task file defines (issue 25).
+    path = result_path(tmp_path, "hf:/x/y", "sst2", "lora", 16, 0)
     assert "hf_x_y" in str(path)
-    write_result(path, _record(backbone="hf:/x/y", task="toy"))
+    write_result(path, _record(backbone="hf:/x/y", task="sst2"))
     with pytest.raises(ResultExists):
-        write_result(path, _record(backbone="hf:/x/y", task="toy", accuracy=0.9))
+        write_result(path, _record(backbone="hf:/x/y", task="sst2", accuracy=0.9))
     assert read_result(path)["accuracy"] == 0.5  # untouched
-    write_result(path, _record(backbone="hf:/x/y", task="toy", accuracy=0.9), force=True)
+    write_result(path, _record(backbone="hf:/x/y", task="sst2", accuracy=0.9), force=True)
     assert read_result(path)["accuracy"] == 0.9
     assert not list(path.parent.glob(".*.tmp"))
     with pytest.raises(ValueError, match="outside 0..1"):

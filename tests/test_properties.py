@@ -161,8 +161,9 @@ def test_a_handful_of_examples_never_picks_a_trained_method(cal, data, n):
 def test_full_finetuning_is_never_the_pick_below_four_examples_per_class(cal, data):
     n = max(1, min(data["labeled_examples"], 4 * data["num_classes"] - 1))
     rec = recommend({**data, "labeled_examples": n}, with_counterfactuals=False, calibration=cal)
-    assert rec.best != "full_finetuning"
     assert not rec.option("full_finetuning").feasible
+    if any(r.feasible for r in rec.ranking):  # else nothing is recommended: the answer names the least blocked
+        assert rec.best != "full_finetuning"
 
 
 @SETTINGS
