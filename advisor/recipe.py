@@ -20,6 +20,7 @@ import yaml
 
 from advisor.options import (LABELS, LORA_ALPHA, LORA_DROPOUT, LORA_RANK, MAX_DEMOS, OPTIONS, VIRTUAL_TOKENS,
                              demonstrations, get)
+from advisor.costs import human_duration  # the cost table's durations: one formatting for every page
 from advisor.profile import ProjectProfile
 from bench.protocol import Protocol
 
@@ -330,11 +331,6 @@ class Step:
         return {"title": self.title, "command": self.command, "cost": self.cost, "proceed_if": self.proceed_if}
 
 
-def human_hours(hours: float) -> str:
-    """Durations as the cost table shows them (advisor.costs.human_duration): one formatting for every page."""
-    from advisor.costs import human_duration
-
-    return human_duration(hours)
 
 
 def plan(rec: Any) -> list[Step]:
@@ -359,7 +355,7 @@ def plan(rec: Any) -> list[Step]:
         first = trained[0]
         c = costs[first]
         if c.train_gpu_hours:
-            cost = (f"about {human_hours(c.train_gpu_hours)} of training on compute '{p.compute}'"
+            cost = (f"about {human_duration(c.train_gpu_hours)} of training on compute '{p.compute}'"
                     + (f", {c.configuration}" if c.configuration else "")
                     + " (the cost model: 3 epochs; the recipe's step budget may differ)")
         else:
@@ -376,7 +372,7 @@ def plan(rec: Any) -> list[Step]:
         if len(trained) > 1:
             second = trained[1]
             c2 = costs[second]
-            hours2 = human_hours(c2.train_gpu_hours) if c2.train_gpu_hours else "billed per token"
+            hours2 = human_duration(c2.train_gpu_hours) if c2.train_gpu_hours else "billed per token"
             steps.append(Step(
                 f"Only if {LABELS[first]} plateaus below the goal: {LABELS[second]}",
                 f"advisor recipe --option {second} --script tune2.py",

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import copy
-
 from dataclasses import dataclass, field
 from typing import Any, Mapping
 

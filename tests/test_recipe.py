@@ -109,16 +109,17 @@ def test_the_answer_page_shows_the_recipe_of_the_pick(store, monkeypatch):
 
 def test_the_plan_measures_first_and_costs_come_from_the_answer():
     from advisor import recommend
-    from advisor.recipe import human_hours, plan
+    from advisor.costs import human_duration
+    from advisor.recipe import plan
 
     rec = recommend({"labeled_examples": 2000, "model_params_b": 8, "compute": "medium"}, calibration=None)
     steps = plan(rec)
     assert steps[0].title.startswith("Prompt with an instruction and 8 demonstrations")
     trained = [r for r in rec.ranking if r.feasible and r.option != "prompt_engineering"]
     assert trained[0].option.replace("_", " ") in steps[1].title.lower() or "LoRA" in steps[1].title
-    assert human_hours(trained[0].cost.train_gpu_hours) in steps[1].cost  # one computation: the answer's cost
+    assert human_duration(trained[0].cost.train_gpu_hours) in steps[1].cost  # one computation: the answer's cost
     assert "e-0" not in " ".join(s.cost for s in steps)  # human units, never scientific notation
     # Few examples: half go in the prompt, half stay to measure on; no training step when nothing trains.
     few = plan(recommend({"labeled_examples": 8, "model_params_b": 8}, calibration=None))
     assert len(few) == 1 and "4 demonstrations" in few[0].title
-    assert [human_hours(h) for h in (0.001, 0.5, 8.5, 100)] == ["< 1 min", "30 min", "8.5 h", "4.2 days"]
+    assert [human_duration(h) for h in (0.001, 0.5, 8.5, 100)] == ["< 1 min", "30 min", "8.5 h", "4.2 days"]
