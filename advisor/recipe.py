@@ -161,8 +161,8 @@ def recipe(profile: ProjectProfile, option: str, results_dir: str | None = None)
         settings += [Setting("num_virtual_tokens", VIRTUAL_TOKENS, method_src)]
         return Recipe(option, family, tuple(settings), {"class": "PrefixTuningConfig", "kwargs": kwargs},
                       notes=tuple(notes))
-    settings += [Setting("optimizer", "AdamW", src := PROTOCOL_SRC.format(v=PROTOCOL.version)),
-                 Setting("schedule", "linear warmup, then linear decay", src)]
+    src = PROTOCOL_SRC.format(v=PROTOCOL.version)
+    settings += [Setting("optimizer", "AdamW", src), Setting("schedule", "linear warmup, then linear decay", src)]
     return Recipe(option, family, tuple(settings), None, notes=tuple(notes))
 
 

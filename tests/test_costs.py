@@ -297,14 +297,12 @@ def test_app_page_table_chart_and_reason_agree():
 
     app = str(Path(__file__).resolve().parents[1] / "app.py")
     at = AppTest.from_file(app, default_timeout=60).run()
+    from test_app import _next  # the wizard's Next button, one helper for every AppTest walk
 
-    def nxt(at):
-        return next(b for b in at.button if b.label.startswith(("Next", "Get my"))).click().run()
-
-    at = nxt(at)
+    at = _next(at)
     at.text_input(key="w_model_params_b").set_value("70")
     at.selectbox(key="w_compute").set_value("minimal")
-    at = nxt(nxt(at))
+    at = _next(_next(at))
     assert not at.exception
     table = at.dataframe[0].value
     # The chart (app.memory_chart) plots cost.memory_plan's components; its bars sum to the table's number.

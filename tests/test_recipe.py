@@ -14,6 +14,7 @@ from advisor.cli import app
 from advisor.recipe import RecipeError, measured_lrs, recipe, to_script
 
 from bench_helpers import write_toy_task
+from test_app import _next  # the wizard's Next button, one helper for every AppTest walk
 
 REPO = Path(__file__).resolve().parent.parent
 RESULTS = str(REPO / "data" / "results")
@@ -86,14 +87,10 @@ def test_the_answer_page_shows_the_recipe_of_the_pick(store, monkeypatch):
     measured_lrs.cache_clear()
     at = AppTest.from_file(str(REPO / "app.py"), default_timeout=60).run()
     at.text_input(key="w_labeled_examples").set_value("2000")
-
-    def nxt(a):
-        return next(b for b in a.button if b.label.startswith(("Next", "Get my"))).click().run()
-
-    at = nxt(at)
+    at = _next(at)
     at.selectbox(key="w_compute").set_value("medium")
     at.text_input(key="w_model_params_b").set_value("8")
-    at = nxt(nxt(at))
+    at = _next(_next(at))
     assert not at.exception
     assert "What to run" in [s.value for s in at.subheader]
     assert any(m.value.startswith("**The plan**") and "1. **Prompt with an instruction" in m.value for m in at.markdown)
