@@ -181,7 +181,7 @@ def test_scenario_in_a_real_browser(server, browser, name, tmp_path):
         _advance(page, button, expect)
     text = page.get_by_text("Recommended:").first.inner_text()
     page.get_by_text("All five options").wait_for(timeout=30_000)
-    page.get_by_text("What would change the answer").wait_for(timeout=30_000)
+    page.get_by_text("What would change the answer", exact=True).wait_for(timeout=30_000)
     page.get_by_role("button", name="Download Markdown report").wait_for(timeout=30_000)
     page.wait_for_timeout(1500)  # let the charts and the table finish drawing before the screenshot
     page.screenshot(path=str(tmp_path / f"{name}.png"), full_page=True)
