@@ -419,7 +419,24 @@ class ServedCalibration:
                                + f"{self.modes[mode]['rows']} measured runs ({mode} model: "
                                f"{', '.join(self.modes[mode]['features'])}); {zs_source}",
                       "provenance": prov}
+        self._add_gap_intervals(profile, n, out)
         return out
+
+    def _add_gap_intervals(self, profile: Any, n: int, out: dict[str, dict[str, Any]]) -> None:
+        """At a size we did not measure, each option's difference to full fine-tuning with the size-and-data model's
+        10-90% interval — the comparison the decision rests on. The absolute interval above also carries how hard
+        the user's (unmeasured) task is; the difference does not: next to a published setting it is ~13 points wide
+        (leave one published task out: 39 rows, coverage 82%, data/calibration/evaluation.md)."""
+        if not self.scaling or "full_finetuning" not in out:
+            return
+        lp, ld = math.log10(profile.model_params_b * 1e9), math.log10(max(n, 1))
+        ft = out["full_finetuning"]["point"]
+        for o, e in out.items():
+            if o == "full_finetuning" or e["provenance"]["kind"] == "measured here":
+                continue
+            g, lo, hi, _ = self._scaling_predict(o, lp, ld)
+            d = e["point"] - ft  # the displayed points' own difference: the page's figures agree with each other
+            e["vs_full_finetuning"] = {"point": round(d, 4), "low": round(d + lo - g, 4), "high": round(d + hi - g, 4)}
 
     def nearest_cells(self, profile: Any, limit: int = 3) -> list[dict[str, Any]]:
         """Measured cells most like the profile. Stated and plain: same task kind and input kind first; then a

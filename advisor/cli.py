@@ -16,7 +16,7 @@ from advisor.costs import (GB, estimate_all, format_dollars, human_duration, pro
 from advisor.models import CatalogError, get_model, load_catalog
 from advisor.profile import HELP, ProfileError, ProjectProfile, field_names
 from advisor.recommend import LABELS, Recommendation, recommend
-from advisor.report import basis_lines, format_bytes, tie_sentence
+from advisor.report import basis_lines, format_bytes, gap_line, tie_sentence
 from advisor.table import TableError, load_table
 
 app = typer.Typer(add_completion=False, no_args_is_help=True,
@@ -133,6 +133,8 @@ def render(rec: Recommendation) -> str:
         lines += ["", "Expected accuracy: " + rec.ranking[0].expected_accuracy_note,
                   f"What the numbers rest on: {rec.extra.get('basis', '')}"]
         lines += [f"  {line}" for line in basis_lines(rec)]
+        if gap_line(rec):
+            lines.append(gap_line(rec))
         if tie_sentence(rec):
             lines.append(tie_sentence(rec))
     for r in rec.ranking:

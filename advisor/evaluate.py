@@ -283,6 +283,18 @@ def to_markdown(result: dict[str, Any], extrapolation: dict[str, Any] | None = N
                       "like a held-out published source):* " + "; ".join(
                           f"{k}: {v['rows']} rows, gap MAE {v['gap_mae']}, coverage {v['coverage']}%, 10-90% width "
                           f"{v['mean_width']} points" for k, v in by_prov.items())]
+        lto = extrapolation.get("leave_one_task_out") or {}
+        if (lto.get("near") or {}).get("rows"):
+            near, far = lto["near"], lto["far"]
+            lines += ["", f"*Leave one published task out ({lto['blocks']} source-task blocks; a user whose model and "
+                      "data size a published source covered, on a new task):* rows within "
+                      f"{lto['near_decades']} decade of the evidence in parameters and examples: {near['rows']} rows, "
+                      f"gap MAE {near['gap_mae']}, coverage {near['coverage']}%, 10-90% width {near['mean_width']} "
+                      f"points (at most {near['max_width']}; target <= 30, coverage 75-90%); farther: {far['rows']} "
+                      f"rows, gap MAE {far.get('gap_mae')}, coverage {far.get('coverage')}%, width "
+                      f"{far.get('mean_width')} points; near, per option: " + "; ".join(
+                          f"{o.replace('_', ' ')} {v['rows']} rows, coverage {v['coverage']}%" for o, v in
+                          (lto.get("near_by_option") or {}).items() if v.get("rows"))]
         for p in ("leave_one_source_out", "leave_largest_model_out"):
             per = (extrapolation.get(p) or {}).get("per_source") or []
             if per:

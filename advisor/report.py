@@ -88,3 +88,19 @@ def to_markdown(rec: Recommendation, evidence: list[dict[str, Any]] | None = Non
         lines += ["", "## Hybrids worth considering", ""] + [f"- **{h['name']}**: {h['rationale']}" for h in rec.hybrids]
     lines += ["", "## Your answers", "", "```yaml", rec.profile.to_yaml().rstrip(), "```", ""]
     return "\n".join(lines)
+
+
+def gap_line(rec: Recommendation) -> str | None:
+    """Each option's difference to full fine-tuning at a model size we did not measure, with the size-and-data
+    model's 10-90% interval (advisor.artifact `vs_full_finetuning`); None where nothing carries one."""
+    parts = []
+    for r in rec.ranking:
+        g = (r.expected_accuracy or {}).get("vs_full_finetuning")
+        if g:
+            parts.append(f"{label(r.option)} {100 * g['point']:+.1f} points [{100 * g['low']:+.1f} to "
+                         f"{100 * g['high']:+.1f}]")
+    if not parts:
+        return None
+    return ("Difference to full fine-tuning at your model and data size, 10-90% (from the size-and-data model; "
+            "narrower than the accuracies above, which also carry how hard your unmeasured task is): "
+            + "; ".join(parts) + ".")

@@ -67,3 +67,44 @@ def valid_record(**kw):
             "backbone_params": 100, "mean_input_tokens": 10.0, "zero_shot_accuracy": None}
     rec = {**base, **kw}
     return {"run_id": f"{rec['backbone']}/{rec['task']}/{rec['method']}/n{rec['train_size']}-s{rec['seed']}", **rec}
+
+
+REFRESH_METHODS = ["prompt_engineering", "linear_probe", "lora", "full_finetuning"]
+
+
+def refresh_config(tmp_path: Path, **over) -> Path:
+    """A refresh.yaml over three toy task families (the calibration's model selection is leave-one-family-out inside
+    the training tasks): tiny-bert x 4 methods x sizes 16/32/48 x seed 0 = 36 cells."""
+    tasks = [str(write_toy_task(tmp_path / "t1", name="toy")), str(write_toy_task(tmp_path / "t2", seed=1, name="toy2")),
+             str(write_toy_task(tmp_path / "t3", seed=2, name="toy3"))]
+    raw = {"backbones": ["tiny-bert"], "tasks": tasks, "methods": REFRESH_METHODS, "sizes": [16, 32, 48], "seeds": [0],
+           "staleness": {"max_age_days": 30, "on_version_change": ["task", "torch"]},
+           "gates": {"required_fraction": 0.9, "max_failed_fraction": 0.05, "tolerance_points": 1.0}}
+    raw.update(over)
+    path = tmp_path / "refresh.yaml"
+    path.write_text(yaml.safe_dump(raw))
+    return path
+
+
+def run_refresh(cfg: Path, tmp_path: Path, **kw):
+    from bench.refresh import load_config, refresh
+
+    return refresh(load_config(cfg), tmp_path / "results", tmp_path / "cal", device="cpu", threads=1,
+                   protocol=TINY_PROTOCOL, progress=False, **kw)
+
+
+def relocate(template: Path, dest: Path) -> None:
+    """Copy a refreshed folder (config, toy tasks, results, calibrations) to `dest`, rewriting the absolute paths its
+    text files record: one refresh (~40 s of training and fitting) serves every test that starts from it."""
+    import shutil
+
+    shutil.copytree(template, dest, dirs_exist_ok=True)
+    old, new = str(template), str(dest)
+    for path in dest.rglob("*"):
+        if path.is_file() and path.suffix in (".json", ".yaml", ".yml", ".md", ".jsonl", ".txt", ""):
+            try:
+                text = path.read_text(encoding="utf-8")
+            except (UnicodeDecodeError, OSError):
+                continue
+            if old in text:
+                path.write_text(text.replace(old, new), encoding="utf-8")

@@ -17,3 +17,31 @@ from hypothesis import settings as _settings  # noqa: E402
 _settings.register_profile("default", max_examples=150)
 _settings.register_profile("thorough", max_examples=10_000)
 _settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "default"))
+
+
+# One first refresh (36 tiny-bert runs and a calibration fit, ~40 s) for the whole session; each test that starts
+# from a refreshed folder gets its own relocated copy (tests/bench_helpers.relocate), so tests never share state.
+import json as _json  # noqa: E402
+
+import pytest as _pytest  # noqa: E402
+
+
+@_pytest.fixture(scope="session")
+def refresh_template(tmp_path_factory):
+    from bench_helpers import refresh_config, run_refresh
+
+    root = tmp_path_factory.mktemp("refresh-template")
+    rec = run_refresh(refresh_config(root), root)
+    assert rec["promoted"], rec["gates"]
+    return root, rec
+
+
+@_pytest.fixture()
+def refreshed(refresh_template, tmp_path):
+    """(config path, the first refresh's record) for a copy of the session's refreshed folder in tmp_path."""
+    from bench_helpers import relocate
+
+    root, rec = refresh_template
+    relocate(root, tmp_path)
+    rec = _json.loads(_json.dumps(rec, default=str).replace(str(root), str(tmp_path)))
+    return tmp_path / "refresh.yaml", rec

@@ -43,7 +43,8 @@ def test_upload_replaces_unsubmitted_typing_and_the_picker_sets_the_size(server,
         page.get_by_text("Loaded team.yaml").wait_for(timeout=30_000)
         expect(page.get_by_role("textbox", name=LABELED)).to_have_value("8000", timeout=30_000)
         _next(page, "Your model and resources")
-        assert page.get_by_role("textbox", name=SIZE).input_value() == "3"
+        # expect() waits out the rerun that draws step 2 (a bare input_value() read '' on a loaded CI machine)
+        expect(page.get_by_role("textbox", name=SIZE)).to_have_value("3", timeout=30_000)
         page.get_by_role("textbox", name=SIZE).fill("5")  # typed in the custom box, never submitted
         page.locator('input[role="combobox"][aria-label="Model"]').click()
         page.get_by_role("option", name="Llama-3.1-8B — 8.03B").click()

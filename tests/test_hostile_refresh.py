@@ -18,35 +18,19 @@ import yaml
 from typer.testing import CliRunner
 
 from bench.cli import app
-from bench.refresh import Lock, RefreshError, clean_incomplete, history, load_config, refresh, served_dir
+from bench.refresh import Lock, RefreshError, clean_incomplete, history, served_dir
 
-from bench_helpers import TINY_PROTOCOL, write_toy_task
+from bench_helpers import run_refresh
 
 REPO = Path(__file__).resolve().parent.parent
 
 
-def _config(tmp_path: Path) -> Path:
-    # Three task families: the calibration selects its settings by leave-one-family-out inside the training tasks.
-    tasks = [str(write_toy_task(tmp_path / "t1", name="toy")), str(write_toy_task(tmp_path / "t2", seed=1, name="toy2")),
-             str(write_toy_task(tmp_path / "t3", seed=2, name="toy3"))]
-    raw = {"backbones": ["tiny-bert"], "tasks": tasks, "methods": ["prompt_engineering", "linear_probe", "lora"],
-           "sizes": [16, 32, 48, 64], "seeds": [0], "staleness": {"max_age_days": 30, "on_version_change": ["task"]},
-           "gates": {"required_fraction": 0.5, "max_failed_fraction": 0.05, "tolerance_points": 1.0}}
-    path = tmp_path / "refresh.yaml"
-    path.write_text(yaml.safe_dump(raw))
-    return path
-
-
 def _refresh(tmp_path: Path):
-    return refresh(load_config(tmp_path / "refresh.yaml"), tmp_path / "results", tmp_path / "cal", device="cpu",
-                   threads=1, protocol=TINY_PROTOCOL, progress=False)
+    return run_refresh(tmp_path / "refresh.yaml", tmp_path)
 
 
 @pytest.fixture()
-def served(tmp_path):
-    _config(tmp_path)
-    rec = _refresh(tmp_path)
-    assert rec["promoted"], rec["gates"]
+def served(refreshed, tmp_path):
     return served_dir(tmp_path / "cal")
 
 

@@ -19,34 +19,22 @@ from advisor.artifact import load_served
 from bench.cli import app
 from bench.refresh import Lock, RefreshError, history, load_config, refresh, served_dir
 
-from bench_helpers import TINY_PROTOCOL, write_toy_task
+from bench_helpers import TINY_PROTOCOL, refresh_config, run_refresh
 
 REPO = Path(__file__).resolve().parent.parent
-METHODS = ["prompt_engineering", "linear_probe", "lora", "full_finetuning"]
 
 
 def _config(tmp_path: Path, **over) -> Path:
-    # Three task families: the calibration's model selection is leave-one-family-out inside the training tasks.
-    tasks = [str(write_toy_task(tmp_path / "t1", name="toy")), str(write_toy_task(tmp_path / "t2", seed=1, name="toy2")),
-             str(write_toy_task(tmp_path / "t3", seed=2, name="toy3"))]
-    raw = {"backbones": ["tiny-bert"], "tasks": tasks, "methods": METHODS, "sizes": [16, 32, 48], "seeds": [0],
-           "staleness": {"max_age_days": 30, "on_version_change": ["task", "torch"]},
-           "gates": {"required_fraction": 0.9, "max_failed_fraction": 0.05, "tolerance_points": 1.0}}
-    raw.update(over)
-    path = tmp_path / "refresh.yaml"
-    path.write_text(yaml.safe_dump(raw))
-    return path
+    return refresh_config(tmp_path, **over)
 
 
 def _refresh(cfg: Path, tmp_path: Path, **kw):
-    return refresh(load_config(cfg), tmp_path / "results", tmp_path / "cal", device="cpu", threads=1,
-                   protocol=TINY_PROTOCOL, progress=False, **kw)
+    return run_refresh(cfg, tmp_path, **kw)
 
 
 @pytest.fixture()
-def first(tmp_path):
-    cfg = _config(tmp_path)
-    return cfg, _refresh(cfg, tmp_path)
+def first(refreshed):
+    return refreshed
 
 
 def test_first_refresh_runs_everything_and_promotes(first, tmp_path):
