@@ -273,13 +273,15 @@ class ServedCalibration:
         return g, lo, hi, dist
 
     def _size_shift(self, profile: Any, n: int, points: Mapping[str, float] | None = None,
-                    interval: bool = True) -> dict[str, tuple[float, float, float]]:
-        """Per option: (shift of the point, extra low, extra high) from the nearest measured size to the user's.
+                    interval: bool = True) -> dict[str, tuple[float, float, float, float]]:
+        """Per option: (shift of the point, extra low, extra high, error scale) from the nearest measured size to the
+        user's. The error scale is the factor the size model shrinks the option's error by: it applies to the whole
+        spread of task errors as much as to the point, so the task model's interval narrows by it too.
 
         Every option's error shrinks by the share full fine-tuning's error closes per decade of parameters (fitted
         inside published settings measured at several sizes); each option other than full fine-tuning also moves by
         how its gap to full fine-tuning changes between the two sizes (the gap model)."""
-        zero = {o: (0.0, 0.0, 0.0) for o in OPTIONS}
+        zero = {o: (0.0, 0.0, 0.0, 1.0) for o in OPTIONS}
         if not self.scaling:
             return zero
         lo_p, hi_p = self._measured_params()
@@ -299,22 +301,22 @@ class ServedCalibration:
             base = (points or {}).get(o, 0.5)
             level = (1.0 - (1.0 - base) * keep) - base
             if o == "full_finetuning":
-                out[o] = (level, -abs(level) / 2, abs(level) / 2)
+                out[o] = (level, -abs(level) / 2, abs(level) / 2, keep)
                 continue
             if o == "prompt_engineering" and pe_keep is not None:
                 level = (1.0 - (1.0 - base) * pe_keep) - base
                 if not interval:
-                    out[o] = (level, 0.0, 0.0)
+                    out[o] = (level, 0.0, 0.0, pe_keep)
                     continue
                 g_u, lo_u, hi_u, _ = self._scaling_predict(o, lu, ld)
-                out[o] = (level, lo_u - g_u - abs(level) / 2, hi_u - g_u + abs(level) / 2)
+                out[o] = (level, lo_u - g_u - abs(level) / 2, hi_u - g_u + abs(level) / 2, pe_keep)
                 continue
             move = self._gap_slopes()[o] * (lu - la)
             if not interval:
-                out[o] = (level + move, 0.0, 0.0)
+                out[o] = (level + move, 0.0, 0.0, keep)
                 continue
             g_u, lo_u, hi_u, _ = self._scaling_predict(o, lu, ld)
-            out[o] = (level + move, lo_u - g_u - abs(level) / 2, hi_u - g_u + abs(level) / 2)
+            out[o] = (level + move, lo_u - g_u - abs(level) / 2, hi_u - g_u + abs(level) / 2, keep)
         return out
 
     # ------------------------------------------------------------ provenance
@@ -398,21 +400,25 @@ class ServedCalibration:
         # proportion, (1 + decades beyond the measured range) — the same rule the size model uses.
         beyond = max(0.0, math.log10(n / max(sizes)), math.log10(min(sizes) / n))
         dist = self.decades_from_evidence(profile, [n])
+        # A 10% quantile below guessing would claim a model worse than random: a classifier's low end is chance.
+        floor = 0.0 if getattr(profile, "task_kind", "classification") == "generation" else 1.0 / k
         for i, o in enumerate(OPTIONS):
-            s, s_lo, s_hi = shift[o]
+            s, s_lo, s_hi, scale = shift[o]
             decision_point = raw[i] + s
             p = clipped[i] + s
             # The task model's error at the anchor and the size model's error of moving it are independent: their
             # 10-90% half-widths add in quadrature (a plain sum covered 95%+ and spanned 0.4-1.0 at every 1-70B size).
-            lo = p - math.hypot((clipped[i] - low_c[i]) * (1 + beyond), min(0.0, s_lo))
-            hi = p + math.hypot((high_c[i] - clipped[i]) * (1 + beyond), max(0.0, s_hi))
+            # The task spread is in error units at the anchor; the size model shrinks every task's error by `scale`
+            # (a 7B model: ~0.58 of a 135M one's), so the spread moves with it — unscaled it gave [0.01-0.99].
+            lo = p - math.hypot((clipped[i] - low_c[i]) * (1 + beyond) * scale, min(0.0, s_lo))
+            hi = p + math.hypot((high_c[i] - clipped[i]) * (1 + beyond) * scale, max(0.0, s_hi))
             prov = self.provenance(profile, o)
             prov = dict(prov, decades_from_evidence=round(float(dist[0, i]), 2))
             if prov["kind"] != "measured here":
                 # Not measured here: neither the point nor the upper bound may claim a perfect score.
                 hi, p = min(hi, 0.99), min(p, 0.98)
             p = min(max(p, 0.0), 1.0)
-            out[o] = {"point": round(p, 4), "low": round(min(max(lo, 0.0), p), 4),
+            out[o] = {"point": round(p, 4), "low": round(min(max(lo, floor), p), 4),
                       "high": round(max(min(hi, 1.0), p), 4), "mode": mode, "decision_point": decision_point,
                       "basis": ("for a generation task the score is exact match on the written answer; "
                                 if getattr(profile, "task_kind", "classification") == "generation" else "")
