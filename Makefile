@@ -5,6 +5,8 @@ PY ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
+# Test files run in parallel (pytest-xdist), whole files per worker: the browser and refresh fixtures are per file.
+TEST_WORKERS ?= auto
 
 .PHONY: run test setup grid grid-llm bench-speed clean-venv
 
@@ -31,7 +33,7 @@ test: $(STAMP)
 	@command -v chromium >/dev/null 2>&1 || { [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1 && \
 		(apt-get -o APT::Sandbox::User=root update -qq && DEBIAN_FRONTEND=noninteractive apt-get -o APT::Sandbox::User=root install -y -qq chromium) >/dev/null 2>&1; } || \
 		echo "chromium unavailable: the e2e browser test will be skipped"
-	$(BIN)/python -m pytest -q
+	$(BIN)/python -m pytest -q -n $(TEST_WORKERS) --dist loadfile
 
 clean-venv:
 	rm -rf $(VENV)

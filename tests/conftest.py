@@ -26,14 +26,58 @@ import json as _json  # noqa: E402
 import pytest as _pytest  # noqa: E402
 
 
+def _shared_once(tmp_path_factory, name: str, build) -> "Path":
+    """A folder built once per test session, also across pytest-xdist workers (`make test` runs files in parallel):
+    the first worker builds it under a file lock, the others wait and reuse it. Fixtures that took 40-140 s each
+    (a refresh, a calibration fit on the committed store) were paid once per worker and file before."""
+    import fcntl
+    from pathlib import Path
+
+    base = tmp_path_factory.getbasetemp()
+    if os.environ.get("PYTEST_XDIST_WORKER"):
+        base = base.parent  # shared by this session's workers only (pytest-N/popen-gwK -> pytest-N)
+    folder, done = Path(base) / f"shared-{name}", Path(base) / f"shared-{name}.done"
+    with open(Path(base) / f"shared-{name}.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        if not done.exists():
+            import shutil
+
+            shutil.rmtree(folder, ignore_errors=True)  # a worker that died mid-build left a partial folder
+            folder.mkdir(parents=True)
+            build(folder)
+            done.touch()
+    return folder
+
+
 @_pytest.fixture(scope="session")
 def refresh_template(tmp_path_factory):
     from bench_helpers import refresh_config, run_refresh
 
-    root = tmp_path_factory.mktemp("refresh-template")
-    rec = run_refresh(refresh_config(root), root)
-    assert rec["promoted"], rec["gates"]
-    return root, rec
+    def build(root):
+        rec = run_refresh(refresh_config(root), root)
+        assert rec["promoted"], rec["gates"]
+        (root / "first-refresh.json").write_text(_json.dumps(rec, default=str))
+
+    root = _shared_once(tmp_path_factory, "refresh", build)
+    return root, _json.loads((root / "first-refresh.json").read_text())
+
+
+@_pytest.fixture(scope="session")
+def store_artifact(tmp_path_factory):
+    """The calibration artifact fitted on the committed store and the published rows (what `advisor calibrate`
+    writes), as plain JSON data; None without committed results."""
+    from pathlib import Path
+
+    def build(folder):
+        from advisor.calibration import build_artifact
+        from advisor.published import load_evidence
+        from bench.results import load
+
+        df = load(Path(__file__).resolve().parent.parent / "data" / "results", include_failed=False)
+        art = build_artifact(df, load_evidence()) if not df.empty and df.task.nunique() >= 4 else None
+        (folder / "artifact.json").write_text(_json.dumps(art, default=float))
+
+    return _json.loads((_shared_once(tmp_path_factory, "store-artifact", build) / "artifact.json").read_text())
 
 
 @_pytest.fixture()
