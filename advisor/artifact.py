@@ -259,6 +259,15 @@ class ServedCalibration:
 
     def _scaling_predict(self, option: str, log_p: float, log_d: float) -> tuple[float, float, float, float]:
         """(gap point, low, high, distance in decades to the nearest evidence for this option)."""
+        memo = self.__dict__.setdefault("_scaling_memo", {})  # a pure function of its arguments: the size shift and
+        key = (option, log_p, log_d)                           # the gap intervals ask the same ones in one answer
+        if key not in memo:
+            if len(memo) > 4096:
+                memo.clear()
+            memo[key] = self._scaling_predict_uncached(option, log_p, log_d)
+        return memo[key]
+
+    def _scaling_predict_uncached(self, option: str, log_p: float, log_d: float) -> tuple[float, float, float, float]:
         s = self.scaling
         x = np.asarray([gap_features(option, log_p, log_d, 0.0, len(s["sources"]))])
         g = float(linear_predict(x, s["gap_model"])[0])

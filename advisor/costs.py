@@ -179,7 +179,9 @@ class MemoryPlan:
         return max(self.train_total, self.inference_total)
 
     def to_dict(self) -> dict[str, Any]:
-        return {"option": self.option, "configuration": self.config.describe(self.option), **asdict(self.config),
+        c = self.config  # not dataclasses.asdict: its deep copy was a sixth of estimate()'s time
+        return {"option": self.option, "configuration": c.describe(self.option), "precision": c.precision,
+                "optimizer": c.optimizer, "checkpointing": c.checkpointing, "sharded": c.sharded,
                 "weights": self.weights, "gradients": self.gradients, "optimizer": self.optimizer,
                 "activations": self.activations, "train_total": self.train_total,
                 "inference_weights": self.inference_weights, "kv_cache": self.kv_cache,
@@ -231,6 +233,12 @@ def plan_memory(option: str, params: float, hidden: int, layers: int, config: Me
 
 def ladder(option: str, precision: str = "auto", sharded: bool = False) -> list[MemoryConfig]:
     """The standard configurations of `option`, cheapest change first: what a team tries, in order, to fit."""
+    return list(_ladder(option, precision, sharded))
+
+
+@functools.lru_cache(maxsize=256)
+def _ladder(option: str, precision: str, sharded: bool) -> tuple[MemoryConfig, ...]:
+    # A pure function of three short strings, asked ~25 times per answer (every option, every counterfactual).
     options.get(option)
     if option == "prompt_engineering":
         steps = [MemoryConfig(p) for p in ("bf16", "8-bit", "4-bit")]
@@ -251,7 +259,7 @@ def ladder(option: str, precision: str = "auto", sharded: bool = False) -> list[
                                                      and c.precision == "bf16")] or [MemoryConfig(precision)]
     if sharded:
         steps = steps + [MemoryConfig(c.precision, c.optimizer, c.checkpointing, True) for c in steps]
-    return steps
+    return tuple(steps)
 
 
 @dataclass(frozen=True)
@@ -264,6 +272,7 @@ class Feasibility:
     available_gb: float
     tried: int
     blocked: str = ""  # a configuration the profile asks for that the option cannot use at all
+    floor_gb: float = 0.0  # the smallest configuration's per-GPU total: the floor no setting goes below
 
     @property
     def configuration(self) -> str:
@@ -321,14 +330,16 @@ def feasibility(profile: ProjectProfile, option: str, table: DecisionTable | Non
     plans = [plan_memory(option, profile.model_params_b * 1e9, hidden, layers, c, batch=profile.batch_size,
                          seq_len=train_seq_len(profile), context=serve_context(profile, option),
                          gpus=profile.num_gpus, vocab=vocab) for c in steps]
+    smallest = min(plans, key=lambda p: p.total)
     if fixed_out:
         return Feasibility(option, False, plans[0], memory, 0,
                            f"does not fit: precision={profile.precision} weights cannot be updated directly, so full "
-                           "fine-tuning has no such configuration (allowed for it: auto, fp32, bf16)")
+                           "fine-tuning has no such configuration (allowed for it: auto, fp32, bf16)",
+                           smallest.total / GB)
     for i, p in enumerate(plans):
         if p.total / GB <= memory:
-            return Feasibility(option, True, p, memory, i + 1)
-    return Feasibility(option, False, min(plans, key=lambda p: p.total), memory, len(plans))
+            return Feasibility(option, True, p, memory, i + 1, floor_gb=smallest.total / GB)
+    return Feasibility(option, False, smallest, memory, len(plans), floor_gb=smallest.total / GB)
 
 
 def estimate(profile: ProjectProfile, option: str, table: DecisionTable | None = None) -> CostEstimate:
@@ -352,7 +363,7 @@ def estimate(profile: ProjectProfile, option: str, table: DecisionTable | None =
                             f"provider fine-tuning: {int(tokens):,} training tokens ({EPOCHS} epochs){money}",
                             int(tokens), bill["dollars"])
     fe = feasibility(profile, option, table)
-    smallest = feasibility_floor(profile, option, table)
+    smallest = fe.floor_gb  # the same ladder's plans: computing them twice was a quarter of estimate()'s time
     base = dict(feasible_memory=fe.fits, configuration=fe.configuration, memory_reason=fe.reason(),
                 inference_memory_gb=fe.plan.inference_total / GB, memory_plan=fe.plan.to_dict())
     if option == "prompt_engineering":
@@ -382,12 +393,7 @@ def estimate(profile: ProjectProfile, option: str, table: DecisionTable | None =
 
 def feasibility_floor(profile: ProjectProfile, option: str, table: DecisionTable | None = None) -> float:
     """GB of the smallest standard configuration (the floor no setting goes below), per GPU."""
-    hidden, layers, vocab = _shape(profile)
-    steps = ladder(option, profile.precision, profile.sharding == "zero3" and profile.num_gpus > 1) or \
-        [MemoryConfig("bf16", "pure-bf16-adamw-8bit", True)]
-    return min(plan_memory(option, profile.model_params_b * 1e9, hidden, layers, c, batch=profile.batch_size,
-                           seq_len=train_seq_len(profile), context=serve_context(profile, option),
-                           gpus=profile.num_gpus, vocab=vocab).total for c in steps) / GB
+    return feasibility(profile, option, table).floor_gb
 
 
 def estimate_all(profile: ProjectProfile, table: DecisionTable | None = None) -> dict[str, CostEstimate]:
