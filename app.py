@@ -23,7 +23,7 @@ from advisor.costs import (GB, available_memory_gb, human_duration, model_shape,
 from advisor.models import get_model
 from advisor.options import COLOURS, LABELS
 from advisor.profile import CHOICES, HELP, MAX_PROFILE_BYTES, model_choices, short
-from advisor.report import basis_lines, format_bytes, tie_sentence, to_markdown
+from advisor.report import basis_lines, format_bytes, ranking_rows, tie_sentence, to_markdown
 
 st.set_page_config(page_title="tuning-advisor", layout="wide")
 
@@ -362,27 +362,7 @@ def answer_page() -> None:
         when = f"Calibrated on {cal['calibrated_on']} from {cal['runs']} runs" if cal["calibrated_on"] else \
             f"Calibrated live from {cal['runs']} measured runs (no refresh promoted yet)"
         st.caption(f"{when} — a score is the decision table's, minus what the benchmark-fitted model's expected accuracy takes off an option measurably below the best (beyond the uncertainty of that difference).")
-    rows = []
-    for r in rec.ranking:
-        c = r.cost
-        acc = r.expected_accuracy
-        rows.append({"rank": r.rank, "option": LABELS[r.option], "score": round(r.score, 1) if r.feasible else None,
-                     "feasible": "yes" if r.feasible else "no",
-                     # provenance/tied arrive with the lead's calibrated recommender (.get: absent before it).
-                     # Rules-only: "n/a" here, the reason once in the caption above (not five long copies).
-                     "expected accuracy": (f"{acc['point']:.2f} [{acc['low']:.2f}, {acc['high']:.2f}]"
-                                           if acc else "n/a"),
-                     "basis": (acc or {}).get("provenance", {}).get("kind", ""),
-                     "training time": human_duration(c.train_gpu_hours) if c.train_gpu_hours else "—",
-                     # API access: the provider's hardware holds the weights; there is no memory of yours to size.
-                     "memory GB per GPU": round(c.train_memory_gb, 1) if profile.model_access == "weights" else None,
-                     "configuration": c.configuration or "—",
-                     "provider cost": (f"${c.provider_dollars:,.2f}" if c.provider_dollars is not None else None),
-                     "stored per task": format_bytes(c.storage_bytes_per_task),
-                     "extra inference tokens": c.extra_inference_tokens,
-                     "provider training tokens": c.training_tokens or None,
-                     # The long reason goes last so it cannot push the cost columns off-screen.
-                     "why not feasible": r.why_not_feasible})
+    rows = ranking_rows(rec)  # the same rows as the Markdown report and the CSV download
     st.subheader("All five options")
     st.dataframe(pd.DataFrame(rows), hide_index=True, width="stretch", key="ranking_table")
     if rec.extra.get("basis"):
@@ -488,10 +468,11 @@ def answer_page() -> None:
         for h in rec.hybrids:
             st.markdown(f"- **{h['name']}**: {h['rationale']} *({h['source']})*")
     data = rec.to_dict()
-    c1, c2, c3 = st.columns(3)
+    c1, c2, c3, c4 = st.columns(4)
     c1.download_button("Download JSON", json.dumps(data, indent=2), "recommendation.json", "application/json")
     c2.download_button("Download Markdown report", to_markdown(rec, evidence), "recommendation.md", "text/markdown")
-    if c3.button("← Change my answers"):
+    c3.download_button("Download the table (CSV)", pd.DataFrame(rows).to_csv(index=False), "ranking.csv", "text/csv")
+    if c4.button("← Change my answers"):
         st.session_state["step"] = len(STEPS) - 1
         st.rerun()
 

@@ -15,7 +15,7 @@ from advisor.costs import (GB, estimate_all, format_dollars, human_duration, pro
                            throughput_source, time_warnings, totals)
 from advisor.models import CatalogError, get_model, load_catalog
 from advisor.profile import HELP, ProfileError, ProjectProfile, field_names
-from advisor.recommend import LABELS, Recommendation, recommend
+from advisor.recommend import LABELS, Recommendation, format_accuracy, recommend
 from advisor.report import basis_lines, format_bytes, gap_line, tie_sentence
 from advisor.table import TableError, load_table
 
@@ -101,7 +101,7 @@ def render(rec: Recommendation) -> str:
                  + f"{'train time':>12}{'mem/GPU':>11}{'stored/task':>13}{'+tokens':>9}")
     for r in rec.ranking:
         c, e = r.cost, r.expected_accuracy
-        acc = f"{e['point']:.3f} [{e['low']:.2f}-{e['high']:.2f}]" if e else "—"
+        acc = format_accuracy(e, "—")
         basis = (e or {}).get("provenance", {}).get("kind", "")
         # An infeasible option has no score to compare (it ranks after every feasible one); with API access the
         # provider's hardware holds the weights, so there is no training memory of yours to show.

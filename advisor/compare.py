@@ -10,7 +10,7 @@ from typing import Any
 
 from advisor.options import LABELS, OPTIONS
 from advisor.profile import ProjectProfile, field_names
-from advisor.recommend import OptionResult, Recommendation, recommend
+from advisor.recommend import OptionResult, Recommendation, format_accuracy, recommend
 from advisor.report import format_bytes
 
 
@@ -70,7 +70,7 @@ def compare(a: ProjectProfile | dict[str, Any], b: ProjectProfile | dict[str, An
 def accuracy_text(cell: dict[str, Any]) -> str:
     """'0.812 [0.74-0.87]', or 'n/a' when the answer is rules-only (no calibration)."""
     e = cell["expected_accuracy"]
-    return f"{e['point']:.3f} [{e['low']:.2f}-{e['high']:.2f}]" if e else "n/a"
+    return format_accuracy(e)
 
 
 def to_text(result: dict[str, Any]) -> str:

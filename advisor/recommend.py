@@ -40,7 +40,7 @@ class OptionResult:
         return {
             "option": self.option,
             "rank": self.rank,
-            "score": round(self.score, 2),
+            "score": round(self.score, 2) if self.feasible else None,  # infeasible: no score, as on the page
             "final_score": round(self.final, 3),
             "feasible": self.feasible,
             "infeasible_reasons": list(self.infeasible_reasons),
@@ -254,6 +254,11 @@ def counterfactuals(profile: ProjectProfile, table: DecisionTable | None = None,
     return out
 
 
+def format_accuracy(e: Mapping[str, Any] | None, missing: str = "n/a") -> str:
+    """An expected accuracy as every surface shows it (page, CLI, Markdown, reasons): '0.795 [0.65-0.95]'."""
+    return f"{e['point']:.3f} [{e['low']:.2f}-{e['high']:.2f}]" if e else missing
+
+
 def _learned_reasons(option: str, expected: Mapping[str, Any], points: Mapping[str, float],
                      feasible: Mapping[str, bool], d: Decision, rules: Mapping[str, float],
                      best: str) -> tuple[Reason, ...]:
@@ -265,7 +270,7 @@ def _learned_reasons(option: str, expected: Mapping[str, Any], points: Mapping[s
     prov = e.get("provenance", {})
     gap = points[top] - points[option]
     margin = d.margin[option]
-    interval = f"expected accuracy {e['point']:.3f} [{e['low']:.2f}-{e['high']:.2f}]"
+    interval = f"expected accuracy {format_accuracy(e)}"
     unc = (f"uncertainty of the difference ±{100 * margin:.1f} points at {prov.get('decades_from_evidence', 0):g} "
            "decades from the evidence" if margin > 0 else "measured where we have evidence")
     if not feasible[option]:

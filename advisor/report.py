@@ -6,7 +6,7 @@ from typing import Any
 
 from advisor.costs import human_duration, pilot_quick_note
 from advisor.options import label
-from advisor.recommend import Recommendation
+from advisor.recommend import Recommendation, format_accuracy
 
 
 def format_bytes(n: float) -> str:
@@ -51,19 +51,52 @@ def _pilot_time(advice: str) -> str:
     return f" ({note})" if note else ""
 
 
-def to_markdown(rec: Recommendation, evidence: list[dict[str, Any]] | None = None) -> str:
-    lines = ["# tuning-advisor recommendation", "", f"**{rec.summary()}**", "",
-             f"Decision table {rec.table_version}; mode: {rec.mode}.", "", "## Ranking", "",
-             "| # | option | score | feasible | expected accuracy [10-90%] | basis | training time | memory per GPU | "
-             "stored per task | extra tokens |", "|---|---|---|---|---|---|---|---|---|---|"]
+def ranking_rows(rec: Recommendation) -> list[dict[str, Any]]:
+    """The ranking as the page's table, the Markdown report and the CSV download all show it: one row per option,
+    one computation (an infeasible option has no score anywhere; the JSON says None)."""
+    weights = rec.profile.model_access == "weights"
+    rows = []
     for r in rec.ranking:
         c, e = r.cost, r.expected_accuracy
-        acc = f"{e['point']:.3f} [{e['low']:.2f}-{e['high']:.2f}]" if e else "n/a"
-        basis = (e or {}).get("provenance", {}).get("kind", r.expected_accuracy_note if not e else "")
-        lines.append(f"| {r.rank} | {label(r.option)} | {r.score:.0f} | {'yes' if r.feasible else 'no'} | {acc} | "
-                     f"{basis} | {human_duration(c.train_gpu_hours) if c.train_gpu_hours else '—'} | "
-                     f"{c.train_memory_gb:.1f} GB{' (' + c.configuration + ')' if c.configuration else ''} | "
-                     f"{format_bytes(c.storage_bytes_per_task)} | {c.extra_inference_tokens} |")
+        gap = (e or {}).get("vs_full_finetuning")
+        rows.append({
+            "rank": r.rank, "option": label(r.option),
+            "score": round(r.score, 1) if r.feasible else None,
+            "feasible": "yes" if r.feasible else "no",
+            "expected accuracy [10-90%]": format_accuracy(e),
+            "vs full fine-tuning [10-90%], points": (f"{100 * gap['point']:+.1f} [{100 * gap['low']:+.1f} to "
+                                                     f"{100 * gap['high']:+.1f}]" if gap else None),
+            "basis": (e or {}).get("provenance", {}).get("kind", ""),
+            "training time": human_duration(c.train_gpu_hours) if c.train_gpu_hours else "—",
+            # API access: the provider's hardware holds the weights; there is no memory of yours to size.
+            "memory GB per GPU": round(c.train_memory_gb, 1) if weights else None,
+            "configuration": c.configuration or "—",
+            "provider cost": f"${c.provider_dollars:,.2f}" if c.provider_dollars is not None else None,
+            "stored per task": format_bytes(c.storage_bytes_per_task),
+            "extra inference tokens": c.extra_inference_tokens,
+            "provider training tokens": c.training_tokens or None,
+            # The long reason goes last so it cannot push the cost columns off-screen.
+            "why not feasible": r.why_not_feasible,
+        })
+    # The gap column only where an option was not measured here (it is the 10-90% interval of the difference the
+    # decision rests on, free of the task's difficulty); left out the same way on the page and in the downloads.
+    if not any(row["vs full fine-tuning [10-90%], points"] for row in rows):
+        for row in rows:
+            del row["vs full fine-tuning [10-90%], points"]
+    return rows
+
+
+def _cell(v: Any) -> str:
+    return "—" if v is None or v == "" else str(v).replace("|", "/")
+
+
+def to_markdown(rec: Recommendation, evidence: list[dict[str, Any]] | None = None) -> str:
+    rows = ranking_rows(rec)
+    lines = ["# tuning-advisor recommendation", "", f"**{rec.summary()}**", "",
+             f"Decision table {rec.table_version}; mode: {rec.mode}.", "", "## Ranking", ""]
+    if rows:
+        lines += ["| " + " | ".join(rows[0]) + " |", "|" + "---|" * len(rows[0])]
+        lines += ["| " + " | ".join(_cell(v) for v in row.values()) + " |" for row in rows]
     if rec.extra.get("basis"):
         lines += ["", f"**What the numbers rest on.** {rec.extra['basis']}"]
         lines += [f"- {line}" for line in basis_lines(rec)]

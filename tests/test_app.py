@@ -156,7 +156,7 @@ def test_api_only_answer_lists_infeasible_options_beside_the_charts():
     assert listed and "LoRA, prefix tuning, prompt tuning, full fine-tuning — With API-only" in listed[0]
     assert listed[0].count("API-only access") == 1
     assert not at.get("arrow_vega_lite_chart") and not at.get("vega_lite_chart")  # one option: nothing to compare
-    assert set(at.dataframe[0].value["expected accuracy"]) == {"n/a"}  # rules-only: the reason once, in the caption
+    assert set(at.dataframe[0].value["expected accuracy [10-90%]"]) == {"n/a"}  # rules-only: the reason once, in the caption
 
 
 def test_thousands_separators_and_percent_accuracies_are_accepted():
@@ -206,3 +206,39 @@ def test_answer_page_shows_recommends_own_evidence():
     assert len(shown) == len(cited)
     if not cited:
         assert any("cites no measured runs" in i.value for i in at.info)
+
+
+def test_the_page_table_and_every_download_show_the_same_ranking():
+    """Issue 24 item 1: the Markdown once listed '5 | full fine-tuning | 100 | no' under the pick's 99 and the JSON
+    gave infeasible options 100, while the page showed none. One computation (advisor.report.ranking_rows) now."""
+    import io
+    import json
+
+    import pandas as pd
+
+    from advisor import ProjectProfile, recommend
+    from advisor.report import ranking_rows, to_markdown
+
+    at = _next(_app())
+    at.selectbox(key="w_model_access").set_value("api_only")
+    at = _next(_next(at))
+    assert not at.exception
+    page = at.dataframe[0].value
+    rec = recommend(ProjectProfile(**at.session_state["answers"]))
+    rows = ranking_rows(rec)
+    assert page.astype(object).where(page.notna(), None).to_dict("records") == rows
+    infeasible = [r for r in rows if r["feasible"] == "no"]
+    assert infeasible and all(r["score"] is None for r in infeasible)
+    # JSON: no score for an infeasible option, the feasible one's score as on the page.
+    data = json.loads(json.dumps(rec.to_dict()))
+    assert [(o["option"], o["score"] is None) for o in data["ranking"]] == \
+        [(r.option, not r.feasible) for r in rec.ranking]
+    assert [round(o["score"], 1) for o in data["ranking"] if o["score"] is not None] == \
+        [r["score"] for r in rows if r["score"] is not None]
+    # Markdown: the same cells in the same order, "—" where the page shows nothing.
+    md = to_markdown(rec)
+    for r in rows:
+        cells = " | ".join("—" if v is None or v == "" else str(v).replace("|", "/") for v in r.values())
+        assert f"| {cells} |" in md, cells
+    # CSV: offered beside them (its text is pd.DataFrame(ranking_rows(rec)).to_csv(): the page's table itself).
+    assert any("CSV" in b.proto.label for b in at.get("download_button"))

@@ -226,7 +226,7 @@ def test_app_and_markdown_show_expected_accuracy_with_its_basis(artifact, tmp_pa
     at.run()
     assert not at.exception
     table = at.dataframe[0].value
-    assert table["expected accuracy"].str.contains(r"\[").all()
+    assert table["expected accuracy [10-90%]"].str.contains(r"\[").all()
     assert set(table["basis"]) <= {"measured here", "published", "extrapolated"}
     assert any("What the numbers rest on" in m.value for m in at.markdown)
     md = to_markdown(recommend({"labeled_examples": 300, "model_params_b": 7}, calibration=ServedCalibration(artifact)))
