@@ -22,7 +22,7 @@ from advisor.costs import (GB, available_memory_gb, human_duration, model_shape,
                            throughput_source, time_warnings, totals)
 from advisor.models import get_model
 from advisor.options import COLOURS, LABELS
-from advisor.profile import CHOICES, HELP, MAX_PROFILE_BYTES, model_choices, short
+from advisor.profile import CHOICES, HELP, MAX_PROFILE_BYTES, OPTIONAL_FLOATS, model_choices, short
 from advisor.report import basis_lines, format_bytes, ranking_rows, tie_sentence, to_markdown
 
 st.set_page_config(page_title="tuning-advisor", layout="wide")
@@ -45,7 +45,18 @@ CHOICE_LABELS = {
     "weights": "open weights (we can run and train it)",
     "api_with_finetuning": "a provider API that offers fine-tuning",
     "api_only": "a provider API, prompting only",
+    # Compute levels name the hardware they mean (issue 24 item 5: bare "minimal/low/medium/high" explained only in a
+    # tooltip); the same wording as the CLI's --compute help and the throughput each level assumes.
+    ("compute", "minimal"): "minimal — a laptop or CPU only",
+    ("compute", "low"): "low — one consumer GPU (up to 24 GB)",
+    ("compute", "medium"): "medium — one datacenter GPU (40-80 GB)",
+    ("compute", "high"): "high — a multi-GPU node",
 }
+
+
+def choice_label(field: str, value: str) -> str:
+    """What a dropdown shows for a stored answer (the answer itself keeps the value)."""
+    return CHOICE_LABELS.get((field, value), CHOICE_LABELS.get(value, value.replace("_", " ")))
 QUESTIONS = {
     "labeled_examples": "How many labeled examples do you have?",
     "task_complexity": "What is the task like?",
@@ -137,7 +148,7 @@ def widget(field: str, value: Any) -> Any:
         options = list(CHOICES[field])
         # Show words, not raw values ("api_only" -> "api only"); the stored answer keeps the value.
         return st.selectbox(label, options, index=options.index(value), help=help_, key=key,
-                            format_func=lambda v: CHOICE_LABELS.get(v, v.replace("_", " ")))
+                            format_func=lambda v: choice_label(field, v))
     if field in ("preserve_capabilities", "long_term", "interpretability", "data_governance", "pair_input"):
         return st.checkbox(label, value=bool(value), help=help_, key=key)
     # Numbers as text: the profile validates them, so errors read the same as everywhere else.
@@ -147,7 +158,10 @@ def widget(field: str, value: Any) -> Any:
     return st.text_input(label, value="" if value is None else f"{value:g}" if isinstance(value, float) else str(value),
                          help=help_ + (" Set by the model picked above." if model else ""),
                          key=key + (f"@{model}" if model else ""),
-                         placeholder="leave empty if unknown", disabled=model is not None)
+                         # Only optional answers may be left empty (issue 24 item 3: the size box said "leave empty
+                         # if unknown", then refused the empty answer).
+                         placeholder="leave empty if unknown" if field in OPTIONAL_FLOATS else None,
+                         disabled=model is not None)
 
 
 def step_of(field: str) -> int:
@@ -158,10 +172,11 @@ def wizard() -> None:
     profile_io()
     a = answers()
     step = st.session_state["step"]
-    st.progress((step + 1) / (len(STEPS) + 1), text=f"Step {step + 1} of {len(STEPS) + 1}")
     if step >= len(STEPS):
+        st.progress(1.0, text="Your recommendation")
         answer_page()
         return
+    st.progress((step + 1) / (len(STEPS) + 1), text=f"Step {step + 1} of {len(STEPS)}")  # three questions pages
     title, fields = STEPS[step]
     errors: dict[str, str] = st.session_state.get("errors", {})
     st.subheader(title)
@@ -183,11 +198,14 @@ def wizard() -> None:
             values[f] = widget(f, a.get(f))
             if f in errors:  # the error sits at its field, not below the form
                 st.error(errors[f])
-        back, nxt = st.columns(2)
+        back, save, nxt = st.columns(3)
         go_back = back.form_submit_button("← Back", disabled=step == 0)
+        # A form sends its values only when submitted: without this, a profile saved from this page lacked the
+        # answers chosen on it (issue 24 item 2). Saving validates and stores them, and stays on the step.
+        go_save = save.form_submit_button("Save answers (stay here)")
         go_next = nxt.form_submit_button("Next →" if step < len(STEPS) - 1 else "Get my recommendation",
                                          type="primary")
-    if go_back or go_next:
+    if go_back or go_next or go_save:
         # Keep what was typed whatever happens: Back never loses an answer, and a bad value stays visible to fix.
         candidate = {**a, **{k: (None if v == "" else v) for k, v in values.items()}}
         if candidate.get("model_access") != "weights":
@@ -205,7 +223,7 @@ def wizard() -> None:
             if go_back:
                 # Back always works: another step's bad value must not trap you on this one.
                 st.session_state["step"] = step - 1
-            elif here:
+            elif here or go_save:
                 pass  # stay; the errors render at their fields
             elif step < len(STEPS) - 1:
                 st.session_state["step"] = step + 1
@@ -216,8 +234,12 @@ def wizard() -> None:
         st.session_state["errors"] = {}
         st.session_state["answers"] = profile.to_dict()
         st.session_state["profile"] = profile  # validated once, here; the answer page uses this object
-        st.session_state["step"] = step - 1 if go_back else step + 1
+        st.session_state["step"] = step - 1 if go_back else step + 1 if go_next else step
+        if go_save:
+            st.session_state["saved_note"] = "Answers saved: the profile download now holds them."
         st.rerun()
+    if st.session_state.pop("saved_note", None):
+        st.success("Answers saved: the profile download (under “Load or save a profile”) now holds them.")
     if step == step_of("probe_accuracy"):
         pilot_panel()
 
@@ -327,11 +349,17 @@ def memory_chart(profile: ProjectProfile, rec: Any) -> None:
                  for k in ("weights", "gradients", "optimizer", "activations")]
         rows += [{"option": label, "phase": "serving", "component": k, "GB": plan.get(k, 0.0) / GB}
                  for k in ("inference_weights", "kv_cache")]
-    st.altair_chart(alt.Chart(pd.DataFrame(rows)).mark_bar().encode(
-        y=alt.Y("option"), x=alt.X("GB", stack="zero"), color="component", row="phase",
-        tooltip=["option", "component", alt.Tooltip("GB", format=",.2f")]))
+    frame = pd.DataFrame(rows)
+    frame["available GB per GPU"] = available_memory_gb(profile)
+    bars = alt.Chart().mark_bar().encode(
+        y=alt.Y("option"), x=alt.X("GB", stack="zero", title="GB per GPU"), color="component",
+        tooltip=["option", "component", alt.Tooltip("GB", format=",.2f")])
+    # The memory you have, as a rule across both panels: a bar past it does not fit (issue 24 item 6).
+    limit = alt.Chart().mark_rule(color="#d62728", strokeDash=[6, 3], size=2).encode(
+        x="max(available GB per GPU):Q", tooltip=[alt.Tooltip("max(available GB per GPU):Q", title="available GB")])
+    st.altair_chart(alt.layer(bars, limit, data=frame).facet(row="phase"))
     st.caption(f"Each bar is the configuration the answer names (the cheapest standard one that fits, or the "
-               f"smallest one when none does); {profile.num_gpus} GPU(s) of "
+               f"smallest one when none does); the dashed red line is the memory you have: {profile.num_gpus} GPU(s) of "
                f"{available_memory_gb(profile):,.0f} GB. Training time assumes "
                f"{throughput_source(profile)}.")
 
@@ -445,7 +473,7 @@ def answer_page() -> None:
             for why in r.infeasible_reasons:
                 st.markdown(f"- **infeasible:** {why}")
             for x in r.reasons[:5]:
-                st.markdown(f"- {'**+**' if x.direction == 'for' else '**−**'} **{x.factor}** (weight {x.weight:g}, "
+                st.markdown(f"- {'**+**' if x.direction == 'for' else '**−**'} **{x.factor.replace('_', ' ')}** (weight {x.weight:g}, "
                             f"{x.contribution:+g}): {x.rationale}  \n  *Source: {x.source}*")
     recipe_section(rec)
     st.subheader("Measured evidence")
@@ -667,6 +695,8 @@ def profile_io() -> None:
         else:
             st.download_button("Download these answers (YAML)", current.to_yaml(), "profile.yaml",
                                "application/yaml", key="profile_download")
+            st.caption("It holds the answers saved so far: on a questions page, press “Save answers (stay here)” "
+                       "(or Next) to include that page's changes.")
 
 
 def _scenario(col: Any, tag: str, default_current: bool) -> tuple[ProjectProfile | None, str]:

@@ -144,7 +144,7 @@ def render(rec: Recommendation) -> str:
             lines.append(f"  ✗ infeasible: {why}")
         for reason in r.reasons[:3]:
             sign = "+" if reason.direction == "for" else "−"
-            lines.append(f"  {sign} {reason.factor}: {reason.rationale} ({reason.source})")
+            lines.append(f"  {sign} {reason.factor.replace('_', ' ')}: {reason.rationale} ({reason.source})")
     if rec.caveats:
         lines += ["", "Caveats:"] + [f"  ! {c}" for c in rec.caveats]
     if rec.hybrids:

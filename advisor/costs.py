@@ -530,8 +530,9 @@ def human_duration(hours: float) -> str:
 def throughput_source(profile: ProjectProfile, table: DecisionTable | None = None) -> str:
     table = table or load_table()
     t = float(table.compute_tflops[profile.compute])
-    return (f"{t:g} effective TFLOP/s per GPU x {profile.num_gpus} GPU(s), the compute={profile.compute} assumption "
-            "in data/decision_table.yaml (compute_tflops)")
+    gpus = f"{profile.num_gpus} GPU" + ("s" if profile.num_gpus != 1 else "")
+    return (f"{t:g} effective TFLOP/s per GPU x {gpus}, what the decision table assumes for compute level "
+            f"“{profile.compute}”")
 
 
 # `advisor pilot --quick`: one MiniLM LoRA run on min(n, 256) rows on this CPU. Its wall time is read from our
@@ -626,8 +627,7 @@ def qlora_accuracy_cost(path: str | Path | None = None) -> dict[str, Any]:
     return {"pairs": len(pairs), "median_points": statistics.median(diffs), "min_points": min(diffs),
             "max_points": max(diffs), "rows": [{"model": k[0], "task": k[1], "data": k[2], "qlora_minus_lora": d}
                                                for k, d in pairs],
-            "source": "Dettmers et al. 2023, QLoRA: Efficient Finetuning of Quantized LLMs, NeurIPS 2023, Tables 3-4 "
-                      "(data/evidence/lit_dettmers2023_qlora.yaml)"}
+            "source": "Dettmers et al. 2023, QLoRA: Efficient Finetuning of Quantized LLMs, NeurIPS 2023, Tables 3-4"}
 
 
 def qlora_note(configuration: str) -> str:

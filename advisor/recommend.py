@@ -73,18 +73,26 @@ class Recommendation:
     def option(self, name: str) -> OptionResult:
         return next(r for r in self.ranking if r.option == name)
 
+    def label(self, option: str) -> str:
+        """An option's name for this profile: with a provider's fine-tuning API, "full fine-tuning" is the provider's
+        fine-tuning job (it trains and hosts; how, it does not say) and is named that way (issue 24 item 3)."""
+        if option == "full_finetuning" and self.profile.model_access == "api_with_finetuning":
+            return "the provider's fine-tuning API"
+        return LABELS[option]
+
     def summary(self) -> str:
         top = self.ranking[0]
         feasible = [r for r in self.ranking if r.feasible]
         if not feasible:
-            return (f"No option is feasible for this profile; least blocked: {LABELS[top.option]} "
+            return (f"No option is feasible for this profile; least blocked: {self.label(top.option)} "
                     f"({top.why_not_feasible}).")
         if len(feasible) == 1:
             other = next(r for r in self.ranking if not r.feasible)
-            return (f"Recommended: {LABELS[top.option]} — the only feasible option here "
+            return (f"Recommended: {self.label(top.option)} — the only feasible option here "
                     f"(the others: {other.why_not_feasible}).")
         why = ", ".join(f.replace("_", " ") for f in self.deciding_factors())
-        return f"Recommended: {LABELS[top.option]} (score {top.score:.0f}/100){' — driven by ' + why if why else ''}."
+        return (f"Recommended: {self.label(top.option)} (score {top.score:.0f}/100)"
+                f"{' — driven by ' + why if why else ''}.")
 
     def deciding_factors(self, limit: int = 3) -> list[str]:
         """The factors that put the pick above the runner-up: per factor, the pick's contribution minus the
@@ -271,8 +279,10 @@ def _learned_reasons(option: str, expected: Mapping[str, Any], points: Mapping[s
     gap = points[top] - points[option]
     margin = d.margin[option]
     interval = f"expected accuracy {format_accuracy(e)}"
-    unc = (f"uncertainty of the difference ±{100 * margin:.1f} points at {prov.get('decades_from_evidence', 0):g} "
-           "decades from the evidence" if margin > 0 else "measured where we have evidence")
+    far = 10 ** float(prov.get("decades_from_evidence", 0) or 0)  # shown as a factor, never "0.4 decades"
+    unc = (f"uncertainty of the difference ±{100 * margin:.1f} points, "
+           + (f"{far:.1f}x from the nearest evidence in model size and examples" if far >= 1.05 else
+              "next to the evidence") if margin > 0 else "measured where we have evidence")
     if not feasible[option]:
         # Said as a hypothetical: an infeasible option's accuracy is what it would reach, not a reason to pick it.
         text = (f"{interval} if it were feasible here ({'above' if gap < 0 else 'vs'} {LABELS[top]}'s "
@@ -365,8 +375,18 @@ def recommend(profile: ProjectProfile | Mapping[str, Any], *, table_path: str | 
         if top.cost.train_gpu_hours > profile.budget_gpu_hours:
             caveats.append(f"{LABELS[top.option]} is estimated at {top.cost.train_gpu_hours:,.1f} GPU-hours per task, "
                            f"over your budget of {profile.budget_gpu_hours:,.1f}; train on a subset or fewer epochs.")
-    hybrids = tuple({"name": h.name, "rationale": h.message, "source": h.source}
-                    for h in table.hybrids if matches(h.when, profile))
+    # A hybrid is offered only when every option it combines is feasible and scores above 0 here ("prompt tuning
+    # per task" beside a prompt tuning scored 0 contradicted the ranking, issue 24 item 4); named in words.
+    by_option = {r.option: r for r in ranking}
+    hybrids = []
+    for h in table.hybrids:
+        uses = [o for o in OPTIONS if o in h.name]
+        if matches(h.when, profile) and all(by_option[o].feasible and by_option[o].score > 0 for o in uses):
+            name = h.name
+            for o in uses:
+                name = name.replace(o, LABELS[o])
+            hybrids.append({"name": name[0].upper() + name[1:], "rationale": h.message, "source": h.source})
+    hybrids = tuple(hybrids)
     # Without examples the ranking above had no expected accuracies either: its pick is the rules-only one.
     cfs = tuple(counterfactuals(profile, table, calibration if trains else None, order[0], costs, hits)) \
         if with_counterfactuals else ()

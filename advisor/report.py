@@ -60,7 +60,7 @@ def ranking_rows(rec: Recommendation) -> list[dict[str, Any]]:
         c, e = r.cost, r.expected_accuracy
         gap = (e or {}).get("vs_full_finetuning")
         rows.append({
-            "rank": r.rank, "option": label(r.option),
+            "rank": r.rank, "option": rec.label(r.option),
             "score": round(r.score, 1) if r.feasible else None,
             "feasible": "yes" if r.feasible else "no",
             "expected accuracy [10-90%]": format_accuracy(e),
@@ -107,9 +107,9 @@ def to_markdown(rec: Recommendation, evidence: list[dict[str, Any]] | None = Non
             lines.append(tie_sentence(rec))
     lines += ["", "## Why"]
     for r in rec.ranking:
-        lines += ["", f"### {label(r.option)}"]
+        lines += ["", f"### {rec.label(r.option)}"]
         lines += [f"- infeasible: {why}" for why in r.infeasible_reasons]
-        lines += [f"- {'+' if x.direction == 'for' else '−'} **{x.factor}** (weight {x.weight:g}): {x.rationale} "
+        lines += [f"- {'+' if x.direction == 'for' else '−'} **{x.factor.replace('_', ' ')}** (weight {x.weight:g}): {x.rationale} "
                   f"*Source: {x.source}*" for x in r.reasons[:4]]
     if evidence:
         lines += ["", "## Measured evidence (tasks most like yours)", ""]

@@ -175,7 +175,7 @@ def test_provider_finetuning_shows_training_tokens_in_the_table():
     at.selectbox(key="w_model_access").set_value("api_with_finetuning")
     at = _next(_next(at))
     table = at.dataframe[0].value
-    ft = table[table["option"] == "full fine-tuning"].iloc[0]
+    ft = table[table["option"] == "the provider's fine-tuning API"].iloc[0]  # what "full fine-tuning" means here
     assert ft["provider training tokens"] > 0 and ft["memory GB per GPU"] is None  # the provider trains: no memory of ours
     assert ft["provider cost"].startswith("$")  # tokens x epochs x data/prices.yaml's price (issue 22)
     off_axis = next(c.value for c in at.caption if c.value.startswith("Not on the GPU-hours axis"))
@@ -242,3 +242,66 @@ def test_the_page_table_and_every_download_show_the_same_ranking():
         assert f"| {cells} |" in md, cells
     # CSV: offered beside them (its text is pd.DataFrame(ranking_rows(rec)).to_csv(): the page's table itself).
     assert any("CSV" in b.proto.label for b in at.get("download_button"))
+
+
+def test_the_uploaders_limit_is_the_pilots():
+    import tomllib
+
+    from advisor.pilot import MAX_BYTES
+
+    config = tomllib.loads((Path(APP).parent / ".streamlit" / "config.toml").read_text())
+    assert config["server"]["maxUploadSize"] == MAX_BYTES / 1e6
+
+
+def test_saving_on_any_step_keeps_that_steps_answers():
+    """Issue 24 item 2: choosing 'critical' and ticking sensitive data on step 3, then saving the profile, gave a
+    YAML with accuracy_goal 'high' and data_governance false (a form sends values only when submitted). The
+    profile download is ProjectProfile.from_dict(answers).to_yaml() (app.profile_io): the answers must hold them."""
+    import yaml
+
+    from advisor import ProjectProfile
+
+    for step, field, set_it, want in ((0, "task_complexity", lambda w: w.set_value("complex"), "complex"),
+                                      (2, "accuracy_goal", lambda w: w.set_value("critical"), "critical"),
+                                      (2, "data_governance", lambda w: w.check(), True)):
+        at = _app()
+        for _ in range(step):
+            at = _next(at)
+        assert at.session_state["step"] == step
+        set_it(at.selectbox(key=f"w_{field}") if field != "data_governance" else at.checkbox(key=f"w_{field}"))
+        at = next(b for b in at.button if b.label.startswith("Save answers")).click().run()
+        assert not at.exception and at.session_state["step"] == step  # saved, still on the same page
+        assert any("Answers saved" in m.value for m in at.success)
+        saved = yaml.safe_load(ProjectProfile.from_dict(at.session_state["answers"]).to_yaml())
+        assert saved[field] == want, (field, saved[field])
+
+
+@pytest.mark.parametrize("example", ["api_only", "fifty_tasks", "medical_gpu", "sentiment_laptop"])
+def test_the_answer_page_shows_no_internal_ids_or_units(example, monkeypatch):
+    """Issue 24 item 5: internal ids (lit_dettmers2023_qlora, accuracy_goal), "0.4 decades of parameters",
+    scientific notation and a doubled basis paragraph were on the page."""
+    import re
+
+    import yaml
+
+    from advisor import ProjectProfile
+
+    root = Path(APP).parent
+    profile = ProjectProfile(**yaml.safe_load((root / "data" / "examples" / f"{example}.yaml").read_text()))
+    served = root / "data" / "calibration"
+    if not (served / "SERVED").exists():
+        pytest.skip("no served calibration")
+    # The served calibration: the page as users get it (basis paragraph, reasons from the measured part).
+    monkeypatch.setenv("TUNING_ADVISOR_CALIBRATION", str(served / (served / "SERVED").read_text().strip()))
+    at = AppTest.from_file(APP, default_timeout=90).run()
+    at.session_state["answers"], at.session_state["profile"], at.session_state["step"] = profile.to_dict(), profile, 3
+    at.run()
+    assert not at.exception
+    texts = [str(getattr(el, "value", "")) for kind in ("markdown", "caption", "info", "warning", "success", "subheader")
+             for el in at.get(kind)]
+    blob = "\n".join(texts + [df.value.to_string() for df in at.dataframe])
+    assert not re.findall(r"lit_\w+|peft_method_\w+|data/evidence|decision_table\.yaml", blob)
+    assert "decades" not in blob and not re.findall(r"\d\.\d+e[+-]\d", blob)
+    reasons = [t for t in texts if t.startswith("- **")]
+    assert reasons and not [t for t in reasons if re.search(r"\*\*[a-z]+_[a-z_]+\*\*", t)]  # factors in words
+    assert blob.count("What the numbers rest on") == 1

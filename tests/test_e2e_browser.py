@@ -128,7 +128,7 @@ def _set(page, field: str, value) -> None:
         return
     if field in CHOICES:
         page.locator(f'input[role="combobox"][aria-label="{label}"]').click()
-        page.get_by_role("option", name=CHOICE_LABELS.get(value, value.replace("_", " ")), exact=True).click()
+        page.get_by_role("option", name=CHOICE_LABELS.get((field, value), CHOICE_LABELS.get(value, value.replace("_", " "))), exact=True).click()
         _idle(page)  # a dropdown outside the form (model access) reruns the page
         return
     page.get_by_role("textbox", name=label).fill(value)
