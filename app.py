@@ -406,23 +406,35 @@ def answer_page() -> None:
     # charts. Options that do not train have no GPU-hours: they are named, never plotted at an invented value.
     feasible = [r for r in rec.ranking if r.feasible]
     infeasible = [r for r in rec.ranking if not r.feasible]
-    colour = alt.Color("option", scale=alt.Scale(domain=[LABELS[o] for o in OPTIONS],
-                                                 range=[COLOURS[o] for o in OPTIONS]))
+    plotted = [LABELS[r.option] for r in feasible]
+    # The legend lists only what is plotted (it once listed all five beside two points).
+    colour = alt.Color("option", scale=alt.Scale(domain=plotted, range=[COLOURS[r.option] for r in feasible]))
     chart = pd.DataFrame([{"option": LABELS[r.option],
                            y: r.expected_accuracy["point"] if calibrated else r.score,
+                           "low": r.expected_accuracy["low"] if calibrated else None,
+                           "high": r.expected_accuracy["high"] if calibrated else None,
                            "train GPU-hours": r.cost.train_gpu_hours,
                            "stored per task (MB)": r.cost.storage_bytes_per_task / 1e6} for r in feasible],
                          # Named columns: with no feasible option (70B on a laptop) the frame is empty, not shapeless.
-                         columns=["option", y, "train GPU-hours", "stored per task (MB)"])
+                         columns=["option", y, "low", "high", "train GPU-hours", "stored per task (MB)"])
     left, right = st.columns(2)
     if len(chart) < 2:
         chart = chart.iloc[0:0]  # one feasible option has nothing to be compared with: no chart, the table says it
+
+    def points(frame: pd.DataFrame, x: str, title: str) -> alt.Chart:
+        """Each option at its cost (log axis: costs span orders of magnitude), with its 10-90% interval as a bar
+        when the accuracies are expected ones — a point alone claimed more certainty than the table's interval."""
+        fmt = ".2f" if calibrated else ".0f"
+        base = alt.Chart(frame, title=title).encode(x=alt.X(x, scale=alt.Scale(type="log")), color=colour)
+        dots = base.mark_circle(size=140).encode(
+            y=alt.Y(y, scale=alt.Scale(zero=False), axis=alt.Axis(format=fmt)),
+            tooltip=["option", alt.Tooltip(y, format=fmt), x] + (["low", "high"] if calibrated else []))
+        return base.mark_rule(size=3, opacity=0.5).encode(y="low", y2="high") + dots if calibrated else dots
+
     trained = chart[chart["train GPU-hours"] > 0]
     if not trained.empty:
-        left.altair_chart(alt.Chart(trained, title=f"{y.capitalize()} vs estimated training cost").mark_circle(
-            size=140).encode(x=alt.X("train GPU-hours", scale=alt.Scale(type="log")),
-                             y=alt.Y(y, scale=alt.Scale(zero=False), axis=alt.Axis(format=".2f" if calibrated else ".0f")), color=colour,
-                             tooltip=list(trained.columns)), width="stretch")
+        left.altair_chart(points(trained, "train GPU-hours", f"{y.capitalize()} vs estimated training cost"),
+                          width="stretch")
     # No GPU-hours of yours: prompting does not train; provider fine-tuning trains on the provider's hardware and
     # is priced in training tokens instead. Named, never plotted at an invented value.
     off_axis = [f"{LABELS[r.option]} (" + (f"trained by the provider: {r.cost.training_tokens:,} training tokens"
@@ -430,11 +442,13 @@ def answer_page() -> None:
                 for r in feasible if r.cost.train_gpu_hours <= 0]
     if off_axis and not chart.empty:
         left.caption(f"Not on the GPU-hours axis: {'; '.join(off_axis)}.")
-    if not chart.empty:
-        right.altair_chart(alt.Chart(chart, title=f"{y.capitalize()} vs storage per task").mark_circle(
-            size=140).encode(x=alt.X("stored per task (MB)", scale=alt.Scale(type="log")),
-                             y=alt.Y(y, scale=alt.Scale(zero=False), axis=alt.Axis(format=".2f" if calibrated else ".0f")), color=colour,
-                             tooltip=list(chart.columns)), width="stretch")
+    stored = chart[chart["stored per task (MB)"] > 0]  # 0 B (the provider stores it) has no place on a log axis
+    if len(stored) >= 1 and not chart.empty:
+        right.altair_chart(points(stored, "stored per task (MB)", f"{y.capitalize()} vs storage per task"),
+                           width="stretch")
+        nothing = [LABELS[r.option] for r in feasible if r.cost.storage_bytes_per_task <= 0]
+        if nothing:
+            right.caption(f"Not on the storage axis (nothing stored on your side): {', '.join(nothing)}.")
     if infeasible:
         # Options blocked for the same reason are listed together: one sentence per reason, not one per option.
         by_reason: dict[str, list[str]] = {}

@@ -305,3 +305,57 @@ def test_the_answer_page_shows_no_internal_ids_or_units(example, monkeypatch):
     reasons = [t for t in texts if t.startswith("- **")]
     assert reasons and not [t for t in reasons if re.search(r"\*\*[a-z]+_[a-z_]+\*\*", t)]  # factors in words
     assert blob.count("What the numbers rest on") == 1
+
+
+def test_charts_plot_intervals_and_legend_only_what_is_plotted(monkeypatch):
+    """Issue 24 item 6: points without their intervals, legends naming options not plotted, 0 B on a log axis,
+    and no line for the memory available."""
+    import json
+
+    import yaml
+
+    from advisor import ProjectProfile
+
+    root = Path(APP).parent
+    served = root / "data" / "calibration"
+    if not (served / "SERVED").exists():
+        pytest.skip("no served calibration")
+    monkeypatch.setenv("TUNING_ADVISOR_CALIBRATION", str(served / (served / "SERVED").read_text().strip()))
+    profile = ProjectProfile(**yaml.safe_load((root / "data" / "examples" / "medical_gpu.yaml").read_text()))
+    at = AppTest.from_file(APP, default_timeout=90).run()
+    at.session_state["answers"], at.session_state["profile"], at.session_state["step"] = profile.to_dict(), profile, 3
+    at.run()
+    assert not at.exception
+    specs = [json.loads(c.proto.spec) for c in at.get("vega_lite_chart")]
+    text = [json.dumps(s) for s in specs]
+    scatter = [t for t in text if "vs estimated training cost" in t]
+    assert scatter and '"y2"' in scatter[0]  # the 10-90% interval drawn as a bar under each point
+    memory = [t for t in text if "available GB per GPU" in t]
+    assert memory and '"rule"' in memory[0]  # the memory you have, as a line
+
+
+def test_the_legend_names_only_plotted_options():
+    from advisor import ProjectProfile, recommend
+
+    profile = ProjectProfile(labeled_examples=50, model_params_b=8, num_classes=2, compute="medium", gpu_memory_gb=40)
+    blocked = [r.option for r in recommend(profile).ranking if not r.feasible]
+    assert blocked == ["full_finetuning"]  # 8B full fine-tuning does not fit one 40 GB GPU
+    at = AppTest.from_file(APP, default_timeout=90).run()
+    at.session_state["answers"], at.session_state["profile"], at.session_state["step"] = profile.to_dict(), profile, 3
+    at.run()
+    assert not at.exception
+    import json
+
+    scatter = [json.loads(c.proto.spec) for c in at.get("vega_lite_chart")
+               if "vs estimated training cost" in c.proto.spec]
+    assert scatter
+    domains = [e["color"]["scale"]["domain"] for e in _encodings(scatter[0]) if "scale" in e.get("color", {})]
+    assert domains and all("full fine-tuning" not in d and len(d) == 4 for d in domains), domains
+
+
+def _encodings(spec):
+    """Every encoding block of a (possibly layered) Vega-Lite spec."""
+    out = [spec["encoding"]] if "encoding" in spec else []
+    for part in spec.get("layer", []):
+        out += _encodings(part)
+    return out
