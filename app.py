@@ -598,10 +598,17 @@ def evidence_page() -> None:
         x=alt.X("train_size", title="training examples", scale=alt.Scale(type="log")),
         y=alt.Y("score", title="test score (the task's metric)")).properties(width=260, height=200).facet(
         facet=alt.Facet("task", title=None), columns=3, title=f"{backbone}: score vs training-set size"))
-    st.altair_chart(base.mark_circle(size=70).encode(
-        x=alt.X("train_time_s", title="train time per run (s)", scale=alt.Scale(type="symlog")),
+    # A log axis with readable ticks (symlog showed only "0" and "300"); runs that train nothing (prompting, 0 s)
+    # have no place on it and are named below the chart instead.
+    timed = curves[curves.train_time_s > 0]
+    st.altair_chart(alt.Chart(timed).encode(color=colour, tooltip=tip).mark_circle(size=70).encode(
+        x=alt.X("train_time_s", title="train time per run (s, log scale)", scale=alt.Scale(type="log"),
+                axis=alt.Axis(values=[1, 3, 10, 30, 100, 300, 1000, 3000, 10000], format="~s")),
         y=alt.Y("score", title="test score")).properties(width=260, height=200).facet(
         facet=alt.Facet("task", title=None), columns=3, title=f"{backbone}: score vs training time"))
+    untimed = sorted({o for o in curves[curves.train_time_s <= 0].option})
+    if untimed:
+        st.caption(f"Not on the time axis (no training): {', '.join(untimed)}.")
     st.dataframe(sub[["backbone", "task", "method", "train_size", "seed", "metric", "score", "accuracy", "macro_f1",
                       "train_time_s", "trainable_params", "stored_bytes", "forgetting", "lr", "steps"]],
                  hide_index=True, width="stretch", key="evidence_table")
