@@ -11,7 +11,7 @@ from advisor.profile import CHOICES, OPTIONS, ProjectProfile
 from advisor.rules import Reason, RuleScore, rule_hits, score_options
 from advisor.table import DecisionTable, load_table, matches
 
-from advisor.options import LABELS  # noqa: E402 - the one option registry
+from advisor.options import LABELS, label as option_label  # noqa: E402 - the one option registry
 
 
 @dataclass(frozen=True)
@@ -78,7 +78,7 @@ class Recommendation:
         fine-tuning job (it trains and hosts; how, it does not say) and is named that way (issue 24 item 3)."""
         if option == "full_finetuning" and self.profile.model_access == "api_with_finetuning":
             return "the provider's fine-tuning API"
-        return LABELS[option]
+        return option_label(option)  # an unknown option raises UnknownOption, never a bare KeyError
 
     def summary(self) -> str:
         top = self.ranking[0]
