@@ -77,6 +77,8 @@ QUESTIONS = {
     "sharding": "Shard weights and optimizer state across GPUs (ZeRO-3 / FSDP)?",
     "precision": "Weights precision",
     "batch_size": "Training batch size per GPU",
+    "epochs": "Training epochs",
+    "lora_rank": "LoRA rank r",
     "seq_len": "Training sequence length in tokens (0 = input + label)",
     "context_length": "Serving context length in tokens (0 = what each option sends)",
     "price_per_m_training_tokens": "Provider fine-tuning price, $ per 1M training tokens (optional)",
@@ -364,10 +366,34 @@ def memory_chart(profile: ProjectProfile, rec: Any) -> None:
                f"{throughput_source(profile)}.")
 
 
+def assumptions(profile: ProjectProfile) -> ProjectProfile:
+    """The assumptions behind every cost figure, stated and changeable (issue 23 item 4): a change goes into the
+    answers and the one cost computation (advisor.costs) prices everything below with it."""
+    fields = ("epochs", "lora_rank", "batch_size", "seq_len", "precision")
+    with st.expander(f"Assumptions behind the figures: {profile.epochs} epochs, LoRA rank {profile.lora_rank}, "
+                     f"batch {profile.batch_size}, sequence length {profile.seq_len or 'your input + label'}, "
+                     f"precision {profile.precision}"):
+        with st.form("assumptions"):
+            values = {f: widget(f, getattr(profile, f)) for f in fields}
+            apply = st.form_submit_button("Update the figures")
+        if apply:
+            candidate = {**answers(), **{k: (None if v == "" else v) for k, v in values.items()}}
+            try:
+                changed = ProjectProfile.from_dict(candidate)
+            except ProfileError as err:
+                for p in err.problems:
+                    st.error(f"**{QUESTIONS.get(p.field, p.field)}** — got {str(p.value)[:40]!r}; allowed: {p.allowed}.")
+            else:
+                st.session_state["answers"], st.session_state["profile"] = changed.to_dict(), changed
+                return changed
+    return profile
+
+
 def answer_page() -> None:
     profile = st.session_state.get("profile")
     if profile is None or profile.to_dict() != answers():  # answers changed elsewhere (e.g. loaded): validate them
         profile = ProjectProfile.from_dict(answers())
+    profile = assumptions(profile)
     with st.spinner("Computing the answer…"):  # the first answer in a process loads the served calibration
         rec = recommend(profile, measured_on=pilot_measured_on(profile))
     # The evidence recommend() itself cited, never a fresh read of the live store: the page, the JSON and the

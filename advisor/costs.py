@@ -196,10 +196,11 @@ def kv_cache_bytes(layers: int, hidden: int, context: int, batch: int = 1, bytes
 
 
 def plan_memory(option: str, params: float, hidden: int, layers: int, config: MemoryConfig, *, batch: int,
-                seq_len: int, context: int, gpus: int = 1, vocab: int | None = None) -> MemoryPlan:
+                seq_len: int, context: int, gpus: int = 1, vocab: int | None = None,
+                rank: int = LORA_RANK) -> MemoryPlan:
     """The sum for one option and configuration (every term in the module text above its constants)."""
     options.get(option)
-    trainable = trainable_params(option, params, hidden, layers)
+    trainable = trainable_params(option, params, hidden, layers, rank)
     wb = PRECISION_BYTES[config.precision]
     embed = 2.0 * vocab * hidden if vocab else 0.0
     # Quantised bases: Linear weights at QUANT_BYTES, the embedding and head at 2 bytes.
@@ -329,7 +330,7 @@ def feasibility(profile: ProjectProfile, option: str, table: DecisionTable | Non
         fixed_out = False
     plans = [plan_memory(option, profile.model_params_b * 1e9, hidden, layers, c, batch=profile.batch_size,
                          seq_len=train_seq_len(profile), context=serve_context(profile, option),
-                         gpus=profile.num_gpus, vocab=vocab) for c in steps]
+                         gpus=profile.num_gpus, vocab=vocab, rank=profile.lora_rank) for c in steps]
     smallest = min(plans, key=lambda p: p.total)
     if fixed_out:
         return Feasibility(option, False, plans[0], memory, 0,
@@ -349,18 +350,19 @@ def estimate(profile: ProjectProfile, option: str, table: DecisionTable | None =
     n = profile.model_params_b * 1e9
     hidden, layers = model_shape(profile)
     seq = profile.avg_input_tokens + LABEL_TOKENS
-    tokens = profile.labeled_examples * EPOCHS * seq
+    tokens = profile.labeled_examples * profile.epochs * seq
     tflops = float(table.compute_tflops[profile.compute]) * 1e12 * profile.num_gpus
 
     shots = options.demonstrations(profile.labeled_examples)  # the recipe's prompt uses the same number
     if profile.model_access == "api_with_finetuning" and options.get(option).trains:
         # The provider trains and hosts: no GPU memory or weights of ours; the bill is tokens x epochs x price.
         price, src = provider_price(profile)
-        bill = provider_finetuning_cost(profile.labeled_examples, seq, price_per_million=price)
+        bill = provider_finetuning_cost(profile.labeled_examples, seq, epochs=profile.epochs,
+                                        price_per_million=price)
         money = (f" = {format_dollars(bill['dollars'])} at ${price:g}/1M tokens ({src})" if price is not None
                  else "; give price_per_m_training_tokens for dollars")
         return CostEstimate(option, 0, 0.0, 0.0, 0.0, 0.0, 0, 0,
-                            f"provider fine-tuning: {int(tokens):,} training tokens ({EPOCHS} epochs){money}",
+                            f"provider fine-tuning: {int(tokens):,} training tokens ({profile.epochs} epochs){money}",
                             int(tokens), bill["dollars"])
     fe = feasibility(profile, option, table)
     smallest = fe.floor_gb  # the same ladder's plans: computing them twice was a quarter of estimate()'s time
@@ -375,8 +377,8 @@ def estimate(profile: ProjectProfile, option: str, table: DecisionTable | None =
         # Gradient checkpointing recomputes the forward pass: 8 N T instead of 6 N T (Korthikanti et al. 2022).
         flops *= 8 / 6 if fe.plan.config.checkpointing else 1
         return CostEstimate(option, int(n), flops, flops / tflops / 3600, fe.needed_gb, smallest, int(2 * n), 0,
-                            f"all weights, {EPOCHS} epochs; a full bf16 copy per task", **base)
-    trainable = trainable_params(option, n, hidden, layers)
+                            f"all weights, {profile.epochs} epochs; a full bf16 copy per task", **base)
+    trainable = trainable_params(option, n, hidden, layers, rank=profile.lora_rank)
     if option == "prompt_tuning":
         flops = 4 * n * tokens * (seq + SOFT_PROMPT_TOKENS) / seq
         extra, note = SOFT_PROMPT_TOKENS, f"{SOFT_PROMPT_TOKENS} virtual tokens at the input"
@@ -385,7 +387,7 @@ def estimate(profile: ProjectProfile, option: str, table: DecisionTable | None =
         extra, note = PREFIX_TOKENS, f"{PREFIX_TOKENS} key/value positions at every layer"
     else:
         flops = 4 * n * tokens
-        extra, note = 0, f"rank {LORA_RANK} on query/value; merged into the weights for serving"
+        extra, note = 0, f"rank {profile.lora_rank} on query/value; merged into the weights for serving"
     flops *= 6 / 4 if fe.plan.config.checkpointing else 1  # one more forward pass (2 N T)
     return CostEstimate(option, int(trainable), flops, flops / tflops / 3600, fe.needed_gb, smallest,
                         int(trainable * 4), extra, note, **base)
@@ -420,7 +422,7 @@ class MemoryBreakdown:
         return {**asdict(self), "total": self.total}
 
 
-def trainable_params(option: str, params: float, hidden: int, layers: int) -> float:
+def trainable_params(option: str, params: float, hidden: int, layers: int, rank: int = LORA_RANK) -> float:
     """Trainable parameters of `option` for a model of this shape (the same counts `estimate` prices)."""
     options.get(option)
     if option == "prompt_engineering":
@@ -432,7 +434,7 @@ def trainable_params(option: str, params: float, hidden: int, layers: int) -> fl
     if option == "prefix_tuning":
         return 2 * layers * PREFIX_TOKENS * hidden
     if option == "lora":
-        return layers * LORA_TARGETS * 2 * hidden * LORA_RANK
+        return layers * LORA_TARGETS * 2 * hidden * rank
     raise options.UnknownOption(f"option={option!r} has no trainable-parameter count")
 
 

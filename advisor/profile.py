@@ -19,7 +19,7 @@ import yaml
 
 from advisor.files import FileRefused, read_bounded
 from advisor.models import CatalogError, UnknownModel, get_model, model_names
-from advisor.options import OPTIONS  # noqa: E402 - the one option registry
+from advisor.options import EPOCHS, LORA_RANK, OPTIONS  # noqa: E402 - the one option registry
 
 CHOICES: dict[str, tuple[str, ...]] = {
     "task_complexity": ("simple", "moderate", "complex"),
@@ -46,6 +46,8 @@ INT_RANGES: dict[str, tuple[int, int | None]] = {
     "seq_len": (0, 10_000_000),
     "context_length": (0, 10_000_000),
     "num_gpus": (1, 100_000),
+    "epochs": (1, 1_000),
+    "lora_rank": (1, 4_096),
 }
 # float fields: (lower bound, lower bound inclusive, upper bound)
 FLOAT_RANGES: dict[str, tuple[float, bool, float]] = {
@@ -101,6 +103,8 @@ HELP: dict[str, str] = {
                  "then 4-bit as in QLoRA), or fix one of fp32, bf16, 8-bit, 4-bit.",
     "batch_size": "Training batch size per GPU (activations grow linearly with it).",
     "seq_len": "Training sequence length in tokens; 0 = your typical input plus the label.",
+    "epochs": "Passes over your labelled examples that the training-time and provider-cost figures assume.",
+    "lora_rank": "LoRA rank r that the memory, storage and recipe figures assume (alpha follows as 2r).",
     "context_length": "Serving context length in tokens (the KV cache grows with it); 0 = what each option sends per "
                       "request (prompt engineering: the instruction and demonstrations too).",
     "num_gpus": "Number of GPUs of gpu_memory_gb each (more than one: data parallel, or sharded with sharding=zero3).",
@@ -194,6 +198,9 @@ class ProjectProfile:
     num_gpus: int = 1
     sharding: str = "none"
     price_per_m_training_tokens: float | None = None
+    # Assumptions behind the cost figures (issue 23 item 4), changeable on the answer page: they were constants.
+    epochs: int = EPOCHS
+    lora_rank: int = LORA_RANK
 
     def __post_init__(self) -> None:
         problems: list[FieldProblem] = []

@@ -140,9 +140,15 @@ def recipe(profile: ProjectProfile, option: str, results_dir: str | None = None)
     notes = ["Learning rates were measured on 23M-135M models; the checkpoint rule above keeps a rate that is too "
              "high for a larger model from passing unnoticed (validation accuracy then never improves)."]
     if option == "lora":
-        kwargs = {"r": LORA_RANK, "lora_alpha": LORA_ALPHA, "lora_dropout": LORA_DROPOUT,
+        # The rank the cost figures assume: the measured one unless the user changed it on the answer page, and then
+        # alpha keeps the measured ratio (16/8 = 2), so the learning rate's effective scale stays the measured one.
+        rank = profile.lora_rank
+        alpha = LORA_ALPHA if rank == LORA_RANK else LORA_ALPHA * rank // LORA_RANK
+        rank_src = method_src if rank == LORA_RANK else "your assumption (answer page → Assumptions; lora_rank)"
+        alpha_src = method_src if rank == LORA_RANK else f"alpha/r = {LORA_ALPHA}/{LORA_RANK} as in {method_src}"
+        kwargs = {"r": rank, "lora_alpha": alpha, "lora_dropout": LORA_DROPOUT,
                   "target_modules": TARGETS[family], "task_type": "SEQ_CLS"}
-        settings += [Setting("r", LORA_RANK, method_src), Setting("lora_alpha", LORA_ALPHA, method_src),
+        settings += [Setting("r", rank, rank_src), Setting("lora_alpha", alpha, alpha_src),
                      Setting("lora_dropout", LORA_DROPOUT, method_src),
                      Setting("target_modules", TARGETS[family], "the attention query/value projections every "
                                                                "measured LoRA run adapted (advisor/options.py "
@@ -357,7 +363,7 @@ def plan(rec: Any) -> list[Step]:
         if c.train_gpu_hours:
             cost = (f"about {human_duration(c.train_gpu_hours)} of training on compute '{p.compute}'"
                     + (f", {c.configuration}" if c.configuration else "")
-                    + " (the cost model: 3 epochs; the recipe's step budget may differ)")
+                    + f" (the cost model: {p.epochs} epochs; the recipe's step budget may differ)")
         else:
             from advisor.costs import format_dollars
 

@@ -359,3 +359,25 @@ def _encodings(spec):
     for part in spec.get("layer", []):
         out += _encodings(part)
     return out
+
+
+def test_changing_an_assumption_updates_the_figures():
+    """Issue 23 item 4: epochs are stated on the page and changing them re-prices the training time."""
+    from advisor import ProjectProfile, recommend
+
+    profile = ProjectProfile(labeled_examples=2000, model_params_b=7, compute="medium")
+    at = AppTest.from_file(APP, default_timeout=90).run()
+    at.session_state["answers"], at.session_state["profile"], at.session_state["step"] = profile.to_dict(), profile, 3
+    at.run()
+    assert not at.exception and any("3 epochs" in e.label for e in at.expander)
+    at.text_input(key="w_epochs").set_value("6")
+    at = next(b for b in at.button if b.label == "Update the figures").click().run()
+    assert not at.exception and at.session_state["answers"]["epochs"] == 6
+    table = at.dataframe[0].value
+    lora = table[table["option"] == "LoRA"].iloc[0]
+    six = recommend(ProjectProfile(**{**profile.to_dict(), "epochs": 6})).option("lora").cost
+    three = recommend(profile).option("lora").cost
+    assert six.train_gpu_hours == 2 * three.train_gpu_hours
+    from advisor.costs import human_duration
+
+    assert lora["training time"] == human_duration(six.train_gpu_hours)
