@@ -6,6 +6,7 @@ Run: make run  (streamlit run app.py on 127.0.0.1:8501)
 from __future__ import annotations
 
 import json
+import time
 from pathlib import Path
 from typing import Any
 
@@ -18,7 +19,7 @@ from advisor.artifact import load_served, served_path
 from advisor.evidence import learning_curves, load_results, results_dir
 from advisor.glossary import GLOSSARY
 from advisor.compare import compare, table_rows
-from advisor.costs import (GB, available_memory_gb, human_duration, model_shape, prompt_inference_dollars_per_1k, qlora_accuracy_cost,
+from advisor.costs import (GB, available_memory_gb, human_duration, pilot_duration, model_shape, prompt_inference_dollars_per_1k, qlora_accuracy_cost,
                            throughput_source, time_warnings, totals)
 from advisor.models import get_model
 from advisor.options import COLOURS, LABELS
@@ -247,7 +248,8 @@ def wizard() -> None:
 
 
 # The pilot fills these answers from the measurement (advisor.pilot.PilotResult.profile_values).
-PILOT_FIELDS = ("zero_shot_accuracy", "probe_accuracy", "labeled_examples", "num_classes")
+PILOT_FIELDS = ("zero_shot_accuracy", "probe_accuracy", "labeled_examples", "num_classes", "prompt_accuracy",
+                "prompt_accuracy_n", "model", "model_params_b")
 
 
 def pilot_panel() -> None:
@@ -284,7 +286,14 @@ def pilot_panel() -> None:
                               key="pilot_text")
         label = right.selectbox("Label column", names, key="pilot_label",
                                 index=names.index("label") if "label" in names else len(names) - 1)
-        quick = st.checkbox("Also one quick LoRA run on my data (a few more minutes)", key="pilot_quick")
+        model = st.text_input("Your model (optional)", key="pilot_model",
+                              placeholder="leave empty to measure with MiniLM only",
+                              help="A local Hugging Face folder (config.json + *.safetensors), smollm2-135m, or a "
+                                   "catalog model already downloaded into the Hugging Face cache. Its prompting "
+                                   "(zero-shot and with demonstrations) is measured on your held-out rows and "
+                                   "replaces the predicted prompt-engineering accuracy.").strip() or None
+        quick = st.checkbox("Also one quick LoRA run on my data (a few more minutes; on your model when given)",
+                            key="pilot_quick")
         if not st.button("Run the pilot", key="pilot_run", type="primary"):
             return
         try:
@@ -293,15 +302,29 @@ def pilot_panel() -> None:
             st.error(f"**{upload.name}** — {err}")
             return
         with st.status("Measuring on your data…", expanded=True) as status:
-            shown: list[str] = []
-            box = st.empty()
+            board, latest = st.empty(), st.empty()
+            stages: dict[int, Any] = {}
+            clock = {"start": time.monotonic(), "total": 0}
+
+            def draw() -> None:
+                board.markdown("\n".join(stage_text(i, clock["total"], stg, time.monotonic() - clock["start"])
+                                         for i, stg in sorted(stages.items())))
+
+            def on_stage(i: int, total: int, stg: Any) -> None:
+                stages[i], clock["total"] = stg, total
+                if stg.seconds is None:
+                    clock["start"] = time.monotonic()
+                draw()
 
             def progress(line: str) -> None:
-                shown.append(line)
-                box.code("\n".join(shown[-12:]), language=None)
+                # Only the stage board and the subprocess's own "# ..." milestones: no tqdm bars or raw logs.
+                if line.startswith("# ") or line.startswith("... "):
+                    latest.caption(line.lstrip("#. ").strip()[:200])
+                draw()
 
             try:
-                result = run_pilot(raw, text, label, quick=quick, progress=progress, data=data)
+                result = run_pilot(raw, text, label, quick=quick, progress=progress, data=data, model=model,
+                                   memory_gb=answers().get("gpu_memory_gb"), on_stage=on_stage)
             except PilotError as err:
                 status.update(label="The pilot failed", state="error")
                 st.error(str(err))
@@ -315,14 +338,28 @@ def pilot_panel() -> None:
         st.rerun()
 
 
+def stage_text(i: int, total: int, stg: Any, elapsed: float) -> str:
+    """One line of the pilot's stage board: done (its time beside its estimate) or running (elapsed of estimate)."""
+    est = f"estimated {pilot_duration(stg.estimate_s)}" if stg.estimate_s else "no estimate"
+    if stg.seconds is not None:
+        return f"- ✅ Stage {i} of {total}: {stg.name} — {pilot_duration(stg.seconds)} ({est})"
+    return f"- ⏳ Stage {i} of {total}: {stg.name} — running, {pilot_duration(elapsed)} so far ({est})"
+
+
 def pilot_sentence(pilot: dict[str, Any]) -> str:
     text = (f"Measured on {pilot.get('file', 'your data')}: zero-shot accuracy **{pilot['zero_shot_accuracy']:.3f}**, "
             f"linear-probe accuracy **{pilot['probe_accuracy']:.3f}** (on {pilot['n_test']:,} held-out rows, with the "
             f"{pilot['backbone']} encoder, not your model). Filled into your answers: labeled examples {pilot['n_rows']:,}, classes {pilot['num_classes']}, "
             f"zero-shot and probe accuracy.")
+    if pilot.get("prompt_accuracy") is not None:
+        text += (f" Prompting with your model {pilot['model']}: **{pilot['prompt_accuracy']:.3f}** on "
+                 f"{pilot['prompt_n']:,} held-out rows (zero-shot {pilot['prompt_zero_shot_accuracy']:.3f}"
+                 + (f", with demonstrations {pilot['prompt_few_shot_accuracy']:.3f}"
+                    if pilot.get("prompt_few_shot_accuracy") is not None else "")
+                 + "); filled in as prompt accuracy and the model's size.")
     if pilot.get("lora_accuracy") is not None:
         text += (f" Quick LoRA run: **{pilot['lora_accuracy']:.3f}** ({pilot['lora']['steps']} steps on "
-                 f"{pilot['lora']['train_size']:,} examples with {pilot['backbone']}).")
+                 f"{pilot['lora']['train_size']:,} examples with {pilot.get('model') or pilot['backbone']}).")
     return text
 
 
@@ -331,6 +368,8 @@ def pilot_measured_on(profile: ProjectProfile) -> str | None:
     pilot = st.session_state.get("pilot")
     if not pilot or (profile.zero_shot_accuracy, profile.probe_accuracy) != (
             round(pilot["zero_shot_accuracy"], 4), round(pilot["probe_accuracy"], 4)):
+        return None
+    if pilot.get("prompt_accuracy") is not None and profile.prompt_accuracy != round(pilot["prompt_accuracy"], 4):
         return None
     return pilot["measured_on"]
 

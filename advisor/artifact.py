@@ -32,6 +32,28 @@ PUBLISHED_NEAR = (0.3, 0.5)  # decades of parameters / examples to a published r
 _PROBLEM: list[str] = []
 
 
+MEASURED_ON_YOUR_DATA = "measured on your data"
+Z_10_90 = 1.2815515655446004  # the standard normal's 90% quantile: a 10-90% interval is point +- 1.2816 sd
+
+
+def wilson_interval(p: float, n: int, z: float = Z_10_90) -> tuple[float, float]:
+    """The Wilson score interval of a proportion p measured on n rows (Wilson 1927): unlike p +- z sd it stays
+    inside 0-1 and is not zero-width at p = 0 or 1 — 8 of 8 correct is not a certain 100%."""
+    denom = 1.0 + z * z / n
+    centre = (p + z * z / (2 * n)) / denom
+    half = z * math.sqrt(p * (1 - p) / n + z * z / (4 * n * n)) / denom
+    return max(0.0, centre - half), min(1.0, centre + half)
+
+
+def measured_prompt_interval(profile: Any) -> tuple[float, float, float] | None:
+    """(accuracy, 10% end, 90% end) of the prompting the user measured on their own rows, or None."""
+    p, n = getattr(profile, "prompt_accuracy", None), getattr(profile, "prompt_accuracy_n", None)
+    if p is None or not n:
+        return None
+    lo, hi = wilson_interval(float(p), int(n))
+    return float(p), min(lo, float(p)), max(hi, float(p))
+
+
 def _classes(profile: Any) -> int:
     """Classes for the chance level: a generation task has no fixed label set (chance 0, as k = 1)."""
     return 1 if getattr(profile, "task_kind", "classification") == "generation" else profile.num_classes
@@ -100,7 +122,16 @@ class ServedCalibration:
         """Each option's own error spread in accuracy units (the lower-bound rule's margin)."""
         m = self.modes[self.mode_for(profile)]
         k = _classes(profile)
-        return {o: float(v) * (1.0 - (1.0 / k if k > 1 else 0.0)) for o, v in (m.get("option_spread") or {}).items()}
+        out = {o: float(v) * (1.0 - (1.0 / k if k > 1 else 0.0)) for o, v in (m.get("option_spread") or {}).items()}
+        measured = self.measured_prompt(profile)
+        if measured is not None:  # its own sampling error, not the model's error on unseen tasks
+            out["prompt_engineering"] = measured[0] - measured[1]
+        return out
+
+    def measured_prompt(self, profile: Any) -> tuple[float, float, float] | None:
+        """Prompting measured with the user's own model on held-out rows of their data (`advisor pilot --model`):
+        (accuracy, 10% end, 90% end) of its Wilson score interval, or None when not measured."""
+        return measured_prompt_interval(profile)
 
     def zero_shot_gain(self, profile: Any) -> tuple[float, str]:
         if profile.zero_shot_accuracy is not None:
@@ -212,6 +243,12 @@ class ServedCalibration:
             shift = self._size_shift(profile, n, pts, interval=False)
             # Unclipped: these feed decisions (counterfactuals), where a clip would compress differences.
             out[n] = {o: pts[o] + shift[o][0] for o in OPTIONS}
+        measured = self.measured_prompt(profile)
+        if measured is not None:
+            # The same prompt with the same model: its demonstrations are a handful of rows, so the measured
+            # accuracy holds at every training size the counterfactuals try (a model-size variant drops it).
+            for row in out.values():
+                row["prompt_engineering"] = measured[0]
         return out
 
     # ------------------------------------------------------------ distance from the evidence
@@ -240,7 +277,13 @@ class ServedCalibration:
         error of a difference (sigma_diff) times (z + the decades from the evidence) (advisor.decision)."""
         params, sd = self.decision(profile)
         d = self.decades_from_evidence(profile, sizes) + params.z
-        return {int(n): {o: float(sd * d[i, j]) for j, o in enumerate(OPTIONS)} for i, n in enumerate(sizes)}
+        out = {int(n): {o: float(sd * d[i, j]) for j, o in enumerate(OPTIONS)} for i, n in enumerate(sizes)}
+        measured = self.measured_prompt(profile)
+        if measured is not None:
+            # Measured on the user's rows: the margin of its difference is half its own 10-90% interval.
+            for row in out.values():
+                row["prompt_engineering"] = (measured[2] - measured[1]) / 2
+        return out
 
     # ------------------------------------------------------------ the size model
     def _gap_slopes(self) -> dict[str, float]:
@@ -434,6 +477,17 @@ class ServedCalibration:
                                + f"{self.modes[mode]['rows']} measured runs ({mode} model: "
                                f"{', '.join(self.modes[mode]['features'])}); {zs_source}",
                       "provenance": prov}
+        measured = self.measured_prompt(profile)
+        if measured is not None:
+            p, lo, hi = measured
+            out["prompt_engineering"] = {
+                "point": round(p, 4), "low": round(lo, 4), "high": round(hi, 4), "mode": mode, "decision_point": p,
+                "basis": f"measured with your model on {profile.prompt_accuracy_n:,} held-out rows of your data "
+                         "(`advisor pilot --model`); 10-90% Wilson interval",
+                "provenance": {"kind": MEASURED_ON_YOUR_DATA,
+                               "detail": f"your model's best prompt scored {p:.3f} on {profile.prompt_accuracy_n:,} "
+                                         "held-out rows of your data", "sources": [],
+                               "decades_from_evidence": 0.0}}
         self._add_gap_intervals(profile, n, out)
         return out
 
@@ -447,7 +501,7 @@ class ServedCalibration:
         lp, ld = math.log10(profile.model_params_b * 1e9), math.log10(max(n, 1))
         ft = out["full_finetuning"]["point"]
         for o, e in out.items():
-            if o == "full_finetuning" or e["provenance"]["kind"] == "measured here":
+            if o == "full_finetuning" or e["provenance"]["kind"] in ("measured here", MEASURED_ON_YOUR_DATA):
                 continue
             g, lo, hi, _ = self._scaling_predict(o, lp, ld)
             d = e["point"] - ft  # the displayed points' own difference: the page's figures agree with each other

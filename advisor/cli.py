@@ -11,7 +11,7 @@ from typing import Any, Optional
 
 import typer
 
-from advisor.costs import (GB, estimate_all, format_dollars, human_duration, prompt_inference_dollars_per_1k,
+from advisor.costs import (GB, estimate_all, format_dollars, human_duration, pilot_duration, prompt_inference_dollars_per_1k,
                            throughput_source, time_warnings, totals)
 from advisor.models import CatalogError, get_model, load_catalog
 from advisor.profile import HELP, ProfileError, ProjectProfile, field_names
@@ -97,7 +97,7 @@ def render(rec: Recommendation) -> str:
     calibrated = any(r.expected_accuracy for r in rec.ranking)
     own_weights = rec.profile.model_access == "weights"
     lines.append(f"{'#':<3}{'option':<20}{'score':>6}  {'feasible':<9}"
-                 + (f"{'expected acc [10-90%]':>23}  {'basis':<14}" if calibrated else "")
+                 + (f"{'expected acc [10-90%]':>23}  {'basis':<21}" if calibrated else "")
                  + f"{'train time':>12}{'mem/GPU':>11}{'stored/task':>13}{'+tokens':>9}")
     for r in rec.ranking:
         c, e = r.cost, r.expected_accuracy
@@ -108,7 +108,7 @@ def render(rec: Recommendation) -> str:
         score = f"{r.score:>6.1f}" if r.feasible else f"{'—':>6}"
         memory = f"{c.train_memory_gb:>9.1f}GB" if own_weights else f"{'—':>11}"
         lines.append(f"{r.rank:<3}{r.option:<20}{score}  {'yes' if r.feasible else 'NO':<9}"
-                     + (f"{acc:>23}  {basis:<14}" if calibrated else "")
+                     + (f"{acc:>23}  {basis:<21}" if calibrated else "")
                      + f"{(human_duration(c.train_gpu_hours) if c.train_gpu_hours else '—'):>12}{memory}"
                      f"{format_bytes(c.storage_bytes_per_task):>13}{c.extra_inference_tokens:>9}")
     if own_weights:
@@ -234,22 +234,31 @@ def recipe_cmd(
 
 
 @app.command("pilot")
-@profile_flags()
+# --model is the pilot's own option (the model to measure); a catalog name there also sets the profile's model.
+@profile_flags(tuple(f for f in field_names() if f != "model"))
 def pilot_cmd(
     data: Path = typer.Option(..., "--data", help="Your labeled CSV (UTF-8, a header row; read, never modified)."),
     text: str = typer.Option(..., "--text", help="The column holding the text."),
     label: str = typer.Option(..., "--label", help="The column holding the label."),
-    quick: bool = typer.Option(False, "--quick", help="Also one short LoRA run on your data (a few minutes on a CPU)."),
+    quick: bool = typer.Option(False, "--quick", help="Also one short LoRA run on your data (a few minutes on a CPU "
+                                                      "for MiniLM; with --model, on your model)."),
+    model: Optional[str] = typer.Option(None, "--model", help="Your own model: a local Hugging Face folder, "
+                                        "smollm2-135m, minilm, or a catalog model already in the Hugging Face cache. "
+                                        "Its prompting is measured on your rows and fills prompt_accuracy."),
+    device: str = typer.Option("auto", "--device", help="auto | cpu | cuda (where the measuring runs)."),
     threads: Optional[int] = typer.Option(None, "--threads", help="Torch threads for the measuring subprocess."),
     profile: Optional[Path] = typer.Option(None, "--profile", help="A profile file (.json or .yaml); flags override it."),
     as_json: bool = typer.Option(False, "--json", metavar="", help="Print the measurements and the recommendation as JSON."),
     flags: dict[str, Optional[str]] = None,
 ) -> None:
-    """Measure zero-shot and linear-probe accuracy on your own CSV, fill them into the profile, and recommend.
+    """Measure on your own CSV, fill the measurements into the profile, and recommend.
 
-    The measuring runs `bench probe` in a subprocess with the MiniLM encoder (the backbone the calibration's
-    anchors were measured with — not your model). --labeled-examples overrides the file's row count (when the
-    file is a sample of more labels); num_classes always comes from the file.
+    Always: zero-shot and linear-probe accuracy with the MiniLM encoder (the backbone the calibration's anchors were
+    measured with). With --model: your model's prompting (zero-shot and with demonstrations) on the same held-out
+    rows, which replaces the predicted prompt-engineering accuracy; the model is refused before loading when it
+    does not fit --gpu-memory-gb (or this machine's free memory). --labeled-examples overrides the file's row count
+    (when the file is a sample of more labels); num_classes always comes from the file. Stages and their estimated
+    times go to stderr.
     """
     from advisor.pilot import PilotError, run_pilot, validate_csv
 
@@ -259,14 +268,17 @@ def pilot_cmd(
     try:
         checked = validate_csv(data, text, label)
         say = (lambda line: None) if as_json else (lambda line: typer.echo(line, err=True))
-        result = run_pilot(data, text, label, quick=quick, progress=say, threads=threads, data=checked)
+        result = run_pilot(data, text, label, quick=quick, progress=say, threads=threads, data=checked, model=model,
+                           device=device, memory_gb=base.gpu_memory_gb,
+                           on_stage=lambda i, n, st: typer.echo(stage_line(i, n, st), err=True))
     except PilotError as err:
         _fail(str(err))
     filled = result.profile_values()
     if flags["labeled_examples"] is not None:
         filled.pop("labeled_examples")  # the user's own count wins: the file may be a sample
     p = _profile(None, {**base.to_dict(), **filled})
-    bare = _profile(None, {**p.to_dict(), "zero_shot_accuracy": None, "probe_accuracy": None})
+    bare = _profile(None, {**p.to_dict(), "zero_shot_accuracy": None, "probe_accuracy": None,
+                           "prompt_accuracy": None, "prompt_accuracy_n": None})
     try:
         rec = recommend(p, measured_on=result.measured_on())
         before = recommend(bare, with_counterfactuals=False)
@@ -281,6 +293,15 @@ def pilot_cmd(
     typer.echo(render_pilot(result, report, data.name))
     typer.echo("")
     typer.echo(render(rec))
+
+
+def stage_line(i: int, n: int, st: Any) -> str:
+    """A pilot stage as the CLI shows it: '[2/3] prompting with X — about 1 min (basis)' when it starts,
+    '[2/3] done in 71 s (estimated about 1 min)' when it ends."""
+    est = f"about {pilot_duration(st.estimate_s)}" if st.estimate_s else "no estimate"
+    if st.seconds is None:
+        return f"[{i}/{n}] {st.name} — {est}" + (f" ({st.basis})" if st.basis else "")
+    return f"[{i}/{n}] done in {st.seconds:,.0f} s ({est} estimated)"
 
 
 def pilot_report(result: Any, rec: Recommendation, before: Recommendation) -> dict[str, Any]:
@@ -311,12 +332,19 @@ def _pilot_setting_prediction(result: Any, profile: ProjectProfile) -> dict[str,
     from advisor.artifact import load_served
 
     cal = load_served()
-    if cal is None or result.backbone not in cal.backbones:
+    if cal is None or (result.model is None and result.backbone not in cal.backbones):
         return None
-    setting = _profile(None, {**profile.to_dict(), "labeled_examples": result.lora["train_size"],
-                              "model_params_b": cal.backbones[result.backbone] / 1e9, "probe_accuracy": None})
+    size = (dict(model=result.model_catalog, model_params_b=_catalog_size(result.model_catalog)) if result.model_catalog
+            else dict(model=None, model_params_b=result.model_params / 1e9) if result.model_params
+            else dict(model=None, model_params_b=cal.backbones[result.backbone] / 1e9))
+    setting = _profile(None, {**profile.to_dict(), "labeled_examples": result.lora["train_size"], **size,
+                              "probe_accuracy": None})
     e = recommend(setting, with_counterfactuals=False, calibration=cal).option("lora").expected_accuracy
     return None if not e else {k: e[k] for k in ("point", "low", "high")}
+
+
+def _catalog_size(name: str) -> float:
+    return get_model(name).params_b
 
 
 def render_pilot(result: Any, report: dict[str, Any], name: str) -> str:
@@ -326,6 +354,12 @@ def render_pilot(result: Any, report: dict[str, Any], name: str) -> str:
              f"{r.n_test:,} held-out rows)",
              f"  linear-probe accuracy:  {r.probe_accuracy:.3f}  (trained on {r.n_train:,} rows, {r.n_val} for "
              f"validation, same {r.n_test:,} held-out rows)"]
+    if r.prompt_accuracy is not None:
+        few = (f", with {r.prompt_shots} demonstrations {r.prompt_few_shot_accuracy:.3f}"
+               if r.prompt_few_shot_accuracy is not None else "")
+        lines.append(f"  prompting, your model:  {r.prompt_accuracy:.3f}  ({r.model}, {r.model_params / 1e9:.3g}B "
+                     f"parameters; zero-shot {r.prompt_zero_shot_accuracy:.3f}{few}; the validation split chose "
+                     f"{(r.prompt_variant or 'zero_shot').replace('_', '-')}; {r.prompt_n:,} held-out rows)")
     lora = report.get("lora")
     if lora:
         s = lora["settings"]
@@ -333,13 +367,18 @@ def render_pilot(result: Any, report: dict[str, Any], name: str) -> str:
         mine = lora["predicted_for_your_profile"]
         lines.append(f"  LoRA, quick pilot:      {lora['measured']:.3f}  ({s['steps']} optimizer steps; budget capped at {s['max_steps']} "
                      f"instead of the protocol's 100-320; lr {s['lr']}; {s['seconds']:.0f} s)")
-        lines.append("    advisor's prediction for this run (MiniLM, n=" + f"{s['train_size']:,}, from your zero-shot): "
+        lines.append(f"    advisor's prediction for this run ({r.model or 'MiniLM'}, n=" + f"{s['train_size']:,}): "
                      + (f"{pred['point']:.3f} [{pred['low']:.2f}-{pred['high']:.2f}]" if pred else
                         "none (rules-only: no calibration served)")
                      + "; for your profile: "
                      + (f"{mine['point']:.3f} [{mine['low']:.2f}-{mine['high']:.2f}]" if mine else "none"))
-    lines.append(f"  Measured with the {r.backbone} encoder (all-MiniLM-L6-v2, the backbone the calibration's "
-                 "zero-shot and probe anchors were measured with), not your model.")
+    lines.append(f"  Zero-shot and probe measured with the {r.backbone} encoder (all-MiniLM-L6-v2, the backbone the "
+                 "calibration's anchors were measured with), not your model"
+                 + (f"; prompting measured with your model {r.model}." if r.prompt_accuracy is not None else
+                    " (add --model PATH to measure your model's prompting)."))
+    for st in r.stages:
+        lines.append(f"  stage: {st['name']}: {st['seconds']:,.0f} s"
+                     + (f" (estimated {pilot_duration(st['estimate_s'])})" if st.get("estimate_s") else ""))
     lines += [f"  note: {n}" for n in r.notes]
     widths = [(o, w["without"], w["with"]) for o, w in report["interval_width"].items() if w["without"] and w["with"]]
     if widths:

@@ -197,7 +197,7 @@ def kv_cache_bytes(layers: int, hidden: int, context: int, batch: int = 1, bytes
 
 def plan_memory(option: str, params: float, hidden: int, layers: int, config: MemoryConfig, *, batch: int,
                 seq_len: int, context: int, gpus: int = 1, vocab: int | None = None,
-                rank: int = LORA_RANK) -> MemoryPlan:
+                rank: int = LORA_RANK, serve_as_trained: bool = False) -> MemoryPlan:
     """The sum for one option and configuration (every term in the module text above its constants)."""
     options.get(option)
     trainable = trainable_params(option, params, hidden, layers, rank)
@@ -208,7 +208,8 @@ def plan_memory(option: str, params: float, hidden: int, layers: int, config: Me
         else params * wb
     shard = gpus if config.sharded and gpus > 1 else 1
     serve_split = gpus  # serving splits the weights over the GPUs (tensor/pipeline parallel, e.g. vLLM)
-    infer_w = (base if config.precision != "fp32" else params * 2.0) / serve_split  # serve fp32 models in bf16
+    # A team serves an fp32-trained model in bf16; the pilot runs it as loaded (`serve_as_trained`: fp32 on a CPU).
+    infer_w = (base if config.precision != "fp32" or serve_as_trained else params * 2.0) / serve_split
     extra = 0.0 if option == "prompt_engineering" else {"prompt_tuning": SOFT_PROMPT_TOKENS,
                                                           "prefix_tuning": PREFIX_TOKENS}.get(option, 0)
     kv = kv_cache_bytes(layers, hidden, context + extra) / serve_split
@@ -529,6 +530,11 @@ def human_duration(hours: float) -> str:
     return f"{hours / 24:.1f} days"
 
 
+def pilot_duration(seconds: float) -> str:
+    """A pilot stage's time: seconds under 90 s ('45 s'), else what human_duration says ('3 min', '1.2 h')."""
+    return f"{seconds:,.0f} s" if seconds < 90 else human_duration(seconds / 3600)
+
+
 def throughput_source(profile: ProjectProfile, table: DecisionTable | None = None) -> str:
     table = table or load_table()
     t = float(table.compute_tflops[profile.compute])
@@ -644,3 +650,160 @@ def qlora_note(configuration: str) -> str:
 @functools.lru_cache(maxsize=1)
 def _qlora_cached() -> dict[str, Any]:
     return qlora_accuracy_cost()
+
+
+# ---- `advisor pilot --model`: will it fit, how long will it take (issue 23 item 5) ------------------------------
+MAX_ROWS = 50_000  # rows of a pilot CSV after the header
+TEST_SHARE, TEST_CAP = 0.20, 500  # test = 20% of the rows, stratified, at most 500 (standard error <= 2.2 points)
+# The probe trains on at most this many examples: beyond the calibration's largest measured n (1024) the answer
+# is an extrapolation anyway; the probe embedded ~2,000 texts in 35 s on one busy core here, so 4,096 more
+# would add ~70 s.
+PROBE_TRAIN_CAP = 4096
+
+
+def pilot_split(n_rows: int, num_classes: int) -> tuple[int, int, int]:
+    """(train, validation, test) sizes the pilot uses for `n_rows` usable rows.
+
+    Test: 20% of the rows, at least one per class, at most TEST_CAP. The rest is the pool `bench probe` draws
+    from; its protocol carves a validation split of clamp(n, 32, 256) beside a training subset of n, so n is the
+    largest value with n + clamp(n, 32, 256) <= pool, capped at PROBE_TRAIN_CAP.
+    """
+    test = min(TEST_CAP, max(num_classes, round(TEST_SHARE * n_rows)))
+    pool = n_rows - test
+    if pool >= 512:
+        n = pool - 256
+    elif pool >= 64:
+        n = pool // 2
+    else:
+        n = pool - 32
+    n = max(0, min(n, PROBE_TRAIN_CAP))
+    return n, min(256, max(32, n)), test
+
+
+# The pilot runs the user's model through `bench` as loaded: fp32 weights (bench/models.py casts to float32),
+# prompts of at most 768 tokens (bench/methods/prompt_engineering.py FEW_SHOT_MAX_TOKENS), the quick LoRA run at the
+# protocol's batch 16 and 256 tokens (bench/protocol.py) beside the pristine copy every trial is copied from.
+PILOT_PROMPT_TOKENS = 768
+PILOT_BATCH, PILOT_SEQ = 16, 256
+# The Python, torch and tokenizer runtime around the weights, measured here: SmolLM2-135M prompting peaked at
+# 2,499 MB resident (data/results/smollm2-135m/sst2/prompt_engineering/n128-s0.json peak_rss_mb) of which its fp32
+# weights are 538 MB, so ~2 GB is the process itself.
+PILOT_RUNTIME_GB = 2.0
+
+
+@dataclass(frozen=True)
+class PilotNeed:
+    """Memory the pilot needs for one model, by stage, in GB (what the refusal names)."""
+
+    prompting_gb: float
+    lora_gb: float | None  # None without --quick
+
+    @property
+    def total_gb(self) -> float:
+        return max(self.prompting_gb, self.lora_gb or 0.0)
+
+
+def pilot_memory(params: float, hidden: int, layers: int, vocab: int | None, quick: bool,
+                 tokens: float = PILOT_SEQ) -> PilotNeed:
+    """The pilot's peak memory: fp32 weights + KV cache of a few-shot prompt + the runtime; with --quick, a fp32
+    LoRA training step (plan_memory, the one memory formula) beside the pristine copy. `tokens`: the typical input;
+    a batch is padded to its longest row, so twice that, at most the protocol's 256."""
+    cfg = MemoryConfig("fp32")
+    prompt = plan_memory("prompt_engineering", params, hidden, layers, cfg, batch=1, seq_len=PILOT_PROMPT_TOKENS,
+                         context=PILOT_PROMPT_TOKENS, vocab=vocab, serve_as_trained=True)
+    lora = None
+    if quick:
+        seq = int(min(PILOT_SEQ, 2 * tokens + LABEL_TOKENS))
+        train = plan_memory("lora", params, hidden, layers, cfg, batch=PILOT_BATCH, seq_len=seq, context=seq,
+                            vocab=vocab)
+        lora = (train.train_total + params * PRECISION_BYTES["fp32"]) / GB + PILOT_RUNTIME_GB
+    return PilotNeed(prompt.inference_total / GB + PILOT_RUNTIME_GB, lora)
+
+
+@dataclass(frozen=True)
+class StageEstimate:
+    """One pilot stage and how long it should take on this kind of machine, with what the estimate rests on."""
+
+    key: str  # reference | prompting | lora
+    stage: str
+    seconds: float
+    basis: str
+
+
+def _store_rates(backbone: str, method: str, results_dir: str | Path | None = None) -> dict[str, float] | None:
+    """Median CPU rates of our runs of `method` on `backbone` (data/results): seconds per evaluated row
+    (validation + test, plus the training rows a probe embeds), seconds per optimizer step, tokens per input."""
+    import json
+    import statistics
+
+    root = Path(results_dir) if results_dir else PRICES_FILE.parent / "results"
+    per_row, per_step, tokens = [], [], []
+    for f in root.glob(f"{backbone}/*/{method}/*.json"):
+        try:
+            r = json.loads(f.read_text())
+        except (OSError, ValueError):
+            continue
+        cfg = r.get("config") or {}
+        if r.get("status") != "ok" or not str(r.get("device", "cpu")).startswith("cpu") or not r.get("wall_time_s"):
+            continue
+        rows = (cfg.get("val_size") or 0) + (cfg.get("test_size") or 0)
+        if method == "linear_probe":
+            rows += r.get("train_size") or 0
+        steps = r.get("steps") or 0
+        if steps:
+            per_step.append(float(r["train_time_s"]) / steps)
+            rows = rows * 2  # trained runs evaluate the validation split repeatedly; test once: ~2 passes
+        if rows:
+            per_row.append((float(r["wall_time_s"]) - float(r.get("train_time_s") or 0.0)) / rows)
+        if r.get("mean_input_tokens"):
+            tokens.append(float(r["mean_input_tokens"]))
+    if not per_row:
+        return None
+    return {"row_s": statistics.median(per_row), "step_s": statistics.median(per_step) if per_step else 0.0,
+            "tokens": statistics.median(tokens) if tokens else 64.0, "runs": float(len(per_row))}
+
+
+def pilot_estimates(params: float, kind: str, n_train: int, n_val: int, n_test: int, tokens: float,
+                    quick: bool, quick_steps: int, results_dir: str | Path | None = None,
+                    tflops: float | None = None) -> list[StageEstimate]:
+    """Seconds per pilot stage. On a CPU (`tflops` None): scaled from our own runs here — the reference backbone
+    of the same kind (SmolLM2-135M for a causal LM, MiniLM for an encoder) in proportion to parameters and input
+    tokens (a forward pass costs ~2 x parameters x tokens FLOPs). On a GPU of `tflops` effective TFLOP/s (the
+    decision table's compute level): that FLOP count divided by the throughput, the training-time model's rule."""
+    out = []
+    if tflops:
+        rows = n_val + n_test
+        # Zero-shot and few-shot passes over the validation and test rows (the demonstrations' prefix is cached,
+        # so each row costs its own tokens plus the instruction's ~50).
+        flops = 2 * params * rows * 2 * (tokens + INSTRUCTION_TOKENS)
+        out.append(StageEstimate("prompting", "prompting with your model (zero-shot and with demonstrations)",
+                                 flops / (tflops * 1e12), f"2 x parameters x tokens FLOPs at {tflops:g} TFLOP/s"))
+        if quick:
+            flops = 6 * params * quick_steps * PILOT_BATCH * (tokens + LABEL_TOKENS)
+            out.append(StageEstimate("lora", f"quick LoRA run with your model (at most {quick_steps} steps)",
+                                     flops / (tflops * 1e12), f"6 x parameters x tokens FLOPs at {tflops:g} TFLOP/s"))
+        return out
+    ref_pe = _store_rates("minilm", "prompt_engineering", results_dir)
+    ref_lp = _store_rates("minilm", "linear_probe", results_dir)
+    if ref_pe and ref_lp:
+        rows = n_val + n_test
+        sec = ref_pe["row_s"] * rows + ref_lp["row_s"] * (rows + n_train)
+        out.append(StageEstimate("reference", "reference probe (MiniLM zero-shot and linear probe)", sec,
+                                 f"our MiniLM runs here: {(ref_pe['row_s'] + ref_lp['row_s']) * 1000:.0f} ms per "
+                                 "row"))
+    ref_name, ref_params = ("smollm2-135m", 134_515_008) if kind == "causal" else ("minilm", 22_713_728)
+    pe = _store_rates(ref_name, "prompt_engineering", results_dir)
+    if pe:
+        scale = params / ref_params * max(tokens, 1.0) / pe["tokens"]
+        out.append(StageEstimate("prompting", "prompting with your model (zero-shot and with demonstrations)",
+                                 pe["row_s"] * (n_val + n_test) * scale,
+                                 f"{ref_name} prompting here: {pe['row_s'] * 1000:.0f} ms per row at "
+                                 f"{pe['tokens']:.0f} tokens, x{scale:.2g} for your model's size and inputs"))
+    lora = _store_rates(ref_name, "lora", results_dir) if quick else None
+    if lora and lora["step_s"]:
+        scale = params / ref_params * max(tokens, 1.0) / lora["tokens"]
+        sec = (lora["step_s"] * quick_steps + lora["row_s"] * 2 * (n_val + n_test)) * scale
+        out.append(StageEstimate("lora", f"quick LoRA run with your model (at most {quick_steps} steps)", sec,
+                                 f"{ref_name} LoRA here: {lora['step_s']:.1f} s per step, x{scale:.2g} for your "
+                                 "model's size and inputs"))
+    return out

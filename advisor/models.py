@@ -134,3 +134,195 @@ def get_model(name: Any, path: str | Path | None = None) -> ModelSpec:
             if spec.name.lower() == wanted:
                 return spec
     raise UnknownModel(name, [m.name for m in catalog])
+
+
+# ---------------------------------------------------------------- models on this machine (`advisor pilot --model`)
+# Bench backbones the pilot can name directly, with the catalog entry that documents each one's size and shape.
+BENCH_BACKBONES = {"minilm": "MiniLM-L6", "smollm2-135m": "SmolLM2-135M"}
+MAX_HEADER_BYTES = 100_000_000  # a safetensors JSON header; a 70B model's is ~1 MB
+
+
+class LocalModelError(ValueError):
+    """`advisor pilot --model` names nothing this machine can load. `.field` is "model"; the message lists what is
+    allowed."""
+
+    def __init__(self, message: str):
+        self.field = "model"
+        super().__init__(message)
+
+
+@dataclass(frozen=True)
+class LocalModel:
+    """A model the pilot can run: the `bench` backbone name it loads by, its kind, size and shape."""
+
+    bench_name: str  # "smollm2-135m", "minilm" or "hf:/path/to/folder"
+    label: str  # how the answer names it
+    kind: str  # "causal" | "encoder"
+    params: float  # parameters, counted from the weight files' headers (or the catalog's for a bench backbone)
+    hidden_size: int
+    layers: int
+    vocab_size: int | None
+    catalog_name: str | None  # the catalog entry, when the model is one
+    params_source: str
+
+    @property
+    def params_b(self) -> float:
+        return self.params / 1e9
+
+
+def hub_cache_dirs() -> list[Path]:
+    """Where Hugging Face keeps downloaded models: $HF_HUB_CACHE, $HF_HOME/hub, ~/.cache/huggingface/hub."""
+    out = []
+    if os.environ.get("HF_HUB_CACHE"):
+        out.append(Path(os.environ["HF_HUB_CACHE"]))
+    if os.environ.get("HF_HOME"):
+        out.append(Path(os.environ["HF_HOME"]) / "hub")
+    out.append(Path.home() / ".cache" / "huggingface" / "hub")
+    return out
+
+
+def _snapshot(repo_dir: Path) -> Path | None:
+    """The newest snapshot folder of a hub cache entry that holds a config.json."""
+    snaps = sorted((p for p in (repo_dir / "snapshots").glob("*") if (p / "config.json").is_file()),
+                   key=lambda p: p.stat().st_mtime, reverse=True)
+    return snaps[0] if snaps else None
+
+
+def find_in_hub_cache(name: str) -> Path | None:
+    """A catalog name ("Llama-3.1-8B") or a hub id ("meta-llama/Llama-3.1-8B") downloaded into the hub cache."""
+    wanted = name.strip().lower()
+    for root in hub_cache_dirs():
+        if not root.is_dir():
+            continue
+        for repo_dir in sorted(root.glob("models--*")):
+            parts = repo_dir.name.split("--", 2)
+            if len(parts) < 3:
+                continue
+            org, repo = parts[1].lower(), parts[2].lower()
+            if wanted in (repo, f"{org}/{repo}"):
+                snap = _snapshot(repo_dir)
+                if snap is not None:
+                    return snap
+    return None
+
+
+def _read_json(path: Path, what: str) -> dict[str, Any]:
+    import json
+
+    try:
+        with open(path, "rb") as f:
+            raw = f.read(MAX_CATALOG_BYTES + 1)
+        if len(raw) > MAX_CATALOG_BYTES:
+            raise LocalModelError(f"model: {path} is larger than {MAX_CATALOG_BYTES:,} bytes (not a {what})")
+        data = json.loads(raw.decode("utf-8"))
+    except OSError as err:
+        raise LocalModelError(f"model: {path} cannot be read ({err.strerror})") from None
+    except (UnicodeDecodeError, ValueError, RecursionError):
+        raise LocalModelError(f"model: {path} is not valid JSON (allowed: a Hugging Face {what})") from None
+    if not isinstance(data, dict):
+        raise LocalModelError(f"model: {path} must hold a JSON object (a Hugging Face {what})")
+    return data
+
+
+def _safetensors_params(path: Path) -> int:
+    """Parameters in one .safetensors file, read from its header only (8-byte length + JSON): no tensor is loaded,
+    so a 70B model is counted in milliseconds."""
+    import json
+    import struct
+
+    try:
+        with open(path, "rb") as f:
+            head = f.read(8)
+            if len(head) != 8:
+                raise LocalModelError(f"model: {path} is not a safetensors file (shorter than its header)")
+            (size,) = struct.unpack("<Q", head)
+            if size > MAX_HEADER_BYTES:
+                raise LocalModelError(f"model: {path} declares a {size:,}-byte header (not a safetensors file)")
+            header = json.loads(f.read(size).decode("utf-8"))
+    except LocalModelError:
+        raise
+    except OSError as err:
+        raise LocalModelError(f"model: {path} cannot be read ({err.strerror})") from None
+    except (UnicodeDecodeError, ValueError):
+        raise LocalModelError(f"model: {path} is not a safetensors file (no readable header)") from None
+    if not isinstance(header, dict):
+        raise LocalModelError(f"model: {path} is not a safetensors file (its header is not a JSON object)")
+    total = 0
+    for key, t in header.items():
+        if key == "__metadata__" or not isinstance(t, dict):
+            continue
+        n = 1
+        for d in t.get("shape") or []:
+            if isinstance(d, bool) or not isinstance(d, int) or d < 0:
+                raise LocalModelError(f"model: {path}: tensor {str(key)[:60]!r} has shape {str(t.get('shape'))[:60]} "
+                                      "(allowed: non-negative integers)")
+            n *= d
+        total += n
+    return total
+
+
+def count_params(folder: str | Path) -> int:
+    """Parameters of a local Hugging Face folder, summed over its *.safetensors files (sharded or not)."""
+    files = sorted(Path(folder).glob("*.safetensors"))
+    if not files:
+        raise LocalModelError(f"model: no *.safetensors file in {folder} (allowed: a Hugging Face folder saved with "
+                              "safe_serialization; .bin weights are not loaded, never unpickled)")
+    return sum(_safetensors_params(f) for f in files)
+
+
+def _folder_model(folder: Path, catalog_name: str | None = None) -> LocalModel:
+    cfg = _read_json(folder / "config.json", "config.json")
+    archs = cfg.get("architectures") or []
+    causal = isinstance(archs, list) and any(isinstance(a, str) and a.endswith("ForCausalLM") for a in archs)
+    text = cfg.get("text_config") if isinstance(cfg.get("text_config"), dict) else cfg  # multimodal configs nest
+    hidden = text.get("hidden_size") or text.get("d_model") or text.get("n_embd")
+    layers = text.get("num_hidden_layers") or text.get("n_layer") or text.get("num_layers")
+    if not isinstance(hidden, int) or not isinstance(layers, int):
+        raise LocalModelError(f"model: {folder}/config.json gives no hidden_size and num_hidden_layers (allowed: a "
+                              "Hugging Face transformer config)")
+    vocab = text.get("vocab_size") if isinstance(text.get("vocab_size"), int) else None
+    return LocalModel(f"hf:{folder}", catalog_name or folder.name, "causal" if causal else "encoder",
+                      float(count_params(folder)), hidden, layers, vocab, catalog_name,
+                      f"counted from the *.safetensors headers in {folder}")
+
+
+def _bench_model(name: str) -> LocalModel:
+    spec = get_model(BENCH_BACKBONES[name])
+    return LocalModel(name, spec.name, "encoder" if name == "minilm" else "causal", spec.params_b * 1e9,
+                      spec.hidden_size, spec.layers, spec.vocab_size, spec.name,
+                      f"the catalog's {spec.name} entry ({spec.params_source})")
+
+
+def resolve_local_model(name: Any) -> LocalModel:
+    """What `advisor pilot --model` names: a local Hugging Face folder (config.json + *.safetensors), a bench
+    backbone (smollm2-135m, minilm), or a catalog model / hub id already downloaded into the Hugging Face cache.
+    `LocalModelError` (field "model") otherwise, listing what is allowed."""
+    if not isinstance(name, str) or not name.strip():
+        raise LocalModelError(f"model={reprlib.repr(name)[:80]} (allowed: a local Hugging Face folder, "
+                              f"{', '.join(BENCH_BACKBONES)}, or a catalog model downloaded into the Hugging Face "
+                              "cache)")
+    raw = name.strip()
+    if raw.lower() in BENCH_BACKBONES:
+        return _bench_model(raw.lower())
+    path = Path(raw).expanduser()
+    if path.is_dir():
+        if not (path / "config.json").is_file():
+            raise LocalModelError(f"model: {raw[:200]} has no config.json (allowed: a Hugging Face model folder "
+                                  "with config.json, tokenizer files and *.safetensors)")
+        return _folder_model(path.resolve())
+    catalog = None
+    try:  # a hub id "org/name" is the catalog's "name"
+        catalog = get_model(raw.rsplit("/", 1)[-1]).name
+    except (UnknownModel, CatalogError):
+        pass
+    found = find_in_hub_cache(raw)
+    if found is not None:
+        return _folder_model(found, catalog)
+    where = ", ".join(str(p) for p in hub_cache_dirs())
+    if catalog is not None:
+        raise LocalModelError(f"model: {catalog} is in the catalog but not on this machine (looked in {where}); "
+                              f"allowed: download it first (e.g. `huggingface-cli download ORG/{catalog}`), or give "
+                              f"its local folder, or {', '.join(BENCH_BACKBONES)}")
+    raise LocalModelError(f"model: {raw[:200]!r} is neither a folder, a bench backbone nor a model in the Hugging "
+                          f"Face cache ({where}); allowed: a local Hugging Face folder, {', '.join(BENCH_BACKBONES)}, "
+                          f"or a catalog model ({', '.join(model_names()[:6])}, ...) downloaded into that cache")

@@ -35,18 +35,15 @@ from typing import Any, Callable, Optional
 import numpy as np
 import yaml
 
+# The row limit and the split (test = 20% of the rows, at most 500; the probe's training subset at most 4,096) live
+# with the pilot's cost estimates in advisor.costs, which the plan reads too.
+from advisor.costs import MAX_ROWS, PROBE_TRAIN_CAP, TEST_CAP, pilot_split
 from advisor.profile import INT_RANGES
 
 # ---------------------------------------------------------------- limits (stated in every error message)
 MAX_BYTES = 20_000_000  # 20 MB: ~80k rows at ag_news's ~240 bytes per row; a bigger upload is refused unread
-MAX_ROWS = 50_000  # rows after the header
 MIN_PER_CLASS = 3  # one example each for the test set, the validation split and the training subset
-TEST_SHARE, TEST_CAP = 0.20, 500  # test = 20% of the rows, stratified, at most 500 (standard error <= 2.2 points)
 MIN_TRAIN = 16  # the smallest training size the calibration measured (its sizes run from 16 to 1,024)
-# The probe trains on at most this many examples: beyond the calibration's largest measured n (1024) the answer
-# is an extrapolation anyway; the probe embedded ~2,000 texts in 35 s on one busy core here, so 4,096 more
-# would add ~70 s.
-PROBE_TRAIN_CAP = 4096
 SPLIT_SEED = 0
 BACKBONES = ("minilm",)  # the backbone the calibration's anchors were measured with (see the module docstring)
 PROBE_TIMEOUT_S = 900
@@ -121,17 +118,44 @@ class PilotResult:
     lora_accuracy: Optional[float] = None
     lora: dict[str, Any] = field(default_factory=dict)  # settings and timing of the quick run
     notes: list[str] = field(default_factory=list)
+    # `--model`: prompting measured with the user's own model (the prompt the validation split chose, on the test
+    # rows), the model's size counted from its files, and where it came from.
+    model: Optional[str] = None
+    model_params: Optional[float] = None
+    model_catalog: Optional[str] = None
+    prompt_accuracy: Optional[float] = None
+    prompt_zero_shot_accuracy: Optional[float] = None
+    prompt_few_shot_accuracy: Optional[float] = None
+    prompt_variant: Optional[str] = None
+    prompt_shots: int = 0
+    prompt_n: int = 0
+    stages: list[dict[str, Any]] = field(default_factory=list)  # key, name, estimate_s, basis, seconds
+    memory: dict[str, Any] = field(default_factory=dict)  # need_gb, limit_gb, limit_source (with --model)
 
     def measured_on(self) -> str:
         """The sentence the answer's basis carries (recommend(measured_on=...))."""
-        return (f"your own data: {self.n_rows:,} labeled rows, {self.num_classes} classes; zero-shot "
+        text = (f"your own data: {self.n_rows:,} labeled rows, {self.num_classes} classes; zero-shot "
                 f"{self.zero_shot_accuracy:.3f} and linear probe {self.probe_accuracy:.3f} (trained on "
                 f"{self.n_train:,}) on {self.n_test:,} held-out rows, measured with the {self.backbone} encoder — "
-                f"the calibration's reference backbone, not your model")
+                f"the calibration's reference backbone")
+        if self.prompt_accuracy is not None:
+            text += (f"; prompting with your model {self.model} measured at {self.prompt_accuracy:.3f} on "
+                     f"{self.prompt_n:,} held-out rows")
+        return text
 
     def profile_values(self) -> dict[str, Any]:
-        return {"zero_shot_accuracy": round(self.zero_shot_accuracy, 4), "probe_accuracy": round(self.probe_accuracy, 4),
-                "labeled_examples": self.n_rows, "num_classes": self.num_classes}
+        out = {"zero_shot_accuracy": round(self.zero_shot_accuracy, 4), "probe_accuracy": round(self.probe_accuracy, 4),
+               "labeled_examples": self.n_rows, "num_classes": self.num_classes}
+        if self.prompt_accuracy is not None:
+            out.update(prompt_accuracy=round(self.prompt_accuracy, 4), prompt_accuracy_n=self.prompt_n)
+            # The model the pilot ran is the user's model: its size (counted from its files) or its catalog entry.
+            if self.model_catalog:
+                from advisor.models import get_model
+
+                out.update(model=self.model_catalog, model_params_b=get_model(self.model_catalog).params_b)
+            elif self.model_params:
+                out.update(model=None, model_params_b=round(self.model_params / 1e9, 6))
+        return out
 
     def to_dict(self) -> dict[str, Any]:
         return {**asdict(self), "measured_on": self.measured_on()}
@@ -250,23 +274,7 @@ def validate_csv(source: str | Path | bytes, text: str, label: str) -> PilotData
 
 # ---------------------------------------------------------------- the split
 
-def split_sizes(n_rows: int, num_classes: int) -> tuple[int, int, int]:
-    """(train, validation, test) sizes for `n_rows` usable rows.
-
-    Test: 20% of the rows, at least one per class, at most TEST_CAP. The rest is the pool `bench probe` draws
-    from; its protocol carves a validation split of clamp(n, 32, 256) beside a training subset of n, so n is the
-    largest value with n + clamp(n, 32, 256) <= pool, capped at PROBE_TRAIN_CAP.
-    """
-    test = min(TEST_CAP, max(num_classes, round(TEST_SHARE * n_rows)))
-    pool = n_rows - test
-    if pool >= 512:
-        n = pool - 256
-    elif pool >= 64:
-        n = pool // 2
-    else:
-        n = pool - 32
-    n = max(0, min(n, PROBE_TRAIN_CAP))
-    return n, min(256, max(32, n)), test
+split_sizes = pilot_split  # the rule lives in advisor.costs: the plan prices the same pilot it describes
 
 
 def stratified_split(labels: tuple[str, ...], n_test: int, seed: int = SPLIT_SEED) -> tuple[np.ndarray, np.ndarray]:
@@ -388,41 +396,186 @@ def _value(lines: list[str], key: str) -> float:
     raise PilotError("data", f"bench probe printed no {key} line")
 
 
+@dataclass
+class Stage:
+    """One step of the pilot as the user sees it: its name, the estimate before it starts, the time it took."""
+
+    key: str  # reference | prompting | lora (advisor.costs.pilot_estimates)
+    name: str
+    estimate_s: Optional[float] = None
+    basis: str = ""
+    seconds: Optional[float] = None
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+StageEvent = Callable[[int, int, Stage], None]  # (index from 1, number of stages, the stage; seconds set when done)
+
+
+def available_memory_gb() -> tuple[float | None, str]:
+    """Memory this machine can give a new process now (MemAvailable, Linux), and how that was read."""
+    try:
+        with open("/proc/meminfo", encoding="ascii") as f:
+            for line in f:
+                if line.startswith("MemAvailable:"):
+                    return int(line.split()[1]) * 1024 / 1e9, "available on this machine now (/proc/meminfo)"
+    except OSError:  # pragma: no cover - not Linux
+        pass
+    return None, ""
+
+
+def check_memory(model: Any, quick: bool, tokens: float, stated_gb: float | None) -> dict[str, Any]:
+    """Refuse, before anything is loaded, a model the pilot cannot hold: its fp32 weights, a few-shot prompt's KV
+    cache and the runtime (and with --quick a LoRA training step), priced by advisor.costs. The limit is the memory
+    you stated (gpu_memory_gb), else what this machine has free."""
+    from advisor.costs import pilot_memory
+
+    need = pilot_memory(model.params, model.hidden_size, model.layers, model.vocab_size, quick, tokens)
+    limit, where = (stated_gb, "you stated (gpu_memory_gb)") if stated_gb is not None else available_memory_gb()
+    if limit is not None and need.total_gb > limit:
+        what = (f"prompting {need.prompting_gb:,.1f} GB (fp32 weights {model.params * 4 / 1e9:,.1f} GB, the runtime "
+                f"and a few-shot prompt's KV cache)" + (f", the quick LoRA run {need.lora_gb:,.1f} GB" if quick else ""))
+        raise PilotError("model", f"{model.label} ({model.params_b:.3g}B parameters) needs about {need.total_gb:,.1f} "
+                                  f"GB to run the pilot — {what} — more than the {limit:,.1f} GB {where} (allowed: a "
+                                  f"model that fits; a smaller model of the same family, or a machine with more "
+                                  f"memory{'; or leave out --quick' if quick and need.prompting_gb <= limit else ''})")
+    return {"need_gb": round(need.total_gb, 2), "limit_gb": None if limit is None else round(limit, 2),
+            "limit_source": where}
+
+
+def _tokens(data: PilotData) -> float:
+    """Typical input length in tokens: ~4 characters per token (English BPE), the median row."""
+    lengths = sorted(len(t) for t in data.texts)
+    return max(1.0, lengths[len(lengths) // 2] / 4.0)
+
+
 def run_pilot(source: str | Path | bytes, text: str, label: str, quick: bool = False,
               progress: Progress | None = None, backbone: str = "minilm", threads: int | None = None,
-              data: PilotData | None = None) -> PilotResult:
-    """Validate, split, measure. `progress` receives every output line of the subprocesses (and heartbeats).
+              data: PilotData | None = None, model: str | None = None, device: str = "auto",
+              memory_gb: float | None = None, on_stage: StageEvent | None = None) -> PilotResult:
+    """Validate, split, measure. `progress` receives every output line of the subprocesses (and heartbeats);
+    `on_stage` each stage as it starts (with its estimate) and ends (with its time).
 
+    `model`: your own model (`advisor.models.resolve_local_model`: a local Hugging Face folder, smollm2-135m,
+    minilm, or a catalog model in the Hugging Face cache). Its prompting (zero-shot and with demonstrations, the
+    one the validation split picks) is measured on the same held-out rows, and `quick` trains LoRA on it instead
+    of on MiniLM. The MiniLM reference probe runs either way: the calibration's anchors were measured with it.
     The file (or uploaded bytes) is only read; the rows go to a TemporaryDirectory removed on exit.
     """
+    from advisor.costs import pilot_estimates
+
     if backbone not in BACKBONES:
         raise PilotError("backbone", f"{backbone!r} (allowed: {', '.join(BACKBONES)} — the encoder the "
                                      f"calibration's zero-shot and probe anchors were measured with)")
+    if device not in ("auto", "cpu", "cuda"):
+        raise PilotError("device", f"{device!r} (allowed: auto, cpu, cuda)")
     say = progress or (lambda line: None)
     data = data or validate_csv(source, text, label)
+    lm = None
+    if model is not None:
+        from advisor.models import LocalModelError, resolve_local_model
+
+        try:
+            lm = resolve_local_model(model)
+        except LocalModelError as err:
+            raise PilotError("model", str(err).removeprefix("model: ")) from None
+    tokens = _tokens(data)
+    memory = check_memory(lm, quick, tokens, memory_gb) if lm is not None else {}
+    # The quick run trains the user's model when there is one; the calibration's backbone otherwise.
+    trained = lm.bench_name if lm is not None else backbone
     bench_data = _bench_data_dir() if quick else None  # fail before the probe, not after it
+    n_train, n_val, n_test = split_sizes(len(data.texts), data.num_classes)
+    ref = {e.key: e for e in pilot_estimates(lm.params if lm else 22_713_728, lm.kind if lm else "encoder",
+                                               n_train, n_val, n_test, tokens, quick, QUICK_STEPS)}
+    stages = [Stage("reference", "reference probe (MiniLM zero-shot and linear probe)")]
+    own_prompt = lm is not None and lm.bench_name != backbone
+    if own_prompt:
+        stages.append(Stage("prompting", f"prompting with {lm.label} (zero-shot and with demonstrations)"))
+    if quick:
+        stages.append(Stage("lora", f"quick LoRA run with {lm.label if lm else backbone} (at most {QUICK_STEPS} steps)"))
+    for st in stages:
+        e = ref.get(st.key)
+        if e is not None:
+            st.estimate_s, st.basis = round(e.seconds + STARTUP_S, 1), e.basis + f", plus ~{STARTUP_S:.0f} s to start"
+    report = on_stage or (lambda i, total, st: None)
+
+    def stage(i: int, run: Callable[[], Any]) -> Any:
+        st = stages[i]
+        report(i + 1, len(stages), st)
+        t = time.perf_counter()
+        out = run()
+        st.seconds = round(time.perf_counter() - t, 1)
+        report(i + 1, len(stages), st)
+        return out
+
     t0 = time.perf_counter()
     with tempfile.TemporaryDirectory(prefix="tuning-advisor-pilot-") as tmp:
         folder = Path(tmp)
         task, _, n_test = write_task(data, folder)
-        n_train, n_val, _ = split_sizes(len(data.texts), data.num_classes)
         say(f"# {len(data.texts):,} rows, {data.num_classes} classes: test {n_test} rows (20%, at most {TEST_CAP}); "
-            f"probe trains on {n_train:,} with {n_val} for validation; backbone {backbone}")
+            f"probe trains on {n_train:,} with {n_val} for validation; reference backbone {backbone}"
+            + (f"; your model {lm.label} ({lm.params_b:.3g}B parameters, {lm.kind})" if lm else ""))
         base = [sys.executable, "-m", "bench.cli"]
-        common = ["--task-file", str(task), "--data-dir", str(folder), "--results-dir", str(folder / "results")]
+        common = ["--task-file", str(task), "--data-dir", str(folder), "--results-dir", str(folder / "results"),
+                  "--device", device]
         threads = threads or default_threads()
         extra = ["--threads", str(threads)]
-        lines = _stream(base + ["probe", *common, "--size", str(n_train), "--model", backbone, "--seed", "0", *extra],
-                        say, PROBE_TIMEOUT_S, "bench probe")
+        lines = stage(0, lambda: _stream(base + ["probe", *common, "--size", str(n_train), "--model", backbone,
+                                                 "--seed", "0", *extra], say, PROBE_TIMEOUT_S, "bench probe"))
         result = PilotResult(zero_shot_accuracy=_value(lines, "zero_shot_accuracy"),
                              probe_accuracy=_value(lines, "probe_accuracy"), n_rows=len(data.texts), n_train=n_train,
                              n_val=n_val, n_test=n_test, num_classes=data.num_classes, backbone=backbone, seconds=0.0,
                              dropped_empty=data.dropped_empty, notes=_notes(data))
+        if lm is not None:
+            result.model, result.model_params, result.model_catalog = lm.label, lm.params, lm.catalog_name
+            mine = lines
+            if own_prompt:
+                mine = stage(1, lambda: _stream(base + ["probe", *common, "--size", str(n_train), "--model",
+                                                        lm.bench_name, "--methods", "prompt_engineering", "--seed",
+                                                        "0", *extra], say, PROMPT_TIMEOUT_S,
+                                                f"prompting with {lm.label}"))
+            result.prompt_accuracy = _value(mine, "prompt_accuracy")
+            result.prompt_zero_shot_accuracy = _value(mine, "zero_shot_accuracy")
+            result.prompt_few_shot_accuracy = _optional(mine, "few_shot_accuracy")
+            result.prompt_variant = _text(mine, "prompt_variant")
+            result.prompt_shots = int(_value(mine, "prompt_shots"))
+            result.prompt_n = int(_value(mine, "test_rows")) or n_test
+            if lm.kind == "encoder":
+                result.notes.append(f"{lm.label} is an encoder: its 'prompting' compares each text with the label "
+                                    "names' embeddings (zero-shot) or with class centroids (few-shot); it cannot "
+                                    "follow an instruction.")
         if quick:
-            result.lora_accuracy, result.lora = _quick_lora(base, task, n_train, backbone, threads, folder,
-                                                            bench_data, say)
+            result.lora_accuracy, result.lora = stage(len(stages) - 1, lambda: _quick_lora(
+                base, task, n_train, trained, threads, folder, bench_data, say, device))
         result.seconds = round(time.perf_counter() - t0, 1)
+        result.stages = [st.to_dict() for st in stages]
+        result.memory = memory
+        if memory:
+            result.notes.append(f"Memory: about {memory['need_gb']:,.1f} GB needed"
+                                + (f", {memory['limit_gb']:,.1f} GB {memory['limit_source']}" if memory["limit_gb"]
+                                   else "") + ".")
     return result
+
+
+# Starting a measuring subprocess: Python, torch and transformers imports and the model load, measured here at
+# 9-12 s for MiniLM on this 2-core machine (the MiniLM pilot: 16.5 s in all, of which ~5 s measuring).
+STARTUP_S = 10.0
+PROMPT_TIMEOUT_S = 3600  # a 1B model on a CPU: ~10x SmolLM2's ~1 min for a 400-row file
+
+
+def _optional(lines: list[str], key: str) -> float | None:
+    try:
+        return _value(lines, key)
+    except PilotError:
+        return None
+
+
+def _text(lines: list[str], key: str) -> str | None:
+    for line in lines:
+        if line.startswith(key + ":"):
+            return line.split(":", 1)[1].strip()
+    return None
 
 
 def _bench_data_dir() -> Path:
@@ -440,7 +593,7 @@ def _bench_data_dir() -> Path:
 
 
 def _quick_lora(base: list[str], task: Path, n_train: int, backbone: str, threads: int, folder: Path,
-                bench_data: Path, say: Progress) -> tuple[float, dict[str, Any]]:
+                bench_data: Path, say: Progress, device: str = "cpu") -> tuple[float, dict[str, Any]]:
     from bench.results import read_result
 
     n = min(n_train, QUICK_TRAIN_CAP)
@@ -449,10 +602,12 @@ def _quick_lora(base: list[str], task: Path, n_train: int, backbone: str, thread
     t0 = time.perf_counter()
     _stream(base + ["run", "--task-file", str(task), "--data-dir", str(bench_data), "--results-dir",
                     str(folder / "results"), "--models", backbone, "--methods", "lora", "--sizes", str(n), "--seeds", "0",
-                    "--max-steps", str(QUICK_STEPS), "--test-cap", str(QUICK_TEST_CAP), "--device", "cpu",
+                    "--max-steps", str(QUICK_STEPS), "--test-cap", str(QUICK_TEST_CAP), "--device", device,
                     "--threads", str(threads)],
             say, QUICK_TIMEOUT_S, "LoRA pilot run")
-    files = sorted((folder / "results").glob(f"{backbone}/pilot/lora/*.json"))
+    from bench.results import safe_name
+
+    files = sorted((folder / "results").glob(f"{safe_name(backbone)}/pilot/lora/*.json"))
     record = read_result(files[0]) if files else None
     if record is None or record.get("status") != "ok" or record.get("accuracy") is None:
         why = (record or {}).get("error") or "no result file"

@@ -48,7 +48,10 @@ INT_RANGES: dict[str, tuple[int, int | None]] = {
     "num_gpus": (1, 100_000),
     "epochs": (1, 1_000),
     "lora_rank": (1, 4_096),
+    "prompt_accuracy_n": (1, 1_000_000),
 }
+# Integer fields that may be left empty (None).
+OPTIONAL_INTS = ("prompt_accuracy_n",)
 # float fields: (lower bound, lower bound inclusive, upper bound)
 FLOAT_RANGES: dict[str, tuple[float, bool, float]] = {
     "model_params_b": (0.0, False, 10_000.0),
@@ -57,9 +60,10 @@ FLOAT_RANGES: dict[str, tuple[float, bool, float]] = {
     "zero_shot_accuracy": (0.0, True, 1.0),
     "probe_accuracy": (0.0, True, 1.0),
     "price_per_m_training_tokens": (0.0, True, 1e6),
+    "prompt_accuracy": (0.0, True, 1.0),
 }
 OPTIONAL_FLOATS = ("gpu_memory_gb", "budget_gpu_hours", "zero_shot_accuracy", "probe_accuracy",
-                   "price_per_m_training_tokens")
+                   "price_per_m_training_tokens", "prompt_accuracy")
 BOOL_FIELDS = (
     "preserve_capabilities",
     "long_term",
@@ -110,6 +114,12 @@ HELP: dict[str, str] = {
     "num_gpus": "Number of GPUs of gpu_memory_gb each (more than one: data parallel, or sharded with sharding=zero3).",
     "sharding": "none (every GPU holds a full copy) or zero3 (ZeRO-3 / FSDP: weights, gradients and optimizer state "
                 "split across num_gpus).",
+    "prompt_accuracy": "Optional, measured: accuracy (0-1) of the best prompt (zero-shot or with demonstrations) "
+                       "with your own model on held-out rows of your data (`advisor pilot --model PATH` measures "
+                       "it); give prompt_accuracy_n with it. Prompt engineering's expected accuracy is then this "
+                       "measurement with its binomial interval.",
+    "prompt_accuracy_n": "Optional: how many held-out rows prompt_accuracy was measured on (its interval narrows "
+                         "with them).",
     "price_per_m_training_tokens": "Optional: your provider's fine-tuning price in dollars per million training "
                                    "tokens (overrides data/prices.yaml).",
 }
@@ -201,6 +211,9 @@ class ProjectProfile:
     # Assumptions behind the cost figures (issue 23 item 4), changeable on the answer page: they were constants.
     epochs: int = EPOCHS
     lora_rank: int = LORA_RANK
+    # Prompting measured with the user's own model on held-out rows (`advisor pilot --model`), issue 23 item 5.
+    prompt_accuracy: float | None = None
+    prompt_accuracy_n: int | None = None
 
     def __post_init__(self) -> None:
         problems: list[FieldProblem] = []
@@ -214,6 +227,13 @@ class ProjectProfile:
             object.__setattr__(self, f.name, value)
         if not any(p.field in ("model", "model_params_b") for p in problems):
             problems += _model_size_problems(self)
+        if not any(p.field.startswith("prompt_accuracy") for p in problems) and \
+                (self.prompt_accuracy is None) != (self.prompt_accuracy_n is None):
+            # An accuracy without its row count has no interval; a count alone measures nothing.
+            missing = "prompt_accuracy_n" if self.prompt_accuracy_n is None else "prompt_accuracy"
+            problems.append(FieldProblem(missing, None, "given together with "
+                                         + ("prompt_accuracy" if missing.endswith("_n") else "prompt_accuracy_n")
+                                         + " (both, or neither)"))
         if problems:
             raise ProfileError(problems)
 
@@ -455,7 +475,9 @@ def _coerce(name: str, value: Any) -> Any:
         raise _Bad(" | ".join(allowed))
     if name in INT_RANGES:
         lo, hi = INT_RANGES[name]
-        allowed = f"integer {lo}..{hi}"
+        allowed = f"integer {lo}..{hi}" + (" or null" if name in OPTIONAL_INTS else "")
+        if value is None and name in OPTIONAL_INTS:
+            return None
         if isinstance(value, bool):
             raise _Bad(allowed)
         if isinstance(value, str):

@@ -339,6 +339,26 @@ class Step:
 
 
 
+def _pilot_cost(p: Any) -> str:
+    """How long `advisor pilot --model` takes for this profile on a CPU: the same per-stage estimates the pilot
+    prints (advisor.costs.pilot_estimates, scaled from our own runs here)."""
+    from advisor.costs import MAX_ROWS, pilot_duration, pilot_estimates, pilot_split
+    from advisor.table import load_table
+
+    rows = min(p.labeled_examples, MAX_ROWS)  # a larger file is sampled first
+    n_train, n_val, n_test = pilot_split(rows, min(p.num_classes, max(rows // 3, 2)))
+    # A laptop runs the pilot on its CPU (our measured rates); a GPU at the compute level's throughput.
+    tflops = None if p.compute == "minimal" else float(load_table().compute_tflops[p.compute]) * p.num_gpus
+    stages = pilot_estimates(p.model_params_b * 1e9, "causal", max(n_train, 0), n_val, n_test, p.avg_input_tokens,
+                             False, 0, tflops=tflops)
+    if not stages:
+        return ""
+    total = sum(e.seconds for e in stages)
+    where = ("on a CPU core (scaled from our SmolLM2 and MiniLM runs here)" if tflops is None else
+             f"of GPU time at compute '{p.compute}' plus model loading")
+    return f"about {pilot_duration(total)} {where} for {n_val + n_test:,} validation and held-out rows"
+
+
 def plan(rec: Any) -> list[Step]:
     """The ordered steps that fit the answer: measure first, the cheapest option that may meet the goal, then the
     pick, then the escalation — each with its cost from the answer's own cost estimates (advisor.costs)."""
@@ -350,12 +370,21 @@ def plan(rec: Any) -> list[Step]:
     k = demonstrations(p.labeled_examples)
     held_out = "the examples not in the prompt" if p.labeled_examples else "a few hand-labelled examples"
     if "prompt_engineering" in feasible:
+        tokens = f"no training; +{costs['prompt_engineering'].extra_inference_tokens:,} tokens per request"
+        if p.model_access == "weights" and p.labeled_examples:
+            # Step 1 is a command that exists: the pilot runs the user's own model on their rows (issue 23 item 5).
+            command = ("advisor pilot --data your.csv --text TEXT --label LABEL --model YOUR_MODEL (a local Hugging "
+                       "Face folder or a downloaded catalog model): your model's zero-shot and few-shot accuracy on "
+                       "held-out rows, filled into the answer")
+            est = _pilot_cost(p)
+            cost = tokens + (f"; the pilot: {est}" if est else "")
+        else:
+            command = ("advisor recipe --option prompt_engineering (the prompt skeleton); send it through your "
+                       "provider on held-out rows, then `advisor recommend --prompt-accuracy A --prompt-accuracy-n N`")
+            cost = tokens
         steps.append(Step(
             f"Prompt with an instruction{f' and {k} demonstrations' if k else ''}; measure it on {held_out}",
-            "advisor recipe --option prompt_engineering (the prompt skeleton); advisor pilot --data your.csv "
-            "--text TEXT --label LABEL measures zero-shot and probe accuracy on your data",
-            f"no training; +{costs['prompt_engineering'].extra_inference_tokens:,} tokens per request",
-            f"stop here if it meets {goal} accuracy goal; else go on"))
+            command, cost, f"stop here if it meets {goal} accuracy goal; else go on"))
     trained = [o for o in feasible if o != "prompt_engineering"]
     if trained:
         first = trained[0]

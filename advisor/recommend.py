@@ -234,7 +234,9 @@ def counterfactuals(profile: ProjectProfile, table: DecisionTable | None = None,
             for size_b, word in ((b * f, "larger"), (b / f, "smaller")):
                 if not 0.01 <= size_b <= 1000:
                     continue
-                variant = _variant(profile, model_params_b=size_b, model=None)
+                # Another model: the prompting measured with the user's own model (advisor pilot --model) does not carry.
+                variant = _variant(profile, model_params_b=size_b, model=None, prompt_accuracy=None,
+                                   prompt_accuracy_n=None)
                 pts = mg = None
                 if calibration is not None and n > 0:
                     pts = calibration.points_by_size(variant, [n])[n]
@@ -282,7 +284,8 @@ def _learned_reasons(option: str, expected: Mapping[str, Any], points: Mapping[s
     far = 10 ** float(prov.get("decades_from_evidence", 0) or 0)  # shown as a factor, never "0.4 decades"
     unc = (f"uncertainty of the difference ±{100 * margin:.1f} points, "
            + (f"{far:.1f}x from the nearest evidence in model size and examples" if far >= 1.05 else
-              "next to the evidence") if margin > 0 else "measured where we have evidence")
+              "next to the evidence") if margin > 0 else "uncertainty of the difference: none counted where we "
+                                                         "measured")
     if not feasible[option]:
         # Said as a hypothetical: an infeasible option's accuracy is what it would reach, not a reason to pick it.
         text = (f"{interval} if it were feasible here ({'above' if gap < 0 else 'vs'} {LABELS[top]}'s "
@@ -466,10 +469,18 @@ def _decided_text(d: Decision, rules: Mapping[str, float], feasible: Mapping[str
     by = _decided_by(d, rules, feasible, best, points)
     if by == "measured":
         alt = _rules_best(rules, feasible)
-        return (f"The measured part decided: {LABELS[best]} is expected {100 * (points[best] - points[alt]):.1f} "
-                f"points above {LABELS[alt]}, beyond the ±{100 * d.margin[alt]:.1f}-point uncertainty of that "
-                f"difference; the decision table alone would pick {LABELS[alt]} ({rules[alt]:.0f} vs "
-                f"{rules[best]:.0f}).")
+        raw = 100 * (points[best] - points[alt])
+        judged = 100 * (d.gap[alt] - d.gap[best])
+        # With the lower-bound rule the margin is compared with the judged gap (each option at its expected accuracy
+        # minus its error spread), which can differ from the points' own difference: both are said, never a
+        # "2.0 points above, beyond ±5.7" that reads as a contradiction.
+        gap_text = (f"is expected {raw:.1f} points above {LABELS[alt]}" if abs(judged - raw) < 0.05 else
+                    f"is expected {raw:.1f} points {'above' if raw >= 0 else 'below'} {LABELS[alt]} and "
+                    f"{judged:.1f} points above it judged at their lower bounds (the more uncertain estimate counts "
+                    f"lower)")
+        return (f"The measured part decided: {LABELS[best]} {gap_text}, beyond the ±{100 * d.margin[alt]:.1f}-point "
+                f"uncertainty of that difference; the decision table alone would pick {LABELS[alt]} "
+                f"({rules[alt]:.0f} vs {rules[best]:.0f}).")
     if d.counted[best] > 0 and d.top is not None:
         return (f"The decision table outweighed the measured part: {LABELS[d.top]} is expected "
                 f"{100 * (points[d.top] - points[best]):.1f} points above {LABELS[best]} (beyond the ±"
@@ -505,4 +516,7 @@ def _basis(profile: ProjectProfile, calibration: Any, kinds: list[str], measured
                if getattr(profile, f) is not None]
     if measured_on and anchors:
         text += f" They rest on {' and '.join(anchors)} accuracy measured on {measured_on}."
+    if profile.prompt_accuracy is not None:
+        text += (f" Prompt engineering's is not predicted: your model's prompt scored {profile.prompt_accuracy:.3f} on "
+                 f"{profile.prompt_accuracy_n:,} held-out rows of your data (10-90% Wilson interval).")
     return text

@@ -121,6 +121,8 @@ def probe_cmd(
     seed: int = typer.Option(0, "--seed"),
     device: str = typer.Option("auto", "--device", help="auto | cpu | cuda"),
     threads: Optional[int] = typer.Option(None, "--threads", help="Torch threads (default: all cores)."),
+    methods: str = typer.Option("prompt_engineering,linear_probe", "--methods",
+                                help="What to measure: prompt_engineering, linear_probe, or both (comma-separated)."),
 ) -> None:
     """Measure the two cheap numbers the advisor can use: zero-shot and linear-probe accuracy on your task.
 
@@ -147,9 +149,14 @@ def probe_cmd(
         _fail(f"--device={device!r} (allowed: auto | cpu | cuda)")
     if threads is not None and threads < 1:
         _fail(f"--threads={threads} (allowed: >= 1)")
-    jobs = expand([model], [spec], ["prompt_engineering", "linear_probe"], [size], [seed])
+    wanted = [m.strip() for m in methods.split(",") if m.strip()]
+    allowed = ("prompt_engineering", "linear_probe")
+    if not wanted or any(m not in allowed for m in wanted):
+        _fail(f"--methods={methods!r} (allowed: {', '.join(allowed)}, comma-separated)")
+    jobs = expand([model], [spec], [m for m in allowed if m in wanted], [size], [seed])
     # One trial at a time, each announced, so a caller streaming stdout can show where it is.
-    steps = {"prompt_engineering": "zero-shot accuracy (loads the model, embeds the label descriptions and the test set)",
+    steps = {"prompt_engineering": ("prompting, zero-shot and with demonstrations (loads the model, scores the "
+                                    "validation and test rows)"),
              "linear_probe": "linear-probe accuracy (embeds the training, validation and test texts)"}
     for job in jobs:
         typer.echo(f"# measuring {steps[job.method]} ...")
@@ -159,10 +166,23 @@ def probe_cmd(
         if summary["failed"]:
             _fail("; ".join(f"{f['label']}: {f['error']}" for f in summary["failures"]))
         typer.echo(f"# done in {time.perf_counter() - t0:.0f} s")
-    pe, lp = (read_result(j.path(results_dir)) for j in jobs)
+    got = {j.method: read_result(j.path(results_dir)) for j in jobs}
     typer.echo(f"# measured on {spec.name} with {model}, n={size}, seed {seed} ({results_dir})")
-    typer.echo(f"zero_shot_accuracy: {pe['zero_shot_accuracy']:.4f}")
-    typer.echo(f"probe_accuracy: {lp['accuracy']:.4f}")
+    pe, lp = got.get("prompt_engineering"), got.get("linear_probe")
+    if pe is not None:
+        typer.echo(f"zero_shot_accuracy: {pe['zero_shot_accuracy']:.4f}")
+        # The prompt the validation split chose (zero-shot or with demonstrations), scored on the test rows: what
+        # `advisor pilot --model` fills in as prompt_accuracy (chosen on validation, reported on test).
+        metrics = pe.get("metrics") or {}
+        if pe.get("few_shot_accuracy") is not None:
+            typer.echo(f"few_shot_accuracy: {pe['few_shot_accuracy']:.4f}")
+        typer.echo(f"prompt_accuracy: {pe['accuracy']:.4f}")
+        typer.echo(f"prompt_variant: {metrics.get('variant', 'zero_shot')}")
+        typer.echo(f"prompt_shots: {int(metrics.get('shots') or 0)}")
+        typer.echo(f"test_rows: {int((pe.get('config') or {}).get('test_size') or 0)}")
+        typer.echo(f"backbone_params: {int(pe.get('backbone_params') or 0)}")
+    if lp is not None:
+        typer.echo(f"probe_accuracy: {lp['accuracy']:.4f}")
 
 
 @app.command("status")

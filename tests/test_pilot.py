@@ -333,12 +333,12 @@ def test_real_pilot_through_the_cli(tmp_path, own_tmp):
     probe = float(out.split("linear-probe accuracy:")[1].split()[0])
     assert 0.6 <= probe <= 1.0 and 0.0 <= zs <= 1.0
     assert "trained on 48 rows, 48 for validation, same 24 held-out rows" in out
-    assert "Measured with the minilm encoder" in out and "not your model" in out
+    assert "measured with the minilm encoder" in out and "not your model" in out
     filled = out.split("Filled into the profile: ")[1].splitlines()[0]
     assert abs(float(filled.split("zero_shot_accuracy=")[1].split(",")[0]) - zs) <= 0.0005
     assert abs(float(filled.split("probe_accuracy=")[1].split(",")[0]) - probe) <= 0.0005
     assert "num_classes=2" in filled and "labeled_examples stays at your --labeled-examples; the file has 120" in filled
-    assert "Recommended: " in out and "# measuring zero-shot accuracy" in out  # progress was streamed
+    assert "Recommended: " in out and "# measuring prompting" in out  # progress was streamed
     assert sha(path) == before and list(own_tmp.iterdir()) == []
 
 
@@ -372,7 +372,7 @@ def test_pilot_report_puts_the_measured_lora_beside_the_predictions():
     assert report["lora"]["measured"] == 0.875 and report["lora"]["predicted_for_pilot_setting"] is None
     text = render_pilot(result, {**report, "filled": result.profile_values()}, "tickets.csv")
     assert "LoRA, quick pilot:      0.875  (63 optimizer steps; budget capped at 60" in text
-    assert "advisor's prediction for this run (MiniLM, n=256, from your zero-shot): none (rules-only" in text
+    assert "advisor's prediction for this run (MiniLM, n=256): none (rules-only" in text
     assert "labeled_examples=2000" in text and "not your model" in text
     assert json.loads(json.dumps({"pilot": result.to_dict(), "comparison": report}))["pilot"]["measured_on"] \
         .startswith("your own data: 2,000 labeled rows, 4 classes; zero-shot 0.700 and linear probe 0.850")
