@@ -163,7 +163,10 @@ def widget(field: str, value: Any) -> Any:
                          key=key + (f"@{model}" if model else ""),
                          # Only optional answers may be left empty (issue 24 item 3: the size box said "leave empty
                          # if unknown", then refused the empty answer).
-                         placeholder="leave empty if unknown" if field in OPTIONAL_FLOATS else None,
+                         placeholder="leave empty if unknown" if field in OPTIONAL_FLOATS and not (
+                             field == "model_params_b" and
+                             st.session_state.get("answers", {}).get("model_access", "weights") == "weights")
+                         else None,
                          disabled=model is not None)
 
 
@@ -219,8 +222,9 @@ def wizard() -> None:
         try:
             profile = ProjectProfile.from_dict(candidate)
         except ProfileError as err:
-            problems = {p.field: f"**{QUESTIONS.get(p.field, p.field)}** — got {str(p.value)[:40]!r}; allowed: "
-                                 f"{p.allowed}." for p in err.problems}
+            problems = {p.field: f"**{QUESTIONS.get(p.field, p.field)}** — "
+                                 + ("left empty" if p.value is None else f"got {str(p.value)[:40]!r}")
+                                 + f"; allowed: {p.allowed}." for p in err.problems}
             st.session_state["errors"] = problems
             here = [f for f in problems if f in fields]
             if go_back:

@@ -165,7 +165,7 @@ class ServedCalibration:
         mode = self.mode_for(profile)
         spec = self.modes[mode]
         lo_p, hi_p = self._measured_params()
-        params = min(max(profile.model_params_b * 1e9, lo_p), hi_p)
+        params = min(max(profile.params_b * 1e9, lo_p), hi_p)
         zs, _ = self.zero_shot_gain(profile)
         pg = float(to_gain(profile.probe_accuracy, _classes(profile))) if mode == "probe" else None
         generation = getattr(profile, "task_kind", "classification") == "generation"
@@ -181,7 +181,7 @@ class ServedCalibration:
         point, low, high = self._task_points_uncached(mode, spec, params, sizes, profile, zs, pg, generation)
         kind = "generation" if generation else "classification"
         measured = [p for b, p in self.backbones.items() if b in self._backbones_of_kind(kind)]
-        if profile.model_params_b * 1e9 > hi_p and len(measured) > 1:
+        if profile.params_b * 1e9 > hi_p and len(measured) > 1:
             # A model larger than every backbone never expects less from prompting than one of them (issue 20).
             # Across our two backbones the task model's size term for prompting is confounded with architecture —
             # MiniLM's "prompting" is label-embedding similarity, SmolLM2-135M's in-context learning is near
@@ -261,7 +261,7 @@ class ServedCalibration:
         (beyond our largest measured n) shrank the counted gap of an option below full fine-tuning as the user's
         data grew, and let prompting overtake a trained method with *more* data (a Hypothesis counterexample: a
         10M model, 979 -> 30,057 examples). The data direction is held by the models' monotone data slopes."""
-        lp = math.log10(profile.model_params_b * 1e9)
+        lp = math.log10(profile.params_b * 1e9)
         if any(abs(lp - math.log10(p)) <= NEAR_PARAMS_DECADES for p in self.backbones.values()):
             return np.zeros((len(sizes), len(OPTIONS)))
         if not hasattr(self, "_evidence_params"):
@@ -337,7 +337,7 @@ class ServedCalibration:
         if not self.scaling:
             return zero
         lo_p, hi_p = self._measured_params()
-        user = profile.model_params_b * 1e9
+        user = profile.params_b * 1e9
         anchor = min(max(user, lo_p), hi_p)
         if abs(math.log10(user / anchor)) <= NEAR_PARAMS_DECADES:
             return zero
@@ -387,7 +387,7 @@ class ServedCalibration:
         if kind not in self.art.get("measured_kinds", ["classification"]):
             return {"kind": "extrapolated", "detail": f"no {kind} task was measured here: from classification runs "
                     "on the gain-over-chance scale (chance 0 for generation)", "sources": []}
-        user_p = profile.model_params_b * 1e9
+        user_p = profile.params_b * 1e9
         n = max(profile.labeled_examples, 1)
         lp, ld = math.log10(user_p), math.log10(n)
         near_backbone = [b for b, p in self.backbones.items() if abs(math.log10(user_p / p)) <= NEAR_PARAMS_DECADES]
@@ -401,11 +401,16 @@ class ServedCalibration:
             anchor = min(max(user_p, lo_p), hi_p)
             pub = (self.scaling or {}).get("published_points", {}).get(option, [])
             if pub:
-                a = np.asarray(pub, dtype=float)
+                arrays = self.__dict__.setdefault("_pub_arrays", {})
+                if option not in arrays:
+                    arrays[option] = np.asarray(pub, dtype=float)
+                a = arrays[option]
                 dp, dd = np.abs(a[:, 0] - lp), np.abs(a[:, 1] - ld)
                 near = (dp <= PUBLISHED_NEAR[0]) & (dd <= PUBLISHED_NEAR[1])
                 srcs = (self.scaling or {}).get("published_sources", [])
-                names = ", ".join(self.source_names().get(x, x) for x in srcs)
+                if not hasattr(self, "_names_text"):  # the same sentence for every option and answer
+                    self._names_text = ", ".join(self.source_names().get(x, x) for x in srcs)
+                names = self._names_text
                 if near.any():
                     return {"kind": "published", "detail": f"published comparisons at about this model size and "
                             f"data size ({names})", "sources": srcs}
@@ -498,7 +503,7 @@ class ServedCalibration:
         (leave one published task out: 39 rows, coverage 82%, data/calibration/evaluation.md)."""
         if not self.scaling or "full_finetuning" not in out:
             return
-        lp, ld = math.log10(profile.model_params_b * 1e9), math.log10(max(n, 1))
+        lp, ld = math.log10(profile.params_b * 1e9), math.log10(max(n, 1))
         ft = out["full_finetuning"]["point"]
         for o, e in out.items():
             if o == "full_finetuning" or e["provenance"]["kind"] in ("measured here", MEASURED_ON_YOUR_DATA):

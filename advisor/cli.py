@@ -405,7 +405,7 @@ def estimate_cmd(
         typer.echo(json.dumps({o: c.to_dict() for o, c in costs.items()}, indent=2))
         return
     named = f"{p.model}, " if p.model else ""
-    typer.echo(f"model {named}{p.model_params_b:g}B params, {p.labeled_examples:,} examples x {p.avg_input_tokens} "
+    typer.echo(f"model {named}{p.params_b:g}B params{'' if p.size_known else ' (assumed: size unknown)'}, {p.labeled_examples:,} examples x {p.avg_input_tokens} "
                f"tokens, compute={p.compute}")
     typer.echo(f"{'option':<20}{'trainable':>14}{'train FLOPs':>13}{'time':>10}{'mem/GPU':>11}{'stored/task':>13}"
                f"{'+tokens':>9}")

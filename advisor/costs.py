@@ -86,7 +86,7 @@ def model_shape(profile: ProjectProfile) -> tuple[int, int]:
     if profile.model is not None:
         spec = get_model(profile.model)
         return spec.hidden_size, spec.layers
-    return architecture(profile.model_params_b * 1e9)
+    return architecture(profile.params_b * 1e9)
 
 
 def available_memory_gb(profile: ProjectProfile, table: DecisionTable | None = None) -> float:
@@ -329,7 +329,7 @@ def feasibility(profile: ProjectProfile, option: str, table: DecisionTable | Non
         fixed_out = True
     else:
         fixed_out = False
-    plans = [plan_memory(option, profile.model_params_b * 1e9, hidden, layers, c, batch=profile.batch_size,
+    plans = [plan_memory(option, profile.params_b * 1e9, hidden, layers, c, batch=profile.batch_size,
                          seq_len=train_seq_len(profile), context=serve_context(profile, option),
                          gpus=profile.num_gpus, vocab=vocab, rank=profile.lora_rank) for c in steps]
     smallest = min(plans, key=lambda p: p.total)
@@ -348,7 +348,7 @@ def estimate(profile: ProjectProfile, option: str, table: DecisionTable | None =
     """Cost of `option` for `profile` (see the module docstring for every formula)."""
     options.get(option)  # an unknown option is an error, never priced as another one
     table = table or load_table()
-    n = profile.model_params_b * 1e9
+    n = profile.params_b * 1e9
     hidden, layers = model_shape(profile)
     seq = profile.avg_input_tokens + LABEL_TOKENS
     tokens = profile.labeled_examples * profile.epochs * seq
@@ -392,6 +392,36 @@ def estimate(profile: ProjectProfile, option: str, table: DecisionTable | None =
     flops *= 6 / 4 if fe.plan.config.checkpointing else 1  # one more forward pass (2 N T)
     return CostEstimate(option, int(trainable), flops, flops / tflops / 3600, fe.needed_gb, smallest,
                         int(trainable * 4), extra, note, **base)
+
+
+@dataclass(frozen=True)
+class Fit:
+    """Only whether an option's memory fits: all the decision table's rules read of a cost (rules.score_options with
+    explain=False), for the counterfactual search's model-size variants."""
+
+    feasible_memory: bool
+
+
+def fits_all(profile: ProjectProfile, table: DecisionTable | None = None) -> dict[str, Fit]:
+    """Per option, whether some standard configuration fits — `feasibility`'s verdict, stopping at the first
+    configuration that fits instead of pricing the whole ladder and the option's time and storage (a fifth of
+    estimate_all's time; the counterfactuals try up to four model sizes per answer)."""
+    table = table or load_table()
+    memory = available_memory_gb(profile, table)
+    hidden, layers, vocab = _shape(profile)
+    sharded = profile.sharding == "zero3" and profile.num_gpus > 1
+    out = {}
+    for option in OPTIONS:
+        ok = False
+        for c in ladder(option, profile.precision, sharded):
+            plan = plan_memory(option, profile.params_b * 1e9, hidden, layers, c, batch=profile.batch_size,
+                               seq_len=train_seq_len(profile), context=serve_context(profile, option),
+                               gpus=profile.num_gpus, vocab=vocab, rank=profile.lora_rank)
+            if plan.total / GB <= memory:
+                ok = True
+                break
+        out[option] = Fit(ok)
+    return out
 
 
 def feasibility_floor(profile: ProjectProfile, option: str, table: DecisionTable | None = None) -> float:

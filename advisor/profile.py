@@ -63,7 +63,11 @@ FLOAT_RANGES: dict[str, tuple[float, bool, float]] = {
     "prompt_accuracy": (0.0, True, 1.0),
 }
 OPTIONAL_FLOATS = ("gpu_memory_gb", "budget_gpu_hours", "zero_shot_accuracy", "probe_accuracy",
-                   "price_per_m_training_tokens", "prompt_accuracy")
+                   "price_per_m_training_tokens", "prompt_accuracy", "model_params_b")
+# An API model's size is often undisclosed: model_params_b may be left empty (None) unless you hold the weights, and
+# the computations then assume 1B — neutral for the decision table (neither its "small model" rule, < 1B, nor its
+# "large model" rule, >= 10B, fires) — while every sentence says the size was assumed (issue 24 item 3).
+ASSUMED_UNKNOWN_PARAMS_B = 1.0
 BOOL_FIELDS = (
     "preserve_capabilities",
     "long_term",
@@ -88,7 +92,8 @@ HELP: dict[str, str] = {
     "model_access": "weights (you can run/train the model), api_with_finetuning (a provider API that offers fine-tuning), api_only.",
     "model": "Optional: a model from the catalog (`advisor models` lists them, e.g. Llama-3.1-8B); it sets "
              "model_params_b and the layer/width shape the cost estimates use. Leave empty for a custom model.",
-    "model_params_b": "Model size in billions of parameters (e.g. 0.135 for SmolLM2-135M, 7 for a 7B model).",
+    "model_params_b": "Model size in billions of parameters (e.g. 0.135 for SmolLM2-135M, 7 for a 7B model); "
+                      "with API access it may be left empty when the provider does not say.",
     "ml_expertise": "Team experience training models: none, some, expert.",
     "data_governance": "Is the data sensitive (PII, health, contracts) so it must stay in-house?",
     "gpu_memory_gb": "Optional: memory of the GPU you would train on, in GB (overrides the compute level's assumption).",
@@ -190,7 +195,7 @@ class ProjectProfile:
     model_access: str = "weights"
     # A catalog name (advisor/models.py) or None for a custom model described by model_params_b alone.
     model: str | None = None
-    model_params_b: float = 1.0
+    model_params_b: float | None = 1.0  # None: an API model of unknown size (see ASSUMED_UNKNOWN_PARAMS_B)
     ml_expertise: str = "some"
     data_governance: bool = False
     gpu_memory_gb: float | None = None
@@ -227,6 +232,11 @@ class ProjectProfile:
             object.__setattr__(self, f.name, value)
         if not any(p.field in ("model", "model_params_b") for p in problems):
             problems += _model_size_problems(self)
+        if self.model_params_b is None and self.model_access == "weights" and \
+                not any(p.field in ("model", "model_params_b", "model_access") for p in problems):
+            problems.append(FieldProblem("model_params_b", None, "a number > 0 and <= 10000 — required with "
+                                         "model_access=weights (the memory and time estimates need it); leave it "
+                                         "empty only for an API model of unknown size"))
         if not any(p.field.startswith("prompt_accuracy") for p in problems) and \
                 (self.prompt_accuracy is None) != (self.prompt_accuracy_n is None):
             # An accuracy without its row count has no interval; a count alone measures nothing.
@@ -236,6 +246,16 @@ class ProjectProfile:
                                          + " (both, or neither)"))
         if problems:
             raise ProfileError(problems)
+
+    @property
+    def params_b(self) -> float:
+        """The size the computations use: model_params_b, or the stated assumption when an API model's size is
+        unknown (ASSUMED_UNKNOWN_PARAMS_B)."""
+        return self.model_params_b if self.model_params_b is not None else ASSUMED_UNKNOWN_PARAMS_B
+
+    @property
+    def size_known(self) -> bool:
+        return self.model_params_b is not None
 
     # ---- construction -------------------------------------------------
     @classmethod
@@ -255,7 +275,7 @@ class ProjectProfile:
             raise ProfileError(unknown)
         # __post_init__ cannot tell an explicit model_params_b of 1.0 from the default; the mapping can.
         given = data.get("model_params_b")
-        if profile.model is not None and given is not None:
+        if profile.model is not None and given is not None and profile.model_params_b is not None:
             try:
                 explicit = _coerce("model_params_b", given)
             except _Bad:  # pragma: no cover - already validated by the constructor
@@ -476,8 +496,8 @@ def _coerce(name: str, value: Any) -> Any:
     if name in INT_RANGES:
         lo, hi = INT_RANGES[name]
         allowed = f"integer {lo}..{hi}" + (" or null" if name in OPTIONAL_INTS else "")
-        if value is None and name in OPTIONAL_INTS:
-            return None
+        if name in OPTIONAL_INTS and (value is None or (isinstance(value, str) and not value.strip())):
+            return None  # left empty
         if isinstance(value, bool):
             raise _Bad(allowed)
         if isinstance(value, str):
@@ -497,8 +517,8 @@ def _coerce(name: str, value: Any) -> Any:
         lo, inclusive, hi = FLOAT_RANGES[name]
         optional = name in OPTIONAL_FLOATS
         allowed = f"number {'>=' if inclusive else '>'} {lo:g} and <= {hi:g}" + (" or null" if optional else "")
-        if value is None and optional:
-            return None
+        if optional and (value is None or (isinstance(value, str) and not value.strip())):
+            return None  # left empty
         if isinstance(value, bool):
             raise _Bad(allowed)
         if isinstance(value, str):
@@ -556,7 +576,8 @@ def _model_size_problems(profile: "ProjectProfile") -> list[FieldProblem]:
     given = profile.model_params_b
     # The dataclass default (1.0) means "not given" unless the model really is a 1B one: a profile that names a
     # model need not repeat its size. (from_dict catches an explicit 1.0 that contradicts the model.)
-    if given == DEFAULT_MODEL_PARAMS_B or abs(given - spec.params_b) <= MODEL_SIZE_TOLERANCE * spec.params_b:
+    if given is None or given == DEFAULT_MODEL_PARAMS_B or \
+            abs(given - spec.params_b) <= MODEL_SIZE_TOLERANCE * spec.params_b:
         object.__setattr__(profile, "model_params_b", spec.params_b)
         return []
     return [_conflict(spec.name, spec.params_b, given)]

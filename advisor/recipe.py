@@ -349,7 +349,7 @@ def _pilot_cost(p: Any) -> str:
     n_train, n_val, n_test = pilot_split(rows, min(p.num_classes, max(rows // 3, 2)))
     # A laptop runs the pilot on its CPU (our measured rates); a GPU at the compute level's throughput.
     tflops = None if p.compute == "minimal" else float(load_table().compute_tflops[p.compute]) * p.num_gpus
-    stages = pilot_estimates(p.model_params_b * 1e9, "causal", max(n_train, 0), n_val, n_test, p.avg_input_tokens,
+    stages = pilot_estimates(p.params_b * 1e9, "causal", max(n_train, 0), n_val, n_test, p.avg_input_tokens,
                              False, 0, tflops=tflops)
     if not stages:
         return ""

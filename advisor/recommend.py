@@ -5,8 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, Mapping
 
-from advisor.costs import CostEstimate, estimate_all, qlora_note
-from advisor.decision import Decision, DecisionParams, decide, rank, tied_with_best
+from advisor.costs import CostEstimate, estimate_all, fits_all, qlora_note
+from advisor.decision import Decision, DecisionParams, best_option, decide, rank, tied_with_best
 from advisor.profile import CHOICES, OPTIONS, ProjectProfile
 from advisor.rules import Reason, RuleScore, rule_hits, score_options
 from advisor.table import DecisionTable, load_table, matches
@@ -154,8 +154,17 @@ def _best_only(profile: ProjectProfile, table: DecisionTable, calibration: Any =
                points: Mapping[str, float] | None = None, margins: Mapping[str, float] | None = None,
                costs: Mapping[str, CostEstimate] | None = None, hits: list[bool] | None = None,
                dparams: tuple[DecisionParams, Mapping[str, float]] | None = None) -> str:
-    return _scored(profile, table, calibration, points, margins, explain=False, costs=costs, hits=hits,
-                   dparams=dparams)[2][0]
+    """The pick alone, by the same rule as `_scored` (decision.best_option is decide + rank without the Decision)."""
+    scores = score_options(profile, table, costs or estimate_all(profile, table), explain=False, hits=hits)
+    feasible = {o: scores[o].feasible for o in OPTIONS}
+    if calibration is not None and points and dparams is not None:
+        params, spread = dparams
+    elif calibration is not None and points:
+        (params, _), spread = calibration.decision(profile), calibration.spread(profile)
+    else:
+        params, spread = DecisionParams(), None
+    return best_option(OPTIONS, {o: scores[o].score for o in OPTIONS}, feasible, points, params,
+                       profile.accuracy_goal, spread, margins)
 
 
 def _variant(profile: ProjectProfile, **changes: object) -> ProjectProfile:
@@ -228,7 +237,7 @@ def counterfactuals(profile: ProjectProfile, table: DecisionTable | None = None,
                                f"{LABELS[other]} would overtake {LABELS[best]}.")
                     break
     if profile.model_access == "weights":
-        b = profile.model_params_b
+        b = profile.params_b
         for f in _MODEL_FACTORS:
             found = False
             for size_b, word in ((b * f, "larger"), (b / f, "smaller")):
@@ -241,7 +250,7 @@ def counterfactuals(profile: ProjectProfile, table: DecisionTable | None = None,
                 if calibration is not None and n > 0:
                     pts = calibration.points_by_size(variant, [n])[n]
                     mg = calibration.margins(variant, [n])[n]
-                other = _best_only(variant, table, calibration, pts, mg,
+                other = _best_only(variant, table, calibration, pts, mg, costs=fits_all(variant, table),
                                    hits=rule_hits(variant, table, base_hits, frozenset(("model_params_b", "model"))),
                                    dparams=dparams)
                 if other != best:
@@ -366,6 +375,10 @@ def recommend(profile: ProjectProfile | Mapping[str, Any], *, table_path: str | 
                      final=dec.final[o])
         for i, o in enumerate(order))
     caveats = [c.message + f" [{c.source}]" for c in table.caveats if matches(c.when, profile)]
+    if not profile.size_known:
+        caveats.append(f"Your model's size is unknown: the expected accuracies assume a {profile.params_b:g}B model, "
+                       "a size at which the decision table's size rules (small models below 1B, large ones from "
+                       "10B) do not apply. Give model_params_b, or pick the model, to sharpen them.")
     if profile.model_access == "weights":
         # The configuration each feasible option needs, when it is not the plain bf16 one (issue 22).
         for o in OPTIONS:
@@ -474,10 +487,12 @@ def _decided_text(d: Decision, rules: Mapping[str, float], feasible: Mapping[str
         # With the lower-bound rule the margin is compared with the judged gap (each option at its expected accuracy
         # minus its error spread), which can differ from the points' own difference: both are said, never a
         # "2.0 points above, beyond ±5.7" that reads as a contradiction.
-        gap_text = (f"is expected {raw:.1f} points above {LABELS[alt]}" if abs(judged - raw) < 0.05 else
-                    f"is expected {raw:.1f} points {'above' if raw >= 0 else 'below'} {LABELS[alt]} and "
-                    f"{judged:.1f} points above it judged at their lower bounds (the more uncertain estimate counts "
-                    f"lower)")
+        def side(x: float) -> str:
+            return f"{abs(x):.1f} points {'above' if x >= 0 else 'below'}"
+
+        gap_text = (f"is expected {side(raw)} {LABELS[alt]}" if abs(judged - raw) < 0.05 else
+                    f"is expected {side(raw)} {LABELS[alt]} and {side(judged)} it judged at their lower bounds (the "
+                    f"more uncertain estimate counts lower)")
         return (f"The measured part decided: {LABELS[best]} {gap_text}, beyond the ±{100 * d.margin[alt]:.1f}-point "
                 f"uncertainty of that difference; the decision table alone would pick {LABELS[alt]} "
                 f"({rules[alt]:.0f} vs {rules[best]:.0f}).")
@@ -507,9 +522,12 @@ def _basis(profile: ProjectProfile, calibration: Any, kinds: list[str], measured
     pub = (calibration.scaling or {}).get("published_sources", [])
     text = (f"Expected accuracies come from {calibration.n_runs} runs measured here on backbones of {sizes} "
             f"parameters")
-    if profile.model_params_b * 1e9 > 2 * max(calibration.backbones.values()):
+    if profile.params_b * 1e9 > 2 * max(calibration.backbones.values()):
         names = calibration.source_names()
-        text += (f", moved to your {profile.model_params_b:g}B model by a size-and-data model fitted on those runs "
+        target = (f"your {profile.params_b:g}B model" if profile.size_known else
+                  f"an assumed {profile.params_b:g}B model (your model's size is unknown; give model_params_b to "
+                  "sharpen these)")
+        text += (f", moved to {target} by a size-and-data model fitted on those runs "
                  f"and {len(pub)} published sources ({', '.join(names.get(x, x) for x in pub) or 'none loaded'})")
     text += f"; provenance: {', '.join(kinds)}." if kinds else "."
     anchors = [name for f, name in (("zero_shot_accuracy", "zero-shot"), ("probe_accuracy", "linear-probe"))

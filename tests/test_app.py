@@ -381,3 +381,22 @@ def test_changing_an_assumption_updates_the_figures():
     from advisor.costs import human_duration
 
     assert lora["training time"] == human_duration(six.train_gpu_hours)
+
+
+def test_an_api_model_of_unknown_size_is_answered_as_assumed_never_as_yours():
+    """Issue 24 item 3: the size box says "leave empty if unknown" only where that is allowed (API access), an
+    empty size is accepted there, and the answer says the size was assumed — never "your 1B model"."""
+    at = _next(_app())
+    assert not at.text_input(key="w_model_params_b").placeholder  # own weights: the size is required
+    at.text_input(key="w_model_params_b").set_value("")
+    at = _next(at)
+    assert any("Model size" in e.value and "left empty" in e.value and "required with model_access=weights" in e.value
+               for e in at.error)
+    at.selectbox(key="w_model_access").set_value("api_with_finetuning").run()
+    assert at.text_input(key="w_model_params_b").placeholder == "leave empty if unknown"
+    at.text_input(key="w_model_params_b").set_value("")
+    at = _next(_next(at))
+    assert not at.exception and not at.error
+    assert at.session_state["answers"]["model_params_b"] is None
+    text = " ".join(m.value for m in [*at.markdown, *at.caption, *at.info, *at.warning])
+    assert "your 1B model" not in text and "your model's size is unknown" in text.lower()

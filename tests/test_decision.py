@@ -116,3 +116,25 @@ def test_cross_seed_oracle_and_one_protocol_per_backbone():
     assert note["b"] == {"protocol": 1, "trained_runs": 2, "set_aside": {2: 1}}
     assert note["c"]["protocol"] == 2
     assert len(kept) == 4 and "prompt_engineering" in set(kept.method)  # untrained runs count for every version
+
+
+def test_best_option_is_decide_then_rank():
+    """The counterfactual search's shortcut picks exactly what decide + rank pick (random scores, points, margins,
+    spreads, feasibility and goals, ties included)."""
+    import random
+
+    from advisor.decision import DecisionParams, best_option, decide, rank
+
+    rng = random.Random(0)
+    opts = ["prompt_engineering", "prompt_tuning", "prefix_tuning", "lora", "full_finetuning"]
+    for _ in range(3000):
+        rules = {o: rng.choice([rng.uniform(0, 100), 50.0]) for o in opts}
+        feasible = {o: rng.random() > 0.2 for o in opts}
+        points = None if rng.random() < 0.1 else {o: rng.choice([rng.random(), 0.7]) for o in opts}
+        margins = {o: rng.choice([0.0, rng.uniform(0, 0.2)]) for o in opts}
+        spread = {o: rng.uniform(0, 0.2) for o in opts}
+        params = DecisionParams(rng.uniform(0.1, 0.95), rng.uniform(0.02, 0.2), rng.choice([0.0, 0.5, 1.0]))
+        goal = rng.choice(["acceptable", "high", "critical"])
+        d = decide(opts, rules, feasible, points, params, goal, spread, margins)
+        assert best_option(opts, rules, feasible, points, params, goal, spread, margins) == \
+            rank(opts, d.final, feasible)[0]

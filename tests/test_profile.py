@@ -64,3 +64,16 @@ def test_every_choice_field_is_documented():
     from advisor.profile import HELP, field_names
     assert set(field_names()) == set(HELP)
     assert set(CHOICES) <= set(field_names())
+
+
+def test_an_api_model_may_have_an_unknown_size_but_open_weights_may_not():
+    from advisor.profile import ASSUMED_UNKNOWN_PARAMS_B
+
+    p = ProjectProfile(model_access="api_only", model_params_b=None)
+    assert p.model_params_b is None and p.params_b == ASSUMED_UNKNOWN_PARAMS_B and not p.size_known
+    assert ProjectProfile.from_yaml(p.to_yaml()) == p  # the unknown size survives a save and a load
+    assert ProjectProfile.from_dict({"model_access": "api_with_finetuning", "model_params_b": " "}).model_params_b is None
+    with pytest.raises(ProfileError, match="required with model_access=weights"):
+        ProjectProfile(model_params_b=None)
+    named = ProjectProfile(model="Llama-3.1-8B", model_params_b=None)  # a named model gives its own size
+    assert named.model_params_b == pytest.approx(8.03, rel=0.01)
