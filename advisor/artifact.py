@@ -462,7 +462,11 @@ class ServedCalibration:
         for i, o in enumerate(OPTIONS):
             s, s_lo, s_hi, scale = shift[o]
             decision_point = raw[i] + s
-            p = clipped[i] + s
+            # The shown point is the decision's point clipped to [chance, 1] — clipping before the shift (as it was)
+            # could reorder options the decision ranks (a generation task on a 1B model showed LoRA 2.5 points
+            # above prefix tuning while the decision had prefix tuning 4.7 points above LoRA). At a measured size
+            # (no shift) the two are the same number.
+            p = min(max(decision_point, floor), 1.0)
             # The task model's error at the anchor and the size model's error of moving it are independent: their
             # 10-90% half-widths add in quadrature (a plain sum covered 95%+ and spanned 0.4-1.0 at every 1-70B size).
             # The task spread is in error units at the anchor; the size model shrinks every task's error by `scale`

@@ -390,8 +390,10 @@ def _last_error(lines: list[str]) -> str:
 
 
 def _value(lines: list[str], key: str) -> float:
+    """A `key: number` line of bench probe's output (profile lines, or the "# key: ..." details it prints as
+    comments)."""
     for line in lines:
-        if line.startswith(key + ":"):
+        if line.startswith((key + ":", "# " + key + ":")):
             return float(line.split(":", 1)[1])
     raise PilotError("data", f"bench probe printed no {key} line")
 
@@ -573,7 +575,7 @@ def _optional(lines: list[str], key: str) -> float | None:
 
 def _text(lines: list[str], key: str) -> str | None:
     for line in lines:
-        if line.startswith(key + ":"):
+        if line.startswith((key + ":", "# " + key + ":")):
             return line.split(":", 1)[1].strip()
     return None
 

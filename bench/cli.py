@@ -172,15 +172,16 @@ def probe_cmd(
     if pe is not None:
         typer.echo(f"zero_shot_accuracy: {pe['zero_shot_accuracy']:.4f}")
         # The prompt the validation split chose (zero-shot or with demonstrations), scored on the test rows: what
-        # `advisor pilot --model` fills in as prompt_accuracy (chosen on validation, reported on test).
+        # `advisor pilot --model` fills in as prompt_accuracy (chosen on validation, reported on test). As YAML
+        # comments: the output stays a profile fragment, and which model's prompting it is only the caller knows.
         metrics = pe.get("metrics") or {}
         if pe.get("few_shot_accuracy") is not None:
-            typer.echo(f"few_shot_accuracy: {pe['few_shot_accuracy']:.4f}")
-        typer.echo(f"prompt_accuracy: {pe['accuracy']:.4f}")
-        typer.echo(f"prompt_variant: {metrics.get('variant', 'zero_shot')}")
-        typer.echo(f"prompt_shots: {int(metrics.get('shots') or 0)}")
-        typer.echo(f"test_rows: {int((pe.get('config') or {}).get('test_size') or 0)}")
-        typer.echo(f"backbone_params: {int(pe.get('backbone_params') or 0)}")
+            typer.echo(f"# few_shot_accuracy: {pe['few_shot_accuracy']:.4f}")
+        typer.echo(f"# prompt_accuracy: {pe['accuracy']:.4f}")
+        typer.echo(f"# prompt_variant: {metrics.get('variant', 'zero_shot')}")
+        typer.echo(f"# prompt_shots: {int(metrics.get('shots') or 0)}")
+        typer.echo(f"# test_rows: {int((pe.get('config') or {}).get('test_size') or 0)}")
+        typer.echo(f"# backbone_params: {int(pe.get('backbone_params') or 0)}")
     if lp is not None:
         typer.echo(f"probe_accuracy: {lp['accuracy']:.4f}")
 

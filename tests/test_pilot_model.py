@@ -249,3 +249,20 @@ def test_real_quick_pilot_trains_lora_on_the_given_model(tmp_path, monkeypatch):
     assert [(i, n, k) for i, n, k, s in stages if s is None] == [(1, 3, "reference"), (2, 3, "prompting"),
                                                                    (3, 3, "lora")]
     assert result.memory["need_gb"] > 0
+
+
+def test_app_pilot_panel_names_a_model_it_cannot_find_at_the_panel(tmp_path, monkeypatch):
+    """The app's pilot panel takes the model too; one it cannot resolve is refused with the typed message before any
+    measuring starts (no subprocess, no temporary folder)."""
+    from streamlit.testing.v1 import AppTest
+
+    monkeypatch.setenv("HF_HUB_CACHE", str(tmp_path / "empty-hub"))
+    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=60).run()
+    rows = "text,label\n" + "".join(f"row {i} is {'ab'[i % 2]},{'ab'[i % 2]}\n" for i in range(80))
+    at.file_uploader(key="pilot_file").set_value(("d.csv", rows.encode(), "text/csv")).run()
+    at.text_input(key="pilot_model").set_value("no-such-model")
+    at = next(b for b in at.button if b.label == "Run the pilot").click().run()
+    assert not at.exception
+    errors = [e.value for e in at.error]
+    assert any(e.startswith("model: 'no-such-model' is neither a folder") for e in errors), errors
+    assert "pilot" not in at.session_state
