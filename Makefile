@@ -8,7 +8,7 @@ STAMP := $(VENV)/.installed
 # Test files run in parallel (pytest-xdist), whole files per worker: the browser and refresh fixtures are per file.
 TEST_WORKERS ?= auto
 
-.PHONY: run test setup grid grid-llm bench-speed clean-venv
+.PHONY: run test setup grid grid-llm bench-speed clean-venv measurements
 
 $(BIN)/python:
 	$(PY) -m venv $(VENV)
@@ -57,3 +57,8 @@ grid-llm: $(STAMP)
 bench-speed: $(STAMP)
 	$(BIN)/python benchmarks/trial_speed.py
 	$(BIN)/python benchmarks/recommend_latency.py
+
+# docs/measurements.md, regenerated from the store, the served calibration and the fast benchmarks (ARGS=--all: the
+# slow ones too).
+measurements: $(STAMP)
+	$(BIN)/python benchmarks/measurements_doc.py $(ARGS)

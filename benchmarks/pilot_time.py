@@ -6,7 +6,10 @@ copied into the repository. Then the pilot runs as a user would run it: `python 
 in a fresh process (imports, the subprocess, model loading and the recommendation included), once plain and once
 with --quick. Prints each wall time and whether it meets the 300 s budget.
 
-    python benchmarks/pilot_time.py [--rows 2000] [--no-quick] [--threads N]
+    python benchmarks/pilot_time.py [--rows 2000] [--no-quick] [--threads N] [--model smollm2-135m]
+
+With --model the pilot also measures that model's prompting (`advisor pilot --model`), and each stage's measured
+time is printed beside the estimate the pilot announced for it (advisor.costs.pilot_estimates).
 
 State the machine's load with the figures: on the development machine a background benchmark grid used both
 cores while this ran.
@@ -48,10 +51,10 @@ def build_csv(rows: int, out: Path) -> Path:
     return path
 
 
-def run(path: Path, quick: bool, threads: int | None) -> tuple[float, int, str]:
+def run(path: Path, quick: bool, threads: int | None, model: str | None = None) -> tuple[float, int, str]:
     cmd = [sys.executable, "-m", "advisor.cli", "pilot", "--data", str(path), "--text", "body", "--label", "topic",
-           "--labeled-examples", "2000", "--compute", "minimal"] + (["--quick"] if quick else []) \
-        + (["--threads", str(threads)] if threads else [])
+           "--compute", "minimal"] + (["--quick"] if quick else []) \
+        + (["--threads", str(threads)] if threads else []) + (["--model", model, "--device", "cpu"] if model else [])
     t0 = time.perf_counter()
     res = subprocess.run(cmd, cwd=REPO, capture_output=True, text=True)
     return time.perf_counter() - t0, res.returncode, res.stdout + res.stderr
@@ -62,16 +65,17 @@ def main() -> None:
     ap.add_argument("--rows", type=int, default=2000)
     ap.add_argument("--no-quick", action="store_true", help="Skip the --quick (one LoRA run) timing.")
     ap.add_argument("--threads", type=int, default=None, help="Torch threads for the measuring subprocesses.")
+    ap.add_argument("--model", default=None, help="Also measure this model's prompting (advisor pilot --model).")
     args = ap.parse_args()
     print(f"machine: {os.cpu_count()} cores; load average {os.getloadavg()[0]:.2f} at start "
           f"(a background grid may be using the cores)")
     with tempfile.TemporaryDirectory(prefix="pilot-bench-") as tmp:
         path = build_csv(args.rows, Path(tmp))
         for quick in ([False] if args.no_quick else [False, True]):
-            seconds, rc, out = run(path, quick, args.threads)
+            seconds, rc, out = run(path, quick, args.threads, args.model)
             measured = [ln for ln in out.splitlines()
                         if ln.startswith(("  zero-shot accuracy:", "  linear-probe accuracy:", "  LoRA, quick pilot:",
-                                          "    advisor's prediction"))]
+                                          "    advisor's prediction", "  prompting, your model:", "  stage: "))]
             print(f"\nadvisor pilot{' --quick' if quick else ''} on {args.rows:,} rows: {seconds:.1f} s wall "
                   f"(exit {rc}); budget {BUDGET_S:.0f} s: {'MET' if rc == 0 and seconds <= BUDGET_S else 'NOT MET'}")
             for ln in measured:
