@@ -161,7 +161,11 @@ def calibration_sections() -> list[str]:
             out += [f"### {title}", "", f"(no {name}: run `advisor {name.split('.')[0].rstrip('s')}`)", ""]
             continue
         text = path.read_text(encoding="utf-8").strip().splitlines()
-        # The files start with their own level-1 title: demote every heading two levels under this section.
+        if text and text[0].startswith("#"):
+            text = text[1:]  # the file's own title: this section's heading replaces it
+        while text and not text[0].strip():
+            text = text[1:]
+        # Demote the file's other headings under this section's.
         text = ["##" + ln if ln.startswith("#") else ln for ln in text]
         where = path.relative_to(REPO)
         out += [f"### {title} (`{where}`)", "", *text, ""]
