@@ -19,7 +19,7 @@ from advisor.artifact import load_served, served_path
 from advisor.evidence import learning_curves, load_results, results_dir
 from advisor.glossary import GLOSSARY
 from advisor.compare import compare, table_rows
-from advisor.costs import (GB, available_memory_gb, human_duration, pilot_duration, model_shape, prompt_inference_dollars_per_1k, qlora_accuracy_cost,
+from advisor.costs import (GB, available_memory_gb, human_duration, input_price_note, pilot_duration, model_shape, prompt_inference_dollars_per_1k, qlora_accuracy_cost,
                            throughput_source, time_warnings, totals)
 from advisor.models import get_model
 from advisor.options import COLOURS, LABELS
@@ -543,7 +543,7 @@ def answer_page() -> None:
     per_1k = prompt_inference_dollars_per_1k(profile, costs)
     if per_1k["prompt_engineering"] > 0:
         st.caption(f"Prompt engineering's longer prompts cost about ${per_1k['prompt_engineering']:,.2f} more per "
-                   "1,000 requests at the default input price in data/prices.yaml.")
+                   f"1,000 requests at {input_price_note()}.")
     q = qlora_accuracy_cost()
     if any("QLoRA" in (r.cost.configuration or "") for r in rec.ranking):
         st.caption(f"QLoRA vs 16-bit LoRA: median {q['median_points']:+.1f} points (range {q['min_points']:+.1f} to "

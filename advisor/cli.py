@@ -11,7 +11,7 @@ from typing import Any, Optional
 
 import typer
 
-from advisor.costs import (GB, estimate_all, format_dollars, human_duration, pilot_duration, prompt_inference_dollars_per_1k,
+from advisor.costs import (GB, estimate_all, format_dollars, human_duration, input_price_note, pilot_duration, prompt_inference_dollars_per_1k,
                            throughput_source, time_warnings, totals)
 from advisor.models import CatalogError, get_model, load_catalog
 from advisor.profile import HELP, ProfileError, ProjectProfile, field_names
@@ -120,7 +120,7 @@ def render(rec: Recommendation) -> str:
         extra = prompt_inference_dollars_per_1k(rec.profile, {r.option: r.cost for r in rec.ranking})
         if extra["prompt_engineering"] > 0:
             lines.append(f"  Prompt engineering's longer prompts: about {format_dollars(extra['prompt_engineering'])} "
-                         "more per 1,000 requests at data/prices.yaml's default input price.")
+                         f"more per 1,000 requests at {input_price_note()}.")
     if rec.profile.num_tasks > 1:
         t = totals(rec.profile, {r.option: r.cost for r in rec.ranking})
         lines += ["", f"Totals for {rec.profile.num_tasks} tasks (serving: one base model + N adapters/prompts, "

@@ -632,6 +632,15 @@ def totals(profile: ProjectProfile, costs: dict[str, CostEstimate]) -> dict[str,
     return out
 
 
+def input_price_note() -> str:
+    """The input price the per-request figure uses, as a reader cites it: '$0.30 per million input tokens (fine-tuned
+    gpt-4o-mini, price read on 2026-12-03)' — never a file name."""
+    data = load_prices()
+    name = data["default"]
+    entry = data["prices"][name]
+    return f"${float(entry['input_per_m']):,.2f} per million input tokens ({name}, price read on {entry['read_on']})"
+
+
 def prompt_inference_dollars_per_1k(profile: ProjectProfile, costs: dict[str, CostEstimate]) -> dict[str, float]:
     """Extra input tokens per request x 1,000 requests x the input price (data/prices.yaml default entry)."""
     data = load_prices()

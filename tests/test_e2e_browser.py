@@ -8,7 +8,9 @@ dropdowns), checks that the browser shows the same answer as `advisor.recommend`
 from __future__ import annotations
 
 import ast
+import json
 import os
+import re
 import shutil
 import socket
 import subprocess
@@ -167,6 +169,28 @@ def _profile(steps: list[dict]) -> dict:
     return out
 
 
+def _download(page, label: str) -> str:
+    with page.expect_download(timeout=30_000) as d:
+        page.get_by_role("button", name=label).first.click()
+    return Path(d.value.path()).read_text(encoding="utf-8")
+
+
+def _saved_profile_holds(page, expected: dict) -> None:
+    """Click "Save answers (stay here)", then download the profile and check it holds every answer given so far."""
+    import yaml
+
+    _idle(page)
+    page.get_by_role("button", name="Save answers (stay here)").click()
+    page.get_by_text("Answers saved: the profile download").first.wait_for(timeout=30_000)
+    _idle(page)
+    expander = page.get_by_text("Load or save a profile (YAML/JSON)").first
+    if not page.get_by_role("button", name="Download these answers (YAML)").is_visible():
+        expander.click()
+    saved = yaml.safe_load(_download(page, "Download these answers (YAML)"))
+    for field, value in expected.items():
+        assert saved[field] == value, (field, saved[field], value)
+
+
 @pytest.mark.parametrize("name", list(SCENARIOS))
 def test_scenario_in_a_real_browser(server, browser, name, tmp_path):
     from advisor import recommend
@@ -175,9 +199,14 @@ def test_scenario_in_a_real_browser(server, browser, name, tmp_path):
     page = _open(browser, server)
     titles = ["Your model and resources", "Your goals and constraints", "Recommended:"]
     buttons = ["Next →", "Next →", "Get my recommendation"]
-    for answers, button, expect in zip(steps, buttons, titles):
+    first = name == next(iter(SCENARIOS))
+    for i, (answers, button, expect) in enumerate(zip(steps, buttons, titles)):
         for field, value in answers.items():
             _set(page, field, value)
+        if first:
+            # Issue 24 item 2, in a real browser: "Save answers" on every step puts that step's answers into the
+            # profile download at once (it used to drop the last step's).
+            _saved_profile_holds(page, _profile(steps[: i + 1]))
         _advance(page, button, expect)
     text = page.get_by_text("Recommended:").first.inner_text()
     page.get_by_text("All five options").wait_for(timeout=30_000)
@@ -186,9 +215,24 @@ def test_scenario_in_a_real_browser(server, browser, name, tmp_path):
     page.wait_for_timeout(1500)  # let the charts and the table finish drawing before the screenshot
     page.screenshot(path=str(tmp_path / f"{name}.png"), full_page=True)
     body = page.locator("body").inner_text()
+    downloads = {label: _download(page, label) for label in ("Download JSON", "Download Markdown report")}
     page.close()
     assert recommend(_profile(steps)).summary().strip("*.") in text.replace("**", "")
     assert "Traceback" not in body
+    # Issue 24 items 1 and 5: the downloads say what the page says, and the page shows no internal ids, file names
+    # of evidence, scientific notation or "decades".
+    data = json.loads(downloads["Download JSON"])
+    md = downloads["Download Markdown report"]
+    assert data["summary"] in text.replace("**", "") and f"**{data['summary']}**" in md
+    table = [ln.split(" | ") for ln in md.split("## Ranking", 1)[1].split("\n\n", 2)[1].splitlines()[2:]]
+    for row, r in zip(table, data["ranking"]):
+        score = row[2].strip()
+        # The report shows one decimal of the score the JSON carries with two: the same number.
+        assert (score == "—") if r["score"] is None else abs(float(score) - r["score"]) <= 0.05 + 1e-9, (row, r)
+        assert (row[3].strip() == "yes") == r["feasible"]
+    for leak in (r"\blit_[a-z0-9_]+", r"\b\d\.?\d*e[-+]\d\d\b", r"\bdecades?\b", r"\.yaml\b"):
+        found = re.findall(leak, body)
+        assert not found, (leak, found[:3], [body[max(0, m.start() - 80):m.end() + 40] for m in re.finditer(leak, body)][:2])
     if name == "api_only_2000_examples":
         assert "Not feasible for your setup" in body  # infeasible options listed beside the charts, not plotted
 
