@@ -38,7 +38,8 @@ def show(title: str, profile) -> None:
         e = r.expected_accuracy or {}
         acc = f"{e['point']:.3f} [{e['low']:.2f}-{e['high']:.2f}]" if e else "—"
         dist = (e.get("provenance") or {}).get("decades_from_evidence")
-        print(f"   {r.rank}. {LABELS[r.option]:<20} score {r.score:5.1f} (table {r.rules_score:5.1f})  "
+        score = f"{r.score:5.1f}" if r.feasible else f"{'—':>5}"  # an infeasible option has no score (as on the page)
+        print(f"   {r.rank}. {LABELS[r.option]:<20} score {score} (table {r.rules_score:5.1f})  "
               f"{'feasible' if r.feasible else 'infeasible':<10} expected {acc}"
               + (f", {dist} decades from the evidence, margin ±{d['margin_points'][r.option]} points"
                  if dist is not None else ""))
@@ -51,7 +52,7 @@ def main() -> None:
     from advisor.artifact import last_problem, load_served
 
     cal = load_served()
-    print(f"served calibration: {cal.source if cal else 'none — ' + str(last_problem())}")
+    print(f"calibration: {cal.source if cal else 'none — ' + str(last_problem())}")
     for path in sorted((ROOT / "data" / "examples").glob("*.yaml")):
         show(f"example {path.stem}", ProjectProfile.load(path))
     for title, profile in CASES.items():

@@ -114,7 +114,15 @@ def test_more_data_never_lowers_trained_methods_relative_to_prompting(cal, data,
         # option infeasible at the smaller size — no labels yet, or nothing fits the memory — ranks only among the
         # blocked ones, by the table's score: "least blocked", not a choice; a Hypothesis case with 0 -> 1 labels on
         # a 1 GB GPU, where every option is blocked, compared those.)
-        if small.option(option).feasible and small.option(option).rank < small.option("prompt_engineering").rank:
+        # The same options must be feasible at both sizes: an option that becomes feasible with more data (prefix
+        # tuning from 32 examples) can take the top and re-base every gap — then a trained option measurably below it
+        # may rank under a prompting estimate too uncertain to be counted below it (a generation task on 1B, 11 -> 92
+        # examples). That is the precision-weighted rule working, not more data hurting the trained option; a rule
+        # that counted every option at least as low as any it is expected below ("uncertainty never rewards") fixed
+        # that case but penalised prompting in issue 20's 40-examples laptop case, and was reverted.
+        same_options = all(small.option(o).feasible == large.option(o).feasible for o in OPTIONS)
+        if same_options and small.option(option).feasible and \
+                small.option(option).rank < small.option("prompt_engineering").rank:
             assert large.option(option).rank < large.option("prompt_engineering").rank, (lo, hi)
         # ...and more data never makes a trained method infeasible.
         assert large.option(option).feasible or not small.option(option).feasible
