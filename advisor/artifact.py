@@ -261,16 +261,28 @@ class ServedCalibration:
         (beyond our largest measured n) shrank the counted gap of an option below full fine-tuning as the user's
         data grew, and let prompting overtake a trained method with *more* data (a Hypothesis counterexample: a
         10M model, 979 -> 30,057 examples). The data direction is held by the models' monotone data slopes."""
-        lp = math.log10(profile.params_b * 1e9)
+        row = self._decades_row(profile.params_b)
+        return np.repeat(row[None, :], len(sizes), axis=0)
+
+    def _decades_row(self, params_b: float) -> np.ndarray:
+        """Per option, decades of parameters to its nearest evidence: a pure function of the model size, memoised
+        (the counterfactual search asks it ~5 times per answer for the same size)."""
+        memo = self.__dict__.setdefault("_decades_memo", {})
+        if params_b in memo:
+            return memo[params_b]
+        if len(memo) > 4096:
+            memo.clear()
+        lp = math.log10(params_b * 1e9)
         if any(abs(lp - math.log10(p)) <= NEAR_PARAMS_DECADES for p in self.backbones.values()):
-            return np.zeros((len(sizes), len(OPTIONS)))
+            memo[params_b] = np.zeros(len(OPTIONS))
+            return memo[params_b]
         if not hasattr(self, "_evidence_params"):
             pts = (self.scaling or {}).get("evidence_points") or {}
             ours = [math.log10(p) for p in self.backbones.values()]
             self._evidence_params = [np.asarray([q[0] for q in pts.get(o) or []] or ours, dtype=float)
                                      for o in OPTIONS]
-        row = np.asarray([float(np.min(np.abs(a - lp))) for a in self._evidence_params])
-        return np.repeat(row[None, :], len(sizes), axis=0)
+        memo[params_b] = np.asarray([float(np.min(np.abs(a - lp))) for a in self._evidence_params])
+        return memo[params_b]
 
     def margins(self, profile: Any, sizes: list[int]) -> dict[int, dict[str, float]]:
         """Per training size, each option's uncertainty margin on a difference, in accuracy units: the in-store
