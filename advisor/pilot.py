@@ -535,7 +535,7 @@ def run_pilot(source: str | Path | bytes, text: str, label: str, quick: bool = F
             if own_prompt:
                 mine = stage(1, lambda: _stream(base + ["probe", *common, "--size", str(n_train), "--model",
                                                         lm.bench_name, "--methods", "prompt_engineering", "--seed",
-                                                        "0", *extra], say, PROMPT_TIMEOUT_S,
+                                                        "0", *extra], say, _timeout(stages[1], PROMPT_TIMEOUT_S),
                                                 f"prompting with {lm.label}"))
             result.prompt_accuracy = _value(mine, "prompt_accuracy")
             result.prompt_zero_shot_accuracy = _value(mine, "zero_shot_accuracy")
@@ -549,7 +549,8 @@ def run_pilot(source: str | Path | bytes, text: str, label: str, quick: bool = F
                                     "follow an instruction.")
         if quick:
             result.lora_accuracy, result.lora = stage(len(stages) - 1, lambda: _quick_lora(
-                base, task, n_train, trained, threads, folder, bench_data, say, device))
+                base, task, n_train, trained, threads, folder, bench_data, say, device,
+                _timeout(stages[-1], QUICK_TIMEOUT_S)))
         result.seconds = round(time.perf_counter() - t0, 1)
         result.stages = [st.to_dict() for st in stages]
         result.memory = memory
@@ -564,6 +565,12 @@ def run_pilot(source: str | Path | bytes, text: str, label: str, quick: bool = F
 # 9-12 s for MiniLM on this 2-core machine (the MiniLM pilot: 16.5 s in all, of which ~5 s measuring).
 STARTUP_S = 10.0
 PROMPT_TIMEOUT_S = 3600  # a 1B model on a CPU: ~10x SmolLM2's ~1 min for a 400-row file
+
+
+def _timeout(stage: "Stage", floor: float) -> float:
+    """A stage's time limit: the floor, or three times its announced estimate when that is longer (a 7B model's
+    prompting on a CPU is announced in hours; killing it at a fixed limit would waste them)."""
+    return max(floor, 3.0 * (stage.estimate_s or 0.0))
 
 
 def _optional(lines: list[str], key: str) -> float | None:
@@ -595,7 +602,8 @@ def _bench_data_dir() -> Path:
 
 
 def _quick_lora(base: list[str], task: Path, n_train: int, backbone: str, threads: int, folder: Path,
-                bench_data: Path, say: Progress, device: str = "cpu") -> tuple[float, dict[str, Any]]:
+                bench_data: Path, say: Progress, device: str = "cpu",
+                timeout_s: float = QUICK_TIMEOUT_S) -> tuple[float, dict[str, Any]]:
     from bench.results import read_result
 
     n = min(n_train, QUICK_TRAIN_CAP)
@@ -606,7 +614,7 @@ def _quick_lora(base: list[str], task: Path, n_train: int, backbone: str, thread
                     str(folder / "results"), "--models", backbone, "--methods", "lora", "--sizes", str(n), "--seeds", "0",
                     "--max-steps", str(QUICK_STEPS), "--test-cap", str(QUICK_TEST_CAP), "--device", device,
                     "--threads", str(threads)],
-            say, QUICK_TIMEOUT_S, "LoRA pilot run")
+            say, timeout_s, "LoRA pilot run")
     from bench.results import safe_name
 
     files = sorted((folder / "results").glob(f"{safe_name(backbone)}/pilot/lora/*.json"))
