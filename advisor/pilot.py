@@ -362,8 +362,9 @@ def _stream(cmd: list[str], progress: Progress, timeout_s: float, what: str, hea
             if now - t0 > timeout_s:
                 proc.kill()
                 proc.wait()
-                raise PilotError("data", f"{what} did not finish within {timeout_s:.0f} s (allowed: a file the "
-                                         f"pilot can measure in that time; use fewer rows)")
+                raise PilotError("data", f"{what} did not finish within {timeout_s:.0f} s (allowed: what the pilot "
+                                         f"can measure in that time: fewer rows, a smaller model, or a GPU with "
+                                         f"--device cuda)")
         rc = proc.wait()
     finally:
         if proc.poll() is None:
