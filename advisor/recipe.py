@@ -55,12 +55,8 @@ def lora_bits(profile: ProjectProfile) -> int | None:
     """4 when the cost model's configuration for LoRA here is QLoRA, 8 when it is LoRA on an 8-bit frozen model (the
     cheapest rung that fits, or the precision the profile fixes), else None: the recipe then loads the model that
     way, as the memory figures assume."""
-    if profile.model_access != "weights":
-        return None
-    from advisor.costs import feasibility
-
-    plan = feasibility(profile, "lora").plan.config.precision
-    return {"4-bit": 4, "8-bit": 8}.get(plan)
+    fitted = _fitting_config(profile, "lora")
+    return None if fitted is None else {"4-bit": 4, "8-bit": 8}.get(fitted.precision)
 
 
 class RecipeError(ValueError):
