@@ -319,6 +319,14 @@ def serve_context(profile: ProjectProfile, option: str) -> int:
     return seq
 
 
+def _plan(profile: ProjectProfile, option: str, config: MemoryConfig, hidden: int, layers: int,
+          vocab: int | None) -> MemoryPlan:
+    """`plan_memory` for one rung of the ladder, with everything else the profile's."""
+    return plan_memory(option, profile.params_b * 1e9, hidden, layers, config, batch=profile.batch_size,
+                       seq_len=train_seq_len(profile), context=serve_context(profile, option),
+                       gpus=profile.num_gpus, vocab=vocab, rank=profile.lora_rank)
+
+
 def feasibility(profile: ProjectProfile, option: str, table: DecisionTable | None = None) -> Feasibility:
     """Walk `ladder(option)` and stop at the first configuration whose per-GPU total fits."""
     memory = available_memory_gb(profile, table)
@@ -329,9 +337,7 @@ def feasibility(profile: ProjectProfile, option: str, table: DecisionTable | Non
         fixed_out = True
     else:
         fixed_out = False
-    plans = [plan_memory(option, profile.params_b * 1e9, hidden, layers, c, batch=profile.batch_size,
-                         seq_len=train_seq_len(profile), context=serve_context(profile, option),
-                         gpus=profile.num_gpus, vocab=vocab, rank=profile.lora_rank) for c in steps]
+    plans = [_plan(profile, option, c, hidden, layers, vocab) for c in steps]
     smallest = min(plans, key=lambda p: p.total)
     if fixed_out:
         return Feasibility(option, False, plans[0], memory, 0,
@@ -412,15 +418,8 @@ def fits_all(profile: ProjectProfile, table: DecisionTable | None = None) -> dic
     sharded = profile.sharding == "zero3" and profile.num_gpus > 1
     out = {}
     for option in OPTIONS:
-        ok = False
-        for c in ladder(option, profile.precision, sharded):
-            plan = plan_memory(option, profile.params_b * 1e9, hidden, layers, c, batch=profile.batch_size,
-                               seq_len=train_seq_len(profile), context=serve_context(profile, option),
-                               gpus=profile.num_gpus, vocab=vocab, rank=profile.lora_rank)
-            if plan.total / GB <= memory:
-                ok = True
-                break
-        out[option] = Fit(ok)
+        out[option] = Fit(any(_plan(profile, option, c, hidden, layers, vocab).total / GB <= memory
+                              for c in ladder(option, profile.precision, sharded)))
     return out
 
 

@@ -393,10 +393,10 @@ def _last_error(lines: list[str]) -> str:
 def _value(lines: list[str], key: str) -> float:
     """A `key: number` line of bench probe's output (profile lines, or the "# key: ..." details it prints as
     comments)."""
-    for line in lines:
-        if line.startswith((key + ":", "# " + key + ":")):
-            return float(line.split(":", 1)[1])
-    raise PilotError("data", f"bench probe printed no {key} line")
+    text = _text(lines, key)
+    if text is None:
+        raise PilotError("data", f"bench probe printed no {key} line")
+    return float(text)
 
 
 @dataclass

@@ -55,7 +55,10 @@ def lora_bits(profile: ProjectProfile) -> int | None:
     """4 when the cost model's configuration for LoRA here is QLoRA, 8 when it is LoRA on an 8-bit frozen model (the
     cheapest rung that fits, or the precision the profile fixes), else None: the recipe then loads the model that
     way, as the memory figures assume."""
-    fitted = _fitting_config(profile, "lora")
+    return _bits(_fitting_config(profile, "lora"))
+
+
+def _bits(fitted: Any) -> int | None:
     return None if fitted is None else {"4-bit": 4, "8-bit": 8}.get(fitted.precision)
 
 
@@ -162,6 +165,7 @@ def recipe(profile: ProjectProfile, option: str, results_dir: str | None = None)
     if option == "prompt_engineering":
         return _prompting(profile)
     settings = _training(profile, option, family, results_dir)
+    fitted = _fitting_config(profile, option)  # the memory configuration the cost figures assume, computed once
     method_src = f"bench/methods/{option}.py (what every measured {LABELS[option]} run used)"
     notes = ["Learning rates were measured on 23M-135M models; the checkpoint rule above keeps a rate that is too "
              "high for a larger model from passing unnoticed (validation accuracy then never improves)."]
@@ -179,7 +183,7 @@ def recipe(profile: ProjectProfile, option: str, results_dir: str | None = None)
                      Setting("target_modules", TARGETS[family], "the attention query/value projections every "
                                                                "measured LoRA run adapted (advisor/options.py "
                                                                "LORA_TARGETS; Hu et al. 2022)")]
-        bits = lora_bits(profile)
+        bits = _bits(fitted)
         if bits:
             settings = _qlora(profile, settings, bits)
             what = ("QLoRA: the frozen model is loaded in 4-bit NF4" if bits == 4 else
@@ -189,7 +193,7 @@ def recipe(profile: ProjectProfile, option: str, results_dir: str | None = None)
                      "used r=64, alpha=16 on every linear layer with dropout 0.1 (7B) or 0.05 (13B and larger); the "
                      "rank here is the one the memory and storage figures assume (change it under Assumptions).",
                      "Without a CUDA GPU the script runs unquantised with --no-quantize (for a smoke test)."]
-        settings += _checkpointing(profile, option, settings)
+        settings += _checkpointing(fitted, settings)
         return Recipe(option, family, tuple(settings), {"class": "LoraConfig", "kwargs": kwargs}, notes=tuple(notes))
     if option == "prompt_tuning":
         kwargs = {"num_virtual_tokens": VIRTUAL_TOKENS, "prompt_tuning_init": "TEXT", "task_type": "SEQ_CLS"}
@@ -197,18 +201,17 @@ def recipe(profile: ProjectProfile, option: str, results_dir: str | None = None)
                      Setting("init", "the class label words as text",
                              "recipe version 2 (bench/methods/prompt_tuning.py): Lester et al. 2021's class-label "
                              "init; in our recipe benchmark the text init was never the best of three")]
-        settings += _checkpointing(profile, option, settings)
+        settings += _checkpointing(fitted, settings)
         return Recipe(option, family, tuple(settings), {"class": "PromptTuningConfig", "kwargs": kwargs},
                       notes=tuple(notes))
     if option == "prefix_tuning":
         kwargs = {"num_virtual_tokens": VIRTUAL_TOKENS, "task_type": "SEQ_CLS"}
         settings += [Setting("num_virtual_tokens", VIRTUAL_TOKENS, method_src)]
-        settings += _checkpointing(profile, option, settings)
+        settings += _checkpointing(fitted, settings)
         return Recipe(option, family, tuple(settings), {"class": "PrefixTuningConfig", "kwargs": kwargs},
                       notes=tuple(notes))
     src = PROTOCOL_SRC.format(v=PROTOCOL.version)
     settings += [Setting("schedule", "linear warmup, then linear decay", src)]
-    fitted = _fitting_config(profile, option)
     if fitted is not None and fitted.optimizer.endswith("8bit"):
         settings.append(Setting("optimizer", "adamw_8bit", "the configuration that fits your memory (advisor.costs "
                                                            "ladder): 8-bit AdamW, Dettmers et al. 2022, '8-bit "
@@ -218,7 +221,7 @@ def recipe(profile: ProjectProfile, option: str, results_dir: str | None = None)
     if fitted is not None and fitted.optimizer.startswith("pure-bf16"):
         settings.append(Setting("weights_dtype", "bfloat16", "the configuration that fits your memory: pure bf16 "
                                                              "weights, no fp32 master copy (LLaMA-Factory's pure_bf16)"))
-    settings += _checkpointing(profile, option, settings)
+    settings += _checkpointing(fitted, settings)
     return Recipe(option, family, tuple(settings), None, notes=tuple(notes))
 
 
@@ -231,9 +234,8 @@ def _fitting_config(profile: ProjectProfile, option: str) -> Any:
     return feasibility(profile, option).plan.config
 
 
-def _checkpointing(profile: ProjectProfile, option: str, settings: list[Setting]) -> list[Setting]:
+def _checkpointing(fitted: Any, settings: list[Setting]) -> list[Setting]:
     """Gradient checkpointing when the configuration that fits the memory uses it (and the recipe does not say)."""
-    fitted = _fitting_config(profile, option)
     if fitted is None or not fitted.checkpointing or any(s.name == "gradient_checkpointing" for s in settings):
         return []
     return [Setting("gradient_checkpointing", True, "the configuration that fits your memory (advisor.costs ladder): "
