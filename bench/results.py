@@ -407,6 +407,15 @@ FLAT_COLUMNS = REQUIRED_KEYS + ("run_id", "created_at", "device", "val_accuracy"
 CONFIG_COLUMNS = ("task_metric", "task_complexity")  # recorded in config at write time (older runs: None)
 
 
+def protocol_version(record: dict) -> int:
+    """The protocol version a run was measured under; runs from before the protocol had a version were measured
+    under version 1 (bench/protocol.py)."""
+    config = record.get("config") if isinstance(record.get("config"), dict) else {}
+    proto = config.get("protocol") if isinstance(config.get("protocol"), dict) else {}
+    version = proto.get("version", 1)
+    return version if type(version) is int else 1
+
+
 def load(results_dir: str | Path = DEFAULT_RESULTS_DIR, include_failed: bool = True, return_invalid: bool = False):
     """All valid runs as a pandas DataFrame, one row per result file (plus a `path` column).
 
@@ -424,10 +433,7 @@ def load(results_dir: str | Path = DEFAULT_RESULTS_DIR, include_failed: bool = T
         row = {k: record.get(k, metrics.get(k)) for k in FLAT_COLUMNS}
         config = record.get("config") if isinstance(record.get("config"), dict) else {}
         row.update({k: config.get(k) for k in CONFIG_COLUMNS})
-        # Runs from before the protocol had a version were measured under version 1 (bench/protocol.py).
-        proto = config.get("protocol") if isinstance(config.get("protocol"), dict) else {}
-        version = proto.get("version", 1)
-        row["protocol_version"] = version if type(version) is int else 1
+        row["protocol_version"] = protocol_version(record)
         row["path"] = str(path)
         rows.append(row)
     df = pd.DataFrame(rows, columns=[*FLAT_COLUMNS, *CONFIG_COLUMNS, "protocol_version", "path"])

@@ -214,9 +214,10 @@ def test_measured_peak_memory_of_our_runs_matches_the_race_state():
     assert 1 / 1.3 < smol["ratio"] < 1.3
     mini = rows[("minilm,", "full_finetuning minus lora")]
     # MiniLM: 0.30 GB vs 0.63 GB (0.48x). Why: its 23M-parameter training state is small beside the ~2 GB process,
-    # and LoRA's peak is set outside training -- equal to the same run's linear-probe peak to the MB in about half
-    # the pairs (38/76) -- so the paired difference only bounds the state from below.
-    assert mini["against_peak_is_probe_peak"] >= 0.4 * mini["pairs"]
+    # and LoRA's peak is set outside training -- equal to the same cell's linear-probe peak to the MB in about half
+    # the pairs that have a probe run under the same protocol (38/76 before the v2 rerun, 29/55 while it runs: the
+    # probe is not rerun, so v2 pairs have none) -- so the paired difference only bounds the state from below.
+    assert mini["against_peak_is_probe_peak"] >= 0.4 * mini["pairs_with_probe"]
     assert 0.3 < mini["ratio"] < 1.3
     for (backbone, case), r in rows.items():
         if case == "prompt_engineering minus lora":
