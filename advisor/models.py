@@ -209,14 +209,14 @@ def find_in_hub_cache(name: str) -> Path | None:
 def _read_json(path: Path, what: str) -> dict[str, Any]:
     import json
 
+    from advisor.files import FileRefused, read_bounded
+
     try:
-        with open(path, "rb") as f:
-            raw = f.read(MAX_CATALOG_BYTES + 1)
-        if len(raw) > MAX_CATALOG_BYTES:
-            raise LocalModelError(f"model: {path} is larger than {MAX_CATALOG_BYTES:,} bytes (not a {what})")
+        raw = read_bounded(path, MAX_CATALOG_BYTES, what)  # regular files only, never past the cap
+    except FileRefused as err:
+        raise LocalModelError(f"model: {err}") from None
+    try:
         data = json.loads(raw.decode("utf-8"))
-    except OSError as err:
-        raise LocalModelError(f"model: {path} cannot be read ({err.strerror})") from None
     except (UnicodeDecodeError, ValueError, RecursionError):
         raise LocalModelError(f"model: {path} is not valid JSON (allowed: a Hugging Face {what})") from None
     if not isinstance(data, dict):

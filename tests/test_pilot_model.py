@@ -76,6 +76,11 @@ def test_what_cannot_be_resolved_names_the_field_and_what_is_allowed(tmp_path, m
     (tmp_path / "noconfig").mkdir()
     with pytest.raises(LocalModelError, match="has no config.json"):
         resolve_local_model(str(tmp_path / "noconfig"))
+    huge = tmp_path / "huge"
+    huge.mkdir()
+    (huge / "config.json").write_bytes(b" " * 1_000_001)
+    with pytest.raises(LocalModelError, match="1,000,001 bytes; at most 1,000,000 are read"):
+        resolve_local_model(str(huge))
     bad = tmp_path / "bad"
     bad.mkdir()
     (bad / "config.json").write_text('{"architectures": ["LlamaForCausalLM"], "hidden_size": 8, "num_hidden_layers": 1}')
