@@ -68,6 +68,33 @@ class Decision:
     gap: dict[str, float] = None  # judged accuracy of the top minus the option's (what the margin is compared with)
 
 
+def _core(options: Sequence[str], rules: Mapping[str, float], feasible: Mapping[str, bool],
+          points: Mapping[str, float], params: DecisionParams, goal: str, spread: Mapping[str, float] | None,
+          margins: Mapping[str, float] | None):
+    """The arithmetic of the module docstring, once: (final, counted, margin, gap, top, per_point)."""
+    sp = spread or {}
+    risk = params.risk
+    judged = {o: points[o] - risk * sp.get(o, 0.0) for o in options}
+    top, best = None, None
+    for o in options:  # the first of the highest judged among the feasible ones (all options if none is feasible)
+        if feasible.get(o, True) and (best is None or judged[o] > best):
+            top, best = o, judged[o]
+    if top is None:
+        top = max(options, key=lambda o: (judged[o], -list(options).index(o)))
+    m = margins or {}
+    m_top = m.get(top, 0.0)
+    w = min(params.weight(goal), 0.99)  # w = 1 would leave the table nothing; the grid stops well below
+    per_point = w / (1.0 - w) * 100.0 / params.span
+    final, counted, margin, gaps = {}, {}, {}, {}
+    for o in options:
+        mo = m.get(o, 0.0)
+        mo = margin[o] = mo if mo > m_top else m_top
+        gap = gaps[o] = judged[top] - judged[o]
+        c = counted[o] = gap - mo if gap > mo else (gap + mo if gap < -mo else 0.0)
+        final[o] = float(rules[o]) - per_point * c
+    return final, counted, margin, gaps, top, per_point
+
+
 def decide(options: Sequence[str], rules: Mapping[str, float], feasible: Mapping[str, bool],
            points: Mapping[str, float] | None, params: DecisionParams, goal: str = "high",
            spread: Mapping[str, float] | None = None, margins: Mapping[str, float] | None = None) -> Decision:
@@ -75,30 +102,25 @@ def decide(options: Sequence[str], rules: Mapping[str, float], feasible: Mapping
     if not points:
         zero = {o: 0.0 for o in options}
         return Decision({o: float(rules[o]) for o in options}, {}, zero, zero, zero, None, zero)
-    judged = {o: points[o] - params.risk * (spread or {}).get(o, 0.0) for o in options}
-    pool = [o for o in options if feasible.get(o, True)] or list(options)
-    top = max(pool, key=lambda o: (judged[o], -list(options).index(o)))
-    m = margins or {}
-    margin = {o: max(m.get(o, 0.0), m.get(top, 0.0)) for o in options}
-    counted, gaps = {}, {}
-    for o in options:
-        gap = gaps[o] = judged[top] - judged[o]
-        counted[o] = gap - margin[o] if gap > margin[o] else (gap + margin[o] if gap < -margin[o] else 0.0)
-    w = min(params.weight(goal), 0.99)  # w = 1 would leave the table nothing; the grid stops well below
-    per_point = w / (1.0 - w) * 100.0 / params.span
+    final, counted, margin, gaps, top, per_point = _core(options, rules, feasible, points, params, goal, spread,
+                                                         margins)
     penalty = {o: per_point * counted[o] for o in options}
     learned = {o: 100.0 * (1.0 - counted[o] / params.span) for o in options}
-    final = {o: float(rules[o]) - penalty[o] for o in options}
     return Decision(final, learned, counted, margin, penalty, top, gaps)
 
 
 def best_option(options: Sequence[str], rules: Mapping[str, float], feasible: Mapping[str, bool],
                 points: Mapping[str, float] | None, params: DecisionParams, goal: str = "high",
                 spread: Mapping[str, float] | None = None, margins: Mapping[str, float] | None = None) -> str:
-    """The pick alone: `decide`, then the first of `rank` (the counterfactual search asks it ~15 times per answer)."""
-    final = decide(options, rules, feasible, points, params, goal, spread, margins).final
-    order = list(options)
-    return min(order, key=lambda o: (not feasible.get(o, True), -round(final[o], 9), order.index(o)))
+    """The pick alone: `decide`'s final scores, then the first of `rank` (the counterfactual search asks it ~12
+    times per answer, so neither the Decision nor the sorted ranking is built)."""
+    final = _core(options, rules, feasible, points, params, goal, spread, margins)[0] if points else rules
+    pick, key = None, None
+    for o in options:  # rank's order: feasible first, then the rounded final score, then the option order
+        k = (feasible.get(o, True), round(final[o], 9))
+        if key is None or k > key:
+            pick, key = o, k
+    return pick
 
 
 def final_scores(options: Sequence[str], rules: Mapping[str, float], feasible: Mapping[str, bool],

@@ -8,7 +8,7 @@ from typing import Any, Mapping
 from advisor.costs import CostEstimate, estimate_all, fits_all, qlora_note
 from advisor.decision import Decision, DecisionParams, best_option, decide, rank, tied_with_best
 from advisor.profile import CHOICES, OPTIONS, ProjectProfile
-from advisor.rules import Reason, RuleScore, rule_hits, score_options
+from advisor.rules import Reason, RuleScore, rule_hits, score_options, scores_and_feasible
 from advisor.table import DecisionTable, load_table, matches
 
 from advisor.options import LABELS, label as option_label  # noqa: E402 - the one option registry
@@ -155,16 +155,15 @@ def _best_only(profile: ProjectProfile, table: DecisionTable, calibration: Any =
                costs: Mapping[str, CostEstimate] | None = None, hits: list[bool] | None = None,
                dparams: tuple[DecisionParams, Mapping[str, float]] | None = None) -> str:
     """The pick alone, by the same rule as `_scored` (decision.best_option is decide + rank without the Decision)."""
-    scores = score_options(profile, table, costs or estimate_all(profile, table), explain=False, hits=hits)
-    feasible = {o: scores[o].feasible for o in OPTIONS}
+    scores, feasible = scores_and_feasible(profile, table, costs or estimate_all(profile, table),
+                                           hits if hits is not None else rule_hits(profile, table))
     if calibration is not None and points and dparams is not None:
         params, spread = dparams
     elif calibration is not None and points:
         (params, _), spread = calibration.decision(profile), calibration.spread(profile)
     else:
         params, spread = DecisionParams(), None
-    return best_option(OPTIONS, {o: scores[o].score for o in OPTIONS}, feasible, points, params,
-                       profile.accuracy_goal, spread, margins)
+    return best_option(OPTIONS, scores, feasible, points, params, profile.accuracy_goal, spread, margins)
 
 
 def _variant(profile: ProjectProfile, **changes: object) -> ProjectProfile:

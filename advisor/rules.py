@@ -86,29 +86,68 @@ def rule_hits(profile: ProjectProfile, table: DecisionTable, base: list[bool] | 
     return hits
 
 
-def _scores_only(profile: ProjectProfile, table: DecisionTable, costs: Mapping[str, Any],
-                 hits: list[bool]) -> dict[str, RuleScore]:
-    """score_options without reasons — the counterfactual search's hot path (~15 variants per answer): the same
-    sums and the same feasibility verdicts, with a constraint's id in place of its sentence."""
+def _blocking(profile: ProjectProfile, table: DecisionTable, costs: Mapping[str, Any],
+              hits: list[bool]) -> list[tuple[Any, tuple[str, ...]]]:
+    """The constraints that block something for `profile`, each with the options it blocks: the one walk over the
+    table's constraints that both the explained scores and the counterfactual search's hot path read."""
+    out = []
+    first = len(table.rules)
+    for j, c in enumerate(table.constraints):
+        if c.when is not None:
+            blocked = tuple(c.infeasible) if hits[first + j] else ()
+        elif c.check == "training_memory":
+            # One computation: the cost estimate's feasibility (advisor.costs.feasibility) decides.
+            blocked = tuple(o for o in c.infeasible if not costs[o].feasible_memory) \
+                if profile.model_access == "weights" else ()
+        elif c.check == "examples_per_class":
+            blocked = tuple(c.infeasible) \
+                if 0 < profile.labeled_examples < c.min_per_class * profile.num_classes else ()
+        else:
+            blocked = ()
+        if blocked:
+            out.append((c, blocked))
+    return out
+
+
+def _raw_sums(table: DecisionTable, hits: list[bool]) -> dict[str, float]:
     raw = dict.fromkeys(OPTIONS, 0.0)
     for hit, row in zip(hits, _contributions(table)):
         if hit:
             for option, c in row:
                 raw[option] += c
-    blocked: set[str] = set()
-    first = len(table.rules)
-    for j, c in enumerate(table.constraints):
-        if c.when is not None:
-            if hits[first + j]:
-                blocked.update(c.infeasible)
-        elif c.check == "training_memory":
-            if profile.model_access == "weights":
-                blocked.update(o for o in c.infeasible if not costs[o].feasible_memory)
-        elif c.check == "examples_per_class" and 0 < profile.labeled_examples < c.min_per_class * profile.num_classes:
-            blocked.update(c.infeasible)
+    return raw
+
+
+def scores_and_feasible(profile: ProjectProfile, table: DecisionTable, costs: Mapping[str, Any],
+                        hits: list[bool]) -> tuple[dict[str, float], dict[str, bool]]:
+    """(0-100 score, feasible) per option — all the counterfactual search's hot path (~12 variants per answer) needs:
+    the same sums and feasibility verdicts as score_options, without Reason or RuleScore objects."""
+    raw = _raw_sums(table, hits)
+    blocked = {o for _, options in _blocking(profile, table, costs, hits) for o in options}
     scale = table.score_scale
-    return {o: RuleScore(o, raw[o], 100.0 / (1.0 + math.exp(-raw[o] / scale)), o not in blocked,
-                         ("blocked",) if o in blocked else (), ()) for o in OPTIONS}
+    return ({o: 100.0 / (1.0 + math.exp(-raw[o] / scale)) for o in OPTIONS}, {o: o not in blocked for o in OPTIONS})
+
+
+def _scores_only(profile: ProjectProfile, table: DecisionTable, costs: Mapping[str, Any],
+                 hits: list[bool]) -> dict[str, RuleScore]:
+    """score_options without reasons, with "blocked" in place of the constraints' sentences."""
+    raw = _raw_sums(table, hits)
+    scores, feasible = scores_and_feasible(profile, table, costs, hits)
+    return {o: RuleScore(o, raw[o], scores[o], feasible[o], () if feasible[o] else ("blocked",), ())
+            for o in OPTIONS}
+
+
+def _blocked_sentence(c: Any, option: str, profile: ProjectProfile, costs: Mapping[str, Any]) -> str:
+    """Why constraint `c` blocks `option`, in the words the page shows."""
+    if c.when is not None:
+        return f"{c.reason} [{c.id}; {c.source}]"
+    if c.check == "training_memory":
+        why = costs[option].memory_reason
+        return (f"{c.reason} {why[0].upper()}{why[1:]} (gpu_memory_gb or compute={profile.compute}). "
+                f"[{c.id}; {c.source}]")
+    need = c.min_per_class * profile.num_classes
+    return (f"{c.reason} Needs {c.min_per_class} x {profile.num_classes} classes = {need:,} examples, you have "
+            f"{profile.labeled_examples:,}. [{c.id}; {c.source}]")
 
 
 def score_options(profile: ProjectProfile, table: DecisionTable,
@@ -134,25 +173,9 @@ def score_options(profile: ProjectProfile, table: DecisionTable,
             reasons[option].append(Reason(rule.factor, "for" if effect > 0 else "against", rule.weight,
                                           contribution, rule.id, rule.rationale, rule.source))
     blocked: dict[str, list[str]] = {o: [] for o in OPTIONS}
-    first = len(table.rules)
-    for j, c in enumerate(table.constraints):
-        if c.when is not None:
-            if hits[first + j]:
-                for option in c.infeasible:
-                    blocked[option].append(f"{c.reason} [{c.id}; {c.source}]")
-        elif c.check == "training_memory" and profile.model_access == "weights":
-            # One computation: the cost estimate's feasibility (advisor.costs.feasibility) is the reason, verbatim.
-            for option in c.infeasible:
-                if not costs[option].feasible_memory:
-                    blocked[option].append(f"{c.reason} {costs[option].memory_reason[0].upper()}"
-                                           f"{costs[option].memory_reason[1:]} (gpu_memory_gb or compute="
-                                           f"{profile.compute}). [{c.id}; {c.source}]")
-        elif c.check == "examples_per_class" and 0 < profile.labeled_examples < c.min_per_class * profile.num_classes:
-            for option in c.infeasible:
-                blocked[option].append(
-                    f"{c.reason} Needs {c.min_per_class} x {profile.num_classes} classes = "
-                    f"{c.min_per_class * profile.num_classes:,} examples, you have {profile.labeled_examples:,}. "
-                    f"[{c.id}; {c.source}]")
+    for c, options in _blocking(profile, table, costs, hits):
+        for option in options:
+            blocked[option].append(_blocked_sentence(c, option, profile, costs))
     out = {}
     for option in OPTIONS:
         ordered = sorted(reasons[option], key=lambda r: (-abs(r.contribution), r.rule))

@@ -11,7 +11,15 @@ its own candidates with its own init, and how far each protocol's result is from
 Each trial's record (the runner's, with `config.overrides`) goes to OUT/<backbone>__<task>__n<size>__<config>.json;
 existing files are skipped (resumable). Runs on CPU or GPU (`--device auto`), `--workers N` processes.
 
-Run: .venv/bin/python benchmarks/prompt_tuning_recipe.py [--out data/benchmarks/pt-recipe] [--device auto] [--workers 2]
+Protocol versions (issue 21): every configuration is trained under the current protocol, into one folder per
+protocol version — `data/benchmarks/pt-recipe` holds protocol v1's records (early stop on validation accuracy),
+`data/benchmarks/pt-recipe-v2` protocol v2's (no stop before the budget; metric, then loss). The summary prints each
+version's table and then v1 against v2 on the cells both have: how far the race ends from the best fixed
+configuration, and in how many cells that distance is within the seed noise (the store's mean two-seed difference,
+advisor.evaluate.seed_noise — the same figure `advisor evaluate` prints). `protocol-vN-race` names the race of the
+prompt-tuning *recipe* version N (bench/methods/prompt_tuning.py), under the folder's protocol.
+
+Run: .venv/bin/python benchmarks/prompt_tuning_recipe.py [--device auto] [--workers 2]
      [--models minilm,smollm2-135m] [--summary-only]
 """
 
@@ -33,6 +41,11 @@ SIZES = (64, 256)
 
 def protocol_name(version: int) -> str:
     return f"protocol-v{version}-race"
+
+
+def out_dir(protocol_version: int) -> Path:
+    """Where the records of one protocol version live (v1's folder kept its original name)."""
+    return Path("data/benchmarks") / ("pt-recipe" if protocol_version == 1 else f"pt-recipe-v{protocol_version}")
 
 
 def configs() -> list[tuple[str, dict | None]]:
@@ -63,7 +76,8 @@ def _run(args: tuple) -> tuple[str, dict]:
 
 def store_race(results_dir: Path, backbone: str, task: str, size: int) -> dict | None:
     """The grid's own seed-0 prompt-tuning run of this cell when it is exactly the protocol race this benchmark would
-    run (current recipe version, the default protocol — the MiniLM grid's; the SmolLM2 grid caps the test set at 500)."""
+    run (current recipe version, the current default protocol — the MiniLM grid's; the SmolLM2 grid caps the test
+    set at 500). Only for the current protocol's folder: a v2 store run is not a v1 race."""
     from bench.methods import get_method
     from bench.protocol import Protocol
     from bench.results import read_result, result_path
@@ -77,7 +91,14 @@ def store_race(results_dir: Path, backbone: str, task: str, size: int) -> dict |
     return rec if same else None
 
 
-def summarise(out: Path, results_dir: Path = Path("data/results")) -> None:
+def summarise(out: Path, results_dir: Path = Path("data/results"), protocol_version: int | None = None
+              ) -> dict[tuple, dict[str, float]]:
+    """Print one protocol version's table; returns, per complete cell, {race name: points below the best fixed
+    configuration} (and "_best": the best's accuracy)."""
+    from bench.protocol import Protocol
+
+    current_protocol = Protocol().version
+    version = current_protocol if protocol_version is None else protocol_version
     rows: dict[tuple, dict[str, dict]] = {}
     for p in sorted(out.glob("*.json")):
         backbone, task, size, name = p.stem.split("__")
@@ -86,11 +107,13 @@ def summarise(out: Path, results_dir: Path = Path("data/results")) -> None:
             rows.setdefault((backbone, task, size), {})[name] = rec
     current = configs()[0][0]
     for (backbone, task, size), got in rows.items():
-        if current not in got and (rec := store_race(results_dir, backbone, task, int(size[1:]))):
+        if version == current_protocol and current not in got and \
+                (rec := store_race(results_dir, backbone, task, int(size[1:]))):
             got[current] = rec  # the grid measured this very race
     if not rows:
         print(f"no results in {out}")
-        return
+        return {}
+    print(f"## protocol v{version} ({out})\n")
     fixed_names = [n for n, ov in configs() if ov is not None]
     races = sorted({n for got in rows.values() for n in got if n.startswith("protocol-")})
     names = races + fixed_names
@@ -99,6 +122,7 @@ def summarise(out: Path, results_dir: Path = Path("data/results")) -> None:
     print(f"{'backbone':<14}{'task':<6}{'n':>6}  " + "  ".join(f"{n:>19}" for n in names))
     right: dict[str, list[int]] = {r: [0, 0] for r in races}
     gaps: dict[str, list[float]] = {r: [] for r in races}
+    cells: dict[tuple, dict[str, float]] = {}
     for (backbone, task, size), got in sorted(rows.items()):
         print(f"{backbone:<14}{task:<6}{size[1:]:>6}  " + "  ".join(
             f"{got[n]['accuracy']:>19.3f}" if n in got else f"{'-':>19}" for n in names))
@@ -107,6 +131,7 @@ def summarise(out: Path, results_dir: Path = Path("data/results")) -> None:
             print(f"    incomplete: {len(fixed)}/{len(fixed_names)} configurations")
             continue
         best = max(fixed, key=lambda n: fixed[n]["accuracy"])
+        cells[(backbone, task, size)] = {"_best": fixed[best]["accuracy"]}
         line = f"    best: {best} ({fixed[best]['accuracy']:.3f})"
         for rname in races:
             race = got.get(rname)
@@ -121,6 +146,7 @@ def summarise(out: Path, results_dir: Path = Path("data/results")) -> None:
                 right[rname][1] += 1
                 line += f"; {rname} picked lr {picked:g}, best at the end {end_best:g} ({'same' if same else 'different'})"
             gaps[rname].append(fixed[best]["accuracy"] - race["accuracy"])
+            cells[(backbone, task, size)][rname] = 100 * (fixed[best]["accuracy"] - race["accuracy"])
             line += f"; {rname} {race['accuracy']:.3f} = {100 * (fixed[best]['accuracy'] - race['accuracy']):.1f} below the best"
         print(line)
     for rname in races:
@@ -130,11 +156,50 @@ def summarise(out: Path, results_dir: Path = Path("data/results")) -> None:
             g = gaps[rname]
             print(f"{rname}: on average {100 * sum(g) / len(g):.1f} points below the best configuration per cell "
                   f"(max {100 * max(g):.1f}) over {len(g)} cells")
+    print()
+    return cells
+
+
+def compare(by_version: dict[int, dict[tuple, dict[str, float]]], noise: float | None) -> None:
+    """Protocol v1 against v2 for the current recipe's race: points below the best fixed configuration per cell, and
+    how many cells end within the seed noise of it (issue 21's target: >= 6 of 8)."""
+    from bench.methods import get_method
+
+    race = protocol_name(get_method("prompt_tuning").version)
+    versions = sorted(by_version)
+    cells = sorted({c for v in versions for c in by_version[v]})
+    if not cells:
+        return
+    print(f"## the race of recipe v{get_method('prompt_tuning').version} by protocol version: points below the best "
+          "fixed configuration of the same protocol")
+    print(f"{'backbone':<14}{'task':<6}{'n':>6}  " + "  ".join(f"{'protocol v' + str(v):>12}" for v in versions))
+    for c in cells:
+        vals = [by_version[v].get(c, {}).get(race) for v in versions]
+        print(f"{c[0]:<14}{c[1]:<6}{c[2][1:]:>6}  " + "  ".join(f"{x:>12.1f}" if x is not None else f"{'-':>12}"
+                                                              for x in vals))
+    for v in versions:
+        g = [x[race] for x in by_version[v].values() if race in x]
+        if not g:
+            print(f"protocol v{v}: no complete cell with the race")
+            continue
+        within = f"; within the seed noise ({noise:.2f} points) in {sum(x <= noise for x in g)} of {len(g)} cells" \
+            if noise is not None else ""
+        print(f"protocol v{v}: {sum(g) / len(g):.1f} points below the best on average (max {max(g):.1f}) over "
+              f"{len(g)} cells{within}")
+
+
+def store_noise(results_dir: Path) -> float | None:
+    """The store's mean two-seed difference (points), as advisor evaluate computes it."""
+    from advisor.evaluate import seed_noise
+    from bench.results import load, runs_view
+
+    noise = seed_noise(runs_view(load(results_dir, include_failed=False)))
+    return noise["mean_abs_seed_difference"] if noise else None
 
 
 def main() -> None:
     ap = argparse.ArgumentParser()
-    ap.add_argument("--out", default="data/benchmarks/pt-recipe")
+    ap.add_argument("--out", default=None, help="records of the current protocol (default: out_dir(version))")
     ap.add_argument("--device", default="auto")
     ap.add_argument("--workers", type=int, default=1)
     ap.add_argument("--threads", type=int, default=1)
@@ -145,7 +210,10 @@ def main() -> None:
     ap.add_argument("--results-dir", default="data/results", help="the store (its seed-0 runs may be the race)")
     ap.add_argument("--summary-only", action="store_true")
     a = ap.parse_args()
-    out = Path(a.out)
+    from bench.protocol import Protocol
+
+    current = Protocol().version
+    out = Path(a.out) if a.out else out_dir(current)
     out.mkdir(parents=True, exist_ok=True)
     if not a.summary_only:
         from bench.tasks import resolve_data_dir
@@ -160,7 +228,12 @@ def main() -> None:
             for fut in as_completed([pool.submit(_run, j) for j in jobs]):
                 name, rec = fut.result()
                 print(f"{name}: {rec['status']} acc={rec.get('accuracy')}", flush=True)
-    summarise(out, Path(a.results_dir))
+    by_version = {}
+    for v in range(1, current + 1):
+        folder = out if v == current else out_dir(v)
+        if folder.is_dir():
+            by_version[v] = summarise(folder, Path(a.results_dir), v)
+    compare(by_version, store_noise(Path(a.results_dir)))
 
 
 if __name__ == "__main__":
