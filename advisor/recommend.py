@@ -302,8 +302,9 @@ def _learned_reasons(option: str, expected: Mapping[str, Any], points: Mapping[s
     elif d.penalty[option] > 0:
         # Shown as what it does to the displayed score (clipped at 0); the ranking keeps the unclipped value.
         taken = min(d.penalty[option], max(rules[option], 0.0))
-        text = (f"{interval}, {100 * gap:.1f} points below {LABELS[top]} ({points[top]:.3f}); beyond the "
-                f"{unc}, {100 * d.counted[option]:.1f} points count: "
+        counts = (f"beyond the {unc}, {100 * d.counted[option]:.1f} points count" if margin > 0 else
+                  "next to our measurements the selected rule counts the whole difference")
+        text = (f"{interval}, {100 * gap:.1f} points below {LABELS[top]} ({points[top]:.3f}); {counts}: "
                 + ("its score goes to 0" if taken < d.penalty[option] else f"−{taken:.0f} score points"))
         contribution, direction = -taken, "against"
     elif option == best:
@@ -436,7 +437,7 @@ def recommend(profile: ProjectProfile | Mapping[str, Any], *, table_path: str | 
                                        + "; weights chosen by leave-one-family-out inside the training tasks")
                               if points else "rules only (no expected accuracies)",
                               "decided_by": _decided_by(dec, rules, feasible, best, points) if points else "rules",
-                              "why": _decided_text(dec, rules, feasible, best, points, tied) if points else
+                              "why": _decided_text(dec, rules, feasible, best, points, tied, sd) if points else
                               "no expected accuracies: the decision table decided",
                               "tied": tied, "tie_width_points": round(100 * max((dec.margin[o] for o in
                                                                                  [*tied, best] if tied), default=0.0),
@@ -476,8 +477,19 @@ def _decided_by(d: Decision, rules: Mapping[str, float], feasible: Mapping[str, 
     return "both" if others and all(d.counted[o] > 0 for o in others) else "rules"
 
 
+def _beyond(margin: float, sd: float) -> str:
+    """How a counted difference relates to its uncertainty. Next to our measurements the selected rule counts every
+    predicted difference (margin 0), which is not the same as knowing it to the point: the page says both, never a
+    "±0.0-point uncertainty"."""
+    if margin > 0:
+        return f"beyond the ±{100 * margin:.1f}-point uncertainty of that difference"
+    return (f"counted in full next to our measurements — the rule our leave-one-family-out evaluation selected — "
+            f"though a predicted difference between two options is off by {100 * sd:.1f} points (one standard "
+            "deviation) in that evaluation")
+
+
 def _decided_text(d: Decision, rules: Mapping[str, float], feasible: Mapping[str, bool], best: str,
-                  points: Mapping[str, float], tied: list[str]) -> str:
+                  points: Mapping[str, float], tied: list[str], sd: float = 0.0) -> str:
     by = _decided_by(d, rules, feasible, best, points)
     if by == "measured":
         alt = _rules_best(rules, feasible)
@@ -492,13 +504,13 @@ def _decided_text(d: Decision, rules: Mapping[str, float], feasible: Mapping[str
         gap_text = (f"is expected {side(raw)} {LABELS[alt]}" if abs(judged - raw) < 0.05 else
                     f"is expected {side(raw)} {LABELS[alt]} and {side(judged)} it judged at their lower bounds (the "
                     f"more uncertain estimate counts lower)")
-        return (f"The measured part decided: {LABELS[best]} {gap_text}, beyond the ±{100 * d.margin[alt]:.1f}-point "
-                f"uncertainty of that difference; the decision table alone would pick {LABELS[alt]} "
+        return (f"The measured part decided: {LABELS[best]} {gap_text}, {_beyond(d.margin[alt], sd)}; the decision "
+                f"table alone would pick {LABELS[alt]} "
                 f"({rules[alt]:.0f} vs {rules[best]:.0f}).")
     if d.counted[best] > 0 and d.top is not None:
         return (f"The decision table outweighed the measured part: {LABELS[d.top]} is expected "
-                f"{100 * (points[d.top] - points[best]):.1f} points above {LABELS[best]} (beyond the ±"
-                f"{100 * d.margin[best]:.1f}-point uncertainty), but at this accuracy goal the table's other factors "
+                f"{100 * (points[d.top] - points[best]):.1f} points above {LABELS[best]}, "
+                f"{_beyond(d.margin[best], sd)}; but at this accuracy goal the table's other factors "
                 f"({rules[best]:.0f} vs {rules[d.top]:.0f}) weigh more.")
     if tied:
         # The judged gaps (each option at its lower bound when the selection chose one) are what the margins are
