@@ -208,13 +208,19 @@ def table_changes(table: Any) -> list[dict[str, str]]:
             for r in table.rules if r.revised]
 
 
-def to_markdown(results: list[ClaimResult], cross: dict[str, Any], source: str, table: Any = None) -> str:
+def to_markdown(results: list[ClaimResult], cross: dict[str, Any], source: str, table: Any = None,
+                protocols: dict[str, dict[str, Any]] | None = None) -> str:
     from advisor.table import load_table
 
     table = table or load_table()
     lines = ["# Claims audit", "", f"Measured runs from `{source}`. Verdict: supported >= 75% of matched "
-             "comparisons, contradicted <= 25%, mixed between, not testable with fewer than 3.", "",
-             "| claim | table row | verdict | numbers | decision table |", "|---|---|---|---|---|"]
+             "comparisons, contradicted <= 25%, mixed between, not testable with fewer than 3.", ""]
+    if protocols:
+        from bench.results import protocols_text
+
+        lines += ["Protocol per backbone (the audit never mixes protocols, like the calibration): "
+                  + protocols_text(protocols), ""]
+    lines += ["| claim | table row | verdict | numbers | decision table |", "|---|---|---|---|---|"]
     for r in results:
         lines.append(f"| {r.claim} | {r.table_rows} | **{r.verdict}** | {r.numbers} | {r.table_action} |")
     changes = table_changes(table)

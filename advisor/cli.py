@@ -571,16 +571,18 @@ def claims_cmd(
     """The claims audit: each decision-table belief tested against the measured runs."""
     from advisor import claims
     from advisor.evidence import results_dir as default_dir
-    from bench.results import load, runs_view
+    from bench.results import load, one_protocol_per_backbone, runs_view
 
     source = results_dir or default_dir()
     if not source.exists():
         _fail(f"--results-dir={source}: no such folder")
-    df = load(source, include_failed=False)
+    # One protocol per backbone, as the calibration reads the store (issue 21): while the v2 rerun is under way a
+    # claim is judged on one protocol's runs of each backbone, never on a mix.
+    df, protocols = one_protocol_per_backbone(load(source, include_failed=False))
     runs = runs_view(df)  # read and scored once, for the audit and the crossover
     results = claims.audit(runs) if not df.empty else []
     cross = claims.crossover(runs) if not df.empty else {}
-    text = claims.to_markdown(results, cross, _shown(source))
+    text = claims.to_markdown(results, cross, _shown(source), protocols=protocols)
     if write:
         out = source.parent / "calibration" / "claims.md"
         out.parent.mkdir(parents=True, exist_ok=True)
@@ -588,7 +590,7 @@ def claims_cmd(
     if as_json:
         typer.echo(json.dumps({"claims": [r.to_dict() for r in results], "crossover": cross,
                                "counts": claims.summary_counts(results),
-                               "table_changes": claims.table_changes(load_table())}, indent=2))
+                               "table_changes": claims.table_changes(load_table()), "protocols": protocols}, indent=2))
         return
     typer.echo(text)
 

@@ -239,10 +239,9 @@ def to_markdown(result: dict[str, Any], extrapolation: dict[str, Any] | None = N
                   f"{oracle['per_cell_seed_sd']} points). The advisor's regret above is judged on the mean of seeds."]
     protocols = result.get("protocols")
     if protocols:
-        lines += ["", "Protocol per backbone (one calibration never mixes protocols): " + "; ".join(
-            f"{b}: v{p['protocol']} ({p['trained_runs']} trained runs"
-            + (", set aside until the rerun completes: " + ", ".join(f"{n} v{v}" for v, n in p["set_aside"].items())
-               if p["set_aside"] else "") + ")" for b, p in protocols.items())]
+        from bench.results import protocols_text
+
+        lines += ["", "Protocol per backbone (one calibration never mixes protocols): " + protocols_text(protocols)]
     if result.get("ablation"):
         lines += ["", "## Which features earn their place (inside the training folds)", "",
                   "For every outer fold the selection compared these configurations by leave-one-family-out on that "

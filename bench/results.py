@@ -528,6 +528,14 @@ def one_protocol_per_backbone(df: Any) -> tuple[Any, dict[str, dict[str, Any]]]:
     return df[keep], note
 
 
+def protocols_text(protocols: dict[str, dict[str, Any]]) -> str:
+    """`one_protocol_per_backbone`'s note in words, for every report that reads the store through it."""
+    return "; ".join(
+        f"{b}: v{p['protocol']} ({p['trained_runs']} trained runs"
+        + (", set aside until the rerun completes: " + ", ".join(f"{n} v{v}" for v, n in p["set_aside"].items())
+           if p["set_aside"] else "") + ")" for b, p in protocols.items())
+
+
 def cells_view(runs: Any) -> Any:
     """One row per cell (backbone, task, n, method) of `runs_view`: means over seeds, the seed count and the run
     files behind each mean (`paths`). Columns a caller's frame lacks are left out, never invented."""

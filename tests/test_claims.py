@@ -41,3 +41,21 @@ def test_a_contradicted_claim_without_a_table_change_is_flagged():
     assert _table_action(result, load_table()).table_action == "CONTRADICTED BUT NOT YET REFLECTED IN THE TABLE"
     result = ClaimResult("Full fine-tuning forgets more than LoRA", "row", "t", "contradicted", 0, 5, "")
     assert _table_action(result, load_table()).table_action.startswith("table revised: preserve.yes (weight 2 -> 1)")
+
+
+def test_claims_never_mix_protocols_for_a_backbone(tmp_path):
+    """Like the calibration (issue 21): while a rerun under a new protocol is under way, each backbone's claims are
+    judged on one protocol's runs, and the audit says which and what it set aside."""
+    results = measured_results(tmp_path, methods=("prompt_engineering", "prompt_tuning", "full_finetuning"),
+                               sizes=(16, 32, 48))
+    victim = sorted(results.glob("*/*/full_finetuning/*.json"))[0]
+    record = json.loads(victim.read_text())
+    record["config"]["protocol"]["version"] = 1  # one run measured under the old protocol
+    victim.write_text(json.dumps(record))
+    res = CliRunner().invoke(app, ["claims", "--results-dir", str(results), "--json", "--no-write"])
+    assert res.exit_code == 0, res.output
+    protocols = json.loads(res.output)["protocols"]
+    (backbone, note), = protocols.items()
+    assert note["protocol"] == 2 and note["set_aside"] == {"1": 1}  # JSON keys are strings
+    text = CliRunner().invoke(app, ["claims", "--results-dir", str(results), "--no-write"]).output
+    assert f"{backbone}: v2 (" in text and "set aside until the rerun completes: 1 v1" in text
