@@ -19,7 +19,7 @@ from advisor.artifact import load_served, served_path
 from advisor.evidence import learning_curves, load_results, results_dir
 from advisor.glossary import GLOSSARY
 from advisor.compare import compare, table_rows
-from advisor.costs import (GB, available_memory_gb, human_duration, input_price_note, pilot_duration, model_shape, prompt_inference_dollars_per_1k, qlora_accuracy_cost,
+from advisor.costs import (GB, available_memory_gb, gpu_count, human_duration, input_price_note, pilot_duration, model_shape, prompt_inference_dollars_per_1k, qlora_accuracy_cost,
                            throughput_source, time_warnings, totals)
 from advisor.models import get_model
 from advisor.options import COLOURS, LABELS
@@ -51,7 +51,7 @@ CHOICE_LABELS = {
     ("compute", "minimal"): "minimal — a laptop or CPU only",
     ("compute", "low"): "low — one consumer GPU (up to 24 GB)",
     ("compute", "medium"): "medium — one datacenter GPU (40-80 GB)",
-    ("compute", "high"): "high — a multi-GPU node",
+    ("compute", "high"): "high — a multi-GPU node (8 GPUs of 80 GB)",
 }
 
 
@@ -75,7 +75,7 @@ QUESTIONS = {
     "probe_accuracy": "Measured linear-probe accuracy on your labeled examples, 0-1 (optional)",
     "ml_expertise": "Your team's experience training models",
     "num_gpus": "Number of GPUs",
-    "sharding": "Shard weights and optimizer state across GPUs (ZeRO-3 / FSDP)?",
+    "sharding": "Shard weights and optimizer state across GPUs (ZeRO-3 / FSDP) when that is what fits?",
     "precision": "Weights precision",
     "batch_size": "Training batch size per GPU",
     "epochs": "Training epochs",
@@ -163,7 +163,9 @@ def widget(field: str, value: Any) -> Any:
                          key=key + (f"@{model}" if model else ""),
                          # Only optional answers may be left empty (issue 24 item 3: the size box said "leave empty
                          # if unknown", then refused the empty answer).
-                         placeholder="leave empty if unknown" if field in OPTIONAL_FLOATS and not (
+                         placeholder="leave empty for the compute level's (8 for high, else 1)"
+                         if field == "num_gpus" else
+                         "leave empty if unknown" if field in OPTIONAL_FLOATS and not (
                              field == "model_params_b" and
                              st.session_state.get("answers", {}).get("model_access", "weights") == "weights")
                          else None,
@@ -404,7 +406,7 @@ def memory_chart(profile: ProjectProfile, rec: Any) -> None:
         x="max(available GB per GPU):Q", tooltip=[alt.Tooltip("max(available GB per GPU):Q", title="available GB")])
     st.altair_chart(alt.layer(bars, limit, data=frame).facet(row="phase"))
     st.caption(f"Each bar is the configuration the answer names (the cheapest standard one that fits, or the "
-               f"smallest one when none does); the dashed red line is the memory you have: {profile.num_gpus} GPU(s) of "
+               f"smallest one when none does); the dashed red line is the memory you have: {gpu_count(profile)} GPU(s) of "
                f"{available_memory_gb(profile):,.0f} GB. Training time assumes "
                f"{throughput_source(profile)}.")
 

@@ -33,6 +33,11 @@ _PROBLEM: list[str] = []
 
 
 MEASURED_ON_YOUR_DATA = "measured on your data"
+# No option scores above 1, nor (a classifier) below guessing; a setting we did not measure may not claim a perfect
+# score either. The decision compares the points within these bounds — the numbers the page shows — and so does
+# the evaluation that selects it (advisor.calibration): an extrapolated LoRA at "1.061" scored prefix tuning 0/100
+# for being "5.2 points below" while the page showed both at 0.980.
+UNMEASURED_CEILING = 0.98
 Z_10_90 = 1.2815515655446004  # the standard normal's 90% quantile: a 10-90% interval is point +- 1.2816 sd
 
 
@@ -236,13 +241,14 @@ class ServedCalibration:
             bare = dataclasses.replace(profile, probe_accuracy=None) if dataclasses.is_dataclass(profile) else profile
             curve, _, _ = self._task_points(bare, sizes + [n0])
             point = curve[:-1] + (here[0] - curve[-1])
-        acc = from_gain(point, _classes(profile), clip=False)
+        acc = from_gain(point, _classes(profile), clip=False)  # linear: the size shift moves the model's value
+        floor = self._floor(profile)
         out = {}
         for n, row in zip(sizes, acc):
             pts = dict(zip(OPTIONS, map(float, row)))
             shift = self._size_shift(profile, n, pts, interval=False)
-            # Unclipped: these feed decisions (counterfactuals), where a clip would compress differences.
-            out[n] = {o: pts[o] + shift[o][0] for o in OPTIONS}
+            top = self._ceiling(profile, n)  # the same bounds as `expected`: counterfactuals decide like the answer
+            out[n] = {o: min(max(pts[o] + shift[o][0], floor), top) for o in OPTIONS}
         measured = self.measured_prompt(profile)
         if measured is not None:
             # The same prompt with the same model: its demonstrations are a handful of rows, so the measured
@@ -453,6 +459,21 @@ class ServedCalibration:
         return self._source_names
 
     # ------------------------------------------------------------ the answer
+    @staticmethod
+    def _floor(profile: Any) -> float:
+        """A classifier's lowest expected score is chance; a generation task's is 0."""
+        return 0.0 if getattr(profile, "task_kind", "classification") == "generation" else 1.0 / profile.num_classes
+
+    def _ceiling(self, profile: Any, n: int) -> float:
+        """1 where we measured this task kind, model size and number of examples; UNMEASURED_CEILING elsewhere (the
+        provenance rule "measured here": within 2x of a measured backbone and of a measured training size)."""
+        if getattr(profile, "task_kind", "classification") not in self.art.get("measured_kinds", ["classification"]):
+            return UNMEASURED_CEILING
+        user_p, n = profile.params_b * 1e9, max(int(n), 1)
+        near_backbone = any(abs(math.log10(user_p / p)) <= NEAR_PARAMS_DECADES for p in self.backbones.values())
+        near_size = any(abs(math.log10(n / s)) <= NEAR_EXAMPLES_DECADES for s in self.art.get("measured_sizes") or [])
+        return 1.0 if near_backbone and near_size else UNMEASURED_CEILING
+
     def expected(self, profile: Any) -> dict[str, dict[str, Any]]:
         n = max(profile.labeled_examples, 1)
         point, low, high = (a[0] for a in self._task_points(profile, [n]))
@@ -470,15 +491,15 @@ class ServedCalibration:
         beyond = max(0.0, math.log10(n / max(sizes)), math.log10(min(sizes) / n))
         dist = self.decades_from_evidence(profile, [n])
         # A 10% quantile below guessing would claim a model worse than random: a classifier's low end is chance.
-        floor = 0.0 if getattr(profile, "task_kind", "classification") == "generation" else 1.0 / k
+        floor = self._floor(profile)
+        ceiling = self._ceiling(profile, n)
         for i, o in enumerate(OPTIONS):
             s, s_lo, s_hi, scale = shift[o]
-            decision_point = raw[i] + s
-            # The shown point is the decision's point clipped to [chance, 1] — clipping before the shift (as it was)
-            # could reorder options the decision ranks (a generation task on a 1B model showed LoRA 2.5 points
-            # above prefix tuning while the decision had prefix tuning 4.7 points above LoRA). At a measured size
-            # (no shift) the two are the same number.
-            p = min(max(decision_point, floor), 1.0)
+            # The decision's point is the shown point: the shifted linear value within [floor, ceiling]. Bounding
+            # before the shift (as it once was) could reorder options the decision ranks (a generation task on a 1B
+            # model showed LoRA 2.5 points above prefix tuning while the decision had prefix tuning 4.7 above LoRA);
+            # not bounding at all let differences beyond 100% decide (UNMEASURED_CEILING).
+            p = decision_point = min(max(raw[i] + s, floor), ceiling)
             # The task model's error at the anchor and the size model's error of moving it are independent: their
             # 10-90% half-widths add in quadrature (a plain sum covered 95%+ and spanned 0.4-1.0 at every 1-70B size).
             # The task spread is in error units at the anchor; the size model shrinks every task's error by `scale`
@@ -488,9 +509,8 @@ class ServedCalibration:
             prov = self.provenance(profile, o)
             prov = dict(prov, decades_from_evidence=round(float(dist[0, i]), 2))
             if prov["kind"] != "measured here":
-                # Not measured here: neither the point nor the upper bound may claim a perfect score.
-                hi, p = min(hi, 0.99), min(p, 0.98)
-            p = min(max(p, 0.0), 1.0)
+                # Not measured here: neither the point (ceiling) nor the upper bound may claim a perfect score.
+                hi = min(hi, 0.99)
             out[o] = {"point": round(p, 4), "low": round(min(max(lo, floor), p), 4),
                       "high": round(max(min(hi, 1.0), p), 4), "mode": mode, "decision_point": decision_point,
                       "basis": ("for a generation task the score is exact match on the written answer; "

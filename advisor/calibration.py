@@ -168,7 +168,9 @@ def predict_cells(model: OutcomeModel, features: tuple[str, ...], cells: Any, mo
             if mode == "profile" else None
         row = _feature_rows(first, mode, zmap)[0]
         X = design([row] * len(OPTIONS), list(OPTIONS), features)
-        pts = from_gain(model.predict(X) + _offset([row], anchor)[0], float(first.num_classes.iloc[0]), clip=False)
+        # Within [chance, 1], as the served decision compares them (advisor.artifact.UNMEASURED_CEILING): every
+        # cell scored here is measured, so its ceiling is 1.
+        pts = from_gain(model.predict(X) + _offset([row], anchor)[0], float(first.num_classes.iloc[0]))
         out[key] = dict(zip(OPTIONS, map(float, pts)))
     return out
 

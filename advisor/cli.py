@@ -109,7 +109,7 @@ def render(rec: Recommendation) -> str:
         memory = f"{c.train_memory_gb:>9.1f}GB" if own_weights else f"{'—':>11}"
         lines.append(f"{r.rank:<3}{r.option:<20}{score}  {'yes' if r.feasible else 'NO':<9}"
                      + (f"{acc:>23}  {basis:<21}" if calibrated else "")
-                     + f"{(human_duration(c.train_gpu_hours) if c.train_gpu_hours else '—'):>12}{memory}"
+                     + f"{(human_duration(c.train_hours) if c.train_gpu_hours else '—'):>12}{memory}"
                      f"{format_bytes(c.storage_bytes_per_task):>13}{c.extra_inference_tokens:>9}")
     if own_weights:
         lines += ["", "Memory (the cheapest standard configuration that fits, per GPU):"]
@@ -411,7 +411,7 @@ def estimate_cmd(
                f"{'+tokens':>9}")
     for o, c in costs.items():
         typer.echo(f"{o:<20}{c.trainable_params:>14,}{c.train_flops:>13.3g}"
-                   f"{(human_duration(c.train_gpu_hours) if c.train_gpu_hours else '—'):>10}"
+                   f"{(human_duration(c.train_hours) if c.train_gpu_hours else '—'):>10}"
                    f"{c.train_memory_gb:>9.1f}GB{format_bytes(c.storage_bytes_per_task):>13}{c.extra_inference_tokens:>9}")
         typer.echo(f"{'':<20}{c.notes}")
         if c.memory_reason:

@@ -70,9 +70,15 @@ class CostEstimate:
     memory_reason: str = ""
     inference_memory_gb: float = 0.0
     memory_plan: dict[str, Any] | None = None
+    gpus: int = 1  # the GPUs training runs on in parallel (advisor.costs.gpu_count)
+
+    @property
+    def train_hours(self) -> float:
+        """Wall-clock training time: the GPU-hours spread over the GPUs that train in parallel."""
+        return self.train_gpu_hours / max(self.gpus, 1)
 
     def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
+        return {**asdict(self), "train_hours": self.train_hours}
 
 
 def architecture(params: float) -> tuple[int, int]:
@@ -90,9 +96,22 @@ def model_shape(profile: ProjectProfile) -> tuple[int, int]:
 
 
 def available_memory_gb(profile: ProjectProfile, table: DecisionTable | None = None) -> float:
-    """GPU memory to train in: `gpu_memory_gb`, else the compute level's assumption."""
+    """Memory of one GPU to train in: `gpu_memory_gb`, else the compute level's assumption."""
     table = table or load_table()
     return profile.gpu_memory_gb if profile.gpu_memory_gb is not None else float(table.compute_memory_gb[profile.compute])
+
+
+def gpu_count(profile: ProjectProfile, table: DecisionTable | None = None) -> int:
+    """How many GPUs: `num_gpus`, else the compute level's (a multi-GPU node, compute=high: 8)."""
+    if profile.num_gpus is not None:
+        return profile.num_gpus
+    table = table or load_table()
+    return int((table.compute_gpus or {}).get(profile.compute, 1))
+
+
+def sharded(profile: ProjectProfile, table: DecisionTable | None = None) -> bool:
+    """Whether the ladder may shard (ZeRO-3 / FSDP): more than one GPU and sharding not turned off."""
+    return profile.sharding != "none" and gpu_count(profile, table) > 1
 
 
 # ---- memory as a sum per configuration (issue 22) ------------------------------------------------------------
@@ -324,14 +343,14 @@ def _plan(profile: ProjectProfile, option: str, config: MemoryConfig, hidden: in
     """`plan_memory` for one rung of the ladder, with everything else the profile's."""
     return plan_memory(option, profile.params_b * 1e9, hidden, layers, config, batch=profile.batch_size,
                        seq_len=train_seq_len(profile), context=serve_context(profile, option),
-                       gpus=profile.num_gpus, vocab=vocab, rank=profile.lora_rank)
+                       gpus=gpu_count(profile), vocab=vocab, rank=profile.lora_rank)
 
 
 def feasibility(profile: ProjectProfile, option: str, table: DecisionTable | None = None) -> Feasibility:
     """Walk `ladder(option)` and stop at the first configuration whose per-GPU total fits."""
     memory = available_memory_gb(profile, table)
     hidden, layers, vocab = _shape(profile)
-    steps = ladder(option, profile.precision, profile.sharding == "zero3" and profile.num_gpus > 1)
+    steps = ladder(option, profile.precision, sharded(profile, table))
     if not steps:
         steps = [MemoryConfig("bf16", "pure-bf16-adamw-8bit", True)]  # reported as missing, never as fitting
         fixed_out = True
@@ -358,7 +377,9 @@ def estimate(profile: ProjectProfile, option: str, table: DecisionTable | None =
     hidden, layers = model_shape(profile)
     seq = profile.avg_input_tokens + LABEL_TOKENS
     tokens = profile.labeled_examples * profile.epochs * seq
-    tflops = float(table.compute_tflops[profile.compute]) * 1e12 * profile.num_gpus
+    # Per GPU: train_gpu_hours are GPU-hours (what a budget and a bill count); the wall-clock time divides them by
+    # the GPUs training in parallel (CostEstimate.train_hours).
+    tflops = float(table.compute_tflops[profile.compute]) * 1e12
 
     shots = options.demonstrations(profile.labeled_examples)  # the recipe's prompt uses the same number
     if profile.model_access == "api_with_finetuning" and options.get(option).trains:
@@ -374,7 +395,8 @@ def estimate(profile: ProjectProfile, option: str, table: DecisionTable | None =
     fe = feasibility(profile, option, table)
     smallest = fe.floor_gb  # the same ladder's plans: computing them twice was a quarter of estimate()'s time
     base = dict(feasible_memory=fe.fits, configuration=fe.configuration, memory_reason=fe.reason(),
-                inference_memory_gb=fe.plan.inference_total / GB, memory_plan=fe.plan.to_dict())
+                inference_memory_gb=fe.plan.inference_total / GB, memory_plan=fe.plan.to_dict(),
+                gpus=gpu_count(profile, table))
     if option == "prompt_engineering":
         extra = INSTRUCTION_TOKENS + shots * seq
         return CostEstimate(option, 0, 0.0, 0.0, fe.needed_gb, smallest, extra * 4, extra,
@@ -415,11 +437,11 @@ def fits_all(profile: ProjectProfile, table: DecisionTable | None = None) -> dic
     table = table or load_table()
     memory = available_memory_gb(profile, table)
     hidden, layers, vocab = _shape(profile)
-    sharded = profile.sharding == "zero3" and profile.num_gpus > 1
+    may_shard = sharded(profile, table)
     out = {}
     for option in OPTIONS:
         out[option] = Fit(any(_plan(profile, option, c, hidden, layers, vocab).total / GB <= memory
-                              for c in ladder(option, profile.precision, sharded)))
+                              for c in ladder(option, profile.precision, may_shard)))
     return out
 
 
@@ -567,7 +589,8 @@ def pilot_duration(seconds: float) -> str:
 def throughput_source(profile: ProjectProfile, table: DecisionTable | None = None) -> str:
     table = table or load_table()
     t = float(table.compute_tflops[profile.compute])
-    gpus = f"{profile.num_gpus} GPU" + ("s" if profile.num_gpus != 1 else "")
+    n = gpu_count(profile, table)
+    gpus = f"{n} GPU" + ("s" if n != 1 else "")
     return (f"{t:g} effective TFLOP/s per GPU x {gpus}, what the decision table assumes for compute level "
             f"“{profile.compute}”")
 
@@ -595,10 +618,11 @@ def time_warnings(profile: ProjectProfile, costs: dict[str, CostEstimate], propo
     """A warning for every proposed step that would take an hour or more on the stated hardware."""
     out = []
     for o in proposed:
-        h = costs[o].train_gpu_hours
-        if h >= 1.0:
-            out.append(f"{options.get(o).label} would take about {human_duration(h)} of training per task on "
-                       f"compute={profile.compute} ({throughput_source(profile)}).")
+        c = costs[o]
+        if c.train_hours >= 1.0:
+            gpu_time = f" ({human_duration(c.train_gpu_hours)} of GPU time)" if c.gpus > 1 else ""
+            out.append(f"{options.get(o).label} would take about {human_duration(c.train_hours)}{gpu_time} of "
+                       f"training per task on compute={profile.compute} ({throughput_source(profile)}).")
     if pilot_quick:
         h = pilot_quick_hours()
         if h is not None and h >= 1.0:
@@ -620,7 +644,7 @@ def totals(profile: ProjectProfile, costs: dict[str, CostEstimate]) -> dict[str,
     n = profile.num_tasks
     out = {}
     for o, c in costs.items():
-        base = (c.memory_plan or {}).get("inference_weights", 0.0) * profile.num_gpus / GB
+        base = (c.memory_plan or {}).get("inference_weights", 0.0) * gpu_count(profile) / GB
         if o == "full_finetuning":
             serving = n * base  # every task is its own model
         else:

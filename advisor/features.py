@@ -42,8 +42,8 @@ def to_gain(score: float | np.ndarray, num_classes: float | np.ndarray) -> np.nd
 
 
 def from_gain(gain: float | np.ndarray, num_classes: float | np.ndarray, clip: bool = True) -> np.ndarray:
-    """Back to the score scale; `clip=False` keeps the linear value (decisions use it, so that the ordering of two
-    options can only move the way their predictions move — a clip at 100% would compress their difference)."""
+    """Back to the score scale, within [chance, 1]; `clip=False` keeps the linear value (the size model moves it
+    before the answer bounds it: advisor.artifact.ServedCalibration.expected)."""
     k = np.asarray(num_classes, dtype=float)
     c = np.where(k <= 1, 0.0, 1.0 / np.maximum(k, 1.0))
     g = np.asarray(gain, dtype=float)

@@ -33,7 +33,7 @@ CHOICES: dict[str, tuple[str, ...]] = {
     "task_kind": ("classification", "generation"),
     # Memory inputs (advisor.costs): "auto" lets the advisor pick the cheapest standard configuration that fits.
     "precision": ("auto", "fp32", "bf16", "8-bit", "4-bit"),
-    "sharding": ("none", "zero3"),
+    "sharding": ("auto", "none", "zero3"),
 }
 
 # (minimum, inclusive?, maximum) for numeric fields; None = unbounded.
@@ -51,7 +51,7 @@ INT_RANGES: dict[str, tuple[int, int | None]] = {
     "prompt_accuracy_n": (1, 1_000_000),
 }
 # Integer fields that may be left empty (None).
-OPTIONAL_INTS = ("prompt_accuracy_n",)
+OPTIONAL_INTS = ("prompt_accuracy_n", "num_gpus")
 # float fields: (lower bound, lower bound inclusive, upper bound)
 FLOAT_RANGES: dict[str, tuple[float, bool, float]] = {
     "model_params_b": (0.0, False, 10_000.0),
@@ -80,7 +80,7 @@ BOOL_FIELDS = (
 HELP: dict[str, str] = {
     "labeled_examples": "How many labeled input/output examples you have (e.g. 500).",
     "task_complexity": "simple (sentiment, spam), moderate (topic, intent), complex (reasoning, entailment, domain QA).",
-    "compute": "minimal = laptop/CPU, low = one consumer GPU (<=24 GB), medium = one datacenter GPU (40-80 GB), high = a multi-GPU node.",
+    "compute": "minimal = laptop/CPU, low = one consumer GPU (<=24 GB), medium = one datacenter GPU (40-80 GB), high = a multi-GPU node (8 GPUs of 80 GB).",
     "accuracy_goal": "acceptable (a good baseline is fine), high (near the best you can get), critical (every point matters).",
     "overfitting_risk": "How worried you are that a trained model memorises a small or noisy set (low/medium/high).",
     "domain_shift": "How far your data is from what the model saw in pre-training: none (everyday text), moderate, large (clinical notes, legal, code in a rare language).",
@@ -116,9 +116,10 @@ HELP: dict[str, str] = {
     "lora_rank": "LoRA rank r that the memory, storage and recipe figures assume (alpha follows as 2r).",
     "context_length": "Serving context length in tokens (the KV cache grows with it); 0 = what each option sends per "
                       "request (prompt engineering: the instruction and demonstrations too).",
-    "num_gpus": "Number of GPUs of gpu_memory_gb each (more than one: data parallel, or sharded with sharding=zero3).",
-    "sharding": "none (every GPU holds a full copy) or zero3 (ZeRO-3 / FSDP: weights, gradients and optimizer state "
-                "split across num_gpus).",
+    "num_gpus": "Optional: number of GPUs of gpu_memory_gb each; empty = the compute level's (8 for high, a multi-GPU "
+                "node; else 1).",
+    "sharding": "auto (shard weights, gradients and optimizer state across the GPUs — ZeRO-3 / FSDP — when that is "
+                "what fits), none (every GPU holds a full copy: data parallel only) or zero3 (as auto).",
     "prompt_accuracy": "Optional, measured: accuracy (0-1) of the best prompt (zero-shot or with demonstrations) "
                        "with your own model on held-out rows of your data (`advisor pilot --model PATH` measures "
                        "it); give prompt_accuracy_n with it. Prompt engineering's expected accuracy is then this "
@@ -210,8 +211,8 @@ class ProjectProfile:
     batch_size: int = 8
     seq_len: int = 0
     context_length: int = 0
-    num_gpus: int = 1
-    sharding: str = "none"
+    num_gpus: int | None = None  # None: the compute level's (advisor.costs.gpu_count)
+    sharding: str = "auto"
     price_per_m_training_tokens: float | None = None
     # Assumptions behind the cost figures (issue 23 item 4), changeable on the answer page: they were constants.
     epochs: int = EPOCHS

@@ -194,7 +194,9 @@ def recipe(profile: ProjectProfile, option: str, results_dir: str | None = None)
                      "rank here is the one the memory and storage figures assume (change it under Assumptions).",
                      "Without a CUDA GPU the script runs unquantised with --no-quantize (for a smoke test)."]
         settings += _checkpointing(fitted, settings)
-        return Recipe(option, family, tuple(settings), {"class": "LoraConfig", "kwargs": kwargs}, notes=tuple(notes))
+        shard, shard_notes = _sharding(profile, fitted)
+        return Recipe(option, family, tuple(settings + shard), {"class": "LoraConfig", "kwargs": kwargs},
+                      notes=tuple(notes + shard_notes))
     if option == "prompt_tuning":
         kwargs = {"num_virtual_tokens": VIRTUAL_TOKENS, "prompt_tuning_init": "TEXT", "task_type": "SEQ_CLS"}
         settings += [Setting("num_virtual_tokens", VIRTUAL_TOKENS, method_src),
@@ -202,14 +204,16 @@ def recipe(profile: ProjectProfile, option: str, results_dir: str | None = None)
                              "recipe version 2 (bench/methods/prompt_tuning.py): Lester et al. 2021's class-label "
                              "init; in our recipe benchmark the text init was never the best of three")]
         settings += _checkpointing(fitted, settings)
-        return Recipe(option, family, tuple(settings), {"class": "PromptTuningConfig", "kwargs": kwargs},
-                      notes=tuple(notes))
+        shard, shard_notes = _sharding(profile, fitted)
+        return Recipe(option, family, tuple(settings + shard), {"class": "PromptTuningConfig", "kwargs": kwargs},
+                      notes=tuple(notes + shard_notes))
     if option == "prefix_tuning":
         kwargs = {"num_virtual_tokens": VIRTUAL_TOKENS, "task_type": "SEQ_CLS"}
         settings += [Setting("num_virtual_tokens", VIRTUAL_TOKENS, method_src)]
         settings += _checkpointing(fitted, settings)
-        return Recipe(option, family, tuple(settings), {"class": "PrefixTuningConfig", "kwargs": kwargs},
-                      notes=tuple(notes))
+        shard, shard_notes = _sharding(profile, fitted)
+        return Recipe(option, family, tuple(settings + shard), {"class": "PrefixTuningConfig", "kwargs": kwargs},
+                      notes=tuple(notes + shard_notes))
     src = PROTOCOL_SRC.format(v=PROTOCOL.version)
     settings += [Setting("schedule", "linear warmup, then linear decay", src)]
     if fitted is not None and fitted.optimizer.endswith("8bit"):
@@ -222,7 +226,8 @@ def recipe(profile: ProjectProfile, option: str, results_dir: str | None = None)
         settings.append(Setting("weights_dtype", "bfloat16", "the configuration that fits your memory: pure bf16 "
                                                              "weights, no fp32 master copy (LLaMA-Factory's pure_bf16)"))
     settings += _checkpointing(fitted, settings)
-    return Recipe(option, family, tuple(settings), None, notes=tuple(notes))
+    shard, shard_notes = _sharding(profile, fitted)
+    return Recipe(option, family, tuple(settings + shard), None, notes=tuple(notes + shard_notes))
 
 
 def _fitting_config(profile: ProjectProfile, option: str) -> Any:
@@ -232,6 +237,24 @@ def _fitting_config(profile: ProjectProfile, option: str) -> Any:
     from advisor.costs import feasibility
 
     return feasibility(profile, option).plan.config
+
+
+def _sharding(profile: ProjectProfile, fitted: Any) -> tuple[list[Setting], list[str]]:
+    """When the configuration that fits shards weights, gradients and optimizer state across the GPUs (ZeRO-3 /
+    FSDP), the recipe says so and how to launch it: the generated script is a single-process loop."""
+    if fitted is None or not fitted.sharded:
+        return [], []
+    from advisor.costs import gpu_count
+
+    n = gpu_count(profile)
+    setting = Setting("sharding", f"FSDP FULL_SHARD (ZeRO-3) over {n} GPUs",
+                      "the configuration that fits your memory (advisor.costs ladder): weights, gradients and "
+                      "optimizer state split across the GPUs, Rajbhandari et al. 2020 (ZeRO stage 3)")
+    note = (f"The memory figures assume the model sharded over {n} GPUs. The generated script is a single-process "
+            "loop and does not shard: run the recipe's values with a sharding launcher (Hugging Face Trainer with "
+            f"`fsdp='full_shard auto_wrap'` under `torchrun --nproc_per_node {n}`, or DeepSpeed ZeRO-3); on one "
+            "GPU the script needs the unsharded memory.")
+    return [setting], [note]
 
 
 def _checkpointing(fitted: Any, settings: list[Setting]) -> list[Setting]:
@@ -469,7 +492,8 @@ def _pilot_cost(p: Any) -> str:
     rows = min(p.labeled_examples, MAX_ROWS)  # a larger file is sampled first
     n_train, n_val, n_test = pilot_split(rows, min(p.num_classes, max(rows // 3, 2)))
     # A laptop runs the pilot on its CPU (our measured rates); a GPU at the compute level's throughput.
-    tflops = None if p.compute == "minimal" else float(load_table().compute_tflops[p.compute]) * p.num_gpus
+    # One process on one GPU: the pilot does not spread over a node's GPUs.
+    tflops = None if p.compute == "minimal" else float(load_table().compute_tflops[p.compute])
     stages = pilot_estimates(p.params_b * 1e9, "causal", max(n_train, 0), n_val, n_test, p.avg_input_tokens,
                              False, 0, tflops=tflops)
     if not stages:
@@ -478,6 +502,13 @@ def _pilot_cost(p: Any) -> str:
     where = ("on a CPU core (scaled from our SmolLM2 and MiniLM runs here)" if tflops is None else
              f"of GPU time at compute '{p.compute}' plus model loading")
     return f"about {pilot_duration(total)} {where} for {n_val + n_test:,} validation and held-out rows"
+
+
+def _training_time(c: Any) -> str:
+    """Wall-clock training time, with the GPU-hours behind it when several GPUs share the work."""
+    if c.gpus > 1:
+        return f"{human_duration(c.train_hours)} ({human_duration(c.train_gpu_hours)} of GPU time on {c.gpus} GPUs)"
+    return human_duration(c.train_hours)
 
 
 def plan(rec: Any) -> list[Step]:
@@ -511,7 +542,7 @@ def plan(rec: Any) -> list[Step]:
         first = trained[0]
         c = costs[first]
         if c.train_gpu_hours:
-            cost = (f"about {human_duration(c.train_gpu_hours)} of training on compute '{p.compute}'"
+            cost = (f"about {_training_time(c)} of training on compute '{p.compute}'"
                     + (f", {c.configuration}" if c.configuration else "")
                     + f" (the cost model: {p.epochs} epochs; the recipe's step budget may differ)")
         else:
@@ -528,7 +559,7 @@ def plan(rec: Any) -> list[Step]:
         if len(trained) > 1:
             second = trained[1]
             c2 = costs[second]
-            hours2 = human_duration(c2.train_gpu_hours) if c2.train_gpu_hours else "billed per token"
+            hours2 = _training_time(c2) if c2.train_gpu_hours else "billed per token"
             steps.append(Step(
                 f"Only if {LABELS[first]} plateaus below the goal: {LABELS[second]}",
                 f"advisor recipe --option {second} --script tune2.py",

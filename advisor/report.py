@@ -67,7 +67,7 @@ def ranking_rows(rec: Recommendation) -> list[dict[str, Any]]:
             "vs full fine-tuning [10-90%], points": (f"{100 * gap['point']:+.1f} [{100 * gap['low']:+.1f} to "
                                                      f"{100 * gap['high']:+.1f}]" if gap else None),
             "basis": (e or {}).get("provenance", {}).get("kind", ""),
-            "training time": human_duration(c.train_gpu_hours) if c.train_gpu_hours else "—",
+            "training time": human_duration(c.train_hours) if c.train_gpu_hours else "—",
             # API access: the provider's hardware holds the weights; there is no memory of yours to size.
             "memory GB per GPU": round(c.train_memory_gb, 1) if weights else None,
             "configuration": c.configuration or "—",

@@ -74,6 +74,7 @@ class DecisionTable:
     hybrids: tuple[Note, ...]
     compute_memory_gb: Mapping[str, float]
     compute_tflops: Mapping[str, float]
+    compute_gpus: Mapping[str, int] = None  # GPUs per compute level (1 each when the table gives none)
 
 
 def matches(when: Mapping[str, Any], profile: Any) -> bool:
@@ -165,12 +166,17 @@ def parse_table(raw: Mapping[str, Any]) -> DecisionTable:
                     for i, c in enumerate(raw.get("caveats", [])))
     hybrids = tuple(Note(_check_when(f"hybrids[{i}]", h["when"]), h["rationale"], h["source"], h["name"])
                     for i, h in enumerate(raw.get("hybrids", [])))
-    for key in ("compute_memory_gb", "compute_tflops"):
+    for key in ("compute_memory_gb", "compute_tflops", "compute_gpus"):
+        if key == "compute_gpus" and key not in raw:
+            continue
         if set(raw.get(key, {})) != set(CHOICES["compute"]):
             raise TableError(f"{key} must give a value for each compute level {CHOICES['compute']}")
+    gpus = raw.get("compute_gpus") or {c: 1 for c in CHOICES["compute"]}
+    if not all(type(v) is int and 1 <= v <= 100_000 for v in gpus.values()):
+        raise TableError(f"compute_gpus={gpus!r} (allowed: an integer 1-100000 per compute level)")
     return DecisionTable(str(raw.get("table_version", "?")), float(raw.get("score_scale", 12)),
                          tuple(rules), tuple(constraints), caveats, hybrids,
-                         dict(raw["compute_memory_gb"]), dict(raw["compute_tflops"]))
+                         dict(raw["compute_memory_gb"]), dict(raw["compute_tflops"]), dict(gpus))
 
 
 @functools.lru_cache(maxsize=8)

@@ -175,6 +175,31 @@ def test_zero3_sharding_divides_the_states_across_gpus():
     assert ft.memory_plan["weights"] == pytest.approx(eight.model_params_b * 1e9 * 2 / 8)
 
 
+def test_a_multi_gpu_node_is_eight_gpus_of_80_gb_never_one_640_gb_gpu():
+    """compute=high once meant one "640 GB GPU" ("fits in 640 GB per GPU" for 70B): a node is 8 x 80 GB, and what
+    does not fit one GPU shards (ZeRO-3 / FSDP) or quantises; the time splits over the GPUs, the GPU-hours do not."""
+    from advisor.costs import available_memory_gb, gpu_count, time_warnings
+
+    node = ProjectProfile(model_params_b=70, compute="high", labeled_examples=100_000)
+    assert gpu_count(node) == 8 and available_memory_gb(node) == 80
+    costs = estimate_all(node)
+    for o, c in costs.items():
+        assert c.gpus == 8 and c.train_memory_gb <= 80 and "640" not in c.memory_reason, (o, c.memory_reason)
+        assert c.train_hours == pytest.approx(c.train_gpu_hours / 8)
+    ft = costs["full_finetuning"]
+    assert ft.feasible_memory and ft.memory_plan["sharded"] and "ZeRO-3/FSDP" in ft.configuration
+    # The node's throughput is the table's 1,000 TFLOP/s (8 x 125): 6 N T FLOPs (x 8/6 with checkpointing).
+    assert ft.train_hours == pytest.approx(ft.train_flops / 1000e12 / 3600)
+    (warning,) = time_warnings(node, costs, ("full_finetuning",))
+    assert "of GPU time" in warning and "8 GPUs" in warning
+    # num_gpus given wins; sharding=none keeps a full copy on every GPU (70B full fine-tuning then cannot fit).
+    assert gpu_count(ProjectProfile(model_params_b=70, compute="high", num_gpus=2)) == 2
+    unsharded = estimate(ProjectProfile(model_params_b=70, compute="high", sharding="none"), "full_finetuning")
+    assert not unsharded.feasible_memory
+    # One GPU never shards, whatever the setting.
+    assert not estimate(ProjectProfile(model_params_b=7, compute="medium"), "full_finetuning").memory_plan["sharded"]
+
+
 def test_new_profile_fields_are_validated_with_the_field_named():
     for field, bad in (("precision", "2-bit"), ("sharding", "zero2"), ("num_gpus", 0), ("batch_size", "many"),
                        ("price_per_m_training_tokens", -1)):

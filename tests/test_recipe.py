@@ -173,3 +173,17 @@ def test_the_qlora_script_runs_unquantised_for_a_few_steps(store, tmp_path):
                          env={"OMP_NUM_THREADS": "1", "HF_HUB_OFFLINE": "1", "PATH": "/usr/bin:/bin"})
     assert out.returncode == 0, out.stderr[-2000:]
     assert "best validation accuracy" in out.stdout and (tmp_path / "out").exists()
+
+
+def test_a_sharded_configuration_is_named_with_how_to_launch_it():
+    """70B full fine-tuning on a multi-GPU node fits only sharded (ZeRO-3 / FSDP): the recipe says so, and that the
+    single-process script does not shard."""
+    from advisor import ProjectProfile
+    from advisor.recipe import recipe
+
+    r = recipe(ProjectProfile(model_params_b=70, compute="high", labeled_examples=100_000), "full_finetuning")
+    values = {s.name: s.value for s in r.settings}
+    assert values["sharding"] == "FSDP FULL_SHARD (ZeRO-3) over 8 GPUs"
+    assert any("does not shard" in n and "--nproc_per_node 8" in n for n in r.notes)
+    one = recipe(ProjectProfile(model_params_b=1, compute="medium", labeled_examples=1000), "full_finetuning")
+    assert "sharding" not in {s.name for s in one.settings}
