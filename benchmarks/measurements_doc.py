@@ -73,7 +73,8 @@ LATENCY = Bench("recommend_latency.py")
 APP_FIRST = Bench("app_first_answer.py")
 EVIDENCE_PAINT = Bench("evidence_first_paint.py")
 PT_RECIPE = Bench("prompt_tuning_recipe.py", ("--summary-only",))  # without the flag it trains the missing cells
-PT_RERUN = Bench("prompt_tuning_rerun.py")
+PT_RERUN = Bench("rerun_change.py", ("--change", "recipe"))
+PROTOCOL_RERUN = Bench("rerun_change.py", ("--change", "protocol"))
 MEMORY = Bench("memory_validation.py")
 SLOW = (
     Bench("nonfinite_forward.py", slow=True),
@@ -83,7 +84,8 @@ SLOW = (
     Bench("pilot_time.py", slow=True),
     Bench("fault_injection.py", slow=True),
 )
-FAST = (GRID_TIME, CONVERGENCE, ANSWERS, LATENCY, APP_FIRST, EVIDENCE_PAINT, PT_RECIPE, PT_RERUN, MEMORY)
+FAST = (GRID_TIME, CONVERGENCE, ANSWERS, LATENCY, APP_FIRST, EVIDENCE_PAINT, PT_RECIPE, PT_RERUN, PROTOCOL_RERUN,
+        MEMORY)
 THIS_SCRIPT = Path(__file__).name
 
 
@@ -464,6 +466,7 @@ def section_budget(runner: Runner) -> list[str]:
         "step cap while its last check was still its best; *stopped flat* = it ended before its budget with its "
         "best check the first one (the stopping rule, not the method, ended it — version 1 only).", "",
         *runner.block(CONVERGENCE, "Per backbone, method and size"),
+        *runner.block(PROTOCOL_RERUN, "The same cells under protocol v1 (read from git) and v2 (the store)"),
     ]
 
 
@@ -620,9 +623,11 @@ def section_recipe(runner: Runner) -> list[str]:
         "full budget on a few cells, against the protocol's own learning-rate race (version 1: instruction-text "
         "init; version 2: class-label init and a higher learning rate, after Lester et al. 2021). Then, over the "
         "whole store, how each prompt-tuning cell moved when it was rerun under version 2.", "",
-        *runner.block(PT_RECIPE, "Every configuration on the recipe cells (records in `data/benchmarks/pt-recipe`)",
+        *runner.block(PT_RECIPE, "Every configuration on the recipe cells (records in `data/benchmarks/pt-recipe`, "
+                      "protocol v1, and `data/benchmarks/pt-recipe-v2`)",
                       note="Without `--summary-only` the script trains the missing configurations (hours)."),
-        *runner.block(PT_RERUN, "Version 1 against version 2 over the store (version 1 read from git)"),
+        *runner.block(PT_RERUN, "Recipe version 1 against version 2 over the store under protocol v1 (both read "
+                      "from git)"),
     ]
 
 
