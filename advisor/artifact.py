@@ -408,9 +408,8 @@ class ServedCalibration:
         user_p = profile.params_b * 1e9
         n = max(profile.labeled_examples, 1)
         lp, ld = math.log10(user_p), math.log10(n)
-        near_backbone = [b for b, p in self.backbones.items() if abs(math.log10(user_p / p)) <= NEAR_PARAMS_DECADES]
+        near_backbone, near_size = self._near(profile, n)
         sizes = self.art.get("measured_sizes") or []
-        near_size = any(abs(math.log10(n / s)) <= NEAR_EXAMPLES_DECADES for s in sizes)
         if near_backbone and near_size:
             return {"kind": "measured here", "detail": f"our runs on {', '.join(near_backbone)} at sizes near "
                     f"{n:,} examples", "sources": [f"data/results/{b}" for b in near_backbone]}
@@ -464,14 +463,19 @@ class ServedCalibration:
         """A classifier's lowest expected score is chance; a generation task's is 0."""
         return 0.0 if getattr(profile, "task_kind", "classification") == "generation" else 1.0 / profile.num_classes
 
+    def _near(self, profile: Any, n: int) -> tuple[list[str], bool]:
+        """(measured backbones within 2x of the user's model size, whether a measured training size is within 2x of
+        n): "measured here" is both, for a measured task kind (provenance and the ceiling read this one rule)."""
+        user_p, n = profile.params_b * 1e9, max(int(n), 1)
+        near_backbone = [b for b, p in self.backbones.items() if abs(math.log10(user_p / p)) <= NEAR_PARAMS_DECADES]
+        near_size = any(abs(math.log10(n / s)) <= NEAR_EXAMPLES_DECADES for s in self.art.get("measured_sizes") or [])
+        return near_backbone, near_size
+
     def _ceiling(self, profile: Any, n: int) -> float:
-        """1 where we measured this task kind, model size and number of examples; UNMEASURED_CEILING elsewhere (the
-        provenance rule "measured here": within 2x of a measured backbone and of a measured training size)."""
+        """1 where we measured this task kind, model size and number of examples; UNMEASURED_CEILING elsewhere."""
         if getattr(profile, "task_kind", "classification") not in self.art.get("measured_kinds", ["classification"]):
             return UNMEASURED_CEILING
-        user_p, n = profile.params_b * 1e9, max(int(n), 1)
-        near_backbone = any(abs(math.log10(user_p / p)) <= NEAR_PARAMS_DECADES for p in self.backbones.values())
-        near_size = any(abs(math.log10(n / s)) <= NEAR_EXAMPLES_DECADES for s in self.art.get("measured_sizes") or [])
+        near_backbone, near_size = self._near(profile, n)
         return 1.0 if near_backbone and near_size else UNMEASURED_CEILING
 
     def expected(self, profile: Any) -> dict[str, dict[str, Any]]:
