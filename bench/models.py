@@ -239,7 +239,11 @@ class Backbone:
             cfg = copy.deepcopy(self.pristine.config)
             cfg.num_labels = num_labels
             cfg.architectures = None
-            model = AutoModelForSequenceClassification.from_config(cfg)
+            # Built once per process and class count; its random init must not move the global generator, which
+            # the caller seeded for training (dropout): the first trial of a process followed another random stream
+            # than every later one (a prompt-tuning run's losses differed from step 10 on).
+            with self.torch.random.fork_rng(devices=[]):
+                model = AutoModelForSequenceClassification.from_config(cfg)
             base = getattr(model, model.base_model_prefix)
             missing, unexpected = base.load_state_dict(self.pristine.state_dict(), strict=False)
             if unexpected or [m for m in missing if "pooler" not in m]:

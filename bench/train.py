@@ -231,6 +231,20 @@ class Candidate:
     best_step: int = 0
     best_state: dict[str, torch.Tensor] | None = None
     diverged: bool = False
+    rng: Any = None  # the random-number state at the end of its race leg (dropout draws from the global generator)
+    loss_sum: Any = None  # training loss summed since the last validation check, and over how many steps: carried
+    since: int = 0  # across `advance` calls, so a step after the race leg's last check still counts in the next mean
+
+
+def _rng_state(device: Any) -> tuple[Any, Any]:
+    cuda = torch.cuda.get_rng_state(device) if getattr(device, "type", "cpu") == "cuda" else None
+    return torch.get_rng_state(), cuda
+
+
+def _set_rng_state(state: tuple[Any, Any], device: Any) -> None:
+    torch.set_rng_state(state[0])
+    if state[1] is not None:
+        torch.cuda.set_rng_state(state[1], device)
 
 
 def _trainable_state(model: Any) -> dict[str, torch.Tensor]:
@@ -304,8 +318,8 @@ def fit(build: Callable[[float], tuple[Any, list[dict]]], lrs: tuple[float, ...]
 
     def advance(c: Candidate, n_steps: int) -> None:
         c.model.train()
-        loss_sum = torch.zeros((), device=device)
-        done = since = 0
+        loss_sum = c.loss_sum if c.loss_sum is not None else torch.zeros((), device=device)
+        since, done = c.since, 0
         while done < n_steps and c.step < hard_cap:
             batch = next(c.stream).to(device)
             with torch.autocast(device.type, dtype=torch.bfloat16, enabled=autocast):
@@ -324,7 +338,8 @@ def fit(build: Callable[[float], tuple[Any, list[dict]]], lrs: tuple[float, ...]
                 loss_sum = torch.zeros((), device=device)
                 since = 0
                 if c.diverged:
-                    return
+                    break
+        c.loss_sum, c.since = loss_sum, since
 
     race: dict[str, float] = {}
     best: Candidate | None = None
@@ -337,6 +352,10 @@ def fit(build: Callable[[float], tuple[Any, list[dict]]], lrs: tuple[float, ...]
         cand = Candidate(lr, model, opt, sched, train_stream(data, train_idx, protocol.batch_size,
                                                              np.random.default_rng(seed), pad_id, left))
         advance(cand, race_steps)
+        # Every candidate re-seeds the global generator, which the earlier ones' dropout draws from: the winner
+        # resumes from its own state, so it continues exactly as the run of its lr alone would (the recipe benchmark
+        # reads races off single-lr runs).
+        cand.rng = _rng_state(device)
         race[f"{lr:g}"] = cand.best_val if not cand.diverged else float("nan")
         # The race uses the checkpoint rule: under v2 two lrs at the same (often majority-class) accuracy after 25%
         # of the budget are told apart by validation loss instead of keeping the first one tried.
@@ -347,6 +366,7 @@ def fit(build: Callable[[float], tuple[Any, list[dict]]], lrs: tuple[float, ...]
     if best is None:
         raise FloatingPointError(f"training diverged (loss is not finite) at every lr in {list(lrs)}")
     race = {k: (v if math.isfinite(v) else None) for k, v in race.items()}
+    _set_rng_state(best.rng, device)
 
     # Continue the winner. v2: always to the budget; past it, go on until `patience` checks without a gain (up to
     # extend_factor x budget), so a slow-converging method (prompt tuning) is not cut off while still improving.

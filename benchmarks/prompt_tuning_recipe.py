@@ -195,12 +195,14 @@ RACE_FRACTIONS = (0.25, 0.5, 1.0)  # the protocol's race (0.25), a longer one, a
 def simulated_races(out: Path, noise: float | None, init: str = "class_labels") -> None:
     """Races at other lengths, read off the fixed-configuration runs of the recipe's init (protocol v2 records: the
     validation loss is in every check). A race candidate trains with the same seed, data order and full-budget
-    schedule as the fixed run of its lr, so the fixed run stands in for it — but not exactly: two runs of one
-    configuration in different processes still differed here (the grid's trec n=64 race saw lr 0.03 at 0.469
-    validation accuracy by step 20, the fixed run of that lr 0.391, from step 10's training loss on), so each
-    simulated pick carries that run-to-run noise. Pick = the best check up to s (the metric, then the lower loss —
-    the checkpoint rule), lrs in the recipe's order; the result is the picked run's test accuracy. The fractions are
-    compared on the same cells that report them: a finding to test on new cells before a recipe adopts it."""
+    schedule as the fixed run of its lr, and the winner resumes its own random state, so the fixed run is that
+    candidate (tests/test_reproducible.py). Records made before that fix are not: the first trial of a process
+    followed another random stream than later ones, and a winner continued on the stream its rivals had re-seeded
+    (the grid's trec n=64 race saw lr 0.03 at 0.469 validation accuracy by step 20, the fixed run of that lr
+    0.391), so a simulated pick from those records carries run-to-run noise. Pick = the best check up to s (the
+    metric, then the lower loss — the checkpoint rule), lrs in the recipe's order; the result is the picked run's
+    test accuracy. The fractions are compared on the same cells that report them: a finding to test on new cells
+    before a recipe adopts it."""
     cells: dict[tuple, dict[float, dict]] = {}
     for p in sorted(out.glob(f"*__*__n*__lr*-{init}.json")):
         backbone, task, size, name = p.stem.split("__")
