@@ -147,6 +147,9 @@ def _training(profile: ProjectProfile, option: str, family: str, results_dir: st
                 f"{src}: {PROTOCOL.epochs} epochs, at least {PROTOCOL.min_steps} and at most {PROTOCOL.max_steps} "
                 f"optimizer steps, up to {PROTOCOL.extend_factor:g}x while validation still improves"),
         Setting("warmup_fraction", PROTOCOL.warmup_fraction, src),
+        # bench/train.py `schedule`: a constant rate after the warm-up, so a run may go on past its budget while
+        # validation improves (a decay to 0 at the budget would make those steps train at lr 0).
+        Setting("schedule", "linear warmup, then constant", src),
         Setting("weight_decay", PROTOCOL.weight_decay, src),
         Setting("eval_every_fraction", PROTOCOL.eval_every_fraction, src),
         Setting("checkpoint", "best validation accuracy; equal accuracies: lower validation loss", src),
@@ -215,7 +218,6 @@ def recipe(profile: ProjectProfile, option: str, results_dir: str | None = None)
         return Recipe(option, family, tuple(settings + shard), {"class": "PrefixTuningConfig", "kwargs": kwargs},
                       notes=tuple(notes + shard_notes))
     src = PROTOCOL_SRC.format(v=PROTOCOL.version)
-    settings += [Setting("schedule", "linear warmup, then linear decay", src)]
     if fitted is not None and fitted.optimizer.endswith("8bit"):
         settings.append(Setting("optimizer", "adamw_8bit", "the configuration that fits your memory (advisor.costs "
                                                            "ladder): 8-bit AdamW, Dettmers et al. 2022, '8-bit "
@@ -314,7 +316,7 @@ import random
 
 import torch
 from torch.nn import functional as F
-from transformers import AutoModelForSequenceClassification, AutoTokenizer, get_linear_schedule_with_warmup
+from transformers import AutoModelForSequenceClassification, AutoTokenizer, get_constant_schedule_with_warmup
 
 RECIPE = {recipe}
 
@@ -381,7 +383,9 @@ def main():
         opt = getattr(bnb.optim, bnb_optim)(params, lr=RECIPE["learning_rate"], weight_decay=RECIPE["weight_decay"])
     else:
         opt = torch.optim.AdamW(params, lr=RECIPE["learning_rate"], weight_decay=RECIPE["weight_decay"])
-    sched = get_linear_schedule_with_warmup(opt, int(RECIPE["warmup_fraction"] * args.max_steps), args.max_steps)
+    # Linear warm-up, then a constant rate (the protocol's): training past the budget while validation improves
+    # keeps learning.
+    sched = get_constant_schedule_with_warmup(opt, max(1, int(RECIPE["warmup_fraction"] * args.max_steps)))
     index = {{y: i for i, y in enumerate(labels)}}
 
     def batches(data, size, shuffle):
@@ -426,8 +430,7 @@ def main():
             if RECIPE.get("max_grad_norm"):
                 torch.nn.utils.clip_grad_norm_(params, RECIPE["max_grad_norm"])
             opt.step()
-            if step < args.max_steps:
-                sched.step()
+            sched.step()
             opt.zero_grad()
             step += 1
             if step % every == 0 or step == args.max_steps:

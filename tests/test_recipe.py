@@ -175,15 +175,32 @@ def test_the_qlora_script_runs_unquantised_for_a_few_steps(store, tmp_path):
     assert "best validation accuracy" in out.stdout and (tmp_path / "out").exists()
 
 
-def test_a_sharded_configuration_is_named_with_how_to_launch_it():
+def test_a_sharded_configuration_is_named_with_how_to_launch_it(store):
     """70B full fine-tuning on a multi-GPU node fits only sharded (ZeRO-3 / FSDP): the recipe says so, and that the
     single-process script does not shard."""
     from advisor import ProjectProfile
     from advisor.recipe import recipe
 
-    r = recipe(ProjectProfile(model_params_b=70, compute="high", labeled_examples=100_000), "full_finetuning")
+    r = recipe(ProjectProfile(model_params_b=70, compute="high", labeled_examples=100_000), "full_finetuning", store)
     values = {s.name: s.value for s in r.settings}
     assert values["sharding"] == "FSDP FULL_SHARD (ZeRO-3) over 8 GPUs"
     assert any("does not shard" in n and "--nproc_per_node 8" in n for n in r.notes)
-    one = recipe(ProjectProfile(model_params_b=1, compute="medium", labeled_examples=1000), "full_finetuning")
+    one = recipe(ProjectProfile(model_params_b=1, compute="medium", labeled_examples=1000), "full_finetuning", store)
     assert "sharding" not in {s.name for s in one.settings}
+
+
+def test_the_schedule_is_the_protocols_warmup_then_constant(store):
+    """The recipe cited the protocol for 'linear warmup, then linear decay' while every measured run used a constant
+    rate after the warm-up (bench/train.py `schedule`), and the script's decay reached 0 at the budget, so the
+    steps past it — the protocol's extension while validation improves — trained at lr 0."""
+    from advisor import ProjectProfile
+    from advisor.recipe import recipe, to_script
+    from bench.train import schedule
+
+    f = schedule(6)
+    assert [f(s) for s in (0, 5, 6, 500)] == [1 / 6, 1.0, 1.0, 1.0]  # the protocol: never decays
+    for option in ("lora", "full_finetuning", "prompt_tuning", "prefix_tuning"):
+        r = recipe(ProjectProfile(labeled_examples=500, model_params_b=1), option, store)
+        assert {s.name: s.value for s in r.settings}["schedule"] == "linear warmup, then constant"
+        script = to_script(r)
+        assert "get_constant_schedule_with_warmup" in script and "linear_schedule" not in script
