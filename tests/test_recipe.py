@@ -204,3 +204,14 @@ def test_the_schedule_is_the_protocols_warmup_then_constant(store):
         assert {s.name: s.value for s in r.settings}["schedule"] == "linear warmup, then constant"
         script = to_script(r)
         assert "get_constant_schedule_with_warmup" in script and "linear_schedule" not in script
+
+
+def test_the_head_trains_at_the_protocols_head_rate(store):
+    """Every measured run trained the new classification head at head_lr and the method's parameters at the
+    method's rate; the script gave the head the method's rate (a soft prompt's 0.3)."""
+    from bench.protocol import Protocol
+
+    r = recipe(ProjectProfile(labeled_examples=500, model="MiniLM-L6"), "prompt_tuning", store)
+    assert r.value("head_learning_rate") == Protocol().head_lr
+    script = to_script(r)
+    assert '"lr": RECIPE["head_learning_rate"]' in script and '"lr": RECIPE["learning_rate"]' in script
