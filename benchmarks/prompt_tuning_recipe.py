@@ -209,14 +209,15 @@ def simulated_races(out: Path, noise: float | None, init: str = "class_labels") 
         rec = json.loads(p.read_text(encoding="utf-8"))
         if rec.get("status") == "ok":
             cells.setdefault((backbone, task, size), {})[float(name[2:].split("-")[0])] = rec
-    best_any: dict[tuple, float] = {}
+    fixed: dict[tuple, list[float]] = {}
     for p in out.glob("*__*__n*__lr*.json"):
         backbone, task, size, _ = p.stem.split("__")
         rec = json.loads(p.read_text(encoding="utf-8"))
         if rec.get("status") == "ok":
-            key = (backbone, task, size)
-            best_any[key] = max(best_any.get(key, 0.0), rec["accuracy"])
-    complete = {k: v for k, v in cells.items() if len(v) == len(LRS)}
+            fixed.setdefault((backbone, task, size), []).append(rec["accuracy"])
+    # Only cells with every configuration: a best over some of them is not "the best" (as in `summarise`).
+    best_any = {k: max(v) for k, v in fixed.items() if len(v) == len(LRS) * len(INITS)}
+    complete = {k: v for k, v in cells.items() if len(v) == len(LRS) and k in best_any}
     if not complete:
         return
     print(f"simulated races ({init} init, lr {', '.join(f'{x:g}' for x in LRS)}), read off the fixed runs' "
