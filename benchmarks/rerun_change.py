@@ -81,6 +81,14 @@ def files_at(commit: str, results_dir: str) -> list[str]:
 
 
 def main() -> None:
+    try:
+        _main()
+    except subprocess.CalledProcessError as err:  # a checkout without the history these commits are read from
+        raise SystemExit(f"git could not read the store's history ({' '.join(err.cmd[:3])}: "
+                         f"{(err.stderr or '').strip()[:200]}); run this in a full clone")
+
+
+def _main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--change", choices=sorted(CHANGES), default="recipe")
     ap.add_argument("--results-dir", default="data/results")
