@@ -465,11 +465,21 @@ class ServedCalibration:
 
     def _near(self, profile: Any, n: int) -> tuple[list[str], bool]:
         """(measured backbones within 2x of the user's model size, whether a measured training size is within 2x of
-        n): "measured here" is both, for a measured task kind (provenance and the ceiling read this one rule)."""
-        user_p, n = profile.params_b * 1e9, max(int(n), 1)
-        near_backbone = [b for b, p in self.backbones.items() if abs(math.log10(user_p / p)) <= NEAR_PARAMS_DECADES]
-        near_size = any(abs(math.log10(n / s)) <= NEAR_EXAMPLES_DECADES for s in self.art.get("measured_sizes") or [])
-        return near_backbone, near_size
+        n): "measured here" is both, for a measured task kind (provenance and the ceiling read this one rule).
+        A pure function of the size and n, memoised: an answer asks it ~15 times (each option's provenance, each
+        counterfactual size's ceiling)."""
+        memo = self.__dict__.setdefault("_near_memo", {})
+        key = (profile.params_b, max(int(n), 1))
+        if key not in memo:
+            if len(memo) > 4096:
+                memo.clear()
+            user_p, n = key[0] * 1e9, key[1]
+            near_backbone = [b for b, p in self.backbones.items()
+                             if abs(math.log10(user_p / p)) <= NEAR_PARAMS_DECADES]
+            near_size = any(abs(math.log10(n / s)) <= NEAR_EXAMPLES_DECADES
+                            for s in self.art.get("measured_sizes") or [])
+            memo[key] = (near_backbone, near_size)
+        return memo[key]
 
     def _ceiling(self, profile: Any, n: int) -> float:
         """1 where we measured this task kind, model size and number of examples; UNMEASURED_CEILING elsewhere."""
