@@ -424,8 +424,8 @@ def estimate(profile: ProjectProfile, option: str, table: DecisionTable | None =
 
 @dataclass(frozen=True)
 class Fit:
-    """Only whether an option's memory fits: all the decision table's rules read of a cost (rules.score_options with
-    explain=False), for the counterfactual search's model-size variants."""
+    """Only whether an option's memory fits: all the decision table's rules read of a cost
+    (rules.scores_and_feasible), for the counterfactual search's model-size variants."""
 
     feasible_memory: bool
 

@@ -129,19 +129,14 @@ class Recommendation:
 
 
 def _scored(profile: ProjectProfile, table: DecisionTable, calibration: Any,
-            points: Mapping[str, float] | None, margins: Mapping[str, float] | None = None, explain: bool = True,
+            points: Mapping[str, float] | None, margins: Mapping[str, float] | None = None,
             costs: Mapping[str, CostEstimate] | None = None, hits: list[bool] | None = None,
-            dparams: tuple[DecisionParams, Mapping[str, float]] | None = None
             ) -> tuple[dict[str, RuleScore], Decision, list[str]]:
-    """Rule scores, the decision and the ranking: the one scoring path (ranking, counterfactuals, why).
-    `costs`: the profile's cost estimates when the caller has them (counterfactuals that keep the model reuse the
-    base profile's: the rules read only the memory estimate, which the number of examples, the goal, the compute
-    level and the number of tasks do not change)."""
-    scores = score_options(profile, table, costs or estimate_all(profile, table), explain=explain, hits=hits)
+    """Rule scores, the decision and the ranking: the one scoring path of the answer (`_best_only` is its pick
+    alone, for the counterfactuals). `costs`: the profile's cost estimates when the caller has them."""
+    scores = score_options(profile, table, costs or estimate_all(profile, table), hits=hits)
     feasible = {o: scores[o].feasible for o in OPTIONS}
-    if calibration is not None and points and dparams is not None:
-        params, spread = dparams  # the counterfactual search: the same mode and class count for every variant
-    elif calibration is not None and points:
+    if calibration is not None and points:
         (params, _), spread = calibration.decision(profile), calibration.spread(profile)
     else:
         params, spread = DecisionParams(), None
@@ -210,8 +205,10 @@ def counterfactuals(profile: ProjectProfile, table: DecisionTable | None = None,
 
     def best_at(p: ProjectProfile, size: int, changed: str | None = None) -> str:
         hits = rule_hits(p, table, base_hits, frozenset((changed,))) if changed else base_hits
-        return _best_only(p, table, calibration, by_size.get(size), margins.get(size), same_model_costs, hits,
-                          dparams)
+        # The rules read only the memory verdicts, which the number of examples, the goal and the number of tasks do
+        # not change; the compute level sets the memory (and GPUs) available, so its variants are priced anew.
+        costs_p = fits_all(p, table) if changed == "compute" else same_model_costs
+        return _best_only(p, table, calibration, by_size.get(size), margins.get(size), costs_p, hits, dparams)
 
     best = best or best_at(profile, n)  # recommend() passes its own pick: the same decision, not recomputed
     out = []

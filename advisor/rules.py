@@ -128,15 +128,6 @@ def scores_and_feasible(profile: ProjectProfile, table: DecisionTable, costs: Ma
     return ({o: 100.0 / (1.0 + math.exp(-raw[o] / scale)) for o in OPTIONS}, {o: o not in blocked for o in OPTIONS})
 
 
-def _scores_only(profile: ProjectProfile, table: DecisionTable, costs: Mapping[str, Any],
-                 hits: list[bool]) -> dict[str, RuleScore]:
-    """score_options without reasons, with "blocked" in place of the constraints' sentences."""
-    raw = _raw_sums(table, hits)
-    scores, feasible = scores_and_feasible(profile, table, costs, hits)
-    return {o: RuleScore(o, raw[o], scores[o], feasible[o], () if feasible[o] else ("blocked",), ())
-            for o in OPTIONS}
-
-
 def _blocked_sentence(c: Any, option: str, profile: ProjectProfile, costs: Mapping[str, Any]) -> str:
     """Why constraint `c` blocks `option`, in the words the page shows."""
     if c.when is not None:
@@ -150,15 +141,12 @@ def _blocked_sentence(c: Any, option: str, profile: ProjectProfile, costs: Mappi
             f"{profile.labeled_examples:,}. [{c.id}; {c.source}]")
 
 
-def score_options(profile: ProjectProfile, table: DecisionTable,
-                  costs: dict[str, CostEstimate], explain: bool = True,
+def score_options(profile: ProjectProfile, table: DecisionTable, costs: dict[str, CostEstimate],
                   hits: list[bool] | None = None) -> dict[str, RuleScore]:
-    """Rule scores, reasons and feasibility for every option (`explain=False`: no Reason objects — the
-    counterfactual search only needs the scores; `hits`: precomputed `rule_hits`)."""
+    """Rule scores, reasons and feasibility for every option (`hits`: precomputed `rule_hits`); the counterfactual
+    search, which needs only the scores and verdicts, reads `scores_and_feasible`."""
     if hits is None:
         hits = rule_hits(profile, table)
-    if not explain:
-        return _scores_only(profile, table, costs, hits)
     raw = {o: 0.0 for o in OPTIONS}
     reasons: dict[str, list[Reason]] = {o: [] for o in OPTIONS}
     for i, rule in enumerate(table.rules):

@@ -225,3 +225,24 @@ def test_the_laptop_example_says_the_evaluations_error_not_zero(cal):
     assert not any("±0.0" in t for t in texts)
     if any(rec.to_dict()["decision"]["margin_points"][o] == 0 for o in OPTIONS):
         assert any("counts the whole difference" in t or "counted in full" in t for t in texts)
+
+
+@SETTINGS
+@given(valid_profiles)
+def test_the_compute_counterfactual_agrees_with_the_answer_at_that_level(cal, data):
+    """'With compute = X, Y would overtake' must be what recommend() answers at X: the compute level sets the memory
+    (and GPUs) available, and the search once priced its variants with the base level's memory (7 of 300 random
+    profiles said a flip that did not happen, or missed one that did)."""
+    rec = recommend(data, calibration=cal)
+    if rec.profile.model_access != "weights":
+        return
+    levels = CHOICES["compute"]
+    i = levels.index(rec.profile.compute)
+    said = [c for c in rec.counterfactuals if c.startswith("With compute = ")]
+    for j in (i + 1, i - 1):
+        if 0 <= j < len(levels):
+            other = recommend({**data, "compute": levels[j]}, with_counterfactuals=False, calibration=cal).best
+            if other != rec.best:
+                assert said and said[0].startswith(f"With compute = {levels[j]} instead"), (said, levels[j], other)
+                return
+    assert not said, said
