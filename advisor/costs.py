@@ -26,7 +26,7 @@ from __future__ import annotations
 import functools
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Iterable, Iterator
 
 from advisor import options
 from advisor.models import get_model
@@ -338,12 +338,15 @@ def serve_context(profile: ProjectProfile, option: str) -> int:
     return seq
 
 
-def _plan(profile: ProjectProfile, option: str, config: MemoryConfig, hidden: int, layers: int,
-          vocab: int | None) -> MemoryPlan:
-    """`plan_memory` for one rung of the ladder, with everything else the profile's."""
-    return plan_memory(option, profile.params_b * 1e9, hidden, layers, config, batch=profile.batch_size,
-                       seq_len=train_seq_len(profile), context=serve_context(profile, option),
-                       gpus=gpu_count(profile), vocab=vocab, rank=profile.lora_rank)
+def _plans(profile: ProjectProfile, option: str, configs: Iterable[MemoryConfig], hidden: int, layers: int,
+           vocab: int | None, gpus: int) -> Iterator[MemoryPlan]:
+    """`plan_memory` for each rung of the ladder, lazily (fits_all stops at the first that fits), with everything
+    else the profile's, read once per option rather than once per rung."""
+    params, batch, seq, ctx = profile.params_b * 1e9, profile.batch_size, train_seq_len(profile), \
+        serve_context(profile, option)
+    for c in configs:
+        yield plan_memory(option, params, hidden, layers, c, batch=batch, seq_len=seq, context=ctx, gpus=gpus,
+                          vocab=vocab, rank=profile.lora_rank)
 
 
 def feasibility(profile: ProjectProfile, option: str, table: DecisionTable | None = None) -> Feasibility:
@@ -356,7 +359,7 @@ def feasibility(profile: ProjectProfile, option: str, table: DecisionTable | Non
         fixed_out = True
     else:
         fixed_out = False
-    plans = [_plan(profile, option, c, hidden, layers, vocab) for c in steps]
+    plans = list(_plans(profile, option, steps, hidden, layers, vocab, gpu_count(profile, table)))
     smallest = min(plans, key=lambda p: p.total)
     if fixed_out:
         return Feasibility(option, False, plans[0], memory, 0,
@@ -437,12 +440,12 @@ def fits_all(profile: ProjectProfile, table: DecisionTable | None = None) -> dic
     table = table or load_table()
     memory = available_memory_gb(profile, table)
     hidden, layers, vocab = _shape(profile)
-    may_shard = sharded(profile, table)
-    out = {}
-    for option in OPTIONS:
-        out[option] = Fit(any(_plan(profile, option, c, hidden, layers, vocab).total / GB <= memory
-                              for c in ladder(option, profile.precision, may_shard)))
-    return out
+    gpus = gpu_count(profile, table)
+    may_shard = profile.sharding != "none" and gpus > 1  # `sharded`, with the count read once
+    return {option: Fit(any(p.total / GB <= memory for p in _plans(profile, option, _ladder(option, profile.precision,
+                                                                                        may_shard),
+                                                               hidden, layers, vocab, gpus)))
+            for option in OPTIONS}
 
 
 def feasibility_floor(profile: ProjectProfile, option: str, table: DecisionTable | None = None) -> float:

@@ -111,14 +111,15 @@ def decide(options: Sequence[str], rules: Mapping[str, float], feasible: Mapping
 
 def best_option(options: Sequence[str], rules: Mapping[str, float], feasible: Mapping[str, bool],
                 points: Mapping[str, float] | None, params: DecisionParams, goal: str = "high",
-                spread: Mapping[str, float] | None = None, margins: Mapping[str, float] | None = None) -> str:
+                spread: Mapping[str, float] | None = None, margins: Mapping[str, float] | None = None,
+                blockers: Mapping[str, int] | None = None) -> str:
     """The pick alone: `decide`'s final scores, then the first of `rank` (the counterfactual search asks it ~12
     times per answer, so neither the Decision nor the sorted ranking is built)."""
     final = _core(options, rules, feasible, points, params, goal, spread, margins)[0] if points else rules
     pick, key = None, None
-    for o in options:  # rank's order: feasible first, then the rounded final score, then the option order
-        k = (feasible.get(o, True), round(final[o], 9))
-        if key is None or k > key:
+    for i, o in enumerate(options):  # rank's order
+        k = _order(o, i, final, feasible, blockers)
+        if key is None or k < key:
             pick, key = o, k
     return pick
 
@@ -132,9 +133,19 @@ def final_scores(options: Sequence[str], rules: Mapping[str, float], feasible: M
     return d.final, d.learned
 
 
-def rank(options: Sequence[str], final: Mapping[str, float], feasible: Mapping[str, bool]) -> list[str]:
-    """Feasible first, then final score; ties broken by the fixed option order (deterministic)."""
-    return sorted(options, key=lambda o: (not feasible.get(o, True), -round(final[o], 9), list(options).index(o)))
+def _order(o: str, i: int, final: Mapping[str, float], feasible: Mapping[str, bool],
+           blockers: Mapping[str, int] | None) -> tuple:
+    # Among infeasible options the fewest blocking constraints come first: with one example on a 173B model and a
+    # 16 GB card, prompt engineering (blocked by memory alone) is the least blocked, not LoRA (memory and data),
+    # whatever the scores say.
+    return (not feasible.get(o, True), (blockers or {}).get(o, 0), -round(final[o], 9), i)
+
+
+def rank(options: Sequence[str], final: Mapping[str, float], feasible: Mapping[str, bool],
+         blockers: Mapping[str, int] | None = None) -> list[str]:
+    """Feasible first; among infeasible ones the fewest blocking constraints (`blockers`, when given) first; then
+    the final score; ties broken by the fixed option order (deterministic)."""
+    return [o for _, o in sorted((_order(o, i, final, feasible, blockers), o) for i, o in enumerate(options))]
 
 
 def tied_with_best(options: Sequence[str], decision: Decision, feasible: Mapping[str, bool], best: str) -> list[str]:

@@ -85,7 +85,7 @@ class Recommendation:
         feasible = [r for r in self.ranking if r.feasible]
         if not feasible:
             return (f"No option is feasible for this profile; least blocked: {self.label(top.option)} "
-                    f"({top.why_not_feasible}).")
+                    f"({top.why_not_feasible.rstrip('.')}).")
         if len(feasible) == 1:
             other = next(r for r in self.ranking if not r.feasible)
             return (f"Recommended: {self.label(top.option)} — the only feasible option here "
@@ -142,7 +142,11 @@ def _scored(profile: ProjectProfile, table: DecisionTable, calibration: Any,
         params, spread = DecisionParams(), None
     d = decide(OPTIONS, {o: scores[o].score for o in OPTIONS}, feasible, points, params, profile.accuracy_goal,
                spread, margins)
-    return scores, d, rank(OPTIONS, d.final, feasible)
+    return scores, d, rank(OPTIONS, d.final, feasible, _blockers(scores))
+
+
+def _blockers(scores: Mapping[str, RuleScore]) -> dict[str, int]:
+    return {o: len(scores[o].infeasible_reasons) for o in OPTIONS}
 
 
 def _best_only(profile: ProjectProfile, table: DecisionTable, calibration: Any = None,
@@ -150,15 +154,15 @@ def _best_only(profile: ProjectProfile, table: DecisionTable, calibration: Any =
                costs: Mapping[str, CostEstimate] | None = None, hits: list[bool] | None = None,
                dparams: tuple[DecisionParams, Mapping[str, float]] | None = None) -> str:
     """The pick alone, by the same rule as `_scored` (decision.best_option is decide + rank without the Decision)."""
-    scores, feasible = scores_and_feasible(profile, table, costs or estimate_all(profile, table),
-                                           hits if hits is not None else rule_hits(profile, table))
+    scores, feasible, blockers = scores_and_feasible(profile, table, costs or estimate_all(profile, table),
+                                                     hits if hits is not None else rule_hits(profile, table))
     if calibration is not None and points and dparams is not None:
         params, spread = dparams
     elif calibration is not None and points:
         (params, _), spread = calibration.decision(profile), calibration.spread(profile)
     else:
         params, spread = DecisionParams(), None
-    return best_option(OPTIONS, scores, feasible, points, params, profile.accuracy_goal, spread, margins)
+    return best_option(OPTIONS, scores, feasible, points, params, profile.accuracy_goal, spread, margins, blockers)
 
 
 def _variant(profile: ProjectProfile, **changes: object) -> ProjectProfile:
@@ -287,10 +291,17 @@ def _learned_reasons(option: str, expected: Mapping[str, Any], points: Mapping[s
     margin = d.margin[option]
     interval = f"expected accuracy {format_accuracy(e)}"
     far = 10 ** float(prov.get("decades_from_evidence", 0) or 0)  # shown as a factor, never "0.4 decades"
+    shown = round(100 * margin, 1) > 0  # a margin under 0.05 points is said as none, never "±0.0"
     unc = (f"uncertainty of the difference ±{100 * margin:.1f} points, "
            + (f"{far:.1f}x from the nearest evidence in model size and examples" if far >= 1.05 else
-              "next to the evidence") if margin > 0 else "uncertainty of the difference: none counted where we "
-                                                         "measured")
+              "next to the evidence") if shown else "uncertainty of the difference: none counted where we "
+                                                    "measured" if margin <= 0 else
+           "uncertainty of the difference under 0.1 points, next to our measurements")
+
+    def versus(g: float) -> str:  # never "-0.0 points below"
+        return (f"level with {LABELS[top]}" if abs(100 * g) < 0.05 else
+                f"{abs(100 * g):.1f} points {'below' if g > 0 else 'above'} {LABELS[top]}")
+
     if not feasible[option]:
         # Said as a hypothetical: an infeasible option's accuracy is what it would reach, not a reason to pick it.
         text = (f"{interval} if it were feasible here ({'above' if gap < 0 else 'vs'} {LABELS[top]}'s "
@@ -299,9 +310,9 @@ def _learned_reasons(option: str, expected: Mapping[str, Any], points: Mapping[s
     elif d.penalty[option] > 0:
         # Shown as what it does to the displayed score (clipped at 0); the ranking keeps the unclipped value.
         taken = min(d.penalty[option], max(rules[option], 0.0))
-        counts = (f"beyond the {unc}, {100 * d.counted[option]:.1f} points count" if margin > 0 else
+        counts = (f"beyond the {unc}, {100 * d.counted[option]:.1f} points count" if shown else
                   "next to our measurements the selected rule counts the whole difference")
-        text = (f"{interval}, {100 * gap:.1f} points below {LABELS[top]} ({points[top]:.3f}); {counts}: "
+        text = (f"{interval}, {versus(gap)} ({points[top]:.3f}); {counts}: "
                 + ("its score goes to 0" if taken < d.penalty[option] else f"−{taken:.0f} score points"))
         contribution, direction = -taken, "against"
     elif option == best:
@@ -312,13 +323,13 @@ def _learned_reasons(option: str, expected: Mapping[str, Any], points: Mapping[s
             text = (f"{interval}: measurably above {', '.join(LABELS[o] for o in beaten)}, which the decision "
                     f"table alone would prefer ({unc})")
         elif gap > 0:
-            text = f"{interval}, {100 * gap:.1f} points below {LABELS[top]} but within the {unc}: not counted"
+            text = f"{interval}, {versus(gap)} but within the {unc}: not counted"
         else:
             text = f"{interval}, as high as any feasible option's ({unc})"
         contribution, direction = max(lift, 0.0), "for"
     else:
-        text = (f"{interval}, {abs(100 * gap):.1f} points {'below' if gap > 0 else 'above'} {LABELS[top]} — within "
-                f"the {unc}: tied on the measured part, the decision table decides")
+        text = (f"{interval}, {versus(gap)} — within the {unc}: tied on the measured part, the decision table "
+                "decides")
         contribution, direction = 0.0, "for"
     return (Reason("expected_accuracy", direction, round(abs(contribution), 1), round(contribution, 1),
                    "calibration", text, f"{prov.get('kind', 'calibration')}: {prov.get('detail', e.get('basis', ''))}"),)
@@ -434,8 +445,8 @@ def recommend(profile: ProjectProfile | Mapping[str, Any], *, table_path: str | 
                                        + "; weights chosen by leave-one-family-out inside the training tasks")
                               if points else "rules only (no expected accuracies)",
                               "decided_by": _decided_by(dec, rules, feasible, best, points) if points else "rules",
-                              "why": _decided_text(dec, rules, feasible, best, points, tied, sd) if points else
-                              "no expected accuracies: the decision table decided",
+                              "why": _decided_text(dec, rules, feasible, best, points, tied, sd, _blockers(scores))
+                              if points else "no expected accuracies: the decision table decided",
                               "tied": tied, "tie_width_points": round(100 * max((dec.margin[o] for o in
                                                                                  [*tied, best] if tied), default=0.0),
                                                                                 1),
@@ -467,7 +478,10 @@ def _rules_best(rules: Mapping[str, float], feasible: Mapping[str, bool]) -> str
 def _decided_by(d: Decision, rules: Mapping[str, float], feasible: Mapping[str, bool], best: str,
                 points: Mapping[str, float]) -> str:
     """'measured' when the expected accuracies changed the pick from the decision table's, 'rules' when the table
-    picked among options the measured part cannot separate, 'both' when both parts prefer the pick."""
+    picked among options the measured part cannot separate, 'both' when both parts prefer the pick, 'blocked' when
+    no option is feasible (the least blocked one leads)."""
+    if not any(feasible[o] for o in OPTIONS):
+        return "blocked"
     if _rules_best(rules, feasible) != best:
         return "measured"
     others = [o for o in OPTIONS if feasible[o] and o != best]
@@ -478,16 +492,32 @@ def _beyond(margin: float, sd: float) -> str:
     """How a counted difference relates to its uncertainty. Next to our measurements the selected rule counts every
     predicted difference (margin 0), which is not the same as knowing it to the point: the page says both, never a
     "±0.0-point uncertainty"."""
-    if margin > 0:
+    # A margin under 0.05 points prints as "±0.0": it is the counted-in-full case for the reader (hypothesis found a
+    # 173B, 1-example profile whose margin was 4e-4).
+    if round(100 * margin, 1) > 0:
         return f"beyond the ±{100 * margin:.1f}-point uncertainty of that difference"
     return (f"counted in full next to our measurements — the rule our leave-one-family-out evaluation selected — "
             f"though a predicted difference between two options is off by {100 * sd:.1f} points (one standard "
             "deviation) in that evaluation")
 
 
+def _uncertainty(margin: float, sd: float) -> str:
+    if round(100 * margin, 1) > 0:
+        return f"uncertainty of a difference up to ±{100 * margin:.1f} points here"
+    return f"a predicted difference off by {100 * sd:.1f} points (one standard deviation) in our evaluation"
+
+
 def _decided_text(d: Decision, rules: Mapping[str, float], feasible: Mapping[str, bool], best: str,
-                  points: Mapping[str, float], tied: list[str], sd: float = 0.0) -> str:
+                  points: Mapping[str, float], tied: list[str], sd: float = 0.0,
+                  blockers: Mapping[str, int] | None = None) -> str:
     by = _decided_by(d, rules, feasible, best, points)
+    if by == "blocked":
+        n = blockers or {}
+        order = sorted(OPTIONS, key=lambda o: (n.get(o, 0), OPTIONS.index(o)))
+        return (f"No option is feasible here, so nothing was decided: the options are listed by how many constraints "
+                f"block each ({'; '.join(f'{LABELS[o]} {n.get(o, 0)}' for o in order)}), then by score; "
+                f"{LABELS[best]} is the least blocked: lift its "
+                f"{'constraint' if n.get(best, 0) == 1 else 'constraints'} first (its reasons say how).")
     if by == "measured":
         alt = _rules_best(rules, feasible)
         raw = 100 * (points[best] - points[alt])
@@ -515,9 +545,7 @@ def _decided_text(d: Decision, rules: Mapping[str, float], feasible: Mapping[str
         spread = max(abs(d.gap[o] - d.gap[best]) for o in tied)
         return (f"The decision table decided: the measured part cannot separate {LABELS[best]} from "
                 f"{', '.join(LABELS[o] for o in tied)} (expected accuracies within {100 * spread:.1f} points of each "
-                f"other as judged, uncertainty of a difference up to ±"
-                f"{100 * max(d.margin[o] for o in [*tied, best]):.1f} "
-                f"points here), and the table scores {LABELS[best]} {rules[best]:.0f} against "
+                f"other as judged, {_uncertainty(max(d.margin[o] for o in [*tied, best]), sd)}), and the table scores {LABELS[best]} {rules[best]:.0f} against "
                 f"{', '.join(f'{rules[o]:.0f}' for o in tied)}.")
     if by == "both":
         return (f"Both parts agree: the decision table scores {LABELS[best]} highest ({rules[best]:.0f}) and every "

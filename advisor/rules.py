@@ -119,13 +119,18 @@ def _raw_sums(table: DecisionTable, hits: list[bool]) -> dict[str, float]:
 
 
 def scores_and_feasible(profile: ProjectProfile, table: DecisionTable, costs: Mapping[str, Any],
-                        hits: list[bool]) -> tuple[dict[str, float], dict[str, bool]]:
-    """(0-100 score, feasible) per option — all the counterfactual search's hot path (~12 variants per answer) needs:
-    the same sums and feasibility verdicts as score_options, without Reason or RuleScore objects."""
+                        hits: list[bool]) -> tuple[dict[str, float], dict[str, bool], dict[str, int]]:
+    """(0-100 score, feasible, number of blocking constraints) per option — all the counterfactual search's hot path
+    (~12 variants per answer) needs: the same sums and verdicts as score_options, without Reason or RuleScore
+    objects."""
     raw = _raw_sums(table, hits)
-    blocked = {o for _, options in _blocking(profile, table, costs, hits) for o in options}
+    blockers = dict.fromkeys(OPTIONS, 0)
+    for _, options in _blocking(profile, table, costs, hits):
+        for o in options:
+            blockers[o] += 1
     scale = table.score_scale
-    return ({o: 100.0 / (1.0 + math.exp(-raw[o] / scale)) for o in OPTIONS}, {o: o not in blocked for o in OPTIONS})
+    return ({o: 100.0 / (1.0 + math.exp(-raw[o] / scale)) for o in OPTIONS}, {o: not blockers[o] for o in OPTIONS},
+            blockers)
 
 
 def _blocked_sentence(c: Any, option: str, profile: ProjectProfile, costs: Mapping[str, Any]) -> str:

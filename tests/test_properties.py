@@ -216,6 +216,41 @@ def test_scores_tie_box_and_reasons_tell_one_story(cal, data):
             assert mine > theirs
 
 
+@SETTINGS
+@given(valid_profiles)
+def test_with_nothing_feasible_the_least_blocked_option_leads(cal, data):
+    rec = recommend(data, with_counterfactuals=False, calibration=cal)
+    if any(r.feasible for r in rec.ranking):
+        return
+    counts = [len(r.infeasible_reasons) for r in rec.ranking]
+    assert counts == sorted(counts), [(r.option, n) for r, n in zip(rec.ranking, counts)]
+    decision = rec.to_dict().get("decision")
+    if decision and decision["decided_by"] != "rules":
+        assert decision["decided_by"] == "blocked" and "nothing was decided" in decision["why"]
+        assert "The measured part decided" not in decision["why"]
+
+
+def test_one_example_on_a_173b_model_and_a_16gb_card(cal):
+    """Hypothesis found it: LoRA (blocked by memory and by the handful of examples) led the infeasible ranking as
+    "least blocked" over prompt engineering (memory only), and the why said "beyond the ±0.0-point uncertainty"."""
+    data = {"labeled_examples": 1, "model_params_b": 173.0, "num_classes": 2, "avg_input_tokens": 1,
+            "compute": "minimal", "ml_expertise": "none", "accuracy_goal": "acceptable"}
+    rec = recommend(data, with_counterfactuals=False, calibration=cal)
+    assert not any(r.feasible for r in rec.ranking)
+    assert rec.best == "prompt_engineering" and "least blocked: prompt engineering" in rec.summary()
+    texts = [(rec.to_dict().get("decision") or {}).get("why") or ""] + [x.rationale for r in rec.ranking
+                                                                       for x in r.reasons]
+    assert not any("±0.0" in t for t in texts)
+
+
+def test_a_margin_that_rounds_to_zero_is_said_as_the_evaluations_error():
+    from advisor.recommend import _beyond, _uncertainty
+
+    assert "±0.0" not in _beyond(4e-4, 0.096) and "9.6 points" in _beyond(4e-4, 0.096)
+    assert "±0.0" not in _uncertainty(4e-4, 0.096) and "9.6 points" in _uncertainty(4e-4, 0.096)
+    assert "±1.0-point" in _beyond(0.01, 0.096) and "±1.0 points" in _uncertainty(0.01, 0.096)
+
+
 def test_the_laptop_example_says_the_evaluations_error_not_zero(cal):
     if cal is None:
         return
