@@ -18,7 +18,7 @@ import yaml
 from typer.testing import CliRunner
 
 from bench.cli import app
-from bench.refresh import Lock, RefreshError, clean_incomplete, history, served_dir
+from bench.refresh import Lock, RefreshError, _served_evaluation, clean_incomplete, history, served_dir
 
 from bench_helpers import run_refresh
 
@@ -51,9 +51,17 @@ def test_a_result_with_a_bad_created_at_is_reported_not_crashed(served, tmp_path
     assert "Traceback" not in res.output and "invalid result file" in res.output, res.output
 
 
-@pytest.mark.parametrize("garbage", [b"", b"not json", b"[1, 2]", b'{"regret": "worse"}', b"\xff\xfe"])
-def test_a_garbage_served_evaluation_is_a_failed_gate_with_folder_and_history(served, tmp_path, garbage):
-    (served / "evaluation.json").write_bytes(garbage)
+@pytest.mark.parametrize("garbage", [b"", b"not json", b"[1, 2]", b'{"regret": "worse"}', b"\xff\xfe",
+                                     b'{"regret": NaN}', b"[" * 100_000])
+def test_every_kind_of_garbage_served_evaluation_is_named_not_raised(tmp_path, garbage):
+    (tmp_path / "evaluation.json").write_bytes(garbage)
+    data, problem = _served_evaluation(tmp_path)
+    assert data is None and "evaluation.json" in problem
+
+
+def test_a_garbage_served_evaluation_is_a_failed_gate_with_folder_and_history(served, tmp_path):
+    # The whole refresh once (each run is ~15 s); every kind of garbage is read by the same function above.
+    (served / "evaluation.json").write_bytes(b'{"regret": "worse"}')
     next((tmp_path / "results").glob("tiny-bert/toy/lora/n16-s0.json")).unlink()  # something new to refit
     rec = _refresh(tmp_path)
     gate = next(g for g in rec["gates"] if g["gate"] == "served evaluation readable")
