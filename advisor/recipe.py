@@ -139,7 +139,9 @@ def _lr(option: str, family: str, results_dir: str | None) -> Setting:
 def _training(profile: ProjectProfile, option: str, family: str, results_dir: str | None) -> list[Setting]:
     src = PROTOCOL_SRC.format(v=PROTOCOL.version)
     n = max(profile.labeled_examples, 1)
-    val = max(2 * profile.num_classes, min(PROTOCOL.val_max, max(PROTOCOL.val_min, n // 5)))
+    # A fifth of the user's examples, at least 2 per class, at most 256, never more than half of them: the
+    # protocol's floor of 32 held-out rows came on top of n; from 16 examples it asked for 32.
+    val = min(max(2 * profile.num_classes, min(PROTOCOL.val_max, n // 5)), max(n // 2, 1))
     return [
         _lr(option, family, results_dir),
         Setting("head_learning_rate", PROTOCOL.head_lr,
@@ -159,7 +161,8 @@ def _training(profile: ProjectProfile, option: str, family: str, results_dir: st
         Setting("patience_past_budget", PROTOCOL.patience, src),
         Setting("validation_examples", val,
                 "tuning-advisor judgement: the protocol held out min(256, max(32, n)) examples beyond n; from your "
-                f"{n:,} a fifth (at least 2 per class, at most 256) — without it no checkpoint can be chosen"),
+                f"{n:,} a fifth (at least 2 per class, at most 256 and half of them) — without it no checkpoint "
+                "can be chosen"),
         Setting("max_length", PROTOCOL.causal_max_length if family == "causal" else PROTOCOL.max_length, src),
     ]
 
@@ -173,8 +176,19 @@ def recipe(profile: ProjectProfile, option: str, results_dir: str | None = None)
     settings = _training(profile, option, family, results_dir)
     fitted = _fitting_config(profile, option)  # the memory configuration the cost figures assume, computed once
     method_src = f"bench/methods/{option}.py (what every measured {LABELS[option]} run used)"
+    # A generation task writes its answer token by token (exact match, as en_fr_words is measured here): the PEFT
+    # config is a causal LM's, not a classifier's.
+    generation = profile.task_kind == "generation"
+    task_type = "CAUSAL_LM" if generation else "SEQ_CLS"
     notes = ["Learning rates were measured on 23M-135M models; the checkpoint rule above keeps a rate that is too "
              "high for a larger model from passing unnoticed (validation accuracy then never improves)."]
+    if generation:
+        settings = [Setting("task_kind", "generation", "your profile: the answer is written, scored by exact match "
+                                                       "(how en_fr_words is measured here)")] + settings
+        notes.append("A generation task: train the causal LM on prompt + answer with the loss on the answer tokens "
+                     "only and pick the checkpoint by validation exact match, as `bench run --task-file my.yaml` "
+                     "does (bench add-task writes the YAML; kind: generation). The --script here trains "
+                     "classifiers and refuses a generation recipe.")
     if option == "lora":
         # The rank the cost figures assume: the measured one unless the user changed it on the answer page, and then
         # alpha keeps the measured ratio (16/8 = 2), so the learning rate's effective scale stays the measured one.
@@ -183,7 +197,7 @@ def recipe(profile: ProjectProfile, option: str, results_dir: str | None = None)
         rank_src = method_src if rank == LORA_RANK else "your assumption (answer page → Assumptions; lora_rank)"
         alpha_src = method_src if rank == LORA_RANK else f"alpha/r = {LORA_ALPHA}/{LORA_RANK} as in {method_src}"
         kwargs = {"r": rank, "lora_alpha": alpha, "lora_dropout": LORA_DROPOUT,
-                  "target_modules": TARGETS[family], "task_type": "SEQ_CLS"}
+                  "target_modules": TARGETS[family], "task_type": task_type}
         settings += [Setting("r", rank, rank_src), Setting("lora_alpha", alpha, alpha_src),
                      Setting("lora_dropout", LORA_DROPOUT, method_src),
                      Setting("target_modules", TARGETS[family], "the attention query/value projections every "
@@ -204,18 +218,20 @@ def recipe(profile: ProjectProfile, option: str, results_dir: str | None = None)
         return Recipe(option, family, tuple(settings + shard), {"class": "LoraConfig", "kwargs": kwargs},
                       notes=tuple(notes + shard_notes))
     if option == "prompt_tuning":
-        kwargs = {"num_virtual_tokens": VIRTUAL_TOKENS, "prompt_tuning_init": "TEXT", "task_type": "SEQ_CLS"}
+        kwargs = {"num_virtual_tokens": VIRTUAL_TOKENS, "prompt_tuning_init": "TEXT", "task_type": task_type}
         settings += [Setting("num_virtual_tokens", VIRTUAL_TOKENS, method_src),
                      Setting("init", "the class label words as text",
                              "recipe version 2 (bench/methods/prompt_tuning.py): Lester et al. 2021's class-label "
                              "init; in our recipe benchmark the text init was never the best of three")]
+        settings += _frozen_quantisation(fitted)
         settings += _checkpointing(fitted, settings)
         shard, shard_notes = _sharding(profile, fitted)
         return Recipe(option, family, tuple(settings + shard), {"class": "PromptTuningConfig", "kwargs": kwargs},
                       notes=tuple(notes + shard_notes))
     if option == "prefix_tuning":
-        kwargs = {"num_virtual_tokens": VIRTUAL_TOKENS, "task_type": "SEQ_CLS"}
+        kwargs = {"num_virtual_tokens": VIRTUAL_TOKENS, "task_type": task_type}
         settings += [Setting("num_virtual_tokens", VIRTUAL_TOKENS, method_src)]
+        settings += _frozen_quantisation(fitted)
         settings += _checkpointing(fitted, settings)
         shard, shard_notes = _sharding(profile, fitted)
         return Recipe(option, family, tuple(settings + shard), {"class": "PrefixTuningConfig", "kwargs": kwargs},
@@ -268,6 +284,18 @@ def _checkpointing(fitted: Any, settings: list[Setting]) -> list[Setting]:
         return []
     return [Setting("gradient_checkpointing", True, "the configuration that fits your memory (advisor.costs ladder): "
                                                     "activations recomputed, Korthikanti et al. 2022")]
+
+
+def _frozen_quantisation(fitted: Any) -> list[Setting]:
+    """Soft prompts on a quantised frozen model when that is the configuration the memory figures found to fit (a
+    13B model on 24 GB: 8-bit); the script then loads it that way (bitsandbytes, a CUDA GPU)."""
+    bits = _bits(fitted)
+    if not bits:
+        return []
+    return [Setting("quantization", dict(QLORA_QUANT[bits]),
+                    f"the configuration that fits your memory (advisor.costs ladder: {bits}-bit frozen weights); "
+                    f"bitsandbytes as in artidoro/qlora qlora.py@7f4e95a (--bits {bits}); only the virtual tokens "
+                    "train, in bf16")]
 
 
 def _qlora(profile: ProjectProfile, settings: list[Setting], bits: int = 4) -> list[Setting]:
@@ -471,6 +499,10 @@ def to_script(r: Recipe, name: str = "tune.py") -> str:
     if r.option == "prompt_engineering":
         raise RecipeError("option='prompt_engineering' has no training script (allowed: prompt_tuning, "
                           "prefix_tuning, lora, full_finetuning); use its prompt skeleton")
+    if any(s.name == "task_kind" and s.value == "generation" for s in r.settings):
+        raise RecipeError("task_kind='generation' has no training script here (the script trains classifiers; "
+                          "allowed: task_kind=classification); train a generation task with `bench run --task-file "
+                          "my.yaml` (bench add-task writes it)")
     import pprint
 
     values = {s.name: s.value for s in r.settings}

@@ -89,7 +89,7 @@ class Recommendation:
         if len(feasible) == 1:
             other = next(r for r in self.ranking if not r.feasible)
             return (f"Recommended: {self.label(top.option)} — the only feasible option here "
-                    f"(the others: {other.why_not_feasible}).")
+                    f"(the others: {other.why_not_feasible.rstrip('.')}).")
         why = ", ".join(f.replace("_", " ") for f in self.deciding_factors())
         return (f"Recommended: {self.label(top.option)} (score {top.score:.0f}/100)"
                 f"{' — driven by ' + why if why else ''}.")
@@ -437,7 +437,7 @@ def recommend(profile: ProjectProfile | Mapping[str, Any], *, table_path: str | 
                  "calibration": {"runs": calibration.n_runs, "calibrated_on": calibration.created_at[:10],
                                  "source": calibration.source},
                  "decision": {"rule": (f"feasible options only; score = the decision table's score minus "
-                                       f"{per_point:.0f} points per point of expected accuracy below the best "
+                                       f"{per_point / 100:.0f} points per point of expected accuracy below the best "
                                        f"feasible option beyond the uncertainty of that difference (±"
                                        f"{100 * sd:.1f} points per decade from the evidence, 0 where measured)"
                                        + (f"; each option judged {params.risk:g} error spreads below its expected "
@@ -447,6 +447,7 @@ def recommend(profile: ProjectProfile | Mapping[str, Any], *, table_path: str | 
                               "decided_by": _decided_by(dec, rules, feasible, best, points) if points else "rules",
                               "why": _decided_text(dec, rules, feasible, best, points, tied, sd, _blockers(scores))
                               if points else "no expected accuracies: the decision table decided",
+                              "top": dec.top if points else None,  # the best judged feasible option
                               "tied": tied, "tie_width_points": round(100 * max((dec.margin[o] for o in
                                                                                  [*tied, best] if tied), default=0.0),
                                                                                 1),

