@@ -121,6 +121,16 @@ def render(rec: Recommendation) -> str:
         if extra["prompt_engineering"] > 0:
             lines.append(f"  Prompt engineering's longer prompts: about {format_dollars(extra['prompt_engineering'])} "
                          f"more per 1,000 requests at {input_price_note()}.")
+    else:
+        # With API access the bill is the provider's: its fine-tuning job per training token (the figure in the JSON
+        # as provider_dollars) and prompting's extra input tokens per request.
+        lines += ["", "Costs with your provider:"]
+        lines += [f"  {rec.label(r.option)}: {r.cost.notes}" for r in rec.ranking
+                  if r.feasible and r.cost.training_tokens]
+        extra = prompt_inference_dollars_per_1k(rec.profile, {r.option: r.cost for r in rec.ranking})
+        if extra["prompt_engineering"] > 0:
+            lines.append(f"  Prompt engineering's longer prompts: about {format_dollars(extra['prompt_engineering'])} "
+                         f"more per 1,000 requests at {input_price_note()}.")
     if rec.profile.num_tasks > 1:
         t = totals(rec.profile, {r.option: r.cost for r in rec.ranking})
         lines += ["", f"Totals for {rec.profile.num_tasks} tasks (serving: one base model + N adapters/prompts, "

@@ -310,9 +310,13 @@ def _learned_reasons(option: str, expected: Mapping[str, Any], points: Mapping[s
     elif d.penalty[option] > 0:
         # Shown as what it does to the displayed score (clipped at 0); the ranking keeps the unclipped value.
         taken = min(d.penalty[option], max(rules[option], 0.0))
+        judged = d.gap[option]  # what the margin is compared with: each option at its lower bound when selected
+        # "3.9 below, beyond ±3.8, 0.6 count" read as an arithmetic slip: the judged gap was 4.4; both are said.
+        at_bounds = (f" and {100 * judged:.1f} judged at their lower bounds (the more uncertain estimate counts "
+                     f"lower)" if abs(judged - gap) >= 0.0005 else "")
         counts = (f"beyond the {unc}, {100 * d.counted[option]:.1f} points count" if shown else
                   "next to our measurements the selected rule counts the whole difference")
-        text = (f"{interval}, {versus(gap)} ({points[top]:.3f}); {counts}: "
+        text = (f"{interval}, {versus(gap)} ({points[top]:.3f}){at_bounds}; {counts}: "
                 + ("its score goes to 0" if taken < d.penalty[option] else f"−{taken:.0f} score points"))
         contribution, direction = -taken, "against"
     elif option == best:
