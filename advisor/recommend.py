@@ -132,7 +132,7 @@ def _scored(profile: ProjectProfile, table: DecisionTable, calibration: Any,
             points: Mapping[str, float] | None, margins: Mapping[str, float] | None = None,
             costs: Mapping[str, CostEstimate] | None = None, hits: list[bool] | None = None,
             ) -> tuple[dict[str, RuleScore], Decision, list[str]]:
-    """Rule scores, the decision and the ranking: the one scoring path of the answer (`_best_only` is its pick
+    """Rule scores, the decision and the ranking: the one scoring path of the answer (`_pick` is its pick
     alone, for the counterfactuals). `costs`: the profile's cost estimates when the caller has them."""
     scores = score_options(profile, table, costs or estimate_all(profile, table), hits=hits)
     feasible = {o: scores[o].feasible for o in OPTIONS}
@@ -149,11 +149,12 @@ def _blockers(scores: Mapping[str, RuleScore]) -> dict[str, int]:
     return {o: len(scores[o].infeasible_reasons) for o in OPTIONS}
 
 
-def _best_only(profile: ProjectProfile, table: DecisionTable, calibration: Any = None,
-               points: Mapping[str, float] | None = None, margins: Mapping[str, float] | None = None,
-               costs: Mapping[str, CostEstimate] | None = None, hits: list[bool] | None = None,
-               dparams: tuple[DecisionParams, Mapping[str, float]] | None = None) -> str:
-    """The pick alone, by the same rule as `_scored` (decision.best_option is decide + rank without the Decision)."""
+def _pick(profile: ProjectProfile, table: DecisionTable, calibration: Any = None,
+          points: Mapping[str, float] | None = None, margins: Mapping[str, float] | None = None,
+          costs: Mapping[str, CostEstimate] | None = None, hits: list[bool] | None = None,
+          dparams: tuple[DecisionParams, Mapping[str, float]] | None = None) -> tuple[str, bool]:
+    """(the pick, whether it is feasible), by the same rule as `_scored` (decision.best_option is decide + rank
+    without the Decision): the counterfactual search's one question per variant."""
     scores, feasible, blockers = scores_and_feasible(profile, table, costs or estimate_all(profile, table),
                                                      hits if hits is not None else rule_hits(profile, table))
     if calibration is not None and points and dparams is not None:
@@ -162,7 +163,8 @@ def _best_only(profile: ProjectProfile, table: DecisionTable, calibration: Any =
         (params, _), spread = calibration.decision(profile), calibration.spread(profile)
     else:
         params, spread = DecisionParams(), None
-    return best_option(OPTIONS, scores, feasible, points, params, profile.accuracy_goal, spread, margins, blockers)
+    pick = best_option(OPTIONS, scores, feasible, points, params, profile.accuracy_goal, spread, margins, blockers)
+    return pick, feasible[pick]
 
 
 def _variant(profile: ProjectProfile, **changes: object) -> ProjectProfile:
@@ -207,21 +209,34 @@ def counterfactuals(profile: ProjectProfile, table: DecisionTable | None = None,
     base_hits = hits or rule_hits(profile, table)
     dparams = (calibration.decision(profile)[0], calibration.spread(profile)) if calibration is not None else None
 
-    def best_at(p: ProjectProfile, size: int, changed: str | None = None) -> str:
+    def best_at(p: ProjectProfile, size: int, changed: str | None = None) -> tuple[str, bool]:
         hits = rule_hits(p, table, base_hits, frozenset((changed,))) if changed else base_hits
         # The rules read only the memory verdicts, which the number of examples, the goal and the number of tasks do
         # not change; the compute level sets the memory (and GPUs) available, so its variants are priced anew.
         costs_p = fits_all(p, table) if changed == "compute" else same_model_costs
-        return _best_only(p, table, calibration, by_size.get(size), margins.get(size), costs_p, hits, dparams)
+        return _pick(p, table, calibration, by_size.get(size), margins.get(size), costs_p, hits, dparams)
 
-    best = best or best_at(profile, n)  # recommend() passes its own pick: the same decision, not recomputed
+    if best is None:
+        best, ok = best_at(profile, n)
+    else:  # recommend() passes its own pick: the same decision, not recomputed
+        ok = scores_and_feasible(profile, table, same_model_costs, base_hits)[1][best]
+
+    def change(picked: tuple[str, bool]) -> str | None:
+        """What a variant changes, or None. With nothing feasible now, a reordering of blocked options is no change:
+        only a variant where something becomes feasible is (a 70B model on a laptop: a 10x smaller one fits)."""
+        other, other_ok = picked
+        if ok and other_ok:
+            return f"{LABELS[other]} would overtake {LABELS[best]}." if other != best else None
+        if ok:
+            return f"no option would be feasible (now {LABELS[best]})."
+        return f"{LABELS[other]} would become feasible and be recommended." if other_ok else None
+
     out = []
     for direction, cands in (("more", more), ("fewer", fewer)):
         for f, size in cands:
-            other = best_at(_variant(profile, labeled_examples=size), size, "labeled_examples")
-            if other != best:
-                out.append(f"With {f}x {direction} labeled examples ({size:,} instead of {n:,}), "
-                           f"{LABELS[other]} would overtake {LABELS[best]}.")
+            what = change(best_at(_variant(profile, labeled_examples=size), size, "labeled_examples"))
+            if what:
+                out.append(f"With {f}x {direction} labeled examples ({size:,} instead of {n:,}), {what}")
                 break
     levels_of = [("accuracy_goal", "accuracy goal")]
     if profile.model_access == "weights":
@@ -231,10 +246,9 @@ def counterfactuals(profile: ProjectProfile, table: DecisionTable | None = None,
         i = levels.index(getattr(profile, name))
         for j in (i + 1, i - 1):  # one level up or down: a realistic change
             if 0 <= j < len(levels):
-                other = best_at(_variant(profile, **{name: levels[j]}), n, name)
-                if other != best:
-                    out.append(f"With {label} = {levels[j]} instead of {levels[i]}, "
-                               f"{LABELS[other]} would overtake {LABELS[best]}.")
+                what = change(best_at(_variant(profile, **{name: levels[j]}), n, name))
+                if what:
+                    out.append(f"With {label} = {levels[j]} instead of {levels[i]}, {what}")
                     break
     if profile.model_access == "weights":
         b = profile.params_b
@@ -250,26 +264,26 @@ def counterfactuals(profile: ProjectProfile, table: DecisionTable | None = None,
                 if calibration is not None and n > 0:
                     pts = calibration.points_by_size(variant, [n])[n]
                     mg = calibration.margins(variant, [n])[n]
-                other = _best_only(variant, table, calibration, pts, mg, costs=fits_all(variant, table),
-                                   hits=rule_hits(variant, table, base_hits, frozenset(("model_params_b", "model"))),
-                                   dparams=dparams)
-                if other != best:
+                what = change(_pick(variant, table, calibration, pts, mg, costs=fits_all(variant, table),
+                                     hits=rule_hits(variant, table, base_hits, frozenset(("model_params_b", "model"))),
+                                     dparams=dparams))
+                if what:
                     out.append(f"With a {f:g}x {word} model ({_size_text(size_b)} instead of {_size_text(b)}), "
-                               f"{LABELS[other]} would overtake {LABELS[best]}.")
+                               f"{what}")
                     found = True
                     break
             if found:
                 break
     for tasks in sorted({profile.num_tasks * 10, max(1, profile.num_tasks // 10)} - {profile.num_tasks}):
-        other = best_at(_variant(profile, num_tasks=tasks), n, "num_tasks")
-        if other != best:
-            out.append(f"Serving {tasks:,} tasks instead of {profile.num_tasks:,}, {LABELS[other]} would overtake "
-                       f"{LABELS[best]}.")
+        what = change(best_at(_variant(profile, num_tasks=tasks), n, "num_tasks"))
+        if what:
+            out.append(f"Serving {tasks:,} tasks instead of {profile.num_tasks:,}, {what}")
             break
     if not out:
         out.append(f"No realistic single change (examples x{_MORE[0]}-{_MORE[-1]} or /{_FEWER[0]}-{_FEWER[-1]}, one "
                    f"level of compute or accuracy goal, a model {_MODEL_FACTORS[0]:g}-{_MODEL_FACTORS[-1]:g}x larger "
-                   f"or smaller, 10x more or fewer tasks) changes the answer ({LABELS[best]}).")
+                   f"or smaller, 10x more or fewer tasks) "
+                   + (f"changes the answer ({LABELS[best]})." if ok else "makes any option feasible."))
     return out
 
 

@@ -11,6 +11,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from advisor import OPTIONS, ProfileError, ProjectProfile, recommend
+from advisor.options import LABELS
 from advisor.profile import BOOL_FIELDS, CHOICES
 from advisor.costs import estimate_all
 from advisor.rules import score_options
@@ -248,6 +249,21 @@ def test_one_example_on_a_173b_model_and_a_16gb_card(cal):
     assert not any("±0.0" in t for t in texts)
 
 
+def test_with_nothing_feasible_the_counterfactuals_say_what_makes_something_feasible(cal):
+    """A 70B model on a laptop: 'with accuracy goal = acceptable, prefix tuning would overtake LoRA' reordered two
+    blocked options; what helps is the change that makes one feasible (a smaller model)."""
+    rec = recommend({"labeled_examples": 1000, "model_params_b": 70, "compute": "minimal"}, calibration=cal)
+    assert not any(r.feasible for r in rec.ranking)
+    assert rec.counterfactuals and all("would become feasible and be recommended" in c or "makes any option feasible"
+                                       in c for c in rec.counterfactuals), rec.counterfactuals
+    smaller = [c for c in rec.counterfactuals if "smaller model" in c]
+    assert smaller, rec.counterfactuals
+    size = float(smaller[0].split("(")[1].split("B")[0])
+    there = recommend({"labeled_examples": 1000, "model_params_b": size, "compute": "minimal"},
+                      with_counterfactuals=False, calibration=cal)
+    assert there.ranking[0].feasible and f"{LABELS[there.best]} would become feasible" in smaller[0]
+
+
 def test_a_margin_that_rounds_to_zero_is_said_as_the_evaluations_error():
     from advisor.recommend import _beyond, _uncertainty
 
@@ -279,10 +295,16 @@ def test_the_compute_counterfactual_agrees_with_the_answer_at_that_level(cal, da
     levels = CHOICES["compute"]
     i = levels.index(rec.profile.compute)
     said = [c for c in rec.counterfactuals if c.startswith("With compute = ")]
+    ok = rec.ranking[0].feasible
     for j in (i + 1, i - 1):
         if 0 <= j < len(levels):
-            other = recommend({**data, "compute": levels[j]}, with_counterfactuals=False, calibration=cal).best
-            if other != rec.best:
-                assert said and said[0].startswith(f"With compute = {levels[j]} instead"), (said, levels[j], other)
+            there = recommend({**data, "compute": levels[j]}, with_counterfactuals=False, calibration=cal)
+            # A change: another feasible pick, nothing feasible any more, or (with nothing feasible now) something
+            # feasible there; a reordering of blocked options is none.
+            if (ok and (there.best != rec.best or not there.ranking[0].feasible)) or (not ok and
+                                                                                       there.ranking[0].feasible):
+                assert said and said[0].startswith(f"With compute = {levels[j]} instead"), (said, levels[j])
+                if there.ranking[0].feasible:
+                    assert f"{LABELS[there.best]} would" in said[0], (said, there.best)
                 return
     assert not said, said
