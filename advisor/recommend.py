@@ -390,7 +390,7 @@ def recommend(profile: ProjectProfile | Mapping[str, Any], *, table_path: str | 
     weight = params.weight(profile.accuracy_goal)
     best = order[0]
     ranking = tuple(
-        OptionResult(o, i + 1, min(100.0, max(0.0, dec.final[o])), scores[o].feasible, scores[o].infeasible_reasons,
+        OptionResult(o, i + 1, _shown(dec.final[o]), scores[o].feasible, scores[o].infeasible_reasons,
                      _ordered(_learned_reasons(o, expected, points, feasible, dec, rules, best) if points else (),
                               scores[o].reasons), costs[o],
                      expected_accuracy=expected.get(o), expected_accuracy_note=expected[o]["basis"] if expected
@@ -520,6 +520,10 @@ def _beyond(margin: float, sd: float) -> str:
             "deviation) in that evaluation")
 
 
+def _shown(final: float) -> float:
+    return min(100.0, max(0.0, final))  # the displayed score (OptionResult.score)
+
+
 def _uncertainty(margin: float, sd: float) -> str:
     if round(100 * margin, 1) > 0:
         return f"uncertainty of a difference up to ±{100 * margin:.1f} points here"
@@ -556,8 +560,9 @@ def _decided_text(d: Decision, rules: Mapping[str, float], feasible: Mapping[str
     if d.counted[best] > 0 and d.top is not None:
         return (f"The decision table outweighed the measured part: {LABELS[d.top]} is expected "
                 f"{100 * (points[d.top] - points[best]):.1f} points above {LABELS[best]}, "
-                f"{_beyond(d.margin[best], sd)}; but at this accuracy goal the table's other factors "
-                f"({rules[best]:.0f} vs {rules[d.top]:.0f}) weigh more.")
+                f"{_beyond(d.margin[best], sd)}; but at this accuracy goal the table's other factors weigh more "
+                f"(the table alone scores them {rules[best]:.0f} vs {rules[d.top]:.0f}; with the measured part "
+                f"{_shown(d.final[best]):.0f} vs {_shown(d.final[d.top]):.0f}, the scores shown).")
     if tied:
         # The judged gaps (each option at its lower bound when the selection chose one) are what the margins are
         # compared with, so "within" and "uncertainty" below can never contradict each other.
