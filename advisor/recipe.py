@@ -148,6 +148,11 @@ def _training(profile: ProjectProfile, option: str, family: str, results_dir: st
                 f"{src}: every measured run trained its new classification head at this rate, the method's own "
                 "parameters at the learning rate above (bench/methods/base.py param_groups)"),
         Setting("batch_size", PROTOCOL.batch_size, src),
+        *([Setting("micro_batch_size", profile.batch_size,
+                   f"your profile's batch per GPU ({profile.batch_size}), what the memory figures assume; the "
+                   f"protocol's batch of {PROTOCOL.batch_size} is reached by accumulating gradients over "
+                   f"{-(-PROTOCOL.batch_size // profile.batch_size)} micro-batches")]
+          if profile.batch_size < PROTOCOL.batch_size else []),
         Setting("max_steps", PROTOCOL.steps_for(max(n - val, 1)),
                 f"{src}: {PROTOCOL.epochs} epochs, at least {PROTOCOL.min_steps} and at most {PROTOCOL.max_steps} "
                 f"optimizer steps, up to {PROTOCOL.extend_factor:g}x while validation still improves"),
@@ -467,8 +472,16 @@ def main():
         for enc, y in batches(train, RECIPE["batch_size"], True):
             dev = next(p for p in params).device
             enc, y = {{k: v.to(dev) for k, v in enc.items()}}, y.to(dev)
-            loss = F.cross_entropy(model(**enc).logits.float(), y)
-            loss.backward()
+            # The protocol's batch in micro-batches of the size the memory figures assume, gradients accumulated:
+            # the same optimizer step as one batch (each part's loss weighted by its share of the batch).
+            mb = RECIPE.get("micro_batch_size") or len(y)
+            total = 0.0
+            for i in range(0, len(y), mb):
+                part = F.cross_entropy(model(**{{k: v[i:i + mb] for k, v in enc.items()}}).logits.float(),
+                                       y[i:i + mb], reduction="sum") / len(y)
+                part.backward()
+                total += float(part)
+            loss = torch.tensor(total)
             if RECIPE.get("max_grad_norm"):
                 torch.nn.utils.clip_grad_norm_(params, RECIPE["max_grad_norm"])
             opt.step()
@@ -555,9 +568,11 @@ def _pilot_cost(p: Any) -> str:
 
 def _training_time(c: Any) -> str:
     """Wall-clock training time, with the GPU-hours behind it when several GPUs share the work."""
+    wall = human_duration(c.train_hours)
+    wall = wall if wall.startswith("<") else f"about {wall}"  # never "about < 1 min"
     if c.gpus > 1:
-        return f"{human_duration(c.train_hours)} ({human_duration(c.train_gpu_hours)} of GPU time on {c.gpus} GPUs)"
-    return human_duration(c.train_hours)
+        return f"{wall} ({human_duration(c.train_gpu_hours)} of GPU time on {c.gpus} GPUs)"
+    return wall
 
 
 def plan(rec: Any) -> list[Step]:
@@ -591,7 +606,7 @@ def plan(rec: Any) -> list[Step]:
         first = trained[0]
         c = costs[first]
         if c.train_gpu_hours:
-            cost = (f"about {_training_time(c)} of training on compute '{p.compute}'"
+            cost = (f"{_training_time(c)} of training on compute '{p.compute}'"
                     + (f", {c.configuration}" if c.configuration else "")
                     + f" (the cost model: {p.epochs} epochs; the recipe's step budget may differ)")
         else:
@@ -612,7 +627,7 @@ def plan(rec: Any) -> list[Step]:
             steps.append(Step(
                 f"Only if {LABELS[first]} plateaus below the goal: {LABELS[second]}",
                 f"advisor recipe --option {second} --script tune2.py",
-                f"about {hours2} of training",
+                f"{hours2} of training" if c2.train_gpu_hours else hours2,
                 "the runner-up of this answer; more labelled data usually helps more (see 'What would change the "
                 "answer')"))
     return steps

@@ -249,3 +249,11 @@ def test_soft_prompts_load_the_frozen_model_as_the_memory_figures_assume(store):
 def test_validation_never_takes_more_than_half_the_examples(store, n):
     r = recipe(ProjectProfile(labeled_examples=n, model_params_b=8, num_classes=2), "lora", store)
     assert 4 <= r.value("validation_examples") <= max(n // 2, 1) and r.value("validation_examples") <= 256
+
+
+def test_the_recipe_trains_in_the_batch_the_memory_figures_assume(store):
+    small = recipe(ProjectProfile(labeled_examples=500, model_params_b=8, batch_size=4), "lora", store)
+    assert small.value("batch_size") == 16 and small.value("micro_batch_size") == 4  # 4 accumulated micro-batches
+    assert 'RECIPE.get("micro_batch_size")' in to_script(small)
+    big = recipe(ProjectProfile(labeled_examples=500, model_params_b=8, batch_size=16), "lora", store)
+    assert "micro_batch_size" not in {s.name for s in big.settings}
