@@ -460,7 +460,7 @@ def answer_page() -> None:
     else:
         when = f"Calibrated on {cal['calibrated_on']} from {cal['runs']} runs" if cal["calibrated_on"] else \
             f"Calibrated live from {cal['runs']} measured runs (no refresh promoted yet)"
-        st.caption(f"{when} — a score is the decision table's, minus what the benchmark-fitted model's expected accuracy takes off an option measurably below the best (beyond the uncertainty of that difference).")
+        st.caption(f"{when} — a score is the decision table's, minus what the benchmark-fitted model's expected accuracy takes off an option measurably below the best (beyond the decision margin of that difference: the evaluation's error of a difference, widened with the distance from the evidence).")
     rows = ranking_rows(rec)  # the same rows as the Markdown report and the CSV download
     st.subheader("All five options")
     st.dataframe(pd.DataFrame(rows), hide_index=True, width="stretch", key="ranking_table")

@@ -306,11 +306,12 @@ def _learned_reasons(option: str, expected: Mapping[str, Any], points: Mapping[s
     interval = f"expected accuracy {format_accuracy(e)}"
     far = 10 ** float(prov.get("decades_from_evidence", 0) or 0)  # shown as a factor, never "0.4 decades"
     shown = round(100 * margin, 1) > 0  # a margin under 0.05 points is said as none, never "±0.0"
-    unc = (f"uncertainty of the difference ±{100 * margin:.1f} points, "
+    # "Margin", not "uncertainty": the same page shows the difference's 10-90% interval from the size-and-data model,
+    # which is wider; the margin is what the decision requires a difference to exceed (σ_diff × (z + decades)).
+    unc = (f"decision margin ±{100 * margin:.1f} points, "
            + (f"{far:.1f}x from the nearest evidence in model size and examples" if far >= 1.05 else
-              "next to the evidence") if shown else "uncertainty of the difference: none counted where we "
-                                                    "measured" if margin <= 0 else
-           "uncertainty of the difference under 0.1 points, next to our measurements")
+              "next to the evidence") if shown else "decision margin: none where we measured" if margin <= 0 else
+           "decision margin under 0.1 points, next to our measurements")
 
     def versus(g: float) -> str:  # never "-0.0 points below"
         return (f"level with {LABELS[top]}" if abs(100 * g) < 0.05 else
@@ -456,7 +457,7 @@ def recommend(profile: ProjectProfile | Mapping[str, Any], *, table_path: str | 
                                  "source": calibration.source},
                  "decision": {"rule": (f"feasible options only; score = the decision table's score minus "
                                        f"{per_point / 100:.0f} points per point of expected accuracy below the best "
-                                       f"feasible option beyond the uncertainty of that difference (±"
+                                       f"feasible option beyond the decision margin of that difference (±"
                                        f"{100 * sd:.1f} points per decade from the evidence, 0 where measured)"
                                        + (f"; each option judged {params.risk:g} error spreads below its expected "
                                           "accuracy (best lower bound)" if params.risk else "")
@@ -514,7 +515,7 @@ def _beyond(margin: float, sd: float) -> str:
     # A margin under 0.05 points prints as "±0.0": it is the counted-in-full case for the reader (hypothesis found a
     # 173B, 1-example profile whose margin was 4e-4).
     if round(100 * margin, 1) > 0:
-        return f"beyond the ±{100 * margin:.1f}-point uncertainty of that difference"
+        return f"beyond the decision's ±{100 * margin:.1f}-point margin for that difference"
     return (f"counted in full next to our measurements — the rule our leave-one-family-out evaluation selected — "
             f"though a predicted difference between two options is off by {100 * sd:.1f} points (one standard "
             "deviation) in that evaluation")
@@ -526,7 +527,7 @@ def _shown(final: float) -> float:
 
 def _uncertainty(margin: float, sd: float) -> str:
     if round(100 * margin, 1) > 0:
-        return f"uncertainty of a difference up to ±{100 * margin:.1f} points here"
+        return f"decision margin for a difference up to ±{100 * margin:.1f} points here"
     return f"a predicted difference off by {100 * sd:.1f} points (one standard deviation) in our evaluation"
 
 
