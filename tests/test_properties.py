@@ -308,3 +308,22 @@ def test_the_compute_counterfactual_agrees_with_the_answer_at_that_level(cal, da
                     assert f"{LABELS[there.best]} would" in said[0], (said, there.best)
                 return
     assert not said, said
+
+
+def test_options_held_at_the_ceiling_are_level_not_plus_zero(cal):
+    from advisor.artifact import UNMEASURED_CEILING
+    from advisor.report import gap_line, ranking_rows
+
+    rec = recommend({"labeled_examples": 100_000, "model_params_b": 13, "compute": "high",
+                     "accuracy_goal": "critical"}, with_counterfactuals=False, calibration=cal)
+    line = gap_line(rec)
+    if line is None:
+        return
+    capped = [r for r in rec.ranking if r.option != "full_finetuning" and r.expected_accuracy
+              and r.expected_accuracy["point"] >= UNMEASURED_CEILING - 1e-9]
+    if rec.option("full_finetuning").expected_accuracy["point"] >= UNMEASURED_CEILING - 1e-9 and capped:
+        assert "level (both at the ceiling)" in line and "held at 0.98" in line
+        rows = {row["option"]: row for row in ranking_rows(rec)}
+        assert all(rows[rec.label(r.option)]["vs full fine-tuning [10-90%], points"].startswith("level")
+                   for r in capped)
+    assert "+0.0 points" not in line and "-0.0 points" not in line
