@@ -22,7 +22,7 @@ from advisor.compare import compare, table_rows
 from advisor.costs import (GB, available_memory_gb, gpu_count, human_duration, input_price_note, pilot_duration, model_shape, prompt_inference_dollars_per_1k, qlora_accuracy_cost,
                            throughput_source, time_warnings, totals)
 from advisor.models import get_model
-from advisor.options import COLOURS, LABELS
+from advisor.options import COLOURS, LABELS, factor_words
 from advisor.profile import CHOICES, HELP, MAX_PROFILE_BYTES, OPTIONAL_FLOATS, model_choices, short
 from advisor.report import basis_lines, format_bytes, ranking_rows, tie_sentence, to_markdown
 
@@ -558,7 +558,7 @@ def answer_page() -> None:
             for why in r.infeasible_reasons:
                 st.markdown(f"- **infeasible:** {why}")
             for x in r.reasons[:5]:
-                st.markdown(f"- {'**+**' if x.direction == 'for' else '**−**'} **{x.factor.replace('_', ' ')}** (weight {x.weight:g}, "
+                st.markdown(f"- {'**+**' if x.direction == 'for' else '**−**'} **{factor_words(x.factor)}** (weight {x.weight:g}, "
                             f"{x.contribution:+g}): {x.rationale}  \n  *Source: {x.source}*")
     recipe_section(rec)
     st.subheader("Measured evidence")

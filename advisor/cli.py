@@ -14,6 +14,7 @@ import typer
 from advisor.costs import (GB, estimate_all, format_dollars, human_duration, input_price_note, pilot_duration, prompt_inference_dollars_per_1k,
                            throughput_source, time_warnings, totals)
 from advisor.models import CatalogError, get_model, load_catalog
+from advisor.options import factor_words
 from advisor.profile import HELP, ProfileError, ProjectProfile, field_names
 from advisor.recommend import LABELS, Recommendation, format_accuracy, recommend
 from advisor.report import basis_lines, format_bytes, gap_line, tie_sentence
@@ -154,7 +155,7 @@ def render(rec: Recommendation) -> str:
             lines.append(f"  ✗ infeasible: {why}")
         for reason in r.reasons[:3]:
             sign = "+" if reason.direction == "for" else "−"
-            lines.append(f"  {sign} {reason.factor.replace('_', ' ')}: {reason.rationale} ({reason.source})")
+            lines.append(f"  {sign} {factor_words(reason.factor)}: {reason.rationale} ({reason.source})")
     if rec.caveats:
         lines += ["", "Caveats:"] + [f"  ! {c}" for c in rec.caveats]
     if rec.hybrids:

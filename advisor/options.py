@@ -84,3 +84,16 @@ def get(name: str) -> Option:
 
 def label(name: str) -> str:
     return get(name).label
+
+
+# A reason's factor as the page, the CLI and the reports name it (a profile field in words, never "model params b").
+FACTOR_WORDS = {"model_params_b": "model size", "ml_expertise": "team experience", "num_tasks": "number of tasks",
+                "labeled_examples": "labeled examples", "task_complexity": "task complexity",
+                "accuracy_goal": "accuracy goal", "overfitting_risk": "overfitting risk", "domain_shift": "domain shift",
+                "preserve_capabilities": "keeping general skills", "iteration_speed": "iteration speed",
+                "long_term": "long-term use", "interpretability": "interpretability",
+                "data_governance": "data governance", "compute": "compute", "expected_accuracy": "expected accuracy"}
+
+
+def factor_words(factor: str) -> str:
+    return FACTOR_WORDS.get(factor, factor.replace("_", " "))

@@ -11,7 +11,7 @@ from advisor.profile import CHOICES, OPTIONS, ProjectProfile
 from advisor.rules import Reason, RuleScore, rule_hits, score_options, scores_and_feasible
 from advisor.table import DecisionTable, load_table, matches
 
-from advisor.options import LABELS, label as option_label  # noqa: E402 - the one option registry
+from advisor.options import LABELS, factor_words, label as option_label  # noqa: E402 - the one option registry
 
 
 @dataclass(frozen=True)
@@ -90,7 +90,7 @@ class Recommendation:
             other = next(r for r in self.ranking if not r.feasible)
             return (f"Recommended: {self.label(top.option)} — the only feasible option here "
                     f"(the others: {other.why_not_feasible.rstrip('.')}).")
-        why = ", ".join(f.replace("_", " ") for f in self.deciding_factors())
+        why = ", ".join(factor_words(f) for f in self.deciding_factors())
         return (f"Recommended: {self.label(top.option)} (score {top.score:.0f}/100)"
                 f"{' — driven by ' + why if why else ''}.")
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from advisor.costs import human_duration, pilot_quick_note
-from advisor.options import label
+from advisor.options import factor_words, label
 from advisor.recommend import Recommendation, format_accuracy
 
 
@@ -108,7 +108,7 @@ def to_markdown(rec: Recommendation, evidence: list[dict[str, Any]] | None = Non
     for r in rec.ranking:
         lines += ["", f"### {rec.label(r.option)}"]
         lines += [f"- infeasible: {why}" for why in r.infeasible_reasons]
-        lines += [f"- {'+' if x.direction == 'for' else '−'} **{x.factor.replace('_', ' ')}** (weight {x.weight:g}): {x.rationale} "
+        lines += [f"- {'+' if x.direction == 'for' else '−'} **{factor_words(x.factor)}** (weight {x.weight:g}): {x.rationale} "
                   f"*Source: {x.source}*" for x in r.reasons[:4]]
     if evidence:
         lines += ["", "## Measured evidence (tasks most like yours)", ""]
