@@ -216,7 +216,7 @@ def recipe(profile: ProjectProfile, option: str, results_dir: str | None = None)
             notes = [f"{what} (bitsandbytes, a CUDA GPU); the adapters train in "
                      "bf16. The learning rate is the QLoRA authors' for your size, not one measured here. Their runs "
                      "used r=64, alpha=16 on every linear layer with dropout 0.1 (7B) or 0.05 (13B and larger); the "
-                     "rank here is the one the memory and storage figures assume (change it under Assumptions).",
+                     "rank here is the one the memory and storage figures assume (change it on the answer page's Assumptions or with --lora-rank).",
                      "Without a CUDA GPU the script runs unquantised with --no-quantize (for a smoke test)."]
         settings += _checkpointing(fitted, settings)
         shard, shard_notes = _sharding(profile, fitted)
