@@ -87,9 +87,14 @@ class Recommendation:
             return (f"No option is feasible for this profile; least blocked: {self.label(top.option)} "
                     f"({top.why_not_feasible.rstrip('.')}).")
         if len(feasible) == 1:
-            other = next(r for r in self.ranking if not r.feasible)
-            return (f"Recommended: {self.label(top.option)} — the only feasible option here "
-                    f"(the others: {other.why_not_feasible.rstrip('.')}).")
+            # Each distinct first reason once, with the options it blocks (5 examples: the soft prompts and the
+            # weight-training methods are blocked by different rules; the headline named only the first).
+            why: dict[str, list[str]] = {}
+            for r in self.ranking:
+                if not r.feasible:
+                    why.setdefault(r.why_not_feasible.rstrip("."), []).append(self.label(r.option))
+            others = "; ".join(f"{', '.join(names)}: {reason}" for reason, names in why.items())
+            return f"Recommended: {self.label(top.option)} — the only feasible option here (the others — {others})."
         why = ", ".join(factor_words(f) for f in self.deciding_factors())
         return (f"Recommended: {self.label(top.option)} (score {top.score:.0f}/100)"
                 f"{' — driven by ' + why if why else ''}.")
