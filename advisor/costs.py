@@ -149,7 +149,7 @@ class MemoryConfig:
 
     def describe(self, option: str) -> str:
         if option == "prompt_engineering":
-            return f"{self.precision} weights"
+            return f"{self.precision} weights" + (" split over the GPUs (tensor parallel)" if self.sharded else "")
         parts = []
         if option == "lora" and self.precision == "4-bit":
             parts.append("QLoRA (4-bit base, bf16 adapters)")
@@ -226,7 +226,9 @@ def plan_memory(option: str, params: float, hidden: int, layers: int, config: Me
     base = (params - embed) * QUANT_BYTES[config.precision] + embed * 2.0 if config.precision in QUANT_BYTES \
         else params * wb
     shard = gpus if config.sharded and gpus > 1 else 1
-    serve_split = gpus  # serving splits the weights over the GPUs (tensor/pipeline parallel, e.g. vLLM)
+    # Serving splits the weights over the GPUs (tensor/pipeline parallel, e.g. vLLM) only in a split configuration: a
+    # 13B model that fits one GPU is served on one (8 replicas on a node), not shown as 3.3 GB per GPU.
+    serve_split = shard
     # A team serves an fp32-trained model in bf16; the pilot runs it as loaded (`serve_as_trained`: fp32 on a CPU).
     infer_w = (base if config.precision != "fp32" or serve_as_trained else params * 2.0) / serve_split
     extra = 0.0 if option == "prompt_engineering" else {"prompt_tuning": SOFT_PROMPT_TOKENS,
@@ -278,7 +280,11 @@ def _ladder(option: str, precision: str, sharded: bool) -> tuple[MemoryConfig, .
             steps = [MemoryConfig(precision, c.optimizer, c.checkpointing) for c in steps
                      if c.precision == precision or (precision == "fp32" and option != "full_finetuning"
                                                      and c.precision == "bf16")] or [MemoryConfig(precision)]
-    if sharded:
+    if sharded and option == "prompt_engineering":
+        # Serving only: each precision on one GPU, then split over the node's GPUs, before a coarser precision (a
+        # team with 8 GPUs serves a 70B model in bf16 over several of them rather than quantising it to fit one).
+        steps = [x for c in steps for x in (c, MemoryConfig(c.precision, c.optimizer, c.checkpointing, True))]
+    elif sharded:
         steps = steps + [MemoryConfig(c.precision, c.optimizer, c.checkpointing, True) for c in steps]
     return tuple(steps)
 

@@ -364,3 +364,16 @@ def test_a_qlora_answer_carries_its_accuracy_cost():
     rec = recommend(ProjectProfile(model="Llama-3.1-8B", gpu_memory_gb=8, batch_size=1))
     lora = [c for c in rec.caveats if c.startswith("LoRA fits") and "QLoRA" in c]
     assert lora and "QLoRA vs 16-bit LoRA: median +0.1 points" in lora[0] and "13 paired results" in lora[0]
+
+
+def test_serving_splits_over_the_gpus_only_when_one_does_not_hold_the_model():
+    from advisor.costs import feasibility
+
+    node = dict(labeled_examples=3000, compute="high")  # 8 GPUs of 80 GB
+    small = feasibility(ProjectProfile(model_params_b=13, **node), "prompt_engineering")
+    assert small.fits and not small.plan.config.sharded and small.plan.config.precision == "bf16"
+    assert small.needed_gb > 26  # the whole bf16 13B model on one GPU (8 replicas), not 3.3 GB per GPU
+    large = feasibility(ProjectProfile(model_params_b=70, **node), "prompt_engineering")
+    # A 70B model stays in bf16, split over the node's GPUs, before it is quantised to fit one.
+    assert large.fits and large.plan.config.sharded and large.plan.config.precision == "bf16"
+    assert "split over the GPUs" in large.configuration
