@@ -14,7 +14,9 @@ os.environ.setdefault("TUNING_ADVISOR_CALIBRATION", os.path.join(os.path.dirname
 # Property tests: 150 examples each by default; HYPOTHESIS_PROFILE=thorough runs 10,000.
 from hypothesis import settings as _settings  # noqa: E402
 
-_settings.register_profile("default", max_examples=150)
+# derandomize: CI runs the same 150 examples every time, so a red build means the change, not the draw; the
+# thorough profile keeps searching at random (it found the open more-data cases noted on issue 20).
+_settings.register_profile("default", max_examples=150, derandomize=True)
 _settings.register_profile("thorough", max_examples=10_000)
 _settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "default"))
 

