@@ -446,11 +446,10 @@ def fits_all(profile: ProjectProfile, table: DecisionTable | None = None) -> dic
     table = table or load_table()
     memory = available_memory_gb(profile, table)
     hidden, layers, vocab = _shape(profile)
-    gpus = gpu_count(profile, table)
-    may_shard = profile.sharding != "none" and gpus > 1  # `sharded`, with the count read once
-    return {option: Fit(any(p.total / GB <= memory for p in _plans(profile, option, _ladder(option, profile.precision,
-                                                                                        may_shard),
-                                                               hidden, layers, vocab, gpus)))
+    gpus, may_shard = gpu_count(profile, table), sharded(profile, table)
+    return {option: Fit(any(p.total / GB <= memory
+                            for p in _plans(profile, option, _ladder(option, profile.precision, may_shard), hidden,
+                                            layers, vocab, gpus)))
             for option in OPTIONS}
 
 

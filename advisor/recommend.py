@@ -310,7 +310,7 @@ def _learned_reasons(option: str, expected: Mapping[str, Any], points: Mapping[s
     margin = d.margin[option]
     interval = f"expected accuracy {format_accuracy(e)}"
     far = 10 ** float(prov.get("decades_from_evidence", 0) or 0)  # shown as a factor, never "0.4 decades"
-    shown = round(100 * margin, 1) > 0  # a margin under 0.05 points is said as none, never "±0.0"
+    shown = _margin_said(margin)
     # "Margin", not "uncertainty": the same page shows the difference's 10-90% interval from the size-and-data model,
     # which is wider; the margin is what the decision requires a difference to exceed (σ_diff × (z + decades)).
     unc = (f"decision margin ±{100 * margin:.1f} points, "
@@ -519,11 +519,16 @@ def _beyond(margin: float, sd: float) -> str:
     "±0.0-point uncertainty"."""
     # A margin under 0.05 points prints as "±0.0": it is the counted-in-full case for the reader (hypothesis found a
     # 173B, 1-example profile whose margin was 4e-4).
-    if round(100 * margin, 1) > 0:
+    if _margin_said(margin):
         return f"beyond the decision's ±{100 * margin:.1f}-point margin for that difference"
     return (f"counted in full next to our measurements — the rule our leave-one-family-out evaluation selected — "
             f"though a predicted difference between two options is off by {100 * sd:.1f} points (one standard "
             "deviation) in that evaluation")
+
+
+def _margin_said(margin: float) -> bool:
+    """Whether a margin is said as "±x": one under 0.05 points would print "±0.0" and is said as none."""
+    return round(100 * margin, 1) > 0
 
 
 def _shown(final: float) -> float:
@@ -531,7 +536,7 @@ def _shown(final: float) -> float:
 
 
 def _uncertainty(margin: float, sd: float) -> str:
-    if round(100 * margin, 1) > 0:
+    if _margin_said(margin):
         return f"decision margin for a difference up to ±{100 * margin:.1f} points here"
     return f"a predicted difference off by {100 * sd:.1f} points (one standard deviation) in our evaluation"
 
