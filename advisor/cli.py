@@ -89,6 +89,15 @@ def model_line(name: str) -> str:
             "advisor models)")
 
 
+def _prompt_cost_line(rec: Recommendation) -> list[str]:
+    """Prompt engineering's extra input tokens priced per 1,000 requests (self-hosted or through a provider)."""
+    extra = prompt_inference_dollars_per_1k(rec.profile, {r.option: r.cost for r in rec.ranking})
+    if extra["prompt_engineering"] <= 0:
+        return []
+    return [f"  Prompt engineering's longer prompts: about {format_dollars(extra['prompt_engineering'])} more per "
+            f"1,000 requests at {input_price_note()}."]
+
+
 def render(rec: Recommendation) -> str:
     """Human-readable ranked table with the top reasons."""
     lines = [rec.summary(), f"(decision table {rec.table_version}; {rec.mode})"]
@@ -118,20 +127,14 @@ def render(rec: Recommendation) -> str:
         lines += [f"  ! {w}" for w in time_warnings(rec.profile, {r.option: r.cost for r in rec.ranking},
                                                      proposed=tuple(r.option for r in rec.ranking[:1] if r.feasible))]
         lines.append(f"  Training time assumes {throughput_source(rec.profile)}.")
-        extra = prompt_inference_dollars_per_1k(rec.profile, {r.option: r.cost for r in rec.ranking})
-        if extra["prompt_engineering"] > 0:
-            lines.append(f"  Prompt engineering's longer prompts: about {format_dollars(extra['prompt_engineering'])} "
-                         f"more per 1,000 requests at {input_price_note()}.")
+        lines += _prompt_cost_line(rec)
     else:
         # With API access the bill is the provider's: its fine-tuning job per training token (the figure in the JSON
         # as provider_dollars) and prompting's extra input tokens per request.
         lines += ["", "Costs with your provider:"]
         lines += [f"  {rec.label(r.option)}: {r.cost.notes}" for r in rec.ranking
                   if r.feasible and r.cost.training_tokens]
-        extra = prompt_inference_dollars_per_1k(rec.profile, {r.option: r.cost for r in rec.ranking})
-        if extra["prompt_engineering"] > 0:
-            lines.append(f"  Prompt engineering's longer prompts: about {format_dollars(extra['prompt_engineering'])} "
-                         f"more per 1,000 requests at {input_price_note()}.")
+        lines += _prompt_cost_line(rec)
     if rec.profile.num_tasks > 1:
         t = totals(rec.profile, {r.option: r.cost for r in rec.ranking})
         lines += ["", f"Totals for {rec.profile.num_tasks} tasks (serving: one base model + N adapters/prompts, "
