@@ -38,6 +38,13 @@ MEASURED_ON_YOUR_DATA = "measured on your data"
 # the evaluation that selects it (advisor.calibration): an extrapolated LoRA at "1.061" scored prefix tuning 0/100
 # for being "5.2 points below" while the page showed both at 0.980.
 UNMEASURED_CEILING = 0.98
+# Prompting a model larger than our backbones credits the labelled data up to this many examples and no further: the
+# most demonstrations in any published prompting row we hold (Brown et al. 2020, K = 100; data/evidence/, checked by
+# tests/test_scaling.py). Our task model's prompting slope in examples comes mostly from MiniLM's class centroids,
+# which use every example; a prompt does not (SmolLM2's few-shot prompts hold 8). Extrapolated past the record it
+# rose 7 points from 11 to 174,836 examples on a 374B model, while full fine-tuning sat at the 0.98 ceiling: the lead
+# shrank from 5.5 to 3.9 points and prompting overtook it with more data (a Hypothesis counterexample, issue 20).
+PROMPT_EXAMPLES_MAX = 100
 Z_10_90 = 1.2815515655446004  # the standard normal's 90% quantile: a 10-90% interval is point +- 1.2816 sd
 
 
@@ -186,15 +193,22 @@ class ServedCalibration:
         point, low, high = self._task_points_uncached(mode, spec, params, sizes, profile, zs, pg, generation)
         kind = "generation" if generation else "classification"
         measured = [p for b, p in self.backbones.items() if b in self._backbones_of_kind(kind)]
-        if profile.params_b * 1e9 > hi_p and len(measured) > 1:
+        j = OPTIONS.index("prompt_engineering")
+        beyond = profile.params_b * 1e9 > hi_p
+        pe_sizes = [min(n, PROMPT_EXAMPLES_MAX) for n in sizes] if beyond else sizes
+        if pe_sizes != sizes:
+            capped = self._task_points_uncached(mode, spec, params, pe_sizes, profile, zs, pg, generation)
+            point, low, high = (a.copy() for a in (point, low, high))
+            for a, c in zip((point, low, high), capped):
+                a[:, j] = c[:, j]
+        if beyond and len(measured) > 1:
             # A model larger than every backbone never expects less from prompting than one of them (issue 20).
             # Across our two backbones the task model's size term for prompting is confounded with architecture —
             # MiniLM's "prompting" is label-embedding similarity, SmolLM2-135M's in-context learning is near
             # chance — so it can slope down; beyond them prompting starts from the best backbone's value of the
             # task's kind (the model is linear in log parameters: the larger end value is the maximum over the
             # range) and the size model (prompting's slope constrained >= 0) moves it up from there.
-            small, _, _ = self._task_points_uncached(mode, spec, min(measured), sizes, profile, zs, pg, generation)
-            j = OPTIONS.index("prompt_engineering")
+            small, _, _ = self._task_points_uncached(mode, spec, min(measured), pe_sizes, profile, zs, pg, generation)
             lift = np.maximum(small[:, j] - point[:, j], 0.0)
             if lift.any():
                 point, low, high = point.copy(), low.copy(), high.copy()
@@ -418,25 +432,27 @@ class ServedCalibration:
             anchor = min(max(user_p, lo_p), hi_p)
             pub = (self.scaling or {}).get("published_points", {}).get(option, [])
             if pub:
-                arrays = self.__dict__.setdefault("_pub_arrays", {})
-                if option not in arrays:
-                    arrays[option] = np.asarray(pub, dtype=float)
-                a = arrays[option]
-                dp, dd = np.abs(a[:, 0] - lp), np.abs(a[:, 1] - ld)
-                near = (dp <= PUBLISHED_NEAR[0]) & (dd <= PUBLISHED_NEAR[1])
                 srcs = (self.scaling or {}).get("published_sources", [])
                 if not hasattr(self, "_names_text"):  # the same sentence for every option and answer
                     self._names_text = ", ".join(self.source_names().get(x, x) for x in srcs)
                 names = self._names_text
-                if near.any():
-                    return {"kind": "published", "detail": f"published comparisons at about this model size and "
-                            f"data size ({names})", "sources": srcs}
-                i = int(np.argmin(np.hypot(dp, dd)))
+                # A plain loop: a dozen points per option, where six numpy calls on arrays this small cost ~4x more
+                # (this was two fifths of `expected`'s time). The first nearest point wins, as argmin's did.
+                best = None
+                for a0, a1 in pub:
+                    dp, dd = abs(a0 - lp), abs(a1 - ld)
+                    if dp <= PUBLISHED_NEAR[0] and dd <= PUBLISHED_NEAR[1]:
+                        return {"kind": "published", "detail": f"published comparisons at about this model size "
+                                f"and data size ({names})", "sources": srcs}
+                    dist = math.hypot(dp, dd)
+                    if best is None or dist < best[0]:
+                        best = (dist, dp, dd, a0 > lp, a1 > ld)
+                _, dp, dd, larger, more = best
                 return {"kind": "extrapolated", "detail": f"from our {anchor / 1e6:,.0f}M-parameter runs moved by "
                         f"the size-and-data model; the nearest published comparison for this option used a model "
-                        f"{_times(dp[i])} {'larger' if a[i, 0] > lp else 'smaller'} and {_times(dd[i])} "
-                        f"{'more' if a[i, 1] > ld else 'fewer'} examples", "sources": srcs,
-                        "decades_params": round(float(dp[i]), 2), "decades_examples": round(float(dd[i]), 2)}
+                        f"{_times(dp)} {'larger' if larger else 'smaller'} and {_times(dd)} "
+                        f"{'more' if more else 'fewer'} examples", "sources": srcs,
+                        "decades_params": round(float(dp), 2), "decades_examples": round(float(dd), 2)}
             return {"kind": "extrapolated", "detail": f"from our {anchor / 1e6:,.0f}M-parameter runs only, a model "
                     f"{_times(abs(math.log10(user_p / anchor)))} away in size; no published comparison for this "
                     "option", "sources": [], "decades_params": round(abs(math.log10(user_p / anchor)), 2)}

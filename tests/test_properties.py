@@ -126,23 +126,32 @@ def test_more_data_never_lowers_trained_methods_relative_to_prompting(cal, data,
         # margin, prompting 9.7 below but within its wider one): the gaps are re-based on the new top. Known and
         # noted on issue 20; changing it changes the decision rule the evaluation selected.
         same_top = (small.to_dict().get("decision") or {}).get("top") == (large.to_dict().get("decision") or {}).get("top")
-        # ...and where more data did not move the setting farther from every measured or published one: the decision
-        # margin grows with that distance, so 174,836 examples on a 374B model (beyond any published size) count
-        # full fine-tuning's 3.9-point lead over prompting less than 11 examples did, and the table decides. Noted on
-        # issue 20: more data is not more evidence there.
-        margins = [(r.to_dict().get("decision") or {}).get("margin_points") or {} for r in (small, large)]
-        no_farther = all(margins[1].get(o, 0.0) <= margins[0].get(o, 0.0) + 1e-9 for o in (option, "prompt_engineering"))
-        # Below 100M parameters a generation task sits below everything measured (generation: SmolLM2-135M only);
-        # there the points are near 0 for every trained option and the order among them is noise (a 10M model,
-        # 100 -> 149 examples: 64.0 vs 64.2). Users adapt 1-70B models.
-        realistic = data["model_params_b"] >= 0.1 or data["task_kind"] != "generation"
-        same_options = realistic and same_top and no_farther and all(small.option(o).feasible == large.option(o).feasible
-                                                       for o in OPTIONS)
-        if same_options and small.option(option).feasible and \
+        # Below our smallest backbone of the task's kind (classification: MiniLM, 23M; generation: SmolLM2-135M) the
+        # trained options extrapolate to the floor (chance, or 0 for generation) and the order among options held
+        # there is noise: a 10M generation model, 100 -> 149 examples, 64.0 vs 64.2; a 10M classifier, 11 -> 39
+        # pair-input examples, every trained option at 0.500 while prompting moves 0.511 -> 0.528. Users adapt
+        # 1-70B models.
+        realistic = data["model_params_b"] >= (0.1 if data["task_kind"] == "generation" else 0.02)
+        same_options = realistic and same_top and all(small.option(o).feasible == large.option(o).feasible
+                                                      for o in OPTIONS)
+        # ...and where the option did not fall because the top, a trained option, pulled measurably further ahead of
+        # it: on a 4B model with 32 -> 37 pair-input examples LoRA leads full fine-tuning by 1.8 points, beyond its
+        # ±1.4 margin, and full fine-tuning loses 6.8 points, slipping under prompting (3.7 points below it, within
+        # its ±21 margin: the table scores it). Who leads is unchanged — more data made the trained top's lead
+        # countable; the pick is checked below without this exclusion.
+        decisions = [r.to_dict().get("decision") or {} for r in (small, large)]
+        penalty = [(d.get("penalty_points") or {}).get(option, 0.0) for d in decisions]
+        pulled_ahead = penalty[1] > penalty[0] + 1e-9 and decisions[1].get("top") in WEIGHT_BASED + ("full_finetuning",)
+        if same_options and not pulled_ahead and small.option(option).feasible and \
                 small.option(option).rank < small.option("prompt_engineering").rank:
             assert large.option(option).rank < large.option("prompt_engineering").rank, (lo, hi)
         # ...and more data never makes a trained method infeasible.
         assert large.option(option).feasible or not small.option(option).feasible
+    # The pick: where a trained method is recommended, more data never makes prompting the recommendation (with
+    # the same options feasible: with 0 labels nothing trains).
+    if realistic and all(small.option(o).feasible == large.option(o).feasible for o in OPTIONS) and \
+            small.ranking[0].feasible and small.best != "prompt_engineering":
+        assert large.best != "prompt_engineering", (lo, hi, small.best)
 
 
 @SETTINGS

@@ -64,3 +64,27 @@ def test_served_answer_carries_the_difference_to_full_finetuning(monkeypatch):
     assert all("vs_full_finetuning" not in e for e in small.values())
     line = gap_line(recommend(profile, calibration=cal))
     assert line and "points [" in line
+
+
+def test_prompting_credits_examples_only_up_to_the_published_record(monkeypatch):
+    """Beyond our backbones, prompting's expected accuracy stops growing with labelled data at the most
+    demonstrations any published prompting row used; the trained options keep their data curve."""
+    from advisor.artifact import PROMPT_EXAMPLES_MAX, load_served, served_path
+    from advisor.profile import ProjectProfile
+
+    demos = [r.get("demonstrations") for r in load_evidence() if r.get("method") == "prompt_engineering"]
+    assert PROMPT_EXAMPLES_MAX == max(d for d in demos if d is not None)
+    monkeypatch.delenv("TUNING_ADVISOR_CALIBRATION", raising=False)
+    path = served_path()
+    if path is None:
+        pytest.skip("no served calibration in data/calibration")
+    cal = load_served(path)
+    at = {n: cal.expected(ProjectProfile(model_params_b=70, labeled_examples=n, num_classes=2))
+          for n in (30, PROMPT_EXAMPLES_MAX, 100_000)}
+    pe = {n: e["prompt_engineering"]["point"] for n, e in at.items()}
+    assert pe[30] < pe[PROMPT_EXAMPLES_MAX] == pe[100_000]
+    assert at[100_000]["lora"]["point"] > at[PROMPT_EXAMPLES_MAX]["lora"]["point"]
+    # The counterfactuals' batched points read the same rule.
+    by_size = cal.points_by_size(ProjectProfile(model_params_b=70, labeled_examples=30, num_classes=2),
+                                 [PROMPT_EXAMPLES_MAX, 100_000])
+    assert by_size[PROMPT_EXAMPLES_MAX]["prompt_engineering"] == pytest.approx(by_size[100_000]["prompt_engineering"])
