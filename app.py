@@ -19,7 +19,7 @@ from advisor.artifact import load_served, served_path
 from advisor.evidence import learning_curves, load_results, results_dir
 from advisor.glossary import GLOSSARY
 from advisor.compare import compare, table_rows
-from advisor.costs import (GB, available_memory_gb, gpu_count, human_duration, input_price_note, pilot_duration, model_shape, prompt_inference_dollars_per_1k, qlora_accuracy_cost,
+from advisor.costs import (GB, USABLE_SHARE, available_memory_gb, usable_memory_gb, gpu_count, human_duration, input_price_note, pilot_duration, model_shape, prompt_inference_dollars_per_1k, qlora_accuracy_cost,
                            throughput_source, time_warnings, totals)
 from advisor.models import get_model
 from advisor.options import COLOURS, LABELS, factor_words
@@ -397,17 +397,18 @@ def memory_chart(profile: ProjectProfile, rec: Any) -> None:
         rows += [{"option": label, "phase": "serving", "component": k, "GB": plan.get(k, 0.0) / GB}
                  for k in ("inference_weights", "kv_cache")]
     frame = pd.DataFrame(rows)
-    frame["available GB per GPU"] = available_memory_gb(profile)
+    frame["usable GB per GPU"] = usable_memory_gb(profile)
     bars = alt.Chart().mark_bar().encode(
         y=alt.Y("option"), x=alt.X("GB", stack="zero", title="GB per GPU"), color="component",
         tooltip=["option", "component", alt.Tooltip("GB", format=",.2f")])
     # The memory you have, as a rule across both panels: a bar past it does not fit (issue 24 item 6).
     limit = alt.Chart().mark_rule(color="#d62728", strokeDash=[6, 3], size=2).encode(
-        x="max(available GB per GPU):Q", tooltip=[alt.Tooltip("max(available GB per GPU):Q", title="available GB")])
+        x="max(usable GB per GPU):Q", tooltip=[alt.Tooltip("max(usable GB per GPU):Q", title="usable GB")])
     st.altair_chart(alt.layer(bars, limit, data=frame).facet(row="phase"))
     st.caption(f"Each bar is the configuration the answer names (the cheapest standard one that fits, or the "
-               f"smallest one when none does); the dashed red line is the memory you have: {gpu_count(profile)} GPU(s) of "
-               f"{available_memory_gb(profile):,.0f} GB. Training time assumes "
+               f"smallest one when none does); the dashed red line is the memory a job can use: "
+               f"{USABLE_SHARE:.0%} of each of {gpu_count(profile)} GPU(s) of {available_memory_gb(profile):,.0f} GB "
+               "(the rest holds the CUDA context and allocator fragmentation). Training time assumes "
                f"{throughput_source(profile)}.")
 
 

@@ -101,6 +101,19 @@ def available_memory_gb(profile: ProjectProfile, table: DecisionTable | None = N
     return profile.gpu_memory_gb if profile.gpu_memory_gb is not None else float(table.compute_memory_gb[profile.compute])
 
 
+# A job can use about 92% of a GPU's memory: the rest holds the CUDA context, allocator fragmentation and temporary
+# buffers that the sums below do not count. vLLM, the most used open serving engine, lets its model executor take
+# that share by default (vllm-project/vllm, vllm/config/cache.py@002f10e, `gpu_memory_utilization` default 0.92;
+# 0.90 in earlier releases, vllm/engine/arg_utils.py@99d7eb5). Without it, full fine-tuning of a 13B model "fit"
+# with 78.3 GB of an 80 GB GPU.
+USABLE_SHARE = 0.92
+
+
+def usable_memory_gb(profile: ProjectProfile, table: DecisionTable | None = None) -> float:
+    """What a job can fill on one GPU: USABLE_SHARE of `available_memory_gb` (what every fit is judged against)."""
+    return USABLE_SHARE * available_memory_gb(profile, table)
+
+
 def gpu_count(profile: ProjectProfile, table: DecisionTable | None = None) -> int:
     """How many GPUs: `num_gpus`, else the compute level's (a multi-GPU node, compute=high: 8)."""
     if profile.num_gpus is not None:
@@ -296,7 +309,7 @@ class Feasibility:
     option: str
     fits: bool
     plan: MemoryPlan
-    available_gb: float
+    available_gb: float  # usable per GPU (USABLE_SHARE of the GPU's memory)
     tried: int
     blocked: str = ""  # a configuration the profile asks for that the option cannot use at all
     floor_gb: float = 0.0  # the smallest configuration's per-GPU total: the floor no setting goes below
@@ -313,15 +326,20 @@ class Feasibility:
         if self.blocked:
             return self.blocked
         what = "serve" if self.plan.inference_total >= self.plan.train_total else "train"
+        usable = f"{self.available_gb:,.1f} GB usable per GPU ({USABLE_SHARE:.0%} of {self.gpu_gb:,.0f} GB)"
         if self.fits:
-            return f"fits in {self.available_gb:,.0f} GB per GPU with {self.configuration} ({self.needed_gb:,.1f} GB)"
+            return f"fits in {usable} with {self.configuration} ({self.needed_gb:,.1f} GB)"
         if self.option == "prompt_engineering":
             return (f"does not fit: even with {self.configuration} serving needs about {self.needed_gb:,.1f} GB per "
                     f"GPU (weights {self.plan.inference_weights / GB:,.1f} GB + KV cache {self.plan.kv_cache / GB:,.1f}"
-                    f" GB), {self.available_gb:,.0f} GB available")
+                    f" GB), {usable}")
         return (f"does not fit: even with {self.configuration} it needs about {self.needed_gb:,.1f} GB per GPU to "
                 f"{what} (training {self.plan.train_total / GB:,.1f} GB, serving {self.plan.inference_total / GB:,.1f}"
-                f" GB), {self.available_gb:,.0f} GB available")
+                f" GB), {usable}")
+
+    @property
+    def gpu_gb(self) -> float:
+        return self.available_gb / USABLE_SHARE
 
 
 def _shape(profile: ProjectProfile) -> tuple[int, int, int | None]:
@@ -356,8 +374,8 @@ def _plans(profile: ProjectProfile, option: str, configs: Iterable[MemoryConfig]
 
 
 def feasibility(profile: ProjectProfile, option: str, table: DecisionTable | None = None) -> Feasibility:
-    """Walk `ladder(option)` and stop at the first configuration whose per-GPU total fits."""
-    memory = available_memory_gb(profile, table)
+    """Walk `ladder(option)` and stop at the first configuration whose per-GPU total fits in the usable memory."""
+    memory = usable_memory_gb(profile, table)
     hidden, layers, vocab = _shape(profile)
     steps = ladder(option, profile.precision, sharded(profile, table))
     if not steps:
@@ -444,7 +462,7 @@ def fits_all(profile: ProjectProfile, table: DecisionTable | None = None) -> dic
     configuration that fits instead of pricing the whole ladder and the option's time and storage (a fifth of
     estimate_all's time; the counterfactuals try up to four model sizes per answer)."""
     table = table or load_table()
-    memory = available_memory_gb(profile, table)
+    memory = usable_memory_gb(profile, table)
     hidden, layers, vocab = _shape(profile)
     gpus, may_shard = gpu_count(profile, table), sharded(profile, table)
     return {option: Fit(any(p.total / GB <= memory

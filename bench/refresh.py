@@ -366,7 +366,10 @@ def refresh(config: RefreshConfig, results_dir: str | Path, root: str | Path = D
         # Everything that can fail is computed before the folder exists: a crash leaves no folder.
         # The artifact the advisor serves (task models, size model, evidence index) with its own nested
         # leave-one-family-out evaluation inside (advisor.evaluate.fit_and_evaluate).
-        art = ev.fit_and_evaluate(ok, load_evidence(), source=str(results_dir)) if not ok.empty else None
+        source, cite = store_citation(Path(results_dir))
+        if "path" in ok:
+            ok = ok.assign(path=ok.path.map(cite))
+        art = ev.fit_and_evaluate(ok, load_evidence(), source=source) if not ok.empty else None
         evaluation = art["evaluation"] if art else {}
         gate_rows = gates({k: evaluation.get(k) for k, _ in METRICS}, served_eval, present, len(jobs), ran, failed,
                           config)
@@ -450,6 +453,29 @@ def _same_fit(served: Path) -> bool:
     except (OSError, ValueError, RecursionError):
         return False
     return isinstance(art, dict) and art.get("fit_fingerprint") == fit_fingerprint()
+
+
+def store_citation(results_dir: Path) -> tuple[str, Any]:
+    """(how the calibration names its store, path -> how an answer cites one run file).
+
+    A store inside a git work tree is cited as the repository sees it — `data/results/minilm/sst2/lora/n64-s0.json`
+    and "data/results at commit f4044ae…" — so a reader finds the run in any clone. The served calibration fitted from
+    a checkout of the protocol-v1 store (`.cache/store-v1`, a worktree gone on any other machine) cited 803 run paths
+    under `.cache/store-v1/`. A store outside git keeps its paths as given."""
+    import subprocess
+
+    def git(*args: str) -> str:
+        return subprocess.run(["git", *args], capture_output=True, text=True, check=True, timeout=30).stdout.strip()
+
+    try:
+        top = Path(git("-C", str(results_dir), "rev-parse", "--show-toplevel")).resolve()
+        sha = git("-C", str(top), "rev-parse", "--short=12", "HEAD")
+        dirty = git("-C", str(top), "status", "--porcelain", "--untracked-files=all", "--", str(results_dir.resolve()))
+    except (OSError, subprocess.SubprocessError):
+        return str(results_dir), str
+    rel = os.path.relpath(results_dir.resolve(), top)
+    source = f"{rel} at commit {sha}" + (" with runs not yet committed" if dirty else "")
+    return source, lambda p: os.path.relpath(Path(p).resolve(), top)
 
 
 def _same_runs(served: Path, ok: Any) -> bool:

@@ -309,7 +309,7 @@ def test_the_answer_page_shows_no_internal_ids_or_units(example, monkeypatch):
 
 def test_charts_plot_intervals_and_legend_only_what_is_plotted(monkeypatch):
     """Issue 24 item 6: points without their intervals, legends naming options not plotted, 0 B on a log axis,
-    and no line for the memory available."""
+    and no line for the memory a job can use."""
     import json
 
     import yaml
@@ -330,8 +330,8 @@ def test_charts_plot_intervals_and_legend_only_what_is_plotted(monkeypatch):
     text = [json.dumps(s) for s in specs]
     scatter = [t for t in text if "vs estimated training cost" in t]
     assert scatter and '"y2"' in scatter[0]  # the 10-90% interval drawn as a bar under each point
-    memory = [t for t in text if "available GB per GPU" in t]
-    assert memory and '"rule"' in memory[0]  # the memory you have, as a line
+    memory = [t for t in text if "usable GB per GPU" in t]
+    assert memory and '"rule"' in memory[0]  # the memory a job can use, as a line
 
 
 def test_the_legend_names_only_plotted_options():

@@ -153,6 +153,20 @@ def test_7b_full_finetuning_on_80gb_fits_with_a_named_configuration():
     assert plain.train_total / GB > 80
 
 
+def test_a_fit_leaves_the_gpu_memory_a_job_cannot_use():
+    """92% of a GPU is usable (vLLM's default): 13B full fine-tuning at 78.3 GB does not fit one 80 GB GPU, and the
+    reason says what was compared; a second GPU (ZeRO-3) makes it fit."""
+    from advisor.costs import USABLE_SHARE, usable_memory_gb
+
+    one = ProjectProfile(model_params_b=13, gpu_memory_gb=80, labeled_examples=20_000)
+    assert usable_memory_gb(one) == pytest.approx(80 * USABLE_SHARE)
+    fe = feasibility(one, "full_finetuning")
+    assert not fe.fits and 80 * USABLE_SHARE < fe.needed_gb <= 80
+    assert "73.6 GB usable per GPU (92% of 80 GB)" in fe.reason()
+    assert feasibility(ProjectProfile(model_params_b=13, gpu_memory_gb=80, num_gpus=2, labeled_examples=20_000),
+                       "full_finetuning").fits
+
+
 def test_qlora_is_the_rung_that_fits_lora_8b_on_an_8gb_card():
     p = ProjectProfile(model="Llama-3.1-8B", gpu_memory_gb=8, batch_size=1)
     lo = estimate(p, "lora")

@@ -178,3 +178,31 @@ def test_a_failed_gate_can_be_overridden_only_with_a_reason_on_the_record(first,
     assert (cal / "SERVED").read_text().strip() == name
     last = history(cal)[-1]
     assert last["override"]["reason"] == reason and last["promoted"] is True
+
+
+def test_a_store_in_git_is_cited_as_the_repository_sees_it(tmp_path):
+    """Run paths relative to the work tree and the commit they are at, so a reader finds them in any clone."""
+    import shutil
+
+    from bench.refresh import store_citation
+
+    if shutil.which("git") is None:
+        pytest.skip("git not installed")
+    repo = tmp_path / "checkout"
+    run = repo / "data" / "results" / "minilm" / "sst2" / "lora" / "n16-s0.json"
+    run.parent.mkdir(parents=True)
+    run.write_text("{}", encoding="utf-8")
+    env = {**os.environ, "GIT_AUTHOR_NAME": "t", "GIT_AUTHOR_EMAIL": "t@t", "GIT_COMMITTER_NAME": "t",
+           "GIT_COMMITTER_EMAIL": "t@t"}
+    for cmd in (["init", "-q"], ["add", "."], ["commit", "-q", "-m", "runs"]):
+        subprocess.run(["git", "-C", str(repo), *cmd], check=True, env=env, capture_output=True)
+    sha = subprocess.run(["git", "-C", str(repo), "rev-parse", "--short=12", "HEAD"], check=True, text=True,
+                         capture_output=True).stdout.strip()
+    source, cite = store_citation(repo / "data" / "results")
+    assert source == f"data/results at commit {sha}"
+    assert cite(str(run)) == "data/results/minilm/sst2/lora/n16-s0.json"
+    run.with_name("n16-s1.json").write_text("{}", encoding="utf-8")  # a run not committed yet
+    assert store_citation(repo / "data" / "results")[0].endswith("with runs not yet committed")
+    outside = tmp_path / "elsewhere"
+    outside.mkdir()
+    assert store_citation(outside)[0] == str(outside)
