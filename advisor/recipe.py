@@ -3,9 +3,11 @@ measured run used, each with its source — and a short runnable transformers + 
 
 Torch-free: the script is text. The learning rate is the one that won most of the protocol's lr races for that
 method on the backbone of the user's family (a causal LM: SmolLM2-135M; an encoder: MiniLM), counted in the result
-store; every other value is the protocol's (bench/protocol.py) or the method module's (bench/methods/*.py), which is
-what every measured run used. Those rates were measured on 23M-135M models: the script keeps the protocol's
-validation-based checkpoint choice, so a rate too high for a 7B model shows as no validation gain, not as silence.
+store — or, for a causal model of about 1B and more, the rate published for a 7B model with the same configuration
+(LoRA and full fine-tuning; QLoRA: the QLoRA authors' rate for the size). Every other value is the protocol's
+(bench/protocol.py) or the method module's (bench/methods/*.py), which is what every measured run used. The script
+keeps the protocol's validation-based checkpoint choice, so a rate too high for the user's model shows as no
+validation gain, not as silence.
 """
 
 from __future__ import annotations
@@ -44,6 +46,18 @@ QLORA_QUANT = {4: {"load_in_4bit": True, "bnb_4bit_quant_type": "nf4", "bnb_4bit
                    "bnb_4bit_compute_dtype": "bfloat16"},
                # qlora.py's BitsAndBytesConfig with --bits 8: LLM.int8() (Dettmers et al. 2022) with its defaults.
                8: {"load_in_8bit": True, "llm_int8_threshold": 6.0, "llm_int8_has_fp16_weight": False}}
+
+
+# Learning rates published for ~7B causal LMs with the configuration the recipe uses, read in the sources:
+# * LoRA r=8, alpha=16 on q_proj/v_proj (our measured LoRA): 3e-4 for LLaMA-7B, tloen/alpaca-lora finetune.py@0003a00
+#   (train() defaults: learning_rate 3e-4, lora_r 8, lora_alpha 16, lora_target_modules ["q_proj", "v_proj"]);
+# * full fine-tuning: 2e-5 for LLaMA-7B, tatsu-lab/stanford_alpaca README.md@000109f ("Fine-tuning" table: batch
+#   size 128, learning rate 2e-5, 3 epochs).
+# A model nearer (in log size) to those 7B models than to our 135M backbone — from about 1B — gets these; our lr
+# races at 135M chose 1e-3 for LoRA, 5x the published 7B rate.
+PUBLISHED_LR = {"lora": (3e-4, "tloen/alpaca-lora finetune.py@0003a00 (LLaMA-7B, r=8, alpha=16, q_proj/v_proj)"),
+                "full_finetuning": (2e-5, "tatsu-lab/stanford_alpaca README.md@000109f (LLaMA-7B, full fine-tuning)")}
+PUBLISHED_LR_PARAMS_B = 7.0
 
 
 def qlora_lr(params_b: float) -> float:
@@ -124,7 +138,21 @@ def measured_lrs(results_dir: str | None = None) -> dict[tuple[str, str], dict[f
     return out
 
 
-def _lr(option: str, family: str, results_dir: str | None) -> Setting:
+def published_lr_applies(profile: ProjectProfile, option: str, family: str) -> bool:
+    """Whether the user's causal model is nearer, in log size, to the published ~7B rate's model than to our 135M
+    backbone (from about 1B)."""
+    import math
+
+    if family != "causal" or option not in PUBLISHED_LR:
+        return False
+    measured_b = MEASURED_PARAMS_B[FAMILY_BACKBONE[family]]
+    return math.log(profile.params_b / measured_b) > math.log(PUBLISHED_LR_PARAMS_B / profile.params_b)
+
+
+MEASURED_PARAMS_B = {"smollm2-135m": 0.135, "minilm": 0.0227}
+
+
+def _lr(option: str, family: str, results_dir: str | None, profile: ProjectProfile) -> Setting:
     backbone = FAMILY_BACKBONE[family]
     wins = measured_lrs(results_dir).get((backbone, option))
     if not wins:
@@ -132,8 +160,15 @@ def _lr(option: str, family: str, results_dir: str | None) -> Setting:
                           "from (run `bench run --backbones " + backbone + f" --methods {option}` first)")
     lr, n = max(wins.items(), key=lambda kv: (kv[1], -kv[0]))
     total = sum(wins.values())
+    cands = f"candidates {', '.join(f'{x:g}' for x in sorted(wins))}; data/results"
+    if published_lr_applies(profile, option, family):
+        rate, src = PUBLISHED_LR[option]
+        return Setting("learning_rate", rate, f"published for a {PUBLISHED_LR_PARAMS_B:g}B model with this "
+                                              f"configuration: {src}; your {profile.params_b:g}B model is nearer that "
+                                              f"size than our {backbone}, where {lr:g} won {n} of {total} lr races "
+                                              f"({cands})")
     return Setting("learning_rate", lr, f"measured: won {n} of {total} lr races for {LABELS[option]} on {backbone} "
-                                        f"(candidates {', '.join(f'{x:g}' for x in sorted(wins))}; data/results)")
+                                        f"({cands})")
 
 
 def _training(profile: ProjectProfile, option: str, family: str, results_dir: str | None) -> list[Setting]:
@@ -143,7 +178,7 @@ def _training(profile: ProjectProfile, option: str, family: str, results_dir: st
     # protocol's floor of 32 held-out rows came on top of n; from 16 examples it asked for 32.
     val = min(max(2 * profile.num_classes, min(PROTOCOL.val_max, n // 5)), max(n // 2, 1))
     return [
-        _lr(option, family, results_dir),
+        _lr(option, family, results_dir, profile),
         Setting("head_learning_rate", PROTOCOL.head_lr,
                 f"{src}: every measured run trained its new classification head at this rate, the method's own "
                 "parameters at the learning rate above (bench/methods/base.py param_groups)"),
@@ -185,8 +220,11 @@ def recipe(profile: ProjectProfile, option: str, results_dir: str | None = None)
     # config is a causal LM's, not a classifier's.
     generation = profile.task_kind == "generation"
     task_type = "CAUSAL_LM" if generation else "SEQ_CLS"
-    notes = ["Learning rates were measured on 23M-135M models; the checkpoint rule above keeps a rate that is too "
-             "high for a larger model from passing unnoticed (validation accuracy then never improves)."]
+    notes = [("The learning rate is the one published for a 7B model with this configuration, not one measured "
+              "here; " if published_lr_applies(profile, option, family) else
+              "Learning rates were measured on 23M-135M models; ")
+             + "the checkpoint rule above keeps a rate that is too high for your model from passing unnoticed "
+               "(validation accuracy then never improves)."]
     if generation:
         settings = [Setting("task_kind", "generation", "your profile: the answer is written, scored by exact match "
                                                        "(how en_fr_words is measured here)")] + settings

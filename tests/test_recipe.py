@@ -28,6 +28,9 @@ def store():
 
 
 def test_every_value_has_a_source_and_the_lr_is_a_measured_winner(store):
+    from advisor.recipe import PUBLISHED_LR
+
+    small = ProjectProfile(labeled_examples=500, model_params_b=0.36, num_classes=4)
     p = ProjectProfile(labeled_examples=500, model_params_b=8, num_classes=4)
     for option in OPTIONS:
         r = recipe(p, option, store)
@@ -36,9 +39,17 @@ def test_every_value_has_a_source_and_the_lr_is_a_measured_winner(store):
         if option == "prompt_engineering":
             assert r.prompt.count("Input:") == 9 and r.value("demonstrations") == 8 and r.value("per_class") == 2
             continue
-        lr = r.value("learning_rate")
         wins = measured_lrs(store)[("smollm2-135m", option)]
-        assert wins[lr] == max(wins.values())  # the most frequent winner of the protocol's races
+        # Near our 135M backbone: the most frequent winner of the protocol's races.
+        lr = recipe(small, option, store).value("learning_rate")
+        assert wins[lr] == max(wins.values())
+        # An 8B model: the rate published for 7B with the same configuration where there is one, said as such.
+        if option in PUBLISHED_LR:
+            setting = next(s for s in r.settings if s.name == "learning_rate")
+            assert setting.value == PUBLISHED_LR[option][0] and setting.source.startswith("published for a 7B")
+            assert any("published for a 7B model" in n for n in r.notes)
+        else:
+            assert wins[r.value("learning_rate")] == max(wins.values())
     lora = recipe(p, "lora", store)
     assert lora.peft["kwargs"]["target_modules"] == ["q_proj", "v_proj"] and lora.value("r") == 8
     encoder = recipe(ProjectProfile(labeled_examples=64, model="MiniLM-L6"), "lora", store)
