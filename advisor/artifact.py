@@ -167,6 +167,11 @@ class ServedCalibration:
                           "ones there are, so your task's own level is uncertain"
         return value, "task difficulty mapped from domain_shift and task_complexity"
 
+    def _pe_examples(self, profile: Any, n: int) -> int:
+        """The labelled examples prompting is credited with: all of them up to our backbones' size, at most
+        PROMPT_EXAMPLES_MAX beyond (its point, its interval and its provenance read this one number)."""
+        return min(n, PROMPT_EXAMPLES_MAX) if profile.params_b * 1e9 > self._measured_params()[1] else n
+
     def _measured_params(self) -> tuple[float, float]:
         v = sorted(self.backbones.values())
         return v[0], v[-1]
@@ -195,7 +200,7 @@ class ServedCalibration:
         measured = [p for b, p in self.backbones.items() if b in self._backbones_of_kind(kind)]
         j = OPTIONS.index("prompt_engineering")
         beyond = profile.params_b * 1e9 > hi_p
-        pe_sizes = [min(n, PROMPT_EXAMPLES_MAX) for n in sizes] if beyond else sizes
+        pe_sizes = [self._pe_examples(profile, n) for n in sizes]
         if pe_sizes != sizes:
             capped = self._task_points_uncached(mode, spec, params, pe_sizes, profile, zs, pg, generation)
             point, low, high = (a.copy() for a in (point, low, high))
@@ -392,7 +397,8 @@ class ServedCalibration:
                 if not interval:
                     out[o] = (level, 0.0, 0.0, pe_keep)
                     continue
-                g_u, lo_u, hi_u, _ = self._scaling_predict(o, lu, ld)
+                ld_pe = math.log10(max(self._pe_examples(profile, n), 1))
+                g_u, lo_u, hi_u, _ = self._scaling_predict(o, lu, ld_pe)
                 out[o] = (level, lo_u - g_u - abs(level) / 2, hi_u - g_u + abs(level) / 2, pe_keep)
                 continue
             move = self._gap_slopes()[o] * (lu - la)
@@ -449,9 +455,10 @@ class ServedCalibration:
                         best = (dist, dp, dd, a0 > lp, a1 > ld)
                 _, dp, dd, larger, more = best
                 return {"kind": "extrapolated", "detail": f"from our {anchor / 1e6:,.0f}M-parameter runs moved by "
-                        f"the size-and-data model; the nearest published comparison for this option used a model "
-                        f"{_times(dp)} {'larger' if larger else 'smaller'} and {_times(dd)} "
-                        f"{'more' if more else 'fewer'} examples", "sources": srcs,
+                        f"the size-and-data model; the nearest published comparison for this option used "
+                        f"{_relative(dp, larger, 'a model', 'larger', 'smaller', 'a model of about your size')} and "
+                        f"{_relative(dd, more, '', 'more', 'fewer', 'about as many').strip()} examples",
+                        "sources": srcs,
                         "decades_params": round(float(dp), 2), "decades_examples": round(float(dd), 2)}
             return {"kind": "extrapolated", "detail": f"from our {anchor / 1e6:,.0f}M-parameter runs only, a model "
                     f"{_times(abs(math.log10(user_p / anchor)))} away in size; no published comparison for this "
@@ -518,7 +525,12 @@ class ServedCalibration:
         sizes = self.art.get("measured_sizes") or [n]
         # Beyond the measured training sizes the task model extrapolates in examples: its interval widens in
         # proportion, (1 + decades beyond the measured range) — the same rule the size model uses.
-        beyond = max(0.0, math.log10(n / max(sizes)), math.log10(min(sizes) / n))
+        def beyond_of(m: int) -> float:
+            return max(0.0, math.log10(m / max(sizes)), math.log10(min(sizes) / m))
+
+        beyond = beyond_of(n)
+        n_pe = self._pe_examples(profile, n)
+        pe_profile = profile if n_pe == n else dataclasses.replace(profile, labeled_examples=n_pe)
         dist = self.decades_from_evidence(profile, [n])
         # A 10% quantile below guessing would claim a model worse than random: a classifier's low end is chance.
         floor = self._floor(profile)
@@ -534,9 +546,13 @@ class ServedCalibration:
             # 10-90% half-widths add in quadrature (a plain sum covered 95%+ and spanned 0.4-1.0 at every 1-70B size).
             # The task spread is in error units at the anchor; the size model shrinks every task's error by `scale`
             # (a 7B model: ~0.58 of a 135M one's), so the spread moves with it — unscaled it gave [0.01-0.99].
-            lo = p - math.hypot((clipped[i] - low_c[i]) * (1 + beyond) * scale, min(0.0, s_lo))
-            hi = p + math.hypot((high_c[i] - clipped[i]) * (1 + beyond) * scale, max(0.0, s_hi))
-            prov = self.provenance(profile, o)
+            # Prompting beyond our backbones uses at most PROMPT_EXAMPLES_MAX examples: more data neither moves its
+            # point nor widens its interval (at 13B its lower end fell 0.59 -> 0.50 from 1,000 to 20,000 examples).
+            pe = o == "prompt_engineering"
+            b = beyond_of(n_pe) if pe else beyond
+            lo = p - math.hypot((clipped[i] - low_c[i]) * (1 + b) * scale, min(0.0, s_lo))
+            hi = p + math.hypot((high_c[i] - clipped[i]) * (1 + b) * scale, max(0.0, s_hi))
+            prov = self.provenance(pe_profile if pe else profile, o)
             prov = dict(prov, decades_from_evidence=round(float(dist[0, i]), 2))
             if prov["kind"] != "measured here":
                 # Not measured here: neither the point (ceiling) nor the upper bound may claim a perfect score.
@@ -620,6 +636,13 @@ class ServedCalibration:
             out.append({**c, "sentence": f"on {c['task']} with {c['train_size']:,} examples ({c['backbone']}, mean "
                                          f"over {max(v['seeds'] for v in c['methods'].values())} seed(s)): {scores}"})
         return out
+
+
+def _relative(decades: float, up: bool, what: str, bigger: str, smaller: str, same: str) -> str:
+    """"a model 2.5x larger" — or `same` within 5% ("1.0x fewer examples" said nothing)."""
+    if 10 ** float(decades) < 1.05:
+        return same
+    return f"{what} {_times(decades)} {bigger if up else smaller}"
 
 
 def _times(decades: float) -> str:

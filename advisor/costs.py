@@ -681,19 +681,29 @@ def totals(profile: ProjectProfile, costs: dict[str, CostEstimate]) -> dict[str,
     return out
 
 
-def input_price_note() -> str:
-    """The input price the per-request figure uses, as a reader cites it: '$0.30 per million input tokens (fine-tuned
-    gpt-4o-mini, price read on 2026-12-03)' — never a file name."""
+def _prompt_input_price() -> tuple[float, str]:
+    """(dollars per million input tokens, how a reader cites it) for prompting the default provider's *base* model:
+    prompt engineering fine-tunes nothing, so its longer prompts pay the base model's input price (gpt-4o-mini:
+    $0.15), not the fine-tuned model's ($0.30, which the estimate once used)."""
     data = load_prices()
     name = data["default"]
     entry = data["prices"][name]
-    return f"${float(entry['input_per_m']):,.2f} per million input tokens ({name}, price read on {entry['read_on']})"
+    if entry.get("base_input_per_m") is not None:
+        return (float(entry["base_input_per_m"]),
+                f"{name}, the base model, price read on {entry.get('base_read_on', entry['read_on'])}")
+    return float(entry["input_per_m"]), f"{name}, fine-tuned, price read on {entry['read_on']}"
+
+
+def input_price_note() -> str:
+    """The input price the per-request figure uses, as a reader cites it: '$0.15 per million input tokens
+    (gpt-4o-mini, the base model, price read on 2026-12-04)' — never a file name."""
+    price, what = _prompt_input_price()
+    return f"${price:,.2f} per million input tokens ({what})"
 
 
 def prompt_inference_dollars_per_1k(profile: ProjectProfile, costs: dict[str, CostEstimate]) -> dict[str, float]:
-    """Extra input tokens per request x 1,000 requests x the input price (data/prices.yaml default entry)."""
-    data = load_prices()
-    price = float(data["prices"][data["default"]]["input_per_m"])
+    """Extra input tokens per request x 1,000 requests x the base model's input price (data/prices.yaml)."""
+    price = _prompt_input_price()[0]
     return {o: c.extra_inference_tokens * 1000 / 1e6 * price for o, c in costs.items()}
 
 

@@ -188,9 +188,7 @@ def _training(profile: ProjectProfile, option: str, family: str, results_dir: st
                    f"protocol's batch of {PROTOCOL.batch_size} is reached by accumulating gradients over "
                    f"{-(-PROTOCOL.batch_size // profile.batch_size)} micro-batches")]
           if profile.batch_size < PROTOCOL.batch_size else []),
-        Setting("max_steps", PROTOCOL.steps_for(max(n - val, 1)),
-                f"{src}: {PROTOCOL.epochs} epochs, at least {PROTOCOL.min_steps} and at most {PROTOCOL.max_steps} "
-                f"optimizer steps, up to {PROTOCOL.extend_factor:g}x while validation still improves"),
+        _steps(profile, max(n - val, 1), src),
         Setting("warmup_fraction", PROTOCOL.warmup_fraction, src),
         # bench/train.py `schedule`: a constant rate after the warm-up, so a run may go on past its budget while
         # validation improves (a decay to 0 at the budget would make those steps train at lr 0).
@@ -205,6 +203,22 @@ def _training(profile: ProjectProfile, option: str, family: str, results_dir: st
                 "can be chosen"),
         Setting("max_length", PROTOCOL.causal_max_length if family == "causal" else PROTOCOL.max_length, src),
     ]
+
+
+def _steps(profile: ProjectProfile, n_train: int, src: str) -> Setting:
+    """The protocol's step budget (what every measured run trained for), and never fewer steps than the cost
+    figures' epochs over all the training examples: the protocol caps at 320 steps, which for 20,000 examples was
+    a quarter of one pass while the time and the expected accuracy assumed three."""
+    protocol = PROTOCOL.steps_for(n_train)
+    passes = -(-profile.epochs * n_train // PROTOCOL.batch_size)
+    if passes <= protocol:
+        return Setting("max_steps", protocol, f"{src}: {PROTOCOL.epochs} epochs, at least {PROTOCOL.min_steps} and at "
+                                              f"most {PROTOCOL.max_steps} optimizer steps, up to "
+                                              f"{PROTOCOL.extend_factor:g}x while validation still improves")
+    return Setting("max_steps", passes, f"your {profile.epochs} epochs over {n_train:,} training examples at batch "
+                                        f"{PROTOCOL.batch_size}, what the time and cost figures assume (the "
+                                        f"protocol's cap of {PROTOCOL.max_steps} steps, {src}, would stop after "
+                                        f"{PROTOCOL.max_steps * PROTOCOL.batch_size / n_train:.2f} of an epoch)")
 
 
 def recipe(profile: ProjectProfile, option: str, results_dir: str | None = None) -> Recipe:
@@ -247,6 +261,7 @@ def recipe(profile: ProjectProfile, option: str, results_dir: str | None = None)
                                                                "measured LoRA run adapted (advisor/options.py "
                                                                "LORA_TARGETS; Hu et al. 2022)")]
         bits = _bits(fitted)
+        settings += _frozen_bf16(fitted)
         if bits:
             settings = _qlora(profile, settings, bits)
             what = ("QLoRA: the frozen model is loaded in 4-bit NF4" if bits == 4 else
@@ -266,7 +281,7 @@ def recipe(profile: ProjectProfile, option: str, results_dir: str | None = None)
                      Setting("init", "the class label words as text",
                              "recipe version 2 (bench/methods/prompt_tuning.py): Lester et al. 2021's class-label "
                              "init; in our recipe benchmark the text init was never the best of three")]
-        settings += _frozen_quantisation(fitted)
+        settings += _frozen_quantisation(fitted) + _frozen_bf16(fitted)
         settings += _checkpointing(fitted, settings)
         shard, shard_notes = _sharding(profile, fitted)
         return Recipe(option, family, tuple(settings + shard), {"class": "PromptTuningConfig", "kwargs": kwargs},
@@ -274,7 +289,7 @@ def recipe(profile: ProjectProfile, option: str, results_dir: str | None = None)
     if option == "prefix_tuning":
         kwargs = {"num_virtual_tokens": VIRTUAL_TOKENS, "task_type": task_type}
         settings += [Setting("num_virtual_tokens", VIRTUAL_TOKENS, method_src)]
-        settings += _frozen_quantisation(fitted)
+        settings += _frozen_quantisation(fitted) + _frozen_bf16(fitted)
         settings += _checkpointing(fitted, settings)
         shard, shard_notes = _sharding(profile, fitted)
         return Recipe(option, family, tuple(settings + shard), {"class": "PrefixTuningConfig", "kwargs": kwargs},
@@ -289,6 +304,10 @@ def recipe(profile: ProjectProfile, option: str, results_dir: str | None = None)
     if fitted is not None and fitted.optimizer.startswith("pure-bf16"):
         settings.append(Setting("weights_dtype", "bfloat16", "the configuration that fits your memory: pure bf16 "
                                                              "weights, no fp32 master copy (LLaMA-Factory's pure_bf16)"))
+        notes.append("Pure bf16 weights keep no fp32 master copy: bf16 holds 8 significant bits, so an update smaller "
+                     "than about 1/256 of a weight is rounded away, and at this learning rate many are. Use an "
+                     "optimizer with Kahan summation or stochastic rounding, or the mixed-precision configuration "
+                     "on more GPUs (sharded), if validation accuracy stalls.")
     settings += _checkpointing(fitted, settings)
     shard, shard_notes = _sharding(profile, fitted)
     return Recipe(option, family, tuple(settings + shard), None, notes=tuple(notes + shard_notes))
@@ -339,6 +358,16 @@ def _frozen_quantisation(fitted: Any) -> list[Setting]:
                     f"the configuration that fits your memory (advisor.costs ladder: {bits}-bit frozen weights); "
                     f"bitsandbytes as in artidoro/qlora qlora.py@7f4e95a (--bits {bits}); only the virtual tokens "
                     "train, in bf16")]
+
+
+def _frozen_bf16(fitted: Any) -> list[Setting]:
+    """A frozen model in bf16 when that is the configuration the memory figures assume: without it the script loads
+    fp32 weights (transformers 4.x's default), twice the memory the page said fits (an 8B model: 32 GB on a 24 GB
+    card)."""
+    if fitted is None or fitted.precision != "bf16" or _bits(fitted):
+        return []
+    return [Setting("weights_dtype", "bfloat16", "the configuration that fits your memory (advisor.costs ladder: "
+                                                 "bf16 frozen weights, 2 bytes per parameter)")]
 
 
 def _qlora(profile: ProjectProfile, settings: list[Setting], bits: int = 4) -> list[Setting]:
