@@ -325,11 +325,17 @@ def _fitting_config(profile: ProjectProfile, option: str) -> Any:
 def _sharding(profile: ProjectProfile, fitted: Any) -> tuple[list[Setting], list[str]]:
     """When the configuration that fits shards weights, gradients and optimizer state across the GPUs (ZeRO-3 /
     FSDP), the recipe says so and how to launch it: the generated script is a single-process loop."""
-    if fitted is None or not fitted.sharded:
-        return [], []
     from advisor.costs import gpu_count
 
     n = gpu_count(profile)
+    if fitted is not None and not fitted.sharded and n > 1:
+        # The time on the answer page divides the GPU-hours by the GPUs: data parallel, a full copy on each.
+        return [], [f"The training time assumes the {n} GPUs train in parallel (data parallel, a full copy of the "
+                    "model on each). The generated script is a single-process loop: launch the recipe's values with `accelerate launch "
+                    f"--num_processes {n}` (or torchrun with DDP); on one GPU it takes the GPU time shown, not the "
+                    "wall-clock time."]
+    if fitted is None or not fitted.sharded:
+        return [], []
     setting = Setting("sharding", f"FSDP FULL_SHARD (ZeRO-3) over {n} GPUs",
                       "the configuration that fits your memory (advisor.costs ladder): weights, gradients and "
                       "optimizer state split across the GPUs, Rajbhandari et al. 2020 (ZeRO stage 3)")

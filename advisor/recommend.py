@@ -314,7 +314,8 @@ def _learned_reasons(option: str, expected: Mapping[str, Any], points: Mapping[s
     # "Margin", not "uncertainty": the same page shows the difference's 10-90% interval from the size-and-data model,
     # which is wider; the margin is what the decision requires a difference to exceed (σ_diff × (z + decades)).
     unc = (f"decision margin ±{100 * margin:.1f} points, "
-           + (f"{far:.1f}x from the nearest evidence in model size and examples" if far >= 1.05 else
+           + (f"your model {far:.1f}x in size from the nearest model this option was compared with full "
+              "fine-tuning on (ours or published)" if far >= 1.05 else
               "next to the evidence") if shown else "decision margin: none where we measured" if margin <= 0 else
            "decision margin under 0.1 points, next to our measurements")
 

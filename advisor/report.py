@@ -37,9 +37,13 @@ def tie_sentence(rec: Recommendation) -> str | None:
     text = decision["why"]
     close = decision.get("close_calls") or []
     if close:
+        counted = [o for o in close if (decision.get("penalty_points") or {}).get(o, 0.0) > 0]
         text += (f" Close call: {', '.join(label(o) for o in close)} within {decision['close_call_width_points']} "
                  f"points of {label(rec.best)} (one standard deviation of a between-option difference in our "
-                 f"evaluation); {label(rec.best)} is the better bet.")
+                 f"evaluation); {label(rec.best)} is the better bet"
+                 + (f" — the decision counts {'that difference' if len(counted) == 1 else 'those differences'} "
+                    f"({', '.join(label(o) for o in counted)} scored lower for it), but a measurement on your data "
+                    "could reverse it." if counted else "."))
     if decision.get("settle_with"):
         text += f" To settle it, {decision['settle_with']}{_pilot_time(decision['settle_with'])}."
     return text
