@@ -561,7 +561,8 @@ class ServedCalibration:
                       "high": round(max(min(hi, 1.0), p), 4), "mode": mode, "decision_point": decision_point,
                       "basis": ("for a generation task the score is exact match on the written answer; "
                                 if getattr(profile, "task_kind", "classification") == "generation" else "")
-                               + f"{self.modes[mode]['rows']} measured runs ({mode} model: "
+                               + f"the {mode} model, fitted on {self.modes[mode]['rows']} of the {self.n_runs} "
+                               f"measured runs (the five options' runs; features: "
                                f"{', '.join(self.modes[mode]['features'])}); {zs_source}",
                       "provenance": prov}
         measured = self.measured_prompt(profile)

@@ -133,6 +133,12 @@ class Recommendation:
         }
 
 
+# How the decision's gaps are judged, in words a reader can check against the page: not at the 10-90% bounds it shows
+# (a reviewer read "judged at their lower bounds" against 0.70 and 0.50 and found a 20-point gap, not 14.2).
+JUDGED = ("judged conservatively (each option at its expected accuracy minus part of its own error spread, so the "
+          "more uncertain estimate counts lower)")
+
+
 def _scored(profile: ProjectProfile, table: DecisionTable, calibration: Any,
             points: Mapping[str, float] | None, margins: Mapping[str, float] | None = None,
             costs: Mapping[str, CostEstimate] | None = None, hits: list[bool] | None = None,
@@ -333,8 +339,7 @@ def _learned_reasons(option: str, expected: Mapping[str, Any], points: Mapping[s
         taken = min(d.penalty[option], max(rules[option], 0.0))
         judged = d.gap[option]  # what the margin is compared with: each option at its lower bound when selected
         # "3.9 below, beyond ±3.8, 0.6 count" read as an arithmetic slip: the judged gap was 4.4; both are said.
-        at_bounds = (f" and {100 * judged:.1f} judged at their lower bounds (the more uncertain estimate counts "
-                     f"lower)" if abs(judged - gap) >= 0.0005 else "")
+        at_bounds = (f" and {100 * judged:.1f} {JUDGED}" if abs(judged - gap) >= 0.0005 else "")
         counts = (f"beyond the {unc}, {100 * d.counted[option]:.1f} points count" if shown else
                   "next to our measurements the selected rule counts the whole difference")
         text = (f"{interval}, {versus(gap)} ({points[top]:.3f}){at_bounds}; {counts}: "
@@ -465,8 +470,8 @@ def recommend(profile: ProjectProfile | Mapping[str, Any], *, table_path: str | 
                                        f"{per_point / 100:.0f} points per point of expected accuracy below the best "
                                        f"feasible option beyond the decision margin of that difference (±"
                                        f"{100 * sd:.1f} points per decade from the evidence, 0 where measured)"
-                                       + (f"; each option judged {params.risk:g} error spreads below its expected "
-                                          "accuracy (best lower bound)" if params.risk else "")
+                                       + (f"; each option judged {params.risk:g} of its own error spread below its "
+                                          "expected accuracy" if params.risk else "")
                                        + "; weights chosen by leave-one-family-out inside the training tasks")
                               if points else "rules only (no expected accuracies)",
                               "decided_by": _decided_by(dec, rules, feasible, best, points) if points else "rules",
@@ -564,8 +569,7 @@ def _decided_text(d: Decision, rules: Mapping[str, float], feasible: Mapping[str
             return f"{abs(x):.1f} points {'above' if x >= 0 else 'below'}"
 
         gap_text = (f"is expected {side(raw)} {LABELS[alt]}" if abs(judged - raw) < 0.05 else
-                    f"is expected {side(raw)} {LABELS[alt]} and {side(judged)} it judged at their lower bounds (the "
-                    f"more uncertain estimate counts lower)")
+                    f"is expected {side(raw)} {LABELS[alt]} and {side(judged)} it {JUDGED}")
         return (f"The measured part decided: {LABELS[best]} {gap_text}, {_beyond(d.margin[alt], sd)}; the decision "
                 f"table alone would pick {LABELS[alt]} "
                 f"({rules[alt]:.0f} vs {rules[best]:.0f}).")
