@@ -120,7 +120,10 @@ def render(rec: Recommendation) -> str:
         lines.append(f"{r.rank:<3}{r.option:<20}{score}  {'yes' if r.feasible else 'NO':<9}"
                      + (f"{acc:>23}  {basis:<21}" if calibrated else "")
                      + f"{(human_duration(c.train_hours) if c.train_gpu_hours else '—'):>12}{memory}"
-                     f"{format_bytes(c.storage_bytes_per_task):>13}{c.extra_inference_tokens:>9}")
+                     # The provider stores what it trains, and a blocked option stores nothing: "0 B" read as a
+                     # measured size.
+                     f"{(format_bytes(c.storage_bytes_per_task) if r.feasible and (own_weights or not c.training_tokens) else '—'):>13}"
+                     f"{c.extra_inference_tokens:>9}")
     if own_weights:
         lines += ["", "Memory (the cheapest standard configuration that fits, per GPU):"]
         lines += [f"  {r.option:<20}{r.cost.memory_reason}" for r in rec.ranking if r.cost.memory_reason]
@@ -132,8 +135,8 @@ def render(rec: Recommendation) -> str:
         # With API access the bill is the provider's: its fine-tuning job per training token (the figure in the JSON
         # as provider_dollars) and prompting's extra input tokens per request.
         lines += ["", "Costs with your provider:"]
-        lines += [f"  {rec.label(r.option)}: {r.cost.notes}" for r in rec.ranking
-                  if r.feasible and r.cost.training_tokens]
+        lines += [f"  {rec.label(r.option)}: {r.cost.notes.removeprefix('provider fine-tuning: ')}"
+                  for r in rec.ranking if r.feasible and r.cost.training_tokens]
         lines += _prompt_cost_line(rec)
     if rec.profile.num_tasks > 1:
         t = totals(rec.profile, {r.option: r.cost for r in rec.ranking})

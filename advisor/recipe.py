@@ -198,9 +198,9 @@ def _training(profile: ProjectProfile, option: str, family: str, results_dir: st
         Setting("checkpoint", "best validation accuracy; equal accuracies: lower validation loss", src),
         Setting("patience_past_budget", PROTOCOL.patience, src),
         Setting("validation_examples", val,
-                "tuning-advisor judgement: the protocol held out min(256, max(32, n)) examples beyond n; from your "
-                f"{n:,} a fifth (at least 2 per class, at most 256 and half of them) — without it no checkpoint "
-                "can be chosen"),
+                "tuning-advisor judgement: the protocol held out min(256, max(32, n)) examples beyond n; here a "
+                f"fifth of your {n:,}, but at least 2 per class, at most 256, and never more than half — without it "
+                "no checkpoint can be chosen"),
         Setting("max_length", PROTOCOL.causal_max_length if family == "causal" else PROTOCOL.max_length, src),
     ]
 
