@@ -425,10 +425,19 @@ def recommend(profile: ProjectProfile | Mapping[str, Any], *, table_path: str | 
                 caveats.append(f"{LABELS[o]} {costs[o].memory_reason}.{qlora_note(costs[o].configuration)} "
                                "[advisor.costs ladder; Dettmers et al. 2022, 2023; Korthikanti et al. 2022]")
     if profile.budget_gpu_hours is not None:
-        top = ranking[0]
-        if top.cost.train_gpu_hours > profile.budget_gpu_hours:
-            caveats.append(f"{LABELS[top.option]} is estimated at {top.cost.train_gpu_hours:,.1f} GPU-hours per task, "
-                           f"over your budget of {profile.budget_gpu_hours:,.1f}; train on a subset or fewer epochs.")
+        # Every feasible option over the budget, with the share of the data that fits it (GPU-hours grow with
+        # examples x epochs) and what that does to the figures shown: they assume all the examples. The budget is
+        # not a constraint: a subset is a real way to stay within it, which blocking the option would hide.
+        for r in ranking:
+            hours, name = r.cost.train_gpu_hours, LABELS[r.option][0].upper() + LABELS[r.option][1:]
+            if r.feasible and hours > profile.budget_gpu_hours > 0:
+                fit = int(profile.labeled_examples * profile.budget_gpu_hours / hours)
+                caveats.append(f"{name} is estimated at {hours:,.2f} GPU-hours per task, over your budget "
+                               f"of {profile.budget_gpu_hours:,.2f}: about {fit:,} of your "
+                               f"{profile.labeled_examples:,} examples fit it at {profile.epochs} epochs (or fewer "
+                               "epochs); its expected accuracy above assumes all of them.")
+            elif r.feasible and hours > 0 and profile.budget_gpu_hours == 0:
+                caveats.append(f"{name} needs {hours:,.2f} GPU-hours per task; your budget is 0.")
     # A hybrid is offered only when every option it combines is feasible and scores above 0 here ("prompt tuning
     # per task" beside a prompt tuning scored 0 contradicted the ranking, issue 24 item 4); named in words.
     by_option = {r.option: r for r in ranking}

@@ -391,3 +391,20 @@ def test_serving_splits_over_the_gpus_only_when_one_does_not_hold_the_model():
     # A 70B model stays in bf16, split over the node's GPUs, before it is quantised to fit one.
     assert large.fits and large.plan.config.sharded and large.plan.config.precision == "bf16"
     assert "split over the GPUs" in large.configuration
+
+
+def test_a_budget_names_every_option_over_it_and_the_examples_that_fit():
+    from advisor import recommend
+
+    rec = recommend({"labeled_examples": 5000, "model_params_b": 7, "gpu_memory_gb": 80, "budget_gpu_hours": 0.1},
+                    with_counterfactuals=False, calibration=None)
+    over = [r for r in rec.ranking if r.feasible and r.cost.train_gpu_hours > 0.1]
+    assert over  # 7B on 5,000 examples: every trained option takes more than 0.1 GPU-hours
+    for r in over:
+        fit = int(5000 * 0.1 / r.cost.train_gpu_hours)
+        assert any(c.startswith(rec.label(r.option)[0].upper()) and f"about {fit:,} of your 5,000" in c
+                   for c in rec.caveats), r.option
+    # Within the budget: no caveat.
+    rich = recommend({"labeled_examples": 5000, "model_params_b": 7, "gpu_memory_gb": 80, "budget_gpu_hours": 100},
+                     with_counterfactuals=False, calibration=None)
+    assert not any("over your budget" in c for c in rich.caveats)
