@@ -143,13 +143,12 @@ def published_lr_applies(profile: ProjectProfile, option: str, family: str) -> b
     backbone (from about 1B)."""
     import math
 
+    from advisor.models import BENCH_BACKBONES, get_model
+
     if family != "causal" or option not in PUBLISHED_LR:
         return False
-    measured_b = MEASURED_PARAMS_B[FAMILY_BACKBONE[family]]
+    measured_b = get_model(BENCH_BACKBONES[FAMILY_BACKBONE[family]]).params_b  # the catalog's size of our backbone
     return math.log(profile.params_b / measured_b) > math.log(PUBLISHED_LR_PARAMS_B / profile.params_b)
-
-
-MEASURED_PARAMS_B = {"smollm2-135m": 0.135, "minilm": 0.0227}
 
 
 def _lr(option: str, family: str, results_dir: str | None, profile: ProjectProfile) -> Setting:
