@@ -309,7 +309,7 @@ class Feasibility:
     option: str
     fits: bool
     plan: MemoryPlan
-    available_gb: float  # usable per GPU (USABLE_SHARE of the GPU's memory)
+    usable_gb: float  # per GPU: USABLE_SHARE of its memory
     tried: int
     blocked: str = ""  # a configuration the profile asks for that the option cannot use at all
     floor_gb: float = 0.0  # the smallest configuration's per-GPU total: the floor no setting goes below
@@ -326,7 +326,7 @@ class Feasibility:
         if self.blocked:
             return self.blocked
         what = "serve" if self.plan.inference_total >= self.plan.train_total else "train"
-        usable = f"{self.available_gb:,.1f} GB usable per GPU ({USABLE_SHARE:.0%} of {self.gpu_gb:,.0f} GB)"
+        usable = f"{self.usable_gb:,.1f} GB usable per GPU ({USABLE_SHARE:.0%} of {self.gpu_gb:,.0f} GB)"
         if self.fits:
             return f"fits in {usable} with {self.configuration} ({self.needed_gb:,.1f} GB)"
         if self.option == "prompt_engineering":
@@ -339,7 +339,7 @@ class Feasibility:
 
     @property
     def gpu_gb(self) -> float:
-        return self.available_gb / USABLE_SHARE
+        return self.usable_gb / USABLE_SHARE
 
 
 def _shape(profile: ProjectProfile) -> tuple[int, int, int | None]:
