@@ -58,6 +58,17 @@ def main(repeats: int = 200) -> None:
             print(f"warm recommend(), {label}, {'with' if cf else 'without'} counterfactuals: p50 "
                   f"{statistics.median(times):.3f} ms, p95 {times[int(0.95 * len(times))]:.3f} ms over {len(times)} "
                   "calls")
+    if cal is not None:
+        # The calibrated path's share that is the expected accuracies alone (point, interval, provenance per option).
+        times = []
+        for _ in range(repeats):
+            for p in profiles:
+                t0 = time.perf_counter()
+                cal.expected(p)
+                times.append((time.perf_counter() - t0) * 1000)
+        times.sort()
+        print(f"expected accuracies alone (ServedCalibration.expected): p50 {statistics.median(times):.3f} ms over "
+              f"{len(times)} calls")
     print(f"load average while measuring (other work on this machine slows every figure): "
           f"{', '.join(f'{x:.1f}' for x in os.getloadavg())} on {os.cpu_count()} cores")
     cold = cold_cli()
