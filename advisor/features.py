@@ -44,11 +44,8 @@ def to_gain(score: float | np.ndarray, num_classes: float | np.ndarray) -> np.nd
 def from_gain(gain: float | np.ndarray, num_classes: float | np.ndarray, clip: bool = True) -> np.ndarray:
     """Back to the score scale, within [chance, 1]; `clip=False` keeps the linear value (the size model moves it
     before the answer bounds it: advisor.artifact.ServedCalibration.expected)."""
-    if isinstance(num_classes, (int, float)):  # one answer's classes: plain arithmetic (~3x faster than np.where)
-        c = 0.0 if num_classes <= 1 else 1.0 / float(num_classes)
-    else:
-        k = np.asarray(num_classes, dtype=float)
-        c = np.where(k <= 1, 0.0, 1.0 / np.maximum(k, 1.0))
+    k = np.asarray(num_classes, dtype=float)
+    c = np.where(k <= 1, 0.0, 1.0 / np.maximum(k, 1.0))
     g = np.asarray(gain, dtype=float)
     return (np.clip(g, 0.0, 1.0) if clip else g) * (1.0 - c) + c
 
