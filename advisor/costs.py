@@ -71,6 +71,12 @@ class CostEstimate:
     inference_memory_gb: float = 0.0
     memory_plan: dict[str, Any] | None = None
     gpus: int = 1  # the GPUs training runs on in parallel (advisor.costs.gpu_count)
+    # The labelled examples the training figures (FLOPs, hours) and the expected accuracy assume: all of them, or,
+    # under budget_gpu_hours, as many as the budget pays for (`budget_examples`, which may exceed them; None with
+    # no budget or nothing of ours to train). GPU-hours grow linearly with examples x epochs, so that count is the
+    # same for every number of examples with this model and compute: the counterfactuals read it as it is.
+    examples: int = 0
+    budget_examples: int | None = None
 
     @property
     def train_hours(self) -> float:
@@ -403,7 +409,7 @@ def estimate(profile: ProjectProfile, option: str, table: DecisionTable | None =
     n = profile.params_b * 1e9
     hidden, layers = model_shape(profile)
     seq = profile.avg_input_tokens + LABEL_TOKENS
-    tokens = profile.labeled_examples * profile.epochs * seq
+    tokens = profile.labeled_examples * profile.epochs * seq  # what a provider bills
     # Per GPU: train_gpu_hours are GPU-hours (what a budget and a bill count); the wall-clock time divides them by
     # the GPUs training in parallel (CostEstimate.train_hours).
     tflops = float(table.compute_tflops[profile.compute]) * 1e12
@@ -418,7 +424,7 @@ def estimate(profile: ProjectProfile, option: str, table: DecisionTable | None =
                  else "; give price_per_m_training_tokens for dollars")
         return CostEstimate(option, 0, 0.0, 0.0, 0.0, 0.0, 0, 0,
                             f"provider fine-tuning: {int(tokens):,} training tokens ({profile.epochs} epochs){money}",
-                            int(tokens), bill["dollars"])
+                            int(tokens), bill["dollars"], examples=profile.labeled_examples)
     fe = feasibility(profile, option, table)
     smallest = fe.floor_gb  # the same ladder's plans: computing them twice was a quarter of estimate()'s time
     base = dict(feasible_memory=fe.fits, configuration=fe.configuration, memory_reason=fe.reason(),
@@ -427,26 +433,41 @@ def estimate(profile: ProjectProfile, option: str, table: DecisionTable | None =
     if option == "prompt_engineering":
         extra = INSTRUCTION_TOKENS + shots * seq
         return CostEstimate(option, 0, 0.0, 0.0, fe.needed_gb, smallest, extra * 4, extra,
-                            f"no training; an instruction plus {shots} demonstrations in every request", **base)
+                            f"no training; an instruction plus {shots} demonstrations in every request",
+                            examples=profile.labeled_examples, **base)
+    # FLOPs per labelled example (its tokens x epochs); the figures are for the examples the budget pays for.
+    per_example = profile.epochs * seq
     if option == "full_finetuning":
-        flops = 6 * n * tokens
+        flops = 6 * n * per_example
         # Gradient checkpointing recomputes the forward pass: 8 N T instead of 6 N T (Korthikanti et al. 2022).
         flops *= 8 / 6 if fe.plan.config.checkpointing else 1
-        return CostEstimate(option, int(n), flops, flops / tflops / 3600, fe.needed_gb, smallest, int(2 * n), 0,
-                            f"all weights, {profile.epochs} epochs; a full bf16 copy per task", **base)
-    trainable = trainable_params(option, n, hidden, layers, rank=profile.lora_rank)
-    if option == "prompt_tuning":
-        flops = 4 * n * tokens * (seq + SOFT_PROMPT_TOKENS) / seq
-        extra, note = SOFT_PROMPT_TOKENS, f"{SOFT_PROMPT_TOKENS} virtual tokens at the input"
-    elif option == "prefix_tuning":
-        flops = 4 * n * tokens
-        extra, note = PREFIX_TOKENS, f"{PREFIX_TOKENS} key/value positions at every layer"
+        trainable, stored, extra = n, 2 * n, 0
+        note = f"all weights, {profile.epochs} epochs; a full bf16 copy per task"
     else:
-        flops = 4 * n * tokens
-        extra, note = 0, f"rank {profile.lora_rank} on query/value; merged into the weights for serving"
-    flops *= 6 / 4 if fe.plan.config.checkpointing else 1  # one more forward pass (2 N T)
-    return CostEstimate(option, int(trainable), flops, flops / tflops / 3600, fe.needed_gb, smallest,
-                        int(trainable * 4), extra, note, **base)
+        trainable = trainable_params(option, n, hidden, layers, rank=profile.lora_rank)
+        stored = trainable * 4
+        if option == "prompt_tuning":
+            flops = 4 * n * per_example * (seq + SOFT_PROMPT_TOKENS) / seq
+            extra, note = SOFT_PROMPT_TOKENS, f"{SOFT_PROMPT_TOKENS} virtual tokens at the input"
+        elif option == "prefix_tuning":
+            flops = 4 * n * per_example
+            extra, note = PREFIX_TOKENS, f"{PREFIX_TOKENS} key/value positions at every layer"
+        else:
+            flops = 4 * n * per_example
+            extra, note = 0, f"rank {profile.lora_rank} on query/value; merged into the weights for serving"
+        flops *= 6 / 4 if fe.plan.config.checkpointing else 1  # one more forward pass (2 N T)
+    hours_per_example = flops / tflops / 3600
+    used, covered = profile.labeled_examples, None
+    if profile.budget_gpu_hours is not None and hours_per_example > 0:
+        # GPU-hours (the budget's unit) over GPU-hours per example; the small tolerance keeps a budget computed as
+        # exactly k examples' hours from flooring to k - 1.
+        covered = int(profile.budget_gpu_hours / hours_per_example * (1 + 1e-9))
+        used = min(used, covered)
+        if used < profile.labeled_examples:
+            note += (f"; budget_gpu_hours={profile.budget_gpu_hours:g} pays for {used:,} of the "
+                     f"{profile.labeled_examples:,} examples")
+    return CostEstimate(option, int(trainable), flops * used, hours_per_example * used, fe.needed_gb, smallest,
+                        int(stored), extra, note, examples=used, budget_examples=covered, **base)
 
 
 @dataclass(frozen=True)

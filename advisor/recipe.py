@@ -176,6 +176,17 @@ def _training(profile: ProjectProfile, option: str, family: str, results_dir: st
     # A fifth of the user's examples, at least 2 per class, at most 256, never more than half of them: the
     # protocol's floor of 32 held-out rows came on top of n; from 16 examples it asked for 32.
     val = min(max(2 * profile.num_classes, min(PROTOCOL.val_max, n // 5)), max(n // 2, 1))
+    train = max(n - val, 1)
+    budget: list[Setting] = []
+    if profile.budget_gpu_hours is not None and profile.model_access == "weights":
+        from advisor.costs import estimate
+
+        c = estimate(profile, option)  # the answer's own cost figure: the examples its time and accuracy are for
+        if c.budget_examples is not None and c.examples < train:
+            train = max(c.examples, 1)
+            budget = [Setting("max_train_examples", train,
+                              f"your budget_gpu_hours={profile.budget_gpu_hours:g} pays for {c.examples:,} examples "
+                              f"at {profile.epochs} epochs (advisor.costs); the script samples them at random")]
     return [
         _lr(option, family, results_dir, profile),
         Setting("head_learning_rate", PROTOCOL.head_lr,
@@ -187,7 +198,8 @@ def _training(profile: ProjectProfile, option: str, family: str, results_dir: st
                    f"protocol's batch of {PROTOCOL.batch_size} is reached by accumulating gradients over "
                    f"{-(-PROTOCOL.batch_size // profile.batch_size)} micro-batches")]
           if profile.batch_size < PROTOCOL.batch_size else []),
-        _steps(profile, max(n - val, 1), src),
+        _steps(profile, train, src),
+        *budget,
         Setting("warmup_fraction", PROTOCOL.warmup_fraction, src),
         # bench/train.py `schedule`: a constant rate after the warm-up, so a run may go on past its budget while
         # validation improves (a decay to 0 at the budget would make those steps train at lr 0).
@@ -436,6 +448,7 @@ def main():
     ap.add_argument("--text-column", default="text")
     ap.add_argument("--label-column", default="label")
     ap.add_argument("--max-steps", type=int, default=RECIPE["max_steps"])
+    ap.add_argument("--max-train-examples", type=int, default=RECIPE.get("max_train_examples"))
     ap.add_argument("--output", default="tuned")
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--no-quantize", action="store_true",
@@ -450,6 +463,8 @@ def main():
     random.shuffle(rows)
     n_val = min(RECIPE["validation_examples"], len(rows) // 2)
     val, train = rows[:n_val], rows[n_val:]
+    if args.max_train_examples:  # what the budget pays for (a random sample: the rows were shuffled)
+        train = train[:args.max_train_examples]
     tok = AutoTokenizer.from_pretrained(args.model)
     if tok.pad_token is None:  # causal LMs ship without one
         tok.pad_token = tok.eos_token
@@ -680,6 +695,8 @@ def plan(rec: Any) -> list[Step]:
         if c.train_gpu_hours:
             cost = (f"{_training_time(c)} of training on compute '{p.compute}'"
                     + (f", {c.configuration}" if c.configuration else "")
+                    + (f", on the {c.examples:,} of your {p.labeled_examples:,} examples your budget pays for"
+                       if c.budget_examples is not None and c.examples < p.labeled_examples else "")
                     + f" (the cost model: {p.epochs} epochs; the recipe's step budget may differ)")
         else:
             from advisor.costs import format_dollars

@@ -186,6 +186,31 @@ def _variant(profile: ProjectProfile, **changes: object) -> ProjectProfile:
     return clone
 
 
+def _option_sizes(n: int, costs: Mapping[str, Any]) -> dict[str, int]:
+    """Per option, the examples its expected accuracy is read at: all `n`, or as many as budget_gpu_hours pays for
+    where that is fewer (CostEstimate.budget_examples: the same count for any n with this model and compute);
+    at least 1, the calibration's smallest size."""
+    out = {}
+    for o in OPTIONS:
+        covered = getattr(costs[o], "budget_examples", None)  # a Fit (memory only) carries none
+        out[o] = max(min(n, covered) if covered is not None else n, 1)
+    return out
+
+
+def _may_bind(costs: Mapping[str, Any], n: int, speedup: float) -> bool:
+    """Whether a budget could pay for fewer than `n` examples of some option once its GPU-hours per example are
+    `1/speedup` times these (another compute level: its throughput; another model: its size). Another memory
+    configuration can add at most one forward pass, x1.5 (advisor.costs.estimate), so a cap that stays above n by
+    that much cannot bind, and the memory verdicts alone (fits_all, a fifth of the time) decide the variant."""
+    return any(c.budget_examples is not None and c.budget_examples * speedup / 1.5 < n
+               for c in costs.values() if hasattr(c, "budget_examples"))
+
+
+def _at(by_size: Mapping[int, Mapping[str, float]], sizes: Mapping[str, int]) -> dict[str, float]:
+    """Each option's value at its own size."""
+    return {o: by_size[sizes[o]][o] for o in OPTIONS}
+
+
 # Realistic changes, smallest first: a team can usually label 2-4x more (or use a half), move one compute level or
 # one goal level, pick a model about 3x or 10x larger or smaller, or serve 10x more tasks. "With 0 examples" is not
 # a change anyone makes to a project that has data (issue 20), so the example factors never reach 0.
@@ -209,23 +234,47 @@ def counterfactuals(profile: ProjectProfile, table: DecisionTable | None = None,
     n = profile.labeled_examples
     more = [(f, n * f) for f in _MORE if n * f <= _MAX_EXAMPLES]
     fewer = [(f, n // f) for f in _FEWER if n // f >= 1 and n // f != n]
+    same_model_costs = costs or estimate_all(profile, table)  # recommend() passes the ones it computed
+    # With a GPU-hour budget each trained option's figures are read at the examples the budget pays for (the same
+    # count for every number of examples with this model and compute); with none, every option at the variant's n.
+    budget = profile.budget_gpu_hours is not None
     sizes = sorted({n, *(m for _, m in more), *(m for _, m in fewer)} - {0})
+    if budget:
+        sizes = sorted({*sizes, *(s for m in sizes for s in _option_sizes(m, same_model_costs).values())})
     if calibration is not None and sizes:
         by_size = calibration.points_by_size(profile, sizes)
         margins = calibration.margins(profile, sizes)
     else:
         by_size, margins = {}, {}
 
-    same_model_costs = costs or estimate_all(profile, table)  # recommend() passes the ones it computed
     base_hits = hits or rule_hits(profile, table)
     dparams = (calibration.decision(profile)[0], calibration.spread(profile)) if calibration is not None else None
 
+    def sized(p: ProjectProfile, size: int, costs_p: Mapping[str, Any], pts: Any, mg: Any) -> tuple[Any, Any]:
+        """The points and margins `_pick` reads for variant `p` with `size` examples: per option at its budgeted
+        size. `pts`/`mg` map sizes to values (computed for `p`'s model); sizes they lack are computed here."""
+        if not budget or not pts:
+            return (pts or {}).get(size), (mg or {}).get(size)
+        per = _option_sizes(size, costs_p)
+        missing = sorted(set(per.values()) - set(pts))
+        if missing:  # a compute variant's budget pays for another count (points do not read compute)
+            pts.update(calibration.points_by_size(p, missing))
+            mg.update(calibration.margins(p, missing))
+        return _at(pts, per), _at(mg, per)
+
     def best_at(p: ProjectProfile, size: int, changed: str | None = None) -> tuple[str, bool]:
         hits = rule_hits(p, table, base_hits, frozenset((changed,))) if changed else base_hits
-        # The rules read only the memory verdicts, which the number of examples, the goal and the number of tasks do
-        # not change; the compute level sets the memory (and GPUs) available, so its variants are priced anew.
-        costs_p = fits_all(p, table) if changed == "compute" else same_model_costs
-        return _pick(p, table, calibration, by_size.get(size), margins.get(size), costs_p, hits, dparams)
+        # The rules read only the memory verdicts (and, with a budget, the examples it pays for), which the number
+        # of examples, the goal and the number of tasks do not change; the compute level sets the memory (and GPUs)
+        # available and the hours per example, so its variants are priced anew.
+        if changed == "compute":
+            tflops = table.compute_tflops
+            ratio = float(tflops[p.compute]) / float(tflops[profile.compute])
+            costs_p = estimate_all(p, table) if _may_bind(same_model_costs, n, ratio) else fits_all(p, table)
+        else:
+            costs_p = same_model_costs
+        pts, mg = sized(p, size, costs_p, by_size, margins)
+        return _pick(p, table, calibration, pts, mg, costs_p, hits, dparams)
 
     if best is None:
         best, ok = best_at(profile, n)
@@ -271,11 +320,14 @@ def counterfactuals(profile: ProjectProfile, table: DecisionTable | None = None,
                 # Another model: the prompting measured with the user's own model (advisor pilot --model) does not carry.
                 variant = _variant(profile, model_params_b=size_b, model=None, prompt_accuracy=None,
                                    prompt_accuracy_n=None)
+                costs_v = estimate_all(variant, table) if _may_bind(same_model_costs, n, b / size_b) \
+                    else fits_all(variant, table)
                 pts = mg = None
                 if calibration is not None and n > 0:
-                    pts = calibration.points_by_size(variant, [n])[n]
-                    mg = calibration.margins(variant, [n])[n]
-                what = change(_pick(variant, table, calibration, pts, mg, costs=fits_all(variant, table),
+                    at = sorted(set(_option_sizes(n, costs_v).values()) | {n})
+                    pts, mg = sized(variant, n, costs_v, calibration.points_by_size(variant, at),
+                                    calibration.margins(variant, at))
+                what = change(_pick(variant, table, calibration, pts, mg, costs=costs_v,
                                      hits=rule_hits(variant, table, base_hits, frozenset(("model_params_b", "model"))),
                                      dparams=dparams))
                 if what:
@@ -387,9 +439,29 @@ def recommend(profile: ProjectProfile | Mapping[str, Any], *, table_path: str | 
     costs = estimate_all(profile, table)
     trains = profile.labeled_examples > 0
     expected: dict[str, Any] = calibration.expected(profile) if calibration is not None and trains else {}
+    # Under budget_gpu_hours an option trains on the examples the budget pays for: its expected accuracy is read
+    # there (one expected() per distinct count), as its time and cost already are (advisor.costs.estimate).
+    sizes = _option_sizes(profile.labeled_examples, costs)
+    if expected:
+        n = max(profile.labeled_examples, 1)
+        for size in sorted(set(sizes.values()) - {n}):
+            at = calibration.expected(_variant(profile, labeled_examples=size))
+            for o in OPTIONS:
+                if sizes[o] == size:
+                    e = at[o]
+                    e["basis"] += (f"; read at the {costs[o].budget_examples:,} examples your budget of "
+                                   f"{profile.budget_gpu_hours:g} GPU-hours pays for ({profile.epochs} epochs), not "
+                                   f"all {profile.labeled_examples:,}")
+                    e["examples"] = size
+                    expected[o] = e
+        if len(set(sizes.values())) > 1:
+            # A difference to full fine-tuning is shown only between figures read at the same number of examples.
+            for o in OPTIONS:
+                if sizes[o] != sizes["full_finetuning"]:
+                    expected[o].pop("vs_full_finetuning", None)
     # Decisions use the unclipped predictions (advisor.decision); the displayed point is clipped to 0-1.
     points = {o: expected[o].pop("decision_point") for o in OPTIONS} if expected else None
-    margins = calibration.margins(profile, [profile.labeled_examples])[profile.labeled_examples] if points else None
+    margins = _at(calibration.margins(profile, sorted(set(sizes.values()))), sizes) if points else None
     hits = rule_hits(profile, table)
     scores, dec, order = _scored(profile, table, calibration, points, margins, costs=costs, hits=hits)
     feasible = {o: scores[o].feasible for o in OPTIONS}
@@ -425,19 +497,20 @@ def recommend(profile: ProjectProfile | Mapping[str, Any], *, table_path: str | 
                 caveats.append(f"{LABELS[o]} {costs[o].memory_reason}.{qlora_note(costs[o].configuration)} "
                                "[advisor.costs ladder; Dettmers et al. 2022, 2023; Korthikanti et al. 2022]")
     if profile.budget_gpu_hours is not None:
-        # Every feasible option over the budget, with the share of the data that fits it (GPU-hours grow with
-        # examples x epochs) and what that does to the figures shown: they assume all the examples. The budget is
-        # not a constraint: a subset is a real way to stay within it, which blocking the option would hide.
-        for r in ranking:
-            hours, name = r.cost.train_gpu_hours, LABELS[r.option][0].upper() + LABELS[r.option][1:]
-            if r.feasible and hours > profile.budget_gpu_hours > 0:
-                fit = int(profile.labeled_examples * profile.budget_gpu_hours / hours)
-                caveats.append(f"{name} is estimated at {hours:,.2f} GPU-hours per task, over your budget "
-                               f"of {profile.budget_gpu_hours:,.2f}: about {fit:,} of your "
-                               f"{profile.labeled_examples:,} examples fit it at {profile.epochs} epochs (or fewer "
-                               "epochs); its expected accuracy above assumes all of them.")
-            elif r.feasible and hours > 0 and profile.budget_gpu_hours == 0:
-                caveats.append(f"{name} needs {hours:,.2f} GPU-hours per task; your budget is 0.")
+        # The budget is a constraint on each option's data, not a verdict on the option: training on the examples
+        # it pays for is a real way to stay within it (advisor.costs.estimate). Said once, for every feasible
+        # option it binds; an option it leaves too few examples is blocked by the table's own minimums (rules).
+        bound = [r for r in ranking if r.feasible and r.cost.budget_examples is not None
+                 and r.cost.examples < profile.labeled_examples]
+        if bound:
+            each = [f"{LABELS[r.option]} on {r.cost.examples:,} (all of them would take "
+                    f"{r.cost.train_gpu_hours * profile.labeled_examples / max(r.cost.examples, 1):,.2f} GPU-hours)"
+                    for r in bound]
+            caveats.append(f"Your budget of {profile.budget_gpu_hours:g} GPU-hours per task pays for training "
+                           f"{', '.join(each[:-1]) + ' and ' + each[-1] if len(each) > 1 else each[0]} of your "
+                           f"{profile.labeled_examples:,} examples at {profile.epochs} epochs; fewer epochs would "
+                           "fit more. Their expected accuracy, time and cost are for those examples, and their "
+                           "recipes sample them. [advisor.costs]")
     # A hybrid is offered only when every option it combines is feasible and scores above 0 here ("prompt tuning
     # per task" beside a prompt tuning scored 0 contradicted the ranking, issue 24 item 4); named in words.
     by_option = {r.option: r for r in ranking}

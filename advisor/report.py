@@ -71,6 +71,9 @@ def ranking_rows(rec: Recommendation) -> list[dict[str, Any]]:
             "vs full fine-tuning [10-90%], points": f"{vs[0]} {vs[1]}" if vs else None,
             "basis": (e or {}).get("provenance", {}).get("kind", ""),
             "training time": human_duration(c.train_hours) if c.train_gpu_hours else "—",
+            # Under a budget, the examples each option's figures are for (advisor.costs.estimate).
+            "examples trained on": (f"{c.examples:,}" + (" (budget)" if c.examples < rec.profile.labeled_examples
+                                                         else "")) if c.budget_examples is not None else "—",
             # API access: the provider's hardware holds the weights; there is no memory of yours to size.
             "memory GB per GPU": round(c.train_memory_gb, 1) if weights else None,
             "configuration": c.configuration or "—",
@@ -83,6 +86,9 @@ def ranking_rows(rec: Recommendation) -> list[dict[str, Any]]:
         })
     # The gap column only where an option was not measured here (it is the 10-90% interval of the difference the
     # decision rests on, free of the task's difficulty); left out the same way on the page and in the downloads.
+    if rec.profile.budget_gpu_hours is None:  # the column only says something under a budget
+        for row in rows:
+            del row["examples trained on"]
     if not any(row["vs full fine-tuning [10-90%], points"] for row in rows):
         for row in rows:
             del row["vs full fine-tuning [10-90%], points"]

@@ -106,6 +106,47 @@ def _blocking(profile: ProjectProfile, table: DecisionTable, costs: Mapping[str,
             blocked = ()
         if blocked:
             out.append((c, blocked))
+    if profile.budget_gpu_hours is not None:
+        out += _budget_blocking(profile, table, costs, out)
+    return out
+
+
+@dataclass(frozen=True)
+class OverBudget:
+    """A data constraint that blocks an option at the examples its budget pays for (costs[o].budget_examples),
+    though not at all the user's examples: the table's own minimums, applied to what the option would train on."""
+
+    constraint: Any
+    covered: int
+
+    @property
+    def id(self) -> str:
+        return self.constraint.id
+
+
+def _budget_blocking(profile: ProjectProfile, table: DecisionTable, costs: Mapping[str, Any],
+                     already: list[tuple[Any, tuple[str, ...]]]) -> list[tuple[Any, tuple[str, ...]]]:
+    out = []
+    n = profile.labeled_examples
+    for o in OPTIONS:
+        covered = getattr(costs[o], "budget_examples", None)  # a Fit (memory only) carries none
+        if covered is None or covered >= n:
+            continue
+        fewer = None
+        for c in table.constraints:
+            if o not in c.infeasible or any(b is c and o in opts for b, opts in already):
+                continue
+            if c.check == "examples_per_class":
+                hit = covered < c.min_per_class * profile.num_classes
+            elif c.when is not None and "labeled_examples" in c.when:
+                if fewer is None:
+                    fewer = object.__new__(type(profile))  # a copy with fewer examples, already validated
+                    fewer.__dict__.update(profile.__dict__, labeled_examples=covered)
+                hit = matches(c.when, fewer)
+            else:
+                hit = False
+            if hit:
+                out.append((OverBudget(c, covered), (o,)))
     return out
 
 
@@ -135,6 +176,13 @@ def scores_and_feasible(profile: ProjectProfile, table: DecisionTable, costs: Ma
 
 def _blocked_sentence(c: Any, option: str, profile: ProjectProfile, costs: Mapping[str, Any]) -> str:
     """Why constraint `c` blocks `option`, in the words the page shows."""
+    if isinstance(c, OverBudget):
+        k = c.constraint
+        return (f"Your budget of {profile.budget_gpu_hours:g} GPU-hours pays for training on {c.covered:,} of your "
+                f"{profile.labeled_examples:,} examples ({profile.epochs} epochs): {k.reason[0].lower()}{k.reason[1:]}"
+                + (f" It needs {k.min_per_class} x {profile.num_classes} classes = "
+                   f"{k.min_per_class * profile.num_classes:,}." if k.check == "examples_per_class" else "")
+                + f" [{k.id}; {k.source}; advisor.costs]")
     if c.when is not None:
         return f"{c.reason} [{c.id}; {c.source}]"
     if c.check == "training_memory":

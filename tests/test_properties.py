@@ -330,6 +330,37 @@ def test_the_compute_counterfactual_agrees_with_the_answer_at_that_level(cal, da
     assert not said, said
 
 
+@SETTINGS
+@given(valid_profiles)
+def test_the_examples_and_model_counterfactuals_come_true(cal, data):
+    """'With 4x more labeled examples (N instead of M), X would overtake Y' and 'With a 3x larger model (...)' must be
+    what recommend() answers for that profile — with a GPU-hour budget too, where each option trains on what the
+    budget pays for (the same count for every number of examples, but another one for another model)."""
+    import re
+
+    rec = recommend(data, calibration=cal)
+    for sentence in rec.counterfactuals:
+        if not rec.ranking[0].feasible:
+            return
+        m = re.match(r"With \S+ (?:more|fewer) labeled examples \(([\d,]+) instead", sentence)
+        size = re.match(r"With a \S+ (?:larger|smaller) model \(([\d.]+)(M|B) instead", sentence)
+        if m:
+            there = {**data, "labeled_examples": int(m.group(1).replace(",", ""))}
+        elif size and rec.profile.model_access == "weights":
+            b = float(size.group(1)) / (1000 if size.group(2) == "M" else 1)
+            # The sentence rounds the size to 3 significant digits: ask for the size it computed.
+            exact = [f * rec.profile.params_b for f in (3.0, 10.0, 1 / 3.0, 0.1)]
+            there = {**data, "model_params_b": min(exact, key=lambda x: abs(x - b)), "model": None}
+        else:
+            continue
+        other = recommend(there, with_counterfactuals=False, calibration=cal)
+        if "would overtake" in sentence:
+            assert other.ranking[0].feasible and sentence.startswith(sentence.split(",")[0]) and \
+                f", {LABELS[other.best]} would overtake" in sentence, (sentence, other.best)
+        elif "no option would be feasible" in sentence:
+            assert not other.ranking[0].feasible, sentence
+
+
 def test_options_held_at_the_ceiling_are_level_not_plus_zero(cal):
     from advisor.artifact import UNMEASURED_CEILING
     from advisor.report import gap_line, ranking_rows
