@@ -19,6 +19,9 @@ CASES = {
         "iteration_speed": "fast"},
     "50 binary examples, 8B, one datacenter GPU": {"labeled_examples": 50, "model_params_b": 8, "num_classes": 2,
                                                    "compute": "medium"},
+    # The budget as a constraint: each trained option trains on the examples 0.1 GPU-hours pay for.
+    "5,000 examples, 7B, one 80 GB GPU, a budget of 0.1 GPU-hours": {
+        "labeled_examples": 5000, "model_params_b": 7, "gpu_memory_gb": 80, "budget_gpu_hours": 0.1},
 }
 
 
@@ -39,8 +42,10 @@ def show(title: str, profile) -> None:
         acc = f"{e['point']:.3f} [{e['low']:.2f}-{e['high']:.2f}]" if e else "—"
         dist = (e.get("provenance") or {}).get("decades_from_evidence")
         score = f"{r.score:5.1f}" if r.feasible else f"{'—':>5}"  # an infeasible option has no score (as on the page)
+        trained_on = (f", trains on {r.cost.examples:,} (budget)" if r.cost.budget_examples is not None
+                      and r.cost.examples < rec.profile.labeled_examples else "")
         print(f"   {r.rank}. {LABELS[r.option]:<20} score {score} (table {r.rules_score:5.1f})  "
-              f"{'feasible' if r.feasible else 'infeasible':<10} expected {acc}"
+              f"{'feasible' if r.feasible else 'infeasible':<10} expected {acc}{trained_on}"
               + (f", {dist} decades from the evidence, margin ±{d['margin_points'][r.option]} points"
                  if dist is not None else ""))
     for c in rec.counterfactuals:
