@@ -298,6 +298,24 @@ def counterfactuals(profile: ProjectProfile, table: DecisionTable | None = None,
             if what:
                 out.append(f"With {f}x {direction} labeled examples ({size:,} instead of {n:,}), {what}")
                 break
+    if budget and profile.budget_gpu_hours > 0 and profile.model_access == "weights":
+        # A budget that binds (or would): 2-10x more or less of it moves each option's examples with it.
+        b = profile.budget_gpu_hours
+        for direction, factors in (("more", _MORE), ("less", _FEWER)):
+            for f in factors:
+                speedup = f if direction == "more" else 1 / f
+                if not _may_bind(same_model_costs, n, speedup) and not (direction == "more" and _may_bind(
+                        same_model_costs, n, 1.0)):
+                    continue  # neither now nor there does the budget pay for fewer than all the examples
+                variant = _variant(profile, budget_gpu_hours=b * speedup)
+                costs_v = estimate_all(variant, table)
+                pts, mg = sized(variant, n, costs_v, by_size, margins)
+                what = change(_pick(variant, table, calibration, pts, mg, costs_v,
+                                    rule_hits(variant, table, base_hits, frozenset(("budget_gpu_hours",))), dparams))
+                if what:
+                    out.append(f"With {f}x {direction} GPU-hour budget ({b * speedup:,.3g} instead of {b:,.3g}), "
+                               f"{what}")
+                    break
     levels_of = [("accuracy_goal", "accuracy goal")]
     if profile.model_access == "weights":
         levels_of.insert(0, ("compute", "compute"))

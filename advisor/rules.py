@@ -159,12 +159,35 @@ def _raw_sums(table: DecisionTable, hits: list[bool]) -> dict[str, float]:
     return raw
 
 
+def budgeted_hits(profile: ProjectProfile, table: DecisionTable, costs: Mapping[str, Any],
+                  hits: list[bool]) -> dict[str, list[bool]]:
+    """Per option whose budget pays for fewer examples than the profile has (CostEstimate.budget_examples): the rule
+    hits at that count. The option is judged on the data it trains on — 12 examples of a 20-class task are not
+    "thousands of labels" because the user holds 5,000 (the other options keep the profile's hits)."""
+    out: dict[str, list[bool]] = {}
+    if profile.budget_gpu_hours is None:
+        return out
+    at: dict[int, list[bool]] = {}
+    for o in OPTIONS:
+        covered = getattr(costs[o], "budget_examples", None)  # a Fit (memory only) carries none
+        if covered is None or covered >= profile.labeled_examples:
+            continue
+        if covered not in at:
+            fewer = object.__new__(type(profile))  # a copy with fewer examples, already validated
+            fewer.__dict__.update(profile.__dict__, labeled_examples=covered)
+            at[covered] = rule_hits(fewer, table, hits, frozenset(("labeled_examples",)))
+        out[o] = at[covered]
+    return out
+
+
 def scores_and_feasible(profile: ProjectProfile, table: DecisionTable, costs: Mapping[str, Any],
                         hits: list[bool]) -> tuple[dict[str, float], dict[str, bool], dict[str, int]]:
     """(0-100 score, feasible, number of blocking constraints) per option — all the counterfactual search's hot path
     (~12 variants per answer) needs: the same sums and verdicts as score_options, without Reason or RuleScore
     objects."""
     raw = _raw_sums(table, hits)
+    for o, own in budgeted_hits(profile, table, costs, hits).items():
+        raw[o] = _raw_sums(table, own)[o]
     blockers = dict.fromkeys(OPTIONS, 0)
     for _, options in _blocking(profile, table, costs, hits):
         for o in options:
@@ -202,10 +225,11 @@ def score_options(profile: ProjectProfile, table: DecisionTable, costs: dict[str
         hits = rule_hits(profile, table)
     raw = {o: 0.0 for o in OPTIONS}
     reasons: dict[str, list[Reason]] = {o: [] for o in OPTIONS}
+    own = budgeted_hits(profile, table, costs, hits)
     for i, rule in enumerate(table.rules):
-        if not hits[i]:
-            continue
         for option in OPTIONS:
+            if not own.get(option, hits)[i]:
+                continue
             effect = rule.effects[option]
             if effect == 0:
                 continue

@@ -456,6 +456,15 @@ def test_a_budget_too_small_for_the_tables_minimum_blocks_the_option_with_the_re
     ft = rec.option("full_finetuning")
     assert not ft.feasible and ft.cost.examples < 80
     assert "pays for training on" in ft.infeasible_reasons[0] and "data.per_class_full_ft" in ft.infeasible_reasons[0]
+    # Each option is judged by the table on the data it trains on: LoRA's 49 examples are not "thousands of labels".
+    lora, pe = rec.option("lora"), rec.option("prompt_engineering")
+    assert lora.cost.examples < 1000 and pe.cost.examples == 5000
+    thousands = [x.rule for x in pe.reasons if x.factor == "labeled_examples"]
+    assert thousands and not any(x.rule in thousands for x in lora.reasons)
+    # Ten times less budget leaves LoRA 4 examples (blocked: 10 or fewer), and the counterfactual says so.
+    assert rec.best == "lora"
+    assert "With 10x less GPU-hour budget (0.0002 instead of 0.002), prompt engineering would overtake LoRA." in \
+        recommend(rec.profile, calibration=None).counterfactuals
     # A budget of 0 pays for no training: every trained option is blocked by the table's "no labeled examples".
     none = recommend({"labeled_examples": 5000, "model_params_b": 7, "gpu_memory_gb": 80, "budget_gpu_hours": 0},
                      with_counterfactuals=False, calibration=None)

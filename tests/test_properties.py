@@ -332,7 +332,7 @@ def test_the_compute_counterfactual_agrees_with_the_answer_at_that_level(cal, da
 
 @SETTINGS
 @given(valid_profiles)
-def test_the_examples_and_model_counterfactuals_come_true(cal, data):
+def test_the_examples_model_and_budget_counterfactuals_come_true(cal, data):
     """'With 4x more labeled examples (N instead of M), X would overtake Y' and 'With a 3x larger model (...)' must be
     what recommend() answers for that profile — with a GPU-hour budget too, where each option trains on what the
     budget pays for (the same count for every number of examples, but another one for another model)."""
@@ -344,7 +344,11 @@ def test_the_examples_and_model_counterfactuals_come_true(cal, data):
             return
         m = re.match(r"With \S+ (?:more|fewer) labeled examples \(([\d,]+) instead", sentence)
         size = re.match(r"With a \S+ (?:larger|smaller) model \(([\d.]+)(M|B) instead", sentence)
-        if m:
+        budget = re.match(r"With (\d+)x (more|less) GPU-hour budget", sentence)
+        if budget:
+            f = int(budget.group(1))
+            there = {**data, "budget_gpu_hours": data["budget_gpu_hours"] * (f if budget.group(2) == "more" else 1 / f)}
+        elif m:
             there = {**data, "labeled_examples": int(m.group(1).replace(",", ""))}
         elif size and rec.profile.model_access == "weights":
             b = float(size.group(1)) / (1000 if size.group(2) == "M" else 1)
