@@ -96,7 +96,7 @@ HELP: dict[str, str] = {
                       "with API access it may be left empty when the provider does not say.",
     "ml_expertise": "Team experience training models: none, some, expert.",
     "data_governance": "Is the data sensitive (PII, health, contracts) so it must stay in-house?",
-    "gpu_memory_gb": "Optional: memory of the GPU you would train on, in GB (overrides the compute level's assumption).",
+    "gpu_memory_gb": "Optional: memory of the GPU you would train on, in GB (overrides the compute level's assumption; without a compute level, sets the level of that GPU: up to 24 GB low, larger medium, several GPUs high).",
     "budget_gpu_hours": "Optional: GPU-hours you can spend on training one task.",
     "num_classes": "Number of output classes (2 for yes/no).",
     "avg_input_tokens": "Typical input length in tokens (about 1.3 x words).",
@@ -172,6 +172,20 @@ class ProfileError(ValueError):
         # keys must not make a 40 MB error line.
         more = f"; (+{len(problems) - 10} more)" if len(problems) > 10 else ""
         super().__init__("invalid profile: " + "; ".join(str(p) for p in problems[:10]) + more)
+
+
+# The largest GPU of compute level "low" (one consumer GPU): data/decision_table.yaml compute_memory_gb.low. Stated
+# here because the profile layer cannot read the table (it sits above); tests/test_profile.py keeps the two in step.
+CONSUMER_GPU_MAX_GB = 24.0
+
+
+def compute_for_gpu(memory_gb: float, gpus: int | None = None) -> str:
+    """The compute level of a GPU with `memory_gb` (and `gpus` of them): several GPUs are a node ("high"), one of
+    up to 24 GB a consumer GPU ("low"), a larger one a datacenter GPU ("medium": one 141 GB H200 too). Never
+    "minimal" (a laptop's CPU): a GPU was named."""
+    if (gpus or 1) > 1:
+        return "high"
+    return "low" if memory_gb <= CONSUMER_GPU_MAX_GB else "medium"
 
 
 @dataclass(frozen=True)
@@ -274,6 +288,11 @@ class ProjectProfile:
             raise ProfileError(unknown + err.problems) from None
         if unknown:
             raise ProfileError(unknown)
+        if data.get("compute") is None and profile.gpu_memory_gb is not None and profile.model_access == "weights":
+            # A GPU's memory without a compute level: the level that GPU belongs to, not the default "low" (a
+            # consumer GPU's 40 TFLOP/s, and the table's "one consumer GPU" rule against full fine-tuning, for an
+            # 80 GB card). The mapping cannot be read in __post_init__, which cannot tell a default from a choice.
+            profile = dataclasses.replace(profile, compute=compute_for_gpu(profile.gpu_memory_gb, profile.num_gpus))
         # __post_init__ cannot tell an explicit model_params_b of 1.0 from the default; the mapping can.
         given = data.get("model_params_b")
         if profile.model is not None and given is not None and profile.model_params_b is not None:

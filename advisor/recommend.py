@@ -363,7 +363,9 @@ def counterfactuals(profile: ProjectProfile, table: DecisionTable | None = None,
     if not out:
         out.append(f"No realistic single change (examples x{_MORE[0]}-{_MORE[-1]} or /{_FEWER[0]}-{_FEWER[-1]}, one "
                    f"level of compute or accuracy goal, a model {_MODEL_FACTORS[0]:g}-{_MODEL_FACTORS[-1]:g}x larger "
-                   f"or smaller, 10x more or fewer tasks) "
+                   f"or smaller, 10x more or fewer tasks"
+                   + (f", a GPU-hour budget x{_MORE[0]}-{_MORE[-1]} or /{_FEWER[0]}-{_FEWER[-1]}" if budget else "")
+                   + ") "
                    + (f"changes the answer ({LABELS[best]})." if ok else "makes any option feasible."))
     return out
 

@@ -19,9 +19,10 @@ CASES = {
         "iteration_speed": "fast"},
     "50 binary examples, 8B, one datacenter GPU": {"labeled_examples": 50, "model_params_b": 8, "num_classes": 2,
                                                    "compute": "medium"},
-    # The budget as a constraint: each trained option trains on the examples 0.1 GPU-hours pay for.
-    "5,000 examples, 7B, one 80 GB GPU, a budget of 0.1 GPU-hours": {
-        "labeled_examples": 5000, "model_params_b": 7, "gpu_memory_gb": 80, "budget_gpu_hours": 0.1},
+    # The budget as a constraint: each trained option trains on the examples two GPU-hours pay for.
+    "20,000 examples in 4 classes, 70B on a node of 8 x 80 GB, a budget of 2 GPU-hours": {
+        "labeled_examples": 20_000, "model_params_b": 70, "compute": "high", "num_classes": 4,
+        "budget_gpu_hours": 2},
 }
 
 

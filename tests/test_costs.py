@@ -402,7 +402,7 @@ def test_a_budget_caps_each_options_examples_and_every_figure_follows():
     from advisor.artifact import CAL_ROOT, load_served
     from advisor.recipe import measured_lrs, recipe
 
-    open_ = {"labeled_examples": 5000, "model_params_b": 7, "gpu_memory_gb": 80}
+    open_ = {"labeled_examples": 5000, "model_params_b": 7, "gpu_memory_gb": 80, "compute": "low"}
     free = estimate_all(ProjectProfile.from_dict(open_))
     tight = estimate_all(ProjectProfile.from_dict({**open_, "budget_gpu_hours": 0.1}))
     for o, c in tight.items():
@@ -452,7 +452,7 @@ def test_a_budget_too_small_for_the_tables_minimum_blocks_the_option_with_the_re
 
     # 7B, 20 classes, 0.002 GPU-hours: full fine-tuning's budget pays for 24 examples, under 4 x 20 = 80.
     rec = recommend({"labeled_examples": 5000, "model_params_b": 7, "gpu_memory_gb": 80, "budget_gpu_hours": 0.002,
-                     "num_classes": 20}, with_counterfactuals=False, calibration=None)
+                     "num_classes": 20, "compute": "low"}, with_counterfactuals=False, calibration=None)
     ft = rec.option("full_finetuning")
     assert not ft.feasible and ft.cost.examples < 80
     assert "pays for training on" in ft.infeasible_reasons[0] and "data.per_class_full_ft" in ft.infeasible_reasons[0]

@@ -77,3 +77,31 @@ def test_an_api_model_may_have_an_unknown_size_but_open_weights_may_not():
         ProjectProfile(model_params_b=None)
     named = ProjectProfile(model="Llama-3.1-8B", model_params_b=None)  # a named model gives its own size
     assert named.model_params_b == pytest.approx(8.03, rel=0.01)
+
+
+def test_a_gpu_memory_without_a_compute_level_sets_the_level_of_that_gpu():
+    """An 80 GB GPU is a datacenter GPU (compute medium: 150 TFLOP/s, no 'one consumer GPU' rule), not the default
+    'low'; a stated level always wins, and a GPU never means a laptop's CPU."""
+    from advisor.profile import compute_for_gpu
+
+    assert ProjectProfile.from_dict({"gpu_memory_gb": 80}).compute == "medium"
+    assert ProjectProfile.from_dict({"gpu_memory_gb": 24}).compute == "low"
+    assert ProjectProfile.from_dict({"gpu_memory_gb": 8}).compute == "low"
+    assert ProjectProfile.from_dict({"gpu_memory_gb": 141}).compute == "medium"  # one H200: still one GPU
+    assert ProjectProfile.from_dict({"gpu_memory_gb": 80, "num_gpus": 4}).compute == "high"
+    assert ProjectProfile.from_dict({"gpu_memory_gb": 80, "compute": "low"}).compute == "low"
+    assert ProjectProfile.from_dict({"gpu_memory_gb": 80, "model_access": "api_only"}).compute == "low"
+    assert ProjectProfile.from_dict({}).compute == "low"
+    assert compute_for_gpu(16) != "minimal"
+
+
+def test_the_profiles_gpu_levels_are_the_tables():
+    """compute_for_gpu's boundaries restate the decision table's levels (the profile layer cannot import it)."""
+    from advisor.profile import CONSUMER_GPU_MAX_GB, compute_for_gpu
+    from advisor.table import load_table
+
+    t = load_table()
+    assert t.compute_memory_gb["low"] == CONSUMER_GPU_MAX_GB < t.compute_memory_gb["medium"]
+    assert t.compute_gpus["low"] == t.compute_gpus["medium"] == 1 < t.compute_gpus["high"]
+    for level in ("low", "medium", "high"):  # each level's own GPU maps back to it
+        assert compute_for_gpu(t.compute_memory_gb[level], t.compute_gpus[level]) == level
