@@ -8,7 +8,6 @@ data/calibration/SERVED. None found, or one of another version: `load_served()` 
 
 from __future__ import annotations
 
-import dataclasses
 import json
 import math
 import re
@@ -257,7 +256,7 @@ class ServedCalibration:
             # moved to agree with the probe model at the measured size.
             n0 = max(int(profile.labeled_examples), 1)
             here, _, _ = self._task_points(profile, [n0])
-            bare = dataclasses.replace(profile, probe_accuracy=None) if dataclasses.is_dataclass(profile) else profile
+            bare = profile.changed(probe_accuracy=None) if hasattr(profile, "changed") else profile
             curve, _, _ = self._task_points(bare, sizes + [n0])
             point = curve[:-1] + (here[0] - curve[-1])
         acc = from_gain(point, _classes(profile), clip=False)  # linear: the size shift moves the model's value
@@ -530,7 +529,7 @@ class ServedCalibration:
 
         beyond = beyond_of(n)
         n_pe = self._pe_examples(profile, n)
-        pe_profile = profile if n_pe == n else dataclasses.replace(profile, labeled_examples=n_pe)
+        pe_profile = profile if n_pe == n else profile.changed(labeled_examples=n_pe)
         dist = self.decades_from_evidence(profile, [n])
         # A 10% quantile below guessing would claim a model worse than random: a classifier's low end is chance.
         floor = self._floor(profile)

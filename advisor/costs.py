@@ -492,6 +492,22 @@ def fits_all(profile: ProjectProfile, table: DecisionTable | None = None) -> dic
             for option in OPTIONS}
 
 
+def refit(base: ProjectProfile, costs: dict[str, Any], variant: ProjectProfile,
+          table: DecisionTable | None = None) -> dict[str, Fit] | None:
+    """`fits_all(variant)` read off the base profile's estimates, when the variant differs only in the memory of its
+    GPUs (another compute level with as many GPUs, the same sharding and precision): the ladder's plans are then
+    the same, and some rung fits exactly when the smallest one does (CostEstimate.min_train_memory_gb). None when
+    the plans could differ. The compute counterfactuals ask this twice per answer."""
+    table = table or load_table()
+    if (gpu_count(base, table) != gpu_count(variant, table) or sharded(base, table) != sharded(variant, table)
+            or base.precision != variant.precision or base.model_access != "weights"):
+        return None
+    memory = usable_memory_gb(variant, table)
+    # An option with no rung at all (full fine-tuning of 8/4-bit weights) never fits, whatever the memory.
+    return {o: Fit(bool(_ladder(o, variant.precision, sharded(variant, table)))
+                   and costs[o].min_train_memory_gb <= memory) for o in OPTIONS}
+
+
 def feasibility_floor(profile: ProjectProfile, option: str, table: DecisionTable | None = None) -> float:
     """GB of the smallest standard configuration (the floor no setting goes below), per GPU."""
     return feasibility(profile, option, table).floor_gb

@@ -140,8 +140,7 @@ def _budget_blocking(profile: ProjectProfile, table: DecisionTable, costs: Mappi
                 hit = covered < c.min_per_class * profile.num_classes
             elif c.when is not None and "labeled_examples" in c.when:
                 if fewer is None:
-                    fewer = object.__new__(type(profile))  # a copy with fewer examples, already validated
-                    fewer.__dict__.update(profile.__dict__, labeled_examples=covered)
+                    fewer = profile.changed(labeled_examples=covered)
                 hit = matches(c.when, fewer)
             else:
                 hit = False
@@ -173,9 +172,8 @@ def budgeted_hits(profile: ProjectProfile, table: DecisionTable, costs: Mapping[
         if covered is None or covered >= profile.labeled_examples:
             continue
         if covered not in at:
-            fewer = object.__new__(type(profile))  # a copy with fewer examples, already validated
-            fewer.__dict__.update(profile.__dict__, labeled_examples=covered)
-            at[covered] = rule_hits(fewer, table, hits, frozenset(("labeled_examples",)))
+            at[covered] = rule_hits(profile.changed(labeled_examples=covered), table, hits,
+                                    frozenset(("labeled_examples",)))
         out[o] = at[covered]
     return out
 

@@ -471,3 +471,32 @@ def test_a_budget_too_small_for_the_tables_minimum_blocks_the_option_with_the_re
     assert none.best == "prompt_engineering"
     assert all(not r.feasible and any("data.none" in x for x in r.infeasible_reasons)
                for r in none.ranking if r.option != "prompt_engineering")
+
+
+def test_refit_gives_fits_all_verdicts_for_another_compute_level():
+    """The compute counterfactuals read a variant's memory verdicts off the base estimates (costs.refit) where the
+    plans are the same: the verdicts must be fits_all's, or refit must decline (None)."""
+    import random
+
+    from advisor.costs import fits_all, refit
+    from advisor.profile import CHOICES
+
+    rng, compared = random.Random(7), 0
+    for _ in range(400):
+        d = {"labeled_examples": rng.choice([20, 500, 5000]), "model_params_b": 10 ** rng.uniform(-2, 2.7),
+             "compute": rng.choice(CHOICES["compute"]), "precision": rng.choice(CHOICES["precision"]),
+             "avg_input_tokens": rng.choice([16, 64, 512, 4000]), "batch_size": rng.choice([1, 8, 32])}
+        if rng.random() < 0.3:
+            d["gpu_memory_gb"] = rng.choice([8, 24, 48, 80, 141])
+        if rng.random() < 0.2:
+            d["num_gpus"] = rng.choice([1, 2, 8])
+        base = ProjectProfile.from_dict(d)
+        costs = estimate_all(base)
+        for level in CHOICES["compute"]:
+            variant = ProjectProfile.from_dict({**d, "compute": level})
+            got = refit(base, costs, variant)
+            if got is not None:
+                compared += 1
+                assert {o: f.feasible_memory for o, f in got.items()} == \
+                    {o: f.feasible_memory for o, f in fits_all(variant).items()}, (d, level)
+    assert compared > 500  # most variants share the plans (one GPU each)
