@@ -464,7 +464,7 @@ def estimate(profile: ProjectProfile, option: str, table: DecisionTable | None =
         covered = int(profile.budget_gpu_hours / hours_per_example * (1 + 1e-9))
         used = min(used, covered)
         if used < profile.labeled_examples:
-            note += (f"; budget_gpu_hours={profile.budget_gpu_hours:g} pays for {used:,} of the "
+            note += (f"; budget_gpu_hours={profile.budget_gpu_hours + 0.0:g} pays for {used:,} of the "
                      f"{profile.labeled_examples:,} examples")
     return CostEstimate(option, int(trainable), flops * used, hours_per_example * used, fe.needed_gb, smallest,
                         int(stored), extra, note, examples=used, budget_examples=covered, **base)

@@ -178,15 +178,34 @@ def _training(profile: ProjectProfile, option: str, family: str, results_dir: st
     val = min(max(2 * profile.num_classes, min(PROTOCOL.val_max, n // 5)), max(n // 2, 1))
     train = max(n - val, 1)
     budget: list[Setting] = []
+    steps = _steps(profile, train, src)
+    patience = Setting("patience_past_budget", PROTOCOL.patience, src)
     if profile.budget_gpu_hours is not None and profile.model_access == "weights":
         from advisor.costs import estimate
 
         c = estimate(profile, option)  # the answer's own cost figure: the examples its time and accuracy are for
         if c.budget_examples is not None and c.examples < train:
-            train = max(c.examples, 1)
+            hours = f"{profile.budget_gpu_hours + 0.0:g}"  # never "-0"
+            if c.examples < 1:
+                each = estimate(profile.changed(budget_gpu_hours=None), option).train_gpu_hours / n
+                raise RecipeError(f"budget_gpu_hours={hours} pays for no training of {LABELS[option]} (allowed: at "
+                                  f"least {each:.3g} GPU-hours, one example at {profile.epochs} epochs on this "
+                                  "model and compute; or option=prompt_engineering)")
+            train = c.examples
             budget = [Setting("max_train_examples", train,
-                              f"your budget_gpu_hours={profile.budget_gpu_hours:g} pays for {c.examples:,} examples "
-                              f"at {profile.epochs} epochs (advisor.costs); the script samples them at random")]
+                              f"your budget_gpu_hours={hours} pays for {c.examples:,} examples at "
+                              f"{profile.epochs} epoch{'s' if profile.epochs != 1 else ''} (advisor.costs); the "
+                              "script samples them at random")]
+            # The budget pays for these passes and no more: no floor of 100 steps, no training on past it.
+            passes = -(-profile.epochs * train // PROTOCOL.batch_size)
+            steps = Setting("max_steps", passes,
+                            f"your budget: {profile.epochs} epoch{'s' if profile.epochs != 1 else ''} over the "
+                            f"{train:,} examples it pays for at batch {PROTOCOL.batch_size}"
+                            + (f" (the protocol's floor of {PROTOCOL.min_steps} steps, which every measured run "
+                               "trained for, would exceed it: the expected accuracy, read off those runs, may be "
+                               "optimistic)" if passes < PROTOCOL.steps_for(train) else ""))
+            patience = Setting("patience_past_budget", 0, "your budget: no training past max_steps (the protocol "
+                                                          f"goes on while validation improves, {src})")
     return [
         _lr(option, family, results_dir, profile),
         Setting("head_learning_rate", PROTOCOL.head_lr,
@@ -198,7 +217,7 @@ def _training(profile: ProjectProfile, option: str, family: str, results_dir: st
                    f"protocol's batch of {PROTOCOL.batch_size} is reached by accumulating gradients over "
                    f"{-(-PROTOCOL.batch_size // profile.batch_size)} micro-batches")]
           if profile.batch_size < PROTOCOL.batch_size else []),
-        _steps(profile, train, src),
+        steps,
         *budget,
         Setting("warmup_fraction", PROTOCOL.warmup_fraction, src),
         # bench/train.py `schedule`: a constant rate after the warm-up, so a run may go on past its budget while
@@ -207,10 +226,10 @@ def _training(profile: ProjectProfile, option: str, family: str, results_dir: st
         Setting("weight_decay", PROTOCOL.weight_decay, src),
         Setting("eval_every_fraction", PROTOCOL.eval_every_fraction, src),
         Setting("checkpoint", "best validation accuracy; equal accuracies: lower validation loss", src),
-        Setting("patience_past_budget", PROTOCOL.patience, src),
+        patience,
         Setting("validation_examples", val,
                 "tuning-advisor judgement: the protocol held out min(256, max(32, n)) examples beyond n; here a "
-                f"fifth of your {n:,}, but at least 2 per class, at most 256, and never more than half — without it "
+                f"fifth of your {n:,}, at most 256 but at least 2 per class, and never more than half — without it "
                 "no checkpoint can be chosen"),
         Setting("max_length", PROTOCOL.causal_max_length if family == "causal" else PROTOCOL.max_length, src),
     ]
@@ -713,10 +732,16 @@ def plan(rec: Any) -> list[Step]:
             second = trained[1]
             c2 = costs[second]
             hours2 = _training_time(c2) if c2.train_gpu_hours else "billed per token"
+            capped = any(costs[o].budget_examples is not None and costs[o].examples < p.labeled_examples
+                         for o in (first, second))
+            budget = (f"; with step 2, {c.train_gpu_hours + c2.train_gpu_hours:,.3g} GPU-hours in all, against "
+                      f"your budget of {p.budget_gpu_hours + 0.0:g} per task" if p.budget_gpu_hours is not None
+                      and c2.train_gpu_hours else "")
             steps.append(Step(
                 f"Only if {LABELS[first]} plateaus below the goal: {LABELS[second]}",
                 f"advisor recipe --option {second} --script tune2.py",
-                f"{hours2} of training" if c2.train_gpu_hours else hours2,
-                "the runner-up of this answer; more labelled data usually helps more (see 'What would change the "
-                "answer')"))
+                (f"{hours2} of training" if c2.train_gpu_hours else hours2) + budget,
+                "the runner-up of this answer; "
+                + ("a larger budget (more of your examples trained on) usually helps more" if capped else
+                   "more labelled data usually helps more") + " (see 'What would change the answer')"))
     return steps

@@ -362,7 +362,8 @@ def counterfactuals(profile: ProjectProfile, table: DecisionTable | None = None,
         out.append(f"No realistic single change (examples x{_MORE[0]}-{_MORE[-1]} or /{_FEWER[0]}-{_FEWER[-1]}, one "
                    f"level of compute or accuracy goal, a model {_MODEL_FACTORS[0]:g}-{_MODEL_FACTORS[-1]:g}x larger "
                    f"or smaller, 10x more or fewer tasks"
-                   + (f", a GPU-hour budget x{_MORE[0]}-{_MORE[-1]} or /{_FEWER[0]}-{_FEWER[-1]}" if budget else "")
+                   + (f", a GPU-hour budget x{_MORE[0]}-{_MORE[-1]} or /{_FEWER[0]}-{_FEWER[-1]}"
+                      if budget and profile.model_access == "weights" else "")
                    + ") "
                    + (f"changes the answer ({LABELS[best]})." if ok else "makes any option feasible."))
     return out
@@ -468,7 +469,7 @@ def recommend(profile: ProjectProfile | Mapping[str, Any], *, table_path: str | 
                 if sizes[o] == size:
                     e = at[o]
                     e["basis"] += (f"; read at the {costs[o].budget_examples:,} examples your budget of "
-                                   f"{profile.budget_gpu_hours:g} GPU-hours pays for ({profile.epochs} epochs), not "
+                                   f"{profile.budget_gpu_hours + 0.0:g} GPU-hours pays for ({profile.epochs} epochs), not "
                                    f"all {profile.labeled_examples:,}")
                     e["examples"] = size
                     expected[o] = e
@@ -522,13 +523,18 @@ def recommend(profile: ProjectProfile | Mapping[str, Any], *, table_path: str | 
                  and r.cost.examples < profile.labeled_examples]
         if bound:
             each = [f"{LABELS[r.option]} on {r.cost.examples:,} (all of them would take "
-                    f"{r.cost.train_gpu_hours * profile.labeled_examples / max(r.cost.examples, 1):,.2f} GPU-hours)"
+                    f"{r.cost.train_gpu_hours * profile.labeled_examples / max(r.cost.examples, 1):,.3g} GPU-hours)"
                     for r in bound]
-            caveats.append(f"Your budget of {profile.budget_gpu_hours:g} GPU-hours per task pays for training "
+            epochs = f"{profile.epochs} epoch{'s' if profile.epochs != 1 else ''}"
+            caveats.append(f"Your budget of {profile.budget_gpu_hours + 0.0:g} GPU-hours per task pays for training "
                            f"{', '.join(each[:-1]) + ' and ' + each[-1] if len(each) > 1 else each[0]} of your "
-                           f"{profile.labeled_examples:,} examples at {profile.epochs} epochs; fewer epochs would "
-                           "fit more. Their expected accuracy, time and cost are for those examples, and their "
-                           "recipes sample them. [advisor.costs]")
+                           f"{profile.labeled_examples:,} examples at {epochs}"
+                           + ("; fewer epochs would fit more" if profile.epochs > 1 else "")
+                           + ". Their expected accuracy, time and cost are for those examples, and their recipes "
+                             "sample them and train no further. [advisor.costs]")
+        if profile.model_access == "api_with_finetuning":
+            caveats.append("budget_gpu_hours counts GPU-hours on your own GPUs: provider fine-tuning is billed per "
+                           "training token instead (its cost above), so the budget was not applied.")
     # A hybrid is offered only when every option it combines is feasible and scores above 0 here ("prompt tuning
     # per task" beside a prompt tuning scored 0 contradicted the ranking, issue 24 item 4); named in words.
     by_option = {r.option: r for r in ranking}
