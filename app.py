@@ -472,7 +472,9 @@ def answer_page() -> None:
     if tie_sentence(rec):
         st.info(tie_sentence(rec))
     # Pareto view: expected accuracy (measured calibration) when there is one, else the rules score.
-    calibrated = all(r.expected_accuracy for r in rec.ranking)
+    # Plotted are the feasible options: one a budget pays no example of has no expected accuracy, and is not one.
+    calibrated = all(r.expected_accuracy for r in rec.ranking if r.feasible) and any(r.expected_accuracy
+                                                                                     for r in rec.ranking)
     y = "expected accuracy" if calibrated else "score"
     # Only feasible options are plotted (an infeasible one has no cost to compare); they are listed beside the
     # charts. Options that do not train have no GPU-hours: they are named, never plotted at an invented value.

@@ -492,12 +492,16 @@ def recommend(profile: ProjectProfile | Mapping[str, Any], *, table_path: str | 
         no_acc = "no labeled examples: nothing measured to compare against"
     weight = params.weight(profile.accuracy_goal)
     best = order[0]
+    unpaid = {o: f"your budget of {profile.budget_gpu_hours + 0.0:g} GPU-hours pays for no training of it"
+              for o in OPTIONS if costs[o].budget_examples == 0 and profile.labeled_examples > 0}
     ranking = tuple(
         OptionResult(o, i + 1, _shown(dec.final[o]), scores[o].feasible, scores[o].infeasible_reasons,
                      _ordered(_learned_reasons(o, expected, points, feasible, dec, rules, best) if points else (),
                               scores[o].reasons), costs[o],
-                     expected_accuracy=expected.get(o), expected_accuracy_note=expected[o]["basis"] if expected
-                     else no_acc, rules_score=scores[o].score,
+                     # An option the budget pays no example of has nothing to expect (it is blocked: no data).
+                     expected_accuracy=None if o in unpaid else expected.get(o),
+                     expected_accuracy_note=unpaid.get(o) or (expected[o]["basis"] if expected else no_acc),
+                     rules_score=scores[o].score,
                      evidence=tuple({"task": c["task"], "train_size": c["train_size"], "backbone": c["backbone"],
                                      "accuracy": c["methods"][o]["score"], "seeds": c["methods"][o]["seeds"],
                                      "runs": c["methods"][o]["runs"]} for c in cells if o in c["methods"]),

@@ -457,6 +457,11 @@ def test_a_budget_caps_each_options_examples_and_every_figure_follows():
         assert (e["point"], e["low"], e["high"]) == (alone["point"], alone["low"], alone["high"]), o
         assert "your budget of 0.1 GPU-hours pays for" in e["basis"]
         assert "vs_full_finetuning" not in e or o == "full_finetuning"  # not at the same examples as its own
+    # A budget that pays for no example: nothing to expect of a trained option (not its accuracy at 1 example).
+    zero = recommend({**open_, "budget_gpu_hours": 0}, with_counterfactuals=False, calibration=cal)
+    for r in zero.ranking:
+        if r.option != "prompt_engineering":
+            assert r.expected_accuracy is None and "pays for no training" in r.expected_accuracy_note
 
 
 def test_a_budget_too_small_for_the_tables_minimum_blocks_the_option_with_the_reason():
