@@ -698,8 +698,10 @@ def _decided_text(d: Decision, rules: Mapping[str, float], feasible: Mapping[str
                 f"other as judged, {_uncertainty(max(d.margin[o] for o in [*tied, best]), sd)}), and the table scores {LABELS[best]} {rules[best]:.0f} against "
                 f"{', '.join(f'{rules[o]:.0f}' for o in tied)}.")
     if by == "both":
+        # "Below it beyond the decision margin", not "measurably": a close call (within the in-store spread of a
+        # difference, said next) can be beyond the margin and still be reversed by a measurement on the user's data.
         return (f"Both parts agree: the decision table scores {LABELS[best]} highest ({rules[best]:.0f}) and every "
-                "other feasible option is expected measurably below it.")
+                "other feasible option is expected below it by more than the decision margin.")
     return f"The decision table decided ({LABELS[best]} {rules[best]:.0f}/100); nothing else is feasible to compare."
 
 
