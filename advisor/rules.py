@@ -200,7 +200,8 @@ def _blocked_sentence(c: Any, option: str, profile: ProjectProfile, costs: Mappi
     if isinstance(c, OverBudget):
         k = c.constraint
         return (f"Your budget of {profile.budget_gpu_hours + 0.0:g} GPU-hours pays for training on {c.covered:,} of your "
-                f"{profile.labeled_examples:,} examples ({profile.epochs} epochs): {k.reason[0].lower()}{k.reason[1:]}"
+                f"{profile.labeled_examples:,} examples ({profile.epochs} epoch{'s' if profile.epochs != 1 else ''}), "
+                f"and the table's minimum applies to what an option trains on: {k.reason[0].lower()}{k.reason[1:]}"
                 + (f" It needs {k.min_per_class} x {profile.num_classes} classes = "
                    f"{k.min_per_class * profile.num_classes:,}." if k.check == "examples_per_class" else "")
                 + f" [{k.id}; {k.source}; advisor.costs]")
