@@ -206,3 +206,23 @@ def test_a_store_in_git_is_cited_as_the_repository_sees_it(tmp_path):
     outside = tmp_path / "elsewhere"
     outside.mkdir()
     assert store_citation(outside)[0] == str(outside)
+
+
+def test_the_gpu_rerun_picks_the_cells_refresh_calls_missing_or_stale(first, tmp_path, capsys):
+    """deploy/gpu_rerun.py runs what `bench refresh` would (bench.refresh.plan_cells): here one stale cell and
+    nothing missing; a dry run prints the counts and trains nothing."""
+    import importlib.util
+
+    cfg, _ = first
+    path = next((tmp_path / "results").glob("tiny-bert/toy/lora/n16-s0.json"))
+    record = json.loads(path.read_text())
+    record["created_at"] = "2020-01-01T00:00:00+00:00"
+    path.write_text(json.dumps(record))
+    spec = importlib.util.spec_from_file_location("gpu_rerun", REPO / "deploy" / "gpu_rerun.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    assert module.main(["--config", str(cfg), "--results-dir", str(tmp_path / "results"), "--dry-run"]) == 0
+    out = capsys.readouterr().out
+    assert out.startswith("36 cells: 0 missing, 1 stale ({'older than 30 days': 1}), 0 invalid") and "35 fresh" in out
+    assert json.loads(path.read_text())["created_at"].startswith("2020")  # a dry run trains and writes nothing
+    assert module.main(["--config", str(tmp_path / "nope.yaml"), "--dry-run"]) == 2  # a typed error, not a trace
