@@ -106,8 +106,11 @@ def render(rec: Recommendation) -> str:
     lines.append("")
     calibrated = any(r.expected_accuracy for r in rec.ranking)
     own_weights = rec.profile.model_access == "weights"
+    # Under a budget, the examples each option's figures are for (report.ranking_rows' "examples trained on").
+    budgeted = rec.profile.budget_gpu_hours is not None and own_weights
     lines.append(f"{'#':<3}{'option':<20}{'score':>6}  {'feasible':<9}"
                  + (f"{'expected acc [10-90%]':>23}  {'basis':<21}" if calibrated else "")
+                 + (f"{'trains on':>10}" if budgeted else "")
                  + f"{'train time':>12}{'mem/GPU':>11}{'stored/task':>13}{'+tokens':>9}")
     for r in rec.ranking:
         c, e = r.cost, r.expected_accuracy
@@ -119,6 +122,8 @@ def render(rec: Recommendation) -> str:
         memory = f"{c.train_memory_gb:>9.1f}GB" if own_weights else f"{'—':>11}"
         lines.append(f"{r.rank:<3}{r.option:<20}{score}  {'yes' if r.feasible else 'NO':<9}"
                      + (f"{acc:>23}  {basis:<21}" if calibrated else "")
+                     + (f"{(format(c.examples, ',') if c.budget_examples is not None else '—'):>10}" if budgeted
+                        else "")
                      + f"{(human_duration(c.train_hours) if c.train_gpu_hours else '—'):>12}{memory}"
                      # The provider stores what it trains, and a blocked option stores nothing: "0 B" read as a
                      # measured size.
