@@ -7,9 +7,9 @@
 #   - the prompt-tuning recipe benchmark's SmolLM2 cells under the current protocol (trec and sst2 at 64 and 256;
 #     9 fixed configurations and the race each) -> /root/extra: $RECIPE_WORKERS processes.
 set -u
-python3 deploy/gpu_rerun.py --results-dir $R --workers ${WORKERS:-10} --device ${DEVICE:-cuda} > $L/rerun.log 2>&1 &
+python3 deploy/gpu_rerun.py --results-dir $R --workers ${WORKERS:-14} --device ${DEVICE:-cuda} > $L/rerun.log 2>&1 &
 # the recipe benchmark resumes from the configurations already measured (cp -p keeps them older than the marker)
 mkdir -p /root/extra && cp -p data/benchmarks/pt-recipe-v2/smollm2-135m__* /root/extra/ 2>/dev/null
 python3 benchmarks/prompt_tuning_recipe.py --models smollm2-135m --out /root/extra --device ${DEVICE:-cuda} \
-        --workers ${RECIPE_WORKERS:-5} --results-dir $R > $L/recipe.log 2>&1 &
+        --workers ${RECIPE_WORKERS:-1} --results-dir $R > $L/recipe.log 2>&1 &
 wait
