@@ -303,6 +303,15 @@ def _ladder(option: str, precision: str, sharded: bool) -> tuple[MemoryConfig, .
         # Serving only: each precision on one GPU, then split over the node's GPUs, before a coarser precision (a
         # team with 8 GPUs serves a 70B model in bf16 over several of them rather than quantising it to fit one).
         steps = [x for c in steps for x in (c, MemoryConfig(c.precision, c.optimizer, c.checkpointing, True))]
+    elif sharded and option != "full_finetuning":
+        # A frozen base over several GPUs: each precision unsharded, then sharded (ZeRO-3 / FSDP), before a coarser
+        # one — a team with 8 GPUs trains LoRA on a 70B model in bf16 over them (17.5 GB of weights each) rather
+        # than quantising the base to fit each GPU whole (8-bit: 71.2 GB of 73.6 usable, LLM.int8's slower matmuls).
+        by_precision: dict[str, list[MemoryConfig]] = {}
+        for c in steps:
+            by_precision.setdefault(c.precision, []).append(c)
+        steps = [x for group in by_precision.values()
+                 for x in group + [MemoryConfig(c.precision, c.optimizer, c.checkpointing, True) for c in group]]
     elif sharded:
         steps = steps + [MemoryConfig(c.precision, c.optimizer, c.checkpointing, True) for c in steps]
     return tuple(steps)

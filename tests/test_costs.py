@@ -517,3 +517,12 @@ def test_refit_gives_fits_all_verdicts_for_another_compute_level():
                 assert {o: f.feasible_memory for o, f in got.items()} == \
                     {o: f.feasible_memory for o, f in fits_all(variant).items()}, (d, level)
     assert compared > 500  # most variants share the plans (one GPU each)
+
+
+def test_a_node_shards_a_frozen_bf16_base_before_quantising_it():
+    """70B LoRA on 8 x 80 GB: bf16 split over the GPUs (ZeRO-3 / FSDP), not an 8-bit copy on each GPU (71.2 GB of
+    73.6 usable) — each precision unsharded, then sharded, before a coarser one; one GPU still quantises."""
+    node = estimate(ProjectProfile(model_params_b=70, compute="high", labeled_examples=5000), "lora")
+    assert node.feasible_memory and node.memory_plan["sharded"] and node.configuration.startswith("bf16 weights")
+    one = estimate(ProjectProfile(model_params_b=70, compute="medium", labeled_examples=5000), "lora")
+    assert one.feasible_memory and not one.memory_plan["sharded"] and "8-bit" in one.configuration
