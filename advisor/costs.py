@@ -11,7 +11,8 @@ Formulas (N = parameters, T = training tokens = examples x epochs x tokens/examp
   activations for training, and the serving weights + KV cache for every option (constants and sources above
   each of them below). `feasibility` walks `ladder(option)` -- standard configurations, cheapest change first
   (bf16; + gradient checkpointing; 8-bit optimizer or 8/4-bit frozen base = QLoRA; pure bf16; ZeRO-3 when
-  sharding across several GPUs) -- and names the first that fits. `CostEstimate.train_memory_gb` is that
+  sharding across several GPUs: a frozen base at each precision before a coarser one, full fine-tuning after its
+  optimizer rungs) -- and names the first that fits. `CostEstimate.train_memory_gb` is that
   configuration's per-GPU total (the smallest one's when none fits); `min_train_memory_gb` the smallest's.
 * Training FLOPs add one forward pass (2 N T) when the chosen configuration recomputes activations.
 * Storage per task: a full bf16 copy (2 N bytes) vs the trainable parameters
