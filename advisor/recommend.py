@@ -178,11 +178,6 @@ def _pick(profile: ProjectProfile, table: DecisionTable, calibration: Any = None
     return pick, feasible[pick]
 
 
-def _variant(profile: ProjectProfile, **changes: object) -> ProjectProfile:
-    """A copy with already-valid values changed, skipping re-validation (hot path of counterfactuals)."""
-    return profile.changed(**changes)
-
-
 def _option_sizes(n: int, costs: Mapping[str, Any]) -> dict[str, int]:
     """Per option, the examples its expected accuracy is read at: all `n`, or as many as budget_gpu_hours pays for
     where that is fewer (CostEstimate.budget_examples: the same count for any n with this model and compute);
@@ -292,7 +287,7 @@ def counterfactuals(profile: ProjectProfile, table: DecisionTable | None = None,
     out = []
     for direction, cands in (("more", more), ("fewer", fewer)):
         for f, size in cands:
-            what = change(best_at(_variant(profile, labeled_examples=size), size, "labeled_examples"))
+            what = change(best_at(profile.changed(labeled_examples=size), size, "labeled_examples"))
             if what:
                 out.append(f"With {f}x {direction} labeled examples ({size:,} instead of {n:,}), {what}")
                 break
@@ -302,10 +297,10 @@ def counterfactuals(profile: ProjectProfile, table: DecisionTable | None = None,
         for direction, factors in (("more", _MORE), ("less", _FEWER)):
             for f in factors:
                 speedup = f if direction == "more" else 1 / f
-                if not _may_bind(same_model_costs, n, speedup) and not (direction == "more" and _may_bind(
-                        same_model_costs, n, 1.0)):
-                    continue  # neither now nor there does the budget pay for fewer than all the examples
-                variant = _variant(profile, budget_gpu_hours=b * speedup)
+                # More budget changes something only where it binds now, less only where it binds there.
+                if not _may_bind(same_model_costs, n, min(speedup, 1.0)):
+                    continue
+                variant = profile.changed(budget_gpu_hours=b * speedup)
                 costs_v = estimate_all(variant, table)
                 pts, mg = sized(variant, n, costs_v, by_size, margins)
                 what = change(_pick(variant, table, calibration, pts, mg, costs_v,
@@ -322,7 +317,7 @@ def counterfactuals(profile: ProjectProfile, table: DecisionTable | None = None,
         i = levels.index(getattr(profile, name))
         for j in (i + 1, i - 1):  # one level up or down: a realistic change
             if 0 <= j < len(levels):
-                what = change(best_at(_variant(profile, **{name: levels[j]}), n, name))
+                what = change(best_at(profile.changed(**{name: levels[j]}), n, name))
                 if what:
                     out.append(f"With {label} = {levels[j]} instead of {levels[i]}, {what}")
                     break
@@ -334,7 +329,7 @@ def counterfactuals(profile: ProjectProfile, table: DecisionTable | None = None,
                 if not 0.01 <= size_b <= 1000:
                     continue
                 # Another model: the prompting measured with the user's own model (advisor pilot --model) does not carry.
-                variant = _variant(profile, model_params_b=size_b, model=None, prompt_accuracy=None,
+                variant = profile.changed(model_params_b=size_b, model=None, prompt_accuracy=None,
                                    prompt_accuracy_n=None)
                 costs_v = estimate_all(variant, table) if _may_bind(same_model_costs, n, b / size_b) \
                     else fits_all(variant, table)
@@ -354,7 +349,7 @@ def counterfactuals(profile: ProjectProfile, table: DecisionTable | None = None,
             if found:
                 break
     for tasks in sorted({profile.num_tasks * 10, max(1, profile.num_tasks // 10)} - {profile.num_tasks}):
-        what = change(best_at(_variant(profile, num_tasks=tasks), n, "num_tasks"))
+        what = change(best_at(profile.changed(num_tasks=tasks), n, "num_tasks"))
         if what:
             out.append(f"Serving {tasks:,} tasks instead of {profile.num_tasks:,}, {what}")
             break
@@ -464,7 +459,7 @@ def recommend(profile: ProjectProfile | Mapping[str, Any], *, table_path: str | 
     if expected:
         n = max(profile.labeled_examples, 1)
         for size in sorted(set(sizes.values()) - {n}):
-            at = calibration.expected(_variant(profile, labeled_examples=size))
+            at = calibration.expected(profile.changed(labeled_examples=size))
             for o in OPTIONS:
                 if sizes[o] == size:
                     e = at[o]
