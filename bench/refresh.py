@@ -154,11 +154,11 @@ def stale_reason(record: dict[str, Any] | None, job: Any, config: RefreshConfig,
 
 
 def plan_cells(config: RefreshConfig, results_dir: str | Path, now: dt.datetime | None = None) -> tuple:
-    """The configured cells and what a refresh does with each: (jobs, missing, stale, reasons, invalid paths).
+    """The configured cells and what a refresh does with each: (jobs, todo, missing, stale, reasons, invalid paths).
 
-    `jobs` is in the grid's seed-major order; running `missing + stale` in that order (forced: a missing cell has no
-    file, so forcing it changes nothing) means a run stopped part-way has redone whole seeds rather than every
-    missing cell before any stale one. Used by `bench refresh` and by the GPU rerun (deploy/gpu_rerun.py), so both
+    `jobs` is in the grid's seed-major order and `todo` is `missing + stale` in that order: running it (forced: a
+    missing cell has no file, so forcing it changes nothing) means a run stopped part-way has redone whole seeds
+    rather than every missing cell before any stale one. Used by `bench refresh` and by the GPU rerun (deploy/gpu_rerun.py), so both
     call the same cells stale."""
     from bench.methods import METHODS
     from bench.runner import parse_tasks
@@ -183,7 +183,8 @@ def plan_cells(config: RefreshConfig, results_dir: str | Path, now: dt.datetime 
         elif why:
             stale.append(job)
             reasons[job.label] = why
-    return jobs, missing, stale, reasons, invalid
+    chosen = {id(j) for j in missing + stale}
+    return jobs, [j for j in jobs if id(j) in chosen], missing, stale, reasons, invalid
 
 
 def _process_start(pid: int) -> str | None:
@@ -352,10 +353,8 @@ def refresh(config: RefreshConfig, results_dir: str | Path, root: str | Path = D
     now = now or dt.datetime.now(dt.timezone.utc)
     record: dict[str, Any] = {"started": now.isoformat(timespec="seconds"), "promoted": False}
     with Lock(root / ".refresh.lock"):
-        jobs, missing, stale, reasons, invalid = plan_cells(config, results_dir, now)
+        jobs, todo, missing, stale, reasons, invalid = plan_cells(config, results_dir, now)
         cleaned = clean_incomplete(root)
-        chosen = {id(j) for j in missing + stale}
-        todo = [j for j in jobs if id(j) in chosen]
         runs = [run_grid(todo, results_dir, protocol, data_dir, device, executor, workers, True, progress,
                          threads=threads, scheduler=scheduler)] if todo else []
         ran = sum(r["ran"] for r in runs)

@@ -38,9 +38,7 @@ def main(argv: list[str] | None = None) -> int:
     except RefreshError as err:
         print(f"error: {err}", file=sys.stderr)
         return 2
-    jobs, missing, stale, reasons, invalid = plan_cells(config, args.results_dir)
-    chosen = {id(j) for j in missing + stale}
-    todo = [j for j in jobs if id(j) in chosen]
+    jobs, todo, missing, stale, reasons, invalid = plan_cells(config, args.results_dir)
     why = Counter(reasons.values())
     print(f"{len(jobs)} cells: {len(missing)} missing, {len(stale)} stale ({dict(why)}), {len(invalid)} invalid "
           f"(left as they are), {len(jobs) - len(todo) - len(invalid)} fresh", flush=True)
