@@ -44,7 +44,7 @@ def run_cmd(
     workers: int = typer.Option(1, "--workers", help="Worker processes (process executor, or a local Dask cluster)."),
     scheduler: Optional[str] = typer.Option(None, "--scheduler", help="Dask scheduler address, e.g. tcp://host:8786 "
                                                                       "(default: a LocalCluster on loopback)."),
-    device: str = typer.Option("auto", "--device", help="auto | cpu | cuda"),
+    device: str = typer.Option("auto", "--device", help="auto | cpu | cuda | cuda-fp32 (cuda: bf16 autocast where supported)"),
     force: bool = typer.Option(False, "--force", help="Rerun trials whose result exists."),
     threads: Optional[int] = typer.Option(None, "--threads", help="Torch threads per trial (default: cores / workers)."),
     test_cap: Optional[int] = typer.Option(None, "--test-cap", help="Override the protocol's test-subset cap."),
@@ -61,11 +61,12 @@ def run_cmd(
     from bench.protocol import Protocol
     from bench.runner import EXECUTORS, expand, parse_tasks, run_grid
     from bench.tasks import TaskError, load_task, resolve_data_dir
+    from bench.trial import DEVICES, DEVICES_TEXT
 
     if executor not in EXECUTORS:
         _fail(f"--executor={executor!r} (allowed: {', '.join(EXECUTORS)})")
-    if device not in ("auto", "cpu", "cuda"):
-        _fail(f"--device={device!r} (allowed: auto | cpu | cuda)")
+    if device not in DEVICES:
+        _fail(f"--device={device!r} (allowed: {DEVICES_TEXT})")
     if workers < 1:
         _fail(f"--workers={workers} (allowed: >= 1)")
     if threads is not None and threads < 1:
@@ -119,7 +120,7 @@ def probe_cmd(
     data_dir: Optional[Path] = typer.Option(None, "--data-dir"),
     results_dir: Path = typer.Option(Path(".cache/probe-results"), "--results-dir"),
     seed: int = typer.Option(0, "--seed"),
-    device: str = typer.Option("auto", "--device", help="auto | cpu | cuda"),
+    device: str = typer.Option("auto", "--device", help="auto | cpu | cuda | cuda-fp32 (cuda: bf16 autocast where supported)"),
     threads: Optional[int] = typer.Option(None, "--threads", help="Torch threads (default: all cores)."),
     methods: str = typer.Option("prompt_engineering,linear_probe", "--methods",
                                 help="What to measure: prompt_engineering, linear_probe, or both (comma-separated)."),
@@ -137,6 +138,7 @@ def probe_cmd(
     from bench.results import read_result
     from bench.runner import expand, run_grid
     from bench.tasks import TaskError, load_task, resolve_data_dir
+    from bench.trial import DEVICES, DEVICES_TEXT
 
     if size < 2:
         _fail(f"--size={size} (allowed: >= 2)")
@@ -145,8 +147,8 @@ def probe_cmd(
         spec = load_task(task_file)
     except (ModelError, TaskError) as err:
         _fail(str(err))
-    if device not in ("auto", "cpu", "cuda"):
-        _fail(f"--device={device!r} (allowed: auto | cpu | cuda)")
+    if device not in DEVICES:
+        _fail(f"--device={device!r} (allowed: {DEVICES_TEXT})")
     if threads is not None and threads < 1:
         _fail(f"--threads={threads} (allowed: >= 1)")
     wanted = [m.strip() for m in methods.split(",") if m.strip()]

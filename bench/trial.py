@@ -25,18 +25,26 @@ from bench.tasks import TaskError, TaskSpec, load_split
 PROBE_TEXT = REPO / "data" / "probe_text.txt"
 
 
+# Where a trial runs. `cuda` trains under bf16 autocast where the card supports it (SmolLM2: ~0.3 s a step on an
+# H200 against 3-7 s on these cores). `cuda-fp32` runs the GPU in full precision: MiniLM ships fp16-rounded weights,
+# and under bf16 autocast its full fine-tuning and prefix tuning collapsed to chance, so the encoder's grid may use a
+# GPU only without autocast (recorded as device "cuda", not "cuda+bf16").
+DEVICES = ("auto", "cpu", "cuda", "cuda-fp32")
+DEVICES_TEXT = " | ".join(DEVICES)
+
+
 def resolve_device(device: str = "auto") -> tuple[Any, bool]:
-    """(torch.device, bf16 autocast?) for auto | cpu | cuda. auto picks CUDA when present."""
+    """(torch.device, bf16 autocast?) for one of DEVICES. auto picks CUDA (bf16 where supported) when present."""
     import torch
 
-    if device not in ("auto", "cpu", "cuda"):
-        raise ValueError(f"device={device!r} (allowed: auto | cpu | cuda)")
-    if device == "cuda" and not torch.cuda.is_available():
-        raise ValueError("device=cuda but no CUDA GPU is visible (use --device auto or cpu)")
-    use_cuda = device == "cuda" or (device == "auto" and torch.cuda.is_available())
+    if device not in DEVICES:
+        raise ValueError(f"device={device!r} (allowed: {DEVICES_TEXT})")
+    if device.startswith("cuda") and not torch.cuda.is_available():
+        raise ValueError(f"device={device} but no CUDA GPU is visible (use --device auto or cpu)")
+    use_cuda = device.startswith("cuda") or (device == "auto" and torch.cuda.is_available())
     if not use_cuda:
         return torch.device("cpu"), False
-    return torch.device("cuda"), bool(torch.cuda.is_bf16_supported())
+    return torch.device("cuda"), device != "cuda-fp32" and bool(torch.cuda.is_bf16_supported())
 
 
 # ---------------------------------------------------------------------------------------

