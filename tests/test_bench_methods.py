@@ -87,10 +87,15 @@ def test_device_resolution_is_cpu_testable(monkeypatch):
     assert resolve_device("cpu")[0].type == "cpu"
     with pytest.raises(ValueError, match="no CUDA GPU"):
         resolve_device("cuda")
+    with pytest.raises(ValueError, match="no CUDA GPU"):
+        resolve_device("cuda-fp32")
     monkeypatch.setattr(torch.cuda, "is_available", lambda: True)
     monkeypatch.setattr(torch.cuda, "is_bf16_supported", lambda: True)
     assert resolve_device("auto") == (torch.device("cuda"), True)
-    with pytest.raises(ValueError, match="auto | cpu | cuda"):
+    assert resolve_device("cuda") == (torch.device("cuda"), True)
+    # the encoder's GPU path: no autocast (MiniLM collapsed to chance under bf16), recorded as plain "cuda"
+    assert resolve_device("cuda-fp32") == (torch.device("cuda"), False)
+    with pytest.raises(ValueError, match="auto | cpu | cuda | cuda-fp32"):
         resolve_device("tpu")
 
 

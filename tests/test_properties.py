@@ -382,3 +382,20 @@ def test_options_held_at_the_ceiling_are_level_not_plus_zero(cal):
         assert all(rows[rec.label(r.option)]["vs full fine-tuning [10-90%], points"].startswith("level")
                    for r in capped)
     assert "+0.0 points" not in line and "-0.0 points" not in line
+
+
+@given(st.lists(st.floats(-2.0, 3.0), min_size=1, max_size=6), st.integers(0, 200), st.booleans())
+def test_from_gain_inverts_to_gain_and_one_profiles_classes_take_the_array_path(gains, k, clip):
+    """The answer's scalar fast path (one profile's number of classes) gives exactly what the array path gives, and
+    a score's gain maps back to the score."""
+    import numpy as np
+
+    from advisor.features import chance, from_gain, to_gain
+
+    g = np.asarray(gains)
+    scalar, array = from_gain(g, k, clip=clip), from_gain(g, np.full(g.shape, float(k)), clip=clip)
+    assert np.array_equal(scalar, array)
+    if clip:
+        assert ((scalar >= chance(k) - 1e-12) & (scalar <= 1.0 + 1e-12)).all()
+    score = chance(k) + (1.0 - chance(k)) * np.clip(g, 0.0, 1.0)
+    assert np.allclose(from_gain(to_gain(score, k), k), score)

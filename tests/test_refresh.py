@@ -226,3 +226,31 @@ def test_the_gpu_rerun_picks_the_cells_refresh_calls_missing_or_stale(first, tmp
     assert out.startswith("36 cells: 0 missing, 1 stale ({'older than 30 days': 1}), 0 invalid") and "35 fresh" in out
     assert json.loads(path.read_text())["created_at"].startswith("2020")  # a dry run trains and writes nothing
     assert module.main(["--config", str(tmp_path / "nope.yaml"), "--dry-run"]) == 2  # a typed error, not a trace
+
+
+def test_the_gpu_rerun_runs_from_the_back_with_reverse_and_keeps_the_protocol_cap(first, tmp_path, monkeypatch,
+                                                                                   capsys):
+    """`--reverse` hands run_grid the cells in the opposite order (the CPU refresh works from the front; the two meet
+    in the middle), and without --test-cap the protocol's own cap (MiniLM's 1,000) is used, not SmolLM2's 500."""
+    import importlib.util
+
+    import bench.runner
+    from bench.protocol import Protocol
+
+    cfg, _ = first
+    for name in ("n16-s0.json", "n48-s0.json"):  # two stale cells
+        path = next((tmp_path / "results").glob(f"tiny-bert/toy/lora/{name}"))
+        record = json.loads(path.read_text())
+        record["created_at"] = "2020-01-01T00:00:00+00:00"
+        path.write_text(json.dumps(record))
+    spec = importlib.util.spec_from_file_location("gpu_rerun", REPO / "deploy" / "gpu_rerun.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    seen = []
+    monkeypatch.setattr(bench.runner, "run_grid", lambda todo, _dir, protocol, *a, **k: seen.append(
+        ([j.train_size for j in todo], protocol.test_cap)) or {"ran": 0, "failed": 0, "seconds": 0.0, "failures": []})
+    base = ["--config", str(cfg), "--results-dir", str(tmp_path / "results")]
+    assert module.main(base) == 0 and module.main([*base, "--reverse", "--test-cap", "500"]) == 0
+    (forward, cap), (backward, cap_given) = seen
+    assert forward == [16, 48] and backward == [48, 16]
+    assert cap == Protocol().test_cap and cap_given == 500
