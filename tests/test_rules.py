@@ -1,6 +1,7 @@
 """Each rule, each hard constraint, and the recommendation's shape."""
 
 import json
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -9,6 +10,7 @@ import pytest
 import yaml
 
 from advisor import OPTIONS, ProjectProfile, TableError, load_table, recommend
+from advisor.options import LABELS
 from advisor.rules import score_options
 from advisor.costs import estimate_all
 from advisor.table import DEFAULT_TABLE, matches, parse_table
@@ -145,14 +147,16 @@ def test_recommendation_shape_is_json_serialisable_and_deterministic():
 
 
 def test_counterfactual_names_a_real_flip():
-    rec = recommend({"labeled_examples": 40, "task_complexity": "simple", "compute": "minimal"})
-    text = " ".join(rec.counterfactuals)
-    assert "would overtake" in text
-    # The data counterfactual is honest: applying it really changes the best option.
-    more = [c for c in rec.counterfactuals if c.startswith("With ") and "labeled examples (more" in c]
-    if more:
-        n = int(more[0].split()[1].replace(",", ""))
-        assert recommend({"labeled_examples": n, "task_complexity": "simple", "compute": "minimal"}).best != rec.best
+    # One consumer GPU: 40 examples favour prompting, 4x more LoRA. (On a laptop, table 2026.12.2, no single change
+    # flips it any more: soft prompts lost their compute credit there, so nothing trained overtakes prompting.)
+    base = {"task_complexity": "simple", "compute": "low"}
+    rec = recommend({"labeled_examples": 40, **base})
+    more = [c for c in rec.counterfactuals if re.match(r"With \d+x more labeled examples \(", c)]
+    assert more and "would overtake" in more[0], rec.counterfactuals
+    # The data counterfactual is honest: applying it really changes the best option, to the one it names.
+    n = int(re.search(r"\(([\d,]+) instead of", more[0]).group(1).replace(",", ""))
+    other = recommend({"labeled_examples": n, **base})
+    assert other.best != rec.best and more[0].split(", ", 1)[1].startswith(LABELS[other.best])
 
 
 @pytest.mark.parametrize("path", EXAMPLES, ids=lambda p: p.stem)
