@@ -208,19 +208,32 @@ def test_a_store_in_git_is_cited_as_the_repository_sees_it(tmp_path):
     assert store_citation(outside)[0] == str(outside)
 
 
-def test_the_gpu_rerun_picks_the_cells_refresh_calls_missing_or_stale(first, tmp_path, capsys):
-    """deploy/gpu_rerun.py runs what `bench refresh` would (bench.refresh.plan_cells): here one stale cell and
-    nothing missing; a dry run prints the counts and trains nothing."""
+def _age(results: Path, *names: str) -> Path:
+    """Make these tiny-bert LoRA cells stale (created in 2020, past the config's 30 days); the last one's path."""
+    for name in names:
+        path = next(results.glob(f"tiny-bert/toy/lora/{name}"))
+        record = json.loads(path.read_text())
+        record["created_at"] = "2020-01-01T00:00:00+00:00"
+        path.write_text(json.dumps(record))
+    return path
+
+
+def _gpu_rerun():
+    """deploy/gpu_rerun.py as a module (deploy/ is not a package)."""
     import importlib.util
 
-    cfg, _ = first
-    path = next((tmp_path / "results").glob("tiny-bert/toy/lora/n16-s0.json"))
-    record = json.loads(path.read_text())
-    record["created_at"] = "2020-01-01T00:00:00+00:00"
-    path.write_text(json.dumps(record))
     spec = importlib.util.spec_from_file_location("gpu_rerun", REPO / "deploy" / "gpu_rerun.py")
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
+    return module
+
+
+def test_the_gpu_rerun_picks_the_cells_refresh_calls_missing_or_stale(first, tmp_path, capsys):
+    """deploy/gpu_rerun.py runs what `bench refresh` would (bench.refresh.plan_cells): here one stale cell and
+    nothing missing; a dry run prints the counts and trains nothing."""
+    cfg, _ = first
+    path = _age(tmp_path / "results", "n16-s0.json")
+    module = _gpu_rerun()
     assert module.main(["--config", str(cfg), "--results-dir", str(tmp_path / "results"), "--dry-run"]) == 0
     out = capsys.readouterr().out
     assert out.startswith("36 cells: 0 missing, 1 stale ({'older than 30 days': 1}), 0 invalid") and "35 fresh" in out
@@ -228,24 +241,15 @@ def test_the_gpu_rerun_picks_the_cells_refresh_calls_missing_or_stale(first, tmp
     assert module.main(["--config", str(tmp_path / "nope.yaml"), "--dry-run"]) == 2  # a typed error, not a trace
 
 
-def test_the_gpu_rerun_runs_from_the_back_with_reverse_and_keeps_the_protocol_cap(first, tmp_path, monkeypatch,
-                                                                                   capsys):
+def test_the_gpu_rerun_runs_from_the_back_with_reverse_and_keeps_the_protocol_cap(first, tmp_path, monkeypatch):
     """`--reverse` hands run_grid the cells in the opposite order (the CPU refresh works from the front; the two meet
     in the middle), and without --test-cap the protocol's own cap (MiniLM's 1,000) is used, not SmolLM2's 500."""
-    import importlib.util
-
     import bench.runner
     from bench.protocol import Protocol
 
     cfg, _ = first
-    for name in ("n16-s0.json", "n48-s0.json"):  # two stale cells
-        path = next((tmp_path / "results").glob(f"tiny-bert/toy/lora/{name}"))
-        record = json.loads(path.read_text())
-        record["created_at"] = "2020-01-01T00:00:00+00:00"
-        path.write_text(json.dumps(record))
-    spec = importlib.util.spec_from_file_location("gpu_rerun", REPO / "deploy" / "gpu_rerun.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
+    _age(tmp_path / "results", "n16-s0.json", "n48-s0.json")
+    module = _gpu_rerun()
     seen = []
     monkeypatch.setattr(bench.runner, "run_grid", lambda todo, _dir, protocol, *a, **k: seen.append(
         ([j.train_size for j in todo], protocol.test_cap)) or {"ran": 0, "failed": 0, "seconds": 0.0, "failures": []})
