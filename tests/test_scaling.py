@@ -88,3 +88,33 @@ def test_prompting_credits_examples_only_up_to_the_published_record(monkeypatch)
     by_size = cal.points_by_size(ProjectProfile(model_params_b=70, labeled_examples=30, num_classes=2),
                                  [PROMPT_EXAMPLES_MAX, 100_000])
     assert by_size[PROMPT_EXAMPLES_MAX]["prompt_engineering"] == pytest.approx(by_size[100_000]["prompt_engineering"])
+
+
+def test_prompting_at_our_backbones_sizes_credits_examples_only_up_to_the_largest_measured(monkeypatch):
+    """At our backbones' sizes prompting is credited with at most the largest training size we measured (past it
+    the slope would be MiniLM's class centroids extrapolated): a budget that caps LoRA's data cannot let prompting
+    overtake it with more data (Hypothesis: 125M, 1 GPU-hour, 197 -> 4,902 examples, 158 classes)."""
+    from advisor import recommend
+    from advisor.artifact import load_served, served_path
+    from advisor.profile import ProjectProfile
+
+    monkeypatch.delenv("TUNING_ADVISOR_CALIBRATION", raising=False)
+    path = served_path()
+    if path is None:
+        pytest.skip("no served calibration in data/calibration")
+    cal = load_served(path)
+    top = max(cal.art["measured_sizes"])
+    at = {n: cal.expected(ProjectProfile(model_params_b=0.125, labeled_examples=n, num_classes=4))
+          for n in (top // 4, top, 50 * top)}
+    pe = {n: e["prompt_engineering"]["point"] for n, e in at.items()}
+    assert pe[top // 4] <= pe[top] == pe[50 * top]
+    assert at[50 * top]["lora"]["point"] >= at[top]["lora"]["point"]  # the trained options keep their data curve
+    by_size = cal.points_by_size(ProjectProfile(model_params_b=0.125, labeled_examples=30, num_classes=4),
+                                 [top, 50 * top])
+    assert by_size[top]["prompt_engineering"] == pytest.approx(by_size[50 * top]["prompt_engineering"])
+    profile = {"model_params_b": 0.125, "budget_gpu_hours": 1.0, "num_classes": 158, "avg_input_tokens": 287,
+               "task_complexity": "simple", "compute": "minimal", "accuracy_goal": "acceptable",
+               "overfitting_risk": "low", "precision": "8-bit"}
+    small, large = (recommend({**profile, "labeled_examples": n}, calibration=cal) for n in (197, 4902))
+    # (LoRA at 197 under the served calibration of Dec 2026; whichever trained option leads, more data keeps it.)
+    assert small.best == "prompt_engineering" or large.best != "prompt_engineering", (small.best, large.best)
