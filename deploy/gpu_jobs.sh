@@ -5,7 +5,7 @@
 #   - the SmolLM2 cells that `bench refresh`'s staleness rule calls missing or stale (deploy/refresh-smollm2.yaml,
 #     the store's test cap of 500), seed-major: $LLM_WORKERS processes, bf16 autocast;
 #   - the MiniLM cells of the CPU refresh (data/refresh.yaml), from the end of its order so that the background
-#     `bench refresh` here, which starts from the front, meets it in the middle: $ENC_WORKERS processes, fp32;
+#     `bench refresh` on the CPU machine, which starts from the front, meets it in the middle: $ENC_WORKERS processes, fp32;
 #   - with RECIPE_WORKERS > 0, the prompt-tuning recipe benchmark's SmolLM2 cells (done under protocol v2 in Dec 2026)
 #     -> /root/extra.
 set -u

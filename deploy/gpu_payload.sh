@@ -28,7 +28,7 @@ rm -rf $P
 WT=$(git ls-files -z --cached --others --exclude-standard | du -cb --files0-from=- | tail -1 | cut -f1)
 PART=$(( 64 * 1024 * 1024 - WT - 2000000 ))
 [ $PART -ge 10000000 ] || { echo "the work tree ($WT bytes) leaves under 10 MB a call for the payload"; exit 1; }
-split -b $PART -d -a 1 .cache/gpu-payload.tgz .cache/gpu-payload.part.
+split -b $PART -d -a 2 .cache/gpu-payload.tgz .cache/gpu-payload.part.
 n=0; for part in .cache/gpu-payload.part.*; do n=$((n + 1)); mkdir -p .gpu$n && mv "$part" .gpu$n/; done
 sha256sum .cache/gpu-payload.tgz | cut -d' ' -f1 > .gpu$n/payload.sha256 && rm .cache/gpu-payload.tgz
 du -sb .gpu[0-9]*
