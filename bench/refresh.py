@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import math
 import os
 import re
 import shutil
@@ -52,6 +53,11 @@ class RefreshConfig:
     required_fraction: float = 0.9
     max_failed_fraction: float = 0.05
     tolerance_points: float = 1.0
+    # A metric may be worse on the cells both calibrations scored by up to noise_z standard errors of its paired
+    # per-cell difference (when that exceeds tolerance_points): within-1 over ~80 cells has a standard error of ~5
+    # points, so a 1-point rule held back refits that were no worse (20261204T135850Z: 1.3 points better on the 78
+    # shared cells, 1.8 worse in the headline because 8 cells left and 1 came in).
+    noise_z: float = 1.0
 
 
 def load_config(path: str | Path = DEFAULT_CONFIG) -> RefreshConfig:
@@ -87,6 +93,9 @@ def load_config(path: str | Path = DEFAULT_CONFIG) -> RefreshConfig:
     tol = gates.get("tolerance_points", 1.0)
     if not isinstance(tol, (int, float)) or tol < 0:
         raise RefreshError(f"{path}: gates.tolerance_points={tol!r} (allowed: a number >= 0)")
+    z = gates.get("noise_z", 1.0)
+    if isinstance(z, bool) or not isinstance(z, (int, float)) or not 0 <= z <= 5:
+        raise RefreshError(f"{path}: gates.noise_z={z!r} (allowed: a number 0..5, standard errors)")
     backbones = raw.get("backbones")
     if not isinstance(backbones, list) or not backbones:
         raise RefreshError(f"{path}: backbones={backbones!r} (allowed: a non-empty list of backbone names)")
@@ -98,7 +107,8 @@ def load_config(path: str | Path = DEFAULT_CONFIG) -> RefreshConfig:
                            "integers >= 0)")
     return RefreshConfig(tuple(backbones), names("tasks"), names("methods"), ints("sizes"), ints("seeds"),
                          float(age), tuple(sorted((k, tuple(v)) for k, v in by_size.items())), change,
-                         frac("required_fraction", 0.9), frac("max_failed_fraction", 0.05), float(tol))
+                         frac("required_fraction", 0.9), frac("max_failed_fraction", 0.05), float(tol),
+                         float(z))
 
 
 def config_jobs(config: RefreshConfig, tasks: list, methods: list[str]) -> list:
@@ -280,10 +290,10 @@ def promote(root: Path, name: str) -> None:
 def override(root: str | Path, name: str, reason: str, now: dt.datetime | None = None) -> dict[str, Any]:
     """Serve a complete calibration folder whose refresh failed a gate, with the reason on the record.
 
-    The gates compare every metric with the served calibration's at a 1-point tolerance — less than one cell's weight
-    in within-1 (1 of 86 cells = 1.2 points) — so a deliberate change of the decision table that costs a few cells
-    (issue 20's "no full fine-tuning below 4 examples per class") can never pass them. A person decides then, and
-    history.jsonl says who overrode which failed gates and why. Only SERVED moves (atomically); the folder, its
+    The gates hold back a refit that is worse than the served calibration beyond both a practical tolerance and the
+    sampling noise of its cells (`gates`); a deliberate change that costs more than that (a table revision that
+    trades cells of within-1 for a rule the literature asks for) is a person's decision, and history.jsonl says who
+    overrode which failed gates and why. Only SERVED moves (atomically); the folder, its
     evaluation and its failed gates stay as written."""
     root = Path(root)
     folder = root / name
@@ -313,8 +323,31 @@ def override(root: str | Path, name: str, reason: str, now: dt.datetime | None =
     return record
 
 
+MIN_PAIRED = 10  # fewer shared cells than this: no standard error worth the name, the plain tolerance applies
+
+
+def paired_difference(new_cells: dict[Any, float], old_cells: dict[Any, float], better: str
+                      ) -> tuple[int, float, float] | None:
+    """(shared cells, mean of how much worse the new calibration is on them, standard error of that mean), in
+    points, or None with fewer than MIN_PAIRED shared cells. Pairing cell by cell removes what the two stores do
+    not share (cells added or dropped) and the tasks' own spread, leaving the change of the calibration."""
+    shared = sorted(set(new_cells) & set(old_cells), key=str)
+    if len(shared) < MIN_PAIRED:
+        return None
+    sign = 1.0 if better == "lower" else -1.0
+    d = [sign * (new_cells[c] - old_cells[c]) for c in shared]
+    mean = sum(d) / len(d)
+    var = sum((x - mean) ** 2 for x in d) / (len(d) - 1)
+    return len(d), mean, math.sqrt(var / len(d))
+
+
 def gates(new_eval: dict[str, Any], served_eval: dict[str, Any] | None, present: int, required: int,
-          ran: int, failed: int, config: RefreshConfig) -> list[dict[str, Any]]:
+          ran: int, failed: int, config: RefreshConfig, new_cells: dict[str, dict] | None = None,
+          served_cells: dict[str, dict] | None = None) -> list[dict[str, Any]]:
+    """The gates a refit must pass to be served. `new_cells`/`served_cells`: each metric per cell
+    (advisor.evaluate.headline_by_cell); with both, a metric is judged on the cells both scored, against the larger
+    of `tolerance_points` and `noise_z` standard errors of the paired difference; without, on the headline figures
+    against `tolerance_points` alone."""
     out = [{"gate": "required cells present", "value": f"{present}/{required}",
             "passed": required == 0 or present / required >= config.required_fraction,
             "rule": f">= {config.required_fraction:.0%}"},
@@ -328,10 +361,25 @@ def gates(new_eval: dict[str, Any], served_eval: dict[str, Any] | None, present:
             out.append({"gate": f"{metric} vs served", "value": f"{new} (served: {old})", "passed": passed,
                         "rule": "no served calibration to compare with" if old is None else "must be measurable"})
             continue
-        worse = (new - old) if better == "lower" else (old - new)
-        out.append({"gate": f"{metric} vs served", "value": f"{new} (served: {old})",
-                    "passed": worse <= config.tolerance_points,
-                    "rule": f"not worse by more than {config.tolerance_points:g} points"})
+        pair = paired_difference(new_cells[metric], served_cells[metric], better) \
+            if new_cells and served_cells else None
+        if pair is None:
+            worse = (new - old) if better == "lower" else (old - new)
+            out.append({"gate": f"{metric} vs served", "value": f"{new} (served: {old})",
+                        "passed": worse <= config.tolerance_points,
+                        "rule": f"not worse by more than {config.tolerance_points:g} points (no per-cell figures "
+                                "of both to pair)" if served_cells is None or new_cells is None else
+                                f"not worse by more than {config.tolerance_points:g} points (fewer than "
+                                f"{MIN_PAIRED} cells scored by both)"})
+            continue
+        k, worse, se = pair
+        tol = max(config.tolerance_points, config.noise_z * se)
+        out.append({"gate": f"{metric} vs served", "passed": worse <= tol,
+                    "value": f"{new} (served: {old}); on the {k} cells both scored {abs(worse):.2f} points "
+                             f"{'worse' if worse > 0 else 'better'}, standard error {se:.2f}",
+                    "rule": f"not worse on the shared cells by more than {tol:.2f} points (the larger of "
+                            f"{config.tolerance_points:g} and {config.noise_z:g} standard errors of the paired "
+                            "per-cell difference)"})
     return out
 
 
@@ -382,8 +430,9 @@ def refresh(config: RefreshConfig, results_dir: str | Path, root: str | Path = D
             ok = ok.assign(path=ok.path.map(cite))
         art = ev.fit_and_evaluate(ok, load_evidence(), source=source) if not ok.empty else None
         evaluation = art["evaluation"] if art else {}
+        new_cells = ev.headline_by_cell(evaluation["rows"]) if evaluation.get("rows") else None
         gate_rows = gates({k: evaluation.get(k) for k, _ in METRICS}, served_eval, present, len(jobs), ran, failed,
-                          config)
+                          config, new_cells, _served_cells(served, served_eval))
         if served_problem:
             gate_rows.append({"gate": "served evaluation readable", "value": served_problem, "passed": False,
                               "rule": "the served calibration's evaluation.json must be readable to compare with; "
@@ -516,6 +565,26 @@ def _served_evaluation(served: Path | None) -> tuple[dict[str, Any] | None, str 
                                   or value != value or abs(value) == float("inf")):
             return None, f"{path}: {key}={str(value)[:40]!r} is not a finite number"
     return data, None
+
+
+def _served_cells(served: Path | None, served_eval: dict[str, Any] | None) -> dict[str, dict] | None:
+    """The served calibration's headline metrics per cell (its artifact's evaluation rows), or None when they are
+    missing or do not reproduce its evaluation.json's figures (then the gates compare the headline figures alone:
+    per-cell rows that disagree with the figures they should average to are not evidence of either)."""
+    if served is None or not served_eval:
+        return None
+    from advisor.evaluate import headline_by_cell
+
+    try:
+        art = json.loads((served / "calibration.json").read_text(encoding="utf-8")[:100_000_000])
+        cells = headline_by_cell(art["evaluation"]["rows"])
+    except (OSError, ValueError, RecursionError, KeyError, TypeError):
+        return None
+    for metric, _ in METRICS:
+        values, figure = list(cells[metric].values()), served_eval.get(metric)
+        if not values or figure is None or abs(sum(values) / len(values) - figure) > 0.051:  # figures: 0.01/0.1 steps
+            return None
+    return cells
 
 
 def _append_history(root: Path, record: dict[str, Any]) -> None:
