@@ -124,10 +124,18 @@ def summarise(rows: list[dict[str, Any]]) -> dict[str, Any]:
 
 
 def seed_noise(runs: Any) -> dict[str, Any] | None:
-    """Mean |score(seed a) - score(seed b)| over cells run with >= 2 seeds (points): the measurement's own noise."""
+    """How much two seeds of one cell differ on average (points): |score(seed a) - score(seed b)| averaged over
+    every pair of seeds of a cell, then over the five options' cells run with >= 2 seeds — the measurement's own
+    noise, and the one figure every report calls "the seed noise" (`advisor evaluate`, docs/measurements.md, the
+    recipe and rerun benchmarks). Pass one protocol per backbone (bench.results.one_protocol_per_backbone), as the
+    calibration fits. (A cell's max - min was used before: with three seeds it overstates a two-seed difference.)"""
     ok = runs[runs.method.isin(OPTIONS)]
-    spreads = [float(g.score.max() - g.score.min()) for _, g in
-               ok.groupby(["backbone", "task", "train_size", "method"]) if g.seed.nunique() >= 2]
+    spreads = []
+    for _, g in ok.groupby(["backbone", "task", "train_size", "method"]):
+        scores = g.sort_values("seed").score.tolist()
+        if len(scores) >= 2:
+            pairs = [abs(a - b) for i, a in enumerate(scores) for b in scores[i + 1:]]
+            spreads.append(sum(pairs) / len(pairs))
     return {"cells": len(spreads), "mean_abs_seed_difference": round(100 * float(np.mean(spreads)), 2)} \
         if spreads else None
 

@@ -22,11 +22,9 @@ from __future__ import annotations
 import argparse
 import ast
 import datetime as dt
-import itertools
 import json
 import os
 import re
-import statistics
 import subprocess
 import sys
 import time
@@ -225,17 +223,13 @@ def label(method: str) -> str:
 
 
 def seed_noise(kept) -> tuple[float, int]:
-    """Mean absolute difference between two seeds of one cell (points), and how many cells have >= 2 seeds."""
-    from bench.results import CELL
+    """The seed noise (points) and how many cells have >= 2 seeds: advisor.evaluate.seed_noise, the one computation."""
+    from advisor.evaluate import seed_noise as noise
 
-    diffs = []
-    for _, g in kept.groupby(CELL):
-        scores = g.sort_values("seed").score.tolist()
-        if len(scores) >= 2:
-            diffs.append(statistics.mean(abs(a - b) for a, b in itertools.combinations(scores, 2)))
-    if not diffs:
+    got = noise(kept)
+    if got is None:
         raise SourceError("no cell in the store has two seeds: the seed noise cannot be computed")
-    return 100 * statistics.mean(diffs), len(diffs)
+    return got["mean_abs_seed_difference"], got["cells"]
 
 
 # ---------------------------------------------------------------- benchmark blocks
@@ -333,7 +327,8 @@ def section_store(src: Sources, runner: Runner) -> list[str]:
 
     noise, n_cells = seed_noise(src.kept)
     lines += [f"**Seed noise.** Two seeds of the same cell differ by **{noise:.1f} points** on average (mean "
-              f"absolute difference of the task's metric over {n_cells} cells with two or more seeds, one protocol "
+              f"absolute difference of the task's metric between two seeds, over the five options' {n_cells} cells "
+              "with two or more seeds, one protocol "
               "per backbone as the calibration fits, on the store as it is now; the calibration's evaluation below "
               "states the same figure for the store it was fitted on). Differences smaller than this are not "
               "findings.", ""]

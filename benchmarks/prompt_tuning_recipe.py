@@ -248,9 +248,9 @@ def simulated_races(out: Path, noise: float | None, init: str = "class_labels") 
 def store_noise(results_dir: Path) -> float | None:
     """The store's mean two-seed difference (points), as advisor evaluate computes it."""
     from advisor.evaluate import seed_noise
-    from bench.results import load, runs_view
+    from bench.results import load, one_protocol_per_backbone, runs_view
 
-    noise = seed_noise(runs_view(load(results_dir, include_failed=False)))
+    noise = seed_noise(one_protocol_per_backbone(runs_view(load(results_dir, include_failed=False)))[0])
     return noise["mean_abs_seed_difference"] if noise else None
 
 

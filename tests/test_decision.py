@@ -118,6 +118,22 @@ def test_cross_seed_oracle_and_one_protocol_per_backbone():
     assert len(kept) == 4 and "prompt_engineering" in set(kept.method)  # untrained runs count for every version
 
 
+def test_seed_noise_is_the_mean_two_seed_difference_of_the_five_options_cells():
+    """One computation of "the seed noise" for every report: each pair of seeds of a cell, then the cells; a
+    linear probe's cell (not one of the five options) does not count."""
+    from advisor.evaluate import seed_noise
+
+    rows = [{"backbone": "b", "task": "t", "train_size": 16, "method": "lora", "seed": s, "score": v}
+            for s, v in ((0, 0.70), (1, 0.76), (2, 0.73))]  # pairs: 6, 3, 3 points (max - min would say 6)
+    rows += [{"backbone": "b", "task": "t", "train_size": 64, "method": "full_finetuning", "seed": s, "score": v}
+             for s, v in ((0, 0.80), (1, 0.78))]  # 2 points
+    rows += [{"backbone": "b", "task": "t", "train_size": 16, "method": "linear_probe", "seed": s, "score": v}
+             for s, v in ((0, 0.5), (1, 0.9))]
+    rows += [{"backbone": "b", "task": "u", "train_size": 16, "method": "lora", "seed": 0, "score": 0.5}]  # one seed
+    got = seed_noise(pd.DataFrame(rows))
+    assert got == {"cells": 2, "mean_abs_seed_difference": pytest.approx(3.0)}  # mean of 4 and 2
+
+
 def test_best_option_is_decide_then_rank():
     """The counterfactual search's shortcut picks exactly what decide + rank pick (random scores, points, margins,
     spreads, feasibility and goals, ties included)."""
