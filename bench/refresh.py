@@ -375,8 +375,9 @@ def gates(new_eval: dict[str, Any], served_eval: dict[str, Any] | None, present:
         k, worse, se = pair
         tol = max(config.tolerance_points, config.noise_z * se)
         out.append({"gate": f"{metric} vs served", "passed": worse <= tol,
-                    "value": f"{new} (served: {old}); on the {k} cells both scored {abs(worse):.2f} points "
-                             f"{'worse' if worse > 0 else 'better'}, standard error {se:.2f}",
+                    "value": f"{new} (served: {old}); on the {k} cells both scored "
+                             + (f"{abs(worse):.2f} points {'worse' if worse > 0 else 'better'}"
+                                if round(worse, 2) else "the same to 0.01 points") + f", standard error {se:.2f}",
                     "rule": f"not worse on the shared cells by more than {tol:.2f} points (the larger of "
                             f"{config.tolerance_points:g} and {config.noise_z:g} standard errors of the paired "
                             "per-cell difference)"})

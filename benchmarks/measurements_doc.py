@@ -480,7 +480,10 @@ def section_evaluation(src: Sources) -> list[str]:
     per_backbone = re.findall(r"^\*\*[^*]+\*\* \(\d+ cells\):[^\n]*", md, flags=re.M)
     noise = _eval_part(md, r"^Noise floor:[^\n]*", "'Noise floor' paragraph", served)
     floor = _eval_part(md, r"^Floor for regret:[^\n]*", "'Floor for regret' paragraph", served)
-    protocols = "; ".join(f"{b}: protocol v{p.get('protocol')} ({p.get('trained_runs')} trained runs)"
+    def aside(p: dict) -> str:  # runs of another protocol in the snapshot, which this calibration does not fit
+        return "".join(f"; {k} protocol-v{v} runs set aside" for v, k in sorted((p.get("set_aside") or {}).items()))
+
+    protocols = "; ".join(f"{b}: protocol v{p.get('protocol')} ({p.get('trained_runs')} trained runs{aside(p)})"
                           for b, p in sorted((cal.get("protocols") or {}).items()))
     lines = [
         "## The advisor on task families it never saw", "",
