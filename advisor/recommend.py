@@ -371,7 +371,7 @@ def format_accuracy(e: Mapping[str, Any] | None, missing: str = "n/a") -> str:
 
 def _learned_reasons(option: str, expected: Mapping[str, Any], points: Mapping[str, float],
                      feasible: Mapping[str, bool], d: Decision, rules: Mapping[str, float],
-                     best: str) -> tuple[Reason, ...]:
+                     best: str, floor: float = 0.0) -> tuple[Reason, ...]:
     """The measured part of a score, explained like a rule, in score points: what it takes off this option (a
     difference to the top beyond its uncertainty), or — for the pick — what it took off options the decision table
     preferred. A difference within its uncertainty takes nothing and says so."""
@@ -386,7 +386,9 @@ def _learned_reasons(option: str, expected: Mapping[str, Any], points: Mapping[s
     # "Margin", not "uncertainty": the same page shows the difference's 10-90% interval from the size-and-data model,
     # which is wider; the margin is what the decision requires a difference to exceed (σ_diff × (z + decades)).
     unc = (f"decision margin ±{100 * margin:.1f} points, "
-           + (f"your model {far:.1f}x in size from the nearest model this option was compared with full "
+           + ("the least beyond our backbones: the size model's error on a published setting it did not see"
+              if floor > 0 and abs(margin - floor) < 1e-12 else
+              f"your model {far:.1f}x in size from the nearest model this option was compared with full "
               "fine-tuning on (ours or published)" if far >= 1.05 else
               "next to the evidence") if shown else "decision margin: none where we measured" if margin <= 0 else
            "decision margin under 0.1 points, next to our measurements")
@@ -491,7 +493,8 @@ def recommend(profile: ProjectProfile | Mapping[str, Any], *, table_path: str | 
               for o in OPTIONS if costs[o].budget_examples == 0 and profile.labeled_examples > 0}
     ranking = tuple(
         OptionResult(o, i + 1, _shown(dec.final[o]), scores[o].feasible, scores[o].infeasible_reasons,
-                     _ordered(_learned_reasons(o, expected, points, feasible, dec, rules, best) if points else (),
+                     _ordered(_learned_reasons(o, expected, points, feasible, dec, rules, best,
+                                               calibration.margin_floor(profile)) if points else (),
                               scores[o].reasons), costs[o],
                      # An option the budget pays no example of has nothing to expect (it is blocked: no data).
                      expected_accuracy=None if o in unpaid else expected.get(o),
@@ -574,7 +577,9 @@ def recommend(profile: ProjectProfile | Mapping[str, Any], *, table_path: str | 
                  "decision": {"rule": (f"feasible options only; score = the decision table's score minus "
                                        f"{per_point / 100:.0f} points per point of expected accuracy below the best "
                                        f"feasible option beyond the decision margin of that difference (±"
-                                       f"{100 * sd:.1f} points per decade from the evidence, 0 where measured)"
+                                       f"{100 * sd:.1f} points per decade from the evidence, 0 where measured"
+                                       + (f", at least ±{100 * calibration.margin_floor(profile):.1f} beyond our "
+                                          "backbones" if calibration.margin_floor(profile) else "") + ")"
                                        + (f"; each option judged {params.risk:g} of its own error spread below its "
                                           "expected accuracy" if params.risk else "")
                                        + "; weights chosen by leave-one-family-out inside the training tasks")
