@@ -19,6 +19,9 @@ CASES = {
         "iteration_speed": "fast"},
     "50 binary examples, 8B, one datacenter GPU": {"labeled_examples": 50, "model_params_b": 8, "num_classes": 2,
                                                    "compute": "medium"},
+    # Next to a published comparison (GPT-2 Medium, 355M, in Hu et al. 2022): the decades to the evidence are ~0, and
+    # the decision margin is the size model's own error on an unseen published setting (advisor.artifact).
+    "5,000 examples, a 350M model on a laptop": {"labeled_examples": 5000, "model_params_b": 0.35, "compute": "minimal"},
     # The budget as a constraint: each trained option trains on the examples two GPU-hours pay for.
     "20,000 examples in 4 classes, 70B on a node of 8 x 80 GB, a budget of 2 GPU-hours": {
         "labeled_examples": 20_000, "model_params_b": 70, "compute": "high", "num_classes": 4,
