@@ -30,14 +30,15 @@ def cold_cli(repeats: int = 5) -> list[float]:
     return times
 
 
-def _busy_jiffies() -> int | None:
-    """CPU time every process on this machine has spent (user+nice+system+irq+softirq+steal), in clock ticks."""
+def _busy_jiffies() -> tuple[int, int] | None:
+    """(CPU time every process on this machine has spent: user+nice+system+irq+softirq+steal, of it steal — time the
+    hypervisor gave the virtual cores to someone else), in clock ticks."""
     try:
         f = Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]
     except OSError:
         return None
     user, nice, system, _idle, _iowait, irq, softirq, steal = (int(x) for x in f[:8])
-    return user + nice + system + irq + softirq + steal
+    return user + nice + system + irq + softirq + steal, steal
 
 
 def main(repeats: int = 200) -> None:
@@ -62,16 +63,19 @@ def main(repeats: int = 200) -> None:
         for p in profiles:
             recommend(p, calibration=c)
         for cf in (True, False):
-            times = []
+            times, cpu = [], []
             for _ in range(repeats):
                 for p in profiles:
-                    t0 = time.perf_counter()
+                    t0, c0 = time.perf_counter(), time.thread_time()
                     recommend(p, calibration=c, with_counterfactuals=cf)
+                    cpu.append((time.thread_time() - c0) * 1000)
                     times.append((time.perf_counter() - t0) * 1000)
             times.sort()
+            # The thread's own CPU time next to the wall time: what the code costs, apart from the time the call
+            # waited for a core (other processes, or the hypervisor: `steal` below).
             print(f"warm recommend(), {label}, {'with' if cf else 'without'} counterfactuals: p50 "
                   f"{statistics.median(times):.3f} ms, p95 {times[int(0.95 * len(times))]:.3f} ms over {len(times)} "
-                  "calls")
+                  f"calls (CPU time p50 {statistics.median(cpu):.3f} ms)")
     if cal is not None:
         # The calibrated path's share that is the expected accuracies alone (point, interval, provenance per option).
         times = []
@@ -86,9 +90,12 @@ def main(repeats: int = 200) -> None:
     busy1, own1, wall1 = _busy_jiffies(), os.times(), time.perf_counter()
     if busy0 is not None and busy1 is not None:
         own = (own1.user - own0.user) + (own1.system - own0.system)
-        other = ((busy1 - busy0) / os.sysconf("SC_CLK_TCK") - own) / (wall1 - wall0)
-        print(f"other work kept {max(other, 0.0):.1f} of {os.cpu_count()} cores busy while measuring (it slows every "
-              "figure; the 2 ms target is stated with one core busy)")
+        tick, wall = os.sysconf("SC_CLK_TCK"), wall1 - wall0
+        other = ((busy1[0] - busy0[0]) / tick - own) / wall
+        steal = (busy1[1] - busy0[1]) / tick / wall
+        print(f"other work kept {max(other, 0.0):.1f} of {os.cpu_count()} cores busy while measuring, {steal:.2f} of "
+              "them taken by the hypervisor (steal); it slows every figure; the 2 ms target is stated with one core "
+              "busy")
     cold = cold_cli()
     print(f"cold `advisor recommend --labeled-examples 500 --model-params-b 7` (new process each): median "
           f"{statistics.median(cold):.2f} s, max {max(cold):.2f} s over {len(cold)} runs")
