@@ -326,7 +326,7 @@ class ServedCalibration:
         if len(memo) > 4096:
             memo.clear()
         lp = math.log10(params_b * 1e9)
-        if any(abs(lp - math.log10(p)) <= NEAR_PARAMS_DECADES for p in self.backbones.values()):
+        if self._near_backbone(params_b):
             memo[params_b] = np.zeros(len(OPTIONS))
             return memo[params_b]
         if not hasattr(self, "_evidence_params"):

@@ -491,10 +491,11 @@ def recommend(profile: ProjectProfile | Mapping[str, Any], *, table_path: str | 
     best = order[0]
     unpaid = {o: f"your budget of {profile.budget_gpu_hours + 0.0:g} GPU-hours pays for no training of it"
               for o in OPTIONS if costs[o].budget_examples == 0 and profile.labeled_examples > 0}
+    floor = calibration.margin_floor(profile) if points else 0.0  # the least margin the reasons and rule name
     ranking = tuple(
         OptionResult(o, i + 1, _shown(dec.final[o]), scores[o].feasible, scores[o].infeasible_reasons,
-                     _ordered(_learned_reasons(o, expected, points, feasible, dec, rules, best,
-                                               calibration.margin_floor(profile)) if points else (),
+                     _ordered(_learned_reasons(o, expected, points, feasible, dec, rules, best, floor)
+                              if points else (),
                               scores[o].reasons), costs[o],
                      # An option the budget pays no example of has nothing to expect (it is blocked: no data).
                      expected_accuracy=None if o in unpaid else expected.get(o),
@@ -578,8 +579,8 @@ def recommend(profile: ProjectProfile | Mapping[str, Any], *, table_path: str | 
                                        f"{per_point / 100:.0f} points per point of expected accuracy below the best "
                                        f"feasible option beyond the decision margin of that difference (±"
                                        f"{100 * sd:.1f} points per decade from the evidence, 0 where measured"
-                                       + (f", at least ±{100 * calibration.margin_floor(profile):.1f} beyond our "
-                                          "backbones" if calibration.margin_floor(profile) else "") + ")"
+                                       + (f", at least ±{100 * floor:.1f} beyond our backbones" if floor else "")
+                                       + ")"
                                        + (f"; each option judged {params.risk:g} of its own error spread below its "
                                           "expected accuracy" if params.risk else "")
                                        + "; weights chosen by leave-one-family-out inside the training tasks")
