@@ -613,8 +613,8 @@ class ServedCalibration:
     def _add_gap_intervals(self, profile: Any, n: int, out: dict[str, dict[str, Any]]) -> None:
         """At a size we did not measure, each option's difference to full fine-tuning with the size-and-data model's
         10-90% interval — the comparison the decision rests on. The absolute interval above also carries how hard
-        the user's (unmeasured) task is; the difference does not: next to a published setting it is ~13 points wide
-        (leave one published task out: 39 rows, coverage 82%, data/calibration/evaluation.md)."""
+        the user's (unmeasured) task is; the difference does not, and is much narrower next to a published setting
+        (its width and coverage, leave one published task out: data/calibration/evaluation.md)."""
         if not self.scaling or "full_finetuning" not in out:
             return
         lp, ld = math.log10(profile.params_b * 1e9), math.log10(max(n, 1))
