@@ -19,7 +19,7 @@ from advisor.artifact import load_served, served_path
 from advisor.evidence import learning_curves, load_results, results_dir
 from advisor.glossary import GLOSSARY
 from advisor.compare import compare, table_rows
-from advisor.costs import (GB, USABLE_SHARE, available_memory_gb, usable_memory_gb, gpu_count, human_duration, input_price_note, pilot_duration, model_shape, prompt_inference_dollars_per_1k, qlora_accuracy_cost,
+from advisor.costs import (GB, USABLE_SHARE, available_memory_gb, usable_memory_gb, gpu_count, human_duration, pilot_duration, model_shape, prompt_cost_sentence, qlora_accuracy_cost,
                            throughput_source, time_warnings, totals)
 from advisor.models import get_model
 from advisor.options import COLOURS, LABELS, factor_words
@@ -89,7 +89,7 @@ QUESTIONS = {
     "num_tasks": "How many tasks will one deployment serve?",
     "iteration_speed": "How fast must behaviour change?",
     "long_term": "This is a long-term, maintained solution",
-    "interpretability": "The adaptation must be human-readable",
+    "interpretability": "Prefer a human-readable adaptation (a written prompt)",
     "data_governance": "The data is sensitive and must stay in-house",
 }
 
@@ -545,10 +545,9 @@ def answer_page() -> None:
                      hide_index=True)
         st.caption("Serving: one shared base model plus each task's adapter or prompt, against one full copy per "
                    "task for full fine-tuning.")
-    per_1k = prompt_inference_dollars_per_1k(profile, costs)
-    if per_1k["prompt_engineering"] > 0:
-        st.caption(f"Prompt engineering's longer prompts cost about ${per_1k['prompt_engineering']:,.2f} more per "
-                   f"1,000 requests at {input_price_note()}.")
+    prompt_cost = prompt_cost_sentence(profile, costs)
+    if prompt_cost:
+        st.caption(prompt_cost)
     q = qlora_accuracy_cost()
     if any("QLoRA" in (r.cost.configuration or "") for r in rec.ranking):
         st.caption(f"QLoRA vs 16-bit LoRA: median {q['median_points']:+.1f} points (range {q['min_points']:+.1f} to "

@@ -20,6 +20,7 @@ import numpy as np
 from advisor.artifact_schema import ArtifactError, FileRefused, read_artifact, read_pointer
 from advisor.decision import DecisionParams
 from advisor.features import OPTIONS, design, from_gain, gap_features, linear_predict, numeric_values, to_gain
+from advisor.options import LABELS
 
 VERSION = 2
 REPO = Path(__file__).resolve().parent.parent
@@ -627,8 +628,8 @@ class ServedCalibration:
             e["vs_full_finetuning"] = {"point": round(d, 4), "low": round(d + lo - g, 4), "high": round(d + hi - g, 4)}
 
     def nearest_cells(self, profile: Any, limit: int = 3) -> list[dict[str, Any]]:
-        """Measured cells most like the profile. Stated and plain: same task kind and input kind first; then a
-        distance adding |log class-count ratio|, |log input-length ratio| (when the cell recorded it) and half a
+        """Measured cells most like the profile. Stated and plain: same task kind and input kind first; then our
+        backbone nearest the user's model in size; then a distance adding |log class-count ratio|, |log input-length ratio| (when the cell recorded it) and half a
         unit per complexity level apart; then the nearest size (log). Class count alone matched 8,000 long clinical
         notes to 30-token SMS messages; the input length is what separates them."""
         level = {"simple": 0, "moderate": 1, "complex": 2}
@@ -652,8 +653,13 @@ class ServedCalibration:
         distance = (np.abs(a["log_classes"] - math.log(max(_classes(profile), 1))) + length
                     + 0.5 * np.abs(a["level"] - level.get(profile.task_complexity, 1)))
         size = np.abs(a["log_size"] - math.log(max(profile.labeled_examples, 1)))
+        # Our backbone nearest the user's model in size first: a 135M causal LM's answer cited only the 23M
+        # encoder's cells, whose "prompt engineering" is label-embedding similarity (a review, 2026-12-04).
+        lp = math.log(profile.params_b * 1e9)
+        near = min(self.backbones, key=lambda b: (abs(math.log(self.backbones[b]) - lp), b)) if self.backbones \
+            else None
         order = np.lexsort((a["task"], a["backbone"], np.round(size, 3), np.round(distance, 3),
-                            a["pair"] != profile.pair_input,
+                            a["backbone"] != near, a["pair"] != profile.pair_input,
                             a["kind"] != getattr(profile, "task_kind", "classification")))
         best_per_task: dict[tuple, dict[str, Any]] = {}
         for i in order:
@@ -664,7 +670,7 @@ class ServedCalibration:
         out = []
         for c in list(best_per_task.values())[:limit]:
             ranked = sorted(c["methods"].items(), key=lambda kv: -kv[1]["score"])
-            scores = ", ".join(f"{m.replace('_', ' ')} {v['score']:.2f}" for m, v in ranked if m in OPTIONS)
+            scores = ", ".join(f"{LABELS[m]} {v['score']:.2f}" for m, v in ranked if m in OPTIONS)
             out.append({**c, "sentence": f"on {c['task']} with {c['train_size']:,} examples ({c['backbone']}, mean "
                                          f"over {max(v['seeds'] for v in c['methods'].values())} seed(s)): {scores}"})
         return out

@@ -11,7 +11,7 @@ from typing import Any, Optional
 
 import typer
 
-from advisor.costs import (GB, estimate_all, format_dollars, human_duration, input_price_note, pilot_duration, prompt_inference_dollars_per_1k,
+from advisor.costs import (GB, about_duration, estimate_all, format_dollars, human_duration, pilot_duration, prompt_cost_sentence,
                            throughput_source, time_warnings, totals)
 from advisor.models import CatalogError, get_model, load_catalog
 from advisor.options import factor_words
@@ -85,17 +85,15 @@ def profile_flags(fields: tuple[str, ...] | None = None):
 def model_line(name: str) -> str:
     """Which catalog entry the costs used, so a named model's shape is visible (not only its size)."""
     m = get_model(name)
-    return (f"(model {m.name}: {m.params_b:g}B parameters, {m.layers} layers, hidden size {m.hidden_size} — "
+    size = f"{m.params_b * 1000:.3g}M" if m.params_b < 1 else f"{m.params_b:g}B"  # "22.7M", never "0.0227137B"
+    return (f"(model {m.name}: {size} parameters, {m.layers} layers, hidden size {m.hidden_size} — "
             "advisor models)")
 
 
 def _prompt_cost_line(rec: Recommendation) -> list[str]:
     """Prompt engineering's extra input tokens priced per 1,000 requests (self-hosted or through a provider)."""
-    extra = prompt_inference_dollars_per_1k(rec.profile, {r.option: r.cost for r in rec.ranking})
-    if extra["prompt_engineering"] <= 0:
-        return []
-    return [f"  Prompt engineering's longer prompts: about {format_dollars(extra['prompt_engineering'])} more per "
-            f"1,000 requests at {input_price_note()}."]
+    sentence = prompt_cost_sentence(rec.profile, {r.option: r.cost for r in rec.ranking})
+    return [f"  {sentence}"] if sentence else []
 
 
 def render(rec: Recommendation) -> str:
@@ -320,7 +318,7 @@ def pilot_cmd(
 def stage_line(i: int, n: int, st: Any) -> str:
     """A pilot stage as the CLI shows it: '[2/3] prompting with X — about 1 min (basis)' when it starts,
     '[2/3] done in 71 s (estimated about 1 min)' when it ends."""
-    est = f"about {pilot_duration(st.estimate_s)}" if st.estimate_s else "no estimate"
+    est = about_duration(st.estimate_s) if st.estimate_s else "no estimate"
     if st.seconds is None:
         return f"[{i}/{n}] {st.name} — {est}" + (f" ({st.basis})" if st.basis else "")
     return f"[{i}/{n}] done in {st.seconds:,.0f} s ({est} estimated)"

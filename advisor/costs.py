@@ -654,8 +654,17 @@ def human_duration(hours: float) -> str:
     return f"{hours / 24:.1f} days"
 
 
+def about_duration(seconds: float) -> str:
+    """'about 45 s', 'about 3 min' — or 'under 1 s', never 'about < 1 s'."""
+    d = pilot_duration(seconds)
+    return "under 1 s" if d.startswith("<") else f"about {d}"
+
+
 def pilot_duration(seconds: float) -> str:
-    """A pilot stage's time: seconds under 90 s ('45 s'), else what human_duration says ('3 min', '1.2 h')."""
+    """A pilot stage's time: seconds under 90 s ('45 s'; under half a second '< 1 s', never '0 s'), else what
+    human_duration says ('3 min', '1.2 h')."""
+    if seconds < 0.5:
+        return "< 1 s"
     return f"{seconds:,.0f} s" if seconds < 90 else human_duration(seconds / 3600)
 
 
@@ -746,6 +755,22 @@ def input_price_note() -> str:
     (gpt-4o-mini, the base model, price read on 2026-12-04)' — never a file name."""
     price, what = _prompt_input_price()
     return f"${price:,.2f} per million input tokens ({what})"
+
+
+def prompt_cost_sentence(profile: ProjectProfile, costs: dict[str, CostEstimate]) -> str | None:
+    """What prompt engineering's longer prompts add per 1,000 requests, one sentence for the CLI and the app (None when
+    nothing): 'under $0.01', never 'about < $0.01' or '$0.00'. With the model's weights the price is a hosted base
+    model's input rate, named as the yardstick it is — a self-hosted model pays in serving time, not per token."""
+    extra = prompt_inference_dollars_per_1k(profile, costs)["prompt_engineering"]
+    if extra <= 0:
+        return None
+    dollars = format_dollars(extra)
+    dollars = dollars.replace("< ", "under ") if dollars.startswith("<") else f"about {dollars}"
+    at = input_price_note()
+    if profile.model_access == "weights":
+        at = (f"a hosted base model's input price, {at}, as a yardstick (on your own GPUs the extra tokens cost "
+              "serving time instead)")
+    return f"Prompt engineering's longer prompts: {dollars} more per 1,000 requests at {at}."
 
 
 def prompt_inference_dollars_per_1k(profile: ProjectProfile, costs: dict[str, CostEstimate]) -> dict[str, float]:

@@ -88,7 +88,8 @@ HELP: dict[str, str] = {
     "num_tasks": "How many distinct tasks one deployed model serves (e.g. 50 customers' classifiers).",
     "iteration_speed": "fast = behaviour must change within hours; slow_ok = a training cycle per change is fine.",
     "long_term": "Is this a persistent solution you will maintain and build on?",
-    "interpretability": "Must the adaptation itself be human-readable (auditable prompts)?",
+    "interpretability": ("Do you prefer an adaptation people can read and audit (a written prompt)? It weighs toward "
+                         "prompt engineering against the other factors; it does not rule trained options out."),
     "model_access": "weights (you can run/train the model), api_with_finetuning (a provider API that offers fine-tuning), api_only.",
     "model": "Optional: a model from the catalog (`advisor models` lists them, e.g. Llama-3.1-8B); it sets "
              "model_params_b and the layer/width shape the cost estimates use. Leave empty for a custom model.",

@@ -654,11 +654,14 @@ class Step:
 def _pilot_cost(p: Any) -> str:
     """How long `advisor pilot --model` takes for this profile on a CPU: the same per-stage estimates the pilot
     prints (advisor.costs.pilot_estimates, scaled from our own runs here)."""
-    from advisor.costs import MAX_ROWS, pilot_duration, pilot_estimates, pilot_split
+    from advisor.costs import MAX_ROWS, about_duration, pilot_estimates, pilot_split
     from advisor.table import load_table
 
     rows = min(p.labeled_examples, MAX_ROWS)  # a larger file is sampled first
     n_train, n_val, n_test = pilot_split(rows, min(p.num_classes, max(rows // 3, 2)))
+    # The protocol's validation floor (32 rows) is more than a handful of examples holds: 5 examples said "34
+    # validation and held-out rows" (a review, 2026-12-04). Only the rows there are get scored.
+    n_val = min(n_val, max(rows - n_test - n_train, 0))
     # A laptop runs the pilot on its CPU (our measured rates); a GPU at the compute level's throughput.
     # One process on one GPU: the pilot does not spread over a node's GPUs.
     tflops = None if p.compute == "minimal" else float(load_table().compute_tflops[p.compute])
@@ -669,7 +672,7 @@ def _pilot_cost(p: Any) -> str:
     total = sum(e.seconds for e in stages)
     where = ("on a CPU core (scaled from our SmolLM2 and MiniLM runs here)" if tflops is None else
              f"of GPU time at compute '{p.compute}' plus model loading")
-    return f"about {pilot_duration(total)} {where} for {n_val + n_test:,} validation and held-out rows"
+    return f"{about_duration(total)} {where} for {n_val + n_test:,} validation and held-out rows"
 
 
 def _training_time(c: Any) -> str:
@@ -679,6 +682,25 @@ def _training_time(c: Any) -> str:
     if c.gpus > 1:
         return f"{wall} ({human_duration(c.train_gpu_hours)} of GPU time on {c.gpus} GPUs)"
     return wall
+
+
+def _recipe_time(p: Any, option: str, c: Any) -> str:
+    """The training time of the run the recipe writes — its max_steps x batch sequences at the cost model's time
+    per sequence (advisor.costs, the one cost computation). With few examples the recipe's floor of steps, which
+    every measured run trained for, is many more passes than the answer's table prices (its epochs over the
+    examples): 40 examples on a 1B model said "about 7 min" here for a recipe of 50 passes (a review, 2026-12-04)."""
+    steps = int(recipe(p, option).value("max_steps"))
+    sequences = steps * PROTOCOL.batch_size
+    priced = p.epochs * max(c.examples, 1)  # what the table's figure is for
+    if sequences <= 1.05 * priced:
+        return f"{_training_time(c)} of training ({p.epochs} epochs: the recipe's {steps:,} steps)"
+    f = sequences / priced
+    wall = human_duration(c.train_hours * f)
+    wall = wall if wall.startswith("<") else f"about {wall}"
+    gpus = f" ({human_duration(c.train_gpu_hours * f)} of GPU time on {c.gpus} GPUs)" if c.gpus > 1 else ""
+    return (f"{wall}{gpus} of training for the recipe's {steps:,} steps of {PROTOCOL.batch_size} — the protocol's "
+            f"floor, which every measured run trained for, {f:.1f}x the {p.epochs} epochs over {c.examples:,} "
+            f"examples the answer's table prices ({_training_time(c)})")
 
 
 def plan(rec: Any) -> list[Step]:
@@ -712,16 +734,19 @@ def plan(rec: Any) -> list[Step]:
         first = trained[0]
         c = costs[first]
         if c.train_gpu_hours:
-            cost = (f"{_training_time(c)} of training on compute '{p.compute}'"
+            cost = (f"{_recipe_time(p, first, c)} on compute '{p.compute}'"
                     + (f", {c.configuration}" if c.configuration else "")
                     + (f", on the {c.examples:,} of your {p.labeled_examples:,} examples your budget pays for"
-                       if c.budget_examples is not None and c.examples < p.labeled_examples else "")
-                    + f" (the cost model: {p.epochs} epochs; the recipe's step budget may differ)")
+                       if c.budget_examples is not None and c.examples < p.labeled_examples else ""))
         else:
-            from advisor.costs import format_dollars
+            from advisor.costs import format_dollars, provider_price
 
-            cost = (f"{c.training_tokens:,} training tokens, {format_dollars(c.provider_dollars)} at the price in "
-                    "data/prices.yaml" if c.training_tokens else "billed by your provider")
+            price = provider_price(p)[0]  # the cost figure's own price: the user's, else data/prices.yaml's default
+            where = "your price" if p.price_per_m_training_tokens is not None else "the price in data/prices.yaml"
+            cost = (f"{c.training_tokens:,} training tokens, {format_dollars(c.provider_dollars)} at {where} "
+                    f"(${price:g} per 1M tokens)" if c.training_tokens and price is not None
+                    else f"{c.training_tokens:,} training tokens, billed by your provider" if c.training_tokens
+                    else "billed by your provider")
         steps.append(Step(
             f"Train {LABELS[first]} with the recipe; keep the best validation checkpoint" if p.model_access == "weights"
             else "Fine-tune through your provider (scored as full fine-tuning); keep a held-out split to compare",
@@ -731,16 +756,19 @@ def plan(rec: Any) -> list[Step]:
         if len(trained) > 1:
             second = trained[1]
             c2 = costs[second]
-            hours2 = _training_time(c2) if c2.train_gpu_hours else "billed per token"
+            hours2 = _recipe_time(p, second, c2) if c2.train_gpu_hours else "billed per token"
             capped = any(costs[o].budget_examples is not None and costs[o].examples < p.labeled_examples
                          for o in (first, second))
-            budget = (f"; with step 2, {c.train_gpu_hours + c2.train_gpu_hours:,.3g} GPU-hours in all, against "
-                      f"your budget of {p.budget_gpu_hours + 0.0:g} per task" if p.budget_gpu_hours is not None
-                      and c2.train_gpu_hours else "")
+            both = c.train_gpu_hours + c2.train_gpu_hours
+            budget = (f"; with step 2, {both:,.3g} GPU-hours in all, against your budget of "
+                      f"{p.budget_gpu_hours + 0.0:g} per task"
+                      + (" — more than it: each run fits the budget alone, so this step needs a budget of its own"
+                         if both > p.budget_gpu_hours * 1.001 else "")
+                      if p.budget_gpu_hours is not None and c2.train_gpu_hours else "")
             steps.append(Step(
                 f"Only if {LABELS[first]} plateaus below the goal: {LABELS[second]}",
                 f"advisor recipe --option {second} --script tune2.py",
-                (f"{hours2} of training" if c2.train_gpu_hours else hours2) + budget,
+                hours2 + budget,
                 "the runner-up of this answer; "
                 + ("a larger budget (more of your examples trained on) usually helps more" if capped else
                    "more labelled data usually helps more") + " (see 'What would change the answer')"))

@@ -153,7 +153,7 @@ def _scored(profile: ProjectProfile, table: DecisionTable, calibration: Any,
         params, spread = DecisionParams(), None
     d = decide(OPTIONS, {o: scores[o].score for o in OPTIONS}, feasible, points, params, profile.accuracy_goal,
                spread, margins)
-    return scores, d, rank(OPTIONS, d.final, feasible, _blockers(scores))
+    return scores, d, rank(OPTIONS, d.final, feasible, _blockers(scores), points)
 
 
 def _blockers(scores: Mapping[str, RuleScore]) -> dict[str, int]:
@@ -595,6 +595,10 @@ def recommend(profile: ProjectProfile | Mapping[str, Any], *, table_path: str | 
                               "margin_points": {o: round(100 * dec.margin[o], 1) for o in OPTIONS} if points else {},
                               "penalty_points": {o: round(dec.penalty[o], 1) for o in OPTIONS} if points else {},
                               "close_calls": close,
+                              # Each option's expected accuracy minus the pick's (points): the close-call text says
+                              # which side of the pick an option is on, and why it scores what it scores.
+                              "vs_pick_points": {o: round(100 * (points[o] - points[best]), 1) for o in OPTIONS}
+                              if points else {},
                               "close_call_width_points": round(100 * sd, 1),
                               "settle_with": settle if tied or close else None},
                  "basis": _basis(profile, calibration, kinds, measured_on)}

@@ -37,16 +37,49 @@ def tie_sentence(rec: Recommendation) -> str | None:
     text = decision["why"]
     close = decision.get("close_calls") or []
     if close:
-        counted = [o for o in close if (decision.get("penalty_points") or {}).get(o, 0.0) > 0]
-        text += (f" Close call: {', '.join(label(o) for o in close)} within {decision['close_call_width_points']} "
-                 f"points of {label(rec.best)} (one standard deviation of a between-option difference in our "
-                 f"evaluation); {label(rec.best)} is the better bet"
-                 + (f" — the decision counts {'that difference' if len(counted) == 1 else 'those differences'} "
-                    f"({', '.join(label(o) for o in counted)} scored lower for it), but a measurement on your data "
-                    "could reverse it." if counted else "."))
+        text += " " + _close_call_text(rec, decision, close)
     if decision.get("settle_with"):
         text += f" To settle it, {decision['settle_with']}{_pilot_time(decision['settle_with'])}."
     return text
+
+
+def _close_call_text(rec: Recommendation, decision: dict[str, Any], close: list[str]) -> str:
+    """Options the decision separates from the pick by less than one standard deviation of a between-option
+    difference: an option expected below the pick scores less for it (the decision counts the difference beyond its
+    margin, so its score can be far lower); one expected above it lost on the decision table's other factors. Either
+    way a measurement on the user's data could reverse it — said with the score it has, never as "close" beside an
+    unexplained 0."""
+    vs = decision.get("vs_pick_points") or {}
+    penalty = decision.get("penalty_points") or {}
+    width, best = decision["close_call_width_points"], label(rec.best)
+    top = decision.get("top") or rec.best  # the best expected feasible option: penalties are for the gap to it
+
+    def scored(o: str) -> str:
+        return f"{label(o)} {rec.option(o).score:.0f}"
+
+    below = [o for o in close if vs.get(o, 0.0) <= 0.0]
+    above = [o for o in close if vs.get(o, 0.0) > 0.0]
+    parts = []
+    if below:
+        counted = [o for o in below if penalty.get(o, 0.0) > 0]
+        parts.append(f"{', '.join(label(o) for o in below)} {'is' if len(below) == 1 else 'are'} expected "
+                     f"{_points_range([-vs.get(o, 0.0) for o in below])} below {best}, less than one standard "
+                     f"deviation of a between-option difference in our evaluation ({width} points)"
+                     + (f"; the decision counts the part of {'its' if len(counted) == 1 else 'their'} difference "
+                        f"to {label(top)} beyond the margin, which is why "
+                        f"{'it scores' if len(counted) == 1 else 'they score'} lower "
+                        f"({', '.join(scored(o) for o in counted)} against {rec.option(rec.best).score:.0f})"
+                        if counted else ""))
+    if above:
+        parts.append(f"{', '.join(label(o) for o in above)} {'is' if len(above) == 1 else 'are'} expected "
+                     f"{_points_range([vs[o] for o in above])} above {best}, also less than one standard deviation "
+                     f"({width} points), and lost on the decision table's other factors")
+    return "Close call: " + "; ".join(parts) + ". A measurement on your data could reverse it."
+
+
+def _points_range(values: list[float]) -> str:
+    lo, hi = min(values), max(values)
+    return f"{lo:.1f} points" if round(lo, 1) == round(hi, 1) else f"{lo:.1f}-{hi:.1f} points"
 
 
 def _pilot_time(advice: str) -> str:

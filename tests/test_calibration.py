@@ -255,3 +255,38 @@ def test_beyond_our_backbones_no_difference_under_the_size_models_own_error_deci
     assert len(within) >= 2  # the best and at least one other: the case the floor is for
     for o in within:  # an option within the floor of the best loses nothing to the measured part
         assert d["penalty_points"][o] == 0.0, (o, top - points[o], d)
+
+
+def test_close_calls_say_which_side_of_the_pick_they_are_and_the_scores_they_have(cal):
+    # A review found "Close call: prefix tuning, LoRA within 10.2 points of prompt engineering; prompt engineering is
+    # the better bet — the decision counts those differences (prefix tuning, LoRA scored lower for it)" where both
+    # were expected *above* the pick, and "close" beside scores of 0 with no word on why.
+    import yaml
+
+    from advisor.options import label
+    from advisor.report import tie_sentence
+
+    profiles = [yaml.safe_load(p.read_text()) for p in sorted((ROOT / "data" / "examples").glob("*.yaml"))]
+    profiles += [{"labeled_examples": n, "model_params_b": b, "accuracy_goal": g, "compute": "high"}
+                 for n in (40, 500, 5000) for b in (0.135, 1.0, 8.0) for g in ("acceptable", "high")]
+    seen = 0
+    for p in profiles:
+        rec = recommend(p, calibration=cal)
+        d = rec.extra.get("decision") or {}
+        close = d.get("close_calls") or []
+        if not close:
+            continue
+        seen += 1
+        text = tie_sentence(rec).split("Close call: ", 1)[1]
+        below_at = text.find(f" below {label(rec.best)}")
+        above_at = text.find(f" above {label(rec.best)}")
+        for o in close:
+            first = text.index(label(o))
+            if d["vs_pick_points"][o] > 0:
+                assert below_at < first < above_at, (p, text)
+            else:
+                assert 0 <= first < below_at, (p, text)
+                if d["penalty_points"][o] > 0:  # the score it has is said, beside the pick's
+                    assert f"{label(o)} {rec.option(o).score:.0f}" in text, (p, text)
+        assert text.endswith("A measurement on your data could reverse it.") or "To settle it" in text
+    assert seen >= 2

@@ -153,4 +153,23 @@ def test_best_option_is_decide_then_rank():
         goal = rng.choice(["acceptable", "high", "critical"])
         d = decide(opts, rules, feasible, points, params, goal, spread, margins)
         assert best_option(opts, rules, feasible, points, params, goal, spread, margins) == \
-            rank(opts, d.final, feasible)[0]
+            rank(opts, d.final, feasible, points=points)[0]
+
+
+def test_equal_scores_go_to_the_higher_expected_accuracy_not_the_first_listed():
+    # A review: a 1B model with 400 examples ranked prompt tuning (0.841) first, tied at 67.9 with prefix tuning
+    # (0.874), for being listed first.
+    from advisor.decision import DecisionParams, best_option, rank
+
+    opts = ["prompt_engineering", "prompt_tuning", "prefix_tuning", "lora", "full_finetuning"]
+    final = {"prompt_engineering": 58.1, "prompt_tuning": 67.9, "prefix_tuning": 67.9, "lora": 64.2,
+             "full_finetuning": 25.3}
+    points = {"prompt_engineering": 0.753, "prompt_tuning": 0.841, "prefix_tuning": 0.874, "lora": 0.888,
+              "full_finetuning": 0.883}
+    feasible = dict.fromkeys(opts, True)
+    assert rank(opts, final, feasible, points=points)[:3] == ["prefix_tuning", "prompt_tuning", "lora"]
+    assert rank(opts, final, feasible)[:2] == ["prompt_tuning", "prefix_tuning"]  # without points: the list order
+    # The same through the decision: equal rule scores, both within their margins of the top, no counted gap.
+    rules = {o: 50.0 for o in opts}
+    margins = dict.fromkeys(opts, 0.2)
+    assert best_option(opts, rules, feasible, points, DecisionParams(), "high", None, margins) == "lora"
