@@ -18,13 +18,13 @@ from advisor import OPTIONS, ProfileError, ProjectProfile, load_table, recommend
 from advisor.artifact import load_served, served_path
 from advisor.evidence import learning_curves, load_results, results_dir
 from advisor.glossary import GLOSSARY
-from advisor.compare import compare, table_rows
-from advisor.costs import (GB, USABLE_SHARE, available_memory_gb, usable_memory_gb, gpu_count, human_duration, pilot_duration, model_shape, prompt_cost_sentence, qlora_accuracy_cost,
+from advisor.compare import compare, shown, table_rows
+from advisor.costs import (GB, USABLE_SHARE, available_memory_gb, format_dollars, usable_memory_gb, gpu_count, human_duration, pilot_duration, model_shape, prompt_cost_sentence, qlora_accuracy_cost,
                            throughput_source, time_warnings, totals)
 from advisor.models import get_model
 from advisor.options import COLOURS, LABELS, factor_words
 from advisor.profile import CHOICES, HELP, MAX_PROFILE_BYTES, OPTIONAL_FLOATS, model_choices, short
-from advisor.report import basis_lines, format_bytes, ranking_rows, tie_sentence, to_markdown
+from advisor.report import basis_lines, format_bytes, gap_line, ranking_rows, tie_sentence, to_markdown
 
 st.set_page_config(page_title="tuning-advisor", layout="wide")
 
@@ -431,7 +431,9 @@ def assumptions(profile: ProjectProfile) -> ProjectProfile:
                     st.error(f"**{QUESTIONS.get(p.field, p.field)}** — got {str(p.value)[:40]!r}; allowed: {p.allowed}.")
             else:
                 st.session_state["answers"], st.session_state["profile"] = changed.to_dict(), changed
-                return changed
+                # Drawn again from the top: the expander's title above was written with the old values ("3 epochs"
+                # over figures for 10, a review found).
+                st.rerun()
     return profile
 
 
@@ -469,6 +471,8 @@ def answer_page() -> None:
         st.markdown(f"**What the numbers rest on.** {rec.extra['basis']}")
         for line in basis_lines(rec):
             st.caption(line)
+        if gap_line(rec):
+            st.caption(gap_line(rec))
     if tie_sentence(rec):
         st.info(tie_sentence(rec))
     # Pareto view: expected accuracy (measured calibration) when there is one, else the rules score.
@@ -538,13 +542,20 @@ def answer_page() -> None:
         st.warning(line)
     if profile.num_tasks > 1:
         t = totals(profile, costs)
-        st.subheader(f"Totals for {profile.num_tasks} tasks")
-        st.dataframe(pd.DataFrame([{"option": LABELS[o], "training time": human_duration(v["gpu_hours"]) if
-                                    v["gpu_hours"] else "—", "storage": format_bytes(int(v["storage_gb"] * GB)),
-                                    "serving memory GB": round(v["serving_memory_gb"], 1)} for o, v in t.items()]),
-                     hide_index=True)
-        st.caption("Serving: one shared base model plus each task's adapter or prompt, against one full copy per "
-                   "task for full fine-tuning.")
+        own = profile.model_access == "weights"
+        # Feasible options only; through an API the provider's GPUs train and serve, so its bill is all there is.
+        rows = [{"option": LABELS[o],
+                 **({"training time": human_duration(v["gpu_hours"]) if v["gpu_hours"] else "—",
+                     "storage": format_bytes(int(v["storage_gb"] * GB)),
+                     "serving memory GB": round(v["serving_memory_gb"], 1)} if own else
+                    {"provider cost": format_dollars(v["provider_dollars"])})}
+                for o, v in t.items() if rec.option(o).feasible and (own or v["provider_dollars"] is not None)]
+        if rows:
+            st.subheader(f"Totals for {profile.num_tasks} tasks")
+            st.dataframe(pd.DataFrame(rows), hide_index=True)
+            if own:
+                st.caption("Serving: one shared base model plus each task's adapter or prompt, against one full "
+                           "copy per task for full fine-tuning.")
     prompt_cost = prompt_cost_sentence(profile, costs)
     if prompt_cost:
         st.caption(prompt_cost)
@@ -612,7 +623,7 @@ def recipe_section(rec) -> None:
             continue
         with st.expander(f"{'The pick' if i == 0 else 'The runner-up'}: {LABELS[option]} — configuration",
                          expanded=i == 0):
-            st.dataframe(pd.DataFrame([{"setting": s.name, "value": str(s.value), "source": s.source}
+            st.dataframe(pd.DataFrame([{"setting": s.name, "value": s.shown, "source": s.source}
                                        for s in r.settings]), hide_index=True, width="stretch",
                          key=f"recipe_{option}")
             if r.prompt:
@@ -834,7 +845,7 @@ def compare_page() -> None:
     else:
         st.markdown(f"**Top pick differs: A → {top_a}; B → {top_b}.**")
     if result["differences"]:
-        st.markdown("**What differs:** " + "; ".join(f"`{d['field']}` {d['a']} → {d['b']}"
+        st.markdown("**What differs:** " + "; ".join(f"`{d['field']}` {shown(d['a'])} → {shown(d['b'])}"
                                                     for d in result["differences"]))
     else:
         st.info("The two profiles are identical.")

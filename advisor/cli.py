@@ -122,7 +122,7 @@ def render(rec: Recommendation) -> str:
                      + (f"{acc:>23}  {basis:<21}" if calibrated else "")
                      + (f"{(format(c.examples, ',') if c.budget_examples is not None else '—'):>10}" if budgeted
                         else "")
-                     + f"{(human_duration(c.train_hours) if c.train_gpu_hours else '—'):>12}{memory}"
+                     + f"{(human_duration(c.train_hours) if c.train_gpu_hours and own_weights else '—'):>12}{memory}"
                      # The provider stores what it trains, and a blocked option stores nothing: "0 B" read as a
                      # measured size.
                      f"{(format_bytes(c.storage_bytes_per_task) if r.feasible and (own_weights or not c.training_tokens) else '—'):>13}"
@@ -143,12 +143,17 @@ def render(rec: Recommendation) -> str:
         lines += _prompt_cost_line(rec)
     if rec.profile.num_tasks > 1:
         t = totals(rec.profile, {r.option: r.cost for r in rec.ranking})
-        lines += ["", f"Totals for {rec.profile.num_tasks} tasks (serving: one base model + N adapters/prompts, "
-                      "or N full copies):"]
-        lines += [f"  {o:<20}{(human_duration(v['gpu_hours']) if v['gpu_hours'] else '—'):>10} training"
-                  f"{format_bytes(int(v['storage_gb'] * GB)):>12} stored{v['serving_memory_gb']:>10.1f} GB serving"
-                  + (f"  {format_dollars(v['provider_dollars'])} provider" if v["provider_dollars"] is not None
-                     else "") for o, v in t.items()]
+        # Feasible options only; through an API the provider's GPUs train and serve, so its bill is all there is.
+        rows = [f"  {o:<20}" + (f"{(human_duration(v['gpu_hours']) if v['gpu_hours'] else '—'):>10} training"
+                                f"{format_bytes(int(v['storage_gb'] * GB)):>12} stored"
+                                f"{v['serving_memory_gb']:>10.1f} GB serving" if own_weights else "")
+                + (f"  {format_dollars(v['provider_dollars'])} provider" if v["provider_dollars"] is not None else "")
+                for o, v in t.items() if rec.option(o).feasible
+                and (own_weights or v["provider_dollars"] is not None)]
+        if rows:
+            lines += ["", f"Totals for {rec.profile.num_tasks} tasks"
+                          + (" (serving: one base model + N adapters/prompts, or N full copies):" if own_weights
+                             else " (the provider's bill):")] + rows
     if calibrated:
         lines += ["", "Expected accuracy: " + rec.ranking[0].expected_accuracy_note,
                   f"What the numbers rest on: {rec.extra.get('basis', '')}"]
@@ -233,7 +238,7 @@ def recipe_cmd(
     for r in recipes:
         typer.echo(f"{LABELS[r.option]} ({r.family} model family):")
         for s in r.settings:
-            typer.echo(f"  {s.name}: {s.value}    [{s.source}]")
+            typer.echo(f"  {s.name}: {s.shown}    [{s.source}]")
         if r.peft:
             typer.echo(f"  peft.{r.peft['class']}({', '.join(f'{k}={v!r}' for k, v in r.peft['kwargs'].items())})")
         if r.prompt:

@@ -39,6 +39,15 @@ def _side(name: str, rec: Recommendation) -> dict[str, Any]:
             "profile": rec.profile.to_dict()}
 
 
+def shown(value: Any) -> str:
+    """A profile value as a reader says it: yes/no, "not set" — never Python's False or None."""
+    if value is None:
+        return "not set"
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    return f"{value:g}" if isinstance(value, float) else str(value)
+
+
 def differences(a: ProjectProfile, b: ProjectProfile) -> list[dict[str, Any]]:
     """The profile fields whose values differ, in declaration order (what the two scenarios change)."""
     da, db = a.to_dict(), b.to_dict()
@@ -80,7 +89,7 @@ def to_text(result: dict[str, Any]) -> str:
     lines.append(f"Top pick: A → {LABELS[a['best']]}; B → {LABELS[b['best']]}"
                  + (" (the same)" if result["same_best"] else " (they differ)"))
     if result["differences"]:
-        lines.append("What differs: " + "; ".join(f"{d['field']} {d['a']} → {d['b']}" for d in result["differences"]))
+        lines.append("What differs: " + "; ".join(f"{d['field']} {shown(d['a'])} → {shown(d['b'])}" for d in result["differences"]))
     else:
         lines.append("What differs: nothing — the two profiles are identical.")
     lines.append("")

@@ -474,7 +474,7 @@ def estimate(profile: ProjectProfile, option: str, table: DecisionTable | None =
         covered = int(profile.budget_gpu_hours / hours_per_example * (1 + 1e-9))
         used = min(used, covered)
         if used < profile.labeled_examples:
-            note += (f"; budget_gpu_hours={profile.budget_gpu_hours + 0.0:g} pays for {used:,} of the "
+            note += (f"; budget_gpu_hours={format_hours(profile.budget_gpu_hours)} pays for {used:,} of the "
                      f"{profile.labeled_examples:,} examples")
     return CostEstimate(option, int(trainable), flops * used, hours_per_example * used, fe.needed_gb, smallest,
                         int(stored), extra, note, examples=used, budget_examples=covered, **base)
@@ -632,6 +632,12 @@ def provider_price(profile: ProjectProfile) -> tuple[float | None, str]:
     data = load_prices()
     p = data["prices"][data["default"]]
     return float(p["training_per_m"]), f"{data['default']}, {p['source']}, read {p['read_on']}"
+
+
+def format_hours(x: float) -> str:
+    """A GPU-hour budget as typed: "2", "0.25", "1,000,000,000" — never "1e+09" or "-0"."""
+    x = x + 0.0
+    return f"{x:,.0f}" if abs(x) >= 1e5 else f"{x:g}"
 
 
 def format_dollars(x: float | None) -> str:

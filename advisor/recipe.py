@@ -22,7 +22,7 @@ import yaml
 
 from advisor.options import (LABELS, LORA_ALPHA, LORA_DROPOUT, LORA_RANK, MAX_DEMOS, OPTIONS, VIRTUAL_TOKENS,
                              demonstrations, get)
-from advisor.costs import human_duration  # the cost table's durations: one formatting for every page
+from advisor.costs import format_hours, human_duration  # the cost table's durations: one formatting for every page
 from advisor.profile import ProjectProfile
 from bench.protocol import Protocol
 
@@ -85,6 +85,16 @@ class Setting:
     name: str
     value: Any
     source: str
+
+    @property
+    def shown(self) -> str:
+        """The value as a page shows it: "q_proj, v_proj" and "load_in_4bit=True, ..." — not a Python list or dict."""
+        v = self.value
+        if isinstance(v, (list, tuple)):
+            return ", ".join(map(str, v))
+        if isinstance(v, dict):
+            return ", ".join(f"{k}={x}" for k, x in v.items())
+        return str(v)
 
 
 @dataclass(frozen=True)
@@ -185,7 +195,7 @@ def _training(profile: ProjectProfile, option: str, family: str, results_dir: st
 
         c = estimate(profile, option)  # the answer's own cost figure: the examples its time and accuracy are for
         if c.budget_examples is not None and c.examples < train:
-            hours = f"{profile.budget_gpu_hours + 0.0:g}"  # never "-0"
+            hours = format_hours(profile.budget_gpu_hours)  # never "-0" or "1e+09"
             if c.examples < 1:
                 each = estimate(profile.changed(budget_gpu_hours=None), option).train_gpu_hours / n
                 raise RecipeError(f"budget_gpu_hours={hours} pays for no training of {LABELS[option]} (allowed: at "
@@ -689,7 +699,10 @@ def _recipe_time(p: Any, option: str, c: Any) -> str:
     per sequence (advisor.costs, the one cost computation). With few examples the recipe's floor of steps, which
     every measured run trained for, is many more passes than the answer's table prices (its epochs over the
     examples): 40 examples on a 1B model said "about 7 min" here for a recipe of 50 passes (a review, 2026-12-04)."""
-    steps = int(recipe(p, option).value("max_steps"))
+    try:
+        steps = int(recipe(p, option).value("max_steps"))
+    except RecipeError:  # no recipe to price (e.g. no measured runs to choose its learning rate): the table's figure
+        return f"{_training_time(c)} of training ({p.epochs} epochs over {c.examples:,} examples)"
     sequences = steps * PROTOCOL.batch_size
     priced = p.epochs * max(c.examples, 1)  # what the table's figure is for
     if sequences <= 1.05 * priced:
@@ -761,7 +774,7 @@ def plan(rec: Any) -> list[Step]:
                          for o in (first, second))
             both = c.train_gpu_hours + c2.train_gpu_hours
             budget = (f"; with step 2, {both:,.3g} GPU-hours in all, against your budget of "
-                      f"{p.budget_gpu_hours + 0.0:g} per task"
+                      f"{format_hours(p.budget_gpu_hours)} per task"
                       + (" — more than it: each run fits the budget alone, so this step needs a budget of its own"
                          if both > p.budget_gpu_hours * 1.001 else "")
                       if p.budget_gpu_hours is not None and c2.train_gpu_hours else "")

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, Mapping
 
-from advisor.costs import CostEstimate, estimate_all, fits_all, qlora_note, refit
+from advisor.costs import CostEstimate, estimate_all, fits_all, format_hours, qlora_note, refit
 from advisor.decision import Decision, DecisionParams, best_option, decide, rank, tied_with_best
 from advisor.profile import CHOICES, OPTIONS, ProjectProfile
 from advisor.rules import Reason, RuleScore, rule_hits, score_options, scores_and_feasible
@@ -401,7 +401,8 @@ def _learned_reasons(option: str, expected: Mapping[str, Any], points: Mapping[s
         # Said as a hypothetical: an infeasible option's accuracy is what it would reach, not a reason to pick it.
         text = (f"{interval} if it were feasible here ({'above' if gap < 0 else 'vs'} {LABELS[top]}'s "
                 f"{points[top]:.3f})")
-        contribution, direction = 0.0, "against"
+        # Its sign is the hypothetical's (above or below the top), never "−" beside "above" (a review, 2026-12-04).
+        contribution, direction = 0.0, "for" if gap < 0 else "against"
     elif d.penalty[option] > 0:
         # Shown as what it does to the displayed score (clipped at 0); the ranking keeps the unclipped value.
         taken = min(d.penalty[option], max(rules[option], 0.0))
@@ -411,7 +412,8 @@ def _learned_reasons(option: str, expected: Mapping[str, Any], points: Mapping[s
         counts = (f"beyond the {unc}, {100 * d.counted[option]:.1f} points count" if shown else
                   "next to our measurements the selected rule counts the whole difference")
         text = (f"{interval}, {versus(gap)} ({points[top]:.3f}){at_bounds}; {counts}: "
-                + ("its score goes to 0" if taken < d.penalty[option] else f"−{taken:.0f} score points"))
+                + ("its score goes to 0" if taken < d.penalty[option] else
+                   f"−{taken:.0f} score points" if round(taken) >= 1 else "under 1 score point off"))
         contribution, direction = -taken, "against"
     elif option == best:
         beaten = [o for o in OPTIONS if feasible[o] and o != option and rules[o] >= rules[option]
@@ -428,7 +430,8 @@ def _learned_reasons(option: str, expected: Mapping[str, Any], points: Mapping[s
     else:
         text = (f"{interval}, {versus(gap)} — within the {unc}: tied on the measured part, the decision table "
                 "decides")
-        contribution, direction = 0.0, "for"
+        # Nothing taken off, but an option below the top is not marked "+" for it.
+        contribution, direction = 0.0, "for" if gap <= 0 else "against"
     return (Reason("expected_accuracy", direction, round(abs(contribution), 1), round(contribution, 1),
                    "calibration", text, f"{prov.get('kind', 'calibration')}: {prov.get('detail', e.get('basis', ''))}"),)
 
@@ -466,7 +469,7 @@ def recommend(profile: ProjectProfile | Mapping[str, Any], *, table_path: str | 
                 if sizes[o] == size:
                     e = at[o]
                     e["basis"] += (f"; read at the {costs[o].budget_examples:,} examples your budget of "
-                                   f"{profile.budget_gpu_hours + 0.0:g} GPU-hours pays for ({profile.epochs} epochs), not "
+                                   f"{format_hours(profile.budget_gpu_hours)} GPU-hours pays for ({profile.epochs} epochs), not "
                                    f"all {profile.labeled_examples:,}")
                     e["examples"] = size
                     expected[o] = e
@@ -489,7 +492,7 @@ def recommend(profile: ProjectProfile | Mapping[str, Any], *, table_path: str | 
         no_acc = "no labeled examples: nothing measured to compare against"
     weight = params.weight(profile.accuracy_goal)
     best = order[0]
-    unpaid = {o: f"your budget of {profile.budget_gpu_hours + 0.0:g} GPU-hours pays for no training of it"
+    unpaid = {o: f"your budget of {format_hours(profile.budget_gpu_hours)} GPU-hours pays for no training of it"
               for o in OPTIONS if costs[o].budget_examples == 0 and profile.labeled_examples > 0}
     floor = calibration.margin_floor(profile) if points else 0.0  # the least margin the reasons and rule name
     ranking = tuple(
@@ -529,7 +532,7 @@ def recommend(profile: ProjectProfile | Mapping[str, Any], *, table_path: str | 
                     f"{r.cost.train_gpu_hours * profile.labeled_examples / max(r.cost.examples, 1):,.3g} GPU-hours)"
                     for r in bound]
             epochs = f"{profile.epochs} epoch{'s' if profile.epochs != 1 else ''}"
-            caveats.append(f"Your budget of {profile.budget_gpu_hours + 0.0:g} GPU-hours per task pays for training "
+            caveats.append(f"Your budget of {format_hours(profile.budget_gpu_hours)} GPU-hours per task pays for training "
                            f"{', '.join(each[:-1]) + ' and ' + each[-1] if len(each) > 1 else each[0]} of your "
                            f"{profile.labeled_examples:,} examples at {epochs}"
                            + ("; fewer epochs would fit more" if profile.epochs > 1 else "")

@@ -20,11 +20,20 @@ def format_bytes(n: float) -> str:
 
 def basis_lines(rec: Recommendation) -> list[str]:
     """Where each non-measured expected accuracy comes from (one line per option), for every front end."""
+    from advisor.artifact import UNMEASURED_CEILING
+
     out = []
     for r in rec.ranking:
         prov = (r.expected_accuracy or {}).get("provenance")
         if prov and prov["kind"] != "measured here":
             out.append(f"{label(r.option)}: {prov['kind']} — {prov['detail']}")
+    held = [label(r.option) for r in rec.ranking if r.expected_accuracy
+            and r.expected_accuracy["point"] >= UNMEASURED_CEILING - 1e-9]
+    if held:
+        # "0.980 [0.66-0.98]" read as a median at its own 90th percentile: it is a cap, said where it is shown.
+        out.append(f"{', '.join(held)} at {UNMEASURED_CEILING:.3f}: a cap, not a prediction — where we did not "
+                   f"measure we expect no option above {UNMEASURED_CEILING:.2f}, so each point and the top of its "
+                   "interval are held there.")
     return out
 
 
@@ -103,17 +112,20 @@ def ranking_rows(rec: Recommendation) -> list[dict[str, Any]]:
             "expected accuracy [10-90%]": format_accuracy(e),
             "vs full fine-tuning [10-90%], points": f"{vs[0]} {vs[1]}" if vs else None,
             "basis": (e or {}).get("provenance", {}).get("kind", ""),
-            "training time": human_duration(c.train_hours) if c.train_gpu_hours else "—",
+            # Through an API the provider's hardware trains and serves: no GPU time, memory or configuration of
+            # the user's to show (a hosted model's prompt said "4-bit weights"; blocked options "8.5 days").
+            "training time": human_duration(c.train_hours) if c.train_gpu_hours and weights else "—",
             # Under a budget, the examples each option's figures are for (advisor.costs.estimate).
             "examples trained on": (f"{c.examples:,}" + (" (budget)" if c.examples < rec.profile.labeled_examples
                                                          else "")) if c.budget_examples is not None else "—",
             # API access: the provider's hardware holds the weights; there is no memory of yours to size.
             "memory GB per GPU": round(c.train_memory_gb, 1) if weights else None,
-            "configuration": c.configuration or "—",
-            "provider cost": f"${c.provider_dollars:,.2f}" if c.provider_dollars is not None else None,
+            "configuration": (c.configuration or "—") if weights else "—",
+            # What the provider bills, for the job it runs (an option it does not offer has no bill).
+            "provider cost": f"${c.provider_dollars:,.2f}" if c.provider_dollars is not None and r.feasible else None,
             "stored per task": format_bytes(c.storage_bytes_per_task),
             "extra inference tokens": c.extra_inference_tokens,
-            "provider training tokens": c.training_tokens or None,
+            "provider training tokens": f"{c.training_tokens:,}" if c.training_tokens and r.feasible else None,
             # The long reason goes last so it cannot push the cost columns off-screen.
             "why not feasible": r.why_not_feasible,
         })
@@ -125,6 +137,12 @@ def ranking_rows(rec: Recommendation) -> list[dict[str, Any]]:
     if not any(row["vs full fine-tuning [10-90%], points"] for row in rows):
         for row in rows:
             del row["vs full fine-tuning [10-90%], points"]
+    # A column with nothing in any row says nothing (memory through an API, provider figures with your own weights):
+    # left out rather than shown as a column of blanks ("None" on the page).
+    for column in ("memory GB per GPU", "provider cost", "provider training tokens"):
+        if all(row[column] is None for row in rows):
+            for row in rows:
+                del row[column]
     return rows
 
 
@@ -142,6 +160,8 @@ def to_markdown(rec: Recommendation, evidence: list[dict[str, Any]] | None = Non
     if rec.extra.get("basis"):
         lines += ["", f"**What the numbers rest on.** {rec.extra['basis']}"]
         lines += [f"- {line}" for line in basis_lines(rec)]
+        if gap_line(rec):
+            lines += ["", gap_line(rec)]
     decision = rec.extra.get("decision") or {}
     if decision:
         lines += ["", f"**How the pick is made.** {decision['rule']}."]

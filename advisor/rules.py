@@ -12,7 +12,7 @@ import math
 from dataclasses import asdict, dataclass
 from typing import Any, Mapping
 
-from advisor.costs import CostEstimate
+from advisor.costs import CostEstimate, format_hours
 from advisor.profile import OPTIONS, ProjectProfile
 from advisor.table import DecisionTable, matches
 
@@ -199,7 +199,7 @@ def _blocked_sentence(c: Any, option: str, profile: ProjectProfile, costs: Mappi
     """Why constraint `c` blocks `option`, in the words the page shows."""
     if isinstance(c, OverBudget):
         k = c.constraint
-        return (f"Your budget of {profile.budget_gpu_hours + 0.0:g} GPU-hours pays for training on {c.covered:,} of your "
+        return (f"Your budget of {format_hours(profile.budget_gpu_hours)} GPU-hours pays for training on {c.covered:,} of your "
                 f"{profile.labeled_examples:,} examples ({profile.epochs} epoch{'s' if profile.epochs != 1 else ''}), "
                 f"and the table's minimum applies to what an option trains on: {k.reason[0].lower()}{k.reason[1:]}"
                 + (f" It needs {k.min_per_class} x {profile.num_classes} classes = "
