@@ -32,7 +32,8 @@ st.set_page_config(page_title="tuning-advisor", layout="wide")
 # back shows what was entered (widgets are re-created from these values on every run).
 STEPS: list[tuple[str, list[str]]] = [
     ("Your data and task", ["labeled_examples", "task_complexity", "num_classes", "avg_input_tokens", "pair_input",
-                            "domain_shift", "zero_shot_accuracy", "probe_accuracy"]),
+                            "domain_shift", "zero_shot_accuracy", "probe_accuracy", "prompt_accuracy",
+                            "prompt_accuracy_n"]),
     ("Your model and resources", ["model_access", "model_params_b", "compute", "gpu_memory_gb", "num_gpus",
                                   "sharding", "precision", "batch_size", "seq_len", "context_length",
                                   "budget_gpu_hours", "price_per_m_training_tokens", "ml_expertise"]),
@@ -71,8 +72,12 @@ QUESTIONS = {
     "compute": "What compute can you train on?",
     "gpu_memory_gb": "GPU memory in GB (optional)",
     "budget_gpu_hours": "Training budget in GPU-hours per task (optional)",
-    "zero_shot_accuracy": "Measured zero-shot prompt accuracy on your data, 0-1 (optional)",
-    "probe_accuracy": "Measured linear-probe accuracy on your labeled examples, 0-1 (optional)",
+    # Both measured with our small reference model (`advisor pilot`): gauges of how hard the task is, which the
+    # expected accuracies read — not the user's own model (a reviewer typed their prompt's 0.95 here).
+    "zero_shot_accuracy": "Task gauge: zero-shot accuracy of our reference model on your data, 0-1 (optional)",
+    "probe_accuracy": "Task gauge: linear-probe accuracy of our reference model on your examples, 0-1 (optional)",
+    "prompt_accuracy": "Your own model's prompt accuracy on held-out rows of your data, 0-1 (optional)",
+    "prompt_accuracy_n": "How many held-out rows that prompt accuracy was measured on (with it)",
     "ml_expertise": "Your team's experience training models",
     "num_gpus": "Number of GPUs",
     "sharding": "Shard weights and optimizer state across GPUs (ZeRO-3 / FSDP) when that is what fits?",

@@ -102,11 +102,13 @@ HELP: dict[str, str] = {
     "num_classes": "Number of output classes (2 for yes/no).",
     "avg_input_tokens": "Typical input length in tokens (about 1.3 x words).",
     "pair_input": "Does each example have two texts (e.g. premise + hypothesis)?",
-    "zero_shot_accuracy": "Optional, measured: accuracy (0-1) of a zero-shot prompt on your data "
-                          "(`advisor pilot --data my.csv --text COL --label COL` or `bench probe --task-file my.yaml "
-                          "--size N` measures it in seconds).",
-    "probe_accuracy": "Optional, measured: accuracy (0-1) of a linear probe trained on your labeled examples "
-                      "(`advisor pilot` or `bench probe`, seconds to a minute).",
+    "zero_shot_accuracy": "Optional, measured: accuracy (0-1) of our small reference model (MiniLM) prompted zero-shot "
+                          "on your data (`advisor pilot --data my.csv --text COL --label COL` or `bench probe "
+                          "--task-file my.yaml --size N` measures it in seconds) — a gauge of how hard your task is, "
+                          "not your model's accuracy: your own model's prompt goes in prompt_accuracy.",
+    "probe_accuracy": "Optional, measured: accuracy (0-1) of a linear probe on our small reference model's features, "
+                      "trained on your labeled examples (`advisor pilot` or `bench probe`, seconds to a minute) — "
+                      "another gauge of your task.",
     "task_kind": "classification (pick one of num_classes labels) or generation (write a short output, e.g. a "
                  "translation; scored by exact match): chance is 1/num_classes for the first, 0 for the second.",
     "precision": "Weights' precision for training/serving: auto (the cheapest standard one that fits: bf16, then 8-bit, "

@@ -444,7 +444,11 @@ def _prompting(profile: ProjectProfile) -> Recipe:
                 + "Input: {text}\nAnswer:")
     settings = (Setting("demonstrations", k, f"{src}; Brown et al. 2020 (few-shot: K demonstrations in the context); "
                                             "at most half your examples, the rest to measure on"),
-                Setting("per_class", per_class, "tuning-advisor judgement: balanced across classes"),
+                Setting("per_class", per_class,
+                        "tuning-advisor judgement: balanced across classes" if k >= profile.num_classes or not k else
+                        f"tuning-advisor judgement: {k} demonstrations cannot show all {profile.num_classes} classes "
+                        f"(the measured protocol used at most {MAX_DEMOS}): one each for {k} of them, the commonest; the "
+                        "instruction still names every label"),
                 Setting("measure_on", "the examples not used as demonstrations (validation)", src))
     return Recipe("prompt_engineering", family_of(profile), settings, None, skeleton,
                   ("Compare zero-shot with the demonstrations on the held-out examples and keep the better one, as "

@@ -63,5 +63,5 @@ def test_upload_replaces_unsubmitted_typing_and_the_picker_sets_the_size(server,
         differs.wait_for(timeout=60_000)
         text = differs.inner_text()
         browser.close()
-    assert "model Llama-3.1-8B → None" in text and "model_params_b 8.03 → 3.0" in text, text
+    assert "model Llama-3.1-8B → not set" in text and "model_params_b 8.03 → 3" in text, text
     assert "labeled_examples" not in text and "task_complexity" not in text, text
