@@ -621,12 +621,18 @@ def recipe_section(rec) -> None:
         f"{i}. **{s.title}** — {s.cost}. *Then:* {s.proceed_if}.  \n   `{s.command}`"
         for i, s in enumerate(plan(rec), 1)))
     for i, option in enumerate(feasible):
+        if option != "prompt_engineering" and rec.profile.model_access != "weights":
+            # The provider trains and hosts: a transformers script for weights the user does not hold is no recipe
+            # (a review, 2026-12-04); the plan above says what to send and what it costs.
+            st.caption(f"{rec.label(option)}: your provider runs the training on its own hardware — send it the "
+                       "training split, keep the held-out rows to compare it with the prompt (the plan above).")
+            continue
         try:
             r = recipe(rec.profile, option)
         except RecipeError as err:
-            st.caption(f"{LABELS[option]}: no recipe — {err}")
+            st.caption(f"{rec.label(option)}: no recipe — {err}")
             continue
-        with st.expander(f"{'The pick' if i == 0 else 'The runner-up'}: {LABELS[option]} — configuration",
+        with st.expander(f"{'The pick' if i == 0 else 'The runner-up'}: {rec.label(option)} — configuration",
                          expanded=i == 0):
             st.dataframe(pd.DataFrame([{"setting": s.name, "value": s.shown, "source": s.source}
                                        for s in r.settings]), hide_index=True, width="stretch",

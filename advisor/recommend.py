@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 from typing import Any, Mapping
 
@@ -96,8 +97,10 @@ class Recommendation:
             others = "; ".join(f"{', '.join(names)}: {reason}" for reason, names in why.items())
             return f"Recommended: {self.label(top.option)} — the only feasible option here (the others — {others})."
         why = ", ".join(factor_words(f) for f in self.deciding_factors())
+        # Said as what it is — where the pick beats the runner-up — not "driven by", which a reader checked against
+        # the pick's own reasons (a review, 2026-12-04).
         return (f"Recommended: {self.label(top.option)} (score {top.score:.0f}/100)"
-                f"{' — driven by ' + why if why else ''}.")
+                f"{f' — ahead of {self.label(feasible[1].option)} on {why}' if why else ''}.")
 
     def deciding_factors(self, limit: int = 3) -> list[str]:
         """The factors that put the pick above the runner-up: per factor, the pick's contribution minus the
@@ -216,6 +219,21 @@ def _size_text(b: float) -> str:
     return f"{b * 1000:.0f}M" if b < 1 else f"{b:.3g}B"
 
 
+def _real_model(target_b: float) -> tuple[float, str | None]:
+    """A model a team could switch to near `target_b` billion parameters: the catalog's causal LM nearest in size
+    within 1.6x (a 10x larger 8.03B is Qwen2.5-72B at 72.7B, not "80.3B"), else the size itself (no name)."""
+    from advisor.models import load_catalog
+
+    best, gap = None, math.log10(1.6)
+    for m in load_catalog():
+        if "CausalLM" not in (m.architecture or ""):
+            continue
+        d = abs(math.log10(m.params_b / target_b))
+        if d <= gap:
+            best, gap = m, d
+    return (best.params_b, best.name) if best else (target_b, None)
+
+
 def counterfactuals(profile: ProjectProfile, table: DecisionTable | None = None,
                     calibration: Any = None, best: str | None = None,
                     costs: Mapping[str, CostEstimate] | None = None, hits: list[bool] | None = None) -> list[str]:
@@ -325,12 +343,15 @@ def counterfactuals(profile: ProjectProfile, table: DecisionTable | None = None,
         b = profile.params_b
         for f in _MODEL_FACTORS:
             found = False
-            for size_b, word in ((b * f, "larger"), (b / f, "smaller")):
-                if not 0.01 <= size_b <= 1000:
+            for target, word in ((b * f, "larger"), (b / f, "smaller")):
+                if not 0.01 <= target <= 1000:
                     continue
+                size_b, name = _real_model(target)
+                if name is not None and name == profile.model or abs(math.log10(size_b / b)) < math.log10(2):
+                    continue  # the user's own model, or one within 2x of it: not the change this factor names
                 # Another model: the prompting measured with the user's own model (advisor pilot --model) does not carry.
-                variant = profile.changed(model_params_b=size_b, model=None, prompt_accuracy=None,
-                                   prompt_accuracy_n=None)
+                variant = profile.changed(model_params_b=size_b, model=name, prompt_accuracy=None,
+                                          prompt_accuracy_n=None)
                 costs_v = estimate_all(variant, table) if _may_bind(same_model_costs, n, b / size_b) \
                     else fits_all(variant, table)
                 pts = mg = None
@@ -342,8 +363,10 @@ def counterfactuals(profile: ProjectProfile, table: DecisionTable | None = None,
                                      hits=rule_hits(variant, table, base_hits, frozenset(("model_params_b", "model"))),
                                      dparams=dparams))
                 if what:
-                    out.append(f"With a {f:g}x {word} model ({_size_text(size_b)} instead of {_size_text(b)}), "
-                               f"{what}")
+                    ratio = size_b / b if size_b > b else b / size_b
+                    out.append(f"With a {ratio:.2g}x {word} model ("
+                               + (f"{name}, " if name else "")
+                               + f"{_size_text(size_b)} instead of {_size_text(b)}), {what}")
                     found = True
                     break
             if found:

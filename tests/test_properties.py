@@ -278,8 +278,12 @@ def test_with_nothing_feasible_the_counterfactuals_say_what_makes_something_feas
                                        in c for c in rec.counterfactuals), rec.counterfactuals
     smaller = [c for c in rec.counterfactuals if "smaller model" in c]
     assert smaller, rec.counterfactuals
-    size = float(smaller[0].split("(")[1].split("B")[0])
-    there = recommend({"labeled_examples": 1000, "model_params_b": size, "compute": "minimal"},
+    import re
+
+    # "(Qwen2.5-14B-Instruct, 14.7B instead of 70B)": a real model near the factor, named, or a bare size.
+    m = re.search(r"\((?:([^,()]+), )?([\d.]+)B instead", smaller[0])
+    there = recommend({"labeled_examples": 1000, "compute": "minimal",
+                       **({"model": m.group(1)} if m.group(1) else {"model_params_b": float(m.group(2))})},
                       with_counterfactuals=False, calibration=cal)
     assert there.ranking[0].feasible and f"{LABELS[there.best]} would become feasible" in smaller[0]
 
@@ -343,15 +347,21 @@ def test_the_examples_model_and_budget_counterfactuals_come_true(cal, data):
         if not rec.ranking[0].feasible:
             return
         m = re.match(r"With \S+ (?:more|fewer) labeled examples \(([\d,]+) instead", sentence)
-        size = re.match(r"With a \S+ (?:larger|smaller) model \(([\d.]+)(M|B) instead", sentence)
+        size = re.match(r"With a \S+ (?:larger|smaller) model \((?:([^,()]+), )?([\d.]+)(M|B) instead", sentence)
         budget = re.match(r"With (\d+)x (more|less) GPU-hour budget", sentence)
         if budget:
             f = int(budget.group(1))
             there = {**data, "budget_gpu_hours": data["budget_gpu_hours"] * (f if budget.group(2) == "more" else 1 / f)}
         elif m:
             there = {**data, "labeled_examples": int(m.group(1).replace(",", ""))}
+        elif size and rec.profile.model_access == "weights" and size.group(1):
+            # A real model near the factor (the catalog's): the profile with that model.
+            from advisor.models import get_model
+
+            there = {**data, "model": size.group(1), "model_params_b": get_model(size.group(1)).params_b,
+                     "prompt_accuracy": None, "prompt_accuracy_n": None}
         elif size and rec.profile.model_access == "weights":
-            b = float(size.group(1)) / (1000 if size.group(2) == "M" else 1)
+            b = float(size.group(2)) / (1000 if size.group(3) == "M" else 1)
             # The sentence rounds the size to 3 significant digits: ask for the size it computed.
             exact = [f * rec.profile.params_b for f in (3.0, 10.0, 1 / 3.0, 0.1)]
             there = {**data, "model_params_b": min(exact, key=lambda x: abs(x - b)), "model": None}
