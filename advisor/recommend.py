@@ -327,6 +327,17 @@ def counterfactuals(profile: ProjectProfile, table: DecisionTable | None = None,
                     out.append(f"With {f}x {direction} GPU-hour budget ({b * speedup:,.3g} instead of {b:,.3g}), "
                                f"{what}")
                     break
+    if profile.model_access == "api_only" and n > 0:
+        # The lever an API-only team has: a provider API that offers fine-tuning (a review: "No realistic single
+        # change" never tried it). The provider trains, so the variant is priced anew.
+        variant = profile.changed(model_access="api_with_finetuning")
+        costs_v = estimate_all(variant, table)
+        pts, mg = sized(variant, n, costs_v, by_size, margins)
+        what = change(_pick(variant, table, calibration, pts, mg, costs_v,
+                            rule_hits(variant, table, base_hits, frozenset(("model_access",))), dparams))
+        if what:  # there "full fine-tuning" is the provider's job (Recommendation.label)
+            what = what.replace(LABELS["full_finetuning"], "the provider's fine-tuning (scored as full fine-tuning)")
+            out.append(f"With a provider API that offers fine-tuning instead of prompting only, {what}")
     levels_of = [("accuracy_goal", "accuracy goal")]
     if profile.model_access == "weights":
         levels_of.insert(0, ("compute", "compute"))
@@ -382,6 +393,7 @@ def counterfactuals(profile: ProjectProfile, table: DecisionTable | None = None,
                    f"or smaller, 10x more or fewer tasks"
                    + (f", a GPU-hour budget x{_MORE[0]}-{_MORE[-1]} or /{_FEWER[0]}-{_FEWER[-1]}"
                       if budget and profile.model_access == "weights" else "")
+                   + (", an API that offers fine-tuning" if profile.model_access == "api_only" and n > 0 else "")
                    + ") "
                    + (f"changes the answer ({LABELS[best]})." if ok else "makes any option feasible."))
     return out

@@ -290,3 +290,16 @@ def test_close_calls_say_which_side_of_the_pick_they_are_and_the_scores_they_hav
                     assert f"{label(o)} {rec.option(o).score:.0f}" in text, (p, text)
         assert text.endswith("A measurement on your data could reverse it.") or "To settle it" in text
     assert seen >= 2
+
+
+def test_an_api_only_answer_tries_an_api_that_fine_tunes_and_it_comes_true(cal):
+    # A review: API-only answers said "No realistic single change ..." without trying the lever such a team has.
+    for n in (300, 2000):
+        rec = recommend({"labeled_examples": n, "model_access": "api_only"}, calibration=cal)
+        said = [c for c in rec.counterfactuals if c.startswith("With a provider API that offers fine-tuning")]
+        there = recommend({"labeled_examples": n, "model_access": "api_with_finetuning"}, with_counterfactuals=False,
+                          calibration=cal)
+        if there.best == rec.best:
+            assert not said
+        else:
+            assert said and there.ranking[0].feasible and "would overtake" in said[0]
