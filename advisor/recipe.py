@@ -226,7 +226,8 @@ def _training(profile: ProjectProfile, option: str, family: str, results_dir: st
                    f"your profile's batch per GPU ({profile.batch_size}), what the memory figures assume; the "
                    f"protocol's batch of {PROTOCOL.batch_size} is reached by accumulating gradients over "
                    f"{-(-PROTOCOL.batch_size // profile.batch_size)} micro-batches")]
-          if profile.batch_size < PROTOCOL.batch_size else []),
+          # On several GPUs the processes share the global batch instead (advisor.recipe._sharding's note).
+          if profile.batch_size < PROTOCOL.batch_size and _gpus(profile) == 1 else []),
         steps,
         *budget,
         Setting("warmup_fraction", PROTOCOL.warmup_fraction, src),
@@ -353,6 +354,12 @@ def recipe(profile: ProjectProfile, option: str, results_dir: str | None = None)
     return Recipe(option, family, tuple(settings + shard), None, notes=tuple(notes + shard_notes))
 
 
+def _gpus(profile: ProjectProfile) -> int:
+    from advisor.costs import gpu_count
+
+    return gpu_count(profile) if profile.model_access == "weights" else 1
+
+
 def _fitting_config(profile: ProjectProfile, option: str) -> Any:
     """The memory configuration the answer's cost figures assume for `option` (None with API access)."""
     if profile.model_access != "weights":
@@ -368,12 +375,17 @@ def _sharding(profile: ProjectProfile, fitted: Any) -> tuple[list[Setting], list
     from advisor.costs import gpu_count
 
     n = gpu_count(profile)
+    # max_steps counts steps of the recipe's global batch: each of n processes takes its share, or a step sees n
+    # times the examples and "3 epochs" trains 3n (a review: 8 GPUs read as 12 epochs).
+    share = (f" Keep the global batch at batch_size={PROTOCOL.batch_size}: each of the {n} processes takes "
+             f"{-(-PROTOCOL.batch_size // n)} per step (no gradient accumulation), or every step sees {n}x the "
+             f"examples and max_steps trains {n}x the epochs.") if n > 1 else ""
     if fitted is not None and not fitted.sharded and n > 1:
         # The time on the answer page divides the GPU-hours by the GPUs: data parallel, a full copy on each.
         return [], [f"The training time assumes the {n} GPUs train in parallel (data parallel, a full copy of the "
                     "model on each). The generated script is a single-process loop: launch the recipe's values with `accelerate launch "
                     f"--num_processes {n}` (or torchrun with DDP); on one GPU it takes the GPU time shown, not the "
-                    "wall-clock time."]
+                    "wall-clock time." + share]
     if fitted is None or not fitted.sharded:
         return [], []
     setting = Setting("sharding", f"FSDP FULL_SHARD (ZeRO-3) over {n} GPUs",
@@ -382,7 +394,7 @@ def _sharding(profile: ProjectProfile, fitted: Any) -> tuple[list[Setting], list
     note = (f"The memory figures assume the model sharded over {n} GPUs. The generated script is a single-process "
             "loop and does not shard: run the recipe's values with a sharding launcher (Hugging Face Trainer with "
             f"`fsdp='full_shard auto_wrap'` under `torchrun --nproc_per_node {n}`, or DeepSpeed ZeRO-3); on one "
-            "GPU the script needs the unsharded memory.")
+            "GPU the script needs the unsharded memory." + share)
     return [setting], [note]
 
 
