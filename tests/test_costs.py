@@ -526,3 +526,14 @@ def test_a_node_shards_a_frozen_bf16_base_before_quantising_it():
     assert node.feasible_memory and node.memory_plan["sharded"] and node.configuration.startswith("bf16 weights")
     one = estimate(ProjectProfile(model_params_b=70, compute="medium", labeled_examples=5000), "lora")
     assert one.feasible_memory and not one.memory_plan["sharded"] and "8-bit" in one.configuration
+
+
+def test_full_finetuning_shards_mixed_precision_before_dropping_the_master_copy():
+    # A review: with 8 x 80 GB an 8B model got pure bf16 with 8-bit AdamW on one GPU (49 GB), a configuration the
+    # recipe itself warns rounds away updates, while ZeRO-3 over the node's GPUs fits mixed precision.
+    from advisor.costs import feasibility
+
+    fe = feasibility(ProjectProfile(labeled_examples=2000, model="Llama-3.1-8B", compute="high"), "full_finetuning")
+    assert fe.fits and fe.plan.config.sharded and not fe.plan.config.optimizer.startswith("pure")
+    one = feasibility(ProjectProfile(labeled_examples=2000, model="Llama-3.1-8B", compute="medium"), "full_finetuning")
+    assert not one.plan.config.sharded  # one GPU: nothing to shard over, the ladder as before
