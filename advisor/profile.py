@@ -305,6 +305,11 @@ class ProjectProfile:
             # consumer GPU's 40 TFLOP/s, and the table's "one consumer GPU" rule against full fine-tuning, for an
             # 80 GB card). The mapping cannot be read in __post_init__, which cannot tell a default from a choice.
             profile = dataclasses.replace(profile, compute=compute_for_gpu(profile.gpu_memory_gb, profile.num_gpus))
+        if ("model_params_b" not in data and profile.model is None and profile.model_access != "weights"
+                and profile.model_params_b is not None):
+            # An API model whose size was not given is of unknown size, said as assumed — never "your 1B model"
+            # from the field's default (a review, 2026-12-04).
+            profile = dataclasses.replace(profile, model_params_b=None)
         # __post_init__ cannot tell an explicit model_params_b of 1.0 from the default; the mapping can.
         given = data.get("model_params_b")
         if profile.model is not None and given is not None and profile.model_params_b is not None:

@@ -105,3 +105,11 @@ def test_the_profiles_gpu_levels_are_the_tables():
     assert t.compute_gpus["low"] == t.compute_gpus["medium"] == 1 < t.compute_gpus["high"]
     for level in ("low", "medium", "high"):  # each level's own GPU maps back to it
         assert compute_for_gpu(t.compute_memory_gb[level], t.compute_gpus[level]) == level
+
+
+def test_an_api_model_without_a_size_is_of_unknown_size_not_the_default_1b():
+    # A review: `advisor recommend --model-access api_with_finetuning` said "moved to your 1B model".
+    p = ProjectProfile.from_dict({"labeled_examples": 2000, "model_access": "api_with_finetuning"})
+    assert not p.size_known and p.params_b == 1.0
+    assert ProjectProfile.from_dict({"labeled_examples": 2000, "model_access": "api_only", "model_params_b": 70}).size_known
+    assert ProjectProfile.from_dict({"labeled_examples": 2000}).size_known  # own weights: the default size stands
