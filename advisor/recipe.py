@@ -744,19 +744,21 @@ def plan(rec: Any) -> list[Step]:
     held_out = "the examples not in the prompt" if p.labeled_examples else "a few hand-labelled examples"
     if "prompt_engineering" in feasible:
         tokens = f"no training; +{costs['prompt_engineering'].extra_inference_tokens:,} tokens per request"
+        # The command is only what to type (a page shows it as code); what it does goes in the title.
         if p.model_access == "weights" and p.labeled_examples:
             # Step 1 is a command that exists: the pilot runs the user's own model on their rows (issue 23 item 5).
-            command = ("advisor pilot --data your.csv --text TEXT --label LABEL --model YOUR_MODEL (a local Hugging "
-                       "Face folder or a downloaded catalog model): your model's zero-shot and few-shot accuracy on "
-                       "held-out rows, filled into the answer")
+            command = "advisor pilot --data your.csv --text TEXT --label LABEL --model YOUR_MODEL"
+            how = (" with `advisor pilot` (YOUR_MODEL: a local Hugging Face folder or a downloaded catalog model; "
+                   "your model's zero-shot and few-shot accuracy on held-out rows, filled into the answer)")
             est = _pilot_cost(p)
             cost = tokens + (f"; the pilot: {est}" if est else "")
         else:
-            command = ("advisor recipe --option prompt_engineering (the prompt skeleton); send it through your "
-                       "provider on held-out rows, then `advisor recommend --prompt-accuracy A --prompt-accuracy-n N`")
+            command = "advisor recipe --option prompt_engineering"
+            how = (" (the recipe gives the prompt skeleton): send it through your provider on held-out rows, then "
+                   "give the accuracy to `advisor recommend --prompt-accuracy A --prompt-accuracy-n N`")
             cost = tokens
         steps.append(Step(
-            f"Prompt with an instruction{f' and {k} demonstrations' if k else ''}; measure it on {held_out}",
+            f"Prompt with an instruction{f' and {k} demonstrations' if k else ''}; measure it on {held_out}{how}",
             command, cost, f"stop here if it meets {goal} accuracy goal; else go on"))
     trained = [o for o in feasible if o != "prompt_engineering"]
     if trained:
