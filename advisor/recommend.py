@@ -6,13 +6,14 @@ import math
 from dataclasses import dataclass, field
 from typing import Any, Mapping
 
-from advisor.costs import CostEstimate, estimate_all, fits_all, format_hours, qlora_note, refit
+from advisor.costs import CostEstimate, estimate_all, fits_all, format_hours, qlora_note, refit, serve_context
 from advisor.decision import Decision, DecisionParams, best_option, decide, rank, tied_with_best
+from advisor.models import get_model
 from advisor.profile import CHOICES, OPTIONS, ProjectProfile
 from advisor.rules import Reason, RuleScore, rule_hits, score_options, scores_and_feasible
 from advisor.table import DecisionTable, load_table, matches
 
-from advisor.options import LABELS, factor_words, label as option_label  # noqa: E402 - the one option registry
+from advisor.options import LABELS, demonstrations, factor_words, label as option_label  # noqa: E402 - the one option registry
 
 
 @dataclass(frozen=True)
@@ -549,6 +550,13 @@ def recommend(profile: ProjectProfile | Mapping[str, Any], *, table_path: str | 
         caveats.append(f"Your model's size is unknown: the expected accuracies assume a {profile.params_b:g}B model, "
                        "a size at which the decision table's size rules (small models below 1B, large ones from "
                        "10B) do not apply. Give model_params_b, or pick the model, to sharpen them.")
+    if profile.model and scores["prompt_engineering"].feasible:
+        # A catalog model's context bounds the prompt: MiniLM (512 tokens) was offered a 602-token prompt.
+        window, need = get_model(profile.model).context, serve_context(profile, "prompt_engineering")
+        if need > window:
+            caveats.append(f"Prompt engineering's prompt (the instruction and "
+                           f"{demonstrations(profile.labeled_examples)} demonstrations, about {need:,} tokens) is longer than {profile.model}'s context of {window:,} tokens: "
+                           "use fewer demonstrations, or none. [advisor.costs; the model catalog]")
     if profile.model_access == "weights":
         # The configuration each feasible option needs, when it is not the plain bf16 one (issue 22).
         for o in OPTIONS:

@@ -537,3 +537,13 @@ def test_full_finetuning_shards_mixed_precision_before_dropping_the_master_copy(
     assert fe.fits and fe.plan.config.sharded and not fe.plan.config.optimizer.startswith("pure")
     one = feasibility(ProjectProfile(labeled_examples=2000, model="Llama-3.1-8B", compute="medium"), "full_finetuning")
     assert not one.plan.config.sharded  # one GPU: nothing to shard over, the ladder as before
+
+
+def test_a_prompt_longer_than_the_models_context_is_said():
+    # A review: MiniLM-L6 (a 512-token encoder) was offered a 602-token prompt without a word.
+    from advisor import recommend
+
+    rec = recommend({"labeled_examples": 50, "model": "MiniLM-L6", "compute": "minimal"}, calibration=None)
+    assert any("longer than MiniLM-L6's context of 512 tokens" in c for c in rec.caveats)
+    rec = recommend({"labeled_examples": 50, "model": "Llama-3.1-8B"}, calibration=None)
+    assert not any("context of" in c for c in rec.caveats)
