@@ -624,7 +624,8 @@ def recipe_section(rec) -> None:
         if option != "prompt_engineering" and rec.profile.model_access != "weights":
             # The provider trains and hosts: a transformers script for weights the user does not hold is no recipe
             # (a review, 2026-12-04); the plan above says what to send and what it costs.
-            st.caption(f"{rec.label(option)}: your provider runs the training on its own hardware — send it the "
+            name = rec.label(option)
+            st.caption(f"{name[0].upper() + name[1:]}: your provider runs the training on its own hardware — send it the "
                        "training split, keep the held-out rows to compare it with the prompt (the plan above).")
             continue
         try:

@@ -236,6 +236,13 @@ def recipe_cmd(
                               ensure_ascii=False))
         return
     for r in recipes:
+        if r.option != "prompt_engineering" and p.model_access != "weights":
+            # The provider trains on its own hardware: no transformers recipe for weights the user does not hold
+            # (the app says the same).
+            name = rec.label(r.option)
+            typer.echo(f"{name[0].upper() + name[1:]}: your provider runs the training on its own hardware — send it the "
+                       "training split, keep the held-out rows to compare it with the prompt (the plan below).\n")
+            continue
         typer.echo(f"{LABELS[r.option]} ({r.family} model family):")
         for s in r.settings:
             typer.echo(f"  {s.name}: {s.shown}    [{s.source}]")

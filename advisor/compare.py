@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from advisor.costs import format_hours
 from advisor.options import LABELS, OPTIONS
 from advisor.profile import ProjectProfile, field_names
 from advisor.recommend import OptionResult, Recommendation, format_accuracy, recommend
@@ -45,7 +46,7 @@ def shown(value: Any) -> str:
         return "not set"
     if isinstance(value, bool):
         return "yes" if value else "no"
-    return f"{value:g}" if isinstance(value, float) else str(value)
+    return format_hours(value) if isinstance(value, float) else str(value)  # "1,000,000,000", never "1e+09"
 
 
 def differences(a: ProjectProfile, b: ProjectProfile) -> list[dict[str, Any]]:

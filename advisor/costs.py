@@ -643,7 +643,11 @@ def provider_price(profile: ProjectProfile) -> tuple[float | None, str]:
 def format_hours(x: float) -> str:
     """A GPU-hour budget as typed: "2", "0.25", "1,000,000,000" — never "1e+09" or "-0"."""
     x = x + 0.0
-    return f"{x:,.0f}" if abs(x) >= 1e5 else f"{x:g}"
+    if abs(x) >= 1e5:
+        return f"{x:,.0f}"
+    if 0 < abs(x) < 1e-3:  # "0.00001", not "1e-05"
+        return f"{x:.12f}".rstrip("0")
+    return f"{x:g}"
 
 
 def format_dollars(x: float | None) -> str:

@@ -216,18 +216,36 @@ def _training(profile: ProjectProfile, option: str, family: str, results_dir: st
                                "optimistic)" if passes < PROTOCOL.steps_for(train) else ""))
             patience = Setting("patience_past_budget", 0, "your budget: no training past max_steps (the protocol "
                                                           f"goes on while validation improves, {src})")
+        elif c.train_gpu_hours > 0 and c.examples > 0:
+            # The budget pays for every example, but perhaps not for the protocol's floor of steps: 40 examples
+            # priced at 0.11 of a 0.2 GPU-hour budget were a 1.5 h recipe (a review, 2026-12-04). At most the
+            # steps the budget pays for, at the cost model's time per sequence.
+            per_sequence = c.train_gpu_hours / (profile.epochs * c.examples)
+            paid = int(profile.budget_gpu_hours / per_sequence / PROTOCOL.batch_size * (1 + 1e-9))
+            if paid < steps.value:
+                hours = format_hours(profile.budget_gpu_hours)
+                steps = Setting("max_steps", max(paid, 1),
+                                f"your budget_gpu_hours={hours} pays for {max(paid, 1):,} steps at batch "
+                                f"{PROTOCOL.batch_size} (advisor.costs), fewer than the protocol's {steps.value:,}, "
+                                "which every measured run trained for: the expected accuracy, read off those runs, "
+                                "may be optimistic")
+                patience = Setting("patience_past_budget", 0, "your budget: no training past max_steps (the "
+                                                              f"protocol goes on while validation improves, {src})")
     return [
         _lr(option, family, results_dir, profile),
         Setting("head_learning_rate", PROTOCOL.head_lr,
                 f"{src}: every measured run trained its new classification head at this rate, the method's own "
                 "parameters at the learning rate above (bench/methods/base.py param_groups)"),
         Setting("batch_size", PROTOCOL.batch_size, src),
+        # Each GPU's share of the global batch (all of it on one GPU), in micro-batches of the profile's batch per
+        # GPU when the share is larger (what the memory figures assume).
         *([Setting("micro_batch_size", profile.batch_size,
                    f"your profile's batch per GPU ({profile.batch_size}), what the memory figures assume; the "
                    f"protocol's batch of {PROTOCOL.batch_size} is reached by accumulating gradients over "
-                   f"{-(-PROTOCOL.batch_size // profile.batch_size)} micro-batches")]
-          # On several GPUs the processes share the global batch instead (advisor.recipe._sharding's note).
-          if profile.batch_size < PROTOCOL.batch_size and _gpus(profile) == 1 else []),
+                   f"{-(-_share(profile) // profile.batch_size)} micro-batches"
+                   + (f" on each of {_gpus(profile)} GPUs ({_share(profile)} examples each per step)"
+                      if _gpus(profile) > 1 else ""))]
+          if profile.batch_size < _share(profile) else []),
         steps,
         *budget,
         Setting("warmup_fraction", PROTOCOL.warmup_fraction, src),
@@ -360,6 +378,11 @@ def _gpus(profile: ProjectProfile) -> int:
     return gpu_count(profile) if profile.model_access == "weights" else 1
 
 
+def _share(profile: ProjectProfile) -> int:
+    """Examples per GPU per step: the protocol's global batch split over the GPUs that train in parallel."""
+    return -(-PROTOCOL.batch_size // _gpus(profile))
+
+
 def _fitting_config(profile: ProjectProfile, option: str) -> Any:
     """The memory configuration the answer's cost figures assume for `option` (None with API access)."""
     if profile.model_access != "weights":
@@ -378,8 +401,10 @@ def _sharding(profile: ProjectProfile, fitted: Any) -> tuple[list[Setting], list
     # max_steps counts steps of the recipe's global batch: each of n processes takes its share, or a step sees n
     # times the examples and "3 epochs" trains 3n (a review: 8 GPUs read as 12 epochs).
     share = (f" Keep the global batch at batch_size={PROTOCOL.batch_size}: each of the {n} processes takes "
-             f"{-(-PROTOCOL.batch_size // n)} per step (no gradient accumulation), or every step sees {n}x the "
-             f"examples and max_steps trains {n}x the epochs.") if n > 1 else ""
+             f"{_share(profile)} per step"
+             + (" (no gradient accumulation)" if _share(profile) <= profile.batch_size else
+                " (micro_batch_size above)")
+             + f", or every step sees {n}x the examples and max_steps trains {n}x the epochs.") if n > 1 else ""
     if fitted is not None and not fitted.sharded and n > 1:
         # The time on the answer page divides the GPU-hours by the GPUs: data parallel, a full copy on each.
         return [], [f"The training time assumes the {n} GPUs train in parallel (data parallel, a full copy of the "
@@ -458,7 +483,8 @@ def _prompting(profile: ProjectProfile) -> Recipe:
                                             "at most half your examples, the rest to measure on"),
                 Setting("per_class", per_class,
                         "tuning-advisor judgement: balanced across classes" if k >= profile.num_classes or not k else
-                        f"tuning-advisor judgement: {k} demonstrations cannot show all {profile.num_classes} classes "
+                        f"tuning-advisor judgement: {k} demonstration{'s' if k != 1 else ''} cannot show all "
+                        f"{profile.num_classes} classes "
                         f"(the measured protocol used at most {MAX_DEMOS}): one each for {k} of them, the commonest; the "
                         "instruction still names every label"),
                 Setting("measure_on", "the examples not used as demonstrations (validation)", src))
@@ -710,7 +736,7 @@ def _training_time(c: Any) -> str:
     return wall
 
 
-def _recipe_time(p: Any, option: str, c: Any) -> str:
+def _recipe_time(p: Any, option: str, c: Any) -> tuple[str, float]:
     """The training time of the run the recipe writes — its max_steps x batch sequences at the cost model's time
     per sequence (advisor.costs, the one cost computation). With few examples the recipe's floor of steps, which
     every measured run trained for, is many more passes than the answer's table prices (its epochs over the
@@ -718,18 +744,18 @@ def _recipe_time(p: Any, option: str, c: Any) -> str:
     try:
         steps = int(recipe(p, option).value("max_steps"))
     except RecipeError:  # no recipe to price (e.g. no measured runs to choose its learning rate): the table's figure
-        return f"{_training_time(c)} of training ({p.epochs} epochs over {c.examples:,} examples)"
+        return f"{_training_time(c)} of training ({p.epochs} epochs over {c.examples:,} examples)", c.train_gpu_hours
     sequences = steps * PROTOCOL.batch_size
     priced = p.epochs * max(c.examples, 1)  # what the table's figure is for
     if sequences <= 1.05 * priced:
-        return f"{_training_time(c)} of training ({p.epochs} epochs: the recipe's {steps:,} steps)"
+        return f"{_training_time(c)} of training ({p.epochs} epochs: the recipe's {steps:,} steps)", c.train_gpu_hours
     f = sequences / priced
     wall = human_duration(c.train_hours * f)
     wall = wall if wall.startswith("<") else f"about {wall}"
     gpus = f" ({human_duration(c.train_gpu_hours * f)} of GPU time on {c.gpus} GPUs)" if c.gpus > 1 else ""
-    return (f"{wall}{gpus} of training for the recipe's {steps:,} steps of {PROTOCOL.batch_size} — the protocol's "
-            f"floor, which every measured run trained for, {f:.1f}x the {p.epochs} epochs over {c.examples:,} "
-            f"examples the answer's table prices ({_training_time(c)})")
+    return (f"{wall}{gpus} of training for the recipe's {steps:,} steps of {PROTOCOL.batch_size}, {f:.1f}x the "
+            f"{p.epochs} epochs over {c.examples:,} examples the answer's table prices ({_training_time(c)}; the "
+            "recipe's max_steps says why)"), c.train_gpu_hours * f
 
 
 def plan(rec: Any) -> list[Step]:
@@ -765,7 +791,8 @@ def plan(rec: Any) -> list[Step]:
         first = trained[0]
         c = costs[first]
         if c.train_gpu_hours:
-            cost = (f"{_recipe_time(p, first, c)} on compute '{p.compute}'"
+            text1, gpu_hours1 = _recipe_time(p, first, c)
+            cost = (f"{text1} on compute '{p.compute}'"
                     + (f", {c.configuration}" if c.configuration else "")
                     + (f", on the {c.examples:,} of your {p.labeled_examples:,} examples your budget pays for"
                        if c.budget_examples is not None and c.examples < p.labeled_examples else ""))
@@ -787,13 +814,14 @@ def plan(rec: Any) -> list[Step]:
         if len(trained) > 1:
             second = trained[1]
             c2 = costs[second]
-            hours2 = _recipe_time(p, second, c2) if c2.train_gpu_hours else "billed per token"
+            hours2, gpu_hours2 = _recipe_time(p, second, c2) if c2.train_gpu_hours else ("billed per token", 0.0)
             capped = any(costs[o].budget_examples is not None and costs[o].examples < p.labeled_examples
                          for o in (first, second))
-            both = c.train_gpu_hours + c2.train_gpu_hours
+            # The two recipes' own runs (the times the steps show), against the budget.
+            both = (gpu_hours1 if c.train_gpu_hours else 0.0) + gpu_hours2
             budget = (f"; with step 2, {both:,.3g} GPU-hours in all, against your budget of "
                       f"{format_hours(p.budget_gpu_hours)} per task"
-                      + (" — more than it: each run fits the budget alone, so this step needs a budget of its own"
+                      + (" — more than it, so this step needs a budget of its own"
                          if both > p.budget_gpu_hours * 1.001 else "")
                       if p.budget_gpu_hours is not None and c2.train_gpu_hours else "")
             steps.append(Step(

@@ -97,11 +97,19 @@ class Recommendation:
                     why.setdefault(r.why_not_feasible.rstrip("."), []).append(self.label(r.option))
             others = "; ".join(f"{', '.join(names)}: {reason}" for reason, names in why.items())
             return f"Recommended: {self.label(top.option)} — the only feasible option here (the others — {others})."
+        runner = feasible[1]
+        if round(top.final, 6) == round(runner.final, 6):
+            # Level scores: the expected accuracy orders them (advisor.decision._order), and the headline says so.
+            a, b = (top.expected_accuracy or {}).get("point"), (runner.expected_accuracy or {}).get("point")
+            return (f"Recommended: {self.label(top.option)} (score {top.score:.0f}/100) — level with "
+                    f"{self.label(runner.option)}, listed first "
+                    + (f"for its higher expected accuracy ({a:.3f} vs {b:.3f})." if a is not None and b is not None
+                       else "in the fixed option order."))
         why = ", ".join(factor_words(f) for f in self.deciding_factors())
         # Said as what it is — where the pick beats the runner-up — not "driven by", which a reader checked against
         # the pick's own reasons (a review, 2026-12-04).
         return (f"Recommended: {self.label(top.option)} (score {top.score:.0f}/100)"
-                f"{f' — ahead of {self.label(feasible[1].option)} on {why}' if why else ''}.")
+                f"{f' — ahead of {self.label(runner.option)} on {why}' if why else ''}.")
 
     def deciding_factors(self, limit: int = 3) -> list[str]:
         """The factors that put the pick above the runner-up: per factor, the pick's contribution minus the
@@ -552,11 +560,16 @@ def recommend(profile: ProjectProfile | Mapping[str, Any], *, table_path: str | 
                        "10B) do not apply. Give model_params_b, or pick the model, to sharpen them.")
     if profile.model and scores["prompt_engineering"].feasible:
         # A catalog model's context bounds the prompt: MiniLM (512 tokens) was offered a 602-token prompt.
-        window, need = get_model(profile.model).context, serve_context(profile, "prompt_engineering")
+        # The prompt's own tokens (not a serving context the user set): the instruction, k demonstrations, the input.
+        k = demonstrations(profile.labeled_examples)
+        window, need = get_model(profile.model).context, serve_context(profile.changed(context_length=0),
+                                                                       "prompt_engineering")
         if need > window:
-            caveats.append(f"Prompt engineering's prompt (the instruction and "
-                           f"{demonstrations(profile.labeled_examples)} demonstrations, about {need:,} tokens) is longer than {profile.model}'s context of {window:,} tokens: "
-                           "use fewer demonstrations, or none. [advisor.costs; the model catalog]")
+            caveats.append(f"Prompt engineering's prompt (the instruction, "
+                           + (f"{k} demonstration{'s' if k != 1 else ''} and the input" if k else "and the input")
+                           + f", about {need:,} tokens) is longer than {profile.model}'s context of {window:,} "
+                           "tokens: " + ("use fewer demonstrations, or none." if k else "the input must be cut.")
+                           + " [advisor.costs; the model catalog]")
     if profile.model_access == "weights":
         # The configuration each feasible option needs, when it is not the plain bf16 one (issue 22).
         for o in OPTIONS:

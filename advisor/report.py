@@ -20,7 +20,7 @@ def format_bytes(n: float) -> str:
 
 def basis_lines(rec: Recommendation) -> list[str]:
     """Where each non-measured expected accuracy comes from (one line per option), for every front end."""
-    from advisor.artifact import UNMEASURED_CEILING
+    from advisor.artifact import MEASURED_ON_YOUR_DATA, UNMEASURED_CEILING
 
     out = []
     for r in rec.ranking:
@@ -28,7 +28,8 @@ def basis_lines(rec: Recommendation) -> list[str]:
         if prov and prov["kind"] != "measured here":
             out.append(f"{label(r.option)}: {prov['kind']} — {prov['detail']}")
     held = [label(r.option) for r in rec.ranking if r.expected_accuracy
-            and r.expected_accuracy["point"] >= UNMEASURED_CEILING - 1e-9]
+            and abs(r.expected_accuracy["point"] - UNMEASURED_CEILING) < 1e-9
+            and r.expected_accuracy.get("provenance", {}).get("kind") not in ("measured here", MEASURED_ON_YOUR_DATA)]
     if held:
         # "0.980 [0.66-0.98]" read as a median at its own 90th percentile: it is a cap, said where it is shown.
         out.append(f"{', '.join(held)} at {UNMEASURED_CEILING:.3f}: a cap, not a prediction — where we did not "
@@ -74,10 +75,11 @@ def _close_call_text(rec: Recommendation, decision: dict[str, Any], close: list[
         parts.append(f"{', '.join(label(o) for o in below)} {'is' if len(below) == 1 else 'are'} expected "
                      f"{_points_range([-vs.get(o, 0.0) for o in below])} below {best}, less than one standard "
                      f"deviation of a between-option difference in our evaluation ({width} points)"
-                     + (f"; the decision counts the part of {'its' if len(counted) == 1 else 'their'} difference "
-                        f"to {label(top)} beyond the margin, which is why "
-                        f"{'it scores' if len(counted) == 1 else 'they score'} lower "
-                        f"({', '.join(scored(o) for o in counted)} against {rec.option(rec.best).score:.0f})"
+                     + (f"; the decision takes points off for the part of {'its' if len(counted) == 1 else 'their'} "
+                        f"difference to {label(top)} beyond the margin ("
+                        + ", ".join(f"{penalty[o]:.0f} off {label(o)}" for o in counted)
+                        + (f", {penalty[rec.best]:.0f} off {best}" if penalty.get(rec.best, 0.0) > 0 else "")
+                        + f"; scores {', '.join(scored(o) for o in counted)} against {rec.option(rec.best).score:.0f})"
                         if counted else ""))
     if above:
         parts.append(f"{', '.join(label(o) for o in above)} {'is' if len(above) == 1 else 'are'} expected "
@@ -123,7 +125,9 @@ def ranking_rows(rec: Recommendation) -> list[dict[str, Any]]:
             "configuration": (c.configuration or "—") if weights else "—",
             # What the provider bills, for the job it runs (an option it does not offer has no bill).
             "provider cost": f"${c.provider_dollars:,.2f}" if c.provider_dollars is not None and r.feasible else None,
-            "stored per task": format_bytes(c.storage_bytes_per_task),
+            # The provider stores what it trains, and a blocked option stores nothing (as the CLI shows it).
+            "stored per task": format_bytes(c.storage_bytes_per_task)
+            if r.feasible and (weights or not c.training_tokens) else "—",
             "extra inference tokens": c.extra_inference_tokens,
             "provider training tokens": f"{c.training_tokens:,}" if c.training_tokens and r.feasible else None,
             # The long reason goes last so it cannot push the cost columns off-screen.

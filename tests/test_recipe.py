@@ -268,3 +268,21 @@ def test_the_recipe_trains_in_the_batch_the_memory_figures_assume(store):
     assert 'RECIPE.get("micro_batch_size")' in to_script(small)
     big = recipe(ProjectProfile(labeled_examples=500, model_params_b=8, batch_size=16), "lora", store)
     assert "micro_batch_size" not in {s.name for s in big.settings}
+
+
+def test_a_budget_caps_the_recipes_steps_and_the_plan_adds_the_runs_it_prices(store, monkeypatch):
+    # A review: 40 examples priced at 7 min fitted a 0.2 GPU-hour budget, but the recipe's floor of 100 steps was a
+    # 1.5 h run, and the plan added the table's hours while its steps showed the recipe's.
+    from advisor import recommend
+    from advisor.recipe import plan
+
+    monkeypatch.setenv("TUNING_ADVISOR_RESULTS", store)
+    p = ProjectProfile(labeled_examples=40, model="Llama-3.2-1B", compute="minimal", budget_gpu_hours=0.2)
+    r = recipe(p, "lora")
+    assert r.value("max_steps") < 100 and "pays for" in next(s.source for s in r.settings if s.name == "max_steps")
+    steps = plan(recommend(p, with_counterfactuals=False))
+    trained = [s for s in steps if "training" in s.cost]
+    assert trained and all("1.5 h" not in s.cost for s in trained)
+    free = ProjectProfile(labeled_examples=40, model="Llama-3.2-1B", compute="minimal")
+    assert recipe(free, "lora").value("max_steps") == 100  # no budget: the protocol's floor
+    assert any("x the 3 epochs" in s.cost for s in plan(recommend(free, with_counterfactuals=False)))
