@@ -144,7 +144,7 @@ def render(rec: Recommendation) -> str:
     if rec.profile.num_tasks > 1:
         t = totals(rec.profile, {r.option: r.cost for r in rec.ranking})
         # Feasible options only; through an API the provider's GPUs train and serve, so its bill is all there is.
-        rows = [f"  {o:<20}" + (f"{(human_duration(v['gpu_hours']) if v['gpu_hours'] else '—'):>10} training"
+        rows = [f"  {rec.label(o):<20}" + (f"{(human_duration(v['gpu_hours']) if v['gpu_hours'] else '—'):>10} training"
                                 f"{format_bytes(int(v['storage_gb'] * GB)):>12} stored"
                                 f"{v['serving_memory_gb']:>10.1f} GB serving" if own_weights else "")
                 + (f"  {format_dollars(v['provider_dollars'])} provider" if v["provider_dollars"] is not None else "")

@@ -802,7 +802,7 @@ def plan(rec: Any) -> list[Step]:
             price = provider_price(p)[0]  # the cost figure's own price: the user's, else data/prices.yaml's default
             where = "your price" if p.price_per_m_training_tokens is not None else "the price in data/prices.yaml"
             cost = (f"{c.training_tokens:,} training tokens, {format_dollars(c.provider_dollars)} at {where} "
-                    f"(${price:g} per 1M tokens)" if c.training_tokens and price is not None
+                    f"(${price:,.2f} per 1M tokens)" if c.training_tokens and price is not None
                     else f"{c.training_tokens:,} training tokens, billed by your provider" if c.training_tokens
                     else "billed by your provider")
         steps.append(Step(
