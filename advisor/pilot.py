@@ -264,8 +264,7 @@ def validate_csv(source: str | Path | bytes, text: str, label: str) -> PilotData
                                   f"whose probe trains on at most {PROBE_TRAIN_CAP:,} rows)")
     n_train, _, _ = split_sizes(len(texts), len(classes))
     if n_train < floor:
-        # Test takes at most TEST_CAP rows and validation at most 256, so floor + TEST_CAP + 256 rows always do.
-        need = next(n for n in range(len(texts), floor + TEST_CAP + 257) if split_sizes(n, len(classes))[0] >= floor)
+        need = min_rows(len(classes))
         raise PilotError("data", f"{len(texts)} usable rows are too few for a test set, a validation split and a "
                                  f"training subset of at least {floor} (allowed: at least {need} rows for "
                                  f"{len(classes)} classes)")
@@ -275,6 +274,14 @@ def validate_csv(source: str | Path | bytes, text: str, label: str) -> PilotData
 # ---------------------------------------------------------------- the split
 
 split_sizes = pilot_split  # the rule lives in advisor.costs: the plan prices the same pilot it describes
+
+
+def min_rows(num_classes: int) -> int:
+    """The fewest usable rows the pilot accepts for `num_classes` classes: a test set, a validation split and a
+    training subset of at least max(MIN_TRAIN, classes) (60 for 2 classes). The plan proposes the pilot only there."""
+    floor = max(MIN_TRAIN, num_classes)
+    # Test takes at most TEST_CAP rows and validation at most 256, so floor + TEST_CAP + 256 rows always do.
+    return next(n for n in range(1, floor + TEST_CAP + 257) if split_sizes(n, num_classes)[0] >= floor)
 
 
 def stratified_split(labels: tuple[str, ...], n_test: int, seed: int = SPLIT_SEED) -> tuple[np.ndarray, np.ndarray]:

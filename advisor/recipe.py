@@ -771,7 +771,11 @@ def plan(rec: Any) -> list[Step]:
     if "prompt_engineering" in feasible:
         tokens = f"no training; +{costs['prompt_engineering'].extra_inference_tokens:,} tokens per request"
         # The command is only what to type (a page shows it as code); what it does goes in the title.
-        if p.model_access == "weights" and p.labeled_examples:
+        from advisor.pilot import min_rows
+
+        # The pilot refuses fewer rows than a test set, a validation split and a training subset need (60 for two
+        # classes): below that the prompt is measured by hand (a plan once proposed a pilot on 40 examples).
+        if p.model_access == "weights" and p.labeled_examples >= min_rows(p.num_classes):
             # Step 1 is a command that exists: the pilot runs the user's own model on their rows (issue 23 item 5).
             command = "advisor pilot --data your.csv --text TEXT --label LABEL --model YOUR_MODEL"
             how = (" with `advisor pilot` (YOUR_MODEL: a local Hugging Face folder or a downloaded catalog model; "
@@ -780,8 +784,10 @@ def plan(rec: Any) -> list[Step]:
             cost = tokens + (f"; the pilot: {est}" if est else "")
         else:
             command = "advisor recipe --option prompt_engineering"
-            how = (" (the recipe gives the prompt skeleton): send it through your provider on held-out rows, then "
-                   "give the accuracy to `advisor recommend --prompt-accuracy A --prompt-accuracy-n N`")
+            where = ("send it through your provider" if p.model_access != "weights" else
+                     f"run it with your model (`advisor pilot` needs at least {min_rows(p.num_classes)} rows)")
+            how = (f" (the recipe gives the prompt skeleton): {where} on held-out rows, then give the accuracy to "
+                   "`advisor recommend --prompt-accuracy A --prompt-accuracy-n N`")
             cost = tokens
         steps.append(Step(
             f"Prompt with an instruction{f' and {k} demonstrations' if k else ''}; measure it on {held_out}{how}",

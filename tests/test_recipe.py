@@ -286,3 +286,18 @@ def test_a_budget_caps_the_recipes_steps_and_the_plan_adds_the_runs_it_prices(st
     free = ProjectProfile(labeled_examples=40, model="Llama-3.2-1B", compute="minimal")
     assert recipe(free, "lora").value("max_steps") == 100  # no budget: the protocol's floor
     assert any("x the 3 epochs" in s.cost for s in plan(recommend(free, with_counterfactuals=False)))
+
+
+def test_the_plan_proposes_the_pilot_only_where_it_runs():
+    # A review: 40 examples were told to run `advisor pilot --model`, which refuses fewer than 60 rows (2 classes).
+    from advisor import recommend
+    from advisor.pilot import min_rows
+    from advisor.recipe import plan
+
+    assert min_rows(2) == 60
+    few = plan(recommend({"labeled_examples": 40, "model": "Llama-3.2-1B", "compute": "minimal"},
+                         with_counterfactuals=False))[0]
+    assert not few.command.startswith("advisor pilot") and "needs at least 60 rows" in few.title
+    enough = plan(recommend({"labeled_examples": 500, "model": "Llama-3.2-1B", "compute": "minimal"},
+                            with_counterfactuals=False))[0]
+    assert enough.command.startswith("advisor pilot")
