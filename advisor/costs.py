@@ -847,6 +847,19 @@ TEST_SHARE, TEST_CAP = 0.20, 500  # test = 20% of the rows, stratified, at most 
 PROBE_TRAIN_CAP = 4096
 
 
+# The pilot's smallest training subset: the smallest training size the calibration measured (16 to 1,024).
+PILOT_MIN_TRAIN = 16
+
+
+def pilot_min_rows(num_classes: int) -> int:
+    """The fewest usable rows the pilot accepts for `num_classes` classes: a test set, a validation split and a
+    training subset of at least max(PILOT_MIN_TRAIN, classes) (60 for 2 classes). The plan proposes the pilot only
+    there."""
+    floor = max(PILOT_MIN_TRAIN, num_classes)
+    # Test takes at most TEST_CAP rows and validation at most 256, so floor + TEST_CAP + 256 rows always do.
+    return next(n for n in range(1, floor + TEST_CAP + 257) if pilot_split(n, num_classes)[0] >= floor)
+
+
 def pilot_split(n_rows: int, num_classes: int) -> tuple[int, int, int]:
     """(train, validation, test) sizes the pilot uses for `n_rows` usable rows.
 

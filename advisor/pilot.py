@@ -37,13 +37,13 @@ import yaml
 
 # The row limit and the split (test = 20% of the rows, at most 500; the probe's training subset at most 4,096) live
 # with the pilot's cost estimates in advisor.costs, which the plan reads too.
-from advisor.costs import MAX_ROWS, PROBE_TRAIN_CAP, TEST_CAP, pilot_split
+from advisor.costs import MAX_ROWS, PILOT_MIN_TRAIN, PROBE_TRAIN_CAP, TEST_CAP, pilot_min_rows as min_rows, pilot_split
 from advisor.profile import INT_RANGES
 
 # ---------------------------------------------------------------- limits (stated in every error message)
 MAX_BYTES = 20_000_000  # 20 MB: ~80k rows at ag_news's ~240 bytes per row; a bigger upload is refused unread
 MIN_PER_CLASS = 3  # one example each for the test set, the validation split and the training subset
-MIN_TRAIN = 16  # the smallest training size the calibration measured (its sizes run from 16 to 1,024)
+MIN_TRAIN = PILOT_MIN_TRAIN  # the smallest training size the calibration measured (advisor.costs)
 SPLIT_SEED = 0
 BACKBONES = ("minilm",)  # the backbone the calibration's anchors were measured with (see the module docstring)
 PROBE_TIMEOUT_S = 900
@@ -275,13 +275,6 @@ def validate_csv(source: str | Path | bytes, text: str, label: str) -> PilotData
 
 split_sizes = pilot_split  # the rule lives in advisor.costs: the plan prices the same pilot it describes
 
-
-def min_rows(num_classes: int) -> int:
-    """The fewest usable rows the pilot accepts for `num_classes` classes: a test set, a validation split and a
-    training subset of at least max(MIN_TRAIN, classes) (60 for 2 classes). The plan proposes the pilot only there."""
-    floor = max(MIN_TRAIN, num_classes)
-    # Test takes at most TEST_CAP rows and validation at most 256, so floor + TEST_CAP + 256 rows always do.
-    return next(n for n in range(1, floor + TEST_CAP + 257) if split_sizes(n, num_classes)[0] >= floor)
 
 
 def stratified_split(labels: tuple[str, ...], n_test: int, seed: int = SPLIT_SEED) -> tuple[np.ndarray, np.ndarray]:

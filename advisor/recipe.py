@@ -771,7 +771,7 @@ def plan(rec: Any) -> list[Step]:
     if "prompt_engineering" in feasible:
         tokens = f"no training; +{costs['prompt_engineering'].extra_inference_tokens:,} tokens per request"
         # The command is only what to type (a page shows it as code); what it does goes in the title.
-        from advisor.pilot import min_rows
+        from advisor.costs import pilot_min_rows as min_rows
 
         # The pilot refuses fewer rows than a test set, a validation split and a training subset need (60 for two
         # classes): below that the prompt is measured by hand (a plan once proposed a pilot on 40 examples).

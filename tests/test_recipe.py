@@ -291,7 +291,7 @@ def test_a_budget_caps_the_recipes_steps_and_the_plan_adds_the_runs_it_prices(st
 def test_the_plan_proposes_the_pilot_only_where_it_runs():
     # A review: 40 examples were told to run `advisor pilot --model`, which refuses fewer than 60 rows (2 classes).
     from advisor import recommend
-    from advisor.pilot import min_rows
+    from advisor.costs import pilot_min_rows as min_rows
     from advisor.recipe import plan
 
     assert min_rows(2) == 60
