@@ -670,10 +670,15 @@ def human_duration(hours: float) -> str:
     return f"{hours / 24:.1f} days"
 
 
+def about(shown: str) -> str:
+    """'about 3 min', 'about $0.09' — or 'under 1 min', 'under $0.01' for a figure shown as '< ...', never
+    'about < ...'."""
+    return shown.replace("< ", "under ", 1) if shown.startswith("<") else f"about {shown}"
+
+
 def about_duration(seconds: float) -> str:
-    """'about 45 s', 'about 3 min' — or 'under 1 s', never 'about < 1 s'."""
-    d = pilot_duration(seconds)
-    return "under 1 s" if d.startswith("<") else f"about {d}"
+    """'about 45 s', 'about 3 min' — or 'under 1 s'."""
+    return about(pilot_duration(seconds))
 
 
 def pilot_duration(seconds: float) -> str:
@@ -780,8 +785,7 @@ def prompt_cost_sentence(profile: ProjectProfile, costs: dict[str, CostEstimate]
     extra = prompt_inference_dollars_per_1k(profile, costs)["prompt_engineering"]
     if extra <= 0:
         return None
-    dollars = format_dollars(extra)
-    dollars = dollars.replace("< ", "under ") if dollars.startswith("<") else f"about {dollars}"
+    dollars = about(format_dollars(extra))
     at = input_price_note()
     if profile.model_access == "weights":
         at = (f"a hosted base model's input price, {at}, as a yardstick (on your own GPUs the extra tokens cost "

@@ -22,7 +22,7 @@ import yaml
 
 from advisor.options import (LABELS, LORA_ALPHA, LORA_DROPOUT, LORA_RANK, MAX_DEMOS, OPTIONS, VIRTUAL_TOKENS,
                              demonstrations, get)
-from advisor.costs import format_hours, human_duration  # the cost table's durations: one formatting for every page
+from advisor.costs import about, format_hours, human_duration  # the cost table's durations: one formatting for every page
 from advisor.profile import ProjectProfile
 from bench.protocol import Protocol
 
@@ -727,12 +727,12 @@ def _pilot_cost(p: Any) -> str:
     return f"{about_duration(total)} {where} for {n_val + n_test:,} validation and held-out rows"
 
 
-def _training_time(c: Any) -> str:
-    """Wall-clock training time, with the GPU-hours behind it when several GPUs share the work."""
-    wall = human_duration(c.train_hours)
-    wall = wall if wall.startswith("<") else f"about {wall}"  # never "about < 1 min"
+def _training_time(c: Any, scale: float = 1.0) -> str:
+    """Wall-clock training time of `scale` x the run `c` prices, with the GPU-hours behind it when several GPUs
+    share the work."""
+    wall = about(human_duration(c.train_hours * scale))
     if c.gpus > 1:
-        return f"{wall} ({human_duration(c.train_gpu_hours)} of GPU time on {c.gpus} GPUs)"
+        return f"{wall} ({human_duration(c.train_gpu_hours * scale)} of GPU time on {c.gpus} GPUs)"
     return wall
 
 
@@ -750,10 +750,7 @@ def _recipe_time(p: Any, option: str, c: Any) -> tuple[str, float]:
     if sequences <= 1.05 * priced:
         return f"{_training_time(c)} of training ({p.epochs} epochs: the recipe's {steps:,} steps)", c.train_gpu_hours
     f = sequences / priced
-    wall = human_duration(c.train_hours * f)
-    wall = wall if wall.startswith("<") else f"about {wall}"
-    gpus = f" ({human_duration(c.train_gpu_hours * f)} of GPU time on {c.gpus} GPUs)" if c.gpus > 1 else ""
-    return (f"{wall}{gpus} of training for the recipe's {steps:,} steps of {PROTOCOL.batch_size}, {f:.1f}x the "
+    return (f"{_training_time(c, f)} of training for the recipe's {steps:,} steps of {PROTOCOL.batch_size}, {f:.1f}x the "
             f"{p.epochs} epochs over {c.examples:,} examples the answer's table prices ({_training_time(c)}; the "
             "recipe's max_steps says why)"), c.train_gpu_hours * f
 
