@@ -55,10 +55,10 @@ def tie_sentence(rec: Recommendation) -> str | None:
 
 def _close_call_text(rec: Recommendation, decision: dict[str, Any], close: list[str]) -> str:
     """Options the decision separates from the pick by less than one standard deviation of a between-option
-    difference: an option expected below the pick scores less for it (the decision counts the difference beyond its
-    margin, so its score can be far lower); one expected above it lost on the decision table's other factors. Either
-    way a measurement on the user's data could reverse it — said with the score it has, never as "close" beside an
-    unexplained 0."""
+    difference. One expected below the pick is said with the points the decision took off it (and off the pick) for
+    the part of its difference to the top beyond the margin, and the scores that left; one expected above the pick
+    lost on the decision table's other factors. Either way a measurement on the user's data could reverse it — never
+    "close" beside an unexplained 0."""
     vs = decision.get("vs_pick_points") or {}
     penalty = decision.get("penalty_points") or {}
     width, best = decision["close_call_width_points"], label(rec.best)
