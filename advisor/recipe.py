@@ -711,9 +711,6 @@ def _pilot_cost(p: Any) -> str:
 
     rows = min(p.labeled_examples, MAX_ROWS)  # a larger file is sampled first
     n_train, n_val, n_test = pilot_split(rows, min(p.num_classes, max(rows // 3, 2)))
-    # The protocol's validation floor (32 rows) is more than a handful of examples holds: 5 examples said "34
-    # validation and held-out rows" (a review, 2026-12-04). Only the rows there are get scored.
-    n_val = min(n_val, max(rows - n_test - n_train, 0))
     # A laptop runs the pilot on its CPU (our measured rates); a GPU at the compute level's throughput.
     # One process on one GPU: the pilot does not spread over a node's GPUs.
     tflops = None if p.compute == "minimal" else float(load_table().compute_tflops[p.compute])
