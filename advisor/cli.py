@@ -11,7 +11,7 @@ from typing import Any, Optional
 
 import typer
 
-from advisor.costs import (GB, about_duration, estimate_all, format_dollars, human_duration, pilot_duration, prompt_cost_sentence,
+from advisor.costs import (GB, about_duration, estimate_all, format_dollars, format_params, human_duration, pilot_duration, prompt_cost_sentence,
                            throughput_source, time_warnings, totals)
 from advisor.models import CatalogError, get_model, load_catalog
 from advisor.options import factor_words
@@ -85,8 +85,7 @@ def profile_flags(fields: tuple[str, ...] | None = None):
 def model_line(name: str) -> str:
     """Which catalog entry the costs used, so a named model's shape is visible (not only its size)."""
     m = get_model(name)
-    size = f"{m.params_b * 1000:.3g}M" if m.params_b < 1 else f"{m.params_b:g}B"  # "22.7M", never "0.0227137B"
-    return (f"(model {m.name}: {size} parameters, {m.layers} layers, hidden size {m.hidden_size} — "
+    return (f"(model {m.name}: {format_params(m.params_b)} parameters, {m.layers} layers, hidden size {m.hidden_size} — "
             "advisor models)")
 
 

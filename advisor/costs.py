@@ -640,6 +640,11 @@ def provider_price(profile: ProjectProfile) -> tuple[float | None, str]:
     return float(p["training_per_m"]), f"{data['default']}, {p['source']}, read {p['read_on']}"
 
 
+def format_params(b: float) -> str:
+    """A model size given in billions, as a reader says it: "22.7M", "135M", "8.03B" — never "0.0227137B"."""
+    return f"{b * 1000:.3g}M" if b < 1 else f"{b:.3g}B"
+
+
 def format_hours(x: float) -> str:
     """A GPU-hour budget as typed: "2", "0.25", "1,000,000,000" — never "1e+09" or "-0"."""
     x = x + 0.0

@@ -134,6 +134,15 @@ def final_scores(options: Sequence[str], rules: Mapping[str, float], feasible: M
     return d.final, d.learned
 
 
+# Final scores equal to this many decimals are level (floating-point noise of the same arithmetic is not an order).
+SCORE_DIGITS = 9
+
+
+def level(a: float, b: float) -> bool:
+    """Whether two final scores are level for the ranking (then the expected accuracy orders them)."""
+    return round(a, SCORE_DIGITS) == round(b, SCORE_DIGITS)
+
+
 def _order(o: str, i: int, final: Mapping[str, float], feasible: Mapping[str, bool],
            blockers: Mapping[str, int] | None, points: Mapping[str, float] | None = None) -> tuple:
     # Among infeasible options the fewest blocking constraints come first: with one example on a 173B model and a
@@ -142,8 +151,8 @@ def _order(o: str, i: int, final: Mapping[str, float], feasible: Mapping[str, bo
     # separate them) go to the higher expected accuracy, not to the option listed first: a 1B model with 400
     # examples ranked prompt tuning (0.841) above prefix tuning (0.874) and LoRA (0.888) at 67.9 each for its place
     # in the list (a review, 2026-12-04).
-    return (not feasible.get(o, True), (blockers or {}).get(o, 0), -round(final[o], 9),
-            -round(points[o], 9) if points else 0.0, i)
+    return (not feasible.get(o, True), (blockers or {}).get(o, 0), -round(final[o], SCORE_DIGITS),
+            -round(points[o], SCORE_DIGITS) if points else 0.0, i)
 
 
 def rank(options: Sequence[str], final: Mapping[str, float], feasible: Mapping[str, bool],

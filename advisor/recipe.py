@@ -194,8 +194,11 @@ def _training(profile: ProjectProfile, option: str, family: str, results_dir: st
         from advisor.costs import estimate
 
         c = estimate(profile, option)  # the answer's own cost figure: the examples its time and accuracy are for
+        hours = format_hours(profile.budget_gpu_hours)  # never "-0" or "1e+09"
+        # Under a budget that binds (examples or steps) the run stops at max_steps.
+        budget_patience = Setting("patience_past_budget", 0, "your budget: no training past max_steps (the protocol "
+                                                             f"goes on while validation improves, {src})")
         if c.budget_examples is not None and c.examples < train:
-            hours = format_hours(profile.budget_gpu_hours)  # never "-0" or "1e+09"
             if c.examples < 1:
                 each = estimate(profile.changed(budget_gpu_hours=None), option).train_gpu_hours / n
                 raise RecipeError(f"budget_gpu_hours={hours} pays for no training of {LABELS[option]} (allowed: at "
@@ -214,23 +217,19 @@ def _training(profile: ProjectProfile, option: str, family: str, results_dir: st
                             + (f" (the protocol's floor of {PROTOCOL.min_steps} steps, which every measured run "
                                "trained for, would exceed it: the expected accuracy, read off those runs, may be "
                                "optimistic)" if passes < PROTOCOL.steps_for(train) else ""))
-            patience = Setting("patience_past_budget", 0, "your budget: no training past max_steps (the protocol "
-                                                          f"goes on while validation improves, {src})")
+            patience = budget_patience
         elif c.train_gpu_hours > 0 and c.examples > 0:
             # The budget pays for every example, but perhaps not for the protocol's floor of steps: 40 examples
             # priced at 0.11 of a 0.2 GPU-hour budget were a 1.5 h recipe (a review, 2026-12-04). At most the
             # steps the budget pays for, at the cost model's time per sequence.
-            per_sequence = c.train_gpu_hours / (profile.epochs * c.examples)
-            paid = int(profile.budget_gpu_hours / per_sequence / PROTOCOL.batch_size * (1 + 1e-9))
+            paid = int(profile.budget_gpu_hours / _hours_per_sequence(profile, c) / PROTOCOL.batch_size * (1 + 1e-9))
             if paid < steps.value:
-                hours = format_hours(profile.budget_gpu_hours)
                 steps = Setting("max_steps", max(paid, 1),
                                 f"your budget_gpu_hours={hours} pays for {max(paid, 1):,} steps at batch "
                                 f"{PROTOCOL.batch_size} (advisor.costs), fewer than the protocol's {steps.value:,}, "
                                 "which every measured run trained for: the expected accuracy, read off those runs, "
                                 "may be optimistic")
-                patience = Setting("patience_past_budget", 0, "your budget: no training past max_steps (the "
-                                                              f"protocol goes on while validation improves, {src})")
+                patience = budget_patience
     return [
         _lr(option, family, results_dir, profile),
         Setting("head_learning_rate", PROTOCOL.head_lr,
@@ -370,6 +369,12 @@ def recipe(profile: ProjectProfile, option: str, results_dir: str | None = None)
     settings += _checkpointing(fitted, settings)
     shard, shard_notes = _sharding(profile, fitted)
     return Recipe(option, family, tuple(settings + shard), None, notes=tuple(notes + shard_notes))
+
+
+def _hours_per_sequence(profile: ProjectProfile, c: Any) -> float:
+    """GPU-hours per training sequence (one example, one pass) in the cost estimate `c` — what the recipe's steps
+    are priced at, and what a budget pays them at."""
+    return c.train_gpu_hours / (profile.epochs * max(c.examples, 1))
 
 
 def _gpus(profile: ProjectProfile) -> int:
@@ -742,14 +747,13 @@ def _recipe_time(p: Any, option: str, c: Any) -> tuple[str, float]:
         steps = int(recipe(p, option).value("max_steps"))
     except RecipeError:  # no recipe to price (e.g. no measured runs to choose its learning rate): the table's figure
         return f"{_training_time(c)} of training ({p.epochs} epochs over {c.examples:,} examples)", c.train_gpu_hours
-    sequences = steps * PROTOCOL.batch_size
-    priced = p.epochs * max(c.examples, 1)  # what the table's figure is for
-    if sequences <= 1.05 * priced:
+    gpu_hours = steps * PROTOCOL.batch_size * _hours_per_sequence(p, c)
+    f = gpu_hours / c.train_gpu_hours  # the recipe's run over the one the table prices (its epochs over the examples)
+    if f <= 1.05:
         return f"{_training_time(c)} of training ({p.epochs} epochs: the recipe's {steps:,} steps)", c.train_gpu_hours
-    f = sequences / priced
-    return (f"{_training_time(c, f)} of training for the recipe's {steps:,} steps of {PROTOCOL.batch_size}, {f:.1f}x the "
-            f"{p.epochs} epochs over {c.examples:,} examples the answer's table prices ({_training_time(c)}; the "
-            "recipe's max_steps says why)"), c.train_gpu_hours * f
+    return (f"{_training_time(c, f)} of training for the recipe's {steps:,} steps of {PROTOCOL.batch_size}, {f:.1f}x "
+            f"the {p.epochs} epochs over {c.examples:,} examples the answer's table prices ({_training_time(c)}; the "
+            "recipe's max_steps says why)"), gpu_hours
 
 
 def plan(rec: Any) -> list[Step]:

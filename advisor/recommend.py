@@ -6,9 +6,10 @@ import math
 from dataclasses import dataclass, field
 from typing import Any, Mapping
 
-from advisor.costs import CostEstimate, estimate_all, fits_all, format_hours, qlora_note, refit, serve_context
-from advisor.decision import Decision, DecisionParams, best_option, decide, rank, tied_with_best
-from advisor.models import get_model
+from advisor.costs import (CostEstimate, estimate_all, fits_all, format_hours, format_params, qlora_note, refit,
+                           serve_context)
+from advisor.decision import Decision, DecisionParams, best_option, decide, level, rank, tied_with_best
+from advisor.models import get_model, load_catalog
 from advisor.profile import CHOICES, OPTIONS, ProjectProfile
 from advisor.rules import Reason, RuleScore, rule_hits, score_options, scores_and_feasible
 from advisor.table import DecisionTable, load_table, matches
@@ -98,7 +99,7 @@ class Recommendation:
             others = "; ".join(f"{', '.join(names)}: {reason}" for reason, names in why.items())
             return f"Recommended: {self.label(top.option)} — the only feasible option here (the others — {others})."
         runner = feasible[1]
-        if round(top.final, 6) == round(runner.final, 6):
+        if level(top.final, runner.final):
             # Level scores: the expected accuracy orders them (advisor.decision._order), and the headline says so.
             a, b = (top.expected_accuracy or {}).get("point"), (runner.expected_accuracy or {}).get("point")
             return (f"Recommended: {self.label(top.option)} (score {top.score:.0f}/100) — level with "
@@ -224,15 +225,11 @@ _MODEL_FACTORS = (3.0, 10.0)
 _MAX_EXAMPLES = 1_000_000
 
 
-def _size_text(b: float) -> str:
-    return f"{b * 1000:.0f}M" if b < 1 else f"{b:.3g}B"
 
 
 def _real_model(target_b: float) -> tuple[float, str | None]:
     """A model a team could switch to near `target_b` billion parameters: the catalog's causal LM nearest in size
     within 1.6x (a 10x larger 8.03B is Qwen2.5-72B at 72.7B, not "80.3B"), else the size itself (no name)."""
-    from advisor.models import load_catalog
-
     best, gap = None, math.log10(1.6)
     for m in load_catalog():
         if "CausalLM" not in (m.architecture or ""):
@@ -386,7 +383,7 @@ def counterfactuals(profile: ProjectProfile, table: DecisionTable | None = None,
                     ratio = size_b / b if size_b > b else b / size_b
                     out.append(f"With a {ratio:.2g}x {word} model ("
                                + (f"{name}, " if name else "")
-                               + f"{_size_text(size_b)} instead of {_size_text(b)}), {what}")
+                               + f"{format_params(size_b)} instead of {format_params(b)}), {what}")
                     found = True
                     break
             if found:
