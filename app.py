@@ -163,6 +163,8 @@ def widget(field: str, value: Any) -> Any:
     # A model picked by name fixes its size (pick "custom" in the Model box above to type one). Each model gets
     # its own locked widget, so a picked model's size is shown fresh, never what was typed in the custom box.
     model = st.session_state.get("answers", {}).get("model") if field == "model_params_b" else None
+    if field == "model_params_b" and st.session_state.get("answers", {}).get("model_access", "weights") != "weights":
+        key += "@api"  # its own widget: the API's size starts from the answer (empty), not from what the box held
     return st.text_input(label, value="" if value is None else f"{value:g}" if isinstance(value, float) else str(value),
                          help=help_ + (" Set by the model picked above." if model else ""),
                          key=key + (f"@{model}" if model else ""),
@@ -198,8 +200,14 @@ def wizard() -> None:
         # Asked outside the form so the questions below follow the answer at once: with API access the provider's
         # hardware trains and serves, so compute, GPU memory and GPU-hours are not asked (and not used: the table's
         # compute rules apply to open weights only).
+        before = a.get("model_access", "weights")
         values["model_access"] = widget("model_access", a.get("model_access"))
         a["model_access"] = values["model_access"]
+        if before == "weights" and a["model_access"] != "weights" and a.get("model") is None \
+                and a.get("model_params_b") == DEFAULTS["model_params_b"]:
+            # The size box still holds the form's starting 1 (required for own weights): for an API model it would
+            # answer "your 1B model" about a size nobody gave. An API's size may be unknown: start it empty.
+            a["model_params_b"] = None
         if values["model_access"] != "weights":
             st.caption("With API access the provider's hardware does the work: no questions about your GPUs.")
     shown = [f for f in fields if f != "model_access"

@@ -273,8 +273,8 @@ class ServedCalibration:
         for n, row in zip(sizes, acc):
             pts = dict(zip(OPTIONS, map(float, row)))
             shift = self._size_shift(profile, n, pts, interval=False)
-            top = self._ceiling(profile, n)  # the same bounds as `expected`: counterfactuals decide like the answer
-            out[n] = {o: min(max(pts[o] + shift[o][0], floor), top) for o in OPTIONS}
+            top = self._ceilings(profile, n, pts)  # the same bounds as `expected`: counterfactuals decide like it
+            out[n] = {o: min(max(pts[o] + shift[o][0], floor), top[o]) for o in OPTIONS}
         measured = self.measured_prompt(profile)
         if measured is not None:
             # The same prompt with the same model: its demonstrations are a handful of rows, so the measured
@@ -543,6 +543,23 @@ class ServedCalibration:
         near_backbone, near_size = self._near(profile, n)
         return 1.0 if near_backbone and near_size else UNMEASURED_CEILING
 
+    def _ceilings(self, profile: Any, n: int, raw: Mapping[str, float]) -> dict[str, float]:
+        """Each option's highest point (`_ceiling`), with one exception: prompting beyond our largest backbone never
+        drops below what it scores at that backbone's edge of "measured here". A larger model never lowers
+        prompting's expected accuracy (issue 20), and a plain 0.98 cap did: a Hypothesis counterexample (8
+        examples, 1-token inputs) had prompting at 1.0 on a 0.25B model (within 2x of SmolLM2-135M, capped at 1)
+        and 0.98 on a 1B one. Beyond the largest backbone the task model's prompting value is that backbone's
+        (`_task_points` clamps the size) and the size shift is zero up to 2x of it, so the edge's point is the
+        unshifted value `raw` within [floor, 1]: no second prediction is needed."""
+        top = self._ceiling(profile, n)
+        out = dict.fromkeys(OPTIONS, top)
+        hi_p = self._measured_params()[1]
+        if top < 1.0 and profile.params_b * 1e9 > hi_p:
+            edge = self._ceiling(profile.changed(model_params_b=hi_p * 1.999e-9), n)
+            if edge == 1.0:
+                out["prompt_engineering"] = max(top, min(max(raw["prompt_engineering"], self._floor(profile)), 1.0))
+        return out
+
     def expected(self, profile: Any) -> dict[str, dict[str, Any]]:
         n = max(profile.labeled_examples, 1)
         point, low, high = (a[0] for a in self._task_points(profile, [n]))
@@ -566,14 +583,14 @@ class ServedCalibration:
         dist = self.decades_from_evidence(profile, [n])
         # A 10% quantile below guessing would claim a model worse than random: a classifier's low end is chance.
         floor = self._floor(profile)
-        ceiling = self._ceiling(profile, n)
+        ceiling = self._ceilings(profile, n, dict(zip(OPTIONS, raw)))
         for i, o in enumerate(OPTIONS):
             s, s_lo, s_hi, scale = shift[o]
             # The decision's point is the shown point: the shifted linear value within [floor, ceiling]. Bounding
             # before the shift (as it once was) could reorder options the decision ranks (a generation task on a 1B
             # model showed LoRA 2.5 points above prefix tuning while the decision had prefix tuning 4.7 above LoRA);
             # not bounding at all let differences beyond 100% decide (UNMEASURED_CEILING).
-            p = decision_point = min(max(raw[i] + s, floor), ceiling)
+            p = decision_point = min(max(raw[i] + s, floor), ceiling[o])
             # The task model's error at the anchor and the size model's error of moving it are independent: their
             # 10-90% half-widths add in quadrature (a plain sum covered 95%+ and spanned 0.4-1.0 at every 1-70B size).
             # The task spread is in error units at the anchor; the size model shrinks every task's error by `scale`

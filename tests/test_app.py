@@ -140,7 +140,7 @@ def test_api_users_are_not_asked_about_their_gpus():
     at.selectbox(key="w_model_access").set_value("api_only").run()
     keys = {w.key for w in [*at.selectbox, *at.text_input]}
     assert not keys & {"w_compute", "w_gpu_memory_gb", "w_budget_gpu_hours"}
-    assert "w_model_params_b" in keys
+    assert "w_model_params_b@api" in keys  # its own box for an API model (empty: size unknown)
     at = _next(at)
     assert not at.error and "Your goals and constraints" in [s.value for s in at.subheader]
     assert at.session_state["answers"]["gpu_memory_gb"] is None  # not asked, not kept
@@ -399,10 +399,29 @@ def test_an_api_model_of_unknown_size_is_answered_as_assumed_never_as_yours():
     assert any("Model size" in e.value and "left empty" in e.value and "required with model_access=weights" in e.value
                for e in at.error)
     at.selectbox(key="w_model_access").set_value("api_with_finetuning").run()
-    assert at.text_input(key="w_model_params_b").placeholder == "leave empty if unknown"
-    at.text_input(key="w_model_params_b").set_value("")
+    assert at.text_input(key="w_model_params_b@api").placeholder == "leave empty if unknown"
+    at.text_input(key="w_model_params_b@api").set_value("")
     at = _next(_next(at))
     assert not at.exception and not at.error
     assert at.session_state["answers"]["model_params_b"] is None
     text = " ".join(m.value for m in [*at.markdown, *at.caption, *at.info, *at.warning])
     assert "your 1B model" not in text and "your model's size is unknown" in text.lower()
+
+
+def test_an_api_size_left_at_the_forms_starting_value_is_unknown_not_1b():
+    """A review: switching to an API left the size box at the form's starting 1 (required for own weights), and the
+    answer spoke of "your 1B model" although nobody gave a size. The untouched 1 is dropped on the switch; a size
+    typed for the API is kept."""
+    at = _next(_app())
+    at.selectbox(key="w_model_access").set_value("api_only").run()
+    box = at.text_input(key="w_model_params_b@api")
+    assert box.value == "" and box.placeholder == "leave empty if unknown"
+    done = _next(_next(at))
+    assert not done.exception and not done.error and done.session_state["answers"]["model_params_b"] is None
+    text = " ".join(m.value for m in [*done.markdown, *done.caption, *done.info, *done.warning])
+    assert "your 1B model" not in text and "your model's size is unknown" in text.lower()
+    at = _next(_app())  # a size typed for the API is the user's
+    at.selectbox(key="w_model_access").set_value("api_only").run()
+    at.text_input(key="w_model_params_b@api").set_value("70")
+    at = _next(at)
+    assert at.session_state["answers"]["model_params_b"] == 70.0
