@@ -6,8 +6,8 @@ import math
 from dataclasses import dataclass, field
 from typing import Any, Mapping
 
-from advisor.costs import (CostEstimate, estimate_all, fits_all, format_hours, format_params, qlora_note, refit,
-                           serve_context)
+from advisor.costs import (CostEstimate, estimate_all, fits_all, format_hours, format_params, pilot_min_rows,
+                           pilot_split, qlora_note, refit, serve_context)
 from advisor.decision import Decision, DecisionParams, best_option, decide, level, rank, tied_with_best
 from advisor.models import get_model, load_catalog
 from advisor.profile import CHOICES, OPTIONS, ProjectProfile
@@ -405,6 +405,31 @@ def counterfactuals(profile: ProjectProfile, table: DecisionTable | None = None,
     return out
 
 
+def _settle_with(profile: ProjectProfile, generation: bool) -> str:
+    """The cheap measurement on the user's data that would settle a tie or a close call, one the user can run.
+
+    The pilot splits the user's rows into a training subset, a validation split and a test set (advisor.costs.
+    pilot_split); below `pilot_min_rows` there is nothing to split, and the advice says so. (A review: it once said
+    `bench probe --size N` with N the user's row count, which the protocol refuses — the validation split comes on
+    top of the N training rows.)"""
+    if generation and profile.zero_shot_accuracy is None:
+        return ("measure your model's zero-shot exact match on your data (`bench run --task-file my.yaml --methods "
+                "prompt_engineering`) and pass it as `--zero-shot-accuracy`")
+    n, k = profile.labeled_examples, profile.num_classes
+    if n < pilot_min_rows(k):
+        return (f"label more rows: with {n:,} there are too few to measure anything on (`advisor pilot` needs at "
+                f"least {pilot_min_rows(k):,} for {k} classes, to hold out validation and test rows); until then, "
+                "score your prompt on the rows it does not use as demonstrations and pass `--prompt-accuracy A "
+                "--prompt-accuracy-n N`")
+    train, val, test = pilot_split(n, k)
+    split = f"of your {n:,} rows it trains on {train:,}, validates on {val:,} and tests on {test:,}"
+    if profile.probe_accuracy is None:
+        return ("measure zero-shot and linear-probe accuracy on your own data (`advisor pilot --data your.csv --text "
+                f"TEXT --label LABEL`: {split})")
+    return ("run each tied option briefly on your data (`advisor pilot --quick` runs LoRA beside its prediction, "
+            f"{split}; `bench run --task-file my.yaml --methods ...` runs the others)")
+
+
 def format_accuracy(e: Mapping[str, Any] | None, missing: str = "n/a") -> str:
     """An expected accuracy as every surface shows it (page, CLI, Markdown, reasons): '0.795 [0.65-0.95]'."""
     return f"{e['point']:.3f} [{e['low']:.2f}-{e['high']:.2f}]" if e else missing
@@ -619,13 +644,7 @@ def recommend(profile: ProjectProfile | Mapping[str, Any], *, table_path: str | 
                  and abs(points[best] - points[o]) <= sd] if points else []
         # A linear probe cannot write text: for a generation task the cheap measurement is the zero-shot exact match.
         generation = getattr(profile, "task_kind", "classification") == "generation"
-        settle = ("measure your model's zero-shot exact match on your data (`bench run --task-file my.yaml --methods "
-                  "prompt_engineering`) and pass it as `--zero-shot-accuracy`"
-                  if generation and profile.zero_shot_accuracy is None else "measure zero-shot and linear-probe accuracy on your own data (`bench probe --task-file my.yaml "
-                  f"--size {max(profile.labeled_examples, 2)}`, or `advisor pilot`)"
-                  if profile.probe_accuracy is None else
-                  "run each tied option briefly on your data (`advisor pilot --quick` runs LoRA beside its "
-                  "prediction; `bench run --task-file my.yaml --methods ...` runs the others)")
+        settle = _settle_with(profile, generation)
         kinds = sorted({expected[o]["provenance"]["kind"] for o in OPTIONS}) if expected else []
         per_point = weight / (1.0 - min(weight, 0.99)) * 100.0 / params.span
         extra = {"evidence": cells,

@@ -376,3 +376,28 @@ def test_pilot_report_puts_the_measured_lora_beside_the_predictions():
     assert "labeled_examples=2000" in text and "not your model" in text
     assert json.loads(json.dumps({"pilot": result.to_dict(), "comparison": report}))["pilot"]["measured_on"] \
         .startswith("your own data: 2,000 labeled rows, 4 classes; zero-shot 0.700 and linear probe 0.850")
+
+
+@pytest.mark.parametrize("n,k", [(8, 2), (59, 2), (60, 2), (64, 3), (400, 2), (5_000, 77)])
+def test_the_advice_that_settles_a_tie_is_a_measurement_the_data_allows(n, k):
+    """A review: the tie's advice said `bench probe --size N` with N the user's row count, which the protocol refuses
+    (its validation split comes on top of the N training rows). It now names the pilot with the split it makes —
+    one the protocol accepts — or, below the pilot's floor, says that there is too little to measure."""
+    import re
+
+    from advisor.costs import pilot_min_rows, pilot_split
+    from advisor.profile import ProjectProfile
+    from advisor.recommend import _settle_with
+    from bench.protocol import Protocol
+
+    for probe in (None, 0.8):
+        text = _settle_with(ProjectProfile(labeled_examples=n, num_classes=k, probe_accuracy=probe), False)
+        assert "bench probe" not in text
+        if n < pilot_min_rows(k):
+            assert text.startswith(f"label more rows: with {n:,}") and f"at least {pilot_min_rows(k):,}" in text
+            continue
+        train, val, test = (int(x.replace(",", "")) for x in
+                            re.search(r"trains on ([\d,]+), validates on ([\d,]+) and tests on ([\d,]+)", text).groups())
+        assert (train, val, test) == pilot_split(n, k)
+        assert train + Protocol().val_size(train) + test <= n  # what bench's split accepts
+        assert ("advisor pilot --quick" in text) == (probe is not None)
