@@ -404,7 +404,7 @@ def memory_chart(profile: ProjectProfile, rec: Any) -> None:
     rows = []
     for r in rec.ranking:
         plan = r.cost.memory_plan or {}
-        label = f"{LABELS[r.option]} — {plan.get('configuration', '')}"
+        label = f"{rec.label(r.option)} — {plan.get('configuration', '')}"
         rows += [{"option": label, "phase": "training", "component": k, "GB": plan.get(k, 0.0) / GB}
                  for k in ("weights", "gradients", "optimizer", "activations")]
         rows += [{"option": label, "phase": "serving", "component": k, "GB": plan.get(k, 0.0) / GB}
@@ -497,10 +497,10 @@ def answer_page() -> None:
     # charts. Options that do not train have no GPU-hours: they are named, never plotted at an invented value.
     feasible = [r for r in rec.ranking if r.feasible]
     infeasible = [r for r in rec.ranking if not r.feasible]
-    plotted = [LABELS[r.option] for r in feasible]
+    plotted = [rec.label(r.option) for r in feasible]
     # The legend lists only what is plotted (it once listed all five beside two points).
     colour = alt.Color("option", scale=alt.Scale(domain=plotted, range=[COLOURS[r.option] for r in feasible]))
-    chart = pd.DataFrame([{"option": LABELS[r.option],
+    chart = pd.DataFrame([{"option": rec.label(r.option),
                            y: r.expected_accuracy["point"] if calibrated else r.score,
                            "low": r.expected_accuracy["low"] if calibrated else None,
                            "high": r.expected_accuracy["high"] if calibrated else None,
@@ -528,7 +528,7 @@ def answer_page() -> None:
                           width="stretch")
     # No GPU-hours of yours: prompting does not train; provider fine-tuning trains on the provider's hardware and
     # is priced in training tokens instead. Named, never plotted at an invented value.
-    off_axis = [f"{LABELS[r.option]} (" + (f"trained by the provider: {r.cost.training_tokens:,} training tokens"
+    off_axis = [f"{rec.label(r.option)} (" + (f"trained by the provider: {r.cost.training_tokens:,} training tokens"
                                            if r.cost.training_tokens else "no training") + ")"
                 for r in feasible if r.cost.train_gpu_hours <= 0]
     if off_axis and not chart.empty:
@@ -537,7 +537,7 @@ def answer_page() -> None:
     if len(stored) >= 1 and not chart.empty:
         right.altair_chart(points(stored, "stored per task (MB)", f"{y.capitalize()} vs storage per task"),
                            width="stretch")
-        nothing = [LABELS[r.option] for r in feasible if r.cost.storage_bytes_per_task <= 0]
+        nothing = [rec.label(r.option) for r in feasible if r.cost.storage_bytes_per_task <= 0]
         if nothing:
             right.caption(f"Not on the storage axis (nothing stored on your side): {', '.join(nothing)}.")
     if infeasible:
@@ -545,7 +545,7 @@ def answer_page() -> None:
         by_reason: dict[str, list[str]] = {}
         for r in infeasible:
             by_reason.setdefault(r.infeasible_reasons[0] if r.infeasible_reasons else "infeasible", []).append(
-                LABELS[r.option])
+                rec.label(r.option))
         st.markdown("**Not feasible for your setup (not plotted):**\n" + "\n".join(
             f"- {', '.join(names)} — {reason}" for reason, names in by_reason.items()))
 
@@ -557,7 +557,7 @@ def answer_page() -> None:
         t = totals(profile, costs)
         own = profile.model_access == "weights"
         # Feasible options only; through an API the provider's GPUs train and serve, so its bill is all there is.
-        rows = [{"option": LABELS[o],
+        rows = [{"option": rec.label(o),
                  **({"training time": human_duration(v["gpu_hours"]) if v["gpu_hours"] else "—",
                      "storage": format_bytes(int(v["storage_gb"] * GB)),
                      "serving memory GB": round(v["serving_memory_gb"], 1)} if own else
@@ -579,7 +579,7 @@ def answer_page() -> None:
 
     st.subheader("Why")
     for r in rec.ranking:
-        with st.expander(f"{r.rank}. {LABELS[r.option]} — " + (f"score {r.score:.0f}" if r.feasible else "infeasible"),
+        with st.expander(f"{r.rank}. {rec.label(r.option)} — " + (f"score {r.score:.0f}" if r.feasible else "infeasible"),
                          expanded=r.rank == 1):
             for why in r.infeasible_reasons:
                 st.markdown(f"- **infeasible:** {why}")

@@ -163,7 +163,7 @@ def render(rec: Recommendation) -> str:
             lines.append(tie_sentence(rec))
     for r in rec.ranking:
         lines.append("")
-        lines.append(f"{LABELS[r.option]}:")
+        lines.append(f"{rec.label(r.option)}:")
         for why in r.infeasible_reasons:
             lines.append(f"  ✗ infeasible: {why}")
         for reason in r.reasons[:3]:

@@ -86,6 +86,16 @@ def label(name: str) -> str:
     return get(name).label
 
 
+# With a provider's fine-tuning API the "full fine-tuning" option is the provider's job: it trains and hosts, and
+# how (all weights or an adapter) it does not say. Every text of such an answer names it so (issue 24 item 3).
+PROVIDER_FINETUNING = "the provider's fine-tuning API"
+
+
+def labels_for(model_access: str) -> dict[str, str]:
+    """Each option's name in an answer for `model_access` (LABELS, except the provider's fine-tuning)."""
+    return {**LABELS, "full_finetuning": PROVIDER_FINETUNING} if model_access == "api_with_finetuning" else LABELS
+
+
 # A reason's factor as the page, the CLI and the reports name it (a profile field in words, never "model params b").
 FACTOR_WORDS = {"model_params_b": "model size", "ml_expertise": "team experience", "num_tasks": "number of tasks",
                 "labeled_examples": "labeled examples", "task_complexity": "task complexity",

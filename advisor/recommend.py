@@ -14,7 +14,7 @@ from advisor.profile import CHOICES, OPTIONS, ProjectProfile
 from advisor.rules import Reason, RuleScore, rule_hits, score_options, scores_and_feasible
 from advisor.table import DecisionTable, load_table, matches
 
-from advisor.options import LABELS, demonstrations, factor_words, label as option_label  # noqa: E402 - the one option registry
+from advisor.options import LABELS, demonstrations, factor_words, label as option_label, labels_for  # noqa: E402 - the one option registry
 
 
 @dataclass(frozen=True)
@@ -79,9 +79,8 @@ class Recommendation:
     def label(self, option: str) -> str:
         """An option's name for this profile: with a provider's fine-tuning API, "full fine-tuning" is the provider's
         fine-tuning job (it trains and hosts; how, it does not say) and is named that way (issue 24 item 3)."""
-        if option == "full_finetuning" and self.profile.model_access == "api_with_finetuning":
-            return "the provider's fine-tuning API"
-        return option_label(option)  # an unknown option raises UnknownOption, never a bare KeyError
+        option_label(option)  # an unknown option raises UnknownOption, never a bare KeyError
+        return labels_for(self.profile.model_access)[option]
 
     def summary(self) -> str:
         top = self.ranking[0]
@@ -298,15 +297,17 @@ def counterfactuals(profile: ProjectProfile, table: DecisionTable | None = None,
     else:  # recommend() passes its own pick: the same decision, not recomputed
         ok = scores_and_feasible(profile, table, same_model_costs, base_hits)[1][best]
 
+    names = labels_for(profile.model_access)
+
     def change(picked: tuple[str, bool]) -> str | None:
         """What a variant changes, or None. With nothing feasible now, a reordering of blocked options is no change:
         only a variant where something becomes feasible is (a 70B model on a laptop: a 10x smaller one fits)."""
         other, other_ok = picked
         if ok and other_ok:
-            return f"{LABELS[other]} would overtake {LABELS[best]}." if other != best else None
+            return f"{names[other]} would overtake {names[best]}." if other != best else None
         if ok:
-            return f"no option would be feasible (now {LABELS[best]})."
-        return f"{LABELS[other]} would become feasible and be recommended." if other_ok else None
+            return f"no option would be feasible (now {names[best]})."
+        return f"{names[other]} would become feasible and be recommended." if other_ok else None
 
     out = []
     for direction, cands in (("more", more), ("fewer", fewer)):
@@ -394,14 +395,18 @@ def counterfactuals(profile: ProjectProfile, table: DecisionTable | None = None,
             out.append(f"Serving {tasks:,} tasks instead of {profile.num_tasks:,}, {what}")
             break
     if not out:
+        # Only the changes tried: an API's compute and model size are the provider's (no such variant is run).
+        weights = profile.model_access == "weights"
         out.append(f"No realistic single change (examples x{_MORE[0]}-{_MORE[-1]} or /{_FEWER[0]}-{_FEWER[-1]}, one "
-                   f"level of compute or accuracy goal, a model {_MODEL_FACTORS[0]:g}-{_MODEL_FACTORS[-1]:g}x larger "
-                   f"or smaller, 10x more or fewer tasks"
+                   + ("level of compute or accuracy goal, a model "
+                      f"{_MODEL_FACTORS[0]:g}-{_MODEL_FACTORS[-1]:g}x larger or smaller" if weights else
+                      "level of accuracy goal")
+                   + ", 10x more or fewer tasks"
                    + (f", a GPU-hour budget x{_MORE[0]}-{_MORE[-1]} or /{_FEWER[0]}-{_FEWER[-1]}"
-                      if budget and profile.model_access == "weights" else "")
+                      if budget and weights else "")
                    + (", an API that offers fine-tuning" if profile.model_access == "api_only" and n > 0 else "")
                    + ") "
-                   + (f"changes the answer ({LABELS[best]})." if ok else "makes any option feasible."))
+                   + (f"changes the answer ({names[best]})." if ok else "makes any option feasible."))
     return out
 
 
@@ -437,7 +442,7 @@ def format_accuracy(e: Mapping[str, Any] | None, missing: str = "n/a") -> str:
 
 def _learned_reasons(option: str, expected: Mapping[str, Any], points: Mapping[str, float],
                      feasible: Mapping[str, bool], d: Decision, rules: Mapping[str, float],
-                     best: str, floor: float = 0.0) -> tuple[Reason, ...]:
+                     best: str, floor: float = 0.0, names: Mapping[str, str] = LABELS) -> tuple[Reason, ...]:
     """The measured part of a score, explained like a rule, in score points: what it takes off this option (a
     difference to the top beyond its uncertainty), or — for the pick — what it took off options the decision table
     preferred. A difference within its uncertainty takes nothing and says so."""
@@ -455,17 +460,17 @@ def _learned_reasons(option: str, expected: Mapping[str, Any], points: Mapping[s
            + ("the least beyond our backbones: the size model's error on a published setting it did not see"
               if floor > 0 and abs(margin - floor) < 1e-12 else
               f"your model {far:.1f}x in size from the nearest model this option was compared with full "
-              "fine-tuning on (ours or published)" if far >= 1.05 else
+              "fine-tuning on (ours or published)"  # the evidence's own method, whoever trains for the user if far >= 1.05 else
               "next to the evidence") if shown else "decision margin: none where we measured" if margin <= 0 else
            "decision margin under 0.1 points, next to our measurements")
 
     def versus(g: float) -> str:  # never "-0.0 points below"
-        return (f"level with {LABELS[top]}" if abs(100 * g) < 0.05 else
-                f"{abs(100 * g):.1f} points {'below' if g > 0 else 'above'} {LABELS[top]}")
+        return (f"level with {names[top]}" if abs(100 * g) < 0.05 else
+                f"{abs(100 * g):.1f} points {'below' if g > 0 else 'above'} {names[top]}")
 
     if not feasible[option]:
         # Said as a hypothetical: an infeasible option's accuracy is what it would reach, not a reason to pick it.
-        text = (f"{interval} if it were feasible here ({'above' if gap < 0 else 'vs'} {LABELS[top]}'s "
+        text = (f"{interval} if it were feasible here ({'above' if gap < 0 else 'vs'} {names[top]}'s "
                 f"{points[top]:.3f})")
         # Its sign is the hypothetical's (above or below the top), never "−" beside "above" (a review, 2026-12-04).
         contribution, direction = 0.0, "for" if gap < 0 else "against"
@@ -486,7 +491,7 @@ def _learned_reasons(option: str, expected: Mapping[str, Any], points: Mapping[s
                   and d.penalty[o] > 0]
         lift = max((min(d.penalty[o], rules[o]) - (rules[o] - rules[option]) for o in beaten), default=0.0)
         if beaten:
-            text = (f"{interval}: measurably above {', '.join(LABELS[o] for o in beaten)}, which the decision "
+            text = (f"{interval}: measurably above {', '.join(names[o] for o in beaten)}, which the decision "
                     f"table alone would prefer ({unc})")
         elif gap > 0:
             text = f"{interval}, {versus(gap)} but within the {unc}: not counted"
@@ -553,6 +558,7 @@ def recommend(profile: ProjectProfile | Mapping[str, Any], *, table_path: str | 
     rules = {o: scores[o].score for o in OPTIONS}
     params, sd = (calibration.decision(profile) if calibration is not None and points else (DecisionParams(), 0.0))
     cells = calibration.nearest_cells(profile) if calibration is not None else []
+    names = labels_for(profile.model_access)  # every text of this answer names the options one way
     no_acc = "rules-only: " + (problem or "no calibration loaded")
     if calibration is not None and not trains:
         no_acc = "no labeled examples: nothing measured to compare against"
@@ -563,7 +569,7 @@ def recommend(profile: ProjectProfile | Mapping[str, Any], *, table_path: str | 
     floor = calibration.margin_floor(profile) if points else 0.0  # the least margin the reasons and rule name
     ranking = tuple(
         OptionResult(o, i + 1, _shown(dec.final[o]), scores[o].feasible, scores[o].infeasible_reasons,
-                     _ordered(_learned_reasons(o, expected, points, feasible, dec, rules, best, floor)
+                     _ordered(_learned_reasons(o, expected, points, feasible, dec, rules, best, floor, names)
                               if points else (),
                               scores[o].reasons), costs[o],
                      # An option the budget pays no example of has nothing to expect (it is blocked: no data).
@@ -597,7 +603,7 @@ def recommend(profile: ProjectProfile | Mapping[str, Any], *, table_path: str | 
         for o in OPTIONS:
             if scores[o].feasible and costs[o].memory_plan and costs[o].configuration not in ("bf16 weights",
                                                                                               "fp32 weights"):
-                caveats.append(f"{LABELS[o]} {costs[o].memory_reason}.{qlora_note(costs[o].configuration)} "
+                caveats.append(f"{names[o]} {costs[o].memory_reason}.{qlora_note(costs[o].configuration)} "
                                "[advisor.costs ladder; Dettmers et al. 2022, 2023; Korthikanti et al. 2022]")
     if profile.budget_gpu_hours is not None:
         # The budget is a constraint on each option's data, not a verdict on the option: training on the examples
@@ -606,7 +612,7 @@ def recommend(profile: ProjectProfile | Mapping[str, Any], *, table_path: str | 
         bound = [r for r in ranking if r.feasible and r.cost.budget_examples is not None
                  and r.cost.examples < profile.labeled_examples]
         if bound:
-            each = [f"{LABELS[r.option]} on {r.cost.examples:,} (all of them would take "
+            each = [f"{names[r.option]} on {r.cost.examples:,} (all of them would take "
                     f"{r.cost.train_gpu_hours * profile.labeled_examples / max(r.cost.examples, 1):,.3g} GPU-hours)"
                     for r in bound]
             epochs = f"{profile.epochs} epoch{'s' if profile.epochs != 1 else ''}"
@@ -628,7 +634,7 @@ def recommend(profile: ProjectProfile | Mapping[str, Any], *, table_path: str | 
         if matches(h.when, profile) and all(by_option[o].feasible and by_option[o].score > 0 for o in uses):
             name = h.name
             for o in uses:
-                name = name.replace(o, LABELS[o])
+                name = name.replace(o, names[o])
             hybrids.append({"name": name[0].upper() + name[1:], "rationale": h.message, "source": h.source})
     hybrids = tuple(hybrids)
     # Without examples the ranking above had no expected accuracies either: its pick is the rules-only one.
@@ -661,7 +667,7 @@ def recommend(profile: ProjectProfile | Mapping[str, Any], *, table_path: str | 
                                        + "; weights chosen by leave-one-family-out inside the training tasks")
                               if points else "rules only (no expected accuracies)",
                               "decided_by": _decided_by(dec, rules, feasible, best, points) if points else "rules",
-                              "why": _decided_text(dec, rules, feasible, best, points, tied, sd, _blockers(scores))
+                              "why": _decided_text(dec, rules, feasible, best, points, tied, sd, _blockers(scores), names)
                               if points else "no expected accuracies: the decision table decided",
                               "top": dec.top if points else None,  # the best judged feasible option
                               "tied": tied, "tie_width_points": round(100 * max((dec.margin[o] for o in
@@ -739,14 +745,14 @@ def _uncertainty(margin: float, sd: float) -> str:
 
 def _decided_text(d: Decision, rules: Mapping[str, float], feasible: Mapping[str, bool], best: str,
                   points: Mapping[str, float], tied: list[str], sd: float = 0.0,
-                  blockers: Mapping[str, int] | None = None) -> str:
+                  blockers: Mapping[str, int] | None = None, names: Mapping[str, str] = LABELS) -> str:
     by = _decided_by(d, rules, feasible, best, points)
     if by == "blocked":
         n = blockers or {}
         order = sorted(OPTIONS, key=lambda o: (n.get(o, 0), OPTIONS.index(o)))
         return (f"No option is feasible here, so nothing was decided: the options are listed by how many constraints "
-                f"block each ({'; '.join(f'{LABELS[o]} {n.get(o, 0)}' for o in order)}), then by score; "
-                f"{LABELS[best]} is the least blocked: lift its "
+                f"block each ({'; '.join(f'{names[o]} {n.get(o, 0)}' for o in order)}), then by score; "
+                f"{names[best]} is the least blocked: lift its "
                 f"{'constraint' if n.get(best, 0) == 1 else 'constraints'} first (its reasons say how).")
     if by == "measured":
         alt = _rules_best(rules, feasible)
@@ -758,14 +764,14 @@ def _decided_text(d: Decision, rules: Mapping[str, float], feasible: Mapping[str
         def side(x: float) -> str:
             return f"{abs(x):.1f} points {'above' if x >= 0 else 'below'}"
 
-        gap_text = (f"is expected {side(raw)} {LABELS[alt]}" if abs(judged - raw) < 0.05 else
-                    f"is expected {side(raw)} {LABELS[alt]} and {side(judged)} it {JUDGED}")
-        return (f"The measured part decided: {LABELS[best]} {gap_text}, {_beyond(d.margin[alt], sd)}; the decision "
-                f"table alone would pick {LABELS[alt]} "
+        gap_text = (f"is expected {side(raw)} {names[alt]}" if abs(judged - raw) < 0.05 else
+                    f"is expected {side(raw)} {names[alt]} and {side(judged)} it {JUDGED}")
+        return (f"The measured part decided: {names[best]} {gap_text}, {_beyond(d.margin[alt], sd)}; the decision "
+                f"table alone would pick {names[alt]} "
                 f"({rules[alt]:.0f} vs {rules[best]:.0f}).")
     if d.counted[best] > 0 and d.top is not None:
-        return (f"The decision table outweighed the measured part: {LABELS[d.top]} is expected "
-                f"{100 * (points[d.top] - points[best]):.1f} points above {LABELS[best]}, "
+        return (f"The decision table outweighed the measured part: {names[d.top]} is expected "
+                f"{100 * (points[d.top] - points[best]):.1f} points above {names[best]}, "
                 f"{_beyond(d.margin[best], sd)}; but at this accuracy goal the table's other factors weigh more "
                 f"(the table alone scores them {rules[best]:.0f} vs {rules[d.top]:.0f}; with the measured part "
                 f"{_shown(d.final[best]):.0f} vs {_shown(d.final[d.top]):.0f}, the scores shown).")
@@ -773,16 +779,16 @@ def _decided_text(d: Decision, rules: Mapping[str, float], feasible: Mapping[str
         # The judged gaps (each option at its lower bound when the selection chose one) are what the margins are
         # compared with, so "within" and "uncertainty" below can never contradict each other.
         spread = max(abs(d.gap[o] - d.gap[best]) for o in tied)
-        return (f"The decision table decided: the measured part cannot separate {LABELS[best]} from "
-                f"{', '.join(LABELS[o] for o in tied)} (expected accuracies within {100 * spread:.1f} points of each "
-                f"other as judged, {_uncertainty(max(d.margin[o] for o in [*tied, best]), sd)}), and the table scores {LABELS[best]} {rules[best]:.0f} against "
+        return (f"The decision table decided: the measured part cannot separate {names[best]} from "
+                f"{', '.join(names[o] for o in tied)} (expected accuracies within {100 * spread:.1f} points of each "
+                f"other as judged, {_uncertainty(max(d.margin[o] for o in [*tied, best]), sd)}), and the table scores {names[best]} {rules[best]:.0f} against "
                 f"{', '.join(f'{rules[o]:.0f}' for o in tied)}.")
     if by == "both":
         # "Below it beyond the decision margin", not "measurably": a close call (within the in-store spread of a
         # difference, said next) can be beyond the margin and still be reversed by a measurement on the user's data.
-        return (f"Both parts agree: the decision table scores {LABELS[best]} highest ({rules[best]:.0f}) and every "
+        return (f"Both parts agree: the decision table scores {names[best]} highest ({rules[best]:.0f}) and every "
                 "other feasible option is expected below it by more than the decision margin.")
-    return f"The decision table decided ({LABELS[best]} {rules[best]:.0f}/100); nothing else is feasible to compare."
+    return f"The decision table decided ({names[best]} {rules[best]:.0f}/100); nothing else is feasible to compare."
 
 
 def _basis(profile: ProjectProfile, calibration: Any, kinds: list[str], measured_on: str | None = None) -> str:

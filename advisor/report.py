@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from advisor.costs import human_duration, pilot_quick_note
-from advisor.options import factor_words, label
+from advisor.options import factor_words
 from advisor.recommend import Recommendation, format_accuracy
 
 
@@ -26,8 +26,8 @@ def basis_lines(rec: Recommendation) -> list[str]:
     for r in rec.ranking:
         prov = (r.expected_accuracy or {}).get("provenance")
         if prov and prov["kind"] != "measured here":
-            out.append(f"{label(r.option)}: {prov['kind']} — {prov['detail']}")
-    held = [label(r.option) for r in rec.ranking if r.expected_accuracy
+            out.append(f"{rec.label(r.option)}: {prov['kind']} — {prov['detail']}")
+    held = [rec.label(r.option) for r in rec.ranking if r.expected_accuracy
             and abs(r.expected_accuracy["point"] - UNMEASURED_CEILING) < 1e-9
             and r.expected_accuracy.get("provenance", {}).get("kind") not in ("measured here", MEASURED_ON_YOUR_DATA)]
     if held:
@@ -61,28 +61,28 @@ def _close_call_text(rec: Recommendation, decision: dict[str, Any], close: list[
     "close" beside an unexplained 0."""
     vs = decision.get("vs_pick_points") or {}
     penalty = decision.get("penalty_points") or {}
-    width, best = decision["close_call_width_points"], label(rec.best)
+    width, best = decision["close_call_width_points"], rec.label(rec.best)
     top = decision.get("top") or rec.best  # the best expected feasible option: penalties are for the gap to it
 
     def scored(o: str) -> str:
-        return f"{label(o)} {rec.option(o).score:.0f}"
+        return f"{rec.label(o)} {rec.option(o).score:.0f}"
 
     below = [o for o in close if vs.get(o, 0.0) <= 0.0]
     above = [o for o in close if vs.get(o, 0.0) > 0.0]
     parts = []
     if below:
         counted = [o for o in below if penalty.get(o, 0.0) > 0]
-        parts.append(f"{', '.join(label(o) for o in below)} {'is' if len(below) == 1 else 'are'} expected "
+        parts.append(f"{', '.join(rec.label(o) for o in below)} {'is' if len(below) == 1 else 'are'} expected "
                      f"{_points_range([-vs.get(o, 0.0) for o in below])} below {best}, less than one standard "
                      f"deviation of a between-option difference in our evaluation ({width} points)"
                      + (f"; the decision takes points off for the part of {'its' if len(counted) == 1 else 'their'} "
-                        f"difference to {label(top)} beyond the margin ("
-                        + ", ".join(f"{penalty[o]:.0f} off {label(o)}" for o in counted)
+                        f"difference to {rec.label(top)} beyond the margin ("
+                        + ", ".join(f"{penalty[o]:.0f} off {rec.label(o)}" for o in counted)
                         + (f", {penalty[rec.best]:.0f} off {best}" if penalty.get(rec.best, 0.0) > 0 else "")
                         + f"; scores {', '.join(scored(o) for o in counted)} against {rec.option(rec.best).score:.0f})"
                         if counted else ""))
     if above:
-        parts.append(f"{', '.join(label(o) for o in above)} {'is' if len(above) == 1 else 'are'} expected "
+        parts.append(f"{', '.join(rec.label(o) for o in above)} {'is' if len(above) == 1 else 'are'} expected "
                      f"{_points_range([vs[o] for o in above])} above {best}, also less than one standard deviation "
                      f"({width} points), and lost on the decision table's other factors")
     return "Close call: " + "; ".join(parts) + ". A measurement on your data could reverse it."
@@ -216,13 +216,14 @@ def gap_line(rec: Recommendation) -> str | None:
         vs = vs_full_finetuning(rec, r)
         if vs:
             point, interval, at_cap = vs
-            capped += [label(r.option)] if at_cap else []
-            parts.append(f"{label(r.option)} {point}{'' if point.startswith('level') else ' points'} {interval}")
+            capped += [rec.label(r.option)] if at_cap else []
+            parts.append(f"{rec.label(r.option)} {point}{'' if point.startswith('level') else ' points'} {interval}")
     if not parts:
         return None
-    cap = (f" {', '.join(capped)} and full fine-tuning are held at {UNMEASURED_CEILING:.2f}, the most we expect "
+    ft = rec.label("full_finetuning")
+    cap = (f" {', '.join(capped)} and {ft} are held at {UNMEASURED_CEILING:.2f}, the most we expect "
            "anywhere we did not measure: between them the interval, not the point, is the comparison."
            if capped else "")
-    return ("Difference to full fine-tuning at your model and data size, 10-90% (from the size-and-data model; "
+    return (f"Difference to {ft} at your model and data size, 10-90% (from the size-and-data model; "
             "narrower than the accuracies above, which also carry how hard your unmeasured task is): "
             + "; ".join(parts) + "." + cap)

@@ -184,7 +184,7 @@ def test_provider_finetuning_shows_training_tokens_in_the_table():
     assert blocked["provider cost"].isna().all() and (table["training time"] == "—").all()
     off_axis = next(c.value for c in at.caption if c.value.startswith("Not on the GPU-hours axis"))
     assert "prompt engineering (no training)" in off_axis
-    assert "full fine-tuning (trained by the provider: " in off_axis and "training tokens" in off_axis
+    assert "the provider's fine-tuning API (trained by the provider: " in off_axis and "training tokens" in off_axis
 
 
 def test_memory_chart_follows_the_precision_answer():

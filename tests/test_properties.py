@@ -381,7 +381,7 @@ def test_the_examples_model_and_budget_counterfactuals_come_true(cal, data):
         other = recommend(there, with_counterfactuals=False, calibration=cal)
         if "would overtake" in sentence:
             assert other.ranking[0].feasible and sentence.startswith(sentence.split(",")[0]) and \
-                f", {LABELS[other.best]} would overtake" in sentence, (sentence, other.best)
+                f", {other.label(other.best)} would overtake" in sentence, (sentence, other.best)
         elif "no option would be feasible" in sentence:
             assert not other.ranking[0].feasible, sentence
 
@@ -420,3 +420,22 @@ def test_from_gain_inverts_to_gain_and_one_profiles_classes_take_the_array_path(
         assert ((scalar >= chance(k) - 1e-12) & (scalar <= 1.0 + 1e-12)).all()
     score = chance(k) + (1.0 - chance(k)) * np.clip(g, 0.0, 1.0)
     assert np.allclose(from_gain(to_gain(score, k), k), score)
+
+
+@SETTINGS
+@given(valid_profiles)
+def test_an_answer_through_a_providers_fine_tuning_api_names_it_one_way(cal, data):
+    """A review: the headline said "the provider's fine-tuning API" while the same answer's decision text, reasons,
+    difference line and counterfactuals said "full fine-tuning". One name per answer (advisor.options.labels_for);
+    "full fine-tuning" stays only for what the evidence measured ("compared with full fine-tuning") and in the
+    decision table's general rationales."""
+    import re
+
+    from advisor.report import gap_line, tie_sentence
+
+    rec = recommend({**data, "model_access": "api_with_finetuning"}, calibration=cal)
+    texts = [gap_line(rec) or "", tie_sentence(rec) or "", rec.summary(), *rec.counterfactuals, *rec.caveats,
+             *[x.rationale for r in rec.ranking for x in r.reasons if x.factor == "expected_accuracy"]]
+    for t in texts:
+        rest = re.sub(r"compared with full\s+fine-tuning|scored as full fine-tuning", "", t)
+        assert "full fine-tuning" not in rest, t
