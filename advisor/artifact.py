@@ -19,7 +19,8 @@ import numpy as np
 
 from advisor.artifact_schema import ArtifactError, FileRefused, read_artifact, read_pointer
 from advisor.decision import DecisionParams
-from advisor.features import OPTIONS, design, from_gain, gap_features, linear_predict, numeric_values, to_gain
+from advisor.features import (OPTIONS, design, from_gain, gap_features, linear_predict, numeric_values,
+                              residual_band, to_gain)
 from advisor.options import LABELS
 
 VERSION = 2
@@ -386,9 +387,10 @@ class ServedCalibration:
         pts = np.asarray(s["evidence_points"].get(option, []), dtype=float)
         dist = float(np.min(np.hypot(pts[:, 0] - log_p, pts[:, 1] - log_d))) if len(pts) else 3.0
         # Beyond our backbones the answer is a new setting at scale: the error of predicting a held-out published
-        # source (advisor.scaling._residual_quantiles); the pooled quantiles for calibrations fitted without them.
-        q = (s.get("gap_residuals") or {}).get("published") or [s["gap_model"]["residual_low"],
-                                                                s["gap_model"]["residual_high"]]
+        # source (advisor.scaling._residual_quantiles), the option's own where it has them from several sources;
+        # the pooled quantiles for calibrations fitted without them.
+        q = residual_band(s.get("gap_residuals") or {}, option, "published") or [s["gap_model"]["residual_low"],
+                                                                                  s["gap_model"]["residual_high"]]
         lo = g + min(0.0, q[0]) * (1 + dist)
         hi = g + max(0.0, q[1]) * (1 + dist)
         return g, lo, hi, dist

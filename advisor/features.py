@@ -11,7 +11,7 @@ accuracy and linear-probe accuracy at their n.
 from __future__ import annotations
 
 import math
-from typing import Iterable, Mapping, Sequence
+from typing import Any, Iterable, Mapping, Sequence
 
 import numpy as np
 
@@ -112,3 +112,11 @@ def gap_features(method: str, log_params: float, log_examples: float, encoder: f
     x = [log_params, log_examples, encoder]
     onehot = [float(method == m) for m in GAP_OPTIONS]
     return onehot + [v * o for o in onehot for v in x] + [0.0] * n_sources
+
+
+def residual_band(q: dict[str, Any], option: str, kind: str) -> list[float] | None:
+    """The residual quantiles an interval of the size-and-data model's gap for `option` uses, for a prediction of
+    provenance `kind` ("published": a new setting at scale; "ours"): the option's own (advisor.scaling.
+    _residual_quantiles `by_option`), else the pooled ones of that provenance, else None. One rule for the fit's
+    evaluation and the served answer (advisor.artifact._scaling_predict)."""
+    return ((q.get("by_option") or {}).get(option) or {}).get(kind) or q.get(kind)

@@ -13,8 +13,9 @@ zero when predicting for a user). Full fine-tuning's own level gets a second mod
 log10 examples + one offset per (source, task) group, with the data slope constrained >= 0 (more data never
 predicts a lower full fine-tuning score).
 
-Intervals: 10%/90% quantiles of leave-one-source-out residuals, widened by the distance — in decades of parameters
-and of examples — from the query to the nearest row of that option: half-width x (1 + distance).
+Intervals: 10%/90% quantiles of leave-one-source-out residuals (per provenance; per option where it has ten or more
+from three or more sources), widened by the distance — in decades of parameters and of examples — from the query to
+the nearest row of that option: half-width x (1 + distance).
 """
 
 from __future__ import annotations
@@ -24,7 +25,7 @@ from typing import Any
 
 import numpy as np
 
-from advisor.features import GAP_OPTIONS, gap_features
+from advisor.features import GAP_OPTIONS, gap_features, residual_band
 from advisor.model import OutcomeModel
 OURS = "tuning-advisor"
 
@@ -113,20 +114,45 @@ def _gap_model(rows: list[dict], sources: list[str]) -> OutcomeModel:
         _gap_design(rows, sources), np.asarray([r["gap"] for r in rows]), groups=np.asarray([r["source"] for r in rows]))
 
 
-def _residual_quantiles(model: OutcomeModel, rows: list[dict]) -> dict[str, list[float]]:
-    """10%/90% quantiles of the gap model's leave-one-source-out residuals, apart for published rows and ours.
+def _residual_quantiles(model: OutcomeModel, rows: list[dict]) -> dict[str, Any]:
+    """10%/90% quantiles of the gap model's leave-one-source-out residuals, apart for published rows and ours, and
+    per option (`by_option`) where an option has MIN_QUANTILE_ROWS of its own of that provenance from at least
+    MIN_QUANTILE_SOURCES sources.
 
     A user at 1-70B is predicted the way a held-out *published* source is (a new setting at scale), so that is the
     error their interval needs; our two backbones' rows (a 23M encoder's label-similarity prompting, a 135M model
-    near chance in context) err 2-3x more and set the interval only where the answer rests on them."""
+    near chance in context) err 2-3x more and set the interval only where the answer rests on them. Per option, as
+    the task model's intervals are (`option_residuals`): the options' gaps to full fine-tuning do not err alike —
+    soft prompts are the unstable ones (Lester et al. 2021: prompt tuning trails fine-tuning and varies across runs
+    below 10B) — so one pooled band is too wide for one option and too narrow for another."""
     res = np.asarray(getattr(model, "residuals_", []), dtype=float)
-    out = {}
-    for kind, keep in (("published", [not r["source"].startswith(OURS) for r in rows]),
-                       ("ours", [r["source"].startswith(OURS) for r in rows])):
-        part = res[np.asarray(keep, dtype=bool)] if len(res) == len(rows) else np.asarray([])
-        if len(part) >= 10:
+    out: dict[str, Any] = {}
+    if len(res) != len(rows):
+        return out
+    kinds = np.asarray(["ours" if r["source"].startswith(OURS) else "published" for r in rows])
+    methods = np.asarray([r["method"] for r in rows])
+    for kind in ("published", "ours"):
+        part = res[kinds == kind]
+        if len(part) >= MIN_QUANTILE_ROWS:
             out[kind] = [float(v) for v in np.quantile(part, [0.1, 0.9])]
+    sources = np.asarray([r["source"] for r in rows])
+    by: dict[str, dict[str, list[float]]] = {}
+    for o in GAP_OPTIONS:
+        for kind in ("published", "ours"):
+            mask = (kinds == kind) & (methods == o)
+            # An error across settings needs several settings behind it: with our two backbones, leaving one out
+            # leaves one source, whose residuals say how well the model fits it, not how far a new one lands.
+            if mask.sum() >= MIN_QUANTILE_ROWS and len(set(sources[mask])) >= MIN_QUANTILE_SOURCES:
+                by.setdefault(o, {})[kind] = [float(v) for v in np.quantile(res[mask], [0.1, 0.9])]
+    if by:
+        out["by_option"] = by
     return out
+
+
+# The fewest residuals a 10%/90% quantile is read from (below it one row moves a quantile by a whole rank), and the
+# fewest sources an option's own band needs (else the pooled band of its provenance applies).
+MIN_QUANTILE_ROWS = 10
+MIN_QUANTILE_SOURCES = 3
 
 
 def _level_slope(rows: list[dict], group) -> tuple[OutcomeModel | None, list[dict], list[str]]:
@@ -241,12 +267,13 @@ def _fit_predict(train: list[dict], test: list[dict]) -> tuple[np.ndarray, np.nd
     pts = _points(train)
     point, lo, hi = m.predict_interval(X)
     # The same interval rule as the served artifact (advisor.artifact._scaling_predict): a held-out published source
-    # gets the published rows' residual quantiles of the training fit, ours get ours.
+    # gets the published rows' residual quantiles of the training fit (the option's own where it has them), ours get
+    # ours.
     q = _residual_quantiles(m, train)
     for i, r in enumerate(test):
-        kind = "ours" if r["source"].startswith(OURS) else "published"
-        if kind in q:
-            lo[i], hi[i] = point[i] + min(0.0, q[kind][0]), point[i] + max(0.0, q[kind][1])
+        band = residual_band(q, r["method"], "ours" if r["source"].startswith(OURS) else "published")
+        if band:
+            lo[i], hi[i] = point[i] + min(0.0, band[0]), point[i] + max(0.0, band[1])
     widen = np.asarray([1.0 + _distance(pts.get(r["method"], []), math.log10(r["params"]),
                                         math.log10(max(r["examples"], 1.0))) for r in test])
     near = np.asarray([_near(pts.get(r["method"], []), math.log10(r["params"]), math.log10(max(r["examples"], 1.0)))

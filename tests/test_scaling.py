@@ -118,3 +118,32 @@ def test_prompting_at_our_backbones_sizes_credits_examples_only_up_to_the_larges
     small, large = (recommend({**profile, "labeled_examples": n}, calibration=cal) for n in (197, 4902))
     # (LoRA at 197 under the served calibration of Dec 2026; whichever trained option leads, more data keeps it.)
     assert small.best == "prompt_engineering" or large.best != "prompt_engineering", (small.best, large.best)
+
+
+def test_an_option_gets_its_own_band_only_from_several_sources():
+    """Issue 20 item 4: the gap's 10-90% band per option (soft prompts err more than LoRA beside full fine-tuning),
+    read only from >= 10 residuals of >= 3 sources of that provenance — else the pooled band. The fit's evaluation and
+    the served answer read it through one function."""
+    import numpy as np
+
+    from advisor.features import residual_band
+    from advisor.scaling import MIN_QUANTILE_SOURCES, _residual_quantiles
+
+    rng = np.random.default_rng(0)
+    rows, res = [], []
+    for i in range(60):  # lora from 4 published sources, narrow; prompt tuning from 2, wide; ours: 2 backbones
+        rows.append({"source": f"lit_{i % 4}", "method": "lora"}); res.append(rng.normal(0, 0.02))
+        rows.append({"source": f"lit_{i % 2}", "method": "prompt_tuning"}); res.append(rng.normal(0, 0.2))
+        rows.append({"source": f"tuning-advisor:b{i % 2}", "method": "lora"}); res.append(rng.normal(0, 0.1))
+
+    class Fitted:
+        residuals_ = np.asarray(res)
+
+    q = _residual_quantiles(Fitted(), rows)
+    assert MIN_QUANTILE_SOURCES == 3 and set(q) == {"published", "ours", "by_option"}
+    assert set(q["by_option"]) == {"lora"} and set(q["by_option"]["lora"]) == {"published"}
+    own, pooled = residual_band(q, "lora", "published"), q["published"]
+    assert own[1] - own[0] < (pooled[1] - pooled[0]) / 2  # LoRA's own, narrower than the pool with prompt tuning
+    assert residual_band(q, "prompt_tuning", "published") == pooled  # two sources: the pooled band
+    assert residual_band(q, "lora", "ours") == q["ours"]  # our two backbones: the pooled band
+    assert residual_band({}, "lora", "published") is None
