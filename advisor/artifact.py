@@ -555,11 +555,11 @@ class ServedCalibration:
         unshifted value `raw` within [floor, 1]: no second prediction is needed."""
         top = self._ceiling(profile, n)
         out = dict.fromkeys(OPTIONS, top)
-        hi_p = self._measured_params()[1]
-        if top < 1.0 and profile.params_b * 1e9 > hi_p:
-            edge = self._ceiling(profile.changed(model_params_b=hi_p * 1.999e-9), n)
-            if edge == 1.0:
-                out["prompt_engineering"] = max(top, min(max(raw["prompt_engineering"], self._floor(profile)), 1.0))
+        # At the edge (2x the largest backbone) the cap is 1 where `_ceiling` would say so there: a measured task
+        # kind and a measured training size within 2x of n (the size half of `_near` does not read the model size).
+        if top < 1.0 and profile.params_b * 1e9 > self._measured_params()[1] and self._near(profile, n)[1] and \
+                getattr(profile, "task_kind", "classification") in self.art.get("measured_kinds", ["classification"]):
+            out["prompt_engineering"] = max(top, min(max(raw["prompt_engineering"], self._floor(profile)), 1.0))
         return out
 
     def expected(self, profile: Any) -> dict[str, dict[str, Any]]:
