@@ -208,6 +208,11 @@ def wizard() -> None:
             # The size box still holds the form's starting 1 (required for own weights): for an API model it would
             # answer "your 1B model" about a size nobody gave. An API's size may be unknown: start it empty.
             a["model_params_b"] = None
+        elif before != "weights" and a["model_access"] == "weights" and a.get("model") is None \
+                and a.get("model_params_b") is None:
+            # Back to own weights, where a size is required: the form's starting value again, not an empty box
+            # that refuses Next.
+            a["model_params_b"] = DEFAULTS["model_params_b"]
         if values["model_access"] != "weights":
             st.caption("With API access the provider's hardware does the work: no questions about your GPUs.")
     shown = [f for f in fields if f != "model_access"
@@ -859,7 +864,7 @@ def compare_page() -> None:
         result = compare(a, b, (name_a, name_b))
     left.success(f"**A ({name_a}):** {result['a']['summary']}")
     right.success(f"**B ({name_b}):** {result['b']['summary']}")
-    top_a, top_b = LABELS[result["a"]["best"]], LABELS[result["b"]["best"]]
+    top_a, top_b = result["a"]["best_label"], result["b"]["best_label"]
     if result["same_best"]:
         st.markdown(f"**Top pick: {top_a} in both scenarios.**")
     else:

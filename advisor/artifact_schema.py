@@ -227,8 +227,8 @@ def _scaling(v: Any, where: str) -> None:
     if s.get("published_sources") is not None:
         _list(s["published_sources"], f"{where}.published_sources", _str, 0, 1000)
     if s.get("gap_residuals") is not None:
-        # 10%/90% residual quantiles (advisor.features.residual_band): [low <= 0 <= high] per provenance, and per
-        # option under by_option.
+        # 10%/90% residual quantiles (advisor.features.residual_band): [low, high] with low <= high, per
+        # provenance and per option under by_option (a reversed band made the published margin floor negative).
         q = _dict(s["gap_residuals"], f"{where}.gap_residuals")
         _keys(q, f"{where}.gap_residuals", ("published", "ours", "by_option"))
         bands = [(f"{where}.gap_residuals.{k}", q[k]) for k in ("published", "ours") if k in q]
@@ -240,7 +240,9 @@ def _scaling(v: Any, where: str) -> None:
                       ("published", "ours"))
                 bands += [(f"{where}.gap_residuals.by_option.{o}.{k}", b) for k, b in kinds.items()]
         for w, band in bands:
-            _list(band, w, lambda y, ww: _num(y, ww, -1.0, 1.0), length=2)
+            low, high = _list(band, w, lambda y, ww: _num(y, ww, -1.0, 1.0), length=2)
+            if low > high:
+                raise ArtifactError(f"{w}: low {low} above high {high} (allowed: low <= high)")
     if s.get("ft_error_shrink_per_decade") is not None:
         # (1 - shrink) ** decades: a base <= 0 gives NaN or a sign flip.
         _num(s["ft_error_shrink_per_decade"], f"{where}.ft_error_shrink_per_decade", 0.0, 0.99)

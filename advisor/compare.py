@@ -36,8 +36,8 @@ def _cell(r: OptionResult, weights: bool) -> dict[str, Any]:
 
 
 def _side(name: str, rec: Recommendation) -> dict[str, Any]:
-    return {"name": name, "best": rec.best, "summary": rec.summary(), "mode": rec.mode,
-            "profile": rec.profile.to_dict()}
+    return {"name": name, "best": rec.best, "best_label": rec.label(rec.best), "summary": rec.summary(),
+            "mode": rec.mode, "profile": rec.profile.to_dict()}
 
 
 def shown(value: Any) -> str:
@@ -87,7 +87,7 @@ def to_text(result: dict[str, Any]) -> str:
     """The comparison as aligned plain text (the CLI's output)."""
     a, b = result["a"], result["b"]
     lines = [f"A: {a['name']}", f"   {a['summary']}", f"B: {b['name']}", f"   {b['summary']}", ""]
-    lines.append(f"Top pick: A → {LABELS[a['best']]}; B → {LABELS[b['best']]}"
+    lines.append(f"Top pick: A → {a['best_label']}; B → {b['best_label']}"
                  + (" (the same)" if result["same_best"] else " (they differ)"))
     if result["differences"]:
         lines.append("What differs: " + "; ".join(f"{d['field']} {shown(d['a'])} → {shown(d['b'])}" for d in result["differences"]))

@@ -14,7 +14,7 @@ A decision weighted by its precision (issue 20): the measured part may move the 
 uncertainty about the *difference* between two options allows. margin_o,t = sigma_diff x (decades from the evidence,
 the larger of the two options'): 0 where we measured (so in-store the rule is exactly the one model selection chose),
 growing with distance, and beyond our backbones never below the size model's own error on a published setting
-(advisor.artifact.published_floor, ~5.7 points) — at an 8B model and 5 examples the nearest evidence is ~1.8 decades away and sigma_diff ~10
+(advisor.artifact.published_floor, ~5 points) — at an 8B model and 5 examples the nearest evidence is ~1.8 decades away and sigma_diff ~10
 points, so differences under ~17 points are not counted. Options whose counted gap is 0 are *tied* on the measured
 part: their scores differ only by the decision table, which then decides, and the answer says so. Options measurably
 worse lose w/(1-w) x 100/span points per counted point (with w = 0.9 and span = 5 points: 180 per point) — the in-store

@@ -343,7 +343,8 @@ def counterfactuals(profile: ProjectProfile, table: DecisionTable | None = None,
         what = change(_pick(variant, table, calibration, pts, mg, costs_v,
                             rule_hits(variant, table, base_hits, frozenset(("model_access",))), dparams))
         if what:  # there "full fine-tuning" is the provider's job (Recommendation.label)
-            what = what.replace(LABELS["full_finetuning"], "the provider's fine-tuning (scored as full fine-tuning)")
+            what = what.replace(LABELS["full_finetuning"], f"{labels_for('api_with_finetuning')['full_finetuning']} "
+                                                           "(scored as full fine-tuning)")
             out.append(f"With a provider API that offers fine-tuning instead of prompting only, {what}")
     levels_of = [("accuracy_goal", "accuracy goal")]
     if profile.model_access == "weights":
@@ -414,18 +415,25 @@ def _settle_with(profile: ProjectProfile, generation: bool) -> str:
     """The cheap measurement on the user's data that would settle a tie or a close call, one the user can run.
 
     The pilot splits the user's rows into a training subset, a validation split and a test set (advisor.costs.
-    pilot_split); below `pilot_min_rows` there is nothing to split, and the advice says so. (A review: it once said
-    `bench probe --size N` with N the user's row count, which the protocol refuses — the validation split comes on
-    top of the N training rows.)"""
-    if generation and profile.zero_shot_accuracy is None:
-        return ("measure your model's zero-shot exact match on your data (`bench run --task-file my.yaml --methods "
-                "prompt_engineering`) and pass it as `--zero-shot-accuracy`")
+    pilot_split); below `pilot_min_rows` there is too little to split, and the advice says so. (A review: it once
+    said `bench probe --size N` with N the user's row count, which the protocol refuses — the validation split comes
+    on top of the N training rows.) The pilot classifies: a generation task is measured by exact match instead. Through
+    a provider's API the trained option is the provider's job, which no local run can stand in for."""
     n, k = profile.labeled_examples, profile.num_classes
+    if generation:
+        if profile.zero_shot_accuracy is None:
+            return ("measure your model's zero-shot exact match on your data (`bench run --task-file my.yaml "
+                    "--methods prompt_engineering`) and pass it as `--zero-shot-accuracy`")
+        return ("run each tied option briefly on your data (`bench run --task-file my.yaml --methods ...`; exact "
+                "match on held-out rows)")
+    if profile.model_access != "weights":
+        return ("score your prompt through your provider on rows it does not use as demonstrations and pass "
+                "`--prompt-accuracy A --prompt-accuracy-n N`; if it falls short, a small fine-tuning job on part of "
+                "your rows, scored on the rest, settles the other side")
     if n < pilot_min_rows(k):
-        return (f"label more rows: with {n:,} there are too few to measure anything on (`advisor pilot` needs at "
-                f"least {pilot_min_rows(k):,} for {k} classes, to hold out validation and test rows); until then, "
-                "score your prompt on the rows it does not use as demonstrations and pass `--prompt-accuracy A "
-                "--prompt-accuracy-n N`")
+        return (f"label more rows: with {n:,}, `advisor pilot` cannot hold out validation and test rows (it needs at "
+                f"least {pilot_min_rows(k):,} for {k} classes); until then, score your prompt on the rows it does not "
+                "use as demonstrations and pass `--prompt-accuracy A --prompt-accuracy-n N`")
     train, val, test = pilot_split(n, k)
     split = f"of your {n:,} rows it trains on {train:,}, validates on {val:,} and tests on {test:,}"
     if profile.probe_accuracy is None:
@@ -434,10 +442,15 @@ def _settle_with(profile: ProjectProfile, generation: bool) -> str:
     return ("run each tied option briefly on your data (`advisor pilot --quick` runs LoRA beside its prediction, "
             f"{split}; `bench run --task-file my.yaml --methods ...` runs the others)")
 
-
 def format_accuracy(e: Mapping[str, Any] | None, missing: str = "n/a") -> str:
-    """An expected accuracy as every surface shows it (page, CLI, Markdown, reasons): '0.795 [0.65-0.95]'."""
-    return f"{e['point']:.3f} [{e['low']:.2f}-{e['high']:.2f}]" if e else missing
+    """An expected accuracy as every surface shows it (page, CLI, Markdown, reasons): '0.795 [0.65-0.95]'. An end
+    that two decimals would round across the point (a point of 0.992 at the top of its interval: '[..-0.99]') gets
+    three."""
+    if not e:
+        return missing
+    lo = f"{e['low']:.2f}" if round(e["low"], 2) <= e["point"] else f"{e['low']:.3f}"
+    hi = f"{e['high']:.2f}" if round(e["high"], 2) >= e["point"] else f"{e['high']:.3f}"
+    return f"{e['point']:.3f} [{lo}-{hi}]"
 
 
 def _learned_reasons(option: str, expected: Mapping[str, Any], points: Mapping[str, float],
@@ -459,8 +472,9 @@ def _learned_reasons(option: str, expected: Mapping[str, Any], points: Mapping[s
     unc = (f"decision margin ±{100 * margin:.1f} points, "
            + ("the least beyond our backbones: the size model's error on a published setting it did not see"
               if floor > 0 and abs(margin - floor) < 1e-12 else
+              # "full fine-tuning": the evidence's own method, whoever trains for the user.
               f"your model {far:.1f}x in size from the nearest model this option was compared with full "
-              "fine-tuning on (ours or published)"  # the evidence's own method, whoever trains for the user if far >= 1.05 else
+              "fine-tuning on (ours or published)" if far >= 1.05 else
               "next to the evidence") if shown else "decision margin: none where we measured" if margin <= 0 else
            "decision margin under 0.1 points, next to our measurements")
 

@@ -20,22 +20,40 @@ def format_bytes(n: float) -> str:
 
 def basis_lines(rec: Recommendation) -> list[str]:
     """Where each non-measured expected accuracy comes from (one line per option), for every front end."""
-    from advisor.artifact import MEASURED_ON_YOUR_DATA, UNMEASURED_CEILING
+    from advisor.artifact import UNMEASURED_CEILING
 
     out = []
     for r in rec.ranking:
         prov = (r.expected_accuracy or {}).get("provenance")
         if prov and prov["kind"] != "measured here":
             out.append(f"{rec.label(r.option)}: {prov['kind']} — {prov['detail']}")
-    held = [rec.label(r.option) for r in rec.ranking if r.expected_accuracy
-            and abs(r.expected_accuracy["point"] - UNMEASURED_CEILING) < 1e-9
-            and r.expected_accuracy.get("provenance", {}).get("kind") not in ("measured here", MEASURED_ON_YOUR_DATA)]
+    held = [rec.label(r.option) for r in rec.ranking if _capped(r) == "cap"]
+    above = [r for r in rec.ranking if _capped(r) == "edge"]
     if held:
         # "0.980 [0.66-0.98]" read as a median at its own 90th percentile: it is a cap, said where it is shown.
         out.append(f"{', '.join(held)} at {UNMEASURED_CEILING:.3f}: a cap, not a prediction — where we did not "
-                   f"measure we expect no option above {UNMEASURED_CEILING:.2f}, so each point and the top of its "
-                   "interval are held there.")
+                   f"measure we expect no option above {UNMEASURED_CEILING:.2f}"
+                   + (" (prompting excepted, below)" if above else "")
+                   + ", so each point and the top of its interval are held there.")
+    for r in above:
+        # advisor.artifact.ServedCalibration._ceilings: a larger model never lowers prompting's expected accuracy.
+        out.append(f"{rec.label(r.option)} at {r.expected_accuracy['point']:.3f}: its value at twice our largest "
+                   f"backbone's size, where we measured — a larger model is not expected to prompt worse, so the "
+                   f"{UNMEASURED_CEILING:.2f} cap on what we did not measure does not lower it.")
     return out
+
+
+def _capped(r: Any) -> str | None:
+    """'cap': an expected accuracy held at the ceiling where we did not measure; 'edge': prompting above it, at its
+    value at the edge of what we measured (advisor.artifact.ServedCalibration._ceilings); None otherwise."""
+    from advisor.artifact import MEASURED_ON_YOUR_DATA, UNMEASURED_CEILING
+
+    e = r.expected_accuracy
+    if not e or e.get("provenance", {}).get("kind") in ("measured here", MEASURED_ON_YOUR_DATA):
+        return None
+    if abs(e["point"] - UNMEASURED_CEILING) < 1e-9:
+        return "cap"
+    return "edge" if e["point"] > UNMEASURED_CEILING else None
 
 
 def tie_sentence(rec: Recommendation) -> str | None:
@@ -99,10 +117,16 @@ def _pilot_time(advice: str) -> str:
     return f" ({note})" if note else ""
 
 
+def vs_column_name(rec: Recommendation) -> str:
+    """The ranking table's column of each option's difference to full fine-tuning, named as the answer names it."""
+    return f"vs {rec.label('full_finetuning')} [10-90%], points"
+
+
 def ranking_rows(rec: Recommendation) -> list[dict[str, Any]]:
     """The ranking as the page's table, the Markdown report and the CSV download all show it: one row per option,
     one computation (an infeasible option has no score anywhere; the JSON says None)."""
     weights = rec.profile.model_access == "weights"
+    vs_column = vs_column_name(rec)
     rows = []
     for r in rec.ranking:
         c, e = r.cost, r.expected_accuracy
@@ -112,7 +136,7 @@ def ranking_rows(rec: Recommendation) -> list[dict[str, Any]]:
             "score": round(r.score, 1) if r.feasible else None,
             "feasible": "yes" if r.feasible else "no",
             "expected accuracy [10-90%]": format_accuracy(e),
-            "vs full fine-tuning [10-90%], points": f"{vs[0]} {vs[1]}" if vs else None,
+            vs_column: f"{vs[0]} {vs[1]}" if vs else None,
             "basis": (e or {}).get("provenance", {}).get("kind", ""),
             # Through an API the provider's hardware trains and serves: no GPU time, memory or configuration of
             # the user's to show (a hosted model's prompt said "4-bit weights"; blocked options "8.5 days").
@@ -138,9 +162,9 @@ def ranking_rows(rec: Recommendation) -> list[dict[str, Any]]:
     if rec.profile.budget_gpu_hours is None:  # the column only says something under a budget
         for row in rows:
             del row["examples trained on"]
-    if not any(row["vs full fine-tuning [10-90%], points"] for row in rows):
+    if not any(row[vs_column] for row in rows):
         for row in rows:
-            del row["vs full fine-tuning [10-90%], points"]
+            del row[vs_column]
     # A column with nothing in any row says nothing (memory through an API, provider figures with your own weights):
     # left out rather than shown as a column of blanks ("None" on the page).
     for column in ("memory GB per GPU", "provider cost", "provider training tokens"):
@@ -201,8 +225,12 @@ def vs_full_finetuning(rec: Recommendation, r: Any) -> tuple[str, str, bool] | N
         return None
     ft = rec.option("full_finetuning").expected_accuracy or {}
     at_cap = "point" in ft and min(r.expected_accuracy["point"], ft["point"]) >= UNMEASURED_CEILING - 1e-9
-    point = ("level (both at the ceiling)" if at_cap else "level" if abs(100 * g["point"]) < 0.05 else
-             f"{100 * g['point']:+.1f}")
+    # Prompting above the cap (its value where we measured: `_capped` 'edge') beside a full fine-tuning held at it:
+    # the points' difference is the cap's, not a finding, and is said as such.
+    point = ((f"{100 * g['point']:+.1f} (beside {rec.label('full_finetuning')} held at the ceiling: not a finding)"
+              if _capped(r) == "edge" else
+              "level (both at the ceiling)") if at_cap else
+             "level" if abs(100 * g["point"]) < 0.05 else f"{100 * g['point']:+.1f}")
     return point, f"[{100 * g['low']:+.1f} to {100 * g['high']:+.1f}]", at_cap
 
 
@@ -211,19 +239,24 @@ def gap_line(rec: Recommendation) -> str | None:
     model's 10-90% interval (advisor.artifact `vs_full_finetuning`); None where nothing carries one."""
     from advisor.artifact import UNMEASURED_CEILING
 
-    parts, capped = [], []
+    parts, capped, edge = [], [], []
     for r in rec.ranking:
         vs = vs_full_finetuning(rec, r)
         if vs:
             point, interval, at_cap = vs
-            capped += [rec.label(r.option)] if at_cap else []
-            parts.append(f"{rec.label(r.option)} {point}{'' if point.startswith('level') else ' points'} {interval}")
+            if at_cap:
+                (edge if _capped(r) == "edge" else capped).append(rec.label(r.option))
+            value, _, note = point.partition(" (")  # '+1.2 (...)' reads '+1.2 points (...)'
+            unit = "" if value.startswith("level") else " points"
+            parts.append(f"{rec.label(r.option)} {value}{unit}{' (' + note if note else ''} {interval}")
     if not parts:
         return None
     ft = rec.label("full_finetuning")
-    cap = (f" {', '.join(capped)} and {ft} are held at {UNMEASURED_CEILING:.2f}, the most we expect "
-           "anywhere we did not measure: between them the interval, not the point, is the comparison."
-           if capped else "")
+    cap = (f" {', '.join(capped + [ft])} {'are' if capped else 'is'} held at {UNMEASURED_CEILING:.2f}, the most we "
+           "expect anywhere we did not measure"
+           + (f" ({', '.join(edge)} keeps its value where we measured)" if edge else "")
+           + ": between them the interval, not the point, is the comparison."
+           if capped or edge else "")
     return (f"Difference to {ft} at your model and data size, 10-90% (from the size-and-data model; "
             "narrower than the accuracies above, which also carry how hard your unmeasured task is): "
             + "; ".join(parts) + "." + cap)

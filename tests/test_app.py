@@ -420,6 +420,12 @@ def test_an_api_size_left_at_the_forms_starting_value_is_unknown_not_1b():
     assert not done.exception and not done.error and done.session_state["answers"]["model_params_b"] is None
     text = " ".join(m.value for m in [*done.markdown, *done.caption, *done.info, *done.warning])
     assert "your 1B model" not in text and "your model's size is unknown" in text.lower()
+    at = _next(_app())  # there and back: own weights need a size, and get the form's starting one again
+    at.selectbox(key="w_model_access").set_value("api_only").run()
+    at.selectbox(key="w_model_access").set_value("weights").run()
+    assert at.text_input(key="w_model_params_b").value == "1"
+    at = _next(at)
+    assert not at.error and at.session_state["answers"]["model_params_b"] == 1.0
     at = _next(_app())  # a size typed for the API is the user's
     at.selectbox(key="w_model_access").set_value("api_only").run()
     at.text_input(key="w_model_params_b@api").set_value("70")

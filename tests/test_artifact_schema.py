@@ -68,6 +68,7 @@ CORRUPTIONS = {
     "gap residual band as text": _set("scaling.gap_residuals", {"published": "wide"}),
     "gap residual band for an unknown option": _set("scaling.gap_residuals",
                                                     {"by_option": {"full_finetuning": {"published": [-0.1, 0.1]}}}),
+    "gap residual band reversed": _set("scaling.gap_residuals", {"published": [0.1, -0.1]}),
     "gap residual band of three numbers": _set("scaling.gap_residuals",
                                                {"by_option": {"lora": {"published": [-0.1, 0, 0.1]}}}),
     "scaling gap_model of the wrong width": lambda a: _set("scaling.sources", a["scaling"]["sources"] + ["extra"])(a),

@@ -401,3 +401,18 @@ def test_the_advice_that_settles_a_tie_is_a_measurement_the_data_allows(n, k):
         assert (train, val, test) == pilot_split(n, k)
         assert train + Protocol().val_size(train) + test <= n  # what bench's split accepts
         assert ("advisor pilot --quick" in text) == (probe is not None)
+
+
+def test_the_advice_that_settles_a_tie_fits_the_task_kind_and_the_access():
+    """A review: a generation task was told to measure a linear probe (the pilot classifies), and a provider's
+    fine-tuning user to run LoRA with `advisor pilot --quick` (they cannot train an adapter)."""
+    from advisor.profile import ProjectProfile
+    from advisor.recommend import _settle_with
+
+    gen = _settle_with(ProjectProfile(task_kind="generation", labeled_examples=3000, zero_shot_accuracy=0.1), True)
+    assert "probe" not in gen and "pilot" not in gen and "exact match" in gen
+    for access in ("api_with_finetuning", "api_only"):
+        for probe in (None, 0.8):
+            text = _settle_with(ProjectProfile(labeled_examples=400, model_access=access, probe_accuracy=probe,
+                                               model_params_b=None), False)
+            assert "LoRA" not in text and "pilot" not in text and "--prompt-accuracy" in text, text

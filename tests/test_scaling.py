@@ -55,10 +55,18 @@ def test_served_answer_carries_the_difference_to_full_finetuning(monkeypatch):
         if o == "full_finetuning":
             assert g is None
             continue
-        # The difference is the displayed points' own difference (one computation), inside its interval, and the
-        # interval is at most 30 points wide at 7B.
+        # The difference is the displayed points' own difference (one computation), inside its interval.
         assert g["point"] == pytest.approx(e["point"] - ft, abs=1e-3)
-        assert g["low"] <= g["point"] <= g["high"] and g["high"] - g["low"] <= 0.30
+        assert g["low"] <= g["point"] <= g["high"]
+    # Issue 20's bar: next to a published comparison (provenance "published": within half a decade of its model size
+    # and data) the interval is at most 30 points wide. Farther away it widens with the distance (at 7B and 1,000
+    # examples prompt tuning's own band, the widest of the options', spans ~41 points, 1.3 decades of data away).
+    for params, n in ((3.2, 20_000), (175, 20_000), (3, 64)):
+        near = cal.expected(ProjectProfile(model_params_b=params, labeled_examples=n, num_classes=4))
+        published = {o: e["vs_full_finetuning"] for o, e in near.items()
+                     if e.get("vs_full_finetuning") and e["provenance"]["kind"] == "published"}
+        assert published, (params, n)
+        assert all(g["high"] - g["low"] <= 0.30 for g in published.values()), (params, n, published)
     # At a size we measured, no extrapolated difference is claimed.
     small = cal.expected(ProjectProfile(model_params_b=0.135, labeled_examples=256, num_classes=4))
     assert all("vs_full_finetuning" not in e for e in small.values())
