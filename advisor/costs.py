@@ -860,10 +860,11 @@ PROBE_TRAIN_CAP = 4096
 PILOT_MIN_TRAIN = 16
 
 
+@functools.lru_cache(maxsize=256)
 def pilot_min_rows(num_classes: int) -> int:
     """The fewest usable rows the pilot accepts for `num_classes` classes: a test set, a validation split and a
     training subset of at least max(PILOT_MIN_TRAIN, classes) (60 for 2 classes). The plan proposes the pilot only
-    there."""
+    there. Memoised: a search of ~60 splits (0.13 ms), asked by every answer's tie advice and plan."""
     floor = max(PILOT_MIN_TRAIN, num_classes)
     # Test takes at most TEST_CAP rows and validation at most 256, so floor + TEST_CAP + 256 rows always do.
     return next(n for n in range(1, floor + TEST_CAP + 257) if pilot_split(n, num_classes)[0] >= floor)

@@ -222,6 +222,8 @@ _MORE = (2, 4, 10)
 _FEWER = (2, 4, 10)
 _MODEL_FACTORS = (3.0, 10.0)
 _MAX_EXAMPLES = 1_000_000
+# With no labelled examples: counts to label, from just above the table's "10 or fewer: nothing to train on".
+_FROM_NONE = (20, 100, 1_000)
 
 
 
@@ -249,6 +251,8 @@ def counterfactuals(profile: ProjectProfile, table: DecisionTable | None = None,
     n = profile.labeled_examples
     more = [(f, n * f) for f in _MORE if n * f <= _MAX_EXAMPLES]
     fewer = [(f, n // f) for f in _FEWER if n // f >= 1 and n // f != n]
+    if n == 0:  # no factor moves 0: the change is to label some (None: said as a count, not a factor)
+        more = [(None, m) for m in _FROM_NONE]
     same_model_costs = costs or estimate_all(profile, table)  # recommend() passes the ones it computed
     # With a GPU-hour budget each trained option's figures are read at the examples the budget pays for (the same
     # count for every number of examples with this model and compute); with none, every option at the variant's n.
@@ -268,6 +272,8 @@ def counterfactuals(profile: ProjectProfile, table: DecisionTable | None = None,
     def sized(p: ProjectProfile, size: int, costs_p: Mapping[str, Any], pts: Any, mg: Any) -> tuple[Any, Any]:
         """The points and margins `_pick` reads for variant `p` with `size` examples: per option at its budgeted
         size. `pts`/`mg` map sizes to values (computed for `p`'s model); sizes they lack are computed here."""
+        if size == 0:  # without examples the answer is the rules-only one (recommend), and so is each variant's
+            return None, None
         if not budget or not pts:
             return (pts or {}).get(size), (mg or {}).get(size)
         per = _option_sizes(size, costs_p)
@@ -314,7 +320,8 @@ def counterfactuals(profile: ProjectProfile, table: DecisionTable | None = None,
         for f, size in cands:
             what = change(best_at(profile.changed(labeled_examples=size), size, "labeled_examples"))
             if what:
-                out.append(f"With {f}x {direction} labeled examples ({size:,} instead of {n:,}), {what}")
+                out.append(f"With {size:,} labeled examples instead of none, {what}" if f is None else
+                           f"With {f}x {direction} labeled examples ({size:,} instead of {n:,}), {what}")
                 break
     if budget and profile.budget_gpu_hours > 0 and profile.model_access == "weights":
         # A budget that binds (or would): 2-10x more or less of it moves each option's examples with it.
@@ -398,8 +405,11 @@ def counterfactuals(profile: ProjectProfile, table: DecisionTable | None = None,
     if not out:
         # Only the changes tried: an API's compute and model size are the provider's (no such variant is run).
         weights = profile.model_access == "weights"
-        out.append(f"No realistic single change (examples x{_MORE[0]}-{_MORE[-1]} or /{_FEWER[0]}-{_FEWER[-1]}, one "
-                   + ("level of compute or accuracy goal, a model "
+        out.append("No realistic single change ("
+                   # 0 examples times a factor is still 0: no such change is tried.
+                   + (f"examples x{_MORE[0]}-{_MORE[-1]} or /{_FEWER[0]}-{_FEWER[-1]}, " if n > 0 else
+                      f"{', '.join(f'{m:,}' for m in _FROM_NONE)} labeled examples, ")
+                   + "one " + ("level of compute or accuracy goal, a model "
                       f"{_MODEL_FACTORS[0]:g}-{_MODEL_FACTORS[-1]:g}x larger or smaller" if weights else
                       "level of accuracy goal")
                    + ", 10x more or fewer tasks"
@@ -651,8 +661,9 @@ def recommend(profile: ProjectProfile | Mapping[str, Any], *, table_path: str | 
                 name = name.replace(o, names[o])
             hybrids.append({"name": name[0].upper() + name[1:], "rationale": h.message, "source": h.source})
     hybrids = tuple(hybrids)
-    # Without examples the ranking above had no expected accuracies either: its pick is the rules-only one.
-    cfs = tuple(counterfactuals(profile, table, calibration if trains else None, order[0], costs, hits)) \
+    # Without examples the ranking is the rules-only one; counterfactuals read the calibration only for variants with
+    # examples ("With 100 labeled examples instead of none ...": as recommend() would answer that profile).
+    cfs = tuple(counterfactuals(profile, table, calibration, order[0], costs, hits)) \
         if with_counterfactuals else ()
     extra: dict[str, Any] = {}
     if calibration is not None:
@@ -664,7 +675,6 @@ def recommend(profile: ProjectProfile | Mapping[str, Any], *, table_path: str | 
                  and abs(points[best] - points[o]) <= sd] if points else []
         # A linear probe cannot write text: for a generation task the cheap measurement is the zero-shot exact match.
         generation = getattr(profile, "task_kind", "classification") == "generation"
-        settle = _settle_with(profile, generation)
         kinds = sorted({expected[o]["provenance"]["kind"] for o in OPTIONS}) if expected else []
         per_point = weight / (1.0 - min(weight, 0.99)) * 100.0 / params.span
         extra = {"evidence": cells,
@@ -695,7 +705,7 @@ def recommend(profile: ProjectProfile | Mapping[str, Any], *, table_path: str | 
                               "vs_pick_points": {o: round(100 * (points[o] - points[best]), 1) for o in OPTIONS}
                               if points else {},
                               "close_call_width_points": round(100 * sd, 1),
-                              "settle_with": settle if tied or close else None},
+                              "settle_with": _settle_with(profile, generation) if tied or close else None},
                  "basis": _basis(profile, calibration, kinds, measured_on)}
     else:
         mode = "rules-only" + (f" ({problem})" if problem else "")

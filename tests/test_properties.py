@@ -347,6 +347,7 @@ def test_the_compute_counterfactual_agrees_with_the_answer_at_that_level(cal, da
 
 @SETTINGS
 @given(valid_profiles)
+@example({**_CAPPED, "labeled_examples": 0, "model_params_b": 8.0, "compute": "high"})  # "With 20 ... instead of none"
 def test_the_examples_model_and_budget_counterfactuals_come_true(cal, data):
     """'With 4x more labeled examples (N instead of M), X would overtake Y' and 'With a 3x larger model (...)' must be
     what recommend() answers for that profile — with a GPU-hour budget too, where each option trains on what the
@@ -357,7 +358,8 @@ def test_the_examples_model_and_budget_counterfactuals_come_true(cal, data):
     for sentence in rec.counterfactuals:
         if not rec.ranking[0].feasible:
             return
-        m = re.match(r"With \S+ (?:more|fewer) labeled examples \(([\d,]+) instead", sentence)
+        m = re.match(r"With \S+ (?:more|fewer) labeled examples \(([\d,]+) instead", sentence) or \
+            re.match(r"With ([\d,]+) labeled examples instead of none", sentence)
         size = re.match(r"With a \S+ (?:larger|smaller) model \((?:([^,()]+), )?([\d.]+)(M|B) instead", sentence)
         budget = re.match(r"With (\d+)x (more|less) GPU-hour budget", sentence)
         if budget:
