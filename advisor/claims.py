@@ -21,6 +21,8 @@ CLAIM_RULES: dict[str, tuple[str, ...]] = {
     "Prompt tuning needs less compute than full fine-tuning": ("compute.minimal", "compute.low"),
     "Prompt tuning needs less memory than full fine-tuning": ("compute.minimal", "compute.low"),
     "With little data (n <= 64) prompt tuning beats full fine-tuning": ("data.few",),
+    # The table puts prefix tuning at 0 and LoRA at -1 under 100 examples (data.few): a preference this tests.
+    "With little data (n <= 64) prefix tuning beats LoRA": ("data.few",),
     "With more data (n >= 256) full fine-tuning beats prompt tuning": ("data.thousands", "data.large"),
     "On simple tasks prompt tuning is within 2 points of full fine-tuning": ("complexity.simple",),
     "On complex tasks full fine-tuning beats prompt tuning": ("complexity.complex",),
@@ -148,6 +150,9 @@ def audit(runs: Any, table: Any = None) -> list[ClaimResult]:
                  "prompt_tuning", "full_finetuning", "peak_rss_mb", lt, "MB", "peak RSS, matched cells"),
         _compare(ok, "With little data (n <= 64) prompt tuning beats full fine-tuning", lesson + "Data Availability",
                  "prompt_tuning", "full_finetuning", "score", gt, "score", "test score, n <= 64", small),
+        _compare(ok, "With little data (n <= 64) prefix tuning beats LoRA",
+                 "extended: data.few (prefix tuning 0, LoRA -1 under 100 examples)", "prefix_tuning", "lora", "score",
+                 gt, "score", "test score, n <= 64", small),
         _compare(ok, "With more data (n >= 256) full fine-tuning beats prompt tuning", lesson + "Data Availability",
                  "full_finetuning", "prompt_tuning", "score", gt, "score", "test score, n >= 256", large),
         _compare(ok, "On simple tasks prompt tuning is within 2 points of full fine-tuning", lesson + "Task Complexity",

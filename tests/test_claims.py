@@ -14,7 +14,7 @@ def test_claims_audit_on_measured_runs(tmp_path):
                                sizes=(16, 32, 48))
     df = runs_view(load(results))
     out = {r.claim: r for r in audit(df)}
-    assert len(out) == 13  # + "Soft prompts are not human-readable"
+    assert len(out) == 14  # + "Soft prompts are not human-readable"
     store = out["A soft prompt is far smaller to store than a LoRA adapter"]
     assert store.cells == 3 and store.verdict in {"supported", "mixed", "contradicted"}
     assert store.runs and store.runs[0].endswith(".json")
@@ -24,7 +24,7 @@ def test_claims_audit_on_measured_runs(tmp_path):
     res = CliRunner().invoke(app, ["claims", "--results-dir", str(results), "--json"])
     assert res.exit_code == 0, res.output
     data = json.loads(res.output)
-    assert sum(data["counts"].values()) == 13
+    assert sum(data["counts"].values()) == 14
     text = (results.parent / "calibration" / "claims.md").read_text()
     assert "| claim | table row | verdict | numbers | decision table |" in text
     # Every revision recorded in the decision table is listed with its before/after values.
