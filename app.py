@@ -865,8 +865,10 @@ def compare_page() -> None:
     left.success(f"**A ({name_a}):** {result['a']['summary']}")
     right.success(f"**B ({name_b}):** {result['b']['summary']}")
     top_a, top_b = result["a"]["best_label"], result["b"]["best_label"]
-    if result["same_best"]:
+    if result["same_best"] and top_a == top_b:
         st.markdown(f"**Top pick: {top_a} in both scenarios.**")
+    elif result["same_best"]:  # one option, named per answer (a provider's fine-tuning API is its full fine-tuning)
+        st.markdown(f"**Top pick: the same option — A → {top_a}; B → {top_b}.**")
     else:
         st.markdown(f"**Top pick differs: A → {top_a}; B → {top_b}.**")
     if result["differences"]:

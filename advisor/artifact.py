@@ -39,6 +39,7 @@ MEASURED_ON_YOUR_DATA = "measured on your data"
 # the evaluation that selects it (advisor.calibration): an extrapolated LoRA at "1.061" scored prefix tuning 0/100
 # for being "5.2 points below" while the page showed both at 0.980.
 UNMEASURED_CEILING = 0.98
+UNMEASURED_HIGH = 0.99  # the top of an interval where we did not measure
 # Prompting a model larger than our backbones credits the labelled data up to this many examples and no further: the
 # most demonstrations in any published prompting row we hold (Brown et al. 2020, K = 100; data/evidence/, checked by
 # tests/test_scaling.py). Our task model's prompting slope in examples comes mostly from MiniLM's class centroids,
@@ -607,7 +608,7 @@ class ServedCalibration:
             prov = dict(prov, decades_from_evidence=round(float(dist[0, i]), 2))
             if prov["kind"] != "measured here":
                 # Not measured here: neither the point (ceiling) nor the upper bound may claim a perfect score.
-                hi = min(hi, 0.99)
+                hi = min(hi, UNMEASURED_HIGH)
             out[o] = {"point": round(p, 4), "low": round(min(max(lo, floor), p), 4),
                       "high": round(max(min(hi, 1.0), p), 4), "mode": mode, "decision_point": decision_point,
                       "basis": ("for a generation task the score is exact match on the written answer; "

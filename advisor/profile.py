@@ -103,8 +103,8 @@ HELP: dict[str, str] = {
     "avg_input_tokens": "Typical input length in tokens (about 1.3 x words).",
     "pair_input": "Does each example have two texts (e.g. premise + hypothesis)?",
     "zero_shot_accuracy": "Optional, measured: accuracy (0-1) of our small reference model (MiniLM) prompted zero-shot "
-                          "on your data (`advisor pilot --data my.csv --text COL --label COL` or `bench probe "
-                          "--task-file my.yaml --size N` measures it in seconds) — a gauge of how hard your task is, "
+                          "on your data (`advisor pilot --data my.csv --text COL --label COL` splits your rows and "
+                          "measures it in seconds) — a gauge of how hard your task is, "
                           "not your model's accuracy: your own model's prompt goes in prompt_accuracy.",
     "probe_accuracy": "Optional, measured: accuracy (0-1) of a linear probe on our small reference model's features, "
                       "trained on your labeled examples (`advisor pilot` or `bench probe`, seconds to a minute) — "

@@ -260,7 +260,15 @@ def counterfactuals(profile: ProjectProfile, table: DecisionTable | None = None,
     sizes = sorted({n, *(m for _, m in more), *(m for _, m in fewer)} - {0})
     if budget:
         sizes = sorted({*sizes, *(s for m in sizes for s in _option_sizes(m, same_model_costs).values())})
-    if calibration is not None and sizes:
+    if calibration is not None and sizes and n == 0:
+        # No examples now, so no size to anchor a measured probe at (`points_by_size`): each count to label is read
+        # as recommend() reads a profile with that many, the probe measured there.
+        by_size, margins = {}, {}
+        for m in sizes:
+            at = profile.changed(labeled_examples=m)
+            by_size.update(calibration.points_by_size(at, [m]))
+            margins.update(calibration.margins(at, [m]))
+    elif calibration is not None and sizes:
         by_size = calibration.points_by_size(profile, sizes)
         margins = calibration.margins(profile, sizes)
     else:
@@ -414,7 +422,7 @@ def counterfactuals(profile: ProjectProfile, table: DecisionTable | None = None,
                       "level of accuracy goal")
                    + ", 10x more or fewer tasks"
                    + (f", a GPU-hour budget x{_MORE[0]}-{_MORE[-1]} or /{_FEWER[0]}-{_FEWER[-1]}"
-                      if budget and weights else "")
+                      if budget and weights and profile.budget_gpu_hours > 0 and n > 0 else "")
                    + (", an API that offers fine-tuning" if profile.model_access == "api_only" and n > 0 else "")
                    + ") "
                    + (f"changes the answer ({names[best]})." if ok else "makes any option feasible."))
@@ -427,23 +435,26 @@ def _settle_with(profile: ProjectProfile, generation: bool) -> str:
     The pilot splits the user's rows into a training subset, a validation split and a test set (advisor.costs.
     pilot_split); below `pilot_min_rows` there is too little to split, and the advice says so. (A review: it once
     said `bench probe --size N` with N the user's row count, which the protocol refuses — the validation split comes
-    on top of the N training rows.) The pilot classifies: a generation task is measured by exact match instead. Through
-    a provider's API the trained option is the provider's job, which no local run can stand in for."""
+    on top of the N training rows.) Through a provider's API the trained option is the provider's job, which no local
+    run can stand in for. The pilot classifies: a generation task is measured by exact match with `bench run` on a
+    causal LM (its default backbone, the MiniLM encoder, cannot write text)."""
     n, k = profile.labeled_examples, profile.num_classes
+    prompt = ("" if profile.prompt_accuracy is not None else
+              "score your prompt on the rows it does not use as demonstrations and pass `--prompt-accuracy A "
+              "--prompt-accuracy-n N`")
+    if profile.model_access != "weights":
+        return ((prompt + "; if it falls short, " if prompt else "") +
+                "a small fine-tuning job on part of your rows, scored on the rest, settles the other side")
     if generation:
         if profile.zero_shot_accuracy is None:
-            return ("measure your model's zero-shot exact match on your data (`bench run --task-file my.yaml "
-                    "--methods prompt_engineering`) and pass it as `--zero-shot-accuracy`")
-        return ("run each tied option briefly on your data (`bench run --task-file my.yaml --methods ...`; exact "
-                "match on held-out rows)")
-    if profile.model_access != "weights":
-        return ("score your prompt through your provider on rows it does not use as demonstrations and pass "
-                "`--prompt-accuracy A --prompt-accuracy-n N`; if it falls short, a small fine-tuning job on part of "
-                "your rows, scored on the rest, settles the other side")
+            return ("measure the reference model's zero-shot exact match on your data (`bench run --task-file my.yaml "
+                    "--models smollm2-135m --methods prompt_engineering --sizes 16`: its zero_shot_accuracy) and "
+                    "pass it as `--zero-shot-accuracy`")
+        return ("run each tied option briefly on your data with your model (`bench run --task-file my.yaml --models "
+                "hf:/path/to/your/model --methods ... --sizes N`; exact match on held-out rows)")
     if n < pilot_min_rows(k):
         return (f"label more rows: with {n:,}, `advisor pilot` cannot hold out validation and test rows (it needs at "
-                f"least {pilot_min_rows(k):,} for {k} classes); until then, score your prompt on the rows it does not "
-                "use as demonstrations and pass `--prompt-accuracy A --prompt-accuracy-n N`")
+                f"least {pilot_min_rows(k):,} for {k} classes)" + (f"; until then, {prompt}" if prompt else ""))
     train, val, test = pilot_split(n, k)
     split = f"of your {n:,} rows it trains on {train:,}, validates on {val:,} and tests on {test:,}"
     if profile.probe_accuracy is None:

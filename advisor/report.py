@@ -20,7 +20,7 @@ def format_bytes(n: float) -> str:
 
 def basis_lines(rec: Recommendation) -> list[str]:
     """Where each non-measured expected accuracy comes from (one line per option), for every front end."""
-    from advisor.artifact import UNMEASURED_CEILING
+    from advisor.artifact import UNMEASURED_CEILING, UNMEASURED_HIGH
 
     out = []
     for r in rec.ranking:
@@ -34,7 +34,7 @@ def basis_lines(rec: Recommendation) -> list[str]:
         out.append(f"{', '.join(held)} at {UNMEASURED_CEILING:.3f}: a cap, not a prediction — where we did not "
                    f"measure we expect no option above {UNMEASURED_CEILING:.2f}"
                    + (" (prompting excepted, below)" if above else "")
-                   + ", so each point and the top of its interval are held there.")
+                   + f", so each point is held there (the top of its interval at most {UNMEASURED_HIGH:.2f}).")
     for r in above:
         # advisor.artifact.ServedCalibration._ceilings: a larger model never lowers prompting's expected accuracy.
         out.append(f"{rec.label(r.option)} at {r.expected_accuracy['point']:.3f}: its value at twice our largest "

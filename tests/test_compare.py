@@ -92,3 +92,16 @@ def test_bad_file_exits_2_naming_the_file_and_field(tmp_path):
     bad.write_text("model: gpt-17\n")
     res = runner.invoke(app, ["compare", str(bad), str(LAPTOP)])
     assert res.exit_code == 2 and "model='gpt-17'" in res.output and "Llama-3.1-8B" in res.output
+
+
+def test_each_side_names_its_pick_as_its_own_answer_does():
+    """A review: with B through a provider's fine-tuning API both sides picked full fine-tuning, and the compare
+    said "full fine-tuning in both scenarios" while B's own answer said "the provider's fine-tuning API"."""
+    from advisor.compare import to_text
+
+    a = {"labeled_examples": 20_000, "model_params_b": 1, "compute": "high", "accuracy_goal": "critical"}
+    result = compare(a, {**a, "model_access": "api_with_finetuning"}, calibration=None)
+    assert result["a"]["best_label"] == recommend(a, calibration=None).label(result["a"]["best"])
+    b_rec = recommend({**a, "model_access": "api_with_finetuning"}, calibration=None)
+    assert result["b"]["best_label"] == b_rec.label(b_rec.best)
+    assert f"B → {result['b']['best_label']}" in to_text(result)

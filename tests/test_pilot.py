@@ -409,10 +409,18 @@ def test_the_advice_that_settles_a_tie_fits_the_task_kind_and_the_access():
     from advisor.profile import ProjectProfile
     from advisor.recommend import _settle_with
 
-    gen = _settle_with(ProjectProfile(task_kind="generation", labeled_examples=3000, zero_shot_accuracy=0.1), True)
-    assert "probe" not in gen and "pilot" not in gen and "exact match" in gen
+    for zs in (None, 0.1):  # bench's default backbone, the MiniLM encoder, cannot write text: a causal LM is named
+        gen = _settle_with(ProjectProfile(task_kind="generation", labeled_examples=3000, zero_shot_accuracy=zs), True)
+        assert "probe" not in gen and "pilot" not in gen and "exact match" in gen and "--models " in gen, gen
     for access in ("api_with_finetuning", "api_only"):
         for probe in (None, 0.8):
-            text = _settle_with(ProjectProfile(labeled_examples=400, model_access=access, probe_accuracy=probe,
-                                               model_params_b=None), False)
-            assert "LoRA" not in text and "pilot" not in text and "--prompt-accuracy" in text, text
+            for generation in (False, True):
+                text = _settle_with(ProjectProfile(labeled_examples=400, model_access=access, probe_accuracy=probe,
+                                                   model_params_b=None), generation)
+                assert "LoRA" not in text and "pilot" not in text and "bench" not in text, text
+                assert "--prompt-accuracy" in text, text
+    # A prompt already measured is not asked for again.
+    for access in ("weights", "api_with_finetuning"):
+        text = _settle_with(ProjectProfile(labeled_examples=30, model_access=access, prompt_accuracy=0.7,
+                                           prompt_accuracy_n=100, model_params_b=1), False)
+        assert "--prompt-accuracy" not in text, text

@@ -486,3 +486,37 @@ def test_the_cap_texts_agree_with_the_points_shown(cal, data):
     held = re.search(r"\. ([^.]*?) (?:are|is) held at 0\.98", gap_line(rec) or "")
     if above and held:
         assert rec.label("prompt_engineering") not in held.group(1).split(" (")[0], gap_line(rec)
+
+
+@pytest.mark.parametrize("extra", [
+    {"task_kind": "generation", "compute": "minimal", "task_complexity": "complex", "accuracy_goal": "acceptable",
+     "zero_shot_accuracy": 0.55, "probe_accuracy": 0.8},
+    {"model_access": "api_with_finetuning", "task_kind": "generation", "zero_shot_accuracy": 0.55,
+     "probe_accuracy": 0.8, "budget_gpu_hours": 0},
+    {"model_params_b": 1, "task_complexity": "complex", "zero_shot_accuracy": 0.4, "probe_accuracy": 0.7},
+    {"zero_shot_accuracy": 0.6},
+    {},
+])
+def test_counterfactuals_from_no_examples_are_what_recommend_answers_there(cal, extra):
+    """A review: with no examples and a measured probe, 'With 100 labeled examples instead of none, LoRA would
+    overtake' while recommend() already picked LoRA at 20 — the probe was anchored at 1 example. Each count to label
+    is now read as recommend() reads a profile with that many."""
+    import re
+
+    from advisor.recommend import _FROM_NONE
+
+    data = {"labeled_examples": 0, "model_params_b": 8, **extra}
+    rec = recommend(data, calibration=cal)
+    said = [s for s in rec.counterfactuals if "instead of none" in s]
+    picks = {m: recommend({**data, "labeled_examples": m}, with_counterfactuals=False, calibration=cal)
+             for m in _FROM_NONE}
+    if said:
+        m = int(re.match(r"With ([\d,]+) labeled", said[0]).group(1).replace(",", ""))
+        assert said[0].endswith(f"{picks[m].label(picks[m].best)} would overtake {rec.label(rec.best)}.") or \
+            "would become feasible" in said[0], (said, picks[m].best)
+        smaller = [x for x in _FROM_NONE if x < m]
+    else:
+        smaller = list(_FROM_NONE)
+    for x in smaller:  # the smallest count that changes the pick is the one said
+        if picks[x].ranking[0].feasible and rec.ranking[0].feasible:
+            assert picks[x].best == rec.best, (x, picks[x].best, rec.best, rec.counterfactuals)
