@@ -297,6 +297,12 @@ def to_markdown(result: dict[str, Any], extrapolation: dict[str, Any] | None = N
             lines += ["", "*leave one source out, per option (prompt engineering has its own size law):* " + "; ".join(
                 f"{o.replace('_', ' ')}: {v['rows']} rows, gap MAE {v['gap_mae']}, coverage {v['coverage']}%, "
                 f"10-90% width {v['mean_width']} points" for o, v in by_option.items())]
+        pe = ((extrapolation.get("leave_one_source_out") or {}).get("by_option_provenance") or {}).get(
+            "prompt_engineering") or {}
+        if any(v.get("rows") for v in pe.values()):
+            lines += ["", "*leave one source out, prompt engineering's rows by provenance:* " + "; ".join(
+                f"{k}: {v['rows']} rows, gap MAE {v['gap_mae']}, coverage {v['coverage']}%, 10-90% width "
+                f"{v['mean_width']} points" for k, v in pe.items() if v.get("rows"))]
         law = extrapolation.get("prompting_size_law") or {}
         if law.get("pairs"):
             lines += ["", f"*Prompting's own size law, leave one source out:* the change in in-context accuracy from "

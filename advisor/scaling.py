@@ -411,6 +411,13 @@ def evaluate_extrapolation(runs: Any, published: list[dict]) -> dict[str, Any]:
                                            "mean_width": round(100 * float(np.mean([w for w, m in zip(widths, options)
                                                                                     if m == o])), 1)}
                                        for o in sorted(set(options))},
+                         # Each option's rows apart by provenance (issue 20: prompting's rows per provenance).
+                         "by_option_provenance": {
+                             o: {kind: _summary([i for i, (m, s) in enumerate(zip(options, srcs))
+                                                 if m == o and s.startswith(OURS) == (kind == "ours")],
+                                                errors, inside, widths)
+                                 for kind in ("published", "ours")}
+                             for o in sorted(set(options))},
                          # What a user's interval rests on: held-out published sources (a new setting at scale)
                          # apart from our own two backbones.
                          "by_provenance": {kind: {"rows": len(idx),

@@ -155,3 +155,24 @@ def test_an_option_gets_its_own_band_only_from_several_sources():
     assert residual_band(q, "prompt_tuning", "published") == pooled  # two sources: the pooled band
     assert residual_band(q, "lora", "ours") == q["ours"]  # our two backbones: the pooled band
     assert residual_band({}, "lora", "published") is None
+
+
+def test_each_options_rows_are_reported_by_provenance(published_only, monkeypatch):
+    """Issue 20: the evaluation prints prompting's leave-one-source-out rows per provenance (ours apart from the
+    published record); the split adds up to the option's rows."""
+    from advisor.evaluate import to_markdown
+
+    lso = published_only["leave_one_source_out"]
+    for o, parts in lso["by_option_provenance"].items():
+        assert sum(v["rows"] for v in parts.values()) == lso["by_option"][o]["rows"]
+    import json
+
+    from advisor.artifact import served_path
+
+    monkeypatch.delenv("TUNING_ADVISOR_CALIBRATION", raising=False)
+    path = served_path()
+    if path is None or not lso["by_option_provenance"].get("prompt_engineering", {}).get("published", {}).get("rows"):
+        return
+    result = json.loads((path.parent / "evaluation.json").read_text(encoding="utf-8"))  # the served in-store figures
+    text = to_markdown({**result, "rows": []}, published_only, "")
+    assert "prompt engineering's rows by provenance:* published:" in text
