@@ -584,7 +584,8 @@ def answer_page() -> None:
 
     st.subheader("Why")
     for r in rec.ranking:
-        with st.expander(f"{r.rank}. {rec.label(r.option)} — " + (f"score {r.score:.0f}" if r.feasible else "infeasible"),
+        with st.expander(f"{r.rank}. {rec.label(r.option)} — "
+                         + (f"score {r.score:.0f}" if r.feasible else "infeasible"),
                          expanded=r.rank == 1):
             for why in r.infeasible_reasons:
                 st.markdown(f"- **infeasible:** {why}")

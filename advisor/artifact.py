@@ -311,8 +311,8 @@ class ServedCalibration:
     def published_floor(self) -> float:
         """The least margin on a difference beyond our backbones (accuracy units): half the 10-90% band of the size
         model's leave-one-source-out residuals on published rows (about 5 points; 5.1 in 20261204T222013Z) — how
-        far its prediction of an option's gap to full fine-tuning misses on a published setting it did not see. Next to a published
-        comparison the decades to the evidence are ~0, and without this floor a 350M profile (GPT-2 Medium in Hu et
+        far its prediction of an option's gap to full fine-tuning misses on a published setting it did not see.
+        Next to a published comparison the decades to the evidence are ~0, and without this floor a 350M profile (GPT-2 Medium in Hu et
         al. 2022 is 355M) counted a 0.2-point difference between prefix tuning and LoRA against the table's 15
         points, and scored full fine-tuning 2/100 for being 0.6 points lower, on intervals of 0.51-0.99."""
         if not hasattr(self, "_published_floor"):

@@ -14,7 +14,8 @@ from advisor.profile import CHOICES, OPTIONS, ProjectProfile
 from advisor.rules import Reason, RuleScore, rule_hits, score_options, scores_and_feasible
 from advisor.table import DecisionTable, load_table, matches
 
-from advisor.options import LABELS, demonstrations, factor_words, label as option_label, labels_for  # noqa: E402 - the one option registry
+from advisor.options import (LABELS, demonstrations, factor_words, label as option_label,  # noqa: E402 - the one
+                             labels_for)  # option registry
 
 
 @dataclass(frozen=True)
@@ -702,7 +703,8 @@ def recommend(profile: ProjectProfile | Mapping[str, Any], *, table_path: str | 
                                        + "; weights chosen by leave-one-family-out inside the training tasks")
                               if points else "rules only (no expected accuracies)",
                               "decided_by": _decided_by(dec, rules, feasible, best, points) if points else "rules",
-                              "why": _decided_text(dec, rules, feasible, best, points, tied, sd, _blockers(scores), names)
+                              "why": _decided_text(dec, rules, feasible, best, points, tied, sd,
+                                                   _blockers(scores), names)
                               if points else "no expected accuracies: the decision table decided",
                               "top": dec.top if points else None,  # the best judged feasible option
                               "tied": tied, "tie_width_points": round(100 * max((dec.margin[o] for o in
