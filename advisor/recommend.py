@@ -15,7 +15,7 @@ from advisor.rules import Reason, RuleScore, rule_hits, score_options, scores_an
 from advisor.table import DecisionTable, load_table, matches
 
 from advisor.options import (LABELS, demonstrations, factor_words, label as option_label,  # noqa: E402 - the one
-                             labels_for)  # option registry
+                             labels_for, PROVIDER_FINETUNING)  # option registry
 
 
 @dataclass(frozen=True)
@@ -359,8 +359,7 @@ def counterfactuals(profile: ProjectProfile, table: DecisionTable | None = None,
         what = change(_pick(variant, table, calibration, pts, mg, costs_v,
                             rule_hits(variant, table, base_hits, frozenset(("model_access",))), dparams))
         if what:  # there "full fine-tuning" is the provider's job (Recommendation.label)
-            what = what.replace(LABELS["full_finetuning"], f"{labels_for('api_with_finetuning')['full_finetuning']} "
-                                                           "(scored as full fine-tuning)")
+            what = what.replace(LABELS["full_finetuning"], f"{PROVIDER_FINETUNING} (scored as full fine-tuning)")
             out.append(f"With a provider API that offers fine-tuning instead of prompting only, {what}")
     levels_of = [("accuracy_goal", "accuracy goal")]
     if profile.model_access == "weights":
@@ -463,6 +462,7 @@ def _settle_with(profile: ProjectProfile, generation: bool) -> str:
                 f"TEXT --label LABEL`: {split})")
     return ("run each tied option briefly on your data (`advisor pilot --quick` runs LoRA beside its prediction, "
             f"{split}; `bench run --task-file my.yaml --methods ...` runs the others)")
+
 
 def format_accuracy(e: Mapping[str, Any] | None, missing: str = "n/a") -> str:
     """An expected accuracy as every surface shows it (page, CLI, Markdown, reasons): '0.795 [0.65-0.95]'. An end

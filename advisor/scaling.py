@@ -131,10 +131,12 @@ def _residual_quantiles(model: OutcomeModel, rows: list[dict]) -> dict[str, Any]
         return out
     kinds = np.asarray(["ours" if r["source"].startswith(OURS) else "published" for r in rows])
     methods = np.asarray([r["method"] for r in rows])
+    def band(mask: np.ndarray) -> list[float]:
+        return [float(v) for v in np.quantile(res[mask], [0.1, 0.9])]
+
     for kind in ("published", "ours"):
-        part = res[kinds == kind]
-        if len(part) >= MIN_QUANTILE_ROWS:
-            out[kind] = [float(v) for v in np.quantile(part, [0.1, 0.9])]
+        if (kinds == kind).sum() >= MIN_QUANTILE_ROWS:
+            out[kind] = band(kinds == kind)
     sources = np.asarray([r["source"] for r in rows])
     by: dict[str, dict[str, list[float]]] = {}
     for o in GAP_OPTIONS:
@@ -143,7 +145,7 @@ def _residual_quantiles(model: OutcomeModel, rows: list[dict]) -> dict[str, Any]
             # An error across settings needs several settings behind it: with our two backbones, leaving one out
             # leaves one source, whose residuals say how well the model fits it, not how far a new one lands.
             if mask.sum() >= MIN_QUANTILE_ROWS and len(set(sources[mask])) >= MIN_QUANTILE_SOURCES:
-                by.setdefault(o, {})[kind] = [float(v) for v in np.quantile(res[mask], [0.1, 0.9])]
+                by.setdefault(o, {})[kind] = band(mask)
     if by:
         out["by_option"] = by
     return out
