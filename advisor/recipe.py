@@ -129,13 +129,20 @@ def family_of(profile: ProjectProfile) -> str:
     return "causal"
 
 
-@functools.lru_cache(maxsize=4)
 def measured_lrs(results_dir: str | None = None) -> dict[tuple[str, str], dict[float, int]]:
     """(backbone, method) -> {lr: races won}, counted over the store's successful trained runs."""
     from advisor.evidence import results_dir as default_dir
+
+    # Cached by the folder it resolves to, not by None: $TUNING_ADVISOR_RESULTS may point elsewhere by the next call
+    # (a test that set it answered from the previous folder's cache: "no measured lora runs").
+    return _measured_lrs(str(Path(results_dir) if results_dir else default_dir()))
+
+
+@functools.lru_cache(maxsize=4)
+def _measured_lrs(results_dir: str) -> dict[tuple[str, str], dict[float, int]]:
     from bench.results import load, runs_view
 
-    folder = Path(results_dir) if results_dir else default_dir()
+    folder = Path(results_dir)
     if not folder.exists():
         return {}
     df = load(folder, include_failed=False)
@@ -146,6 +153,9 @@ def measured_lrs(results_dir: str | None = None) -> dict[tuple[str, str], dict[f
     for (b, m), g in runs[runs.lr.notna()].groupby(["backbone", "method"]):
         out[(str(b), str(m))] = {float(lr): int(n) for lr, n in g.lr.value_counts().items()}
     return out
+
+
+measured_lrs.cache_clear = _measured_lrs.cache_clear  # type: ignore[attr-defined]
 
 
 def published_lr_applies(profile: ProjectProfile, option: str, family: str) -> bool:
@@ -253,8 +263,12 @@ def _training(profile: ProjectProfile, option: str, family: str, results_dir: st
         Setting("schedule", "linear warmup, then constant", src),
         Setting("weight_decay", PROTOCOL.weight_decay, src),
         Setting("eval_every_fraction", PROTOCOL.eval_every_fraction, src),
-        Setting("checkpoint", "best validation accuracy; equal accuracies: lower validation loss", src),
+        Setting("checkpoint", "best validation accuracy; equal accuracies: lower validation loss (at a perfect "
+                              "score, the first perfect check)", src),
         patience,
+        # Past the budget while validation improves, up to this multiple of max_steps (none when the budget binds).
+        Setting("max_steps_factor", PROTOCOL.extend_factor if patience.value else 1, src if patience.value else
+                patience.source),
         Setting("validation_examples", val,
                 "tuning-advisor judgement: the protocol held out min(256, max(32, n)) examples beyond n; here a "
                 f"fifth of your {n:,}, at most 256 but at least 2 per class, and never more than half — without it "
@@ -627,8 +641,9 @@ def main():
 
     def done():
         # Never stop before the budget; past it, stop after `patience_past_budget` checks without a gain, and at
-        # twice the budget in any case.
-        return step >= 2 * args.max_steps or (step >= args.max_steps and since >= RECIPE["patience_past_budget"])
+        # `max_steps_factor` times the budget in any case.
+        return (step >= RECIPE["max_steps_factor"] * args.max_steps
+                or (step >= args.max_steps and since >= RECIPE["patience_past_budget"]))
 
     model.train()
     while not done():
@@ -653,7 +668,8 @@ def main():
             step += 1
             if step % every == 0 or step == args.max_steps:
                 acc, vloss = evaluate()
-                if acc > best[0] or (acc == best[0] and vloss < best[1]):  # the metric, ties by validation loss
+                # The metric, ties by validation loss; at a perfect score the loss only measures over-confidence.
+                if acc > best[0] or (acc == best[0] and acc < 1 and vloss < best[1]):
                     best, since = (acc, vloss), 0
                     model.save_pretrained(args.output)
                 else:

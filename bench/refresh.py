@@ -138,14 +138,15 @@ def stale_reason(record: dict[str, Any] | None, job: Any, config: RefreshConfig,
         return f"task version {record.get('task_version')} -> {job.task.version}"
     if "protocol" in config.on_version_change:
         # Runs from before the protocol had a version measured version 1 (early stop on accuracy).
-        cfg = record.get("config") if isinstance(record.get("config"), dict) else {}
-        proto = cfg.get("protocol") if isinstance(cfg.get("protocol"), dict) else {}
         from bench.methods import get_method
         from bench.protocol import Protocol
 
-        had, now_ = proto.get("version", 1), Protocol.version
-        if had != now_ and get_method(job.method).trains:  # zero-shot prompting and the probe never early-stop
-            return f"protocol version {had} -> {now_}"
+        # Zero-shot prompting and the probe never train to a stopping rule; a trained run under the current version
+        # but older stopping rules stands when the current ones, replayed on its recorded checks, keep its checkpoint.
+        if get_method(job.method).trains:
+            why = Protocol().reproduces(record)
+            if why:
+                return why
     if "method" in config.on_version_change:
         from bench.methods import get_method
 

@@ -285,22 +285,13 @@ def fit(build: Callable[[float], tuple[Any, list[dict]]], lrs: tuple[float, ...]
     one run for two candidates, instead of 2x for a full grid). The state with the best
     validation score is restored at the end.
     """
-    budget = protocol.steps_for(len(train_idx))
-    hard_cap = int(budget * protocol.extend_factor)
-    eval_every = max(5, int(budget * protocol.eval_every_fraction))
-    race_steps = max(eval_every, int(budget * protocol.race_fraction)) if len(lrs) > 1 else eval_every
+    budget, hard_cap, eval_every, race_steps = protocol.schedule_for(len(train_idx), len(lrs))
     t0 = time.perf_counter()
 
     v2 = protocol.version >= 2
 
     def better(val: float, loss: float, c: Candidate) -> bool:
-        """v2: a higher metric, or an equal metric at a lower validation loss (the metric is what we report; the
-        loss only separates checks it calls equal). v1: a strictly higher metric (the earliest of equals wins)."""
-        if val != c.best_val or not v2:
-            return val > c.best_val
-        # Losses equal to 1e-4 relative are equal: the same run on another thread count (a Dask worker vs the
-        # serial runner) differs in the 6th digit, and that must not pick another lr or checkpoint.
-        return loss < c.best_loss * (1.0 - 1e-4)
+        return protocol.improves(val, loss, c.best_val, c.best_loss)
 
     def validate(c: Candidate, loss_sum: torch.Tensor, n: int) -> None:
         pred, val_loss = validation_pass(c.model, head, data, val_idx, pad_id, left, device, autocast=autocast,

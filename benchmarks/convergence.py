@@ -1,8 +1,9 @@
 """How far from converged the step budget leaves each method, per backbone and training size (from the result files).
 
-The protocol's rule (bench/protocol.py): 5 epochs, at least 100 and at most 320 optimizer steps, extended up to 2x
-while validation still improves, stopped after 3 checks without a gain. A run is *cut off* when it reached the
-extended cap while its last validation check was still its best (`converged: false` in the record). For cut-off
+The protocol's rule (bench/protocol.py): 5 epochs, at least 100 and at most 320 optimizer steps, extended while
+validation still improves up to the cap (4x the budget; 2x in the runs recorded before that revision), stopped after
+3 checks without a gain. A run is *cut off* when it reached the extended cap while its last validation check was still
+its best (`converged: false` in the record). For cut-off
 runs the last validation gain (last check minus the one before) says how much was still being gained per check.
 
 The opposite failure is also counted: a run *stopped flat* ended before its budget with its best validation check

@@ -80,15 +80,18 @@ def store_race(results_dir: Path, backbone: str, task: str, size: int) -> dict |
     run (current recipe version, the current default protocol — the MiniLM grid's; the SmolLM2 grid caps the test
     set at 500). Only for the current protocol's folder: a v2 store run is not a v1 race."""
     from bench.methods import get_method
-    from bench.protocol import Protocol
+    from bench.protocol import REVISED_RULES, Protocol
     from bench.results import read_result, result_path
 
     rec = read_result(result_path(results_dir, backbone, task, "prompt_tuning", size, 0))
     if rec is None:
         return None
     cfg = rec.get("config") or {}
+    # The stopping rules revised within a version count as the same protocol when they keep the same checkpoint.
+    rest = {k: v for k, v in (cfg.get("protocol") or {}).items() if k not in REVISED_RULES}
     same = (rec.get("status") == "ok" and cfg.get("method_version") == get_method("prompt_tuning").version
-            and cfg.get("protocol") == Protocol().to_dict() and not cfg.get("overrides"))
+            and rest == {k: v for k, v in Protocol().to_dict().items() if k not in REVISED_RULES}
+            and Protocol().reproduces(rec) is None and not cfg.get("overrides"))
     return rec if same else None
 
 

@@ -6,7 +6,7 @@ calibration is refitted on CPU once the results are back. The SmolLM2 store was 
 135M forward per example and label): run its config with --test-cap 500 so its cells compare.
 
 Run: python3 deploy/gpu_rerun.py --results-dir /root/results --workers 10 [--config deploy/refresh-smollm2.yaml]
-     [--device cuda | cuda-fp32] [--test-cap 500] [--reverse] [--dry-run]
+     [--device cuda | cuda-fp32] [--test-cap 500] [--reverse] [--stale-first] [--dry-run]
 """
 
 from __future__ import annotations
@@ -33,6 +33,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--test-cap", type=int, default=None, help="the protocol's test cap unless given (SmolLM2: 500)")
     # The CPU refresh works through the same cells from the front; from the back, the two meet in the middle.
     ap.add_argument("--reverse", action="store_true", help="run the cells from the end of the refresh's order")
+    # A revised stopping rule makes a few recorded runs stale among hundreds of missing cells: rerun those first.
+    ap.add_argument("--stale-first", action="store_true", help="run the stale cells before the missing ones")
     ap.add_argument("--dry-run", action="store_true", help="print what would run, run nothing")
     args = ap.parse_args(argv)
     try:
@@ -50,6 +52,9 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     protocol = Protocol() if args.test_cap is None else dataclasses.replace(Protocol(), test_cap=args.test_cap)
     todo = todo[::-1] if args.reverse else todo
+    if args.stale_first:  # those stale for a revised stopping rule (a handful) before those of an older version
+        rank = {id(j): 0 if "protocol version" not in reasons[j.label] else 1 for j in stale}
+        todo = sorted(todo, key=lambda j: rank.get(id(j), 2))  # stable: each group keeps its order
     summary = run_grid(todo, args.results_dir, protocol, resolve_data_dir(None), args.device, "process",
                        args.workers, True, threads=1)
     print(f"ran {summary['ran']}, failed {summary['failed']} in {summary['seconds']:.0f} s", flush=True)

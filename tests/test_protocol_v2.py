@@ -40,7 +40,14 @@ def test_v2_trains_to_the_budget_and_picks_the_best_check_with_loss_as_tie_break
     best = max(row[2] for row in curve)
     kept = [row for row in curve if row[0] == metrics["best_step"]]
     assert len(kept) == 1 and kept[0][2] == best
-    assert kept[0][3] <= min(row[3] for row in curve if row[2] == best) * (1 + 1e-4)  # equal to 1e-4: a tie
+    if best < 1.0:
+        assert kept[0][3] <= min(row[3] for row in curve if row[2] == best) * (1 + 1e-4)  # equal to 1e-4: a tie
+    else:  # at a perfect score the first perfect check is kept (`tie_break_at_perfect`)
+        assert kept[0][0] == min(row[0] for row in curve if row[2] == best)
+    # The replay of the stopping rules (what decides whether a recorded run is stale) is the loop that ran.
+    lrs = rec["config"]["lr_candidates"]
+    assert protocol.replay(curve, rec["train_size"], len(lrs)) == (rec["steps"], metrics["best_step"])
+    assert protocol.reproduces(rec) is None
 
 
 def test_v1_is_still_reproducible(tmp_path):
@@ -50,6 +57,8 @@ def test_v1_is_still_reproducible(tmp_path):
     curve = rec["metrics"]["loss_curve"]
     best = max(row[2] for row in curve)
     assert rec["metrics"]["best_step"] == min(row[0] for row in curve if row[2] == best)  # the first of equals
+    v1 = dataclasses.replace(TINY_PROTOCOL, version=1, patience=1)
+    assert v1.replay(curve, 16, len(rec["config"]["lr_candidates"])) == (rec["steps"], rec["metrics"]["best_step"])
 
 
 def test_protocol_version_is_a_staleness_key_for_trained_methods_only(tmp_path):
@@ -63,7 +72,7 @@ def test_protocol_version_is_a_staleness_key_for_trained_methods_only(tmp_path):
     task = load_task(config.tasks[0])
     now = dt.datetime.now(dt.timezone.utc)
     old = {"created_at": now.isoformat(), "task_version": task.version, "config": {}}  # before versions: v1
-    v2 = {**old, "config": {"protocol": {"version": 2}}}
+    v2 = {**old, "config": {"protocol": Protocol().to_dict()}}
     lora, probe = Job("tiny-bert", task, "lora", 16, 0), Job("tiny-bert", task, "linear_probe", 16, 0)
     assert stale_reason(old, lora, config, now, {}) == "protocol version 1 -> 2"
     assert stale_reason(v2, lora, config, now, {}) is None
@@ -98,3 +107,66 @@ def test_committed_refresh_config_covers_three_seeds_up_to_256():
     by_size = dict(config.seeds_by_size)
     assert "protocol" in config.on_version_change
     assert all(len(by_size.get(n, config.seeds)) >= 3 for n in config.sizes if n <= 256)
+
+
+def _record(curve: list, protocol: dict, lrs: int = 2, race: dict | None = None, n: int = 64) -> dict:
+    """A trained run's record as far as the stopping rules read it (steps and kept check from the replay of the
+    rules it was recorded under)."""
+    recorded = dataclasses.replace(Protocol(), **protocol)
+    steps, best = recorded.replay(curve, n, lrs)
+    return {"train_size": n, "steps": steps, "config": {"protocol": {**recorded.to_dict(), **protocol},
+                                                        "lr_candidates": [1e-3] * lrs},
+            "metrics": {"loss_curve": curve, "best_step": best, "lr_race": race or {"a": 0.5, "b": 0.6}}}
+
+
+def _curve(values: list[float], losses: list[float], every: int = 10) -> list[list[float]]:
+    return [[every * (i + 1), 1.0, v, loss] for i, (v, loss) in enumerate(zip(values, losses))]
+
+
+def test_revised_stopping_rules_leave_runs_they_would_not_change():
+    """Within version 2 the step cap went 2x -> 4x and the loss tie-break stopped at a perfect score: a run recorded
+    before is rerun only when the current rules, replayed on its checks, keep another checkpoint or need checks it
+    does not have (budget 100 steps at 64 examples, a check every 10)."""
+    old = {"extend_factor": 2.0}  # a record from before the revision has no tie_break_at_perfect: True then
+    now = Protocol()
+    assert now.extend_factor == 4.0 and now.tie_break_at_perfect is False
+    # Best at step 60, three checks without a gain past the budget: stops at 105 under either cap (the loop
+    # tests for a stop at 25 + 10k steps, after the race leg) -> fresh.
+    early = _curve([0.5, 0.6, 0.7, 0.8, 0.8, 0.9] + [0.85] * 6, [2.0] * 12)
+    rec = _record(early, old)
+    rec["config"]["protocol"].pop("tie_break_at_perfect")
+    assert (rec["steps"], rec["metrics"]["best_step"]) == (105, 60)
+    assert now.reproduces(rec) is None
+    # Still improving at the old cap (200): the current rules need checks past it -> stale.
+    rising = _curve([0.3 + 0.03 * i for i in range(20)], [2.0] * 20)
+    assert "step cap of 2x" in now.reproduces(_record(rising, old))
+    # Perfect from step 30 with the loss still falling: the old rules kept extending (cut off at 200, best 200),
+    # the current ones keep step 30 and stop at 105 -> another checkpoint.
+    perfect = _curve([0.8, 0.9] + [1.0] * 18, [1.0, 0.5] + [1e-3 / (i + 1) for i in range(18)])
+    rec = _record(perfect, {**old, "tie_break_at_perfect": True})
+    assert (rec["steps"], rec["metrics"]["best_step"]) == (200, 200)
+    assert now.reproduces(rec) is not None
+    assert now.replay(perfect, 64, 2) == (105, 30)
+    # A race tied at 1.0 was settled by the loss: its winner may differ now -> stale, whatever the replay says.
+    assert "lr race" in now.reproduces(_record(early, old, race={"a": 1.0, "b": 1.0}))
+    # Another version is never replayed.
+    assert now.reproduces(_record(early, {"version": 1})) == "protocol version 1 -> 2"
+
+
+def test_replay_reproduces_every_stored_run():
+    """The replay mirrors bench.train.fit's loop: under the rules each committed run was recorded with (v1 and
+    v2), it gives that run's own steps and kept checkpoint. The committed store (data/results) is the test set."""
+    from bench.protocol import REVISED_RULES
+    from bench.results import iter_results
+
+    checked = 0
+    for _, rec in iter_results("data/results"):
+        if not rec or rec.get("status") != "ok" or not rec["metrics"].get("loss_curve"):
+            continue
+        had = rec["config"]["protocol"]
+        rules = dataclasses.replace(Protocol(), version=had.get("version", 1),
+                                    **{k: had.get(k, old) for k, old in REVISED_RULES.items()})
+        got = rules.replay(rec["metrics"]["loss_curve"], rec["train_size"], len(rec["config"]["lr_candidates"]))
+        assert got == (rec["steps"], rec["metrics"]["best_step"]), rec["run_id"]
+        checked += 1
+    assert checked > 500 or checked == 0  # the store holds 634 trained runs (2026-12-05)
