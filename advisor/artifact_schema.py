@@ -243,9 +243,16 @@ def _scaling(v: Any, where: str) -> None:
             low, high = _list(band, w, lambda y, ww: _num(y, ww, -1.0, 1.0), length=2)
             if low > high:
                 raise ArtifactError(f"{w}: low {low} above high {high} (allowed: low <= high)")
-    if s.get("ft_error_shrink_per_decade") is not None:
-        # (1 - shrink) ** decades: a base <= 0 gives NaN or a sign flip.
-        _num(s["ft_error_shrink_per_decade"], f"{where}.ft_error_shrink_per_decade", 0.0, 0.99)
+    # (1 - shrink) ** decades: a base <= 0 gives NaN or a sign flip.
+    for key in ("ft_error_shrink_per_decade", "pe_error_shrink_per_decade"):
+        if s.get(key) is not None:
+            _num(s[key], f"{where}.{key}", 0.0, 0.99)
+    if s.get("pe_by_kind") is not None:
+        by = _dict(s["pe_by_kind"], f"{where}.pe_by_kind")
+        _keys(by, f"{where}.pe_by_kind", TASK_KINDS)
+        for kind, law in by.items():
+            law = _dict(law, f"{where}.pe_by_kind.{kind}", ("error_shrink_per_decade",))
+            _num(law["error_shrink_per_decade"], f"{where}.pe_by_kind.{kind}.error_shrink_per_decade", 0.0, 0.99)
 
 
 def _evidence_cell(v: Any, where: str) -> None:

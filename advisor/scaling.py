@@ -27,20 +27,25 @@ import numpy as np
 
 from advisor.features import GAP_OPTIONS, gap_features, residual_band
 from advisor.model import OutcomeModel
+from advisor.profile import CHOICES
+
+TASK_KINDS = tuple(CHOICES["task_kind"])
 OURS = "tuning-advisor"
 
 
 def _rows(runs: Any, published: list[dict]) -> list[dict]:
     """Long rows: source, model, params, encoder flag, task, examples, method, normalised score."""
     rows = []
+    kinds = {"kind": ("task_kind", "first")} if "task_kind" in runs else {}
     cells = runs.groupby(["backbone", "task", "train_size", "method"], as_index=False).agg(
-        score=("score", "mean"), params=("backbone_params", "first"))
+        score=("score", "mean"), params=("backbone_params", "first"), **kinds)
     for r in cells.itertuples():
         if r.method == "linear_probe":
             continue
         rows.append({"source": f"{OURS}:{r.backbone}", "model": r.backbone, "params": float(r.params),
                      "encoder": float(r.backbone == "minilm"), "task": r.task, "examples": float(r.train_size),
-                     "method": r.method, "score": float(r.score), "citation": f"measured here ({r.backbone})"})
+                     "method": r.method, "score": float(r.score), "citation": f"measured here ({r.backbone})",
+                     "kind": getattr(r, "kind", "classification")})
     for p in published:
         if p.get("same_measurement_as"):
             continue  # a measurement another source also records (Brown et al.'s rows copied by Liu et al.): once
@@ -54,7 +59,7 @@ def _rows(runs: Any, published: list[dict]) -> list[dict]:
         base = {"source": p["source_id"], "model": p["model"], "params": float(p["model_params_b"]) * 1e9,
                 "encoder": float(p.get("architecture") == "encoder"), "task": p["task"],
                 "examples": float(examples or 0.0), "citation": p.get("citation", p["source_id"]),
-                "demonstrations": p.get("demonstrations")}
+                "demonstrations": p.get("demonstrations"), "kind": p.get("task_kind", "classification")}
         rows.append({**base, "method": p["method"], "score": float(p["score"])})
         if p.get("zero_shot") is not None and p.get("value_max"):
             z = float(p["zero_shot"]) / float(p["value_max"])
@@ -231,6 +236,18 @@ def fit_scaling(runs: Any, published: list[dict]) -> dict[str, Any] | None:
     pe_all = [r for r in rows if r["method"] == "prompt_engineering" and not r["source"].startswith(OURS)]
     pe_model, pe_rows, pe_groups = _level_slope(pe_all, _pe_group)
     pe_slope, pe_shrink = _shrink(pe_model, pe_rows)
+    # Per task kind where the record has settings of that kind at several sizes: in-context accuracy on closed-book
+    # QA and word manipulation (exact match; Brown et al. 2020) climbs with size at its own rate, not at the
+    # classification tasks' (the pooled law, which classification rows dominate, stays the fallback).
+    pe_by_kind = {}
+    for kind in TASK_KINDS:
+        k_model, k_rows, k_groups = _level_slope([r for r in pe_all if r["kind"] == kind], _pe_group)
+        if k_model is not None:
+            k_slope, k_shrink = _shrink(k_model, k_rows)
+            pe_by_kind[kind] = {"slope_per_decade": k_slope, "error_shrink_per_decade": k_shrink,
+                                "n_rows": len(k_rows), "n_settings": len(k_groups),
+                                "sources": sorted({r["source"] for r in k_rows}),
+                                "tasks": sorted({r["task"] for r in k_rows})}
     published_sources = sorted({r["source"] for r in rows if not r["source"].startswith(OURS)})
     return {
         "gap_options": list(GAP_OPTIONS), "sources": sources, "gap_model": gap_model.to_json(),
@@ -250,7 +267,7 @@ def fit_scaling(runs: Any, published: list[dict]) -> dict[str, Any] | None:
         "citations": sorted({r["citation"].split(", ")[0] + " — " + r["source"] for r in rows
                              if not r["source"].startswith(OURS)}),
         "pe_slope_per_decade": pe_slope, "pe_error_shrink_per_decade": pe_shrink,
-        "n_pe_rows": len(pe_rows), "n_pe_settings": len(pe_groups),
+        "n_pe_rows": len(pe_rows), "n_pe_settings": len(pe_groups), "pe_by_kind": pe_by_kind,
         "pe_sources": sorted({r["source"] for r in pe_rows}),
         "n_gap_rows": len(gaps), "n_ft_rows": len(ft_rows), "n_ft_settings": len(ft_groups),
         "n_published_gap_rows": sum(not r["source"].startswith(OURS) for r in gaps),
@@ -333,20 +350,34 @@ def _summary(idx: list[int], errors: list, inside: list, widths: list) -> dict[s
 def evaluate_prompting_law(published_rows: list[dict]) -> dict[str, Any]:
     """Leave-one-source-out on prompting's own size law: fit the slope without a source, then predict that source's
     change in in-context accuracy from the smallest model of each of its settings to every larger one (points);
-    beside it the error of assuming no size effect at all."""
+    beside it the error of assuming no size effect at all. `by_kind`: the same for each task kind's own law (the
+    one served for that kind), holding out a source where the kind has several, else a task (one source is no
+    test of how a law carries to another)."""
     pe = [r for r in published_rows if r["method"] == "prompt_engineering" and not r["source"].startswith(OURS)]
-    out: dict[str, Any] = {"per_source": []}
+    out = _law_loo(pe, "source")
+    out["by_kind"] = {}
+    for kind in TASK_KINDS:
+        rows = [r for r in pe if r.get("kind", "classification") == kind]
+        unit = "source" if len({r["source"] for r in rows}) >= 2 else "task"
+        got = _law_loo(rows, unit)
+        if got["pairs"]:
+            out["by_kind"][kind] = got
+    return out
+
+
+def _law_loo(pe: list[dict], unit: str) -> dict[str, Any]:
+    out: dict[str, Any] = {"held_out": unit, "per_source": []}
     errors, flat = [], []
-    for src in sorted({r["source"] for r in pe}):
-        model, kept, _ = _level_slope([r for r in pe if r["source"] != src], _pe_group)
+    for src in sorted({r[unit] for r in pe}):
+        model, kept, _ = _level_slope([r for r in pe if r[unit] != src], _pe_group)
         slope, _ = _shrink(model, kept)
         held: dict[str, list[dict]] = {}
         for r in pe:
-            if r["source"] == src:
+            if r[unit] == src:
                 held.setdefault(_pe_group(r), []).append(r)
         e, f = [], []
         for rows in held.values():
-            if len({r["params"] for r in rows}) < 2:
+            if model is None or len({r["params"] for r in rows}) < 2:
                 continue
             small = min(rows, key=lambda r: r["params"])
             for r in rows:

@@ -176,3 +176,37 @@ def test_each_options_rows_are_reported_by_provenance(published_only, monkeypatc
     result = json.loads((path.parent / "evaluation.json").read_text(encoding="utf-8"))  # the served in-store figures
     text = to_markdown({**result, "rows": []}, published_only, "")
     assert "prompt engineering's rows by provenance:* published:" in text
+
+
+def test_prompting_has_a_size_law_per_task_kind(monkeypatch):
+    """Issue 20 item 2, per task kind: a kind whose published prompting rows climb faster with model size gets its
+    own law (fitted on its rows alone), served to profiles of that kind; the other kind's law is untouched."""
+    from advisor.artifact import load_served, served_path
+    from advisor.profile import ProjectProfile
+    from advisor.scaling import fit_scaling
+
+    published = load_evidence()
+    base = fit_scaling(EMPTY_RUNS, published)
+    # Two generation settings measured at four sizes, 15 points per decade (synthetic, as a fit input only).
+    gen = [{"source_id": "synthetic", "model": f"m{b}", "model_params_b": b, "architecture": "decoder",
+            "task": task, "task_kind": "generation", "train_examples": 10, "demonstrations": 10,
+            "method": "prompt_engineering", "score": 0.1 + 0.15 * i + off, "citation": "synthetic"}
+           for task, off in (("qa", 0.0), ("words", 0.1)) for i, b in enumerate((0.1, 1.0, 10.0, 100.0))]
+    both = fit_scaling(EMPTY_RUNS, published + gen)
+    assert both["pe_by_kind"]["generation"]["slope_per_decade"] == pytest.approx(0.15, abs=0.01)
+    assert both["pe_by_kind"]["generation"]["n_settings"] >= 2  # with the record's own (GSM8K zero-shot)
+    assert both["pe_by_kind"]["classification"] == base["pe_by_kind"]["classification"]
+
+    monkeypatch.delenv("TUNING_ADVISOR_CALIBRATION", raising=False)
+    path = served_path()
+    if path is None:
+        pytest.skip("no served calibration in data/calibration")
+    kinds = {"classification": ProjectProfile(model_params_b=70, labeled_examples=20, num_classes=2),
+             "generation": ProjectProfile(model_params_b=70, labeled_examples=20, task_kind="generation")}
+    before = {k: load_served(path).expected(p)["prompt_engineering"]["point"] for k, p in kinds.items()}
+    cal = load_served(path)
+    cal.scaling = {**cal.scaling, "pe_by_kind": {**(cal.scaling.get("pe_by_kind") or {}),
+                                                  "generation": {"error_shrink_per_decade": 0.6}}}
+    after = {k: cal.expected(p)["prompt_engineering"]["point"] for k, p in kinds.items()}
+    assert after["classification"] == pytest.approx(before["classification"])
+    assert after["generation"] > before["generation"] + 0.05
