@@ -50,6 +50,22 @@ def test_v2_trains_to_the_budget_and_picks_the_best_check_with_loss_as_tie_break
     assert protocol.reproduces(rec) is None
 
 
+def test_the_replay_follows_training_past_the_budget(tmp_path):
+    """With room past the budget (cap 3x) the replay of the recorded checks still gives the run's own stop and kept
+    checkpoint, and a perfect validation score keeps its first check (the toy task reaches 1.0)."""
+    protocol = dataclasses.replace(TINY_PROTOCOL, patience=2, extend_factor=3.0)
+    rec = _run(tmp_path, protocol, method="full_finetuning")
+    curve, metrics = rec["metrics"]["loss_curve"], rec["metrics"]
+    lrs = len(rec["config"]["lr_candidates"])
+    assert protocol.replay(curve, rec["train_size"], lrs) == (rec["steps"], metrics["best_step"])
+    best = max(row[2] for row in curve)
+    if best >= 1.0:
+        assert metrics["best_step"] == min(row[0] for row in curve if row[2] == best)
+    # The same checks under a 1x cap: the replay stops at the budget or asks for nothing it lacks.
+    capped = dataclasses.replace(protocol, extend_factor=1.0).replay(curve, rec["train_size"], lrs)
+    assert capped is not None and capped[0] <= metrics["budget_steps"]
+
+
 def test_v1_is_still_reproducible(tmp_path):
     """Version 1 keeps its own rule (records made before v2 can be reproduced): a strict '>' on the metric."""
     rec = _run(tmp_path, dataclasses.replace(TINY_PROTOCOL, version=1, patience=1))
