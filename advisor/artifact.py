@@ -418,10 +418,11 @@ class ServedCalibration:
         # Prompting's own law where the published record has one (in-context accuracy by model size inside one
         # setting: advisor.scaling): its error shrinks at its own rate and the trained methods' gap model does not
         # move it.
-        # Per task kind where the record has that kind's own law (closed-book QA and word tasks climb faster with
-        # size than classification: advisor.scaling), else the pooled one.
+        # Per task kind where the record has that kind's own law and it beat assuming no size effect on held-out
+        # published rows (`served`, advisor.scaling), else the pooled one.
         by_kind = (self.scaling.get("pe_by_kind") or {}).get(getattr(profile, "task_kind", "classification"))
-        pe_shrink = by_kind["error_shrink_per_decade"] if by_kind else self.scaling.get("pe_error_shrink_per_decade")
+        pe_shrink = by_kind["error_shrink_per_decade"] if by_kind and by_kind.get("served") else \
+            self.scaling.get("pe_error_shrink_per_decade")
         pe_keep = (1.0 - float(pe_shrink)) ** (lu - la) if pe_shrink is not None else None
         out = {}
         for o in OPTIONS:

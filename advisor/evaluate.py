@@ -311,7 +311,8 @@ def to_markdown(result: dict[str, Any], extrapolation: dict[str, Any] | None = N
                       + "; ".join(f"{x['source']}: {x['mae']} ({x['pairs']} pairs, slope without it "
                                   f"{x['slope_without_it']} points per decade)" for x in law["per_source"])]
             for kind, k in (law.get("by_kind") or {}).items():
-                lines += ["", f"*Prompting's size law for {kind} tasks (the one served for them), leave one "
+                lines += ["", f"*Prompting's size law for {kind} tasks (served for them only where it beats no size "
+                          f"effect; else the pooled law), leave one "
                           f"{k['held_out']} out:* within {k['mae']} points on average ({k['pairs']} pairs; assuming no "
                           f"size effect: {k['no_size_effect_mae']})"]
         by_prov = (extrapolation.get("leave_one_source_out") or {}).get("by_provenance") or {}

@@ -135,7 +135,7 @@ def measured_lrs(results_dir: str | None = None) -> dict[tuple[str, str], dict[f
 
     # Cached by the folder it resolves to, not by None: $TUNING_ADVISOR_RESULTS may point elsewhere by the next call
     # (a test that set it answered from the previous folder's cache: "no measured lora runs").
-    return _measured_lrs(str(Path(results_dir) if results_dir else default_dir()))
+    return _measured_lrs(str((Path(results_dir) if results_dir else default_dir()).resolve()))
 
 
 @functools.lru_cache(maxsize=4)

@@ -239,15 +239,23 @@ def fit_scaling(runs: Any, published: list[dict]) -> dict[str, Any] | None:
     # Per task kind where the record has settings of that kind at several sizes: in-context accuracy on closed-book
     # QA and word manipulation (exact match; Brown et al. 2020) climbs with size at its own rate, not at the
     # classification tasks' (the pooled law, which classification rows dominate, stays the fallback).
+    # A kind's own law is served only where, held out (a source, or a task with fewer than three sources), it
+    # predicts the change with size better than assuming none (`served`); else that kind gets the pooled law. Chosen
+    # on the published rows the law is fitted to (its own leave-one-out), never on our runs.
     pe_by_kind = {}
+    held = evaluate_prompting_law(pe_all).get("by_kind") or {}
     for kind in TASK_KINDS:
         k_model, k_rows, k_groups = _level_slope([r for r in pe_all if r["kind"] == kind], _pe_group)
         if k_model is not None:
             k_slope, k_shrink = _shrink(k_model, k_rows)
+            loo = held.get(kind) or {}
             pe_by_kind[kind] = {"slope_per_decade": k_slope, "error_shrink_per_decade": k_shrink,
                                 "n_rows": len(k_rows), "n_settings": len(k_groups),
                                 "sources": sorted({r["source"] for r in k_rows}),
-                                "tasks": sorted({r["task"] for r in k_rows})}
+                                "tasks": sorted({r["task"] for r in k_rows}),
+                                "held_out_mae": loo.get("mae"), "no_size_effect_mae": loo.get("no_size_effect_mae"),
+                                "served": bool(loo.get("mae") is not None and loo.get("no_size_effect_mae") is not None
+                                               and loo["mae"] < loo["no_size_effect_mae"])}
     published_sources = sorted({r["source"] for r in rows if not r["source"].startswith(OURS)})
     return {
         "gap_options": list(GAP_OPTIONS), "sources": sources, "gap_model": gap_model.to_json(),
@@ -372,7 +380,7 @@ def _law_loo(pe: list[dict], unit: str) -> dict[str, Any]:
     errors, flat = [], []
     for src in sorted({r[unit] for r in pe}):
         model, kept, _ = _level_slope([r for r in pe if r[unit] != src], _pe_group)
-        slope, _ = _shrink(model, kept)
+        slope, shrink = _shrink(model, kept)
         held: dict[str, list[dict]] = {}
         for r in pe:
             if r[unit] == src:
@@ -386,7 +394,9 @@ def _law_loo(pe: list[dict], unit: str) -> dict[str, Any]:
                 if r["params"] == small["params"]:
                     continue
                 change = r["score"] - small["score"]
-                e.append(abs(slope * (math.log10(r["params"]) - math.log10(small["params"])) - change))
+                # Scored as served (advisor.artifact._size_shift): the share of the remaining error closed per decade.
+                decades = math.log10(r["params"]) - math.log10(small["params"])
+                e.append(abs((1.0 - small["score"]) * (1.0 - (1.0 - shrink) ** decades) - change))
                 f.append(abs(change))
         if e:
             out["per_source"].append({"source": src, "pairs": len(e), "mae": round(100 * float(np.mean(e)), 2),

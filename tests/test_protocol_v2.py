@@ -130,7 +130,7 @@ def _record(curve: list, protocol: dict, lrs: int = 2, race: dict | None = None,
     rules it was recorded under)."""
     recorded = dataclasses.replace(Protocol(), **protocol)
     steps, best = recorded.replay(curve, n, lrs)
-    return {"train_size": n, "steps": steps, "config": {"protocol": {**recorded.to_dict(), **protocol},
+    return {"status": "ok", "train_size": n, "steps": steps, "config": {"protocol": {**recorded.to_dict(), **protocol},
                                                         "lr_candidates": [1e-3] * lrs},
             "metrics": {"loss_curve": curve, "best_step": best, "lr_race": race or {"a": 0.5, "b": 0.6}}}
 

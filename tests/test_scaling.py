@@ -208,8 +208,28 @@ def test_prompting_has_a_size_law_per_task_kind(monkeypatch):
              "generation": ProjectProfile(model_params_b=70, labeled_examples=20, task_kind="generation")}
     before = {k: load_served(path).expected(p)["prompt_engineering"]["point"] for k, p in kinds.items()}
     cal = load_served(path)
-    cal.scaling = {**cal.scaling, "pe_by_kind": {**(cal.scaling.get("pe_by_kind") or {}),
-                                                  "generation": {"error_shrink_per_decade": 0.6}}}
+    by_kind = {k: v for k, v in (cal.scaling.get("pe_by_kind") or {}).items() if k != "generation"}
+    cal.scaling = {**cal.scaling, "pe_by_kind": {**by_kind, "generation": {"error_shrink_per_decade": 0.6,
+                                                                            "served": True}}}
     after = {k: cal.expected(p)["prompt_engineering"]["point"] for k, p in kinds.items()}
     assert after["classification"] == pytest.approx(before["classification"])
     assert after["generation"] > before["generation"] + 0.05
+    # A kind's law that did not beat "no size effect" held out is not served: the pooled law applies.
+    pooled = load_served(path)
+    pooled.scaling = {**pooled.scaling, "pe_by_kind": {**by_kind}}
+    unserved = load_served(path)
+    unserved.scaling = {**unserved.scaling, "pe_by_kind": {**by_kind, "generation": {
+        "error_shrink_per_decade": 0.6, "served": False}}}
+    assert unserved.expected(kinds["generation"])["prompt_engineering"]["point"] == pytest.approx(
+        pooled.expected(kinds["generation"])["prompt_engineering"]["point"])
+
+
+def test_a_kinds_law_is_served_only_where_it_beats_no_size_effect():
+    """Held out, the generation rows' own law (Brown et al.'s QA, word and arithmetic tasks) does not predict the
+    change with size better than assuming none: it is recorded, not served. Classification's is served."""
+    from advisor.scaling import fit_scaling
+
+    laws = fit_scaling(EMPTY_RUNS, load_evidence())["pe_by_kind"]
+    for law in laws.values():
+        assert law["served"] == (law["held_out_mae"] < law["no_size_effect_mae"])
+    assert laws["classification"]["served"] and not laws["generation"]["served"]
