@@ -613,8 +613,9 @@ def section_extrapolation(src: Sources) -> list[str]:
                   f"**{100 * s['pe_slope_per_decade']:+.1f} points per decade** "
                   f"({100 * s.get('pe_error_shrink_per_decade', 0):.0f}% of the remaining error per decade).", ""]
         for kind, law in (s.get("pe_by_kind") or {}).items():
-            served = "served for them" if law.get("served") else "not served: held out, it does not beat no size " \
-                "effect, so they get the pooled law"
+            served = ("served for them" if law["served"] else "not served: held out, it does not beat no size "
+                      "effect, so they get the pooled law") if "served" in law else \
+                "not served: this calibration predates the held-out check, so they get the pooled law"
             lines += [f"- {kind} tasks' own law ({served}): {law.get('n_rows', '?')} rows in "
                       f"{law.get('n_settings', '?')} settings ({', '.join(law.get('sources', []))}; {len(law.get('tasks', []))} tasks): "
                       f"**{100 * law.get('slope_per_decade', 0.0):+.1f} points per decade** "
