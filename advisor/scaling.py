@@ -243,7 +243,7 @@ def fit_scaling(runs: Any, published: list[dict]) -> dict[str, Any] | None:
     # predicts the change with size better than assuming none (`served`); else that kind gets the pooled law. Chosen
     # on the published rows the law is fitted to (its own leave-one-out), never on our runs.
     pe_by_kind = {}
-    held = evaluate_prompting_law(pe_all).get("by_kind") or {}
+    held = _laws_by_kind(pe_all)
     for kind in TASK_KINDS:
         k_model, k_rows, k_groups = _level_slope([r for r in pe_all if r["kind"] == kind], _pe_group)
         if k_model is not None:
@@ -363,7 +363,14 @@ def evaluate_prompting_law(published_rows: list[dict]) -> dict[str, Any]:
     them holds nearly every setting: holding it out leaves no law to test)."""
     pe = [r for r in published_rows if r["method"] == "prompt_engineering" and not r["source"].startswith(OURS)]
     out = _law_loo(pe, "source")
-    out["by_kind"] = {}
+    out["by_kind"] = _laws_by_kind(pe)
+    return out
+
+
+def _laws_by_kind(pe: list[dict]) -> dict[str, Any]:
+    """Each task kind's law held out (`evaluate_prompting_law`'s `by_kind`; the fit reads it to decide what it
+    serves)."""
+    out: dict[str, Any] = {}
     for kind in TASK_KINDS:
         rows = [r for r in pe if r.get("kind", "classification") == kind]
         # Held out by source where a law stays fitted without any one of them (>= 3 sources); generation has two
@@ -371,7 +378,7 @@ def evaluate_prompting_law(published_rows: list[dict]) -> dict[str, Any]:
         unit = "source" if len({r["source"] for r in rows}) >= 3 else "task"
         got = _law_loo(rows, unit)
         if got["pairs"]:
-            out["by_kind"][kind] = got
+            out[kind] = got
     return out
 
 
