@@ -13,6 +13,7 @@ validation gain, not as silence.
 from __future__ import annotations
 
 import functools
+import math
 import textwrap
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -200,6 +201,8 @@ def _training(profile: ProjectProfile, option: str, family: str, results_dir: st
     budget: list[Setting] = []
     steps = _steps(profile, train, src)
     patience = Setting("patience_past_budget", PROTOCOL.patience, src)
+    # How far past max_steps a run may go while validation improves: the protocol's cap, or what a budget pays for.
+    factor = Setting("max_steps_factor", PROTOCOL.extend_factor, src)
     if profile.budget_gpu_hours is not None and profile.model_access == "weights":
         from advisor.costs import estimate
 
@@ -240,6 +243,16 @@ def _training(profile: ProjectProfile, option: str, family: str, results_dir: st
                                 "which every measured run trained for: the expected accuracy, read off those runs, "
                                 "may be optimistic")
                 patience = budget_patience
+            elif paid < PROTOCOL.extend_factor * steps.value:
+                # The budget pays for the steps but not for the protocol's whole extension: a 4x cap on a budget
+                # that pays for 1.5x would let a run that keeps improving spend 2.7 times the budget (a review,
+                # 2026-12-05). Past max_steps only as far as the budget pays.
+                factor = Setting("max_steps_factor", math.floor(100 * paid / steps.value) / 100,
+                                 f"your budget_gpu_hours={hours} pays for {paid:,} steps at batch "
+                                 f"{PROTOCOL.batch_size} (advisor.costs): past max_steps only that far, not the "
+                                 f"protocol's {PROTOCOL.extend_factor:g}x ({src})")
+    if not patience.value:  # none when the budget binds: the run stops at max_steps
+        factor = Setting("max_steps_factor", 1, patience.source)
     return [
         _lr(option, family, results_dir, profile),
         Setting("head_learning_rate", PROTOCOL.head_lr,
@@ -267,8 +280,7 @@ def _training(profile: ProjectProfile, option: str, family: str, results_dir: st
                               "score, the first perfect check)", src),
         patience,
         # Past the budget while validation improves, up to this multiple of max_steps (none when the budget binds).
-        Setting("max_steps_factor", PROTOCOL.extend_factor if patience.value else 1, src if patience.value else
-                patience.source),
+        factor,
         Setting("validation_examples", val,
                 "tuning-advisor judgement: the protocol held out min(256, max(32, n)) examples beyond n; here a "
                 f"fifth of your {n:,}, at most 256 but at least 2 per class, and never more than half — without it "

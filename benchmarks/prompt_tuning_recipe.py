@@ -95,6 +95,15 @@ def store_race(results_dir: Path, backbone: str, task: str, size: int) -> dict |
     return rec if same else None
 
 
+def stale(rec: dict) -> str | None:
+    """Why a record of this benchmark would not be kept under the current protocol's stopping rules (None: kept).
+    The fixed configurations are judged like the store's runs (`Protocol.reproduces`): 5 MiniLM and 1 SmolLM2
+    trec n=256 runs reached the old 2x step cap, among them the cell's best (a review, 2026-12-05)."""
+    from bench.protocol import Protocol
+
+    return None if rec.get("status") != "ok" else Protocol().reproduces(rec)
+
+
 def summarise(out: Path, results_dir: Path = Path("data/results"), protocol_version: int | None = None
               ) -> dict[tuple, dict[str, float]]:
     """Print one protocol version's table; returns, per complete cell, {race name: points below the best fixed
@@ -108,6 +117,10 @@ def summarise(out: Path, results_dir: Path = Path("data/results"), protocol_vers
         backbone, task, size, name = p.stem.split("__")
         rec = json.loads(p.read_text(encoding="utf-8"))
         if rec.get("status") == "ok":
+            if version == current_protocol and (why := stale(rec)):
+                print(f"stale, left out until rerun: {p.name}: {why}")
+                rows.setdefault((backbone, task, size), {})
+                continue
             rows.setdefault((backbone, task, size), {})[name] = rec
     current = configs()[0][0]
     for (backbone, task, size), got in rows.items():
@@ -257,6 +270,11 @@ def store_noise(results_dir: Path) -> float | None:
     return noise["mean_abs_seed_difference"] if noise else None
 
 
+def _kept(path: Path) -> bool:
+    """A record already there that the current rules keep (a stale one is run again and replaced)."""
+    return path.exists() and stale(json.loads(path.read_text(encoding="utf-8"))) is None
+
+
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--out", default=None, help="records of the current protocol (default: out_dir(version))")
@@ -281,7 +299,7 @@ def main() -> None:
         data_dir = str(resolve_data_dir(a.data_dir))
         jobs = [(b, t, int(n), name, ov, a.device, data_dir, str(out), a.threads)
                 for b in a.models.split(",") for t in a.tasks.split(",") for n in a.sizes.split(",")
-                for name, ov in configs() if not (out / f"{b}__{t}__n{n}__{name}.json").exists()
+                for name, ov in configs() if not _kept(out / f"{b}__{t}__n{n}__{name}.json")
                 and not (ov is None and store_race(Path(a.results_dir), b, t, int(n)))]
         print(f"{len(jobs)} prompt-tuning trials to run into {out}", flush=True)
         with ProcessPoolExecutor(max_workers=a.workers, mp_context=mp.get_context("spawn")) as pool:

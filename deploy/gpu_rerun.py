@@ -21,6 +21,7 @@ from pathlib import Path
 def main(argv: list[str] | None = None) -> int:
     from bench.protocol import Protocol
     from bench.refresh import RefreshError, load_config, plan_cells
+    from bench.results import read_result
     from bench.runner import run_grid
     from bench.tasks import resolve_data_dir
     from bench.trial import DEVICES
@@ -52,8 +53,15 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     protocol = Protocol() if args.test_cap is None else dataclasses.replace(Protocol(), test_cap=args.test_cap)
     todo = todo[::-1] if args.reverse else todo
-    if args.stale_first:  # those stale for a revised stopping rule (a handful) before those of an older version
-        rank = {id(j): 0 if "protocol version" not in reasons[j.label] else 1 for j in stale}
+    if args.stale_first:  # those stale for a revised stopping rule (a handful) before any other stale, then missing
+        # Only a revised stopping rule (a current-version record the current rules do not reproduce) ranks first,
+        # not every reason but the version: an age, package or recipe-version reason is an ordinary stale cell.
+        def revised(job) -> bool:
+            rec = read_result(job.path(args.results_dir))
+            return rec is not None and reasons[job.label] == Protocol().reproduces(rec) and \
+                ((rec.get("config") or {}).get("protocol") or {}).get("version", 1) == Protocol().version
+
+        rank = {id(j): 0 if revised(j) else 1 for j in stale}
         todo = sorted(todo, key=lambda j: rank.get(id(j), 2))  # stable: each group keeps its order
     summary = run_grid(todo, args.results_dir, protocol, resolve_data_dir(None), args.device, "process",
                        args.workers, True, threads=1)

@@ -11,7 +11,7 @@ from typer.testing import CliRunner
 
 from advisor import OPTIONS, ProjectProfile
 from advisor.cli import app
-from advisor.recipe import RecipeError, measured_lrs, recipe, to_script
+from advisor.recipe import PROTOCOL, RecipeError, measured_lrs, recipe, to_script
 
 from bench_helpers import write_toy_task
 from test_app import _next  # the wizard's Next button, one helper for every AppTest walk
@@ -286,6 +286,23 @@ def test_a_budget_caps_the_recipes_steps_and_the_plan_adds_the_runs_it_prices(st
     free = ProjectProfile(labeled_examples=40, model="Llama-3.2-1B", compute="minimal")
     assert recipe(free, "lora").value("max_steps") == 100  # no budget: the protocol's floor
     assert any("x the 3 epochs" in s.cost for s in plan(recommend(free, with_counterfactuals=False)))
+
+
+def test_a_budget_that_pays_for_the_steps_caps_the_extension_past_them(store, monkeypatch):
+    monkeypatch.setenv("TUNING_ADVISOR_RESULTS", store)
+    # A review (2026-12-05): a budget paying for 1.3x the steps kept the protocol's 4x extension, so a run that kept
+    # improving could spend three times the budget.
+    def factor(budget):
+        p = ProjectProfile(labeled_examples=40, model="Llama-3.2-1B", compute="minimal", budget_gpu_hours=budget)
+        r = recipe(p, "lora")
+        return r.value("max_steps"), r.value("max_steps_factor"), r.value("patience_past_budget")
+
+    steps, f, patience = factor(2)  # pays for more than the 100 steps, less than 4x them
+    assert steps == 100 and patience > 0 and 1 < f < PROTOCOL.extend_factor
+    steps5, f5, _ = factor(5)
+    assert f < f5 < PROTOCOL.extend_factor  # the cap grows with what the budget pays
+    assert factor(1000)[1] == PROTOCOL.extend_factor  # a budget that never binds: the protocol's cap
+    assert factor(0.5)[1:] == (1, 0)  # a binding budget: no training past max_steps
 
 
 def test_the_plan_proposes_the_pilot_only_where_it_runs():

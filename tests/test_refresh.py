@@ -258,3 +258,32 @@ def test_the_gpu_rerun_runs_from_the_back_with_reverse_and_keeps_the_protocol_ca
     (forward, cap), (backward, cap_given) = seen
     assert forward == [16, 48] and backward == [48, 16]
     assert cap == Protocol().test_cap and cap_given == 500
+
+
+def test_stale_first_runs_a_revised_stopping_rule_before_any_other_stale_cell(first, tmp_path, monkeypatch):
+    """A review (2026-12-05): `--stale-first` ranked every reason but a version change first, so an aged cell ran
+    before a run the revised stopping rules change. Now only the latter leads."""
+    import bench.runner
+
+    cfg, _ = first
+    config = yaml.safe_load(cfg.read_text())
+    config["staleness"]["on_version_change"] = ["task", "protocol"]
+    cfg.write_text(yaml.safe_dump(config))
+    _age(tmp_path / "results", "n16-s0.json")  # stale for its age
+    path = next((tmp_path / "results").glob("tiny-bert/toy/lora/n48-s0.json"))
+    record = json.loads(path.read_text())
+    record["config"]["protocol"].update(extend_factor=2.0, tie_break_at_perfect=True)  # the rules before
+    record["metrics"]["lr_race"] = {"0.001": 1.0, "0.01": 1.0}  # a race the old tie-break decided at 1.0
+    path.write_text(json.dumps(record))
+    module = _gpu_rerun()
+    seen = []
+    monkeypatch.setattr(bench.runner, "run_grid", lambda todo, _dir, *a, **k: seen.append(
+        [Path(j.path(_dir)).resolve() for j in todo]) or {"ran": 0, "failed": 0, "seconds": 0.0, "failures": []})
+    base = ["--config", str(cfg), "--results-dir", str(tmp_path / "results")]
+    assert module.main(base) == 0 and module.main([*base, "--stale-first"]) == 0
+    aged, revised = path.with_name("n16-s0.json").resolve(), path.resolve()
+    (plain, first_) = seen
+    assert plain.index(aged) < plain.index(revised)  # the grid's order
+    assert first_.index(revised) < first_.index(aged)  # the revised stopping rule first
+    # (the toy grid trains under a 1x cap, so its other runs are stale for the cap: revised rules too, also first)
+    assert all(first_.index(j) < first_.index(aged) for j in first_ if j != aged)
