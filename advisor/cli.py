@@ -17,7 +17,7 @@ from advisor.models import CatalogError, get_model, load_catalog
 from advisor.options import factor_words
 from advisor.profile import HELP, ProfileError, ProjectProfile, field_names
 from advisor.recommend import LABELS, Recommendation, format_accuracy, recommend
-from advisor.report import basis_lines, format_bytes, gap_line, tie_sentence
+from advisor.report import CHANCE_NOTE, basis_lines, chance_text, format_bytes, gap_line, tie_sentence
 from advisor.table import TableError, load_table
 
 app = typer.Typer(add_completion=False, no_args_is_help=True,
@@ -102,11 +102,14 @@ def render(rec: Recommendation) -> str:
         lines.append(model_line(rec.profile.model))
     lines.append("")
     calibrated = any(r.expected_accuracy for r in rec.ranking)
+    # The chance each option is at least as accurate as the pick (report.chance_text; explained under the table).
+    chances = bool((rec.extra.get("decision") or {}).get("chance_vs_pick"))
     own_weights = rec.profile.model_access == "weights"
     # Under a budget, the examples each option's figures are for (report.ranking_rows' "examples trained on").
     budgeted = rec.profile.budget_gpu_hours is not None and own_weights
     lines.append(f"{'#':<3}{'option':<20}{'score':>6}  {'feasible':<9}"
                  + (f"{'expected acc [10-90%]':>23}  {'basis':<21}" if calibrated else "")
+                 + (f"{'as good':>8}" if chances else "")
                  + (f"{'trains on':>10}" if budgeted else "")
                  + f"{'train time':>12}{'mem/GPU':>11}{'stored/task':>13}{'+tokens':>9}")
     for r in rec.ranking:
@@ -119,6 +122,7 @@ def render(rec: Recommendation) -> str:
         memory = f"{c.train_memory_gb:>9.1f}GB" if own_weights else f"{'—':>11}"
         lines.append(f"{r.rank:<3}{r.option:<20}{score}  {'yes' if r.feasible else 'NO':<9}"
                      + (f"{acc:>23}  {basis:<21}" if calibrated else "")
+                     + (f"{chance_text(rec, r.option) or '—':>8}" if chances else "")
                      + (f"{(format(c.examples, ',') if c.budget_examples is not None else '—'):>10}" if budgeted
                         else "")
                      + f"{(human_duration(c.train_hours) if c.train_gpu_hours and own_weights else '—'):>12}{memory}"
@@ -126,6 +130,8 @@ def render(rec: Recommendation) -> str:
                      # measured size.
                      f"{(format_bytes(c.storage_bytes_per_task) if r.feasible and (own_weights or not c.training_tokens) else '—'):>13}"
                      f"{c.extra_inference_tokens:>9}")
+    if chances:
+        lines.append(f"as good: {CHANCE_NOTE}")
     if own_weights:
         lines += ["", "Memory (the cheapest standard configuration that fits, per GPU):"]
         lines += [f"  {r.option:<20}{r.cost.memory_reason}" for r in rec.ranking if r.cost.memory_reason]

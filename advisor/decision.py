@@ -30,6 +30,7 @@ the training tasks (advisor.calibration), never on the evaluation that reports t
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from typing import Mapping, Sequence
 
@@ -169,3 +170,24 @@ def tied_with_best(options: Sequence[str], decision: Decision, feasible: Mapping
         return []
     return [o for o in options if feasible.get(o, True) and o != best and decision.counted[o] <= 0.0
             and decision.counted[best] <= 0.0]
+
+
+def chance_as_accurate(points: Mapping[str, float], pick: str, margins: Mapping[str, float] | None,
+                       sd: float) -> dict[str, float]:
+    """Per option other than the pick, the chance that its accuracy is at least the pick's, given what the answer
+    knows about their difference: expected difference d (accuracy units) with an error of one standard deviation
+    s = sqrt(sd^2 + m^2) — sd the in-store error of a predicted difference (the close-call width), m the decision
+    margin of that pair (0 where we measured, growing with the decades from the evidence) — so Phi(d / s).
+
+    The score is the ranking's expected-value judgement (an option 5 points below the pick loses 180 score points
+    per counted point at w = 0.9); this is the uncertainty beside it: with sd 9.3 points, an option 5.2 points
+    below the pick scored 0 and still had a 29% chance of being as accurate (a review, 2026-12-05). `advisor
+    evaluate` checks these chances against the measured cells (`chance_calibration`)."""
+    m = margins or {}
+    out = {}
+    for o, p in points.items():
+        if o == pick:
+            continue
+        d, s = p - points[pick], math.hypot(sd, max(m.get(o, 0.0), m.get(pick, 0.0)))
+        out[o] = 0.5 * (1.0 + math.erf(d / (s * math.sqrt(2.0)))) if s > 0 else (1.0 if d >= 0 else 0.0)
+    return out

@@ -72,6 +72,10 @@ def _score_cells(artifact: dict[str, Any] | None, test_runs: Any) -> list[dict[s
             row[f"{name}_covered"] = (int(sum(r.expected_accuracy["low"] <= acc[r.option] <= r.expected_accuracy["high"]
                                              for r in judged)), len(judged))
             row[f"{name}_tied"] = len((rec.extra.get("decision") or {}).get("tied") or [])
+            # The chance each option is at least as accurate as the pick, against what the cell measured.
+            chances = (rec.extra.get("decision") or {}).get("chance_vs_pick") or {}
+            row[f"{name}_chances"] = [(float(c), bool(acc[o] >= acc[rec.best])) for o, c in chances.items()
+                                      if o in acc and rec.best in acc]
         for name, pick in picks.items():
             row[f"{name}_pick"] = pick
             # Within the half-point tie the cheaper option is "the best"; a dearer pick there loses nothing.
@@ -100,6 +104,29 @@ def headline_by_cell(rows: list[dict[str, Any]]) -> dict[str, dict[tuple[str, st
     return out
 
 
+CHANCE_BINS = (0.0, 0.1, 0.25, 0.4, 0.6, 1.0 + 1e-9)
+
+
+def chance_calibration(pairs: list[tuple[float, bool]]) -> dict[str, Any] | None:
+    """How well the answer's "chance at least as accurate as the pick" (advisor.decision.chance_as_accurate) matches
+    the measured cells: per band of stated chance, how many options, the mean chance stated and the share that
+    measured at least as accurate; and the Brier score against always stating the overall share."""
+    if not pairs:
+        return None
+    p = np.asarray([c for c, _ in pairs], dtype=float)
+    y = np.asarray([h for _, h in pairs], dtype=float)
+    bands = []
+    for lo, hi in zip(CHANCE_BINS[:-1], CHANCE_BINS[1:]):
+        inside = (p >= lo) & (p < hi)
+        if inside.any():
+            bands.append({"band": f"{100 * lo:.0f}-{min(100, 100 * hi):.0f}%", "options": int(inside.sum()),
+                          "stated": round(100 * float(p[inside].mean()), 1),
+                          "measured": round(100 * float(y[inside].mean()), 1)})
+    return {"options": len(pairs), "stated": round(100 * float(p.mean()), 1), "measured": round(100 * float(y.mean()), 1),
+            "brier": round(float(np.mean((p - y) ** 2)), 4), "brier_base_rate": round(float(np.mean((y.mean() - y) ** 2)), 4),
+            "bands": bands}
+
+
 def summarise(rows: list[dict[str, Any]]) -> dict[str, Any]:
     out: dict[str, Any] = {"cells": len(rows)}
     for name in STRATEGIES:
@@ -117,6 +144,7 @@ def summarise(rows: list[dict[str, Any]]) -> dict[str, Any]:
         out[name]["interval_coverage"] = round(100 * sum(c[0] for c in cov) / total, 1) if total else None
         tied = [r[f"{name}_tied"] for r in rows if f"{name}_tied" in r]
         out[name]["mean_tied_options"] = round(float(np.mean(tied)), 2) if tied else None
+        out[name]["chance_calibration"] = chance_calibration([c for r in rows for c in r.get(f"{name}_chances") or []])
     # The headline (the refresh gates compare these): the recommended mode, with both measurements.
     out["regret"], out["mae"] = out["advisor"]["regret"], out["advisor"]["mae"]
     out["top1_agreement"] = out["advisor"]["within_1_point"]
@@ -265,6 +293,16 @@ def to_markdown(result: dict[str, Any], extrapolation: dict[str, Any] | None = N
                   f"({oracle['regret_vs_mean_of_other_seeds']} against the mean of the other seeds; {oracle['cells']} "
                   f"cells with >= 2 seeds of every option; per-cell seed standard deviation "
                   f"{oracle['per_cell_seed_sd']} points). The advisor's regret above is judged on the mean of seeds."]
+    chances = [(k, result[k].get("chance_calibration")) for k in ADVISORS if result.get(k, {}).get("chance_calibration")]
+    if chances:
+        lines += ["", "**The chance an option is at least as accurate as the pick** (shown beside each score; normal "
+                  "on the in-store error of a difference), against what the held-out cells measured:", "",
+                  "| mode | options | stated chance: band (options, mean stated / measured %) | Brier | Brier of the "
+                  "base rate |", "|---|---|---|---|---|"]
+        for k, c in chances:
+            lines.append(f"| {NAMES[k]} | {c['options']} | " + "; ".join(
+                f"{b['band']} ({b['options']}, {b['stated']} / {b['measured']})" for b in c["bands"])
+                + f" | {c['brier']} | {c['brier_base_rate']} |")
     protocols = result.get("protocols")
     if protocols:
         from bench.results import protocols_text

@@ -8,7 +8,8 @@ from typing import Any, Mapping
 
 from advisor.costs import (CostEstimate, estimate_all, fits_all, format_hours, format_params, pilot_min_rows,
                            pilot_split, qlora_note, refit, serve_context)
-from advisor.decision import Decision, DecisionParams, best_option, decide, level, rank, tied_with_best
+from advisor.decision import (Decision, DecisionParams, best_option, chance_as_accurate, decide, level, rank,
+                              tied_with_best)
 from advisor.models import get_model, load_catalog
 from advisor.profile import CHOICES, OPTIONS, ProjectProfile
 from advisor.rules import Reason, RuleScore, rule_hits, score_options, scores_and_feasible
@@ -106,7 +107,16 @@ class Recommendation:
                     f"{self.label(runner.option)}, listed first "
                     + (f"for its higher expected accuracy ({a:.3f} vs {b:.3f})." if a is not None and b is not None
                        else "in the fixed option order."))
-        why = ", ".join(factor_words(f) for f in self.deciding_factors())
+        a, b = (top.expected_accuracy or {}).get("point"), (runner.expected_accuracy or {}).get("point")
+
+        def words(f: str) -> str:
+            # Ahead on accuracy *as judged* (each at its point minus part of its own error spread) while its shown
+            # point is lower: "ahead of LoRA on expected accuracy" beside 0.801 vs 0.803 (a review, 2026-12-05).
+            if f == "expected_accuracy" and a is not None and b is not None and a < b:
+                return "expected accuracy judged conservatively (its estimate is less uncertain)"
+            return factor_words(f)
+
+        why = ", ".join(words(f) for f in self.deciding_factors())
         # Said as what it is — where the pick beats the runner-up — not "driven by", which a reader checked against
         # the pick's own reasons (a review, 2026-12-04).
         return (f"Recommended: {self.label(top.option)} (score {top.score:.0f}/100)"
@@ -718,6 +728,11 @@ def recommend(profile: ProjectProfile | Mapping[str, Any], *, table_path: str | 
                               "vs_pick_points": {o: round(100 * (points[o] - points[best]), 1) for o in OPTIONS}
                               if points else {},
                               "close_call_width_points": round(100 * sd, 1),
+                              # The chance each feasible option is at least as accurate as the pick (the score's
+                              # uncertainty: a close call scored 0 still has a chance; advisor.decision).
+                              "chance_vs_pick": {o: round(c, 3) for o, c in chance_as_accurate(
+                                  {o: points[o] for o in OPTIONS if feasible[o] or o == best}, best, margins,
+                                  sd).items()} if points else {},
                               "settle_with": _settle_with(profile, generation) if tied or close else None},
                  "basis": _basis(profile, calibration, kinds, measured_on)}
     else:

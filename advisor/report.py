@@ -103,7 +103,9 @@ def _close_call_text(rec: Recommendation, decision: dict[str, Any], close: list[
         parts.append(f"{', '.join(rec.label(o) for o in above)} {'is' if len(above) == 1 else 'are'} expected "
                      f"{_points_range([vs[o] for o in above])} above {best}, also less than one standard deviation "
                      f"({width} points), and lost on the decision table's other factors")
-    return "Close call: " + "; ".join(parts) + ". A measurement on your data could reverse it."
+    chance = [f"{rec.label(o)} {chance_text(rec, o)}" for o in close if chance_text(rec, o)]
+    return ("Close call: " + "; ".join(parts) + "." + (f" The chance that each is at least as accurate as {best}: "
+            + ", ".join(chance) + "." if chance else "") + " A measurement on your data could reverse it.")
 
 
 def _points_range(values: list[float]) -> str:
@@ -122,6 +124,24 @@ def vs_column_name(rec: Recommendation) -> str:
     return f"vs {rec.label('full_finetuning')} [10-90%], points"
 
 
+CHANCE_COLUMN = "chance as accurate as the pick"
+CHANCE_NOTE = ("the chance each option is at least as accurate as the pick, from the expected difference and its "
+               "error (the in-store error of a predicted difference, widened with the distance from the evidence). "
+               "The score is the expected-value judgement; an option scored 0 may still have a fair chance.")
+
+
+def chance_text(rec: Recommendation, option: str) -> str | None:
+    """The chance `option` is at least as accurate as the pick (advisor.decision.chance_as_accurate), as the table,
+    the CLI and the close-call sentence show it: "pick" for the pick, None where there is none (infeasible)."""
+    chances = (rec.extra.get("decision") or {}).get("chance_vs_pick") or {}
+    if option == rec.best:
+        return "pick" if chances else None
+    c = chances.get(option)
+    if c is None:
+        return None
+    return "<1%" if c < 0.005 else ">99%" if c > 0.995 else f"{100 * c:.0f}%"
+
+
 def ranking_rows(rec: Recommendation) -> list[dict[str, Any]]:
     """The ranking as the page's table, the Markdown report and the CSV download all show it: one row per option,
     one computation (an infeasible option has no score anywhere; the JSON says None)."""
@@ -136,6 +156,7 @@ def ranking_rows(rec: Recommendation) -> list[dict[str, Any]]:
             "score": round(r.score, 1) if r.feasible else None,
             "feasible": "yes" if r.feasible else "no",
             "expected accuracy [10-90%]": format_accuracy(e),
+            CHANCE_COLUMN: chance_text(rec, r.option),
             vs_column: f"{vs[0]} {vs[1]}" if vs else None,
             "basis": (e or {}).get("provenance", {}).get("kind", ""),
             # Through an API the provider's hardware trains and serves: no GPU time, memory or configuration of
@@ -165,6 +186,9 @@ def ranking_rows(rec: Recommendation) -> list[dict[str, Any]]:
     if not any(row[vs_column] for row in rows):
         for row in rows:
             del row[vs_column]
+    if not (rec.extra.get("decision") or {}).get("chance_vs_pick"):  # rules only: no accuracies to be uncertain about
+        for row in rows:
+            del row[CHANCE_COLUMN]
     # A column with nothing in any row says nothing (memory through an API, provider figures with your own weights):
     # left out rather than shown as a column of blanks ("None" on the page).
     for column in ("memory GB per GPU", "provider cost", "provider training tokens"):
@@ -185,6 +209,8 @@ def to_markdown(rec: Recommendation, evidence: list[dict[str, Any]] | None = Non
     if rows:
         lines += ["| " + " | ".join(rows[0]) + " |", "|" + "---|" * len(rows[0])]
         lines += ["| " + " | ".join(_cell(v) for v in row.values()) + " |" for row in rows]
+        if CHANCE_COLUMN in rows[0]:
+            lines += ["", f"*{CHANCE_COLUMN[0].upper() + CHANCE_COLUMN[1:]}*: {CHANCE_NOTE}"]
     if rec.extra.get("basis"):
         lines += ["", f"**What the numbers rest on.** {rec.extra['basis']}"]
         lines += [f"- {line}" for line in basis_lines(rec)]

@@ -173,3 +173,26 @@ def test_equal_scores_go_to_the_higher_expected_accuracy_not_the_first_listed():
     rules = {o: 50.0 for o in opts}
     margins = dict.fromkeys(opts, 0.2)
     assert best_option(opts, rules, feasible, points, DecisionParams(), "high", None, margins) == "lora"
+
+
+def test_the_chance_of_matching_the_pick_follows_the_difference_and_its_error():
+    from advisor.decision import chance_as_accurate
+
+    pts = {"a": 0.80, "b": 0.80, "c": 0.75, "d": 0.85}
+    c = chance_as_accurate(pts, "a", None, 0.093)
+    assert set(c) == {"b", "c", "d"} and c["b"] == pytest.approx(0.5)
+    assert c["c"] == pytest.approx(1 - c["d"]) and 0.25 < c["c"] < 0.35  # 5 points below at sd 9.3: ~30%
+    far = chance_as_accurate(pts, "a", {"c": 0.2}, 0.093)  # away from the evidence: less sure either way
+    assert c["c"] < far["c"] < 0.5
+    assert chance_as_accurate(pts, "a", None, 0.0) == {"b": 1.0, "c": 0.0, "d": 1.0}  # no error: certainty
+
+
+def test_chance_calibration_bands_the_stated_chances_against_what_was_measured():
+    from advisor.evaluate import chance_calibration
+
+    assert chance_calibration([]) is None
+    pairs = [(0.05, False)] * 9 + [(0.05, True)] + [(0.45, True), (0.45, False), (0.7, True)]
+    c = chance_calibration(pairs)
+    assert c["options"] == 13 and [b["band"] for b in c["bands"]] == ["0-10%", "40-60%", "60-100%"]
+    assert c["bands"][0] == {"band": "0-10%", "options": 10, "stated": 5.0, "measured": 10.0}
+    assert c["brier"] < c["brier_base_rate"]  # these chances say more than the overall share
