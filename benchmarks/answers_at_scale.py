@@ -32,6 +32,7 @@ CASES = {
 def show(title: str, profile) -> None:
     from advisor import recommend
     from advisor.options import LABELS
+    from advisor.report import chance_text
 
     rec = recommend(profile)
     d = rec.to_dict().get("decision") or {}
@@ -48,7 +49,10 @@ def show(title: str, profile) -> None:
         score = f"{r.score:5.1f}" if r.feasible else f"{'—':>5}"  # an infeasible option has no score (as on the page)
         trained_on = (f", trains on {r.cost.examples:,} (budget)" if r.cost.budget_examples is not None
                       and r.cost.examples < rec.profile.labeled_examples else "")
+        chance = chance_text(rec, r.option)  # the page's figure (advisor.report), not recomputed here
         print(f"   {r.rank}. {LABELS[r.option]:<20} score {score} (table {r.rules_score:5.1f})  "
+              + (f"as good: {chance:>4}  " if chance else "")
+              +
               f"{'feasible' if r.feasible else 'infeasible':<10} expected {acc}{trained_on}"
               + (f", {dist} decades from the evidence, margin ±{d['margin_points'][r.option]} points"
                  if dist is not None else ""))
