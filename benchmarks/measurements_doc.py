@@ -480,6 +480,9 @@ def section_evaluation(src: Sources) -> list[str]:
     per_backbone = re.findall(r"^\*\*[^*]+\*\* \(\d+ cells\):[^\n]*", md, flags=re.M)
     noise = _eval_part(md, r"^Noise floor:[^\n]*", "'Noise floor' paragraph", served)
     floor = _eval_part(md, r"^Floor for regret:[^\n]*", "'Floor for regret' paragraph", served)
+    # The chances shown beside each score against the held-out cells (calibrations from 20261205T044445Z on).
+    chance = re.search(r"^\*\*The chance an option.*?(?=\n\s*\n[^|])", md, flags=re.S | re.M)
+
     def aside(p: dict) -> str:  # runs of another protocol in the snapshot, which this calibration does not fit
         return "".join(f"; {k} protocol-v{v} runs set aside" for v, k in sorted((p.get("set_aside") or {}).items()))
 
@@ -501,6 +504,7 @@ def section_evaluation(src: Sources) -> list[str]:
         *[line for pair in zip(per_backbone, [""] * len(per_backbone)) for line in pair],
         noise, "",
         floor, "",
+        *([chance.group(0).strip(), ""] if chance else []),
     ]
     # The promotion record of the served calibration: which gates it passed, and any person's override.
     record = next((r for r in reversed(src.history) if r.get("calibration") == name and r.get("promoted")), None)
