@@ -374,13 +374,20 @@ def train_seq_len(profile: ProjectProfile) -> int:
     return profile.seq_len or profile.avg_input_tokens + LABEL_TOKENS
 
 
+def instruction_tokens(profile: ProjectProfile) -> int:
+    """Prompt engineering's instruction: ~50 tokens of task description, plus the label list it names for a
+    classification task (each label ~LABEL_TOKENS tokens): 60 tokens for yes/no, 550 for 100 intents."""
+    labels = profile.num_classes * LABEL_TOKENS if profile.task_kind == "classification" else 0
+    return INSTRUCTION_TOKENS + labels
+
+
 def serve_context(profile: ProjectProfile, option: str) -> int:
     """Tokens per request: the input and label, plus prompt engineering's instruction and demonstrations."""
     if profile.context_length:
         return profile.context_length
     seq = profile.avg_input_tokens + LABEL_TOKENS
     if option == "prompt_engineering":
-        return seq + INSTRUCTION_TOKENS + options.demonstrations(profile.labeled_examples) * seq
+        return seq + instruction_tokens(profile) + options.demonstrations(profile.labeled_examples) * seq
     return seq
 
 
@@ -447,9 +454,11 @@ def estimate(profile: ProjectProfile, option: str, table: DecisionTable | None =
                 inference_memory_gb=fe.plan.inference_total / GB, memory_plan=fe.plan.to_dict(),
                 gpus=gpu_count(profile, table))
     if option == "prompt_engineering":
-        extra = INSTRUCTION_TOKENS + shots * seq
+        extra = instruction_tokens(profile) + shots * seq
+        labels = f" and its {profile.num_classes:,} labels" if profile.task_kind == "classification" else ""
         return CostEstimate(option, 0, 0.0, 0.0, fe.needed_gb, smallest, extra * 4, extra,
-                            f"no training; an instruction plus {shots} demonstrations in every request",
+                            f"no training; an instruction naming the task{labels} plus {shots} demonstrations "
+                            "in every request",
                             examples=profile.labeled_examples, **base)
     # FLOPs per labelled example (its tokens x epochs); the figures are for the examples the budget pays for.
     per_example = profile.epochs * seq

@@ -172,6 +172,11 @@ def tied_with_best(options: Sequence[str], decision: Decision, feasible: Mapping
             and decision.counted[best] <= 0.0]
 
 
+def chance_percent(c: float) -> str:
+    """A chance as every page prints it: the table's column, the close-call sentence and the headline."""
+    return "<1%" if c < 0.005 else ">99%" if c > 0.995 else f"{100 * c:.0f}%"
+
+
 def chance_as_accurate(points: Mapping[str, float], pick: str, margins: Mapping[str, float] | None,
                        sd: float) -> dict[str, float]:
     """Per option other than the pick, the chance that its accuracy is at least the pick's, given what the answer

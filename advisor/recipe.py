@@ -23,7 +23,7 @@ import yaml
 
 from advisor.options import (LABELS, LORA_ALPHA, LORA_DROPOUT, LORA_RANK, MAX_DEMOS, OPTIONS, VIRTUAL_TOKENS,
                              demonstrations, get)
-from advisor.costs import about, format_hours, human_duration  # the cost table's durations: one formatting for every page
+from advisor.costs import about, format_hours, human_duration, train_seq_len  # the cost table's durations: one formatting for every page
 from advisor.profile import ProjectProfile
 from bench.protocol import Protocol
 
@@ -285,8 +285,19 @@ def _training(profile: ProjectProfile, option: str, family: str, results_dir: st
                 "tuning-advisor judgement: the protocol held out min(256, max(32, n)) examples beyond n; here a "
                 f"fifth of your {n:,}, at most 256 but at least 2 per class, and never more than half — without it "
                 "no checkpoint can be chosen"),
-        Setting("max_length", PROTOCOL.causal_max_length if family == "causal" else PROTOCOL.max_length, src),
+        _max_length(profile, PROTOCOL.causal_max_length if family == "causal" else PROTOCOL.max_length, src),
     ]
+
+
+def _max_length(profile: ProjectProfile, protocol: int, src: str) -> Setting:
+    """The protocol's truncation length, raised to the profile's typical input plus its label where that is longer:
+    the memory and time figures assume the whole input (advisor.costs.train_seq_len), so the recipe must not cut it
+    (a review, 2026-12-05: 256 tokens beside 300-token clinical notes)."""
+    need = train_seq_len(profile)
+    if need <= protocol:
+        return Setting("max_length", protocol, src)
+    return Setting("max_length", need, f"your typical input plus its label ({need:,} tokens), what the memory and "
+                   f"time figures assume, rather than the protocol's {protocol}, which would cut it. Protocol: {src}")
 
 
 def _steps(profile: ProjectProfile, n_train: int, src: str) -> Setting:
@@ -819,6 +830,13 @@ def plan(rec: Any) -> list[Step]:
             f"Prompt with an instruction{f' and {k} demonstrations' if k else ''}; measure it on {held_out}{how}",
             command, cost, f"stop here if it meets {goal} accuracy goal; else go on"))
     trained = [o for o in feasible if o != "prompt_engineering"]
+    tied = set((rec.extra.get("decision") or {}).get("tied") or ())
+    if len(trained) > 1 and trained[1] in tied | {rec.best} and trained[0] in tied | {rec.best}:
+        # Two trained options the measured part cannot separate: try the cheaper first (a review, 2026-12-05:
+        # "only if full fine-tuning plateaus: LoRA", where the page called them tied and LoRA cost half as much).
+        a, b = costs[trained[0]].train_gpu_hours or 0.0, costs[trained[1]].train_gpu_hours or 0.0
+        if 0.0 < b < a:
+            trained[0], trained[1] = trained[1], trained[0]
     if trained:
         first = trained[0]
         c = costs[first]
@@ -856,11 +874,19 @@ def plan(rec: Any) -> list[Step]:
                       + (" — more than it, so this step needs a budget of its own"
                          if both > p.budget_gpu_hours * 1.001 else "")
                       if p.budget_gpu_hours is not None and c2.train_gpu_hours else "")
+            # Which way to fall back follows capacity (OPTIONS orders them least to most trained): a plateau calls
+            # for more of it, an overfit (validation accuracy falling while the training loss falls) for less.
+            more = OPTIONS.index(second) > OPTIONS.index(first)
+            when = (f"Only if {LABELS[first]} plateaus below the goal" if more else
+                    f"If {LABELS[first]} overfits (validation accuracy falls while the training loss still falls) "
+                    "or misses the goal")
             steps.append(Step(
-                f"Only if {LABELS[first]} plateaus below the goal: {LABELS[second]}",
+                f"{when}: {LABELS[second]}",
                 f"advisor recipe --option {second} --script tune2.py",
                 hours2 + budget,
-                "the runner-up of this answer; "
-                + ("a larger budget (more of your examples trained on) usually helps more" if capped else
-                   "more labelled data usually helps more") + " (see 'What would change the answer')"))
+                ("the runner-up of this answer" if second != rec.best else "the pick of this answer, tried second "
+                 "because the measured part cannot separate the two and it costs more")
+                + ("; with less to train it overfits less, but it will not lift a plateau" if not more else "")
+                + "; " + ("a larger budget (more of your examples trained on) usually helps more" if capped else
+                          "more labelled data usually helps more") + " (see 'What would change the answer')"))
     return steps

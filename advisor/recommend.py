@@ -8,8 +8,8 @@ from typing import Any, Mapping
 
 from advisor.costs import (CostEstimate, estimate_all, fits_all, format_hours, format_params, pilot_min_rows,
                            pilot_split, qlora_note, refit, serve_context)
-from advisor.decision import (Decision, DecisionParams, best_option, chance_as_accurate, decide, level, rank,
-                              tied_with_best)
+from advisor.decision import (Decision, DecisionParams, best_option, chance_as_accurate, chance_percent, decide, level,
+                              rank, tied_with_best)
 from advisor.models import get_model, load_catalog
 from advisor.profile import CHOICES, OPTIONS, ProjectProfile
 from advisor.rules import Reason, RuleScore, rule_hits, score_options, scores_and_feasible
@@ -112,15 +112,24 @@ class Recommendation:
         def words(f: str) -> str:
             # Ahead on accuracy *as judged* (each at its point minus part of its own error spread) while its shown
             # point is lower: "ahead of LoRA on expected accuracy" beside 0.801 vs 0.803 (a review, 2026-12-05).
-            if f == "expected_accuracy" and a is not None and b is not None and a < b:
+            # Within half a point the points are level (0.8014 vs 0.8012 read as "ahead on expected accuracy").
+            if f == "expected_accuracy" and a is not None and b is not None and a < b + 0.005:
                 return "expected accuracy judged conservatively (its estimate is less uncertain)"
             return factor_words(f)
 
         why = ", ".join(words(f) for f in self.deciding_factors())
+        # Options more likely than not at least as accurate as the pick, said in the headline, not only in the
+        # table's column: the pick stands on the other factors (a review, 2026-12-05: three such options, unsaid).
+        chances = (self.extra.get("decision") or {}).get("chance_vs_pick") or {}
+        likelier = sorted(((c, o) for o, c in chances.items() if c >= 0.505 and o != top.option),
+                          reverse=True)  # >= 0.505: what prints as 51% or more, never "50%" as "more likely"
+        caveat = ("; " + ", ".join(f"{self.label(o)} ({chance_percent(c)})" for c, o in likelier)
+                  + f" {'is' if len(likelier) == 1 else 'are'} more likely than not at least as accurate, but "
+                  "cannot be told apart from it here") if likelier else ""
         # Said as what it is — where the pick beats the runner-up — not "driven by", which a reader checked against
         # the pick's own reasons (a review, 2026-12-04).
         return (f"Recommended: {self.label(top.option)} (score {top.score:.0f}/100)"
-                f"{f' — ahead of {self.label(runner.option)} on {why}' if why else ''}.")
+                f"{f' — ahead of {self.label(runner.option)} on {why}' if why else ''}{caveat}.")
 
     def deciding_factors(self, limit: int = 3) -> list[str]:
         """The factors that put the pick above the runner-up: per factor, the pick's contribution minus the

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from advisor.costs import human_duration, pilot_quick_note
+from advisor.decision import chance_percent
 from advisor.options import factor_words
 from advisor.recommend import Recommendation, format_accuracy
 
@@ -85,9 +86,15 @@ def _close_call_text(rec: Recommendation, decision: dict[str, Any], close: list[
     def scored(o: str) -> str:
         return f"{rec.label(o)} {rec.option(o).score:.0f}"
 
-    below = [o for o in close if vs.get(o, 0.0) <= 0.0]
-    above = [o for o in close if vs.get(o, 0.0) > 0.0]
+    # Classified on the unrounded difference, with a level band where it prints as 0.0: "-0.0 points below" was
+    # a slightly positive difference said as a deficit.
+    level = [o for o in close if abs(vs.get(o, 0.0)) < 0.05]
+    below = [o for o in close if vs.get(o, 0.0) <= -0.05]
+    above = [o for o in close if vs.get(o, 0.0) >= 0.05]
     parts = []
+    if level:
+        parts.append(f"{', '.join(rec.label(o) for o in level)} {'is' if len(level) == 1 else 'are'} expected level "
+                     f"with {best} (under 0.1 points apart) and lost on the decision table's other factors")
     if below:
         counted = [o for o in below if penalty.get(o, 0.0) > 0]
         parts.append(f"{', '.join(rec.label(o) for o in below)} {'is' if len(below) == 1 else 'are'} expected "
@@ -139,7 +146,7 @@ def chance_text(rec: Recommendation, option: str) -> str | None:
     c = chances.get(option)
     if c is None:
         return None
-    return "<1%" if c < 0.005 else ">99%" if c > 0.995 else f"{100 * c:.0f}%"
+    return chance_percent(c)
 
 
 def ranking_rows(rec: Recommendation) -> list[dict[str, Any]]:
@@ -283,6 +290,13 @@ def gap_line(rec: Recommendation) -> str | None:
            + (f" ({', '.join(edge)} keeps its value where we measured)" if edge else "")
            + ": between them the interval, not the point, is the comparison."
            if capped or edge else "")
+    # Two figures answer two questions (a review, 2026-12-05: "-7.7 [-16.8 to -5.9]" beside a 33% chance): these
+    # intervals are how the size-and-data model moves the gap to your size; the chance column adds how far a task
+    # of yours may sit from ours (the in-store error of a difference), so it is the wider, and the one to act on.
+    width = (rec.extra.get("decision") or {}).get("close_call_width_points")
+    task = (" The chance of being as accurate as the pick, beside each score, adds how far your task may differ from ours (one standard deviation "
+            f"of a difference between options, {width} points, in our evaluation), so its chances are wider than "
+            "these intervals: read the chance for how sure the pick is." if width else "")
     return (f"Difference to {ft} at your model and data size, 10-90% (from the size-and-data model; "
             "narrower than the accuracies above, which also carry how hard your unmeasured task is): "
-            + "; ".join(parts) + "." + cap)
+            + "; ".join(parts) + "." + cap + task)

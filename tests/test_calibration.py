@@ -280,9 +280,13 @@ def test_close_calls_say_which_side_of_the_pick_they_are_and_the_scores_they_hav
         text = tie_sentence(rec).split("Close call: ", 1)[1]
         below_at = text.find(f" below {label(rec.best)}")
         above_at = text.find(f" above {label(rec.best)}")
+        level_at = text.find(f" level with {label(rec.best)}")
+        assert "-0.0" not in text, (p, text)
         for o in close:
             first = text.index(label(o))
-            if d["vs_pick_points"][o] > 0:
+            if abs(d["vs_pick_points"][o]) < 0.05:  # prints as 0.0: said as level, never "-0.0 points below"
+                assert 0 <= first < level_at, (p, text)
+            elif d["vs_pick_points"][o] > 0:
                 assert below_at < first < above_at, (p, text)
             else:
                 assert 0 <= first < below_at, (p, text)
@@ -350,5 +354,36 @@ def test_the_headline_never_puts_the_pick_ahead_on_an_accuracy_the_table_shows_l
             continue
         a, b = feasible[0].expected_accuracy["point"], feasible[1].expected_accuracy["point"]
         factors = rec.summary().split(" on ", 1)[1].rstrip(".").split(", ")
-        if a < b:
+        if a < b + 0.005:  # behind, or level within half a point: never "ahead ... on expected accuracy"
             assert "expected accuracy" not in factors, (p, rec.summary())
+
+
+def test_the_headline_says_which_options_are_likelier_than_not_as_accurate(cal):
+    # A review (2026-12-05): at 40 examples on a 1B model prompt engineering is picked while three options each had
+    # a better-than-even chance of being at least as accurate -- said only in a table column. The headline says it.
+    from advisor.decision import chance_percent
+    from advisor.options import label
+
+    seen = 0
+    for p in [{"labeled_examples": n, "model_params_b": b, "accuracy_goal": g, "compute": "low"}
+              for n in (40, 500) for b in (0.135, 1.0, 8.0) for g in ("acceptable", "high")]:
+        rec = recommend(p, calibration=cal, with_counterfactuals=False)
+        chances = (rec.extra.get("decision") or {}).get("chance_vs_pick") or {}
+        likelier = [o for o, c in chances.items() if c >= 0.505]
+        for o in likelier:
+            assert f"{label(o)} ({chance_percent(chances[o])})" in rec.summary(), (p, rec.summary())
+        assert ("more likely than not" in rec.summary()) == bool(likelier), (p, rec.summary())
+        seen += bool(likelier)
+    assert seen
+
+
+def test_the_difference_intervals_say_the_chance_carries_the_wider_error(cal):
+    # A review (2026-12-05): "prefix tuning -7.7 points [-16.8 to -5.9]" beside a 33% chance, two answers to one
+    # question. The intervals are the size-and-data model's; the chance adds the task error, and the line says so.
+    import yaml
+
+    from advisor.report import gap_line
+
+    rec = recommend(yaml.safe_load((ROOT / "data" / "examples" / "medical_gpu.yaml").read_text()), calibration=cal)
+    line, width = gap_line(rec), rec.extra["decision"]["close_call_width_points"]
+    assert line and f"{width} points, in our evaluation" in line and "wider than these intervals" in line

@@ -1,7 +1,7 @@
 import pytest
 
 from advisor import ProjectProfile, estimate, estimate_all
-from advisor.costs import architecture
+from advisor.costs import LABEL_TOKENS, architecture
 from advisor.profile import ProfileError
 
 
@@ -478,10 +478,14 @@ def test_a_budget_too_small_for_the_tables_minimum_blocks_the_option_with_the_re
     assert lora.cost.examples < 1000 and pe.cost.examples == 5000
     thousands = [x.rule for x in pe.reasons if x.factor == "labeled_examples"]
     assert thousands and not any(x.rule in thousands for x in lora.reasons)
-    # Ten times less budget leaves LoRA 4 examples (blocked: 10 or fewer), and the counterfactual says so.
+    # Four times less budget leaves LoRA ~12 examples, fewer than the 20 classes (blocked: data.per_class_trained),
+    # and the counterfactual says so.
     assert rec.best == "lora"
-    assert "With 10x less GPU-hour budget (0.0002 instead of 0.002), prompt engineering would overtake LoRA." in \
+    assert "With 4x less GPU-hour budget (0.0005 instead of 0.002), prompt engineering would overtake LoRA." in \
         recommend(rec.profile, calibration=None).counterfactuals
+    quarter = recommend({**rec.profile.to_dict(), "budget_gpu_hours": 0.0005}, with_counterfactuals=False,
+                        calibration=None).option("lora")
+    assert not quarter.feasible and "data.per_class_trained" in quarter.infeasible_reasons[0]
     # A budget of 0 pays for no training: every trained option is blocked by the table's "no labeled examples".
     none = recommend({"labeled_examples": 5000, "model_params_b": 7, "gpu_memory_gb": 80, "budget_gpu_hours": 0},
                      with_counterfactuals=False, calibration=None)
@@ -547,3 +551,14 @@ def test_a_prompt_longer_than_the_models_context_is_said():
     assert any("longer than MiniLM-L6's context of 512 tokens" in c for c in rec.caveats)
     rec = recommend({"labeled_examples": 50, "model": "Llama-3.1-8B"}, calibration=None)
     assert not any("context of" in c for c in rec.caveats)
+
+
+def test_prompt_engineerings_instruction_names_every_label():
+    # A review (2026-12-05): +602 tokens per request for 2 classes and for 100, though the prompt names the labels.
+    two = ProjectProfile(labeled_examples=50, num_classes=2, model_params_b=8)
+    many = two.changed(num_classes=100)
+    gen = two.changed(task_kind="generation", num_classes=100)
+    extra = {p: estimate_all(p)["prompt_engineering"].extra_inference_tokens for p in (two, many, gen)}
+    assert extra[many] - extra[two] == 98 * LABEL_TOKENS  # each label ~LABEL_TOKENS tokens
+    assert extra[gen] < extra[two]  # a generation task has no label list
+    assert "100 labels" in estimate_all(many)["prompt_engineering"].notes

@@ -202,6 +202,18 @@ def test_full_finetuning_is_never_the_pick_below_four_examples_per_class(cal, da
         assert rec.best != "full_finetuning"
 
 
+@SETTINGS
+@given(valid_profiles)
+def test_fewer_examples_than_classes_never_picks_a_trained_method(cal, data):
+    # A class missing from training cannot be predicted by a head or soft prompt learned from these rows (measured
+    # here: every trained method at n = 16 on clinc150 and banking77 stays near chance; prompting names the labels).
+    n = max(1, min(data["labeled_examples"], data["num_classes"] - 1))
+    rec = recommend({**data, "labeled_examples": n}, with_counterfactuals=False, calibration=cal)
+    assert not any(rec.option(o).feasible for o in ("prompt_tuning", "prefix_tuning", "lora", "full_finetuning"))
+    if rec.option("prompt_engineering").feasible:
+        assert rec.best == "prompt_engineering", rec.summary()
+
+
 # A thorough run's counterexample: prompting at 1.0 on a 0.25B model (within 2x of SmolLM2-135M, where the cap is 1)
 # and 0.98 on a 1B one (the cap beyond what we measured) — advisor.artifact.ServedCalibration._ceilings.
 _CAPPED = {"labeled_examples": 8, "num_tasks": 1, "model_params_b": 1.0, "gpu_memory_gb": None,
