@@ -97,14 +97,18 @@ def _close_call_text(rec: Recommendation, decision: dict[str, Any], close: list[
                      f"with {best} (under 0.1 points apart) and lost on the decision table's other factors")
     if below:
         counted = [o for o in below if penalty.get(o, 0.0) > 0]
+        # What the penalty did to the shown score, never its raw size: "2165 off" on a 0-100 scale read as more
+        # certainty than a difference within one standard deviation holds (a review, 2026-12-05). A score taken
+        # to 0 is said by the scores themselves.
+        offs = [f"{penalty[o]:.0f} off {rec.label(o)}" for o in counted if rec.option(o).score > 0.5]
+        offs += [f"{penalty[rec.best]:.0f} off {best}"] if penalty.get(rec.best, 0.0) > 0 else []
         parts.append(f"{', '.join(rec.label(o) for o in below)} {'is' if len(below) == 1 else 'are'} expected "
                      f"{_points_range([-vs.get(o, 0.0) for o in below])} below {best}, less than one standard "
                      f"deviation of a between-option difference in our evaluation ({width} points)"
                      + (f"; the decision takes points off for the part of {'its' if len(counted) == 1 else 'their'} "
                         f"difference to {rec.label(top)} beyond the margin ("
-                        + ", ".join(f"{penalty[o]:.0f} off {rec.label(o)}" for o in counted)
-                        + (f", {penalty[rec.best]:.0f} off {best}" if penalty.get(rec.best, 0.0) > 0 else "")
-                        + f"; scores {', '.join(scored(o) for o in counted)} against {rec.option(rec.best).score:.0f})"
+                        + (", ".join(offs) + "; " if offs else "")
+                        + f"scores {', '.join(scored(o) for o in counted)} against {rec.option(rec.best).score:.0f})"
                         if counted else ""))
     if above:
         parts.append(f"{', '.join(rec.label(o) for o in above)} {'is' if len(above) == 1 else 'are'} expected "
