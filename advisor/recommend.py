@@ -494,9 +494,15 @@ def format_accuracy(e: Mapping[str, Any] | None, missing: str = "n/a") -> str:
     return f"{e['point']:.3f} [{lo}-{hi}]"
 
 
+FLOOR_WHY = "the least beyond our backbones: the size model's error on a published setting it did not see"
+GENERATION_FLOOR_WHY = ("the least for a generation task while only one is measured here: one standard deviation of "
+                        "a difference between options, since one task cannot show how another orders them")
+
+
 def _learned_reasons(option: str, expected: Mapping[str, Any], points: Mapping[str, float],
                      feasible: Mapping[str, bool], d: Decision, rules: Mapping[str, float],
-                     best: str, floor: float = 0.0, names: Mapping[str, str] = LABELS) -> tuple[Reason, ...]:
+                     best: str, floor: float = 0.0, names: Mapping[str, str] = LABELS,
+                     floor_why: str = FLOOR_WHY) -> tuple[Reason, ...]:
     """The measured part of a score, explained like a rule, in score points: what it takes off this option (a
     difference to the top beyond its uncertainty), or — for the pick — what it took off options the decision table
     preferred. A difference within its uncertainty takes nothing and says so."""
@@ -511,7 +517,7 @@ def _learned_reasons(option: str, expected: Mapping[str, Any], points: Mapping[s
     # "Margin", not "uncertainty": the same page shows the difference's 10-90% interval from the size-and-data model,
     # which is wider; the margin is what the decision requires a difference to exceed (σ_diff × (z + decades)).
     unc = (f"decision margin ±{100 * margin:.1f} points, "
-           + ("the least beyond our backbones: the size model's error on a published setting it did not see"
+           + (floor_why
               if floor > 0 and abs(margin - floor) < 1e-12 else
               # "full fine-tuning": the evidence's own method, whoever trains for the user.
               f"your model {far:.1f}x in size from the nearest model this option was compared with full "
@@ -622,9 +628,12 @@ def recommend(profile: ProjectProfile | Mapping[str, Any], *, table_path: str | 
     unpaid = {o: f"your budget of {format_hours(profile.budget_gpu_hours)} GPU-hours pays for no training of it"
               for o in OPTIONS if costs[o].budget_examples == 0 and profile.labeled_examples > 0}
     floor = calibration.margin_floor(profile) if points else 0.0  # the least margin the reasons and rule name
+    floor_why = (GENERATION_FLOOR_WHY if points and floor > 0 and calibration.generation_floor(profile) >= floor
+                 else FLOOR_WHY)
     ranking = tuple(
         OptionResult(o, i + 1, _shown(dec.final[o]), scores[o].feasible, scores[o].infeasible_reasons,
-                     _ordered(_learned_reasons(o, expected, points, feasible, dec, rules, best, floor, names)
+                     _ordered(_learned_reasons(o, expected, points, feasible, dec, rules, best, floor, names,
+                                               floor_why)
                               if points else (),
                               scores[o].reasons), costs[o],
                      # An option the budget pays no example of has nothing to expect (it is blocked: no data).
