@@ -23,7 +23,8 @@ import yaml
 
 from advisor.options import (LABELS, LORA_ALPHA, LORA_DROPOUT, LORA_RANK, MAX_DEMOS, OPTIONS, VIRTUAL_TOKENS,
                              demonstrations, get)
-from advisor.costs import about, format_hours, human_duration, train_seq_len  # the cost table's durations: one formatting for every page
+# The cost table's durations (one formatting for every page) and its sequence length (what the recipe must not cut).
+from advisor.costs import about, format_hours, human_duration, train_seq_len
 from advisor.profile import ProjectProfile
 from bench.protocol import Protocol
 

@@ -298,9 +298,10 @@ def gap_line(rec: Recommendation) -> str | None:
     # intervals are how the size-and-data model moves the gap to your size; the chance column adds how far a task
     # of yours may sit from ours (the in-store error of a difference), so it is the wider, and the one to act on.
     width = (rec.extra.get("decision") or {}).get("close_call_width_points")
-    task = (" The chance of being as accurate as the pick, beside each score, adds how far your task may differ from ours (one standard deviation "
-            f"of a difference between options, {width} points, in our evaluation), so its chances are wider than "
-            "these intervals: read the chance for how sure the pick is." if width else "")
+    task = (" The chance of being as accurate as the pick, beside each score, adds how far your task may differ "
+            f"from ours (one standard deviation of a difference between options, {width} points, in our "
+            "evaluation), so its chances are wider than these intervals: read the chance for how sure the pick is."
+            if width else "")
     return (f"Difference to {ft} at your model and data size, 10-90% (from the size-and-data model; "
             "narrower than the accuracies above, which also carry how hard your unmeasured task is): "
             + "; ".join(parts) + "." + cap + task)
