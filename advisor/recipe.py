@@ -297,6 +297,13 @@ def _max_length(profile: ProjectProfile, protocol: int, src: str) -> Setting:
     need = train_seq_len(profile)
     if need <= protocol:
         return Setting("max_length", protocol, src)
+    from advisor.models import get_model
+
+    window = get_model(profile.model).context if profile.model else None
+    if window and need > window:
+        # Never past the model's positions (MiniLM: 512): longer inputs are cut there, and the page says so.
+        return Setting("max_length", window, f"your model's context window ({window:,} tokens): your typical input "
+                       f"plus its label ({need:,} tokens) is cut to it. Protocol: {src}")
     return Setting("max_length", need, f"your typical input plus its label ({need:,} tokens), what the memory and "
                    f"time figures assume, rather than the protocol's {protocol}, which would cut it. Protocol: {src}")
 
@@ -836,7 +843,7 @@ def plan(rec: Any) -> list[Step]:
         # Two trained options the measured part cannot separate: try the cheaper first (a review, 2026-12-05:
         # "only if full fine-tuning plateaus: LoRA", where the page called them tied and LoRA cost half as much).
         a, b = costs[trained[0]].train_gpu_hours or 0.0, costs[trained[1]].train_gpu_hours or 0.0
-        if 0.0 < b < a:
+        if 0.0 < b < 0.9 * a:  # a real difference: under a budget both cost about the budget (rounding noise)
             trained[0], trained[1] = trained[1], trained[0]
     if trained:
         first = trained[0]
@@ -879,8 +886,7 @@ def plan(rec: Any) -> list[Step]:
             # for more of it, an overfit (validation accuracy falling while the training loss falls) for less.
             more = OPTIONS.index(second) > OPTIONS.index(first)
             when = (f"Only if {LABELS[first]} plateaus below the goal" if more else
-                    f"If {LABELS[first]} overfits (validation accuracy falls while the training loss still falls) "
-                    "or misses the goal")
+                    f"If {LABELS[first]} overfits (validation accuracy falls while the training loss still falls)")
             steps.append(Step(
                 f"{when}: {LABELS[second]}",
                 f"advisor recipe --option {second} --script tune2.py",

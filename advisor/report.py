@@ -301,7 +301,7 @@ def gap_line(rec: Recommendation) -> str | None:
     task = (" The chance of being as accurate as the pick, beside each score, adds how far your task may differ "
             f"from ours (one standard deviation of a difference between options, {width} points, in our "
             "evaluation), so its chances are wider than these intervals: read the chance for how sure the pick is."
-            if width else "")
+            if width and (rec.extra.get("decision") or {}).get("chance_vs_pick") else "")
     return (f"Difference to {ft} at your model and data size, 10-90% (from the size-and-data model; "
             "narrower than the accuracies above, which also carry how hard your unmeasured task is): "
             + "; ".join(parts) + "." + cap + task)

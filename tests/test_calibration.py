@@ -409,3 +409,14 @@ def test_one_measured_generation_task_never_orders_the_trained_options_by_itself
     cls = recommend({"compute": "high", "model_params_b": 8, "labeled_examples": 1000}, calibration=cal,
                     with_counterfactuals=False)
     assert not any("only one is measured here" in x.rationale for r in cls.ranking for x in r.reasons)
+
+
+def test_the_gap_line_names_the_chance_only_where_the_page_shows_one(cal):
+    # A review (2026-12-05): with one feasible option there is no chance column, yet the line pointed to it.
+    import yaml
+
+    from advisor.report import gap_line
+
+    rec = recommend(yaml.safe_load((ROOT / "data" / "examples" / "api_only.yaml").read_text()), calibration=cal)
+    line = gap_line(rec)
+    assert not rec.extra["decision"].get("chance_vs_pick") and (line is None or "The chance of being" not in line)

@@ -357,3 +357,26 @@ def test_tied_trained_options_are_tried_cheapest_first_and_fall_back_by_capacity
     assert steps[1].title.startswith(f"Train {LABELS[cheap]}") and LABELS[dear] in steps[2].title
     more = OPTIONS.index(dear) > OPTIONS.index(cheap)
     assert ("plateaus" in steps[2].title) == more and ("overfits" in steps[2].title) == (not more)
+
+
+def test_max_length_never_passes_the_models_context_window(store):
+    # A review (2026-12-05): 705 tokens on MiniLM-L6, whose position embeddings stop at 512.
+    from advisor.models import get_model
+
+    p = ProjectProfile(labeled_examples=500, model="MiniLM-L6", avg_input_tokens=700)
+    got = {s.name: s for s in recipe(p, "lora", store).settings}["max_length"]
+    assert got.value == get_model("MiniLM-L6").context and "cut to it" in got.source
+
+
+def test_a_budget_that_evens_the_costs_does_not_reorder_the_plan():
+    # A review (2026-12-05): under a 0.2 GPU-hour budget both options cost ~0.2 h; rounding noise put full
+    # fine-tuning first with "LoRA ... costs more". Only a real difference (over 10%) reorders the plan.
+    from advisor import recommend
+    from advisor.recipe import plan
+
+    rec = recommend({"labeled_examples": 20000, "num_classes": 12, "model_params_b": 7, "compute": "high",
+                     "num_tasks": 50, "budget_gpu_hours": 0.2}, calibration=None)
+    steps = plan(rec)
+    trained = [r.option for r in rec.ranking if r.feasible and r.option != "prompt_engineering"]
+    assert steps[1].title.startswith(f"Train {LABELS[trained[0]]}")
+    assert all("overfits" not in s.title or "misses the goal" not in s.title for s in steps)
