@@ -31,7 +31,7 @@ from typing import Any, Iterable, Iterator
 
 from advisor import options
 from advisor.models import get_model
-from advisor.options import BATCH, EPOCHS, LORA_RANK, OPTIONS, VIRTUAL_TOKENS
+from advisor.options import BATCH, EPOCHS, LORA_RANK, OPTIONS, VALIDATION_MAX, VIRTUAL_TOKENS
 from advisor.profile import ProjectProfile
 from advisor.table import DecisionTable, load_table
 
@@ -371,14 +371,50 @@ def _shape(profile: ProjectProfile) -> tuple[int, int, int | None]:
 
 
 def train_seq_len(profile: ProjectProfile) -> int:
-    return profile.seq_len or profile.avg_input_tokens + LABEL_TOKENS
+    """The training sequence length every figure assumes (memory, time, the recipe's max_length): the profile's
+    seq_len, else its typical input plus the label — never past a catalog model's context window (MiniLM: 512
+    positions), where the recipe cuts the input (a review, 2026-12-05: max_length 705 for MiniLM)."""
+    seq = profile.seq_len or profile.avg_input_tokens + LABEL_TOKENS
+    return min(seq, get_model(profile.model).context) if profile.model else seq
+
+
+def validation_examples(labeled_examples: int, num_classes: int) -> int:
+    """The rows a trained option holds out of the user's examples to choose its checkpoint (the recipe's
+    `validation_examples`): a fifth, at least 2 per class, at most the protocol's 256, never more than half. The
+    protocol held min(256, max(32, n)) rows out *beyond* n; from 16 examples it asked for 32."""
+    n = max(labeled_examples, 1)
+    return min(max(2 * num_classes, min(VALIDATION_MAX, n // 5)), max(n // 2, 1))
+
+
+def training_rows(profile: ProjectProfile) -> int:
+    """The labelled examples a trained option learns from: the user's, less the validation split. What the table's
+    per-class minimums count (advisor.rules): 100 examples in 100 classes train on 50, so some classes never appear
+    in training (a review, 2026-12-05)."""
+    n = profile.labeled_examples
+    return max(n - validation_examples(n, profile.num_classes), 0) if n > 0 else 0
 
 
 def instruction_tokens(profile: ProjectProfile) -> int:
     """Prompt engineering's instruction: ~50 tokens of task description, plus the label list it names for a
     classification task (each label ~LABEL_TOKENS tokens): 60 tokens for yes/no, 550 for 100 intents."""
-    labels = profile.num_classes * LABEL_TOKENS if profile.task_kind == "classification" else 0
-    return INSTRUCTION_TOKENS + labels
+    return instruction_tokens_for(profile.num_classes, profile.task_kind)
+
+
+def prompt_overflow(profile: ProjectProfile) -> tuple[int, int] | None:
+    """(tokens, context window) where prompt engineering's instruction and one input alone, with no demonstration,
+    are longer than a catalog model's context: 1,000 labels name ~5,000 tokens, past a 4,096-token window, and
+    "use fewer demonstrations, or none" could not make that prompt fit (a review, 2026-12-05). None otherwise, and
+    for a model not in the catalog (its window is not known)."""
+    if not profile.model:
+        return None
+    window = get_model(profile.model).context
+    need = profile.avg_input_tokens + LABEL_TOKENS + instruction_tokens(profile)
+    return (need, window) if need > window else None
+
+
+def instruction_tokens_for(num_classes: int, task_kind: str = "classification") -> int:
+    """`instruction_tokens` from the label count alone (the pilot knows the user's labels, not a profile)."""
+    return INSTRUCTION_TOKENS + (num_classes * LABEL_TOKENS if task_kind == "classification" else 0)
 
 
 def serve_context(profile: ProjectProfile, option: str) -> int:
@@ -460,8 +496,9 @@ def estimate(profile: ProjectProfile, option: str, table: DecisionTable | None =
                             f"no training; an instruction naming the task{labels} plus {shots} demonstrations "
                             "in every request",
                             examples=profile.labeled_examples, **base)
-    # FLOPs per labelled example (its tokens x epochs); the figures are for the examples the budget pays for.
-    per_example = profile.epochs * seq
+    # FLOPs per labelled example (its tokens x epochs, an input cut at the training length counting only what is
+    # kept); the figures are for the examples the budget pays for.
+    per_example = profile.epochs * min(seq, train_seq_len(profile))
     if option == "full_finetuning":
         flops = 6 * n * per_example
         # Gradient checkpointing recomputes the forward pass: 8 N T instead of 6 N T (Korthikanti et al. 2022).
@@ -983,7 +1020,7 @@ def _store_rates(backbone: str, method: str, results_dir: str | Path | None = No
 
 def pilot_estimates(params: float, kind: str, n_train: int, n_val: int, n_test: int, tokens: float,
                     quick: bool, quick_steps: int, results_dir: str | Path | None = None,
-                    tflops: float | None = None) -> list[StageEstimate]:
+                    tflops: float | None = None, instruction: int = INSTRUCTION_TOKENS) -> list[StageEstimate]:
     """Seconds per pilot stage. On a CPU (`tflops` None): scaled from our own runs here — the reference backbone
     of the same kind (SmolLM2-135M for a causal LM, MiniLM for an encoder) in proportion to parameters and input
     tokens (a forward pass costs ~2 x parameters x tokens FLOPs). On a GPU of `tflops` effective TFLOP/s (the
@@ -992,8 +1029,9 @@ def pilot_estimates(params: float, kind: str, n_train: int, n_val: int, n_test: 
     if tflops:
         rows = n_val + n_test
         # Zero-shot and few-shot passes over the validation and test rows (the demonstrations' prefix is cached,
-        # so each row costs its own tokens plus the instruction's ~50).
-        flops = 2 * params * rows * 2 * (tokens + INSTRUCTION_TOKENS)
+        # so each row costs its own tokens plus the instruction's: ~50, and the label list it names,
+        # `instruction_tokens_for`).
+        flops = 2 * params * rows * 2 * (tokens + instruction)
         out.append(StageEstimate("prompting", "prompting with your model (zero-shot and with demonstrations)",
                                  flops / (tflops * 1e12), f"2 x parameters x tokens FLOPs at {tflops:g} TFLOP/s"))
         if quick:

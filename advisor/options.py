@@ -17,6 +17,9 @@ LORA_DROPOUT = 0.1
 LORA_TARGETS = ("query", "value")  # attention projections (Hu et al. 2022)
 BATCH = 8
 EPOCHS = 3
+# The most rows a trained option holds out for validation: the protocol's val_max (bench/protocol.py; the serving
+# path does not import bench, tests/test_costs.py holds the two equal).
+VALIDATION_MAX = 256
 MAX_DEMOS = 8  # prompt engineering's demonstrations (bench/methods/prompt_engineering.py tries up to 8)
 
 

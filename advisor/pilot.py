@@ -37,7 +37,8 @@ import yaml
 
 # The row limit and the split (test = 20% of the rows, at most 500; the probe's training subset at most 4,096) live
 # with the pilot's cost estimates in advisor.costs, which the plan reads too.
-from advisor.costs import MAX_ROWS, PILOT_MIN_TRAIN, PROBE_TRAIN_CAP, TEST_CAP, pilot_min_rows as min_rows, pilot_split
+from advisor.costs import (MAX_ROWS, PILOT_MIN_TRAIN, PROBE_TRAIN_CAP, TEST_CAP, instruction_tokens_for,
+                           pilot_min_rows as min_rows, pilot_split)
 from advisor.profile import INT_RANGES
 
 # ---------------------------------------------------------------- limits (stated in every error message)
@@ -490,7 +491,8 @@ def run_pilot(source: str | Path | bytes, text: str, label: str, quick: bool = F
     bench_data = _bench_data_dir() if quick else None  # fail before the probe, not after it
     n_train, n_val, n_test = split_sizes(len(data.texts), data.num_classes)
     ref = {e.key: e for e in pilot_estimates(lm.params if lm else 22_713_728, lm.kind if lm else "encoder",
-                                               n_train, n_val, n_test, tokens, quick, QUICK_STEPS)}
+                                               n_train, n_val, n_test, tokens, quick, QUICK_STEPS,
+                                               instruction=instruction_tokens_for(data.num_classes))}
     stages = [Stage("reference", "reference probe (MiniLM zero-shot and linear probe)")]
     own_prompt = lm is not None and lm.bench_name != backbone
     if own_prompt:

@@ -24,7 +24,8 @@ import yaml
 from advisor.options import (LABELS, LORA_ALPHA, LORA_DROPOUT, LORA_RANK, MAX_DEMOS, OPTIONS, VIRTUAL_TOKENS,
                              demonstrations, get)
 # The cost table's durations (one formatting for every page) and its sequence length (what the recipe must not cut).
-from advisor.costs import about, format_hours, human_duration, train_seq_len
+from advisor.costs import (LABEL_TOKENS, about, format_hours, human_duration, train_seq_len,
+                           validation_examples)
 from advisor.profile import ProjectProfile
 from bench.protocol import Protocol
 
@@ -195,9 +196,8 @@ def _lr(option: str, family: str, results_dir: str | None, profile: ProjectProfi
 def _training(profile: ProjectProfile, option: str, family: str, results_dir: str | None) -> list[Setting]:
     src = PROTOCOL_SRC.format(v=PROTOCOL.version)
     n = max(profile.labeled_examples, 1)
-    # A fifth of the user's examples, at least 2 per class, at most 256, never more than half of them: the
-    # protocol's floor of 32 held-out rows came on top of n; from 16 examples it asked for 32.
-    val = min(max(2 * profile.num_classes, min(PROTOCOL.val_max, n // 5)), max(n // 2, 1))
+    # The one validation split (advisor.costs.validation_examples): what the table's per-class minimums count.
+    val = validation_examples(n, profile.num_classes)
     train = max(n - val, 1)
     budget: list[Setting] = []
     steps = _steps(profile, train, src)
@@ -291,19 +291,22 @@ def _training(profile: ProjectProfile, option: str, family: str, results_dir: st
 
 
 def _max_length(profile: ProjectProfile, protocol: int, src: str) -> Setting:
-    """The protocol's truncation length, raised to the profile's typical input plus its label where that is longer:
-    the memory and time figures assume the whole input (advisor.costs.train_seq_len), so the recipe must not cut it
-    (a review, 2026-12-05: 256 tokens beside 300-token clinical notes)."""
-    need = train_seq_len(profile)
+    """The recipe's truncation length: the training length the memory and time figures assume
+    (advisor.costs.train_seq_len) where the profile sets one or the typical input is longer than the protocol's
+    (a review, 2026-12-05: 256 tokens beside 300-token clinical notes; --seq-len 128 beside a max_length of 256),
+    else the protocol's. Never past the model's context window (MiniLM: 512 positions)."""
+    need, whole = train_seq_len(profile), profile.avg_input_tokens + LABEL_TOKENS
+    cut = f" Your typical input plus its label ({whole:,} tokens) is cut to it." if whole > need else ""
+    if profile.seq_len:
+        window = profile.seq_len > need  # train_seq_len capped it at the model's context
+        return Setting("max_length", need, (f"your model's context window ({need:,} tokens), below your seq_len "
+                                            f"({profile.seq_len:,})" if window else
+                                            f"your seq_len ({need:,} tokens), what the memory and time figures "
+                                            "assume") + f".{cut} Protocol: {src}")
+    if cut:
+        return Setting("max_length", need, f"your model's context window ({need:,} tokens).{cut} Protocol: {src}")
     if need <= protocol:
         return Setting("max_length", protocol, src)
-    from advisor.models import get_model
-
-    window = get_model(profile.model).context if profile.model else None
-    if window and need > window:
-        # Never past the model's positions (MiniLM: 512): longer inputs are cut there, and the page says so.
-        return Setting("max_length", window, f"your model's context window ({window:,} tokens): your typical input "
-                       f"plus its label ({need:,} tokens) is cut to it. Protocol: {src}")
     return Setting("max_length", need, f"your typical input plus its label ({need:,} tokens), what the memory and "
                    f"time figures assume, rather than the protocol's {protocol}, which would cut it. Protocol: {src}")
 
@@ -758,7 +761,7 @@ class Step:
 def _pilot_cost(p: Any) -> str:
     """How long `advisor pilot --model` takes for this profile on a CPU: the same per-stage estimates the pilot
     prints (advisor.costs.pilot_estimates, scaled from our own runs here)."""
-    from advisor.costs import MAX_ROWS, about_duration, pilot_estimates, pilot_split
+    from advisor.costs import MAX_ROWS, about_duration, instruction_tokens, pilot_estimates, pilot_split
     from advisor.table import load_table
 
     rows = min(p.labeled_examples, MAX_ROWS)  # a larger file is sampled first
@@ -767,7 +770,7 @@ def _pilot_cost(p: Any) -> str:
     # One process on one GPU: the pilot does not spread over a node's GPUs.
     tflops = None if p.compute == "minimal" else float(load_table().compute_tflops[p.compute])
     stages = pilot_estimates(p.params_b * 1e9, "causal", max(n_train, 0), n_val, n_test, p.avg_input_tokens,
-                             False, 0, tflops=tflops)
+                             False, 0, tflops=tflops, instruction=instruction_tokens(p))
     if not stages:
         return ""
     total = sum(e.seconds for e in stages)

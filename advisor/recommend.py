@@ -6,10 +6,10 @@ import math
 from dataclasses import dataclass, field
 from typing import Any, Mapping
 
-from advisor.costs import (CostEstimate, estimate_all, fits_all, format_hours, format_params, pilot_min_rows,
-                           pilot_split, qlora_note, refit, serve_context)
-from advisor.decision import (Decision, DecisionParams, best_option, chance_as_accurate, chance_percent, decide, level,
-                              rank, tied_with_best)
+from advisor.costs import (LABEL_TOKENS, CostEstimate, estimate_all, fits_all, format_hours, format_params,
+                           instruction_tokens, pilot_min_rows, pilot_split, qlora_note, refit, serve_context)
+from advisor.decision import (RESOLUTION, Decision, DecisionParams, best_option, chance_as_accurate, chance_percent,
+                              decide, level, rank, tied_with_best)
 from advisor.models import get_model, load_catalog
 from advisor.profile import CHOICES, OPTIONS, ProjectProfile
 from advisor.rules import Reason, RuleScore, rule_hits, score_options, scores_and_feasible
@@ -120,12 +120,26 @@ class Recommendation:
         why = ", ".join(words(f) for f in self.deciding_factors())
         # Options more likely than not at least as accurate as the pick, said in the headline, not only in the
         # table's column: the pick stands on the other factors (a review, 2026-12-05: three such options, unsaid).
-        chances = (self.extra.get("decision") or {}).get("chance_vs_pick") or {}
+        decision = self.extra.get("decision") or {}
+        chances = decision.get("chance_vs_pick") or {}
         likelier = sorted(((c, o) for o, c in chances.items() if c >= 0.505 and o != top.option),
                           reverse=True)  # >= 0.505: what prints as 51% or more, never "50%" as "more likely"
-        caveat = ("; " + ", ".join(f"{self.label(o)} ({chance_percent(c)})" for c, o in likelier)
-                  + f" {'is' if len(likelier) == 1 else 'are'} more likely than not at least as accurate, but "
-                  "cannot be told apart from it here") if likelier else ""
+        # Each said as what the decision did with it: "cannot be told apart" only for the options tied with the pick
+        # on the measured part; one the measured part prefers lost on the table's other factors; one with the higher
+        # expected accuracy that counts lower once its wider error is allowed for is said so — a page called full
+        # fine-tuning both "cannot be told apart" and scored 0 for its difference (a review, 2026-12-05).
+        tied, judged = set(decision.get("tied") or ()), decision.get("judged_vs_pick_points") or {}
+        groups: dict[str, list[str]] = {}
+        for c, o in likelier:
+            tail = ("cannot be told apart from it here" if o in tied else
+                    "lose{s} on the decision table's other factors" if judged.get(o, 0.0) > 0
+                    or not (decision.get("penalty_points") or {}).get(o) else
+                    "count{s} lower once {its} wider error is allowed for")
+            groups.setdefault(tail, []).append(f"{self.label(o)} ({chance_percent(c)})")
+        caveat = "".join(
+            f"; {', '.join(names)} {'is' if len(names) == 1 else 'are'} more likely than not at least as accurate, "
+            f"but " + tail.format(s="s" if len(names) == 1 else "", its="its" if len(names) == 1 else "their")
+            for tail, names in groups.items())
         # Said as what it is — where the pick beats the runner-up — not "driven by", which a reader checked against
         # the pick's own reasons (a review, 2026-12-04).
         return (f"Recommended: {self.label(top.option)} (score {top.score:.0f}/100)"
@@ -524,6 +538,8 @@ def _learned_reasons(option: str, expected: Mapping[str, Any], points: Mapping[s
               "fine-tuning on (ours or published)" if far >= 1.05 else
               "next to the evidence") if shown else "decision margin: none where we measured" if margin <= 0 else
            "decision margin under 0.1 points, next to our measurements")
+    if _least_margin(margin) and shown:
+        unc = f"decision margin ±{100 * RESOLUTION:.1f} points, the least it allows next to our measurements"
 
     def versus(g: float) -> str:  # never "-0.0 points below"
         return (f"level with {names[top]}" if abs(100 * g) < 0.05 else
@@ -657,10 +673,17 @@ def recommend(profile: ProjectProfile | Mapping[str, Any], *, table_path: str | 
         window, need = get_model(profile.model).context, serve_context(profile.changed(context_length=0),
                                                                        "prompt_engineering")
         if need > window:
-            caveats.append(f"Prompt engineering's prompt (the instruction, "
+            # Feasible, so the instruction and one input fit (table constraint context.label_list): say how many
+            # demonstrations do.
+            seq = profile.avg_input_tokens + LABEL_TOKENS
+            fit = max((window - seq - instruction_tokens(profile)) // seq, 0)
+            labels = (f" naming your {profile.num_classes:,} labels" if profile.task_kind == "classification"
+                      else "")
+            caveats.append(f"Prompt engineering's prompt (the instruction{labels}, "
                            + (f"{k} demonstration{'s' if k != 1 else ''} and the input" if k else "and the input")
                            + f", about {need:,} tokens) is longer than {profile.model}'s context of {window:,} "
-                           "tokens: " + ("use fewer demonstrations, or none." if k else "the input must be cut.")
+                           "tokens: " + ((f"use at most {fit} demonstration{'s' if fit != 1 else ''}." if fit else
+                                          "use no demonstrations.") if k else "the input must be cut.")
                            + " [advisor.costs; the model catalog]")
     if profile.model_access == "weights":
         # The configuration each feasible option needs, when it is not the plain bf16 one (issue 22).
@@ -723,7 +746,8 @@ def recommend(profile: ProjectProfile | Mapping[str, Any], *, table_path: str | 
                  "decision": {"rule": (f"feasible options only; score = the decision table's score minus "
                                        f"{per_point / 100:.0f} points per point of expected accuracy below the best "
                                        f"feasible option beyond the decision margin of that difference (±"
-                                       f"{100 * sd:.1f} points per decade from the evidence, 0 where measured"
+                                       f"{100 * sd:.1f} points per decade from the evidence, "
+                                       f"{100 * RESOLUTION:.1f} where measured"
                                        + (f", at least ±{100 * floor:.1f} beyond our backbones" if floor else "")
                                        + ")"
                                        + (f"; each option judged {params.risk:g} of its own error spread below its "
@@ -732,7 +756,7 @@ def recommend(profile: ProjectProfile | Mapping[str, Any], *, table_path: str | 
                               if points else "rules only (no expected accuracies)",
                               "decided_by": _decided_by(dec, rules, feasible, best, points) if points else "rules",
                               "why": _decided_text(dec, rules, feasible, best, points, tied, sd,
-                                                   _blockers(scores), names)
+                                                   _blockers(scores), names, floor, floor_why)
                               if points else "no expected accuracies: the decision table decided",
                               "top": dec.top if points else None,  # the best judged feasible option
                               "tied": tied, "tie_width_points": round(100 * max((dec.margin[o] for o in
@@ -745,6 +769,10 @@ def recommend(profile: ProjectProfile | Mapping[str, Any], *, table_path: str | 
                               # which side of the pick an option is on, and why it scores what it scores.
                               "vs_pick_points": {o: round(100 * (points[o] - points[best]), 1) for o in OPTIONS}
                               if points else {},
+                              # The same difference as judged (each at its point less part of its error spread):
+                              # what the decision compared, which the headline says beside the chance.
+                              "judged_vs_pick_points": {o: round(100 * (dec.gap[best] - dec.gap[o]), 2)
+                                                        for o in OPTIONS} if points else {},
                               "close_call_width_points": round(100 * sd, 1),
                               # The chance each feasible option is at least as accurate as the pick (the score's
                               # uncertainty: a close call scored 0 still has a chance; advisor.decision).
@@ -767,6 +795,11 @@ def _ordered(learned: tuple[Reason, ...], rule_reasons: tuple[Reason, ...]) -> t
     return rule_reasons + learned
 
 
+def _versus(a: float, b: float) -> str:
+    """Two scores side by side, to one decimal where whole points would print them equal ("73 vs 73")."""
+    return f"{a:.0f} vs {b:.0f}" if round(a) != round(b) else f"{a:.1f} vs {b:.1f}"
+
+
 def _rules_best(rules: Mapping[str, float], feasible: Mapping[str, bool]) -> str:
     pool = [o for o in OPTIONS if feasible[o]] or list(OPTIONS)
     return max(pool, key=lambda o: (round(rules[o], 9), -OPTIONS.index(o)))
@@ -786,16 +819,20 @@ def _decided_by(d: Decision, rules: Mapping[str, float], feasible: Mapping[str, 
 
 
 def _beyond(margin: float, sd: float) -> str:
-    """How a counted difference relates to its uncertainty. Next to our measurements the selected rule counts every
-    predicted difference (margin 0), which is not the same as knowing it to the point: the page says both, never a
-    "±0.0-point uncertainty"."""
-    # A margin under 0.05 points prints as "±0.0": it is the counted-in-full case for the reader (hypothesis found a
-    # 173B, 1-example profile whose margin was 4e-4).
-    if _margin_said(margin):
+    """How a counted difference relates to its uncertainty. Next to our measurements the rule counts every predicted
+    difference beyond half a point (advisor.decision.RESOLUTION), which is not the same as knowing it to the point:
+    the page says both, never a "±0.0-point uncertainty"."""
+    if not _least_margin(margin):
         return f"beyond the decision's ±{100 * margin:.1f}-point margin for that difference"
-    return (f"counted in full next to our measurements — the rule our leave-one-family-out evaluation selected — "
-            f"though a predicted difference between two options is off by {100 * sd:.1f} points (one standard "
-            "deviation) in that evaluation")
+    return (f"beyond the half point the decision leaves uncounted next to our measurements (the rule our "
+            f"leave-one-family-out evaluation selected counts the rest), though a predicted difference between two "
+            f"options is off by {100 * sd:.1f} points (one standard deviation) in that evaluation")
+
+
+def _least_margin(margin: float) -> bool:
+    """Whether a margin is the decision's least (RESOLUTION, next to our measurements): said with the in-store error
+    of a difference beside it, never as a bare "±0.5" that reads as the precision of the difference."""
+    return margin <= RESOLUTION + 1e-12
 
 
 def _margin_said(margin: float) -> bool:
@@ -808,15 +845,25 @@ def _shown(final: float) -> float:
 
 
 def _uncertainty(margin: float, sd: float) -> str:
-    if _margin_said(margin):
+    if not _least_margin(margin):
         return f"decision margin for a difference up to ±{100 * margin:.1f} points here"
-    return f"a predicted difference off by {100 * sd:.1f} points (one standard deviation) in our evaluation"
+    return (f"the half-point decision margin next to our measurements, though a predicted difference is off by "
+            f"{100 * sd:.1f} points (one standard deviation) in our evaluation")
 
 
 def _decided_text(d: Decision, rules: Mapping[str, float], feasible: Mapping[str, bool], best: str,
                   points: Mapping[str, float], tied: list[str], sd: float = 0.0,
-                  blockers: Mapping[str, int] | None = None, names: Mapping[str, str] = LABELS) -> str:
+                  blockers: Mapping[str, int] | None = None, names: Mapping[str, str] = LABELS,
+                  floor: float = 0.0, floor_why: str = "") -> str:
     by = _decided_by(d, rules, feasible, best, points)
+
+    def why_floor(margin: float, inside: bool = False) -> str:
+        # Where the least margin sets it, why it is that wide, in the sentence every page shows: the generation
+        # floor's reason lived only in a reason list the CLI cut to three lines (a review, 2026-12-05).
+        if not (floor_why and floor > 0 and abs(margin - floor) < 1e-12):
+            return ""
+        return f" — {floor_why}" if inside else f" ({floor_why})"
+
     if by == "blocked":
         n = blockers or {}
         order = sorted(OPTIONS, key=lambda o: (n.get(o, 0), OPTIONS.index(o)))
@@ -836,26 +883,35 @@ def _decided_text(d: Decision, rules: Mapping[str, float], feasible: Mapping[str
 
         gap_text = (f"is expected {side(raw)} {names[alt]}" if abs(judged - raw) < 0.05 else
                     f"is expected {side(raw)} {names[alt]} and {side(judged)} it {JUDGED}")
-        return (f"The measured part decided: {names[best]} {gap_text}, {_beyond(d.margin[alt], sd)}; the decision "
-                f"table alone would pick {names[alt]} "
-                f"({rules[alt]:.0f} vs {rules[best]:.0f}).")
+        return (f"The measured part decided: {names[best]} {gap_text}, {_beyond(d.margin[alt], sd)}"
+                f"{why_floor(d.margin[alt])}; the decision "
+                f"table alone would pick {names[alt]} ({_versus(rules[alt], rules[best])}).")
     if d.counted[best] > 0 and d.top is not None:
         return (f"The decision table outweighed the measured part: {names[d.top]} is expected "
                 f"{100 * (points[d.top] - points[best]):.1f} points above {names[best]}, "
-                f"{_beyond(d.margin[best], sd)}; but at this accuracy goal the table's other factors weigh more "
+                f"{_beyond(d.margin[best], sd)}{why_floor(d.margin[best])}; but at this accuracy goal the table's "
+                "other factors weigh more "
                 f"(the table alone scores them {rules[best]:.0f} vs {rules[d.top]:.0f}; with the measured part "
                 f"{_shown(d.final[best]):.0f} vs {_shown(d.final[d.top]):.0f}, the scores shown).")
     if tied:
         # The judged gaps (each option at its lower bound when the selection chose one) are what the margins are
         # compared with, so "within" and "uncertainty" below can never contradict each other.
         spread = max(abs(d.gap[o] - d.gap[best]) for o in tied)
+        widest = max(d.margin[o] for o in [*tied, best])
         return (f"The decision table decided: the measured part cannot separate {names[best]} from "
                 f"{', '.join(names[o] for o in tied)} (expected accuracies within {100 * spread:.1f} points of each "
-                f"other as judged, {_uncertainty(max(d.margin[o] for o in [*tied, best]), sd)}), and the table scores {names[best]} {rules[best]:.0f} against "
-                f"{', '.join(f'{rules[o]:.0f}' for o in tied)}.")
+                f"other as judged, {_uncertainty(widest, sd)}{why_floor(widest, inside=True)}), and the table scores "
+                f"{names[best]} {rules[best]:.0f} against {', '.join(f'{rules[o]:.0f}' for o in tied)}.")
     if by == "both":
         # "Below it beyond the decision margin", not "measurably": a close call (within the in-store spread of a
         # difference, said next) can be beyond the margin and still be reversed by a measurement on the user's data.
+        higher = [o for o in OPTIONS if feasible[o] and o != best and points[o] > points[best]]
+        if higher:
+            # Judged below, not "expected below": its point is above the pick's (a review, 2026-12-05).
+            return (f"Both parts agree: the decision table scores {names[best]} highest ({rules[best]:.0f}) and every "
+                    f"other feasible option is below it by more than the decision margin, {JUDGED}: "
+                    f"{', '.join(names[o] for o in higher)} {'is' if len(higher) == 1 else 'are'} expected higher "
+                    "but less certain.")
         return (f"Both parts agree: the decision table scores {names[best]} highest ({rules[best]:.0f}) and every "
                 "other feasible option is expected below it by more than the decision margin.")
     return f"The decision table decided ({names[best]} {rules[best]:.0f}/100); nothing else is feasible to compare."

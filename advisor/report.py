@@ -88,13 +88,34 @@ def _close_call_text(rec: Recommendation, decision: dict[str, Any], close: list[
 
     # Classified on the unrounded difference, with a level band where it prints as 0.0: "-0.0 points below" was
     # a slightly positive difference said as a deficit.
+    # Each group listed in the order of its range ("prompt tuning, prefix tuning ... 7.7-11.4 points below" named
+    # them opposite to it: a review, 2026-12-05).
+    close = sorted(close, key=lambda o: abs(vs.get(o, 0.0)))
     level = [o for o in close if abs(vs.get(o, 0.0)) < 0.05]
     below = [o for o in close if vs.get(o, 0.0) <= -0.05]
     above = [o for o in close if vs.get(o, 0.0) >= 0.05]
+    # Expected level or above the pick, yet counted below it once their wider error is allowed for (each judged at
+    # its point less part of its error spread): said so, never "lost on the table's other factors" beside a score
+    # the measured part took to 0.
+    # The headline's criterion (Recommendation.summary): judged at or below the pick, not "penalised" — a penalty is
+    # for the gap to the top, which may be another option.
+    judged = decision.get("judged_vs_pick_points") or {}
+    risked = [o for o in level + above if penalty.get(o, 0.0) > 0 and judged.get(o, 0.0) <= 0]
+
+    def lost(group: list[str]) -> str:
+        own = [o for o in group if o in risked]
+        judged = (f"judged below it once {'its' if len(own) == 1 else 'their'} wider error is allowed for (scores "
+                  f"{', '.join(scored(o) for o in own)} against {rec.option(rec.best).score:.0f})")
+        if not own:
+            return "lost on the decision table's other factors"
+        if len(own) == len(group):
+            return judged
+        return f"lost on the decision table's other factors or, for {', '.join(rec.label(o) for o in own)}, {judged}"
+
     parts = []
     if level:
         parts.append(f"{', '.join(rec.label(o) for o in level)} {'is' if len(level) == 1 else 'are'} expected level "
-                     f"with {best} (under 0.1 points apart) and lost on the decision table's other factors")
+                     f"with {best} (under 0.1 points apart) and {lost(level)}")
     if below:
         counted = [o for o in below if penalty.get(o, 0.0) > 0]
         # What the penalty did to the shown score, never its raw size: "2165 off" on a 0-100 scale read as more
@@ -113,7 +134,7 @@ def _close_call_text(rec: Recommendation, decision: dict[str, Any], close: list[
     if above:
         parts.append(f"{', '.join(rec.label(o) for o in above)} {'is' if len(above) == 1 else 'are'} expected "
                      f"{_points_range([vs[o] for o in above])} above {best}, also less than one standard deviation "
-                     f"({width} points), and lost on the decision table's other factors")
+                     f"({width} points), and {lost(above)}")
     chance = [f"{rec.label(o)} {chance_text(rec, o)}" for o in close if chance_text(rec, o)]
     return ("Close call: " + "; ".join(parts) + "." + (f" The chance that each is at least as accurate as {best}: "
             + ", ".join(chance) + "." if chance else "") + " A measurement on your data could reverse it.")

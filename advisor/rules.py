@@ -12,7 +12,7 @@ import math
 from dataclasses import asdict, dataclass
 from typing import Any, Mapping
 
-from advisor.costs import CostEstimate, format_hours
+from advisor.costs import CostEstimate, format_hours, prompt_overflow, training_rows
 from advisor.profile import OPTIONS, ProjectProfile
 from advisor.table import DecisionTable, matches
 
@@ -100,8 +100,12 @@ def _blocking(profile: ProjectProfile, table: DecisionTable, costs: Mapping[str,
             blocked = tuple(o for o in c.infeasible if not costs[o].feasible_memory) \
                 if profile.model_access == "weights" else ()
         elif c.check == "examples_per_class":
+            # Classification only (a generation task has no label set), on the rows an option trains on: the
+            # user's examples less the validation split the recipe holds out (advisor.costs.training_rows).
             blocked = tuple(c.infeasible) \
-                if 0 < profile.labeled_examples < c.min_per_class * profile.num_classes else ()
+                if per_class_short(profile, c.min_per_class) else ()
+        elif c.check == "prompt_context":
+            blocked = tuple(c.infeasible) if prompt_overflow(profile) else ()
         else:
             blocked = ()
         if blocked:
@@ -109,6 +113,12 @@ def _blocking(profile: ProjectProfile, table: DecisionTable, costs: Mapping[str,
     if profile.budget_gpu_hours is not None:
         out += _budget_blocking(profile, table, costs, out)
     return out
+
+
+def per_class_short(profile: ProjectProfile, min_per_class: int) -> bool:
+    """Whether a classification profile trains on fewer than `min_per_class` examples per class."""
+    return (profile.task_kind == "classification" and profile.labeled_examples > 0
+            and training_rows(profile) < min_per_class * profile.num_classes)
 
 
 @dataclass(frozen=True)
@@ -137,7 +147,7 @@ def _budget_blocking(profile: ProjectProfile, table: DecisionTable, costs: Mappi
             if o not in c.infeasible or any(b is c and o in opts for b, opts in already):
                 continue
             if c.check == "examples_per_class":
-                hit = covered < c.min_per_class * profile.num_classes
+                hit = profile.task_kind == "classification" and covered < c.min_per_class * profile.num_classes
             elif c.when is not None and "labeled_examples" in c.when:
                 if fewer is None:
                     fewer = profile.changed(labeled_examples=covered)
@@ -211,9 +221,15 @@ def _blocked_sentence(c: Any, option: str, profile: ProjectProfile, costs: Mappi
         why = costs[option].memory_reason
         return (f"{c.reason} {why[0].upper()}{why[1:]} (gpu_memory_gb or compute={profile.compute}). "
                 f"[{c.id}; {c.source}]")
-    need = c.min_per_class * profile.num_classes
-    return (f"{c.reason} Needs {c.min_per_class} x {profile.num_classes} classes = {need:,} examples, you have "
-            f"{profile.labeled_examples:,}. [{c.id}; {c.source}]")
+    if c.check == "prompt_context":
+        need, window = prompt_overflow(profile)
+        return (f"{c.reason} The instruction naming your {profile.num_classes:,} labels and one input are about "
+                f"{need:,} tokens; {profile.model}'s context is {window:,}. [{c.id}; {c.source}]")
+    need, n = c.min_per_class * profile.num_classes, profile.labeled_examples
+    held = n - training_rows(profile)
+    return (f"{c.reason} Needs {c.min_per_class} x {profile.num_classes} classes = {need:,} examples to train on; of "
+            f"your {n:,}, {held:,} are held out to choose the checkpoint (a fifth, at least 2 per class, never more "
+            f"than half), which leaves {training_rows(profile):,}. [{c.id}; {c.source}]")
 
 
 def score_options(profile: ProjectProfile, table: DecisionTable, costs: dict[str, CostEstimate],

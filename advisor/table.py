@@ -40,7 +40,7 @@ class Rule:
     revised: Mapping[str, Any] | None = None
 
 
-CHECKS = ("training_memory", "examples_per_class")
+CHECKS = ("training_memory", "examples_per_class", "prompt_context")
 
 
 @dataclass(frozen=True)

@@ -562,3 +562,17 @@ def test_prompt_engineerings_instruction_names_every_label():
     assert extra[many] - extra[two] == 98 * LABEL_TOKENS  # each label ~LABEL_TOKENS tokens
     assert extra[gen] < extra[two]  # a generation task has no label list
     assert "100 labels" in estimate_all(many)["prompt_engineering"].notes
+
+
+def test_the_validation_split_is_the_recipes_and_the_protocols():
+    # One split: the per-class minimums (advisor.rules) count what the recipe trains on, and its cap is the
+    # protocol's val_max, which the serving path cannot import.
+    from advisor.costs import training_rows, validation_examples
+    from advisor.options import VALIDATION_MAX
+    from bench.protocol import Protocol
+
+    assert VALIDATION_MAX == Protocol().val_max
+    assert validation_examples(100, 100) == 50 and validation_examples(200, 100) == 100
+    assert validation_examples(8000, 2) == 256 and validation_examples(40, 2) == 8
+    assert training_rows(ProjectProfile(labeled_examples=8000, num_classes=2)) == 7744
+    assert training_rows(ProjectProfile(labeled_examples=0, num_classes=2)) == 0

@@ -196,7 +196,8 @@ def test_a_handful_of_examples_never_picks_a_trained_method(cal, data, n):
 @given(valid_profiles)
 def test_full_finetuning_is_never_the_pick_below_four_examples_per_class(cal, data):
     n = max(1, min(data["labeled_examples"], 4 * data["num_classes"] - 1))
-    rec = recommend({**data, "labeled_examples": n}, with_counterfactuals=False, calibration=cal)
+    rec = recommend({**data, "labeled_examples": n, "task_kind": "classification"}, with_counterfactuals=False,
+                    calibration=cal)
     assert not rec.option("full_finetuning").feasible
     if any(r.feasible for r in rec.ranking):  # else nothing is recommended: the answer names the least blocked
         assert rec.best != "full_finetuning"
@@ -208,10 +209,33 @@ def test_fewer_examples_than_classes_never_picks_a_trained_method(cal, data):
     # A class missing from training cannot be predicted by a head or soft prompt learned from these rows (measured
     # here: every trained method at n = 16 on clinc150 and banking77 stays near chance; prompting names the labels).
     n = max(1, min(data["labeled_examples"], data["num_classes"] - 1))
-    rec = recommend({**data, "labeled_examples": n}, with_counterfactuals=False, calibration=cal)
+    rec = recommend({**data, "labeled_examples": n, "task_kind": "classification"}, with_counterfactuals=False,
+                    calibration=cal)
     assert not any(rec.option(o).feasible for o in ("prompt_tuning", "prefix_tuning", "lora", "full_finetuning"))
     if rec.option("prompt_engineering").feasible:
         assert rec.best == "prompt_engineering", rec.summary()
+
+
+@SETTINGS
+@given(valid_profiles)
+def test_the_per_class_minimums_count_the_rows_trained_on_and_only_for_classification(cal, data):
+    # What the recipe trains on is the user's examples less its validation split (advisor.costs.training_rows):
+    # 100 examples in 100 classes train on 50, and a generation task has no label set to count.
+    from advisor.costs import training_rows
+
+    k = data["num_classes"]
+    ids = ("data.per_class_trained", "data.per_class_full_ft")
+    for n in (k, 2 * k - 1, 2 * k, 6 * k):
+        # No budget: what a budget pays for is its own check (rules.OverBudget), with the same minimums.
+        p = {**data, "labeled_examples": n, "task_kind": "classification", "budget_gpu_hours": None}
+        rec = recommend(p, with_counterfactuals=False, calibration=cal)
+        rows = training_rows(ProjectProfile.from_dict(p))
+        blocked = {c for o in ("lora", "full_finetuning") for c in ids
+                   if any(c in r for r in rec.option(o).infeasible_reasons)}
+        assert ("data.per_class_trained" in blocked) == (rows < k), (n, k, rows, blocked)
+        assert ("data.per_class_full_ft" in blocked) == (rows < 4 * k), (n, k, rows, blocked)
+        gen = recommend({**p, "task_kind": "generation"}, with_counterfactuals=False, calibration=cal)
+        assert not any(c in r for o in OPTIONS for c in ids for r in gen.option(o).infeasible_reasons)
 
 
 # A thorough run's counterexample: prompting at 1.0 on a 0.25B model (within 2x of SmolLM2-135M, where the cap is 1)

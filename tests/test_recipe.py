@@ -380,3 +380,14 @@ def test_a_budget_that_evens_the_costs_does_not_reorder_the_plan():
     trained = [r.option for r in rec.ranking if r.feasible and r.option != "prompt_engineering"]
     assert steps[1].title.startswith(f"Train {LABELS[trained[0]]}")
     assert all("overfits" not in s.title or "misses the goal" not in s.title for s in steps)
+
+
+def test_the_recipe_holds_out_the_split_the_per_class_minimums_count(store):
+    # One validation split (advisor.costs.validation_examples): 199 examples in 100 classes train on 100, one per
+    # class, which data.per_class_trained allows; the recipe trains on exactly those rows.
+    from advisor.costs import training_rows, validation_examples
+
+    for n, k in ((199, 100), (1000, 12), (8000, 2), (40, 2)):
+        p = ProjectProfile(labeled_examples=n, num_classes=k, model_params_b=0.1)
+        r = recipe(p, "lora", store)
+        assert r.value("validation_examples") == validation_examples(n, k) == n - training_rows(p)
