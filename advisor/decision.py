@@ -12,10 +12,10 @@ so the evaluation scores exactly what the user is shown.
 
 A decision weighted by its precision (issue 20): the measured part may move the ranking only as far as its
 uncertainty about the *difference* between two options allows. margin_o,t = sigma_diff x (decades from the evidence,
-the larger of the two options'): half a point (RESOLUTION) where we measured, growing with distance, and beyond our
-backbones never below the size model's own error on a published setting (advisor.artifact.published_floor, ~5
-points) — at an 8B model and 5 examples the nearest evidence is ~1.8 decades away and sigma_diff ~10 points, so
-differences under ~17 points are not counted. Options whose counted gap is 0 are *tied* on the measured
+the larger of the two options'): 0 where we measured (so in-store the rule is exactly the one model selection chose),
+growing with distance, and beyond our backbones never below the size model's own error on a published setting
+(advisor.artifact.published_floor, ~5 points) — at an 8B model and 5 examples the nearest evidence is ~1.8 decades away and sigma_diff ~10
+points, so differences under ~17 points are not counted. Options whose counted gap is 0 are *tied* on the measured
 part: their scores differ only by the decision table, which then decides, and the answer says so. Options measurably
 worse lose w/(1-w) x 100/span points per counted point (with w = 0.9 and span = 5 points: 180 per point) — the in-store
 selection's finding that a measured accuracy difference outweighs the table's cost and maintenance factors.
@@ -33,13 +33,6 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 from typing import Mapping, Sequence
-
-# The least decision margin, next to our measurements too (accuracy units). Model selection chose z = 0 there (count
-# every predicted difference), which zeroed LoRA's score for being 0.4 points below full fine-tuning with a 48% chance
-# of being as accurate (a review, 2026-12-05) while the headline called the two level. Half a point is an eighth of
-# the seed-to-seed spread of one cell (3.9 points) and the finest difference a page prints apart from "level", so no
-# answer turns on less; the refit's nested evaluation measures what it costs in regret (README, "Measured so far").
-RESOLUTION = 0.005
 
 # The accuracy goal moves the weight of the measured part: a user who asks only for "acceptable" accuracy cares
 # more about the table's cost/maintenance factors. The selected w applies to "high"; the other two are scaled
@@ -91,7 +84,7 @@ def _core(options: Sequence[str], rules: Mapping[str, float], feasible: Mapping[
     if top is None:
         top = max(options, key=lambda o: (judged[o], -list(options).index(o)))
     m = margins or {}
-    m_top = max(m.get(top, 0.0), RESOLUTION)
+    m_top = m.get(top, 0.0)
     w = min(params.weight(goal), 0.99)  # w = 1 would leave the table nothing; the grid stops well below
     per_point = w / (1.0 - w) * 100.0 / params.span
     final, counted, margin, gaps = {}, {}, {}, {}

@@ -8,8 +8,8 @@ from typing import Any, Mapping
 
 from advisor.costs import (LABEL_TOKENS, CostEstimate, estimate_all, fits_all, format_hours, format_params,
                            instruction_tokens, pilot_min_rows, pilot_split, qlora_note, refit, serve_context)
-from advisor.decision import (RESOLUTION, Decision, DecisionParams, best_option, chance_as_accurate, chance_percent,
-                              decide, level, rank, tied_with_best)
+from advisor.decision import (Decision, DecisionParams, best_option, chance_as_accurate, chance_percent, decide, level,
+                              rank, tied_with_best)
 from advisor.models import get_model, load_catalog
 from advisor.profile import CHOICES, OPTIONS, ProjectProfile
 from advisor.rules import Reason, RuleScore, rule_hits, score_options, scores_and_feasible
@@ -538,8 +538,6 @@ def _learned_reasons(option: str, expected: Mapping[str, Any], points: Mapping[s
               "fine-tuning on (ours or published)" if far >= 1.05 else
               "next to the evidence") if shown else "decision margin: none where we measured" if margin <= 0 else
            "decision margin under 0.1 points, next to our measurements")
-    if _least_margin(margin) and shown:
-        unc = f"decision margin ±{100 * RESOLUTION:.1f} points, the least it allows next to our measurements"
 
     def versus(g: float) -> str:  # never "-0.0 points below"
         return (f"level with {names[top]}" if abs(100 * g) < 0.05 else
@@ -568,7 +566,12 @@ def _learned_reasons(option: str, expected: Mapping[str, Any], points: Mapping[s
                   and d.penalty[o] > 0]
         lift = max((min(d.penalty[o], rules[o]) - (rules[o] - rules[option]) for o in beaten), default=0.0)
         if beaten:
-            text = (f"{interval}: measurably above {', '.join(names[o] for o in beaten)}, which the decision "
+            # The size of the lead, never "measurably above" beside 0.4 points (a review, 2026-12-05): the selected
+            # rule counts it in full where we measured, and the chance column says how sure that is.
+            leads = [100 * (points[option] - points[o]) for o in beaten]
+            lo, hi = min(leads), max(leads)
+            size = f"{lo:.1f}" if round(lo, 1) == round(hi, 1) else f"{lo:.1f}-{hi:.1f}"
+            text = (f"{interval}: {size} points above {', '.join(names[o] for o in beaten)}, which the decision "
                     f"table alone would prefer ({unc})")
         elif gap > 0:
             text = f"{interval}, {versus(gap)} but within the {unc}: not counted"
@@ -746,8 +749,7 @@ def recommend(profile: ProjectProfile | Mapping[str, Any], *, table_path: str | 
                  "decision": {"rule": (f"feasible options only; score = the decision table's score minus "
                                        f"{per_point / 100:.0f} points per point of expected accuracy below the best "
                                        f"feasible option beyond the decision margin of that difference (±"
-                                       f"{100 * sd:.1f} points per decade from the evidence, "
-                                       f"{100 * RESOLUTION:.1f} where measured"
+                                       f"{100 * sd:.1f} points per decade from the evidence, 0 where measured"
                                        + (f", at least ±{100 * floor:.1f} beyond our backbones" if floor else "")
                                        + ")"
                                        + (f"; each option judged {params.risk:g} of its own error spread below its "
@@ -819,20 +821,16 @@ def _decided_by(d: Decision, rules: Mapping[str, float], feasible: Mapping[str, 
 
 
 def _beyond(margin: float, sd: float) -> str:
-    """How a counted difference relates to its uncertainty. Next to our measurements the rule counts every predicted
-    difference beyond half a point (advisor.decision.RESOLUTION), which is not the same as knowing it to the point:
-    the page says both, never a "±0.0-point uncertainty"."""
-    if not _least_margin(margin):
+    """How a counted difference relates to its uncertainty. Next to our measurements the selected rule counts every
+    predicted difference (margin 0), which is not the same as knowing it to the point: the page says both, never a
+    "±0.0-point uncertainty"."""
+    # A margin under 0.05 points prints as "±0.0": it is the counted-in-full case for the reader (hypothesis found a
+    # 173B, 1-example profile whose margin was 4e-4).
+    if _margin_said(margin):
         return f"beyond the decision's ±{100 * margin:.1f}-point margin for that difference"
-    return (f"beyond the half point the decision leaves uncounted next to our measurements (the rule our "
-            f"leave-one-family-out evaluation selected counts the rest), though a predicted difference between two "
-            f"options is off by {100 * sd:.1f} points (one standard deviation) in that evaluation")
-
-
-def _least_margin(margin: float) -> bool:
-    """Whether a margin is the decision's least (RESOLUTION, next to our measurements): said with the in-store error
-    of a difference beside it, never as a bare "±0.5" that reads as the precision of the difference."""
-    return margin <= RESOLUTION + 1e-12
+    return (f"counted in full next to our measurements — the rule our leave-one-family-out evaluation selected — "
+            f"though a predicted difference between two options is off by {100 * sd:.1f} points (one standard "
+            "deviation) in that evaluation")
 
 
 def _margin_said(margin: float) -> bool:
@@ -845,10 +843,9 @@ def _shown(final: float) -> float:
 
 
 def _uncertainty(margin: float, sd: float) -> str:
-    if not _least_margin(margin):
+    if _margin_said(margin):
         return f"decision margin for a difference up to ±{100 * margin:.1f} points here"
-    return (f"the half-point decision margin next to our measurements, though a predicted difference is off by "
-            f"{100 * sd:.1f} points (one standard deviation) in our evaluation")
+    return f"a predicted difference off by {100 * sd:.1f} points (one standard deviation) in our evaluation"
 
 
 def _decided_text(d: Decision, rules: Mapping[str, float], feasible: Mapping[str, bool], best: str,
