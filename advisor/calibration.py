@@ -45,6 +45,7 @@ MODES: dict[str, tuple[str, ...]] = {
 # 20261127T074819Z expected 0.71 exact match from full fine-tuning for a 135M model with 200 examples of a generation
 # task, where the one generation task measured here scored 0.05-0.10 (en_fr_words); with it, each option gets its
 # own generation offset (zero, and no help, in a fold that holds the only generation family out).
+QUANTILES = (0.1, 0.9)  # the 10-90% interval every answer shows (OutcomeModel.quantiles)
 BASE = ("log2_examples_per_class", "is_pair", "is_generation", "log10_params")
 # Candidate targets: the score itself, or its difference from a measured anchor (the probe's score at the same n
 # pins the task's difficulty at that size, so the model only has to learn how each option differs from it).
@@ -107,8 +108,8 @@ def fit_mode(runs: Any, mode: str, features: tuple[str, ...], alpha: float, conf
     rows = _feature_rows(data, mode)
     X = design(rows, list(data.method), features)
     y = to_gain(data.score.to_numpy(float), data.num_classes.to_numpy(float)) - _offset(rows, anchor)
-    model = OutcomeModel(alpha=alpha, monotone_features=monotone_columns(features), conformal=conformal,
-                         decreasing_features=prompting_data_columns(features))
+    model = OutcomeModel(alpha=alpha, quantiles=QUANTILES, monotone_features=monotone_columns(features),
+                         conformal=conformal, decreasing_features=prompting_data_columns(features))
     return model.fit(X, y, groups=np.asarray(data.family))
 
 
@@ -293,8 +294,17 @@ def select(runs: Any, mode: str) -> dict[str, Any] | None:
     feats, alpha, anc = configs[i]
     sd = sigma_diff(np.asarray(resid[i][0]), resid[i][1], resid[i][2])
     spread = option_spread(np.asarray(resid[i][0]), resid[i][2])
+    # The interval an answer shows: each option's 10-90% quantiles of these residuals — on families held out, with
+    # the features as an answer has them (the profile mode's zero-shot gain mapped from the answers, not measured).
+    # The refit's own leave-one-family-out residuals keep the measured gain as the feature, which the profile mode
+    # never has: its prompt-engineering intervals missed 49 of 92 held-out cells, 120 of its 150 misses below the
+    # interval (a diagnosis, 2026-12-05).
+    res, meth = np.asarray(resid[i][0], dtype=float), np.asarray(resid[i][2])
+    as_served = {o: [float(v) for v in np.quantile(res[meth == o], QUANTILES)] for o in OPTIONS
+                 if (meth == o).sum() >= 5}
     return {"features": list(feats), "alpha": alpha, "anchor": anc, "decision": params.to_dict(), "sigma_diff": sd,
-            "option_spread": spread, "inner_regret": reg, "inner_families": len(fams), "candidates": candidates}
+            "option_spread": spread, "inner_regret": reg, "inner_families": len(fams), "candidates": candidates,
+            "option_residuals": as_served}
 
 
 def fit_task_models(runs: Any) -> dict[str, Any]:
@@ -311,8 +321,10 @@ def fit_task_models(runs: Any) -> dict[str, Any]:
             continue
         data = _usable(runs, mode)
         res, meth = model.residuals_, np.asarray(data.method)
-        q = model.quantiles
-        per_option = {o: [float(v) for v in np.quantile(res[meth == o], q)] for o in OPTIONS if (meth == o).sum() >= 5}
+        # Per option: the selection's residuals as served (`select`), else this refit's own.
+        per_option = {o: [float(v) for v in np.quantile(res[meth == o], model.quantiles)] for o in OPTIONS
+                      if (meth == o).sum() >= 5}
+        per_option.update(chosen.get("option_residuals") or {})
         out[mode] = {**chosen, "model": model.to_json(), "rows": int(len(data)), "option_residuals": per_option}
     return out
 
