@@ -320,8 +320,17 @@ def test_each_option_shows_its_chance_of_matching_the_pick_one_figure_everywhere
         shown = chance_text(rec, o)
         assert rows[label(o)] == shown and f"{label(o)} {shown}" in text or o not in d["close_calls"]
         assert any(line.split()[1] == o and shown in line.split() for line in table.splitlines()[3:9])
-    zero = [o for o in d["close_calls"] if rec.option(o).score == 0]
-    assert zero and all(chances[o] > 0.2 for o in zero)  # scored 0, yet far from hopeless
+    # A close call scored 0 keeps a fair chance: searched over a few variants of the example, since which option
+    # scores 0 moves with every refit.
+    base = yaml.safe_load((ROOT / "data" / "examples" / "sentiment_laptop.yaml").read_text())
+    zero = []
+    for n in (40, 100, 300, 1000):
+        for goal in ("acceptable", "high"):
+            r = recommend({**base, "labeled_examples": n, "accuracy_goal": goal}, calibration=cal,
+                          with_counterfactuals=False)
+            dd = r.extra["decision"]
+            zero += [dd["chance_vs_pick"][o] for o in dd["close_calls"] if r.option(o).score == 0]
+    assert zero and all(c > 0.2 for c in zero)  # scored 0, yet far from hopeless
     assert CHANCE_COLUMN not in ranking_rows(recommend(rec.profile, calibration=None, with_counterfactuals=False))[0]
 
 
