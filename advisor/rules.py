@@ -205,6 +205,20 @@ def scores_and_feasible(profile: ProjectProfile, table: DecisionTable, costs: Ma
             blockers)
 
 
+def _fewer_epochs(c: "OverBudget", profile: ProjectProfile) -> str:
+    """Where fewer passes would let the budget cover what the minimum needs: GPU-hours grow with examples x epochs,
+    so one epoch pays for `epochs` times the examples (a review, 2026-12-05: 3 epochs were assumed unsaid)."""
+    k = c.constraint
+    if profile.epochs <= 1 or k.check != "examples_per_class":
+        return ""
+    need = k.min_per_class * profile.num_classes
+    for e in range(profile.epochs - 1, 0, -1):
+        if c.covered * profile.epochs // e >= need:
+            return (f" With {e} epoch{'s' if e != 1 else ''} instead of {profile.epochs} the same budget pays for "
+                    f"about {min(c.covered * profile.epochs // e, profile.labeled_examples):,} (`--epochs {e}`).")
+    return ""
+
+
 def _blocked_sentence(c: Any, option: str, profile: ProjectProfile, costs: Mapping[str, Any]) -> str:
     """Why constraint `c` blocks `option`, in the words the page shows."""
     if isinstance(c, OverBudget):
@@ -214,6 +228,7 @@ def _blocked_sentence(c: Any, option: str, profile: ProjectProfile, costs: Mappi
                 f"and the table's minimum applies to what an option trains on: {k.reason[0].lower()}{k.reason[1:]}"
                 + (f" It needs {k.min_per_class} x {profile.num_classes} classes = "
                    f"{k.min_per_class * profile.num_classes:,}." if k.check == "examples_per_class" else "")
+                + _fewer_epochs(c, profile)
                 + f" [{k.id}; {k.source}; advisor.costs]")
     if c.when is not None:
         return f"{c.reason} [{c.id}; {c.source}]"

@@ -195,3 +195,21 @@ def test_import_advisor_does_not_import_torch_or_transformers():
             "bad = [m for m in ('torch', 'transformers', 'peft') if m in sys.modules]; "
             "assert not bad, bad")
     subprocess.run([sys.executable, "-c", code], check=True)
+
+
+def test_a_budget_block_on_the_per_class_minimum_names_the_epochs_that_would_lift_it():
+    # GPU-hours grow with examples x epochs: 0.09 GPU-hours pay a 7B model 1,896 examples at 3 epochs, short of
+    # 2,000 classes; at 2 epochs they pay for 2,844 (a review, 2026-12-05: the 3 epochs were assumed unsaid).
+    from pathlib import Path
+
+    import yaml
+
+    from advisor import recommend
+
+    example = Path(__file__).resolve().parent.parent / "data" / "examples" / "medical_gpu.yaml"
+    p = {**yaml.safe_load(example.read_text()), "num_classes": 2000, "budget_gpu_hours": 0.09, "epochs": 3}
+    rec = recommend(p, calibration=None, with_counterfactuals=False)
+    why = " ".join(rec.option("lora").infeasible_reasons)
+    assert "data.per_class_trained" in why and "`--epochs 2`" in why, why
+    lifted = recommend({**p, "epochs": 2}, calibration=None, with_counterfactuals=False)
+    assert not any("data.per_class_trained" in r for r in lifted.option("lora").infeasible_reasons)
