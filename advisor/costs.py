@@ -407,7 +407,13 @@ def prompt_overflow(profile: ProjectProfile) -> tuple[int, int] | None:
     for a model not in the catalog (its window is not known)."""
     if not profile.model:
         return None
-    window = get_model(profile.model).context
+    m = get_model(profile.model)
+    if m.encoder:
+        # An encoder's "prompt engineering" (bench/methods/prompt_engineering.py) embeds each label on its own:
+        # no label list shares one context (a review, 2026-12-05: MiniLM at clinc150 n = 16, our own evidence for
+        # prompting, was called infeasible).
+        return None
+    window = m.context
     need = profile.avg_input_tokens + LABEL_TOKENS + instruction_tokens(profile)
     return (need, window) if need > window else None
 

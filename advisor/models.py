@@ -59,6 +59,12 @@ class ModelSpec:
     license: str | None = None
     architecture: str | None = None
 
+    @property
+    def encoder(self) -> bool:
+        """A BERT-style encoder (the catalog's architecture says so): it classifies, it does not read a prompt."""
+        arch = self.architecture or ""
+        return "Bert" in arch or "encoder" in arch.lower()
+
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
 

@@ -126,8 +126,7 @@ def family_of(profile: ProjectProfile) -> str:
     if profile.model:
         from advisor.models import get_model
 
-        arch = str(getattr(get_model(profile.model), "architecture", "") or "")
-        if "Bert" in arch or "encoder" in arch.lower():
+        if get_model(profile.model).encoder:
             return "encoder"
     return "causal"
 

@@ -108,13 +108,20 @@ class Recommendation:
                     + (f"for its higher expected accuracy ({a:.3f} vs {b:.3f})." if a is not None and b is not None
                        else "in the fixed option order."))
         a, b = (top.expected_accuracy or {}).get("point"), (runner.expected_accuracy or {}).get("point")
+        judged_runner = ((self.extra.get("decision") or {}).get("judged_vs_pick_points") or {}).get(runner.option)
 
         def words(f: str) -> str:
             # Ahead on accuracy *as judged* (each at its point minus part of its own error spread) while its shown
             # point is lower: "ahead of LoRA on expected accuracy" beside 0.801 vs 0.803 (a review, 2026-12-05).
             # Within half a point the points are level (0.8014 vs 0.8012 read as "ahead on expected accuracy").
             if f == "expected_accuracy" and a is not None and b is not None and a < b + 0.005:
-                return "expected accuracy judged conservatively (its estimate is less uncertain)"
+                # "Judged conservatively" only where judging moved the difference (risk > 0): with risk 0 the page
+                # said so beside two identical differences (a review, 2026-12-05).
+                moved = abs(judged_runner - 100 * (b - a)) >= 0.05 if judged_runner is not None else True
+                if moved:
+                    return "expected accuracy judged conservatively (its estimate is less uncertain)"
+                if a >= b:
+                    return f"expected accuracy, by under half a point ({a:.3f} vs {b:.3f})"
             return factor_words(f)
 
         why = ", ".join(words(f) for f in self.deciding_factors())

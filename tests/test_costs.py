@@ -576,3 +576,19 @@ def test_the_validation_split_is_the_recipes_and_the_protocols():
     assert validation_examples(8000, 2) == 256 and validation_examples(40, 2) == 8
     assert training_rows(ProjectProfile(labeled_examples=8000, num_classes=2)) == 7744
     assert training_rows(ProjectProfile(labeled_examples=0, num_classes=2)) == 0
+
+
+def test_a_label_list_past_the_context_blocks_prompting_on_a_causal_model_only():
+    # context.label_list: 1,000 labels (~5,000 tokens) do not fit Phi-3-mini's 4,096; an encoder's prompt
+    # engineering embeds each label on its own, so MiniLM at clinc150's 150 classes keeps it (a review, 2026-12-05).
+    from advisor import recommend
+
+    def blocked(p):
+        rec = recommend(p, calibration=None, with_counterfactuals=False)
+        return any("context.label_list" in r for r in rec.option("prompt_engineering").infeasible_reasons)
+
+    assert blocked({"labeled_examples": 2000, "num_classes": 1000, "model": "Phi-3-mini-4k-instruct",
+                    "compute": "medium"})
+    assert not blocked({"labeled_examples": 2000, "num_classes": 300, "model": "Phi-3-mini-4k-instruct",
+                        "compute": "medium"})
+    assert not blocked({"labeled_examples": 300, "num_classes": 150, "model": "MiniLM-L6", "compute": "low"})
