@@ -320,10 +320,14 @@ def _steps(profile: ProjectProfile, n_train: int, src: str) -> Setting:
         return Setting("max_steps", protocol, f"{src}: {PROTOCOL.epochs} epochs, at least {PROTOCOL.min_steps} and at "
                                               f"most {PROTOCOL.max_steps} optimizer steps, up to "
                                               f"{PROTOCOL.extend_factor:g}x while validation still improves")
+    # The cost figures price the epochs over all the user's examples (validation rows included, an upper bound for
+    # the validation passes), not these training rows alone: said as such (a review, 2026-12-05).
     return Setting("max_steps", passes, f"your {profile.epochs} epochs over {n_train:,} training examples at batch "
-                                        f"{PROTOCOL.batch_size}, what the time and cost figures assume (the "
-                                        f"protocol's cap of {PROTOCOL.max_steps} steps, {src}, would stop after "
-                                        f"{PROTOCOL.max_steps * PROTOCOL.batch_size / n_train:.2f} of an epoch)")
+                                        f"{PROTOCOL.batch_size} (the protocol's cap of {PROTOCOL.max_steps} steps, "
+                                        f"{src}, would stop after "
+                                        f"{PROTOCOL.max_steps * PROTOCOL.batch_size / n_train:.2f} of an epoch); the "
+                                        "time and cost figures price the same epochs over all "
+                                        f"{profile.labeled_examples:,} of your examples")
 
 
 def recipe(profile: ProjectProfile, option: str, results_dir: str | None = None) -> Recipe:
