@@ -284,7 +284,8 @@ def _training(profile: ProjectProfile, option: str, family: str, results_dir: st
         Setting("validation_examples", val,
                 "tuning-advisor judgement: the protocol held out min(256, max(32, n)) examples beyond n; here a "
                 f"fifth of your {n:,}, at most 256 but at least 2 per class, and never more than half — without it "
-                "no checkpoint can be chosen"),
+                "no checkpoint can be chosen; taken class by class, never a class's last row, so every class with "
+                "two or more rows is trained on"),
         _max_length(profile, PROTOCOL.causal_max_length if family == "causal" else PROTOCOL.max_length, src),
     ]
 
@@ -589,7 +590,20 @@ def main():
     labels = sorted({{y for _, y in rows}})
     random.shuffle(rows)
     n_val = min(RECIPE["validation_examples"], len(rows) // 2)
-    val, train = rows[:n_val], rows[n_val:]
+    # Stratified: validation takes rows class by class in turn and never a class's last row, so every class with
+    # two or more rows is seen in training (what the advisor's per-class minimum counts on).
+    pools = {{}}
+    for i, (_, y) in enumerate(rows):
+        pools.setdefault(y, []).append(i)
+    pools = [ids[:-1] for ids in pools.values()]
+    held = []
+    while len(held) < n_val and any(pools):
+        for ids in pools:
+            if ids and len(held) < n_val:
+                held.append(ids.pop())
+    held = set(held)
+    val = [r for i, r in enumerate(rows) if i in held]
+    train = [r for i, r in enumerate(rows) if i not in held]
     if args.max_train_examples:  # what the budget pays for (a random sample: the rows were shuffled)
         train = train[:args.max_train_examples]
     tok = AutoTokenizer.from_pretrained(args.model)
