@@ -581,8 +581,13 @@ def _learned_reasons(option: str, expected: Mapping[str, Any], points: Mapping[s
             leads = [100 * (points[option] - points[o]) for o in beaten]
             lo, hi = min(leads), max(leads)
             size = f"{lo:.1f}" if round(lo, 1) == round(hi, 1) else f"{lo:.1f}-{hi:.1f}"
+            # Each difference against its own margin (the larger of the two options'), as the decision sentence
+            # says it: the pick's own margin named ±4.7 beside a sentence at ±11.9 (a review, 2026-12-05).
+            widest = max(d.margin[o] for o in beaten)
             text = (f"{interval}: {size} points above {', '.join(names[o] for o in beaten)}, which the decision "
-                    f"table alone would prefer ({unc})")
+                    "table alone would prefer ("
+                    + (f"beyond the decision margin of each difference, up to ±{100 * widest:.1f} points"
+                       if _margin_said(widest) and abs(widest - margin) > 1e-12 else unc) + ")")
         elif gap > 0:
             text = f"{interval}, {versus(gap)} but within the {unc}: not counted"
         else:
