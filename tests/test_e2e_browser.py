@@ -129,8 +129,20 @@ def _set(page, field: str, value) -> None:
             page.get_by_text(label, exact=True).click()
         return
     if field in CHOICES:
-        page.locator(f'input[role="combobox"][aria-label="{label}"]').click()
-        page.get_by_role("option", name=CHOICE_LABELS.get((field, value), CHOICE_LABELS.get(value, value.replace("_", " "))), exact=True).click()
+        from playwright.sync_api import TimeoutError as PlaywrightTimeout
+
+        name = CHOICE_LABELS.get((field, value), CHOICE_LABELS.get(value, value.replace("_", " ")))
+        for attempt in range(3):
+            # A rerun still in flight re-renders the open list and detaches its options (seen under load, with
+            # both cores busy): wait for the page to settle, open the list, and open it again if it closed.
+            _idle(page)
+            page.locator(f'input[role="combobox"][aria-label="{label}"]').click()
+            try:
+                page.get_by_role("option", name=name, exact=True).click(timeout=10_000)
+                break
+            except PlaywrightTimeout:
+                if attempt == 2:
+                    raise
         _idle(page)  # a dropdown outside the form (model access) reruns the page
         return
     page.get_by_role("textbox", name=label).fill(value)
