@@ -58,6 +58,18 @@ class OptionResult:
         }
 
 
+def not_picked_because(decision: Mapping[str, Any], option: str) -> str:
+    """Why a feasible option was not picked, for the headline and the close-call sentence alike (one criterion):
+    "tied" — the measured part cannot separate it from the pick, the table decided; "error" — judged at or below
+    the pick (each option at its point less part of its error spread) and penalised for it; "table" — otherwise,
+    it lost on the decision table's other factors."""
+    if option in (decision.get("tied") or ()):
+        return "tied"
+    judged = (decision.get("judged_vs_pick_points") or {}).get(option, 0.0)
+    penalised = (decision.get("penalty_points") or {}).get(option, 0.0) > 0
+    return "error" if penalised and judged <= 0 else "table"
+
+
 @dataclass(frozen=True)
 class Recommendation:
     """The advisor's answer: `best`, the full `ranking`, caveats, hybrids, counterfactuals."""
@@ -138,13 +150,11 @@ class Recommendation:
         # on the measured part; one the measured part prefers lost on the table's other factors; one with the higher
         # expected accuracy that counts lower once its wider error is allowed for is said so — a page called full
         # fine-tuning both "cannot be told apart" and scored 0 for its difference (a review, 2026-12-05).
-        tied, judged = set(decision.get("tied") or ()), decision.get("judged_vs_pick_points") or {}
+        tails = {"tied": "cannot be told apart from it here", "table": "lose{s} on the decision table's other factors",
+                 "error": "count{s} lower once {its} wider error is allowed for"}
         groups: dict[str, list[str]] = {}
         for c, o in likelier:
-            tail = ("cannot be told apart from it here" if o in tied else
-                    "lose{s} on the decision table's other factors" if judged.get(o, 0.0) > 0
-                    or not (decision.get("penalty_points") or {}).get(o) else
-                    "count{s} lower once {its} wider error is allowed for")
+            tail = tails[not_picked_because(decision, o)]
             groups.setdefault(tail, []).append(f"{self.label(o)} ({chance_percent(c)})")
         caveat = "".join(
             f"; {', '.join(names)} {'is' if len(names) == 1 else 'are'} more likely than not at least as accurate, "

@@ -7,7 +7,7 @@ from typing import Any
 from advisor.costs import human_duration, pilot_quick_note
 from advisor.decision import chance_percent
 from advisor.options import factor_words
-from advisor.recommend import Recommendation, format_accuracy
+from advisor.recommend import Recommendation, format_accuracy, not_picked_because
 
 
 def format_bytes(n: float) -> str:
@@ -97,10 +97,9 @@ def _close_call_text(rec: Recommendation, decision: dict[str, Any], close: list[
     # Expected level or above the pick, yet counted below it once their wider error is allowed for (each judged at
     # its point less part of its error spread): said so, never "lost on the table's other factors" beside a score
     # the measured part took to 0.
-    # The headline's criterion (Recommendation.summary): judged at or below the pick, not "penalised" — a penalty is
-    # for the gap to the top, which may be another option.
-    judged = decision.get("judged_vs_pick_points") or {}
-    risked = [o for o in level + above if penalty.get(o, 0.0) > 0 and judged.get(o, 0.0) <= 0]
+    # The headline's criterion (recommend.not_picked_because): judged at or below the pick, not only "penalised" — a
+    # penalty is for the gap to the top, which may be another option.
+    risked = [o for o in level + above if not_picked_because(decision, o) == "error"]
 
     def lost(group: list[str]) -> str:
         own = [o for o in group if o in risked]

@@ -115,10 +115,11 @@ def _blocking(profile: ProjectProfile, table: DecisionTable, costs: Mapping[str,
     return out
 
 
-def per_class_short(profile: ProjectProfile, min_per_class: int) -> bool:
-    """Whether a classification profile trains on fewer than `min_per_class` examples per class."""
+def per_class_short(profile: ProjectProfile, min_per_class: int, rows: int | None = None) -> bool:
+    """Whether a classification profile trains on fewer than `min_per_class` examples per class: on its training
+    rows (advisor.costs.training_rows), or on `rows` (what a budget pays for)."""
     return (profile.task_kind == "classification" and profile.labeled_examples > 0
-            and training_rows(profile) < min_per_class * profile.num_classes)
+            and (training_rows(profile) if rows is None else rows) < min_per_class * profile.num_classes)
 
 
 @dataclass(frozen=True)
@@ -147,7 +148,7 @@ def _budget_blocking(profile: ProjectProfile, table: DecisionTable, costs: Mappi
             if o not in c.infeasible or any(b is c and o in opts for b, opts in already):
                 continue
             if c.check == "examples_per_class":
-                hit = profile.task_kind == "classification" and covered < c.min_per_class * profile.num_classes
+                hit = per_class_short(profile, c.min_per_class, covered)
             elif c.when is not None and "labeled_examples" in c.when:
                 if fewer is None:
                     fewer = profile.changed(labeled_examples=covered)
