@@ -413,8 +413,7 @@ def prompt_overflow(profile: ProjectProfile) -> tuple[int, int] | None:
         # no label list shares one context (a review, 2026-12-05: MiniLM at clinc150 n = 16, our own evidence for
         # prompting, was called infeasible).
         return None
-    window = m.context
-    need = profile.avg_input_tokens + LABEL_TOKENS + instruction_tokens(profile)
+    window, need = m.context, prompt_tokens(profile, 0)
     return (need, window) if need > window else None
 
 
@@ -423,14 +422,25 @@ def instruction_tokens_for(num_classes: int, task_kind: str = "classification") 
     return INSTRUCTION_TOKENS + (num_classes * LABEL_TOKENS if task_kind == "classification" else 0)
 
 
+def prompt_tokens(profile: ProjectProfile, shots: int) -> int:
+    """Prompt engineering's prompt with `shots` demonstrations: the instruction (and its label list), each
+    demonstration and the input, each with its label."""
+    seq = profile.avg_input_tokens + LABEL_TOKENS
+    return instruction_tokens(profile) + (shots + 1) * seq
+
+
+def demonstrations_that_fit(profile: ProjectProfile, window: int) -> int:
+    """The most demonstrations whose prompt (`prompt_tokens`) fits in `window` tokens (0 when none does)."""
+    return max((window - prompt_tokens(profile, 0)) // (profile.avg_input_tokens + LABEL_TOKENS), 0)
+
+
 def serve_context(profile: ProjectProfile, option: str) -> int:
     """Tokens per request: the input and label, plus prompt engineering's instruction and demonstrations."""
     if profile.context_length:
         return profile.context_length
-    seq = profile.avg_input_tokens + LABEL_TOKENS
     if option == "prompt_engineering":
-        return seq + instruction_tokens(profile) + options.demonstrations(profile.labeled_examples) * seq
-    return seq
+        return prompt_tokens(profile, options.demonstrations(profile.labeled_examples))
+    return profile.avg_input_tokens + LABEL_TOKENS
 
 
 def _plans(profile: ProjectProfile, option: str, configs: Iterable[MemoryConfig], hidden: int, layers: int,

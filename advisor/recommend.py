@@ -6,8 +6,8 @@ import math
 from dataclasses import dataclass, field
 from typing import Any, Mapping
 
-from advisor.costs import (LABEL_TOKENS, CostEstimate, estimate_all, fits_all, format_hours, format_params,
-                           instruction_tokens, pilot_min_rows, pilot_split, qlora_note, refit, serve_context)
+from advisor.costs import (CostEstimate, demonstrations_that_fit, estimate_all, fits_all, format_hours,
+                           format_params, pilot_min_rows, pilot_split, qlora_note, refit, serve_context)
 from advisor.decision import (Decision, DecisionParams, best_option, chance_as_accurate, chance_percent, decide, level,
                               rank, tied_with_best)
 from advisor.models import get_model, load_catalog
@@ -703,8 +703,7 @@ def recommend(profile: ProjectProfile | Mapping[str, Any], *, table_path: str | 
         if need > window:
             # Feasible, so the instruction and one input fit (table constraint context.label_list): say how many
             # demonstrations do.
-            seq = profile.avg_input_tokens + LABEL_TOKENS
-            fit = max((window - seq - instruction_tokens(profile)) // seq, 0)
+            fit = demonstrations_that_fit(profile, window)
             labels = (f" naming your {profile.num_classes:,} labels" if profile.task_kind == "classification"
                       else "")
             caveats.append(f"Prompt engineering's prompt (the instruction{labels}, "

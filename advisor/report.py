@@ -94,19 +94,15 @@ def _close_call_text(rec: Recommendation, decision: dict[str, Any], close: list[
     level = [o for o in close if abs(vs.get(o, 0.0)) < 0.05]
     below = [o for o in close if vs.get(o, 0.0) <= -0.05]
     above = [o for o in close if vs.get(o, 0.0) >= 0.05]
-    # Expected level or above the pick, yet counted below it once their wider error is allowed for (each judged at
-    # its point less part of its error spread): said so, never "lost on the table's other factors" beside a score
-    # the measured part took to 0.
-    # The headline's criterion (recommend.not_picked_because): judged at or below the pick, not only "penalised" — a
-    # penalty is for the gap to the top, which may be another option.
-    risked = [o for o in level + above if not_picked_because(decision, o) == "error"]
-
     def lost(group: list[str]) -> str:
-        own = [o for o in group if o in risked]
-        judged = (f"judged below it once {'its' if len(own) == 1 else 'their'} wider error is allowed for (scores "
-                  f"{', '.join(scored(o) for o in own)} against {rec.option(rec.best).score:.0f})")
+        # Expected level or above the pick, yet counted below it once their wider error is allowed for: said so,
+        # never "lost on the table's other factors" beside a score the measured part took to 0 (the headline's
+        # criterion, recommend.not_picked_because).
+        own = [o for o in group if not_picked_because(decision, o) == "error"]
         if not own:
             return "lost on the decision table's other factors"
+        judged = (f"judged below it once {'its' if len(own) == 1 else 'their'} wider error is allowed for (scores "
+                  f"{', '.join(scored(o) for o in own)} against {rec.option(rec.best).score:.0f})")
         if len(own) == len(group):
             return judged
         return f"lost on the decision table's other factors or, for {', '.join(rec.label(o) for o in own)}, {judged}"

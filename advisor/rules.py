@@ -214,9 +214,10 @@ def _fewer_epochs(c: "OverBudget", profile: ProjectProfile) -> str:
         return ""
     need = k.min_per_class * profile.num_classes
     for e in range(profile.epochs - 1, 0, -1):
-        if c.covered * profile.epochs // e >= need:
+        paid = c.covered * profile.epochs // e
+        if paid >= need:
             return (f" With {e} epoch{'s' if e != 1 else ''} instead of {profile.epochs} the same budget pays for "
-                    f"about {min(c.covered * profile.epochs // e, profile.labeled_examples):,} (`--epochs {e}`).")
+                    f"about {min(paid, profile.labeled_examples):,} (`--epochs {e}`).")
     return ""
 
 
