@@ -1,6 +1,7 @@
 """Cost estimates per option: training FLOPs, memory, storage, extra inference tokens.
 
-Formulas (N = parameters, T = training tokens = examples x epochs x tokens/example):
+Formulas (N = parameters, T = training tokens = rows trained on x epochs x tokens/example; the rows are the
+labelled examples less the validation split, `training_rows`):
 
 * Full fine-tuning FLOPs ~ 6 N T: forward 2 N T + backward 4 N T (Kaplan et al. 2020).
 * PEFT FLOPs ~ 4 N T: the forward pass and the backward pass through the
@@ -72,12 +73,16 @@ class CostEstimate:
     inference_memory_gb: float = 0.0
     memory_plan: dict[str, Any] | None = None
     gpus: int = 1  # the GPUs training runs on in parallel (advisor.costs.gpu_count)
-    # The labelled examples the training figures (FLOPs, hours) and the expected accuracy assume: all of them, or,
-    # under budget_gpu_hours, as many as the budget pays for (`budget_examples`, which may exceed them; None with
+    # The labelled examples the training figures (FLOPs, hours) assume: the rows it trains on (`rows`), or, under
+    # budget_gpu_hours, as many as the budget pays for (`budget_examples`, which may exceed them; None with
     # no budget or nothing of ours to train). GPU-hours grow linearly with examples x epochs, so that count is the
     # same for every number of examples with this model and compute: the counterfactuals read it as it is.
     examples: int = 0
     budget_examples: int | None = None
+    # The rows a trained option learns from: the user's examples less the validation split it holds out
+    # (training_rows; the recipe's split). The figures price these, not all the examples: the table said "trains on
+    # 8,000" beside a recipe that trained on 7,744 (a review, 2026-12-05). A provider trains on every row it is sent.
+    rows: int = 0
 
     @property
     def train_hours(self) -> float:
@@ -386,12 +391,21 @@ def validation_examples(labeled_examples: int, num_classes: int) -> int:
     return min(max(2 * num_classes, min(VALIDATION_MAX, n // 5)), max(n // 2, 1))
 
 
-def training_rows(profile: ProjectProfile) -> int:
+def training_rows(profile: ProjectProfile, examples: int | None = None) -> int:
     """The labelled examples a trained option learns from: the user's, less the validation split. What the table's
     per-class minimums count (advisor.rules): 100 examples in 100 classes train on 50, so some classes never appear
-    in training (a review, 2026-12-05)."""
-    n = profile.labeled_examples
+    in training (a review, 2026-12-05). `examples` instead of the profile's: a counterfactual's count."""
+    n = profile.labeled_examples if examples is None else examples
     return max(n - validation_examples(n, profile.num_classes), 0) if n > 0 else 0
+
+
+def budget_binds(cost: Any, profile: ProjectProfile, examples: int | None = None) -> bool:
+    """Whether an option's budget pays for fewer rows than `profile` (with `examples`, if given) would train on
+    (`training_rows`). The count the budget pays for is the same for every number of examples with this model and
+    compute, so the counterfactuals ask this of the base profile's estimate with each variant's examples. A Fit
+    (memory only) carries no budget."""
+    covered = getattr(cost, "budget_examples", None)
+    return covered is not None and covered < training_rows(profile, examples)
 
 
 def instruction_tokens(profile: ProjectProfile) -> int:
@@ -499,7 +513,8 @@ def estimate(profile: ProjectProfile, option: str, table: DecisionTable | None =
                  else "; give price_per_m_training_tokens for dollars")
         return CostEstimate(option, 0, 0.0, 0.0, 0.0, 0.0, 0, 0,
                             f"provider fine-tuning: {int(tokens):,} training tokens ({profile.epochs} epochs){money}",
-                            int(tokens), bill["dollars"], examples=profile.labeled_examples)
+                            int(tokens), bill["dollars"], examples=profile.labeled_examples,
+                            rows=profile.labeled_examples)
     fe = feasibility(profile, option, table)
     smallest = fe.floor_gb  # the same ladder's plans: computing them twice was a quarter of estimate()'s time
     base = dict(feasible_memory=fe.fits, configuration=fe.configuration, memory_reason=fe.reason(),
@@ -511,7 +526,7 @@ def estimate(profile: ProjectProfile, option: str, table: DecisionTable | None =
         return CostEstimate(option, 0, 0.0, 0.0, fe.needed_gb, smallest, extra * 4, extra,
                             f"no training; an instruction naming the task{labels} plus {shots} demonstrations "
                             "in every request",
-                            examples=profile.labeled_examples, **base)
+                            examples=profile.labeled_examples, rows=profile.labeled_examples, **base)
     # FLOPs per labelled example (its tokens x epochs, an input cut at the training length counting only what is
     # kept); the figures are for the examples the budget pays for.
     per_example = profile.epochs * min(seq, train_seq_len(profile))
@@ -535,17 +550,18 @@ def estimate(profile: ProjectProfile, option: str, table: DecisionTable | None =
             extra, note = 0, f"rank {profile.lora_rank} on query/value; merged into the weights for serving"
         flops *= 6 / 4 if fe.plan.config.checkpointing else 1  # one more forward pass (2 N T)
     hours_per_example = flops / tflops / 3600
-    used, covered = profile.labeled_examples, None
+    rows = training_rows(profile)
+    used, covered = rows, None
     if profile.budget_gpu_hours is not None and hours_per_example > 0:
         # GPU-hours (the budget's unit) over GPU-hours per example; the small tolerance keeps a budget computed as
         # exactly k examples' hours from flooring to k - 1.
         covered = int(profile.budget_gpu_hours / hours_per_example * (1 + 1e-9))
         used = min(used, covered)
-        if used < profile.labeled_examples:
+        if used < rows:
             note += (f"; budget_gpu_hours={format_hours(profile.budget_gpu_hours)} pays for {used:,} of the "
-                     f"{profile.labeled_examples:,} examples")
+                     f"{rows:,} examples it would train on")
     return CostEstimate(option, int(trainable), flops * used, hours_per_example * used, fe.needed_gb, smallest,
-                        int(stored), extra, note, examples=used, budget_examples=covered, **base)
+                        int(stored), extra, note, examples=used, budget_examples=covered, rows=rows, **base)
 
 
 @dataclass(frozen=True)

@@ -24,7 +24,7 @@ import yaml
 from advisor.options import (LABELS, LORA_ALPHA, LORA_DROPOUT, LORA_RANK, MAX_DEMOS, OPTIONS, VIRTUAL_TOKENS,
                              demonstrations, get)
 # The cost table's durations (one formatting for every page) and its sequence length (what the recipe must not cut).
-from advisor.costs import (LABEL_TOKENS, about, format_hours, human_duration, train_seq_len,
+from advisor.costs import (LABEL_TOKENS, about, budget_binds, format_hours, human_duration, train_seq_len,
                            validation_examples)
 from advisor.profile import ProjectProfile
 from bench.protocol import Protocol
@@ -213,7 +213,8 @@ def _training(profile: ProjectProfile, option: str, family: str, results_dir: st
                                                              f"goes on while validation improves, {src})")
         if c.budget_examples is not None and c.examples < train:
             if c.examples < 1:
-                each = estimate(profile.changed(budget_gpu_hours=None), option).train_gpu_hours / n
+                full = estimate(profile.changed(budget_gpu_hours=None), option)
+                each = full.train_gpu_hours / max(full.examples, 1)
                 raise RecipeError(f"budget_gpu_hours={hours} pays for no training of {LABELS[option]} (allowed: at "
                                   f"least {each:.3g} GPU-hours, one example at {profile.epochs} epochs on this "
                                   "model and compute; or option=prompt_engineering)")
@@ -321,14 +322,12 @@ def _steps(profile: ProjectProfile, n_train: int, src: str) -> Setting:
         return Setting("max_steps", protocol, f"{src}: {PROTOCOL.epochs} epochs, at least {PROTOCOL.min_steps} and at "
                                               f"most {PROTOCOL.max_steps} optimizer steps, up to "
                                               f"{PROTOCOL.extend_factor:g}x while validation still improves")
-    # The cost figures price the epochs over all the user's examples (validation rows included, an upper bound for
-    # the validation passes), not these training rows alone: said as such (a review, 2026-12-05).
+    # The cost figures price the same epochs over the same rows (advisor.costs.training_rows).
     return Setting("max_steps", passes, f"your {profile.epochs} epochs over {n_train:,} training examples at batch "
                                         f"{PROTOCOL.batch_size} (the protocol's cap of {PROTOCOL.max_steps} steps, "
                                         f"{src}, would stop after "
-                                        f"{PROTOCOL.max_steps * PROTOCOL.batch_size / n_train:.2f} of an epoch); the "
-                                        "time and cost figures price the same epochs over all "
-                                        f"{profile.labeled_examples:,} of your examples")
+                                        f"{PROTOCOL.max_steps * PROTOCOL.batch_size / n_train:.2f} of an epoch), the "
+                                        "passes the time and cost figures price")
 
 
 def recipe(profile: ProjectProfile, option: str, results_dir: str | None = None) -> Recipe:
@@ -872,8 +871,8 @@ def plan(rec: Any) -> list[Step]:
             text1, gpu_hours1 = _recipe_time(p, first, c)
             cost = (f"{text1} on compute '{p.compute}'"
                     + (f", {c.configuration}" if c.configuration else "")
-                    + (f", on the {c.examples:,} of your {p.labeled_examples:,} examples your budget pays for"
-                       if c.budget_examples is not None and c.examples < p.labeled_examples else ""))
+                    + (f", on the {c.examples:,} of the {c.rows:,} examples it would train on that your budget "
+                       "pays for" if budget_binds(c, p) else ""))
         else:
             from advisor.costs import format_dollars, provider_price
 
@@ -893,8 +892,7 @@ def plan(rec: Any) -> list[Step]:
             second = trained[1]
             c2 = costs[second]
             hours2, gpu_hours2 = _recipe_time(p, second, c2) if c2.train_gpu_hours else ("billed per token", 0.0)
-            capped = any(costs[o].budget_examples is not None and costs[o].examples < p.labeled_examples
-                         for o in (first, second))
+            capped = any(budget_binds(costs[o], p) for o in (first, second))
             # The two recipes' own runs (the times the steps show), against the budget.
             both = (gpu_hours1 if c.train_gpu_hours else 0.0) + gpu_hours2
             budget = (f"; with step 2, {both:,.3g} GPU-hours in all, against your budget of "

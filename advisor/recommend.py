@@ -6,8 +6,8 @@ import math
 from dataclasses import dataclass, field
 from typing import Any, Mapping
 
-from advisor.costs import (CostEstimate, demonstrations_that_fit, estimate_all, fits_all, format_hours,
-                           format_params, pilot_min_rows, pilot_split, qlora_note, refit, serve_context)
+from advisor.costs import (CostEstimate, budget_binds, demonstrations_that_fit, estimate_all, fits_all,
+                           format_hours, format_params, pilot_min_rows, pilot_split, qlora_note, refit, serve_context)
 from advisor.decision import (Decision, DecisionParams, best_option, chance_as_accurate, chance_percent, decide, level,
                               rank, tied_with_best)
 from advisor.models import get_model, load_catalog
@@ -244,15 +244,12 @@ def _pick(profile: ProjectProfile, table: DecisionTable, calibration: Any = None
     return pick, feasible[pick]
 
 
-def _option_sizes(n: int, costs: Mapping[str, Any]) -> dict[str, int]:
+def _option_sizes(profile: ProjectProfile, n: int, costs: Mapping[str, Any]) -> dict[str, int]:
     """Per option, the examples its expected accuracy is read at: all `n`, or as many as budget_gpu_hours pays for
-    where that is fewer (CostEstimate.budget_examples: the same count for any n with this model and compute);
-    at least 1, the calibration's smallest size."""
-    out = {}
-    for o in OPTIONS:
-        covered = getattr(costs[o], "budget_examples", None)  # a Fit (memory only) carries none
-        out[o] = max(min(n, covered) if covered is not None else n, 1)
-    return out
+    where that is fewer than the rows `profile` with `n` examples trains on (advisor.costs.budget_binds;
+    CostEstimate.budget_examples: the same count for any n with this model and compute); at least 1, the
+    calibration's smallest size."""
+    return {o: max(costs[o].budget_examples if budget_binds(costs[o], profile, n) else n, 1) for o in OPTIONS}
 
 
 def _may_bind(costs: Mapping[str, Any], n: int, speedup: float) -> bool:
@@ -313,7 +310,7 @@ def counterfactuals(profile: ProjectProfile, table: DecisionTable | None = None,
     budget = profile.budget_gpu_hours is not None
     sizes = sorted({n, *(m for _, m in more), *(m for _, m in fewer)} - {0})
     if budget:
-        sizes = sorted({*sizes, *(s for m in sizes for s in _option_sizes(m, same_model_costs).values())})
+        sizes = sorted({*sizes, *(s for m in sizes for s in _option_sizes(profile, m, same_model_costs).values())})
     if calibration is not None and sizes and n == 0:
         # No examples now, so no size to anchor a measured probe at (`points_by_size`): each count to label is read
         # as recommend() reads a profile with that many, the probe measured there.
@@ -338,7 +335,7 @@ def counterfactuals(profile: ProjectProfile, table: DecisionTable | None = None,
             return None, None
         if not budget or not pts:
             return (pts or {}).get(size), (mg or {}).get(size)
-        per = _option_sizes(size, costs_p)
+        per = _option_sizes(p, size, costs_p)
         missing = sorted(set(per.values()) - set(pts))
         if missing:  # a compute variant's budget pays for another count (points do not read compute)
             pts.update(calibration.points_by_size(p, missing))
@@ -443,7 +440,7 @@ def counterfactuals(profile: ProjectProfile, table: DecisionTable | None = None,
                     else fits_all(variant, table)
                 pts = mg = None
                 if calibration is not None and n > 0:
-                    at = sorted(set(_option_sizes(n, costs_v).values()) | {n})
+                    at = sorted(set(_option_sizes(variant, n, costs_v).values()) | {n})
                     pts, mg = sized(variant, n, costs_v, calibration.points_by_size(variant, at),
                                     calibration.margins(variant, at))
                 what = change(_pick(variant, table, calibration, pts, mg, costs=costs_v,
@@ -636,7 +633,7 @@ def recommend(profile: ProjectProfile | Mapping[str, Any], *, table_path: str | 
     expected: dict[str, Any] = calibration.expected(profile) if calibration is not None and trains else {}
     # Under budget_gpu_hours an option trains on the examples the budget pays for: its expected accuracy is read
     # there (one expected() per distinct count), as its time and cost already are (advisor.costs.estimate).
-    sizes = _option_sizes(profile.labeled_examples, costs)
+    sizes = _option_sizes(profile, profile.labeled_examples, costs)
     if expected:
         n = max(profile.labeled_examples, 1)
         for size in sorted(set(sizes.values()) - {n}):
@@ -723,16 +720,16 @@ def recommend(profile: ProjectProfile | Mapping[str, Any], *, table_path: str | 
         # The budget is a constraint on each option's data, not a verdict on the option: training on the examples
         # it pays for is a real way to stay within it (advisor.costs.estimate). Said once, for every feasible
         # option it binds; an option it leaves too few examples is blocked by the table's own minimums (rules).
-        bound = [r for r in ranking if r.feasible and r.cost.budget_examples is not None
-                 and r.cost.examples < profile.labeled_examples]
+        bound = [r for r in ranking if r.feasible and budget_binds(r.cost, profile)]
         if bound:
             each = [f"{names[r.option]} on {r.cost.examples:,} (all of them would take "
-                    f"{r.cost.train_gpu_hours * profile.labeled_examples / max(r.cost.examples, 1):,.3g} GPU-hours)"
+                    f"{r.cost.train_gpu_hours * r.cost.rows / max(r.cost.examples, 1):,.3g} GPU-hours)"
                     for r in bound]
             epochs = f"{profile.epochs} epoch{'s' if profile.epochs != 1 else ''}"
             caveats.append(f"Your budget of {format_hours(profile.budget_gpu_hours)} GPU-hours per task pays for training "
-                           f"{', '.join(each[:-1]) + ' and ' + each[-1] if len(each) > 1 else each[0]} of your "
-                           f"{profile.labeled_examples:,} examples at {epochs}"
+                           f"{', '.join(each[:-1]) + ' and ' + each[-1] if len(each) > 1 else each[0]} of the "
+                           f"{bound[0].cost.rows:,} examples left to train on (your {profile.labeled_examples:,} less "
+                           f"the validation split) at {epochs}"
                            + ("; fewer epochs would fit more" if profile.epochs > 1 else "")
                            + ". Their expected accuracy, time and cost are for those examples, and their recipes "
                              "sample them and train no further. [advisor.costs]")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from advisor.costs import human_duration, pilot_quick_note
+from advisor.costs import budget_binds, human_duration, pilot_quick_note
 from advisor.decision import chance_percent
 from advisor.options import factor_words
 from advisor.recommend import Recommendation, format_accuracy, not_picked_because
@@ -190,8 +190,8 @@ def ranking_rows(rec: Recommendation) -> list[dict[str, Any]]:
             # the user's to show (a hosted model's prompt said "4-bit weights"; blocked options "8.5 days").
             "training time": human_duration(c.train_hours) if c.train_gpu_hours and weights else "—",
             # Under a budget, the examples each option's figures are for (advisor.costs.estimate).
-            "examples trained on": (f"{c.examples:,}" + (" (budget)" if c.examples < rec.profile.labeled_examples
-                                                         else "")) if c.budget_examples is not None else "—",
+            "examples trained on": (f"{c.examples:,}" + (" (budget)" if budget_binds(c, rec.profile) else ""))
+            if c.budget_examples is not None else "—",
             # API access: the provider's hardware holds the weights; there is no memory of yours to size.
             "memory GB per GPU": round(c.train_memory_gb, 1) if weights else None,
             "configuration": (c.configuration or "—") if weights else "—",

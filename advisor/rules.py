@@ -12,7 +12,7 @@ import math
 from dataclasses import asdict, dataclass
 from typing import Any, Mapping
 
-from advisor.costs import CostEstimate, format_hours, prompt_overflow, training_rows
+from advisor.costs import CostEstimate, budget_binds, format_hours, prompt_overflow, training_rows
 from advisor.profile import OPTIONS, ProjectProfile
 from advisor.table import DecisionTable, matches
 
@@ -138,10 +138,9 @@ class OverBudget:
 def _budget_blocking(profile: ProjectProfile, table: DecisionTable, costs: Mapping[str, Any],
                      already: list[tuple[Any, tuple[str, ...]]]) -> list[tuple[Any, tuple[str, ...]]]:
     out = []
-    n = profile.labeled_examples
     for o in OPTIONS:
         covered = getattr(costs[o], "budget_examples", None)  # a Fit (memory only) carries none
-        if covered is None or covered >= n:
+        if not budget_binds(costs[o], profile):
             continue
         fewer = None
         for c in table.constraints:
@@ -180,7 +179,7 @@ def budgeted_hits(profile: ProjectProfile, table: DecisionTable, costs: Mapping[
     at: dict[int, list[bool]] = {}
     for o in OPTIONS:
         covered = getattr(costs[o], "budget_examples", None)  # a Fit (memory only) carries none
-        if covered is None or covered >= profile.labeled_examples:
+        if not budget_binds(costs[o], profile):
             continue
         if covered not in at:
             at[covered] = rule_hits(profile.changed(labeled_examples=covered), table, hits,

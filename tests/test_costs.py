@@ -13,7 +13,9 @@ def test_architecture_matches_known_7b_shape():
 def test_full_finetuning_follows_6nt_and_16_bytes_per_param():
     p = ProjectProfile(model_params_b=1.0, labeled_examples=1000, avg_input_tokens=95)
     ft = estimate(p, "full_finetuning")
-    tokens = 1000 * 3 * 100
+    # It trains on the 800 rows the validation split (a fifth) leaves, as the recipe does.
+    assert ft.examples == ft.rows == 800
+    tokens = 800 * 3 * 100
     assert ft.train_flops == pytest.approx(6 * 1e9 * tokens)
     assert ft.train_memory_gb >= 16.0
     assert ft.storage_bytes_per_task == 2 * 10**9
@@ -409,12 +411,15 @@ def test_a_budget_caps_each_options_examples_and_every_figure_follows():
         if o == "prompt_engineering":  # trains nothing: no cap
             assert c.budget_examples is None and c.examples == 5000
             continue
-        # GPU-hours are linear in examples: the cap is the budget over the hours of one example, floored.
-        assert c.budget_examples == int(0.1 / (free[o].train_gpu_hours / 5000) * (1 + 1e-9)) < 5000, o
+        # GPU-hours are linear in examples: the cap is the budget over the hours of one example, floored, below the
+        # 4,744 rows the validation split (256) leaves to train on.
+        assert free[o].examples == free[o].rows == 4744 == c.rows, o
+        assert c.budget_examples == int(0.1 / (free[o].train_gpu_hours / 4744) * (1 + 1e-9)) < 4744, o
         assert c.examples == c.budget_examples and c.train_gpu_hours <= 0.1 + 1e-12, o
         assert c.train_gpu_hours == pytest.approx(0.1, rel=5000 / c.examples * 1e-3), o
     rich = estimate_all(ProjectProfile.from_dict({**open_, "budget_gpu_hours": 100}))
-    assert all(c.examples == 5000 for c in rich.values())  # a budget that pays for more changes nothing
+    # A budget that pays for more changes nothing: the trained options train on 4,744 rows, prompting reads all 5,000.
+    assert [c.examples for c in rich.values()] == [5000 if o == "prompt_engineering" else 4744 for o in rich]
     assert all(rich[o].train_gpu_hours == pytest.approx(free[o].train_gpu_hours) for o in OPTIONS)
 
     rec = recommend({**open_, "budget_gpu_hours": 0.1}, with_counterfactuals=False, calibration=None)
@@ -422,6 +427,7 @@ def test_a_budget_caps_each_options_examples_and_every_figure_follows():
     assert len(said) == 1  # once, for every option it binds
     for o in ("prompt_tuning", "prefix_tuning", "lora", "full_finetuning"):
         assert f"{rec.label(o)} on {tight[o].examples:,}" in said[0]
+    assert "of the 4,744 examples left to train on (your 5,000 less the validation split)" in said[0]
     assert not any(c.startswith("Your budget") for c in
                    recommend({**open_, "budget_gpu_hours": 100}, with_counterfactuals=False,
                              calibration=None).caveats)
