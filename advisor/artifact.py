@@ -493,26 +493,38 @@ class ServedCalibration:
             pub = (self.scaling or {}).get("published_points", {}).get(option, [])
             if pub:
                 srcs = (self.scaling or {}).get("published_sources", [])
-                if not hasattr(self, "_names_text"):  # the same sentence for every option and answer
-                    self._names_text = ", ".join(self.source_names().get(x, x) for x in srcs)
-                names = self._names_text
+                named = self.source_names()
+
+                def cited(idx: list[int | None]) -> tuple[str, list[str]]:
+                    """The sources of the points an answer stands next to (a calibration before 2026-12-05 stored
+                    no source per point: then every published source, as it said before)."""
+                    ids = sorted({srcs[i] for i in idx if i is not None and i < len(srcs)}) if None not in idx \
+                        else list(srcs)
+                    return ", ".join(named.get(x, x) for x in ids), ids
+
                 # A plain loop: a dozen points per option, where six numpy calls on arrays this small cost ~4x more
                 # (this was two fifths of `expected`'s time). The first nearest point wins, as argmin's did.
-                best = None
-                for a0, a1 in pub:
+                best, near = None, []
+                for pt in pub:
+                    a0, a1 = pt[0], pt[1]
                     dp, dd = abs(a0 - lp), abs(a1 - ld)
                     if dp <= PUBLISHED_NEAR[0] and dd <= PUBLISHED_NEAR[1]:
-                        return {"kind": "published", "detail": f"published comparisons at about this model size "
-                                f"and data size ({names})", "sources": srcs}
+                        near.append(int(pt[2]) if len(pt) > 2 else None)
+                        continue
                     dist = math.hypot(dp, dd)
                     if best is None or dist < best[0]:
-                        best = (dist, dp, dd, a0 > lp, a1 > ld)
-                _, dp, dd, larger, more = best
+                        best = (dist, dp, dd, a0 > lp, a1 > ld, int(pt[2]) if len(pt) > 2 else None)
+                if near:
+                    names, ids = cited(near)
+                    return {"kind": "published", "detail": f"published comparisons at about this model size "
+                            f"and data size ({names})", "sources": ids}
+                _, dp, dd, larger, more, idx = best
+                names, ids = cited([idx])
                 return {"kind": "extrapolated", "detail": f"from our {anchor / 1e6:,.0f}M-parameter runs moved by "
-                        f"the size-and-data model; the nearest published comparison for this option used "
+                        f"the size-and-data model; the nearest published comparison for this option ({names}) used "
                         f"{_relative(dp, larger, 'a model', 'larger', 'smaller', 'a model of about your size')} and "
                         f"{_relative(dd, more, '', 'more', 'fewer', 'about as many').strip()} examples",
-                        "sources": srcs,
+                        "sources": ids,
                         "decades_params": round(float(dp), 2), "decades_examples": round(float(dd), 2)}
             return {"kind": "extrapolated", "detail": f"from our {anchor / 1e6:,.0f}M-parameter runs only, a model "
                     f"{_times(abs(math.log10(user_p / anchor)))} away in size; no published comparison for this "

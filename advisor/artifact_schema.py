@@ -209,11 +209,19 @@ def _mode(name: str, v: Any, where: str) -> None:
         _int(m["rows"], f"{where}.rows")
 
 
-def _points(v: Any, where: str) -> None:
+def _points(v: Any, where: str, sources: int | None = None) -> None:
+    """Per option, [log10 params, log10 examples] points; with `sources`, a third item may name the point's source
+    (its index in published_sources; calibrations before 2026-12-05 have none)."""
     pts = _dict(v, where)
     _keys(pts, where, OPTIONS)
+
+    def point(r: Any, w: str) -> None:
+        _list(r, w, lambda x, w2: _num(x, w2, -100.0, 100.0), 2, 2 if sources is None else 3)
+        if len(r) == 3:
+            _int(r[2], f"{w}[2]", 0, max(sources - 1, 0))
+
     for o, rows in pts.items():
-        _list(rows, f"{where}.{o}", lambda r, w: _list(r, w, lambda x, w2: _num(x, w2, -100.0, 100.0), length=2))
+        _list(rows, f"{where}.{o}", point)
 
 
 def _scaling(v: Any, where: str) -> None:
@@ -222,10 +230,10 @@ def _scaling(v: Any, where: str) -> None:
     width = len(gap_features(GAP_OPTIONS[0], 0.0, 0.0, 0.0, len(sources)))
     _linear_model(s["gap_model"], f"{where}.gap_model", width)
     _points(s["evidence_points"], f"{where}.evidence_points")
-    if s.get("published_points") is not None:
-        _points(s["published_points"], f"{where}.published_points")
     if s.get("published_sources") is not None:
         _list(s["published_sources"], f"{where}.published_sources", _str, 0, 1000)
+    if s.get("published_points") is not None:
+        _points(s["published_points"], f"{where}.published_points", len(s.get("published_sources") or []))
     if s.get("gap_residuals") is not None:
         # 10%/90% residual quantiles (advisor.features.residual_band): [low, high] with low <= high, per
         # provenance and per option under by_option (a reversed band made the published margin floor negative).

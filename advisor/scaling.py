@@ -211,6 +211,17 @@ def _points(rows: list[dict]) -> dict[str, list[list[float]]]:
     return {m: sorted(map(list, {tuple(p) for p in v})) for m, v in out.items()}
 
 
+def _source_points(rows: list[dict], sources: list[str]) -> dict[str, list[list[float]]]:
+    """`_points` with each point's source (its index in `sources`): an answer names the comparison it stands
+    next to, not every source the size model read (a review: "the nearest published comparison" named none)."""
+    out: dict[str, set] = {}
+    for r in rows:
+        out.setdefault(r["method"], set()).add((round(math.log10(r["params"]), 3),
+                                                round(math.log10(max(r["examples"], 1.0)), 3),
+                                                sources.index(r["source"])))
+    return {m: [list(p) for p in sorted(v)] for m, v in out.items()}
+
+
 def fit_scaling(runs: Any, published: list[dict]) -> dict[str, Any] | None:
     rows = _rows(runs, published)
     gaps = _gap_rows(rows)
@@ -268,9 +279,9 @@ def fit_scaling(runs: Any, published: list[dict]) -> dict[str, Any] | None:
                                                          / max(1e-3, 1.0 - np.mean([r["score"] for r in ft_rows])))))
         if ft_model else 0.0,
         "evidence_points": _points(gaps + [dict(r, method="full_finetuning") for r in gaps]),
-        "published_points": _points([r for r in gaps if not r["source"].startswith(OURS)]
-                                    + [dict(r, method="full_finetuning") for r in gaps
-                                       if not r["source"].startswith(OURS)]),
+        "published_points": _source_points([r for r in gaps if not r["source"].startswith(OURS)]
+                                           + [dict(r, method="full_finetuning") for r in gaps
+                                              if not r["source"].startswith(OURS)], published_sources),
         "published_sources": published_sources,
         "citations": sorted({r["citation"].split(", ")[0] + " — " + r["source"] for r in rows
                              if not r["source"].startswith(OURS)}),

@@ -57,6 +57,15 @@ def test_expected_accuracies_are_ordered_intervals_with_provenance(cal):
     kinds = {r.expected_accuracy["provenance"]["kind"] for r in big.ranking}
     assert kinds <= {"published", "extrapolated"} and "measured here" not in kinds
     assert "7B model" in big.extra["basis"]
+    # Each option names the published comparison it stands next to, not every source the size model read.
+    named, every = cal.source_names(), cal.scaling["published_sources"]
+    for r in big.ranking:
+        prov = r.expected_accuracy["provenance"]
+        if "published comparison" in prov["detail"]:
+            assert prov["sources"] and set(prov["sources"]) < set(every), prov
+            assert all(named[x] in prov["detail"] for x in prov["sources"]), prov
+            if prov["kind"] == "extrapolated":  # the nearest one
+                assert len(prov["sources"]) == 1, prov
     for r in big.ranking:  # no 1.00 upper bound without evidence near 1.00
         if r.expected_accuracy["provenance"]["kind"] == "extrapolated":
             assert r.expected_accuracy["high"] < 1.0
