@@ -14,7 +14,7 @@ import typer
 from advisor.costs import (GB, about_duration, estimate_all, format_dollars, format_params, human_duration, pilot_duration, prompt_cost_sentence,
                            throughput_source, time_warnings, totals)
 from advisor.models import CatalogError, get_model, load_catalog
-from advisor.options import factor_words
+from advisor.options import OPTIONS, factor_words
 from advisor.profile import HELP, ProfileError, ProjectProfile, field_names
 from advisor.recommend import LABELS, Recommendation, format_accuracy, recommend
 from advisor.report import CHANCE_NOTE, basis_lines, chance_text, format_bytes, gap_line, tie_sentence
@@ -215,10 +215,17 @@ def recipe_cmd(
     from advisor.recipe import RecipeError, recipe, to_script
 
     p = _profile(profile, flags)
+    rec = recommend(p, with_counterfactuals=False)
     if option is not None:
         names = [option]
+        if p.model_access != "weights" and option in OPTIONS:
+            # Without the weights only what the access level lets the user run has a recipe (a review: `--option
+            # lora --model-access api_only` was a traceback).
+            allowed = [r.option for r in rec.ranking if r.feasible]
+            if option not in allowed:
+                _fail(f"option={option!r} cannot run with model_access={p.model_access} here (allowed: "
+                      f"{', '.join(allowed) or 'none'})")
     else:
-        rec = recommend(p, with_counterfactuals=False)
         names = [r.option for r in rec.ranking if r.feasible][:2] or [rec.best]
     try:
         recipes = [recipe(p, o) for o in names]
@@ -429,31 +436,58 @@ def render_pilot(result: Any, report: dict[str, Any], name: str) -> str:
 
 
 @app.command("estimate")
-@profile_flags(("labeled_examples", "compute", "model", "model_params_b", "avg_input_tokens", "gpu_memory_gb"))
+@profile_flags()
 def estimate_cmd(
     profile: Optional[Path] = typer.Option(None, "--profile", help="A profile file (.json or .yaml)."),
     as_json: bool = typer.Option(False, "--json", metavar=""),
     flags: dict[str, Optional[str]] = None,
 ) -> None:
     """Cost estimates only: FLOPs, GPU-hours, memory, storage, extra inference tokens."""
+    from advisor.costs import LABEL_TOKENS, training_rows, validation_examples
+    from advisor.rules import score_options
+
     p = _profile(profile, flags)
     costs = estimate_all(p)
+    # The decision table's verdicts beside the costs: an option the access level (or the data) rules out is said to
+    # be, not priced as if it could run (a review: QLoRA memory for an api_only profile; three options billed as
+    # provider fine-tuning that `recommend` marks NO).
+    try:
+        table = load_table()
+    except TableError as err:
+        _fail(str(err))
+    verdicts = score_options(p, table, costs)
     if as_json:
-        typer.echo(json.dumps({o: c.to_dict() for o, c in costs.items()}, indent=2))
+        typer.echo(json.dumps({o: {**c.to_dict(), "feasible": verdicts[o].feasible,
+                                   "infeasible_reasons": list(verdicts[o].infeasible_reasons)}
+                               for o, c in costs.items()}, indent=2))
         return
     named = f"{p.model}, " if p.model else ""
-    typer.echo(f"model {named}{p.params_b:g}B params{'' if p.size_known else ' (assumed: size unknown)'}, {p.labeled_examples:,} examples x {p.avg_input_tokens} "
-               f"tokens, compute={p.compute}")
+    held = validation_examples(p.labeled_examples, p.num_classes) if p.labeled_examples else 0
+    typer.echo(f"model {named}{p.params_b:g}B params{'' if p.size_known else ' (assumed: size unknown)'}, "
+               f"{p.labeled_examples:,} examples ({training_rows(p):,} to train on, {held:,} held out to validate) x "
+               f"{p.avg_input_tokens + LABEL_TOKENS} tokens (input + label), {p.epochs} epoch"
+               f"{'s' if p.epochs != 1 else ''}, compute={p.compute}, access={p.model_access}")
     typer.echo(f"{'option':<20}{'trainable':>14}{'train FLOPs':>13}{'time':>10}{'mem/GPU':>11}{'stored/task':>13}"
                f"{'+tokens':>9}")
+    own = p.model_access == "weights"
     for o, c in costs.items():
+        v = verdicts[o]
+        # Memory alone is this command's own figure (shown, with why it does not fit); any other block (access,
+        # data) comes first in the table's order and means there is nothing to price.
+        other = len(v.infeasible_reasons) - (1 if own and not c.feasible_memory else 0)
+        if other > 0:
+            typer.echo(f"{o:<20}{'—':>14}{'—':>13}{'—':>10}{'—':>11}{'—':>13}{'—':>9}")
+            typer.echo(f"{'':<20}blocked: {v.infeasible_reasons[0] if v.infeasible_reasons else 'infeasible'}")
+            continue
+        memory = f"{c.train_memory_gb:>9.1f}GB" if own else f"{'—':>11}"
         typer.echo(f"{o:<20}{c.trainable_params:>14,}{c.train_flops:>13.3g}"
                    f"{(human_duration(c.train_hours) if c.train_gpu_hours else '—'):>10}"
-                   f"{c.train_memory_gb:>9.1f}GB{format_bytes(c.storage_bytes_per_task):>13}{c.extra_inference_tokens:>9}")
+                   f"{memory}{format_bytes(c.storage_bytes_per_task):>13}{c.extra_inference_tokens:>9}")
         typer.echo(f"{'':<20}{c.notes}")
-        if c.memory_reason:
+        if c.memory_reason and own:
             typer.echo(f"{'':<20}memory: {c.memory_reason}")
-    typer.echo(f"time assumes {throughput_source(p)}")
+    if own:  # through an API the provider's hardware trains: no throughput of the user's to assume
+        typer.echo(f"time assumes {throughput_source(p)}")
 
 
 @app.command("models")

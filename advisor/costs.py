@@ -225,7 +225,8 @@ class MemoryPlan:
     def to_dict(self) -> dict[str, Any]:
         c = self.config  # not dataclasses.asdict: its deep copy was a sixth of estimate()'s time
         return {"option": self.option, "configuration": c.describe(self.option), "precision": c.precision,
-                "optimizer": c.optimizer, "checkpointing": c.checkpointing, "sharded": c.sharded,
+                # The optimizer's name beside its bytes ("optimizer"): one key held both, and the name was lost.
+                "optimizer_name": c.optimizer, "checkpointing": c.checkpointing, "sharded": c.sharded,
                 "weights": self.weights, "gradients": self.gradients, "optimizer": self.optimizer,
                 "activations": self.activations, "train_total": self.train_total,
                 "inference_weights": self.inference_weights, "kv_cache": self.kv_cache,
@@ -241,8 +242,10 @@ def kv_cache_bytes(layers: int, hidden: int, context: int, batch: int = 1, bytes
 
 def plan_memory(option: str, params: float, hidden: int, layers: int, config: MemoryConfig, *, batch: int,
                 seq_len: int, context: int, gpus: int = 1, vocab: int | None = None,
-                rank: int = LORA_RANK, serve_as_trained: bool = False) -> MemoryPlan:
-    """The sum for one option and configuration (every term in the module text above its constants)."""
+                rank: int = LORA_RANK, serve_as_trained: bool = False, lm_loss: bool = True) -> MemoryPlan:
+    """The sum for one option and configuration (every term in the module text above its constants). `lm_loss`:
+    the loss reads the vocabulary's logits at every position (a causal-LM objective: generation, the pilot); the
+    recipe's classifier (SEQ_CLS) reads a head num_classes wide on the last token instead."""
     options.get(option)
     trainable = trainable_params(option, params, hidden, layers, rank)
     wb = PRECISION_BYTES[config.precision]
@@ -274,8 +277,11 @@ def plan_memory(option: str, params: float, hidden: int, layers: int, config: Me
     scale = 2.0 if wb == 4.0 else 1.0
     per_token = (CKPT_BYTES * layers + ACT_BYTES) if config.checkpointing else ACT_BYTES * layers
     act = per_token * batch * length * hidden * scale
-    if vocab:
-        act += 8.0 * batch * length * vocab  # fp32 logits and their gradient for the loss
+    if vocab and lm_loss:
+        # fp32 logits and their gradient for the loss. Not for a classification head: charged to one, Llama-3.1-8B
+        # (128,256 tokens) at 2,000-token inputs added 16.5 GB, and LoRA did not fit 24 GB when named but fitted
+        # when given as 8.03B (a review, 2026-12-05).
+        act += 8.0 * batch * length * vocab
     return MemoryPlan(option, config, weights / shard, grads / shard, opt / shard, act, infer_w, kv, gpus)
 
 
@@ -465,7 +471,7 @@ def _plans(profile: ProjectProfile, option: str, configs: Iterable[MemoryConfig]
         serve_context(profile, option)
     for c in configs:
         yield plan_memory(option, params, hidden, layers, c, batch=batch, seq_len=seq, context=ctx, gpus=gpus,
-                          vocab=vocab, rank=profile.lora_rank)
+                          vocab=vocab, rank=profile.lora_rank, lm_loss=profile.task_kind == "generation")
 
 
 def feasibility(profile: ProjectProfile, option: str, table: DecisionTable | None = None) -> Feasibility:
@@ -498,7 +504,6 @@ def estimate(profile: ProjectProfile, option: str, table: DecisionTable | None =
     n = profile.params_b * 1e9
     hidden, layers = model_shape(profile)
     seq = profile.avg_input_tokens + LABEL_TOKENS
-    tokens = profile.labeled_examples * profile.epochs * seq  # what a provider bills
     # Per GPU: train_gpu_hours are GPU-hours (what a budget and a bill count); the wall-clock time divides them by
     # the GPUs training in parallel (CostEstimate.train_hours).
     tflops = float(table.compute_tflops[profile.compute]) * 1e12
@@ -506,15 +511,19 @@ def estimate(profile: ProjectProfile, option: str, table: DecisionTable | None =
     shots = options.demonstrations(profile.labeled_examples)  # the recipe's prompt uses the same number
     if profile.model_access == "api_with_finetuning" and options.get(option).trains:
         # The provider trains and hosts: no GPU memory or weights of ours; the bill is tokens x epochs x price.
+        # It bills the rows it is sent: the training split, the held-out rows kept to compare it with the prompt
+        # (the plan's step) — the same split as a self-hosted option's (a review: all 2,000 rows priced while the
+        # plan kept 256 back).
         price, src = provider_price(profile)
-        bill = provider_finetuning_cost(profile.labeled_examples, seq, epochs=profile.epochs,
-                                        price_per_million=price)
+        rows = training_rows(profile)
+        tokens = rows * profile.epochs * seq
+        bill = provider_finetuning_cost(rows, seq, epochs=profile.epochs, price_per_million=price)
         money = (f" = {format_dollars(bill['dollars'])} at ${price:g}/1M tokens ({src})" if price is not None
                  else "; give price_per_m_training_tokens for dollars")
         return CostEstimate(option, 0, 0.0, 0.0, 0.0, 0.0, 0, 0,
-                            f"provider fine-tuning: {int(tokens):,} training tokens ({profile.epochs} epochs){money}",
-                            int(tokens), bill["dollars"], examples=profile.labeled_examples,
-                            rows=profile.labeled_examples)
+                            f"provider fine-tuning: {int(tokens):,} training tokens ({profile.epochs} epochs over the "
+                            f"{rows:,} rows of the training split){money}",
+                            int(tokens), bill["dollars"], examples=rows, rows=rows)
     fe = feasibility(profile, option, table)
     smallest = fe.floor_gb  # the same ladder's plans: computing them twice was a quarter of estimate()'s time
     base = dict(feasible_memory=fe.fits, configuration=fe.configuration, memory_reason=fe.reason(),
@@ -547,7 +556,11 @@ def estimate(profile: ProjectProfile, option: str, table: DecisionTable | None =
             extra, note = PREFIX_TOKENS, f"{PREFIX_TOKENS} key/value positions at every layer"
         else:
             flops = 4 * n * per_example
-            extra, note = 0, f"rank {profile.lora_rank} on query/value; merged into the weights for serving"
+            # One task: merged into the weights (no extra latency); several: an adapter per task on one base
+            # model, as the totals count them ("merged" beside "one base model + N adapters" was a review's find).
+            extra, note = 0, (f"rank {profile.lora_rank} on query/value; merged into the weights for serving"
+                              if profile.num_tasks <= 1 else
+                              f"rank {profile.lora_rank} on query/value; one adapter per task on one base model")
         flops *= 6 / 4 if fe.plan.config.checkpointing else 1  # one more forward pass (2 N T)
     hours_per_example = flops / tflops / 3600
     rows = training_rows(profile)

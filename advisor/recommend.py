@@ -115,6 +115,15 @@ class Recommendation:
         if level(top.final, runner.final):
             # Level scores: the expected accuracy orders them (advisor.decision._order), and the headline says so.
             a, b = (top.expected_accuracy or {}).get("point"), (runner.expected_accuracy or {}).get("point")
+            if a is not None and b is not None and f"{a:.3f}" == f"{b:.3f}":
+                # "Its higher expected accuracy (0.980 vs 0.980)": both at the ceiling of what an unmeasured setting
+                # may claim, ordered by the list (a review, 2026-12-05).
+                from advisor.artifact import UNMEASURED_CEILING  # only a calibrated answer has points
+
+                cap = ", the most we state for a setting we have not measured" if a >= UNMEASURED_CEILING else ""
+                return (f"Recommended: {self.label(top.option)} (score {top.score:.0f}/100) — level with "
+                        f"{self.label(runner.option)}; both are expected at {a:.3f}{cap}, so neither score nor "
+                        "accuracy tells them apart and it is listed first only by the fixed option order.")
             return (f"Recommended: {self.label(top.option)} (score {top.score:.0f}/100) — level with "
                     f"{self.label(runner.option)}, listed first "
                     + (f"for its higher expected accuracy ({a:.3f} vs {b:.3f})." if a is not None and b is not None
@@ -643,7 +652,7 @@ def recommend(profile: ProjectProfile | Mapping[str, Any], *, table_path: str | 
                     e = at[o]
                     e["basis"] += (f"; read at the {costs[o].budget_examples:,} examples your budget of "
                                    f"{format_hours(profile.budget_gpu_hours)} GPU-hours pays for ({profile.epochs} epochs), not "
-                                   f"all {profile.labeled_examples:,}")
+                                   f"all {costs[o].rows:,} it would train on")
                     e["examples"] = size
                     expected[o] = e
         if len(set(sizes.values())) > 1:

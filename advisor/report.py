@@ -122,7 +122,11 @@ def _close_call_text(rec: Recommendation, decision: dict[str, Any], close: list[
                      f"{_points_range([-vs.get(o, 0.0) for o in below])} below {best}, less than one standard "
                      f"deviation of a between-option difference in our evaluation ({width} points)"
                      + (f"; the decision takes points off for the part of {'its' if len(counted) == 1 else 'their'} "
-                        f"difference to {rec.label(top)} beyond the margin ("
+                        f"difference to {rec.label(top)}"
+                        # The decision measures each option from the one expected highest, which need not be the
+                        # pick ("difference to full fine-tuning" beside a LoRA pick read as a slip; a review).
+                        + (", the option expected highest," if top != rec.best else "")
+                        + " beyond the margin ("
                         + (", ".join(offs) + "; " if offs else "")
                         + f"scores {', '.join(scored(o) for o in counted)} against {rec.option(rec.best).score:.0f})"
                         if counted else ""))

@@ -61,3 +61,37 @@ def test_json_is_shown_as_a_flag_not_a_bool_value():
     res = runner.invoke(app, ["recommend", "--help"], env={"COLUMNS": "150"})
     line = next(x for x in res.output.splitlines() if "--json" in x)
     assert "<bool>" not in line
+
+
+def test_a_recipe_the_access_level_cannot_run_is_a_one_line_error():
+    # A review (2026-12-05): `recipe --option lora --model-access api_only` was an UnboundLocalError traceback.
+    for access, option, allowed in (("api_only", "lora", "prompt_engineering"),
+                                    ("api_with_finetuning", "prefix_tuning", "full_finetuning, prompt_engineering")):
+        res = runner.invoke(app, ["recipe", "--option", option, "--model-access", access, "--labeled-examples", "500"])
+        assert res.exit_code == 2 and isinstance(res.exception, SystemExit), res.output
+        assert res.output.strip() == (f"error: option={option!r} cannot run with model_access={access} here "
+                                      f"(allowed: {allowed})"), res.output
+    ok = runner.invoke(app, ["recipe", "--option", "full_finetuning", "--model-access", "api_with_finetuning",
+                             "--labeled-examples", "500"])
+    # Allowed: past the access check (without a result store the recipe may still lack a learning rate to choose).
+    assert "cannot run with model_access" not in ok.output and (ok.exception is None
+                                                                 or isinstance(ok.exception, SystemExit)), ok.output
+
+
+def test_estimate_prices_what_recommend_would_let_run():
+    # A review (2026-12-05): `estimate` priced QLoRA memory for an api_only profile and billed prompt tuning, prefix
+    # tuning and LoRA as provider fine-tuning where `recommend` marks them NO; its header counted 8,000 examples x 300
+    # tokens where it priced 7,744 rows x 305.
+    res = runner.invoke(app, ["estimate", "--model-access", "api_only", "--model-params-b", "70",
+                              "--labeled-examples", "500"])
+    assert res.exit_code == 0, res.output
+    assert res.output.count("blocked: With API-only access") == 4 and "GB" not in res.output
+    ft = runner.invoke(app, ["estimate", "--model-access", "api_with_finetuning", "--model-params-b", "7",
+                             "--labeled-examples", "2000", "--avg-input-tokens", "200", "--json"])
+    data = json.loads(ft.output)
+    assert [o for o, c in data.items() if not c["feasible"]] == ["prompt_tuning", "prefix_tuning", "lora"]
+    assert data["full_finetuning"]["training_tokens"] == 1744 * 205 * 3  # the training split, as the plan sends it
+    own = runner.invoke(app, ["estimate", "--model-params-b", "7", "--labeled-examples", "8000", "--num-classes", "12",
+                              "--avg-input-tokens", "300", "--epochs", "2"])
+    assert "8,000 examples (7,744 to train on, 256 held out to validate) x 305 tokens (input + label), 2 epochs" \
+        in own.output

@@ -391,3 +391,23 @@ def test_the_recipe_holds_out_the_split_the_per_class_minimums_count(store):
         p = ProjectProfile(labeled_examples=n, num_classes=k, model_params_b=0.1)
         r = recipe(p, "lora", store)
         assert r.value("validation_examples") == validation_examples(n, k) == n - training_rows(p)
+
+
+def test_the_script_trains_on_the_gpu_in_the_precision_the_memory_figures_assume(store):
+    # A review (2026-12-05): only the quantised branch placed the model on a GPU, and full fine-tuning's "bf16 weights,
+    # 8-bit AdamW" ran in fp32. The plan's 2 + 2 bf16 bytes plus a 4-byte master copy are the script's fp32 weights
+    # and gradients under bf16 autocast: the same sum.
+    from advisor.costs import estimate
+
+    p = ProjectProfile.from_dict({"labeled_examples": 8000, "model_params_b": 7, "num_classes": 12,
+                                  "compute": "medium"})
+    fitted = estimate(p, "full_finetuning").configuration
+    assert "bf16" in fitted and "8-bit" in fitted, fitted
+    r = recipe(p, "full_finetuning", str(store))
+    values = {s.name: s.value for s in r.settings}
+    assert values["autocast_dtype"] == "bfloat16" and values["optimizer"] == "adamw_8bit"
+    assert "weights_dtype" not in values  # fp32 master weights, not pure bf16
+    text = to_script(r)
+    assert 'model.to("cuda" if torch.cuda.is_available() else "cpu")' in text
+    assert text.count("with autocast():") == 2  # the training and the validation forward passes
+    compile(text, "tune.py", "exec")
