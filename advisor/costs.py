@@ -32,7 +32,8 @@ from typing import Any, Iterable, Iterator
 
 from advisor import options
 from advisor.models import get_model
-from advisor.options import BATCH, EPOCHS, LORA_RANK, OPTIONS, VALIDATION_MAX, VIRTUAL_TOKENS
+from advisor.options import (BATCH, EPOCHS, LORA_RANK, MAX_STEPS, MIN_STEPS, OPTIONS, PROTOCOL_EPOCHS, STEP_BATCH,
+                             VALIDATION_MAX, VIRTUAL_TOKENS)
 from advisor.profile import ProjectProfile
 from advisor.table import DecisionTable, load_table
 
@@ -83,6 +84,8 @@ class CostEstimate:
     # (training_rows; the recipe's split). The figures price these, not all the examples: the table said "trains on
     # 8,000" beside a recipe that trained on 7,744 (a review, 2026-12-05). A provider trains on every row it is sent.
     rows: int = 0
+    # GPU-hours per training sequence (one example, one pass): what the recipe's steps are priced at.
+    hours_per_sequence: float = 0.0
 
     @property
     def train_hours(self) -> float:
@@ -405,6 +408,18 @@ def training_rows(profile: ProjectProfile, examples: int | None = None) -> int:
     return max(n - validation_examples(n, profile.num_classes), 0) if n > 0 else 0
 
 
+def train_steps(profile: ProjectProfile, rows: int) -> int:
+    """The optimizer steps (of STEP_BATCH sequences) the recipe runs on `rows` without a budget — its max_steps, and
+    what the time figures price: the measured protocol's budget (PROTOCOL_EPOCHS passes, at least MIN_STEPS and at
+    most MAX_STEPS steps), which every run the expected accuracy is read from trained for, or the profile's epochs
+    over the rows where those are more (the protocol's cap was a quarter of one pass over 20,000 examples). The table
+    once priced the epochs alone beside a recipe that ran 5 passes (1,000 examples at --epochs 1: 6.4 h priced,
+    32 h run; a review, 2026-12-05)."""
+    rows = max(rows, 1)
+    protocol = min(MAX_STEPS, max(MIN_STEPS, PROTOCOL_EPOCHS * -(-rows // STEP_BATCH)))
+    return max(protocol, -(-profile.epochs * rows // STEP_BATCH))
+
+
 def budget_binds(cost: Any, profile: ProjectProfile, examples: int | None = None) -> bool:
     """Whether an option's budget pays for fewer rows than `profile` (with `examples`, if given) would train on
     (`training_rows`). The count the budget pays for is the same for every number of examples with this model and
@@ -536,15 +551,15 @@ def estimate(profile: ProjectProfile, option: str, table: DecisionTable | None =
                             f"no training; an instruction naming the task{labels} plus {shots} demonstrations "
                             "in every request",
                             examples=profile.labeled_examples, rows=profile.labeled_examples, **base)
-    # FLOPs per labelled example (its tokens x epochs, an input cut at the training length counting only what is
-    # kept); the figures are for the examples the budget pays for.
-    per_example = profile.epochs * min(seq, train_seq_len(profile))
+    # FLOPs per training sequence (one example, one pass: its tokens, an input cut at the training length counting
+    # only what is kept); the figures are for the sequences the recipe runs (train_steps), or the budget pays for.
+    per_example = min(seq, train_seq_len(profile))
     if option == "full_finetuning":
         flops = 6 * n * per_example
         # Gradient checkpointing recomputes the forward pass: 8 N T instead of 6 N T (Korthikanti et al. 2022).
         flops *= 8 / 6 if fe.plan.config.checkpointing else 1
         trainable, stored, extra = n, 2 * n, 0
-        note = f"all weights, {profile.epochs} epochs; a full bf16 copy per task"
+        note = "all weights; a full bf16 copy per task"
     else:
         trainable = trainable_params(option, n, hidden, layers, rank=profile.lora_rank)
         stored = trainable * 4
@@ -562,19 +577,31 @@ def estimate(profile: ProjectProfile, option: str, table: DecisionTable | None =
                               if profile.num_tasks <= 1 else
                               f"rank {profile.lora_rank} on query/value; one adapter per task on one base model")
         flops *= 6 / 4 if fe.plan.config.checkpointing else 1  # one more forward pass (2 N T)
-    hours_per_example = flops / tflops / 3600
+    per_sequence = flops / tflops / 3600  # GPU-hours
+    hours_per_example = per_sequence * profile.epochs  # what a budget pays for one example at the profile's epochs
     rows = training_rows(profile)
     used, covered = rows, None
+    sequences = train_steps(profile, rows) * STEP_BATCH  # the recipe's run
     if profile.budget_gpu_hours is not None and hours_per_example > 0:
         # GPU-hours (the budget's unit) over GPU-hours per example; the small tolerance keeps a budget computed as
         # exactly k examples' hours from flooring to k - 1.
         covered = int(profile.budget_gpu_hours / hours_per_example * (1 + 1e-9))
         used = min(used, covered)
         if used < rows:
+            # The recipe trains the epochs over what the budget pays for, and no further (advisor.recipe).
+            sequences = used * profile.epochs
             note += (f"; budget_gpu_hours={format_hours(profile.budget_gpu_hours)} pays for {used:,} of the "
                      f"{rows:,} examples it would train on")
-    return CostEstimate(option, int(trainable), flops * used, hours_per_example * used, fe.needed_gb, smallest,
-                        int(stored), extra, note, examples=used, budget_examples=covered, rows=rows, **base)
+        else:
+            # Every row, but perhaps not every step: the recipe stops at the steps the budget pays for.
+            sequences = min(sequences, max(int(profile.budget_gpu_hours / per_sequence / STEP_BATCH * (1 + 1e-9)), 1)
+                            * STEP_BATCH)
+    if used:
+        note += (f"; {sequences / used:.3g} passes over the {used:,} rows it trains on (the recipe's "
+                 f"{-(-sequences // STEP_BATCH):,} steps of {STEP_BATCH})")
+    return CostEstimate(option, int(trainable), flops * sequences, per_sequence * sequences, fe.needed_gb, smallest,
+                        int(stored), extra, note, examples=used, budget_examples=covered, rows=rows,
+                        hours_per_sequence=per_sequence, **base)
 
 
 @dataclass(frozen=True)

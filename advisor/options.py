@@ -20,6 +20,9 @@ EPOCHS = 3
 # The most rows a trained option holds out for validation: the protocol's val_max (bench/protocol.py; the serving
 # path does not import bench, tests/test_costs.py holds the two equal).
 VALIDATION_MAX = 256
+# The protocol's step budget, which the recipe's max_steps follows and the cost figures price (bench/protocol.py:
+# batch_size, epochs, min_steps, max_steps; held equal by tests/test_costs.py).
+STEP_BATCH, PROTOCOL_EPOCHS, MIN_STEPS, MAX_STEPS = 16, 5, 100, 320
 MAX_DEMOS = 8  # prompt engineering's demonstrations (bench/methods/prompt_engineering.py tries up to 8)
 
 

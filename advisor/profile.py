@@ -115,7 +115,8 @@ HELP: dict[str, str] = {
                  "then 4-bit as in QLoRA), or fix one of fp32, bf16, 8-bit, 4-bit.",
     "batch_size": "Training batch size per GPU (activations grow linearly with it).",
     "seq_len": "Training sequence length in tokens; 0 = your typical input plus the label.",
-    "epochs": "Passes over your labelled examples that the training-time and provider-cost figures assume.",
+    "epochs": "Passes over the rows trained on, at least: the recipe (and the training time priced) runs the "
+              "measured protocol's 5 passes (100-320 steps of 16) where that is more; a provider bills these.",
     "lora_rank": "LoRA rank r that the memory, storage and recipe figures assume (alpha follows as 2r).",
     "context_length": "Serving context length in tokens (the KV cache grows with it); 0 = what each option sends per "
                       "request (prompt engineering: the instruction and demonstrations too).",

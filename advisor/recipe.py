@@ -25,7 +25,7 @@ from advisor.options import (LABELS, LORA_ALPHA, LORA_DROPOUT, LORA_RANK, MAX_DE
                              demonstrations, get)
 # The cost table's durations (one formatting for every page) and its sequence length (what the recipe must not cut).
 from advisor.costs import (LABEL_TOKENS, about, budget_binds, format_hours, human_duration, train_seq_len,
-                           validation_examples)
+                           train_steps, validation_examples)
 from advisor.profile import ProjectProfile
 from bench.protocol import Protocol
 
@@ -313,15 +313,17 @@ def _max_length(profile: ProjectProfile, protocol: int, src: str) -> Setting:
 
 
 def _steps(profile: ProjectProfile, n_train: int, src: str) -> Setting:
-    """The protocol's step budget (what every measured run trained for), and never fewer steps than the cost
-    figures' epochs over all the training examples: the protocol caps at 320 steps, which for 20,000 examples was
-    a quarter of one pass while the time and the expected accuracy assumed three."""
+    """The protocol's step budget (what every measured run trained for), and never fewer steps than the profile's
+    epochs over the training rows: the protocol caps at 320 steps, which for 20,000 examples was a quarter of one
+    pass while the time and the expected accuracy assumed three. One count with the time figures
+    (advisor.costs.train_steps)."""
     protocol = PROTOCOL.steps_for(n_train)
-    passes = -(-profile.epochs * n_train // PROTOCOL.batch_size)
+    passes = train_steps(profile, n_train)  # the one step count (advisor.costs): what the time figures price
     if passes <= protocol:
         return Setting("max_steps", protocol, f"{src}: {PROTOCOL.epochs} epochs, at least {PROTOCOL.min_steps} and at "
-                                              f"most {PROTOCOL.max_steps} optimizer steps, up to "
-                                              f"{PROTOCOL.extend_factor:g}x while validation still improves")
+                                              f"most {PROTOCOL.max_steps} optimizer steps (what the time and cost "
+                                              f"figures price), up to {PROTOCOL.extend_factor:g}x while validation "
+                                              "still improves (not priced)")
     # The cost figures price the same epochs over the same rows (advisor.costs.training_rows).
     return Setting("max_steps", passes, f"your {profile.epochs} epochs over {n_train:,} training examples at batch "
                                         f"{PROTOCOL.batch_size} (the protocol's cap of {PROTOCOL.max_steps} steps, "
@@ -432,7 +434,7 @@ def recipe(profile: ProjectProfile, option: str, results_dir: str | None = None)
 def _hours_per_sequence(profile: ProjectProfile, c: Any) -> float:
     """GPU-hours per training sequence (one example, one pass) in the cost estimate `c` — what the recipe's steps
     are priced at, and what a budget pays them at."""
-    return c.train_gpu_hours / (profile.epochs * max(c.examples, 1))
+    return c.hours_per_sequence
 
 
 def _gpus(profile: ProjectProfile) -> int:
@@ -829,13 +831,17 @@ def _recipe_time(p: Any, option: str, c: Any) -> tuple[str, float]:
     every measured run trained for, is many more passes than the answer's table prices (its epochs over the
     examples): 40 examples on a 1B model said "about 7 min" here for a recipe of 50 passes (a review, 2026-12-04)."""
     try:
-        steps = int(recipe(p, option).value("max_steps"))
+        r = recipe(p, option)
+        steps, factor = int(r.value("max_steps")), float(r.value("max_steps_factor"))
     except RecipeError:  # no recipe to price (e.g. no measured runs to choose its learning rate): the table's figure
-        return f"{_training_time(c)} of training ({p.epochs} epochs over {c.examples:,} examples)", c.train_gpu_hours
+        return f"{_training_time(c)} of training (over {c.examples:,} examples)", c.train_gpu_hours
     gpu_hours = steps * PROTOCOL.batch_size * _hours_per_sequence(p, c)
-    f = gpu_hours / c.train_gpu_hours  # the recipe's run over the one the table prices (its epochs over the examples)
+    f = gpu_hours / c.train_gpu_hours  # the recipe's run over the one the table prices: one step count, so ~1
+    more = (f", and up to {factor:g}x that if validation keeps improving past max_steps" if factor > 1 else "")
     if f <= 1.05:
-        return f"{_training_time(c)} of training ({p.epochs} epochs: the recipe's {steps:,} steps)", c.train_gpu_hours
+        return (f"{_training_time(c)} of training (the recipe's {steps:,} steps of {PROTOCOL.batch_size}: "
+                f"{steps * PROTOCOL.batch_size / max(c.examples, 1):.3g} passes over {c.examples:,} examples{more})",
+                c.train_gpu_hours)
     return (f"{_training_time(c, f)} of training for the recipe's {steps:,} steps of {PROTOCOL.batch_size}, {f:.1f}x "
             f"the {p.epochs} epochs over {c.examples:,} examples the answer's table prices ({_training_time(c)}; the "
             "recipe's max_steps says why)"), gpu_hours

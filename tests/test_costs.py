@@ -13,9 +13,10 @@ def test_architecture_matches_known_7b_shape():
 def test_full_finetuning_follows_6nt_and_16_bytes_per_param():
     p = ProjectProfile(model_params_b=1.0, labeled_examples=1000, avg_input_tokens=95)
     ft = estimate(p, "full_finetuning")
-    # It trains on the 800 rows the validation split (a fifth) leaves, as the recipe does.
+    # It trains on the 800 rows the validation split (a fifth) leaves, for the recipe's steps: the protocol's 5
+    # passes (250 steps of 16) are more than 3 epochs here.
     assert ft.examples == ft.rows == 800
-    tokens = 800 * 3 * 100
+    tokens = 250 * 16 * 100
     assert ft.train_flops == pytest.approx(6 * 1e9 * tokens)
     assert ft.train_memory_gb >= 16.0
     assert ft.storage_bytes_per_task == 2 * 10**9
@@ -417,7 +418,7 @@ def test_a_budget_caps_each_options_examples_and_every_figure_follows():
         # GPU-hours are linear in examples: the cap is the budget over the hours of one example, floored, below the
         # 4,744 rows the validation split (256) leaves to train on.
         assert free[o].examples == free[o].rows == 4744 == c.rows, o
-        assert c.budget_examples == int(0.1 / (free[o].train_gpu_hours / 4744) * (1 + 1e-9)) < 4744, o
+        assert c.budget_examples == int(0.1 / (3 * free[o].hours_per_sequence) * (1 + 1e-9)) < 4744, o
         assert c.examples == c.budget_examples and c.train_gpu_hours <= 0.1 + 1e-12, o
         assert c.train_gpu_hours == pytest.approx(0.1, rel=5000 / c.examples * 1e-3), o
     rich = estimate_all(ProjectProfile.from_dict({**open_, "budget_gpu_hours": 100}))
@@ -585,6 +586,38 @@ def test_the_validation_split_is_the_recipes_and_the_protocols():
     assert validation_examples(8000, 2) == 256 and validation_examples(40, 2) == 8
     assert training_rows(ProjectProfile(labeled_examples=8000, num_classes=2)) == 7744
     assert training_rows(ProjectProfile(labeled_examples=0, num_classes=2)) == 0
+
+
+def test_the_time_figures_price_the_steps_the_recipe_runs():
+    # A review (2026-12-05): 1,000 examples at --epochs 1 were priced at 6.4 h while the recipe ran the protocol's 5
+    # passes (about 32 h). One step count now: the protocol's budget (what every measured run trained for), or the
+    # profile's epochs where those are more; the serving path holds the protocol's numbers (it cannot import bench).
+    from advisor.costs import train_steps
+    from advisor.options import MAX_STEPS, MIN_STEPS, PROTOCOL_EPOCHS, STEP_BATCH
+    from advisor.recipe import recipe
+    from bench.protocol import Protocol
+
+    proto = Protocol()
+    assert (STEP_BATCH, PROTOCOL_EPOCHS, MIN_STEPS, MAX_STEPS) == (proto.batch_size, proto.epochs, proto.min_steps,
+                                                                 proto.max_steps)
+    base = dict(labeled_examples=1000, num_classes=3, model_params_b=7, compute="minimal")
+    for epochs, steps in ((1, 250), (3, 250), (10, 500)):  # 800 rows: 5 passes = 250 steps, or 10 passes = 500
+        p = ProjectProfile(epochs=epochs, **base)
+        c = estimate(p, "lora")
+        assert train_steps(p, c.rows) == steps
+        assert c.train_gpu_hours == pytest.approx(steps * STEP_BATCH * c.hours_per_sequence)
+        assert f"the recipe's {steps:,} steps of 16" in c.notes
+    one, three = estimate(ProjectProfile(epochs=1, **base), "lora"), estimate(ProjectProfile(epochs=3, **base), "lora")
+    assert one.train_gpu_hours == pytest.approx(three.train_gpu_hours)  # the protocol's 5 passes either way
+    store = Path(__file__).resolve().parent.parent / "data" / "results"
+    from advisor.recipe import measured_lrs
+
+    if measured_lrs(str(store)):
+        r = recipe(ProjectProfile(epochs=1, **base), "lora", str(store))
+        assert r.value("max_steps") == 250
+    # 16 examples train on 12 rows: the protocol's floor of 100 steps is 133 passes, and the time says so.
+    few = estimate(ProjectProfile(labeled_examples=16, num_classes=2, model_params_b=7, compute="medium"), "lora")
+    assert few.rows == 12 and "133 passes over the 12 rows" in few.notes
 
 
 def test_a_label_list_past_the_context_blocks_prompting_on_a_causal_model_only():

@@ -286,7 +286,10 @@ def test_a_budget_caps_the_recipes_steps_and_the_plan_adds_the_runs_it_prices(st
     assert trained and all("1.5 h" not in s.cost for s in trained)
     free = ProjectProfile(labeled_examples=40, model="Llama-3.2-1B", compute="minimal")
     assert recipe(free, "lora").value("max_steps") == 100  # no budget: the protocol's floor
-    assert any("x the 3 epochs" in s.cost for s in plan(recommend(free, with_counterfactuals=False)))
+    # ... which the table's time prices too (one step count, advisor.costs.train_steps): the plan says how many
+    # passes that is, and that the run may go on while validation improves.
+    assert any("the recipe's 100 steps of 16: 50 passes over 32 examples, and up to 4x that" in s.cost
+               for s in plan(recommend(free, with_counterfactuals=False)))
 
 
 def test_a_budget_that_pays_for_the_steps_caps_the_extension_past_them(store, monkeypatch):
