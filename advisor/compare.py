@@ -27,6 +27,9 @@ def _cell(r: OptionResult, weights: bool) -> dict[str, Any]:
         "expected_accuracy": ({"point": acc["point"], "low": acc["low"], "high": acc["high"]} if acc else None),
         "expected_accuracy_note": None if acc else r.expected_accuracy_note,
         "train_gpu_hours": c.train_gpu_hours,
+        # The rows its time is for: all it would train on, or what a budget pays for (a review: under a budget
+        # every option read "2" GPU-hours, and nothing said each trained on a different share of the data).
+        "trains_on": c.examples if r.option != "prompt_engineering" else None,
         # The memory the option needs at its peak: training memory, or inference memory for prompting.
         "peak_memory_gb": c.train_memory_gb if weights else None,
         "storage_bytes_per_task": c.storage_bytes_per_task,
@@ -61,7 +64,8 @@ def compare(a: ProjectProfile | dict[str, Any], b: ProjectProfile | dict[str, An
 
     Returns {"a": side, "b": side, "same_best": bool, "differences": [...], "options": [{option, label, a, b}]},
     each side with its name, best option, summary sentence, mode and profile; each option cell with rank,
-    feasibility, score, expected accuracy (point, low, high) or why there is none, GPU-hours, peak memory (None
+    feasibility, score, expected accuracy (point, low, high) or why there is none, the rows trained on (None for
+    prompting), GPU-hours, peak memory (None
     with API access), storage per task and the reason it is infeasible.
     """
     pa, pb = ProjectProfile.from_dict(a), ProjectProfile.from_dict(b)
@@ -94,14 +98,16 @@ def to_text(result: dict[str, Any]) -> str:
     else:
         lines.append("What differs: nothing — the two profiles are identical.")
     lines.append("")
-    head = f"{'rank':>4} {'feasible':<8} {'expected acc [10-90%]':<22}{'GPU-h':>9}{'peak mem':>11}{'stored':>10}"
+    head = (f"{'rank':>4} {'feasible':<8} {'expected acc [10-90%]':<22}{'trains on':>10}{'GPU-h':>9}{'peak mem':>11}"
+            f"{'stored':>10}")
     lines.append(f"{'':<22}| {'A':<{len(head)}} | B")
     lines.append(f"{'option':<22}| {head} | {head}")
 
     def cols(c: dict[str, Any]) -> str:
         stored = format_bytes(c["storage_bytes_per_task"])
         mem = f"{c['peak_memory_gb']:>9.1f}GB" if c["peak_memory_gb"] is not None else f"{'provider':>11}"
-        return (f"{c['rank']:>4} {'yes' if c['feasible'] else 'NO':<8} {accuracy_text(c):<22}"
+        rows = f"{c['trains_on']:,}" if c["trains_on"] is not None else "—"
+        return (f"{c['rank']:>4} {'yes' if c['feasible'] else 'NO':<8} {accuracy_text(c):<22}{rows:>10}"
                 f"{c['train_gpu_hours']:>9.3g}{mem}{stored:>10}")
 
     for row in result["options"]:
@@ -119,6 +125,7 @@ def table_rows(result: dict[str, Any]) -> list[dict[str, Any]]:
         "rank": lambda c: c["rank"],
         "feasible": lambda c: "yes" if c["feasible"] else "no",
         "expected accuracy": accuracy_text,
+        "trains on": lambda c: c["trains_on"],
         "GPU-hours": lambda c: round(c["train_gpu_hours"], 4),
         "peak memory GB": lambda c: None if c["peak_memory_gb"] is None else round(c["peak_memory_gb"], 1),
         "stored per task": lambda c: format_bytes(c["storage_bytes_per_task"]),
