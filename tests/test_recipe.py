@@ -74,6 +74,7 @@ def test_the_generated_script_trains_a_few_steps_on_minilm(store, option, tmp_pa
                                                                             "PATH": "/usr/bin:/bin"})
     assert out.returncode == 0, out.stderr[-2000:]
     assert "best validation accuracy" in out.stdout and (tmp_path / "out").exists()
+    assert "inputs are longer and are cut (95th percentile" in out.stdout  # what max_length cuts, said up front
 
 
 def test_cli_recipe_is_typed_and_writes_the_script(store, tmp_path, monkeypatch):
