@@ -37,12 +37,13 @@ STEPS: list[tuple[str, list[str]]] = [
                             "prompt_accuracy_n"]),
     ("Your model and resources", ["model_access", "model_params_b", "compute", "gpu_memory_gb", "num_gpus",
                                   "sharding", "precision", "batch_size", "seq_len", "context_length",
-                                  "budget_gpu_hours", "price_per_m_training_tokens", "ml_expertise"]),
+                                  "budget_gpu_hours", "price_per_gpu_hour", "price_per_m_training_tokens",
+                                  "ml_expertise"]),
     ("Your goals and constraints", ["accuracy_goal", "overfitting_risk", "preserve_capabilities", "num_tasks",
                                     "iteration_speed", "long_term", "interpretability", "data_governance"]),
 ]
 WEIGHTS_ONLY = ("compute", "gpu_memory_gb", "budget_gpu_hours", "num_gpus", "sharding", "precision", "batch_size",
-                "seq_len", "context_length")  # asked only when you hold the weights
+                "seq_len", "context_length", "price_per_gpu_hour")  # asked only when you hold the weights
 DEFAULTS = ProjectProfile().to_dict()
 CHOICE_LABELS = {
     "weights": "open weights (we can run and train it)",
@@ -89,6 +90,7 @@ QUESTIONS = {
     "seq_len": "Training sequence length in tokens (0 = input + label)",
     "context_length": "Serving context length in tokens (0 = what each option sends)",
     "price_per_m_training_tokens": "Provider fine-tuning price, $ per 1M training tokens (optional)",
+    "price_per_gpu_hour": "Your price per GPU-hour in $ (optional; else an on-demand range for your compute level)",
     "accuracy_goal": "How much accuracy do you need?",
     "overfitting_risk": "How worried are you about overfitting?",
     "preserve_capabilities": "The model must keep its general skills",

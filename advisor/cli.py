@@ -11,8 +11,9 @@ from typing import Any, Optional
 
 import typer
 
-from advisor.costs import (GB, about_duration, estimate_all, format_dollars, format_params, human_duration, pilot_duration, prompt_cost_sentence,
-                           throughput_source, time_warnings, totals)
+from advisor.costs import (GB, about_duration, dollars_range, estimate_all, format_dollars, format_params,
+                           gpu_hour_price, human_duration, pilot_duration, prompt_cost_sentence, throughput_source,
+                           time_warnings, totals)
 from advisor.models import CatalogError, get_model, load_catalog
 from advisor.options import OPTIONS, factor_words
 from advisor.profile import HELP, ProfileError, ProjectProfile, field_names
@@ -138,6 +139,11 @@ def render(rec: Recommendation) -> str:
         lines += [f"  ! {w}" for w in time_warnings(rec.profile, {r.option: r.cost for r in rec.ranking},
                                                      proposed=tuple(r.option for r in rec.ranking[:1] if r.feasible))]
         lines.append(f"  Training time assumes {throughput_source(rec.profile)}.")
+        money = [(r, r.cost.train_dollars) for r in rec.ranking if r.feasible and r.cost.train_dollars]
+        price = gpu_hour_price(rec.profile)
+        if money and price:
+            lines.append("  Training money per task: " + ", ".join(f"{rec.label(r.option)} about {dollars_range(*d)}"
+                                                                 for r, d in money) + f" ({price[2]}).")
         lines += _prompt_cost_line(rec)
     else:
         # With API access the bill is the provider's: its fine-tuning job per training token (the figure in the JSON

@@ -86,6 +86,9 @@ class CostEstimate:
     rows: int = 0
     # GPU-hours per training sequence (one example, one pass): what the recipe's steps are priced at.
     hours_per_sequence: float = 0.0
+    # The training's money, (low, high) dollars: its GPU-hours at `gpu_hour_price` (None on the user's own laptop,
+    # through an API, or with nothing to train).
+    train_dollars: tuple[float, float] | None = None
 
     @property
     def train_hours(self) -> float:
@@ -599,9 +602,10 @@ def estimate(profile: ProjectProfile, option: str, table: DecisionTable | None =
     if used:
         note += (f"; {sequences / used:.3g} passes over the {used:,} rows it trains on (the recipe's "
                  f"{-(-sequences // STEP_BATCH):,} steps of {STEP_BATCH})")
+    money = training_dollars(profile, per_sequence * sequences)
     return CostEstimate(option, int(trainable), flops * sequences, per_sequence * sequences, fe.needed_gb, smallest,
                         int(stored), extra, note, examples=used, budget_examples=covered, rows=rows,
-                        hours_per_sequence=per_sequence, **base)
+                        hours_per_sequence=per_sequence, train_dollars=money[:2] if money else None, **base)
 
 
 @dataclass(frozen=True)
@@ -746,7 +750,48 @@ def _load_prices(path: str) -> dict[str, Any]:
                 raise ValueError(f"prices.yaml: {name}.{field} is required (allowed: every price has a source and date)")
     if data["default"] not in data["prices"]:
         raise ValueError(f"prices.yaml: default={data['default']!r} (allowed: {', '.join(data['prices'])})")
+    for level, g in (data.get("gpu_hours") or {}).items():
+        for field in ("low", "high", "gpu", "source", "read_on"):
+            if not isinstance(g, dict) or g.get(field) in (None, ""):
+                raise ValueError(f"prices.yaml: gpu_hours.{level}.{field} is required (allowed: every price has a "
+                                 "source and date)")
+        if not 0 <= float(g["low"]) <= float(g["high"]):
+            raise ValueError(f"prices.yaml: gpu_hours.{level}: low={g['low']!r} high={g['high']!r} (allowed: "
+                             "0 <= low <= high)")
     return data
+
+
+def gpu_hour_price(profile: ProjectProfile) -> tuple[float, float, str] | None:
+    """Dollars per GPU-hour as (low, high, where from): the profile's own rate, else the on-demand range
+    data/prices.yaml gives the compute level's GPU; None on a laptop or CPU (the user's own machine) or through an
+    API (the provider bills tokens)."""
+    if profile.model_access != "weights":
+        return None
+    if profile.price_per_gpu_hour is not None:
+        return (profile.price_per_gpu_hour, profile.price_per_gpu_hour,
+                f"your ${profile.price_per_gpu_hour:,.2f} per GPU-hour")
+    g = (load_prices().get("gpu_hours") or {}).get(profile.compute)
+    if not g:
+        return None
+    return (float(g["low"]), float(g["high"]), f"{g['gpu']} on demand, ${float(g['low']):.2f}-"
+            f"{float(g['high']):.2f} per GPU-hour ({g['source'].split(' ')[0]}, read {g['read_on']})")
+
+
+def training_dollars(profile: ProjectProfile, gpu_hours: float) -> tuple[float, float, str] | None:
+    """What `gpu_hours` of training cost at `gpu_hour_price` (low, high, where the price is from): the one
+    computation of training money the table's figures, the plan and the JSON read."""
+    price = gpu_hour_price(profile)
+    if price is None or gpu_hours <= 0:
+        return None
+    return gpu_hours * price[0], gpu_hours * price[1], price[2]
+
+
+def dollars_range(low: float, high: float) -> str:
+    """"$0.55-0.91", "$1.20" (one price), "< $0.01"."""
+    if high < 0.005:
+        return "< $0.01"
+    fmt = (lambda x: f"{x:,.2f}") if high < 100 else (lambda x: f"{x:,.0f}")
+    return f"${fmt(low)}" if fmt(low) == fmt(high) else f"${fmt(low)}-{fmt(high)}"
 
 
 def provider_price(profile: ProjectProfile) -> tuple[float | None, str]:

@@ -60,10 +60,11 @@ FLOAT_RANGES: dict[str, tuple[float, bool, float]] = {
     "zero_shot_accuracy": (0.0, True, 1.0),
     "probe_accuracy": (0.0, True, 1.0),
     "price_per_m_training_tokens": (0.0, True, 1e6),
+    "price_per_gpu_hour": (0.0, True, 1e5),
     "prompt_accuracy": (0.0, True, 1.0),
 }
 OPTIONAL_FLOATS = ("gpu_memory_gb", "budget_gpu_hours", "zero_shot_accuracy", "probe_accuracy",
-                   "price_per_m_training_tokens", "prompt_accuracy", "model_params_b")
+                   "price_per_m_training_tokens", "price_per_gpu_hour", "prompt_accuracy", "model_params_b")
 # An API model's size is often undisclosed: model_params_b may be left empty (None) unless you hold the weights, and
 # the computations then assume 1B — neutral for the decision table (neither its "small model" rule, < 1B, nor its
 # "large model" rule, >= 10B, fires) — while every sentence says the size was assumed (issue 24 item 3).
@@ -132,6 +133,8 @@ HELP: dict[str, str] = {
                          "with them).",
     "price_per_m_training_tokens": "Optional: your provider's fine-tuning price in dollars per million training "
                                    "tokens (overrides data/prices.yaml).",
+    "price_per_gpu_hour": "Optional: what one GPU-hour costs you in dollars (your cloud rate); else the on-demand "
+                          "range in data/prices.yaml for your compute level prices the training.",
 }
 
 
@@ -232,6 +235,7 @@ class ProjectProfile:
     num_gpus: int | None = None  # None: the compute level's (advisor.costs.gpu_count)
     sharding: str = "auto"
     price_per_m_training_tokens: float | None = None
+    price_per_gpu_hour: float | None = None
     # Assumptions behind the cost figures (issue 23 item 4), changeable on the answer page: they were constants.
     epochs: int = EPOCHS
     lora_rank: int = LORA_RANK

@@ -837,6 +837,15 @@ def _training_time(c: Any, scale: float = 1.0) -> str:
     return wall
 
 
+def _money(p: Any, gpu_hours: float) -> str:
+    """What the plan's training costs at the GPU-hour price (advisor.costs.training_dollars, the one computation):
+    hours and money, so a team can budget the step."""
+    from advisor.costs import dollars_range, training_dollars
+
+    money = training_dollars(p, gpu_hours)
+    return f"; about {dollars_range(*money[:2])} at {money[2]}" if money else ""
+
+
 def _recipe_time(p: Any, option: str, c: Any) -> tuple[str, float]:
     """The training time of the run the recipe writes — its max_steps x batch sequences at the cost model's time
     per sequence (advisor.costs, the one cost computation). With few examples the recipe's floor of steps, which
@@ -908,6 +917,7 @@ def plan(rec: Any) -> list[Step]:
             text1, gpu_hours1 = _recipe_time(p, first, c)
             cost = (f"{text1} on compute '{p.compute}'"
                     + (f", {c.configuration}" if c.configuration else "")
+                    + _money(p, gpu_hours1)
                     + (f", on the {c.examples:,} of the {c.rows:,} examples it would train on that your budget "
                        "pays for" if budget_binds(c, p) else ""))
         else:
@@ -929,6 +939,7 @@ def plan(rec: Any) -> list[Step]:
             second = trained[1]
             c2 = costs[second]
             hours2, gpu_hours2 = _recipe_time(p, second, c2) if c2.train_gpu_hours else ("billed per token", 0.0)
+            hours2 += _money(p, gpu_hours2)
             capped = any(budget_binds(costs[o], p) for o in (first, second))
             # The two recipes' own runs (the times the steps show), against the budget.
             both = (gpu_hours1 if c.train_gpu_hours else 0.0) + gpu_hours2

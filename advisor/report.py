@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from advisor.costs import budget_binds, human_duration, pilot_quick_note
+from advisor.costs import budget_binds, dollars_range, human_duration, pilot_quick_note
 from advisor.decision import chance_percent
 from advisor.options import factor_words
 from advisor.recommend import Recommendation, format_accuracy, not_picked_because
@@ -193,6 +193,8 @@ def ranking_rows(rec: Recommendation) -> list[dict[str, Any]]:
             # Through an API the provider's hardware trains and serves: no GPU time, memory or configuration of
             # the user's to show (a hosted model's prompt said "4-bit weights"; blocked options "8.5 days").
             "training time": human_duration(c.train_hours) if c.train_gpu_hours and weights else "—",
+            # Its money at the GPU-hour price (advisor.costs.training_dollars; the plan's figure too).
+            "training cost": dollars_range(*c.train_dollars) if c.train_dollars and r.feasible else "—",
             # Under a budget, the examples each option's figures are for (advisor.costs.estimate).
             "examples trained on": (f"{c.examples:,}" + (" (budget)" if budget_binds(c, rec.profile) else ""))
             if c.budget_examples is not None else "—",

@@ -222,7 +222,8 @@ def test_a_multi_gpu_node_is_eight_gpus_of_80_gb_never_one_640_gb_gpu():
 
 def test_new_profile_fields_are_validated_with_the_field_named():
     for field, bad in (("precision", "2-bit"), ("sharding", "zero2"), ("num_gpus", 0), ("batch_size", "many"),
-                       ("price_per_m_training_tokens", -1)):
+                       ("price_per_m_training_tokens", -1), ("price_per_gpu_hour", -1),
+                       ("price_per_gpu_hour", "cheap")):
         with pytest.raises(ProfileError, match=field):
             ProjectProfile.from_dict({field: bad})
 
@@ -655,3 +656,36 @@ def test_a_classification_head_is_not_charged_the_vocabularys_logits():
     # A generation task trains the causal-LM loss: the logits are charged there.
     gen = estimate(ProjectProfile(model="Llama-3.1-8B", task_kind="generation", **base), "lora")
     assert gen.train_memory_gb > named.train_memory_gb
+
+
+def test_training_has_a_price_in_money_from_one_computation(tmp_path):
+    # The guide: a plan with costs in hours and money. Training money = its GPU-hours x the GPU-hour price: the
+    # profile's own rate, else data/prices.yaml's on-demand range for the compute level (each with its source and
+    # date); none on a laptop (the user's own machine) or through an API (the provider bills tokens).
+    from advisor import recommend
+    from advisor.costs import gpu_hour_price, load_prices
+    from advisor.recipe import plan
+
+    p = ProjectProfile(labeled_examples=8000, model_params_b=7, num_classes=12, avg_input_tokens=300,
+                       compute="medium")
+    c = estimate(p, "lora")
+    g = load_prices()["gpu_hours"]["medium"]
+    assert g["source"].startswith("https://") and g["read_on"]
+    assert c.train_dollars == pytest.approx((c.train_gpu_hours * g["low"], c.train_gpu_hours * g["high"]))
+    own = estimate(p.changed(price_per_gpu_hour=3.0), "lora")
+    assert own.train_dollars == pytest.approx((3.0 * own.train_gpu_hours,) * 2)
+    assert gpu_hour_price(p.changed(compute="minimal")) is None
+    assert estimate(p.changed(compute="minimal"), "lora").train_dollars is None
+    assert estimate(p.changed(model_access="api_with_finetuning"), "full_finetuning").train_dollars is None
+    # The plan's step and the table's column read the same figure.
+    rec = recommend(p.changed(price_per_gpu_hour=3.0), with_counterfactuals=False, calibration=None)
+    steps = [s.cost for s in plan(rec) if "of training" in s.cost]
+    assert steps and all("at your $3.00 per GPU-hour" in s for s in steps)
+    # A price list without a source is refused, naming the field.
+    from advisor.costs import _load_prices
+
+    bad = tmp_path / "prices.yaml"
+    raw = (Path(__file__).resolve().parent.parent / "data" / "prices.yaml").read_text(encoding="utf-8")
+    bad.write_text(raw.replace('    gpu: "one A100 80 GB"', '    gpu: ""'), encoding="utf-8")
+    with pytest.raises(ValueError, match="gpu_hours.medium.gpu"):
+        _load_prices(str(bad))
