@@ -104,8 +104,6 @@ def _blocking(profile: ProjectProfile, table: DecisionTable, costs: Mapping[str,
             # user's examples less the validation split the recipe holds out (advisor.costs.training_rows).
             blocked = tuple(c.infeasible) \
                 if per_class_short(profile, c.min_per_class) else ()
-        elif c.check == "training_rows":
-            blocked = tuple(c.infeasible) if rows_short(profile, c.min_rows) else ()
         elif c.check == "prompt_context":
             blocked = tuple(c.infeasible) if prompt_overflow(profile) else ()
         else:
@@ -122,12 +120,6 @@ def per_class_short(profile: ProjectProfile, min_per_class: int, rows: int | Non
     rows (advisor.costs.training_rows), or on `rows` (what a budget pays for)."""
     return (profile.task_kind == "classification" and profile.labeled_examples > 0
             and (training_rows(profile) if rows is None else rows) < min_per_class * profile.num_classes)
-
-
-def rows_short(profile: ProjectProfile, min_rows: int, rows: int | None = None) -> bool:
-    """Whether a profile with labelled examples trains on fewer than `min_rows` (advisor.costs.training_rows), or
-    on `rows` (what a budget pays for)."""
-    return profile.labeled_examples > 0 and (training_rows(profile) if rows is None else rows) < min_rows
 
 
 @dataclass(frozen=True)
@@ -156,8 +148,6 @@ def _budget_blocking(profile: ProjectProfile, table: DecisionTable, costs: Mappi
                 continue
             if c.check == "examples_per_class":
                 hit = per_class_short(profile, c.min_per_class, covered)
-            elif c.check == "training_rows":
-                hit = rows_short(profile, c.min_rows, covered)
             elif c.when is not None and "labeled_examples" in c.when:
                 if fewer is None:
                     fewer = profile.changed(labeled_examples=covered)
@@ -219,9 +209,9 @@ def _fewer_epochs(c: "OverBudget", profile: ProjectProfile) -> str:
     """Where fewer passes would let the budget cover what the minimum needs: GPU-hours grow with examples x epochs,
     so one epoch pays for `epochs` times the examples (a review, 2026-12-05: 3 epochs were assumed unsaid)."""
     k = c.constraint
-    if profile.epochs <= 1 or k.check not in ("examples_per_class", "training_rows"):
+    if profile.epochs <= 1 or k.check != "examples_per_class":
         return ""
-    need = k.min_per_class * profile.num_classes if k.check == "examples_per_class" else k.min_rows
+    need = k.min_per_class * profile.num_classes
     for e in range(profile.epochs - 1, 0, -1):
         paid = c.covered * profile.epochs // e
         if paid >= need:
@@ -251,14 +241,11 @@ def _blocked_sentence(c: Any, option: str, profile: ProjectProfile, costs: Mappi
         need, window = prompt_overflow(profile)
         return (f"{c.reason} The instruction naming your {profile.num_classes:,} labels and one input are about "
                 f"{need:,} tokens; {profile.model}'s context is {window:,}. [{c.id}; {c.source}]")
-    n = profile.labeled_examples
+    need, n = c.min_per_class * profile.num_classes, profile.labeled_examples
     held = n - training_rows(profile)
-    need = (f"Needs {c.min_per_class} x {profile.num_classes} classes = {c.min_per_class * profile.num_classes:,} "
-            "examples to train on" if c.check == "examples_per_class" else
-            f"Needs at least {c.min_rows:,} examples to train on")
-    return (f"{c.reason} {need}; of your {n:,}, {held:,} {'is' if held == 1 else 'are'} held out to choose the "
-            f"checkpoint (a fifth, at least 2 per class, never more than half), which leaves "
-            f"{training_rows(profile):,}. [{c.id}; {c.source}]")
+    return (f"{c.reason} Needs {c.min_per_class} x {profile.num_classes} classes = {need:,} examples to train on; of "
+            f"your {n:,}, {held:,} are held out to choose the checkpoint (a fifth, at least 2 per class, never more "
+            f"than half), which leaves {training_rows(profile):,}. [{c.id}; {c.source}]")
 
 
 def score_options(profile: ProjectProfile, table: DecisionTable, costs: dict[str, CostEstimate],

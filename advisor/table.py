@@ -40,7 +40,7 @@ class Rule:
     revised: Mapping[str, Any] | None = None
 
 
-CHECKS = ("training_memory", "examples_per_class", "training_rows", "prompt_context")
+CHECKS = ("training_memory", "examples_per_class", "prompt_context")
 
 
 @dataclass(frozen=True)
@@ -52,7 +52,6 @@ class Constraint:
     when: Mapping[str, Any] | None = None
     check: str | None = None
     min_per_class: int = 0  # check examples_per_class: labelled examples needed per class
-    min_rows: int = 0  # check training_rows: examples needed to train on, after the validation split
 
 
 @dataclass(frozen=True)
@@ -160,12 +159,9 @@ def parse_table(raw: Mapping[str, Any]) -> DecisionTable:
         per_class = c.get("min_per_class", 0)
         if c.get("check") == "examples_per_class" and (type(per_class) is not int or not 1 <= per_class <= 1000):
             raise TableError(f"{where}: min_per_class={per_class!r} (allowed: an integer 1-1000)")
-        min_rows = c.get("min_rows", 0)
-        if c.get("check") == "training_rows" and (type(min_rows) is not int or not 1 <= min_rows <= 100_000):
-            raise TableError(f"{where}: min_rows={min_rows!r} (allowed: an integer 1-100000)")
         constraints.append(Constraint(c["id"], _check_options(where, c["infeasible"]), c["reason"], c["source"],
                                       _check_when(where, c["when"]) if "when" in c else None, c.get("check"),
-                                      per_class, min_rows))
+                                      per_class))
     caveats = tuple(Note(_check_when(f"caveats[{i}]", c["when"]), c["message"], c["source"])
                     for i, c in enumerate(raw.get("caveats", [])))
     hybrids = tuple(Note(_check_when(f"hybrids[{i}]", h["when"]), h["rationale"], h["source"], h["name"])

@@ -14,6 +14,9 @@ ROOT = Path(__file__).resolve().parent.parent
 CASES = {
     "5 examples, an 8B open model, a multi-GPU node": {"labeled_examples": 5, "model_params_b": 8, "compute": "high"},
     "10 examples, 8B, one datacenter GPU": {"labeled_examples": 10, "model_params_b": 8, "compute": "medium"},
+    # Just past the handful minimum (counted on labelled examples, table 2026.12.8): 12 examples train on 8.
+    "12 binary examples, a 135M model on a laptop": {"labeled_examples": 12, "model_params_b": 0.135,
+                                                     "num_classes": 2, "compute": "minimal"},
     "40 examples, 1B on a laptop, 'acceptable', fast iteration": {
         "labeled_examples": 40, "model_params_b": 1, "compute": "minimal", "accuracy_goal": "acceptable",
         "iteration_speed": "fast"},
@@ -26,11 +29,15 @@ CASES = {
     "20,000 examples in 4 classes, 70B on a node of 8 x 80 GB, a budget of 2 GPU-hours": {
         "labeled_examples": 20_000, "model_params_b": 70, "compute": "high", "num_classes": 4,
         "budget_gpu_hours": 2},
+    # The time prices the recipe's steps: the protocol's 5 passes over 800 rows, though --epochs says 1.
+    "1,000 examples in 3 classes, 7B on a laptop, one epoch": {"labeled_examples": 1000, "model_params_b": 7,
+                                                              "num_classes": 3, "compute": "minimal", "epochs": 1},
 }
 
 
 def show(title: str, profile) -> None:
     from advisor import recommend
+    from advisor.costs import budget_binds, dollars_range, human_duration
     from advisor.options import LABELS
     from advisor.report import chance_text
 
@@ -47,13 +54,16 @@ def show(title: str, profile) -> None:
         acc = f"{e['point']:.3f} [{e['low']:.2f}-{e['high']:.2f}]" if e else "—"
         dist = (e.get("provenance") or {}).get("decades_from_evidence")
         score = f"{r.score:5.1f}" if r.feasible else f"{'—':>5}"  # an infeasible option has no score (as on the page)
-        trained_on = (f", trains on {r.cost.examples:,} (budget)" if r.cost.budget_examples is not None
-                      and r.cost.examples < rec.profile.labeled_examples else "")
+        trained_on = (f", trains on {r.cost.examples:,}" + (" (budget)" if budget_binds(r.cost, rec.profile) else "")
+                      if r.cost.train_gpu_hours else "")
+        money = (f", {human_duration(r.cost.train_hours)}"
+                 + (f", about {dollars_range(*r.cost.train_dollars)}" if r.cost.train_dollars else "")
+                 if r.cost.train_gpu_hours and r.feasible else "")
         chance = chance_text(rec, r.option)  # the page's figure (advisor.report), not recomputed here
         print(f"   {r.rank}. {LABELS[r.option]:<20} score {score} (table {r.rules_score:5.1f})  "
               + (f"as good: {chance:>4}  " if chance else "")
               +
-              f"{'feasible' if r.feasible else 'infeasible':<10} expected {acc}{trained_on}"
+              f"{'feasible' if r.feasible else 'infeasible':<10} expected {acc}{trained_on}{money}"
               + (f", {dist} decades from the evidence, margin ±{d['margin_points'][r.option]} points"
                  if dist is not None else ""))
     for c in rec.counterfactuals:
