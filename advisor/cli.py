@@ -158,6 +158,7 @@ def render(rec: Recommendation) -> str:
         rows = [f"  {rec.label(o):<20}" + (f"{(human_duration(v['gpu_hours']) if v['gpu_hours'] else '—'):>10} training"
                                 f"{format_bytes(int(v['storage_gb'] * GB)):>12} stored"
                                 f"{v['serving_memory_gb']:>10.1f} GB serving" if own_weights else "")
+                + (f"  about {dollars_range(*v['train_dollars'])} training" if v["train_dollars"] else "")
                 + (f"  {format_dollars(v['provider_dollars'])} provider" if v["provider_dollars"] is not None else "")
                 for o, v in t.items() if rec.option(o).feasible
                 and (own_weights or v["provider_dollars"] is not None)]

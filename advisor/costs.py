@@ -914,14 +914,19 @@ def totals(profile: ProjectProfile, costs: dict[str, CostEstimate]) -> dict[str,
     """For num_tasks tasks: GPU-hours, storage, and serving memory (one base model + N adapters vs N full copies)."""
     n = profile.num_tasks
     out = {}
+    gpus = gpu_count(profile)
     for o, c in costs.items():
-        base = (c.memory_plan or {}).get("inference_weights", 0.0) * gpu_count(profile) / GB
+        plan = c.memory_plan or {}
+        # The weights and one request's KV cache, as the table's serving memory counts them (the totals once left
+        # the cache out: 14.0 GB beside the table's 14.5; a review, 2026-12-05).
+        base = (plan.get("inference_weights", 0.0) + plan.get("kv_cache", 0.0)) * gpus / GB
         if o == "full_finetuning":
             serving = n * base  # every task is its own model
         else:
             serving = base + n * c.storage_bytes_per_task / GB  # one shared model + each task's adapter/prompt
         out[o] = {"tasks": n, "gpu_hours": c.train_gpu_hours * n, "storage_gb": c.storage_bytes_per_task * n / GB,
                   "serving_memory_gb": serving,
+                  "train_dollars": None if c.train_dollars is None else (c.train_dollars[0] * n, c.train_dollars[1] * n),
                   "provider_dollars": None if c.provider_dollars is None else c.provider_dollars * n}
     return out
 

@@ -301,6 +301,12 @@ def test_totals_for_many_tasks_share_one_base_model():
     assert t["lora"]["gpu_hours"] == pytest.approx(50 * c["lora"].train_gpu_hours)
     assert t["full_finetuning"]["serving_memory_gb"] > 40 * t["lora"]["serving_memory_gb"]
     assert t["full_finetuning"]["storage_gb"] == pytest.approx(50 * 2 * p.model_params_b)
+    # Serving counts the weights and one request's KV cache, as the table's memory does (prompt engineering: the
+    # same figure in both); the training money is 50 tasks' worth.
+    pe = c["prompt_engineering"].memory_plan
+    assert t["prompt_engineering"]["serving_memory_gb"] == pytest.approx(
+        (pe["inference_weights"] + pe["kv_cache"] + 50 * c["prompt_engineering"].storage_bytes_per_task) / 1e9)
+    assert t["lora"]["train_dollars"] == pytest.approx(tuple(50 * x for x in c["lora"].train_dollars))
 
 
 def test_provider_price_comes_from_prices_yaml_or_the_override():
