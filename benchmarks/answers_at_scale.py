@@ -55,7 +55,7 @@ def show(title: str, profile) -> None:
         dist = (e.get("provenance") or {}).get("decades_from_evidence")
         score = f"{r.score:5.1f}" if r.feasible else f"{'—':>5}"  # an infeasible option has no score (as on the page)
         trained_on = (f", trains on {r.cost.examples:,}" + (" (budget)" if budget_binds(r.cost, rec.profile) else "")
-                      if r.cost.train_gpu_hours else "")
+                      if r.cost.train_gpu_hours and r.feasible else "")
         money = (f", {human_duration(r.cost.train_hours)}"
                  + (f", about {dollars_range(*r.cost.train_dollars)}" if r.cost.train_dollars else "")
                  if r.cost.train_gpu_hours and r.feasible else "")
