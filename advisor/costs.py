@@ -423,6 +423,14 @@ def train_steps(profile: ProjectProfile, rows: int) -> int:
     return max(protocol, -(-profile.epochs * rows // STEP_BATCH))
 
 
+def sequences_per_step(rows: int) -> float:
+    """Sequences one optimizer step trains on, on average over a pass: the recipe's batches of STEP_BATCH over `rows`,
+    the last one short; fewer rows than a batch are one batch of all of them (8 rows: 100 steps are 800 sequences,
+    not the 1,600 once priced; a review, 2026-12-05)."""
+    rows = max(rows, 1)
+    return rows / -(-rows // STEP_BATCH)
+
+
 def budget_binds(cost: Any, profile: ProjectProfile, examples: int | None = None) -> bool:
     """Whether an option's budget pays for fewer rows than `profile` (with `examples`, if given) would train on
     (`training_rows`). The count the budget pays for is the same for every number of examples with this model and
@@ -584,7 +592,8 @@ def estimate(profile: ProjectProfile, option: str, table: DecisionTable | None =
     hours_per_example = per_sequence * profile.epochs  # what a budget pays for one example at the profile's epochs
     rows = training_rows(profile)
     used, covered = rows, None
-    sequences = train_steps(profile, rows) * STEP_BATCH  # the recipe's run
+    per_step = sequences_per_step(rows)
+    sequences = train_steps(profile, rows) * per_step  # the recipe's run
     if profile.budget_gpu_hours is not None and hours_per_example > 0:
         # GPU-hours (the budget's unit) over GPU-hours per example; the small tolerance keeps a budget computed as
         # exactly k examples' hours from flooring to k - 1.
@@ -597,11 +606,14 @@ def estimate(profile: ProjectProfile, option: str, table: DecisionTable | None =
                      f"{rows:,} examples it would train on")
         else:
             # Every row, but perhaps not every step: the recipe stops at the steps the budget pays for.
-            sequences = min(sequences, max(int(profile.budget_gpu_hours / per_sequence / STEP_BATCH * (1 + 1e-9)), 1)
-                            * STEP_BATCH)
+            sequences = min(sequences, max(int(profile.budget_gpu_hours / per_sequence / per_step * (1 + 1e-9)), 1)
+                            * per_step)
     if used:
-        note += (f"; {sequences / used:.3g} passes over the {used:,} rows it trains on (the recipe's "
-                 f"{-(-sequences // STEP_BATCH):,} steps of {STEP_BATCH})")
+        steps = round(sequences / sequences_per_step(used))
+        note += (f"; {sequences / used:.3g} passes over the {used:,} rows it trains on (the recipe's {steps:,} steps "
+                 f"of {'up to ' if used % STEP_BATCH else ''}{STEP_BATCH})" if used >= STEP_BATCH else
+                 f"; {sequences / used:.3g} passes over the {used:,} rows it trains on (the recipe's {steps:,} steps, "
+                 f"each a batch of all {used})")
     money = training_dollars(profile, per_sequence * sequences)
     return CostEstimate(option, int(trainable), flops * sequences, per_sequence * sequences, fe.needed_gb, smallest,
                         int(stored), extra, note, examples=used, budget_examples=covered, rows=rows,
@@ -787,10 +799,12 @@ def training_dollars(profile: ProjectProfile, gpu_hours: float) -> tuple[float, 
 
 
 def dollars_range(low: float, high: float) -> str:
-    """"$0.55-0.91", "$1.20" (one price), "< $0.01"."""
-    if high < 0.005:
+    """"$0.55-0.91", "$1.20" (one price), "up to $0.02", "< $0.01"."""
+    if high < 0.01:
         return "< $0.01"
     fmt = (lambda x: f"{x:,.2f}") if high < 100 else (lambda x: f"{x:,.0f}")
+    if low < 0.005:
+        return f"up to ${fmt(high)}"
     return f"${fmt(low)}" if fmt(low) == fmt(high) else f"${fmt(low)}-{fmt(high)}"
 
 

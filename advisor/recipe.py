@@ -24,8 +24,8 @@ import yaml
 from advisor.options import (LABELS, LORA_ALPHA, LORA_DROPOUT, LORA_RANK, MAX_DEMOS, OPTIONS, VIRTUAL_TOKENS,
                              demonstrations, get)
 # The cost table's durations (one formatting for every page) and its sequence length (what the recipe must not cut).
-from advisor.costs import (LABEL_TOKENS, about, budget_binds, format_hours, human_duration, train_seq_len,
-                           train_steps, validation_examples)
+from advisor.costs import (LABEL_TOKENS, about, budget_binds, format_hours, human_duration, sequences_per_step,
+                           train_seq_len, train_steps, validation_examples)
 from advisor.profile import ProjectProfile
 from bench.protocol import Protocol
 
@@ -236,7 +236,8 @@ def _training(profile: ProjectProfile, option: str, family: str, results_dir: st
             # The budget pays for every example, but perhaps not for the protocol's floor of steps: 40 examples
             # priced at 0.11 of a 0.2 GPU-hour budget were a 1.5 h recipe (a review, 2026-12-04). At most the
             # steps the budget pays for, at the cost model's time per sequence.
-            paid = int(profile.budget_gpu_hours / _hours_per_sequence(profile, c) / PROTOCOL.batch_size * (1 + 1e-9))
+            paid = int(profile.budget_gpu_hours / _hours_per_sequence(profile, c) / sequences_per_step(train)
+                       * (1 + 1e-9))
             if paid < steps.value:
                 steps = Setting("max_steps", max(paid, 1),
                                 f"your budget_gpu_hours={hours} pays for {max(paid, 1):,} steps at batch "
@@ -861,12 +862,14 @@ def _recipe_time(p: Any, option: str, c: Any) -> tuple[str, float]:
         steps, factor = int(r.value("max_steps")), float(r.value("max_steps_factor"))
     except RecipeError:  # no recipe to price (e.g. no measured runs to choose its learning rate): the table's figure
         return f"{_training_time(c)} of training (over {c.examples:,} examples)", c.train_gpu_hours
-    gpu_hours = steps * PROTOCOL.batch_size * _hours_per_sequence(p, c)
+    per_step = sequences_per_step(c.examples)  # the script's batches of 16, or one of all the rows when fewer
+    gpu_hours = steps * per_step * _hours_per_sequence(p, c)
     f = gpu_hours / c.train_gpu_hours  # the recipe's run over the one the table prices: one step count, so ~1
     more = (f", and up to {factor:g}x that if validation keeps improving past max_steps" if factor > 1 else "")
     if f <= 1.05:
-        return (f"{_training_time(c)} of training (the recipe's {steps:,} steps of {PROTOCOL.batch_size}: "
-                f"{steps * PROTOCOL.batch_size / max(c.examples, 1):.3g} passes over {c.examples:,} examples{more})",
+        return (f"{_training_time(c)} of training (the recipe's {steps:,} steps of "
+                + (f"{PROTOCOL.batch_size}" if c.examples >= PROTOCOL.batch_size else f"all {c.examples}")
+                + f": {steps * per_step / max(c.examples, 1):.3g} passes over {c.examples:,} examples{more})",
                 c.train_gpu_hours)
     return (f"{_training_time(c, f)} of training for the recipe's {steps:,} steps of {PROTOCOL.batch_size}, {f:.1f}x "
             f"the {p.epochs} epochs over {c.examples:,} examples the answer's table prices ({_training_time(c)}; the "

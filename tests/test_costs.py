@@ -622,9 +622,16 @@ def test_the_time_figures_price_the_steps_the_recipe_runs():
     if measured_lrs(str(store)):
         r = recipe(ProjectProfile(epochs=1, **base), "lora", str(store))
         assert r.value("max_steps") == 250
-    # 16 examples train on 12 rows: the protocol's floor of 100 steps is 133 passes, and the time says so.
+    # 16 examples train on 12 rows: each of the protocol's 100 steps is one batch of all 12 (the script's batches of
+    # 16 over 12 rows), so 100 passes — priced as 1,200 sequences, not 1,600 (a review, 2026-12-05).
     few = estimate(ProjectProfile(labeled_examples=16, num_classes=2, model_params_b=7, compute="medium"), "lora")
-    assert few.rows == 12 and "133 passes over the 12 rows" in few.notes
+    assert few.rows == 12 and "100 passes over the 12 rows it trains on (the recipe's 100 steps, each a batch of all 12)" \
+        in few.notes
+    assert few.train_gpu_hours == pytest.approx(1200 * few.hours_per_sequence)
+    # 20 rows: batches of 16 and 4, 10 sequences a step on average.
+    from advisor.costs import sequences_per_step
+
+    assert sequences_per_step(20) == 10 and sequences_per_step(32) == 16 and sequences_per_step(8) == 8
 
 
 def test_a_label_list_past_the_context_blocks_prompting_on_a_causal_model_only():
