@@ -19,7 +19,7 @@ from advisor.artifact import load_served, served_path
 from advisor.evidence import learning_curves, load_results, results_dir
 from advisor.glossary import GLOSSARY
 from advisor.compare import compare, shown, table_rows
-from advisor.costs import (GB, USABLE_SHARE, available_memory_gb, format_dollars, usable_memory_gb, gpu_count, human_duration, pilot_duration, model_shape, prompt_cost_sentence, qlora_accuracy_cost,
+from advisor.costs import (GB, USABLE_SHARE, available_memory_gb, dollars_range, format_dollars, usable_memory_gb, gpu_count, human_duration, pilot_duration, model_shape, prompt_cost_sentence, qlora_accuracy_cost,
                            throughput_source, time_warnings, totals)
 from advisor.models import get_model
 from advisor.options import COLOURS, LABELS, factor_words
@@ -567,15 +567,18 @@ def answer_page() -> None:
         t = totals(profile, costs)
         own = profile.model_access == "weights"
         # Feasible options only; through an API the provider's GPUs train and serve, so its bill is all there is.
-        rows = [{"option": rec.label(o),
-                 **({"training time": human_duration(v["gpu_hours"]) if v["gpu_hours"] else "—",
-                     "storage": format_bytes(int(v["storage_gb"] * GB)),
-                     "serving memory GB": round(v["serving_memory_gb"], 1)} if own else
-                    {"provider cost": format_dollars(v["provider_dollars"])})}
-                for o, v in t.items() if rec.option(o).feasible and (own or v["provider_dollars"] is not None)]
-        if rows:
+        # Its own name: the ranking's `rows` is what the CSV download below writes (a review, 2026-12-05: with
+        # num_tasks > 1 the "table" download held these totals instead).
+        total_rows = [{"option": rec.label(o),
+                       **({"training time": human_duration(v["gpu_hours"]) if v["gpu_hours"] else "—",
+                           "training cost": dollars_range(*v["train_dollars"]) if v["train_dollars"] else "—",
+                           "storage": format_bytes(int(v["storage_gb"] * GB)),
+                           "serving memory GB": round(v["serving_memory_gb"], 1)} if own else
+                          {"provider cost": format_dollars(v["provider_dollars"])})}
+                      for o, v in t.items() if rec.option(o).feasible and (own or v["provider_dollars"] is not None)]
+        if total_rows:
             st.subheader(f"Totals for {profile.num_tasks} tasks")
-            st.dataframe(pd.DataFrame(rows), hide_index=True)
+            st.dataframe(pd.DataFrame(total_rows), hide_index=True)
             if own:
                 st.caption("Serving: one shared base model plus each task's adapter or prompt, against one full "
                            "copy per task for full fine-tuning.")

@@ -681,7 +681,10 @@ class ServedCalibration:
                 continue
             g, lo, hi, _ = self._scaling_predict(o, lp, ld)
             d = e["point"] - ft  # the displayed points' own difference: the page's figures agree with each other
-            e["vs_full_finetuning"] = {"point": round(d, 4), "low": round(d + lo - g, 4), "high": round(d + hi - g, 4)}
+            # `size_model`: the size model's own difference, which the ceiling does not hold at 0 — what the chance
+            # beside two options both at the ceiling reads (a 50% "coin flip" was the cap, not the evidence).
+            e["vs_full_finetuning"] = {"point": round(d, 4), "low": round(d + lo - g, 4), "high": round(d + hi - g, 4),
+                                       "size_model": round(g, 4)}
 
     def nearest_cells(self, profile: Any, limit: int = 3) -> list[dict[str, Any]]:
         """Measured cells most like the profile. Stated and plain: same task kind and input kind first; then our

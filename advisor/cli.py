@@ -474,8 +474,8 @@ def estimate_cmd(
                f"{p.labeled_examples:,} examples ({training_rows(p):,} to train on, {held:,} held out to validate) x "
                f"{p.avg_input_tokens + LABEL_TOKENS} tokens (input + label), {p.epochs} epoch"
                f"{'s' if p.epochs != 1 else ''}, compute={p.compute}, access={p.model_access}")
-    typer.echo(f"{'option':<20}{'trainable':>14}{'train FLOPs':>13}{'time':>10}{'mem/GPU':>11}{'stored/task':>13}"
-               f"{'+tokens':>9}")
+    typer.echo(f"{'option':<20}{'trainable':>14}{'train FLOPs':>13}{'GPU-hours':>11}{'wall time':>11}{'mem/GPU':>11}"
+               f"{'stored/task':>13}{'+tokens':>9}")
     own = p.model_access == "weights"
     for o, c in costs.items():
         v = verdicts[o]
@@ -483,18 +483,24 @@ def estimate_cmd(
         # data) comes first in the table's order and means there is nothing to price.
         other = len(v.infeasible_reasons) - (1 if own and not c.feasible_memory else 0)
         if other > 0:
-            typer.echo(f"{o:<20}{'—':>14}{'—':>13}{'—':>10}{'—':>11}{'—':>13}{'—':>9}")
+            typer.echo(f"{o:<20}{'—':>14}{'—':>13}{'—':>11}{'—':>11}{'—':>11}{'—':>13}{'—':>9}")
             typer.echo(f"{'':<20}blocked: {v.infeasible_reasons[0] if v.infeasible_reasons else 'infeasible'}")
             continue
         memory = f"{c.train_memory_gb:>9.1f}GB" if own else f"{'—':>11}"
         typer.echo(f"{o:<20}{c.trainable_params:>14,}{c.train_flops:>13.3g}"
-                   f"{(human_duration(c.train_hours) if c.train_gpu_hours else '—'):>10}"
+                   f"{(format(c.train_gpu_hours, '.3g') if c.train_gpu_hours else '—'):>11}"
+                   f"{(human_duration(c.train_hours) if c.train_gpu_hours else '—'):>11}"
                    f"{memory}{format_bytes(c.storage_bytes_per_task):>13}{c.extra_inference_tokens:>9}")
         typer.echo(f"{'':<20}{c.notes}")
         if c.memory_reason and own:
             typer.echo(f"{'':<20}memory: {c.memory_reason}")
     if own:  # through an API the provider's hardware trains: no throughput of the user's to assume
         typer.echo(f"time assumes {throughput_source(p)}")
+        price = gpu_hour_price(p)
+        money = [(o, c.train_dollars) for o, c in costs.items() if c.train_dollars and verdicts[o].feasible]
+        if price and money:  # the same figure as recommend's money line (advisor.costs.training_dollars)
+            typer.echo("training money per task: " + ", ".join(f"{o} about {dollars_range(*d)}" for o, d in money)
+                       + f" ({price[2]})")
 
 
 @app.command("models")

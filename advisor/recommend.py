@@ -7,7 +7,8 @@ from dataclasses import dataclass, field
 from typing import Any, Mapping
 
 from advisor.costs import (CostEstimate, budget_binds, demonstrations_that_fit, estimate_all, fits_all,
-                           format_hours, format_params, pilot_min_rows, pilot_split, qlora_note, refit, serve_context)
+                           format_hours, format_params, pilot_min_rows, pilot_split, qlora_note, refit, serve_context,
+                           totals, training_rows)
 from advisor.decision import (Decision, DecisionParams, best_option, chance_as_accurate, chance_percent, decide, level,
                               rank, tied_with_best)
 from advisor.models import get_model, load_catalog
@@ -204,6 +205,10 @@ class Recommendation:
             "caveats": list(self.caveats),
             "hybrids": [dict(h) for h in self.hybrids],
             "counterfactuals": list(self.counterfactuals),
+            # For several tasks, the per-option totals the CLI and the app show (advisor.costs.totals, one
+            # computation): GPU-hours, training money, storage, serving memory, provider bill.
+            **({"totals": totals(self.profile, {r.option: r.cost for r in self.ranking})}
+               if self.profile.num_tasks > 1 else {}),
             **dict(self.extra),
         }
 
@@ -251,6 +256,31 @@ def _pick(profile: ProjectProfile, table: DecisionTable, calibration: Any = None
         params, spread = DecisionParams(), None
     pick = best_option(OPTIONS, scores, feasible, points, params, profile.accuracy_goal, spread, margins, blockers)
     return pick, feasible[pick]
+
+
+def _chance_points(points: Mapping[str, float], expected: Mapping[str, Any], feasible: Mapping[str, bool],
+                   best: str) -> dict[str, float]:
+    """The points the chance beside each score compares: the decision's, except where the pick is held at the
+    ceiling of what we state unmeasured (0.98) — there every difference to it is the size model's own, which the
+    ceiling hid (a review, 2026-12-05: prefix tuning showed a 50% chance against LoRA at 70B while its difference
+    interval to full fine-tuning lay almost wholly below zero; mixing capped and uncapped points then gave an option
+    3 points lower a better chance than one the cap held level)."""
+    from advisor.artifact import UNMEASURED_CEILING
+
+    out = {o: points[o] for o in OPTIONS if feasible[o] or o == best}
+
+    def size_model(o: str) -> float | None:
+        if o == "full_finetuning":
+            return 0.0
+        return ((expected.get(o) or {}).get("vs_full_finetuning") or {}).get("size_model")
+
+    capped = points[best] >= UNMEASURED_CEILING
+    g_best = size_model(best) if capped else None
+    for o in out:
+        g = size_model(o)
+        if o != best and g_best is not None and g is not None:
+            out[o] = points[best] + (g - g_best)
+    return out
 
 
 def _option_sizes(profile: ProjectProfile, n: int, costs: Mapping[str, Any]) -> dict[str, int]:
@@ -700,6 +730,19 @@ def recommend(profile: ProjectProfile | Mapping[str, Any], *, table_path: str | 
         caveats.append(f"Your model's size is unknown: the expected accuracies assume a {profile.params_b:g}B model, "
                        "a size at which the decision table's size rules (small models below 1B, large ones from "
                        "10B) do not apply. Give model_params_b, or pick the model, to sharpen them.")
+    measured = (calibration.art.get("measured_sizes") or []) if calibration is not None else []
+    trained = [o for o in OPTIONS if o != "prompt_engineering" and scores[o].feasible]
+    if measured and trained and profile.model_access == "weights" and 0 < training_rows(profile) < min(measured):
+        # The expected accuracy of a trained option is read at the user's count, from runs that trained on at least
+        # min(measured) rows with a validation set of their own: 12 examples train on 8 and choose on 4 (a review,
+        # 2026-12-05), where those runs had 16 and 32 more.
+        rows, held = training_rows(profile), profile.labeled_examples - training_rows(profile)
+        its = "their" if len(trained) > 1 else "its"
+        caveats.append(f"{', '.join(names[o] for o in trained[:-1]) + ' and ' if len(trained) > 1 else ''}"
+                       f"{names[trained[-1]]} would learn from {rows:,} rows and choose {its} checkpoint on {held:,}; "
+                       f"the fewest any run measured here trained on is {min(measured):,}, with a separate "
+                       f"validation set beside them. {its.capitalize()} expected accuracy comes from more data than "
+                       "yours: judge a trained model against the prompt on the same held-out rows before trusting it.")
     if profile.model and scores["prompt_engineering"].feasible:
         # A catalog model's context bounds the prompt: MiniLM (512 tokens) was offered a 602-token prompt.
         # The prompt's own tokens (not a serving context the user set): the instruction, k demonstrations, the input.
@@ -809,7 +852,7 @@ def recommend(profile: ProjectProfile | Mapping[str, Any], *, table_path: str | 
                               # The chance each feasible option is at least as accurate as the pick (the score's
                               # uncertainty: a close call scored 0 still has a chance; advisor.decision).
                               "chance_vs_pick": {o: round(c, 3) for o, c in chance_as_accurate(
-                                  {o: points[o] for o in OPTIONS if feasible[o] or o == best}, best, margins,
+                                  _chance_points(points, expected, feasible, best), best, margins,
                                   sd).items()} if points else {},
                               "settle_with": _settle_with(profile, generation) if tied or close else None},
                  "basis": _basis(profile, calibration, kinds, measured_on)}

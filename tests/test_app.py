@@ -431,3 +431,30 @@ def test_an_api_size_left_at_the_forms_starting_value_is_unknown_not_1b():
     at.text_input(key="w_model_params_b@api").set_value("70")
     at = _next(at)
     assert at.session_state["answers"]["model_params_b"] == 70.0
+
+
+def test_the_csv_download_is_the_ranking_even_with_many_tasks():
+    # A review (2026-12-05): with num_tasks > 1 the page reused `rows` for its totals table, so "Download the table
+    # (CSV)" wrote the totals (no score, no accuracy) instead of the ranking.
+    import gc
+    import io
+
+    import pandas as pd
+    from streamlit.runtime.memory_media_file_storage import MemoryMediaFileStorage
+
+    from advisor import ProjectProfile, recommend
+    from advisor.report import ranking_rows
+
+    example = Path(APP).parent / "data" / "examples" / "fifty_tasks.yaml"
+    at = _app()
+    at.file_uploader(key="profile_upload").set_value((example.name, example.read_bytes(), "application/yaml"))
+    at = _next(_next(_next(at.run())))
+    assert not at.exception
+    assert "Totals for 50 tasks" in [s.value for s in at.subheader]
+    csvs = [f.content.decode() for o in gc.get_objects() if isinstance(o, MemoryMediaFileStorage)
+            for f in list(o._files_by_id.values()) if f.mimetype == "text/csv"]
+    assert csvs
+    rec = recommend(ProjectProfile(**at.session_state["answers"]))
+    want = list(pd.DataFrame(ranking_rows(rec)).columns)
+    assert any(list(pd.read_csv(io.StringIO(c)).columns) == want for c in csvs)
+    assert not any("serving memory GB" in c.splitlines()[0] for c in csvs)

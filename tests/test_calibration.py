@@ -493,3 +493,35 @@ def test_an_interval_may_reach_below_chance_where_measured_runs_do_but_no_point_
     lows = [r.expected_accuracy["low"] for r in rec.ranking]
     assert min(lows) < 0.5 and all(lo >= 0.0 for lo in lows)
     assert all(r.expected_accuracy["point"] >= 0.5 for r in rec.ranking)
+
+
+def test_a_trained_option_on_fewer_rows_than_any_measured_run_says_so(cal):
+    # A review (2026-12-05): 12 examples on an 8B model picked LoRA, which trains on 8 rows and chooses its checkpoint
+    # on 4, from runs that trained on 16 with 32 more to validate; nothing said the evidence had more rows.
+    few = recommend({"labeled_examples": 12, "model_params_b": 8, "num_classes": 2}, calibration=cal,
+                    with_counterfactuals=False)
+    said = [c for c in few.caveats if "would learn from 8 rows" in c]
+    assert len(said) == 1 and "choose" in said[0] and "on 4;" in said[0]
+    assert min(cal.art["measured_sizes"]) == 16 and "trained on is 16" in said[0]
+    many = recommend({"labeled_examples": 200, "model_params_b": 8, "num_classes": 2}, calibration=cal,
+                     with_counterfactuals=False)
+    assert not any("would learn from" in c for c in many.caveats)
+
+
+def test_a_pick_at_the_ceiling_is_compared_by_the_size_models_differences(cal):
+    # A review (2026-12-05): at 70B with 20,000 examples LoRA, prefix tuning and full fine-tuning all sit at the 0.98
+    # ceiling, and the chance beside prefix tuning was exactly 50% — the cap, not the evidence.
+    from advisor.artifact import UNMEASURED_CEILING
+
+    rec = recommend({"labeled_examples": 20000, "num_classes": 4, "model_params_b": 70, "compute": "high"},
+                    calibration=cal, with_counterfactuals=False)
+    best = rec.best
+    assert rec.option(best).expected_accuracy["point"] >= UNMEASURED_CEILING
+    chances = rec.extra["decision"]["chance_vs_pick"]
+    g = {r.option: ((r.expected_accuracy or {}).get("vs_full_finetuning") or {}).get("size_model", 0.0)
+         for r in rec.ranking}
+    capped = [o for o in chances if rec.option(o).expected_accuracy["point"] >= UNMEASURED_CEILING]
+    assert capped and all(chances[o] != 0.5 for o in capped)
+    # One ordering: the larger the size model's shortfall to the pick, the lower the chance.
+    order = sorted(chances, key=lambda o: g[o])
+    assert [chances[o] for o in order] == sorted(chances[o] for o in order)
