@@ -24,7 +24,7 @@ from advisor.costs import (GB, USABLE_SHARE, available_memory_gb, dollars_range,
 from advisor.models import get_model
 from advisor.options import COLOURS, LABELS, factor_words
 from advisor.profile import CHOICES, HELP, MAX_PROFILE_BYTES, OPTIONAL_FLOATS, model_choices, short
-from advisor.report import (CHANCE_COLUMN, CHANCE_NOTE, basis_lines, format_bytes, gap_line, ranking_rows,
+from advisor.report import (CHANCE_COLUMN, CHANCE_NOTE, basis_lines, below_chance_note, format_bytes, gap_line, ranking_rows,
                             tie_sentence, to_markdown)
 
 st.set_page_config(page_title="tuning-advisor", layout="wide")
@@ -490,6 +490,8 @@ def answer_page() -> None:
     st.dataframe(pd.DataFrame(rows), hide_index=True, width="stretch", key="ranking_table")
     if rows and CHANCE_COLUMN in rows[0]:
         st.caption(f"{CHANCE_COLUMN[0].upper() + CHANCE_COLUMN[1:]}: {CHANCE_NOTE}")
+    if below_chance_note(rec):
+        st.caption(below_chance_note(rec))
     if rec.extra.get("basis"):
         st.markdown(f"**What the numbers rest on.** {rec.extra['basis']}")
         for line in basis_lines(rec):

@@ -18,7 +18,7 @@ from advisor.models import CatalogError, get_model, load_catalog
 from advisor.options import OPTIONS, factor_words
 from advisor.profile import HELP, ProfileError, ProjectProfile, field_names
 from advisor.recommend import LABELS, Recommendation, format_accuracy, recommend
-from advisor.report import CHANCE_NOTE, basis_lines, chance_text, format_bytes, gap_line, tie_sentence
+from advisor.report import CHANCE_NOTE, basis_lines, below_chance_note, chance_text, format_bytes, gap_line, tie_sentence
 from advisor.table import TableError, load_table
 
 app = typer.Typer(add_completion=False, no_args_is_help=True,
@@ -133,6 +133,8 @@ def render(rec: Recommendation) -> str:
                      f"{c.extra_inference_tokens:>9}")
     if chances:
         lines.append(f"as good: {CHANCE_NOTE}")
+    if below_chance_note(rec):
+        lines.append(below_chance_note(rec))
     if own_weights:
         lines += ["", "Memory (the cheapest standard configuration that fits, per GPU):"]
         lines += [f"  {r.option:<20}{r.cost.memory_reason}" for r in rec.ranking if r.cost.memory_reason]
@@ -142,7 +144,7 @@ def render(rec: Recommendation) -> str:
         money = [(r, r.cost.train_dollars) for r in rec.ranking if r.feasible and r.cost.train_dollars]
         price = gpu_hour_price(rec.profile)
         if money and price:
-            lines.append("  Training money per task: " + ", ".join(f"{rec.label(r.option)} about {dollars_range(*d)}"
+            lines.append("  Training money per task: " + ", ".join(f"{rec.label(r.option)} {dollars_range(*d)}"
                                                                  for r, d in money) + f" ({price[2]}).")
         lines += _prompt_cost_line(rec)
     else:
@@ -158,7 +160,7 @@ def render(rec: Recommendation) -> str:
         rows = [f"  {rec.label(o):<20}" + (f"{(human_duration(v['gpu_hours']) if v['gpu_hours'] else '—'):>10} training"
                                 f"{format_bytes(int(v['storage_gb'] * GB)):>12} stored"
                                 f"{v['serving_memory_gb']:>10.1f} GB serving" if own_weights else "")
-                + (f"  about {dollars_range(*v['train_dollars'])} training" if v["train_dollars"] else "")
+                + (f"  {dollars_range(*v['train_dollars'])} training" if v["train_dollars"] else "")
                 + (f"  {format_dollars(v['provider_dollars'])} provider" if v["provider_dollars"] is not None else "")
                 for o, v in t.items() if rec.option(o).feasible
                 and (own_weights or v["provider_dollars"] is not None)]
@@ -471,8 +473,10 @@ def estimate_cmd(
     named = f"{p.model}, " if p.model else ""
     held = validation_examples(p.labeled_examples, p.num_classes) if p.labeled_examples else 0
     typer.echo(f"model {named}{p.params_b:g}B params{'' if p.size_known else ' (assumed: size unknown)'}, "
-               f"{p.labeled_examples:,} examples ({training_rows(p):,} to train on, {held:,} held out to validate) x "
-               f"{p.avg_input_tokens + LABEL_TOKENS} tokens (input + label), {p.epochs} epoch"
+               f"{p.labeled_examples:,} examples"
+               + (f" ({training_rows(p):,} to train on, {held:,} held out to validate)" if p.model_access != "api_only"
+                  else "")
+               + f" x {p.avg_input_tokens + LABEL_TOKENS} tokens (input + label), {p.epochs} epoch"
                f"{'s' if p.epochs != 1 else ''}, compute={p.compute}, access={p.model_access}")
     typer.echo(f"{'option':<20}{'trainable':>14}{'train FLOPs':>13}{'GPU-hours':>11}{'wall time':>11}{'mem/GPU':>11}"
                f"{'stored/task':>13}{'+tokens':>9}")
@@ -499,7 +503,7 @@ def estimate_cmd(
         price = gpu_hour_price(p)
         money = [(o, c.train_dollars) for o, c in costs.items() if c.train_dollars and verdicts[o].feasible]
         if price and money:  # the same figure as recommend's money line (advisor.costs.training_dollars)
-            typer.echo("training money per task: " + ", ".join(f"{o} about {dollars_range(*d)}" for o, d in money)
+            typer.echo("training money per task: " + ", ".join(f"{o} {dollars_range(*d)}" for o, d in money)
                        + f" ({price[2]})")
 
 

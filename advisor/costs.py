@@ -799,13 +799,16 @@ def training_dollars(profile: ProjectProfile, gpu_hours: float) -> tuple[float, 
 
 
 def dollars_range(low: float, high: float) -> str:
-    """"$0.55-0.91", "$1.20" (one price), "up to $0.02", "< $0.01"."""
+    """Money as said after a verb: "about $0.55-0.91", "about $1.20" (one price), "up to $0.02", "under $0.01",
+    "$0" (a free GPU) — never "about < $0.01" or "$-0.00" (a review, 2026-12-05)."""
+    if high <= 0:
+        return "$0"
     if high < 0.01:
-        return "< $0.01"
+        return "under $0.01"
     fmt = (lambda x: f"{x:,.2f}") if high < 100 else (lambda x: f"{x:,.0f}")
     if low < 0.005:
         return f"up to ${fmt(high)}"
-    return f"${fmt(low)}" if fmt(low) == fmt(high) else f"${fmt(low)}-{fmt(high)}"
+    return f"about ${fmt(low)}" if fmt(low) == fmt(high) else f"about ${fmt(low)}-{fmt(high)}"
 
 
 def provider_price(profile: ProjectProfile) -> tuple[float | None, str]:

@@ -8,8 +8,11 @@ each bad field, the value it got and what is allowed.
 from __future__ import annotations
 
 import dataclasses
+import decimal
 import json
 import math
+import numbers
+import re
 import reprlib
 from dataclasses import dataclass, fields
 from pathlib import Path
@@ -528,6 +531,30 @@ _TRUE = {"true", "yes", "y", "1", "on"}
 _FALSE = {"false", "no", "n", "0", "off"}
 
 
+def _plain_number(text: str, allowed: str) -> str:
+    """`text` without digit-group separators ("8,000", "8 000", "8_000" all mean 8000). A comma that does not group
+    thousands is refused, never dropped: "1,5" (a decimal comma) was read as 15 (a review, 2026-12-05)."""
+    text = text.strip().replace("_", "").replace(" ", "")
+    if "," in text and not re.fullmatch(r"[+-]?\d{1,3}(,\d{3})+(\.\d*)?%?", text):
+        raise _Bad(allowed + " (use '.' for decimals; ',' only between groups of three digits)")
+    return text.replace(",", "")
+
+
+def _real(value: Any, allowed: str) -> Any:
+    """A number from another library (numpy's float32 or int64, Decimal, Fraction) as Python's own; anything else
+    as it is (the caller refuses what is not a number)."""
+    if isinstance(value, (bool, int, float, str)) or value is None:
+        return value
+    if isinstance(value, numbers.Integral):
+        return int(value)
+    if isinstance(value, (numbers.Real, decimal.Decimal)):
+        try:
+            return float(value)
+        except (OverflowError, ValueError):
+            raise _Bad(allowed) from None
+    return value
+
+
 def _coerce(name: str, value: Any) -> Any:
     """Return the canonical value for a field or raise `_Bad` with what is allowed."""
     if name in CHOICES:
@@ -542,12 +569,13 @@ def _coerce(name: str, value: Any) -> Any:
             return None  # left empty
         if isinstance(value, bool):
             raise _Bad(allowed)
+        value = _real(value, allowed)
         if isinstance(value, str):
             if len(value) > MAX_NUMBER_CHARS:  # int() of a 4300+-digit string raises, and is slow before that
                 raise _Bad(allowed)
             try:
                 # People write thousands as "8,000", "8 000" or "8_000"; all mean 8000.
-                value = int(value.strip().replace("_", "").replace(",", "").replace(" ", ""))
+                value = int(_plain_number(value, allowed))
             except ValueError:
                 raise _Bad(allowed) from None
         if isinstance(value, float) and value.is_integer():
@@ -563,10 +591,11 @@ def _coerce(name: str, value: Any) -> Any:
             return None  # left empty
         if isinstance(value, bool):
             raise _Bad(allowed)
+        value = _real(value, allowed)
         if isinstance(value, str):
             if len(value) > MAX_NUMBER_CHARS:
                 raise _Bad(allowed)
-            text = value.strip().replace("_", "").replace(",", "")
+            text = _plain_number(value, allowed)
             # "85%" is a natural way to give an accuracy; only the 0-1 accuracy fields accept a percent sign.
             percent = text.endswith("%") and name.endswith("_accuracy")
             try:
@@ -583,7 +612,7 @@ def _coerce(name: str, value: Any) -> Any:
             raise _Bad(allowed)
         if (value < lo if inclusive else value <= lo) or value > hi:
             raise _Bad(allowed)
-        return value
+        return value + 0.0  # -0.0 is 0 ("$-0.00" on the page)
     if name == "model":
         if value is None or (isinstance(value, str) and not value.strip()):
             return None  # no model named: model_params_b describes a custom one

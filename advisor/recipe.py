@@ -849,7 +849,7 @@ def _money(p: Any, gpu_hours: float) -> str:
     from advisor.costs import dollars_range, training_dollars
 
     money = training_dollars(p, gpu_hours)
-    return f"; about {dollars_range(*money[:2])} at {money[2]}" if money else ""
+    return f"; {dollars_range(*money[:2])} at {money[2]}" if money else ""
 
 
 def _recipe_time(p: Any, option: str, c: Any) -> tuple[str, float]:

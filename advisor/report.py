@@ -161,6 +161,20 @@ CHANCE_NOTE = ("the chance each option is at least as accurate as the pick, from
                "The score is the expected-value judgement; an option scored 0 may still have a fair chance.")
 
 
+def below_chance_note(rec: Recommendation) -> str | None:
+    """Why an interval may reach below guessing, said where one does (a review, 2026-12-05: "0.571 [0.35-0.74]" on a
+    binary task with no word on it): one sentence for the CLI, the page and the Markdown."""
+    p = rec.profile
+    if getattr(p, "task_kind", "classification") != "classification":
+        return None
+    guess = 1.0 / max(p.num_classes, 1)
+    if not any(r.expected_accuracy and r.expected_accuracy["low"] < guess for r in rec.ranking if r.feasible):
+        return None
+    return (f"Guessing scores {guess:.2f} with {p.num_classes:,} classes: no expected accuracy is below it, but a "
+            "10% end may be — a training run can collapse to the commonest class, and on an imbalanced task the "
+            "score is macro-F1, which then falls below guessing (some of our measured runs did).")
+
+
 def chance_text(rec: Recommendation, option: str) -> str | None:
     """The chance `option` is at least as accurate as the pick (advisor.decision.chance_as_accurate), as the table,
     the CLI and the close-call sentence show it: "pick" for the pick, None where there is none (infeasible)."""
@@ -244,6 +258,8 @@ def to_markdown(rec: Recommendation, evidence: list[dict[str, Any]] | None = Non
         lines += ["| " + " | ".join(_cell(v) for v in row.values()) + " |" for row in rows]
         if CHANCE_COLUMN in rows[0]:
             lines += ["", f"*{CHANCE_COLUMN[0].upper() + CHANCE_COLUMN[1:]}*: {CHANCE_NOTE}"]
+        if below_chance_note(rec):
+            lines += ["", below_chance_note(rec)]
     if rec.extra.get("basis"):
         lines += ["", f"**What the numbers rest on.** {rec.extra['basis']}"]
         lines += [f"- {line}" for line in basis_lines(rec)]

@@ -57,7 +57,7 @@ def show(title: str, profile) -> None:
         trained_on = (f", trains on {r.cost.examples:,}" + (" (budget)" if budget_binds(r.cost, rec.profile) else "")
                       if r.cost.train_gpu_hours and r.feasible else "")
         money = (f", {human_duration(r.cost.train_hours)}"
-                 + (f", about {dollars_range(*r.cost.train_dollars)}" if r.cost.train_dollars else "")
+                 + (f", {dollars_range(*r.cost.train_dollars)}" if r.cost.train_dollars else "")
                  if r.cost.train_gpu_hours and r.feasible else "")
         chance = chance_text(rec, r.option)  # the page's figure (advisor.report), not recomputed here
         print(f"   {r.rank}. {LABELS[r.option]:<20} score {score} (table {r.rules_score:5.1f})  "

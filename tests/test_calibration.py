@@ -525,3 +525,15 @@ def test_a_pick_at_the_ceiling_is_compared_by_the_size_models_differences(cal):
     # One ordering: the larger the size model's shortfall to the pick, the lower the chance.
     order = sorted(chances, key=lambda o: g[o])
     assert [chances[o] for o in order] == sorted(chances[o] for o in order)
+
+
+def test_an_interval_below_guessing_is_explained_once_everywhere(cal):
+    from advisor.report import below_chance_note, to_markdown
+
+    rec = recommend({"labeled_examples": 16, "num_classes": 2, "model_params_b": 0.022, "task_complexity": "complex",
+                     "domain_shift": "large"}, calibration=cal, with_counterfactuals=False)
+    note = below_chance_note(rec)
+    assert note and note.startswith("Guessing scores 0.50 with 2 classes") and note in to_markdown(rec)
+    high = recommend({"labeled_examples": 2000, "num_classes": 2, "model_params_b": 8, "compute": "medium"},
+                     calibration=cal, with_counterfactuals=False)
+    assert all(r.expected_accuracy["low"] >= 0.5 for r in high.ranking if r.feasible) == (below_chance_note(high) is None)

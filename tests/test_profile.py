@@ -113,3 +113,24 @@ def test_an_api_model_without_a_size_is_of_unknown_size_not_the_default_1b():
     assert not p.size_known and p.params_b == 1.0
     assert ProjectProfile.from_dict({"labeled_examples": 2000, "model_access": "api_only", "model_params_b": 70}).size_known
     assert ProjectProfile.from_dict({"labeled_examples": 2000}).size_known  # own weights: the default size stands
+
+
+def test_a_decimal_comma_is_refused_and_other_libraries_numbers_are_numbers():
+    # A review (2026-12-05): "1,5" $/GPU-hour was read as 15 (the comma dropped as a thousands separator), and
+    # numpy's float32 / int64, Decimal and Fraction were refused with "allowed: number".
+    import decimal
+    import fractions
+
+    import numpy as np
+
+    for field, text in (("price_per_gpu_hour", "1,5"), ("labeled_examples", "1,5"), ("budget_gpu_hours", "2,50")):
+        with pytest.raises(ProfileError, match=f"{field}=.*use '.' for decimals"):
+            ProjectProfile.from_dict({field: text})
+    assert ProjectProfile.from_dict({"labeled_examples": "8,000"}).labeled_examples == 8000
+    assert ProjectProfile.from_dict({"price_per_gpu_hour": "1,234.5"}).price_per_gpu_hour == 1234.5
+    for value, want in ((np.float32(1.5), 1.5), (decimal.Decimal("2.5"), 2.5), (fractions.Fraction(3, 2), 1.5)):
+        assert ProjectProfile.from_dict({"price_per_gpu_hour": value}).price_per_gpu_hour == want
+    assert ProjectProfile.from_dict({"labeled_examples": np.int64(500)}).labeled_examples == 500
+    assert str(ProjectProfile.from_dict({"price_per_gpu_hour": -0.0}).price_per_gpu_hour) == "0.0"
+    with pytest.raises(ProfileError, match="price_per_gpu_hour"):
+        ProjectProfile.from_dict({"price_per_gpu_hour": decimal.Decimal("NaN")})
