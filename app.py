@@ -588,7 +588,10 @@ def answer_page() -> None:
     if prompt_cost:
         st.caption(prompt_cost)
     q = qlora_accuracy_cost()
-    if any("QLoRA" in (r.cost.configuration or "") for r in rec.ranking):
+    # Only where the user's own GPUs train (through an API the provider's hardware does; a review found this caption
+    # on an api_only page).
+    if profile.model_access == "weights" and any("QLoRA" in (r.cost.configuration or "") and r.feasible
+                                                 for r in rec.ranking):
         st.caption(f"QLoRA vs 16-bit LoRA: median {q['median_points']:+.1f} points (range {q['min_points']:+.1f} to "
                    f"{q['max_points']:+.1f}) over {q['pairs']} paired results — {q['source']}.")
 

@@ -788,6 +788,10 @@ def recommend(profile: ProjectProfile | Mapping[str, Any], *, table_path: str | 
         if profile.model_access == "api_with_finetuning":
             caveats.append("budget_gpu_hours counts GPU-hours on your own GPUs: provider fine-tuning is billed per "
                            "training token instead (its cost above), so the budget was not applied.")
+    if profile.price_per_gpu_hour is not None and profile.model_access != "weights":
+        # Said, not silently dropped (a review, 2026-12-05).
+        caveats.append("price_per_gpu_hour prices GPU-hours on your own GPUs: through an API the provider bills "
+                       "tokens instead (its cost above), so it was not applied.")
     # A hybrid is offered only when every option it combines is feasible and scores above 0 here ("prompt tuning
     # per task" beside a prompt tuning scored 0 contradicted the ranking, issue 24 item 4); named in words.
     by_option = {r.option: r for r in ranking}

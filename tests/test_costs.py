@@ -702,3 +702,12 @@ def test_training_has_a_price_in_money_from_one_computation(tmp_path):
     bad.write_text(raw.replace('    gpu: "one A100 80 GB"', '    gpu: ""'), encoding="utf-8")
     with pytest.raises(ValueError, match="gpu_hours.medium.gpu"):
         _load_prices(str(bad))
+
+
+def test_a_gpu_hour_price_with_api_access_is_said_not_applied():
+    from advisor import recommend
+
+    rec = recommend({"model_access": "api_with_finetuning", "labeled_examples": 500, "price_per_gpu_hour": 2},
+                    with_counterfactuals=False, calibration=None)
+    assert any(c.startswith("price_per_gpu_hour prices GPU-hours on your own GPUs") for c in rec.caveats)
+    assert all(r.cost.train_dollars is None for r in rec.ranking)
