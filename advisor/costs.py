@@ -910,13 +910,29 @@ def time_warnings(profile: ProjectProfile, costs: dict[str, CostEstimate], propo
         if c.train_hours >= 1.0:
             gpu_time = f" ({human_duration(c.train_gpu_hours)} of GPU time)" if c.gpus > 1 else ""
             out.append(f"{options.get(o).label} would take about {human_duration(c.train_hours)}{gpu_time} of "
-                       f"training per task on compute={profile.compute} ({throughput_source(profile)}).")
+                       f"training per task on compute={profile.compute} ({throughput_source(profile)})."
+                       + _rented(profile, o))
     if pilot_quick:
         h = pilot_quick_hours()
         if h is not None and h >= 1.0:
             out.append(f"`advisor pilot --quick` takes about {human_duration(h)} on a CPU (median of our MiniLM LoRA "
                        "n=256 runs).")
     return out
+
+
+def _rented(profile: ProjectProfile, option: str) -> str:
+    """On a laptop, what one rented GPU of the next level would take and cost for the same run, where it fits (a
+    review, 2026-12-05: a 7B LoRA was a 32-hour CPU job with no word on the few-dollar alternative)."""
+    if profile.compute != "minimal" or profile.model_access != "weights":
+        return ""
+    rented = profile.changed(compute="low", gpu_memory_gb=None, num_gpus=None)
+    c = estimate(rented, option)
+    if not c.feasible_memory or not c.train_gpu_hours:
+        return ""
+    money = f", {dollars_range(*c.train_dollars)}" if c.train_dollars else ""
+    price = gpu_hour_price(rented)
+    return (f" On one rented GPU (compute=low: {price[2] if price else 'a 24 GB GPU'}) the same run takes about "
+            f"{human_duration(c.train_hours)}{money} ({c.configuration}).")
 
 
 def pilot_quick_note() -> str:

@@ -711,3 +711,17 @@ def test_a_gpu_hour_price_with_api_access_is_said_not_applied():
                     with_counterfactuals=False, calibration=None)
     assert any(c.startswith("price_per_gpu_hour prices GPU-hours on your own GPUs") for c in rec.caveats)
     assert all(r.cost.train_dollars is None for r in rec.ranking)
+
+
+def test_a_long_laptop_run_names_the_rented_gpu_alternative():
+    # A review (2026-12-05): a 7B LoRA on a laptop was a 32-hour job with no word on a few-dollar rented GPU.
+    from advisor.costs import dollars_range, time_warnings
+
+    p = ProjectProfile(labeled_examples=1000, num_classes=3, model_params_b=7, compute="minimal", epochs=1)
+    lora = estimate(p, "lora")
+    (line,) = time_warnings(p, {"lora": lora}, proposed=("lora",))
+    rented = estimate(p.changed(compute="low", gpu_memory_gb=None, num_gpus=None), "lora")
+    assert "On one rented GPU (compute=low" in line and rented.train_hours < lora.train_hours / 100
+    assert dollars_range(*rented.train_dollars) in line
+    medium = p.changed(compute="medium")
+    assert all("rented" not in w for w in time_warnings(medium, {"lora": estimate(medium, "lora")}, ("lora",)))
