@@ -490,8 +490,9 @@ def answer_page() -> None:
     st.dataframe(pd.DataFrame(rows), hide_index=True, width="stretch", key="ranking_table")
     if rows and CHANCE_COLUMN in rows[0]:
         st.caption(f"{CHANCE_COLUMN[0].upper() + CHANCE_COLUMN[1:]}: {CHANCE_NOTE}")
-    if below_chance_note(rec):
-        st.caption(below_chance_note(rec))
+    below = below_chance_note(rec)
+    if below:
+        st.caption(below)
     if rec.extra.get("basis"):
         st.markdown(f"**What the numbers rest on.** {rec.extra['basis']}")
         for line in basis_lines(rec):

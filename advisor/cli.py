@@ -133,8 +133,9 @@ def render(rec: Recommendation) -> str:
                      f"{c.extra_inference_tokens:>9}")
     if chances:
         lines.append(f"as good: {CHANCE_NOTE}")
-    if below_chance_note(rec):
-        lines.append(below_chance_note(rec))
+    below = below_chance_note(rec)
+    if below:
+        lines.append(below)
     if own_weights:
         lines += ["", "Memory (the cheapest standard configuration that fits, per GPU):"]
         lines += [f"  {r.option:<20}{r.cost.memory_reason}" for r in rec.ranking if r.cost.memory_reason]

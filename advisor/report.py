@@ -258,8 +258,9 @@ def to_markdown(rec: Recommendation, evidence: list[dict[str, Any]] | None = Non
         lines += ["| " + " | ".join(_cell(v) for v in row.values()) + " |" for row in rows]
         if CHANCE_COLUMN in rows[0]:
             lines += ["", f"*{CHANCE_COLUMN[0].upper() + CHANCE_COLUMN[1:]}*: {CHANCE_NOTE}"]
-        if below_chance_note(rec):
-            lines += ["", below_chance_note(rec)]
+        below = below_chance_note(rec)
+        if below:
+            lines += ["", below]
     if rec.extra.get("basis"):
         lines += ["", f"**What the numbers rest on.** {rec.extra['basis']}"]
         lines += [f"- {line}" for line in basis_lines(rec)]
