@@ -216,7 +216,7 @@ def _fewer_epochs(c: "OverBudget", profile: ProjectProfile) -> str:
         paid = c.covered * profile.epochs // e
         if paid >= need:
             return (f" With {e} epoch{'s' if e != 1 else ''} instead of {profile.epochs} the same budget pays for "
-                    f"about {min(paid, profile.labeled_examples):,} (`--epochs {e}`).")
+                    f"about {min(paid, training_rows(profile)):,} (`--epochs {e}`).")
     return ""
 
 
