@@ -19,7 +19,7 @@ from advisor.artifact import load_served, served_path
 from advisor.evidence import learning_curves, load_results, results_dir
 from advisor.glossary import GLOSSARY
 from advisor.compare import compare, shown, table_rows
-from advisor.costs import (GB, USABLE_SHARE, available_memory_gb, dollars_range, format_dollars, usable_memory_gb, gpu_count, human_duration, pilot_duration, model_shape, prompt_cost_sentence, qlora_accuracy_cost,
+from advisor.costs import (GB, USABLE_SHARE, available_memory_gb, dollars_range, format_dollars, usable_memory_gb, gpu_count, human_duration, pilot_duration, prompt_cost_sentence, qlora_accuracy_cost,
                            throughput_source, time_warnings, totals)
 from advisor.models import get_model
 from advisor.options import COLOURS, LABELS, factor_words
@@ -406,9 +406,8 @@ def memory_chart(profile: ProjectProfile, rec: Any) -> None:
     if profile.model_access != "weights":
         return  # the provider holds the weights: there is no memory of ours to size
     st.subheader("Memory per GPU by component")
-    hidden, layers = model_shape(profile)  # a named model's documented shape, else the guess from its size
-    if profile.model:
-        st.caption(f"{profile.model}: {layers} layers, hidden size {hidden} (data/models.yaml, with its sources).")
+    if profile.model:  # a named model's documented shape; else the costs guess it from the size
+        st.caption(f"{profile.model}: {get_model(profile.model).shape_text()} (data/models.yaml, with its sources).")
     rows = []
     for r in rec.ranking:
         plan = r.cost.memory_plan or {}

@@ -86,8 +86,7 @@ def profile_flags(fields: tuple[str, ...] | None = None):
 def model_line(name: str) -> str:
     """Which catalog entry the costs used, so a named model's shape is visible (not only its size)."""
     m = get_model(name)
-    return (f"(model {m.name}: {format_params(m.params_b)} parameters, {m.layers} layers, hidden size {m.hidden_size} — "
-            "advisor models)")
+    return f"(model {m.name}: {format_params(m.params_b)} parameters, {m.shape_text()} — advisor models)"
 
 
 def _prompt_cost_line(rec: Recommendation) -> list[str]:
@@ -241,21 +240,29 @@ def recipe_cmd(
         recipes = [recipe(p, o) for o in names]
     except (RecipeError, UnknownOption) as err:
         _fail(str(err))
+    # What the answer rules out (memory, the data minimums, a budget), said with the recipe a user asked for by name:
+    # a review (2026-12-05) got a full fine-tuning script for 48.4 GB on a 24 GB GPU, and a LoRA recipe for 5
+    # examples, with no word that the answer had ruled either out.
+    ruled_out = {r.option: [x.split(" [")[0] for x in r.infeasible_reasons] for r in rec.ranking if not r.feasible}
     if script is not None:
         trained = [r for r in recipes if r.option != "prompt_engineering"]
         if not trained:
             _fail(f"--script: {', '.join(names)} has no training script (allowed with --option: prompt_tuning, "
                   "prefix_tuning, lora, full_finetuning)")
+        if trained[0].option in ruled_out:
+            runnable = [r.option for r in rec.ranking if r.feasible and r.option != "prompt_engineering"]
+            _fail(f"--script: option={trained[0].option!r} is ruled out here: "
+                  f"{ruled_out[trained[0].option][0]} (allowed: {', '.join(runnable) or 'none'})")
         try:
             script.write_text(to_script(trained[0], script.name), encoding="utf-8")
-        except OSError as err:
-            _fail(f"--script={str(script)[:80]!r}: {err.strerror}")
+        except (OSError, RecipeError) as err:
+            _fail(f"--script={str(script)[:80]!r}: {err.strerror}" if isinstance(err, OSError) else str(err))
     if as_json:
         from advisor.recipe import plan
 
         steps = [s.to_dict() for s in plan(rec)] if option is None else []
-        typer.echo(json.dumps({"recipes": [r.to_dict() for r in recipes], "plan": steps}, indent=2,
-                              ensure_ascii=False))
+        typer.echo(json.dumps({"recipes": [{**r.to_dict(), "ruled_out": ruled_out.get(r.option, [])}
+                                           for r in recipes], "plan": steps}, indent=2, ensure_ascii=False))
         return
     for r in recipes:
         if r.option != "prompt_engineering" and p.model_access != "weights":
@@ -266,6 +273,8 @@ def recipe_cmd(
                        "training split, keep the held-out rows to compare it with the prompt (the plan below).\n")
             continue
         typer.echo(f"{LABELS[r.option]} ({r.family} model family):")
+        for reason in ruled_out.get(r.option, []):
+            typer.echo(f"  ! ruled out by the answer: {reason}")
         for s in r.settings:
             typer.echo(f"  {s.name}: {s.shown}    [{s.source}]")
         if r.peft:

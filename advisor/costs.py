@@ -239,19 +239,22 @@ class MemoryPlan:
                 "inference_total": self.inference_total, "gpus": self.gpus}
 
 
-def kv_cache_bytes(layers: int, hidden: int, context: int, batch: int = 1, bytes_per: float = 2.0) -> float:
-    """K and V for every layer and token: 2 x layers x context x hidden x 2 bytes (bf16). Without the model's
-    number of key/value heads this is the multi-head upper bound; grouped-query attention (Llama-3: 8 of 64
-    heads at 70B) divides it by heads/kv_heads."""
-    return 2.0 * layers * context * hidden * bytes_per * batch
+def kv_cache_bytes(layers: int, kv_width: int, context: int, batch: int = 1, bytes_per: float = 2.0) -> float:
+    """K and V for every layer and token: 2 x layers x context x kv_width x 2 bytes (bf16). kv_width is
+    kv_heads x head_dim: the hidden size under multi-head attention, a fraction of it under grouped-query
+    attention (Llama-3.1-70B: 8 key/value heads of 64, an eighth; `ModelSpec.kv_width`, read with a source). A
+    model given only by its size gets the hidden size: the multi-head upper bound."""
+    return 2.0 * layers * context * kv_width * bytes_per * batch
 
 
 def plan_memory(option: str, params: float, hidden: int, layers: int, config: MemoryConfig, *, batch: int,
                 seq_len: int, context: int, gpus: int = 1, vocab: int | None = None,
-                rank: int = LORA_RANK, serve_as_trained: bool = False, lm_loss: bool = True) -> MemoryPlan:
+                rank: int = LORA_RANK, serve_as_trained: bool = False, lm_loss: bool = True,
+                kv_width: int | None = None) -> MemoryPlan:
     """The sum for one option and configuration (every term in the module text above its constants). `lm_loss`:
     the loss reads the vocabulary's logits at every position (a causal-LM objective: generation, the pilot); the
-    recipe's classifier (SEQ_CLS) reads a head num_classes wide on the last token instead."""
+    recipe's classifier (SEQ_CLS) reads a head num_classes wide on the last token instead. `kv_width`: the KV
+    cache's values per token and layer (None: the hidden size, the multi-head upper bound)."""
     options.get(option)
     trainable = trainable_params(option, params, hidden, layers, rank)
     wb = PRECISION_BYTES[config.precision]
@@ -267,7 +270,7 @@ def plan_memory(option: str, params: float, hidden: int, layers: int, config: Me
     infer_w = (base if config.precision != "fp32" or serve_as_trained else params * 2.0) / serve_split
     extra = 0.0 if option == "prompt_engineering" else {"prompt_tuning": SOFT_PROMPT_TOKENS,
                                                           "prefix_tuning": PREFIX_TOKENS}.get(option, 0)
-    kv = kv_cache_bytes(layers, hidden, context + extra) / serve_split
+    kv = kv_cache_bytes(layers, kv_width or hidden, context + extra) / serve_split
     if option == "prompt_engineering":
         return MemoryPlan(option, config, 0.0, 0.0, 0.0, 0.0, infer_w, kv, gpus)
     if option == "full_finetuning":
@@ -307,6 +310,12 @@ def _ladder(option: str, precision: str, sharded: bool) -> tuple[MemoryConfig, .
                  MemoryConfig("bf16", "adamw-8bit", True), MemoryConfig("bf16", "pure-bf16-adamw-8bit", True)]
         if precision == "fp32":
             steps = [MemoryConfig("fp32"), MemoryConfig("fp32", checkpointing=True)]
+    elif option == "prefix_tuning":
+        # No gradient checkpointing: PEFT's prefix tuning passes its prefix as a transformers Cache, and PEFT refuses
+        # a base with checkpointing on ("PREFIX_TUNING does not work with gradient checkpointing", peft 0.21.2
+        # peft_model.py `_setup_prompt_encoder`; huggingface/peft PR #2191). A rung with it would be a recipe that
+        # stops at its first line (a review, 2026-12-05).
+        steps = [MemoryConfig(p) for p in ("bf16", "8-bit", "4-bit")]
     else:
         steps = [MemoryConfig("bf16"), MemoryConfig("bf16", checkpointing=True),
                  MemoryConfig("8-bit", checkpointing=True), MemoryConfig("4-bit", checkpointing=True)]
@@ -352,10 +361,14 @@ class Feasibility:
     tried: int
     blocked: str = ""  # a configuration the profile asks for that the option cannot use at all
     floor_gb: float = 0.0  # the smallest configuration's per-GPU total: the floor no setting goes below
+    micro_batch: int = 0  # the batch per GPU the plan assumes: the profile's, or a smaller one that fits
+    batch: int = 0  # the profile's batch per GPU
 
     @property
     def configuration(self) -> str:
-        return self.plan.config.describe(self.option)
+        smaller = (f" at micro-batch {self.micro_batch} (gradients accumulated to the same steps)"
+                   if 0 < self.micro_batch < self.batch else "")
+        return self.plan.config.describe(self.option) + smaller
 
     @property
     def needed_gb(self) -> float:
@@ -381,10 +394,11 @@ class Feasibility:
         return self.usable_gb / USABLE_SHARE
 
 
-def _shape(profile: ProjectProfile) -> tuple[int, int, int | None]:
+def _shape(profile: ProjectProfile) -> tuple[int, int, int | None, int]:
+    """(hidden size, layers, vocabulary or None, KV width): the named model's, else the guesses from N."""
     hidden, layers = model_shape(profile)
-    vocab = get_model(profile.model).vocab_size if profile.model is not None else None
-    return hidden, layers, vocab
+    spec = get_model(profile.model) if profile.model is not None else None
+    return hidden, layers, spec.vocab_size if spec else None, spec.kv_width if spec else hidden
 
 
 def train_seq_len(profile: ProjectProfile) -> int:
@@ -489,38 +503,64 @@ def serve_context(profile: ProjectProfile, option: str) -> int:
     return profile.avg_input_tokens + LABEL_TOKENS
 
 
+def micro_batches(option: str, batch: int) -> tuple[int, ...]:
+    """The batches per GPU a team tries, largest first: the profile's, then halved down to 1. A smaller micro-batch
+    with gradients accumulated trains the same optimizer steps (the recipe reaches the protocol's 16 that way; QLoRA
+    trained at micro-batch 1 with accumulation, Dettmers et al. 2023), so it comes after every rung at the
+    profile's batch has missed: an 8B model at 8,000-token inputs on 24 GB was "nothing fits" at 8 and fits LoRA
+    at 1 (a review, 2026-12-05). Prompting trains nothing: its batch is not the question."""
+    if option == "prompt_engineering":
+        return (batch,)
+    out = [batch]
+    while out[-1] > 1:
+        out.append(out[-1] // 2)
+    return tuple(out)
+
+
 def _plans(profile: ProjectProfile, option: str, configs: Iterable[MemoryConfig], hidden: int, layers: int,
-           vocab: int | None, gpus: int) -> Iterator[MemoryPlan]:
+           vocab: int | None, kv_width: int, gpus: int, batch: int | None = None) -> Iterator[MemoryPlan]:
     """`plan_memory` for each rung of the ladder, lazily (fits_all stops at the first that fits), with everything
-    else the profile's, read once per option rather than once per rung."""
-    params, batch, seq, ctx = profile.params_b * 1e9, profile.batch_size, train_seq_len(profile), \
-        serve_context(profile, option)
+    else the profile's (the micro-batch `batch`, else the profile's), read once per option rather than once per
+    rung."""
+    params, seq, ctx = profile.params_b * 1e9, train_seq_len(profile), serve_context(profile, option)
+    batch = batch or profile.batch_size
     for c in configs:
         yield plan_memory(option, params, hidden, layers, c, batch=batch, seq_len=seq, context=ctx, gpus=gpus,
-                          vocab=vocab, rank=profile.lora_rank, lm_loss=profile.task_kind == "generation")
+                          vocab=vocab, rank=profile.lora_rank, lm_loss=profile.task_kind == "generation",
+                          kv_width=kv_width)
 
 
 def feasibility(profile: ProjectProfile, option: str, table: DecisionTable | None = None) -> Feasibility:
     """Walk `ladder(option)` and stop at the first configuration whose per-GPU total fits in the usable memory."""
     memory = usable_memory_gb(profile, table)
-    hidden, layers, vocab = _shape(profile)
+    hidden, layers, vocab, kv_width = _shape(profile)
     steps = ladder(option, profile.precision, sharded(profile, table))
     if not steps:
         steps = [MemoryConfig("bf16", "pure-bf16-adamw-8bit", True)]  # reported as missing, never as fitting
         fixed_out = True
     else:
         fixed_out = False
-    plans = list(_plans(profile, option, steps, hidden, layers, vocab, gpu_count(profile, table)))
-    smallest = min(plans, key=lambda p: p.total)
+    gpus, batches = gpu_count(profile, table), micro_batches(option, profile.batch_size)
+    plans = list(_plans(profile, option, steps, hidden, layers, vocab, kv_width, gpus))
+    # The floor is the smallest rung at the smallest micro-batch (activations only shrink with the batch).
+    last = plans if len(batches) == 1 else list(_plans(profile, option, steps, hidden, layers, vocab, kv_width, gpus,
+                                                        batches[-1]))
+    smallest = min(last, key=lambda p: p.total)
+    floor, b = smallest.total / GB, profile.batch_size
     if fixed_out:
         return Feasibility(option, False, plans[0], memory, 0,
                            f"does not fit: precision={profile.precision} weights cannot be updated directly, so full "
                            "fine-tuning has no such configuration (allowed for it: auto, fp32, bf16)",
-                           smallest.total / GB)
-    for i, p in enumerate(plans):
-        if p.total / GB <= memory:
-            return Feasibility(option, True, p, memory, i + 1, floor_gb=smallest.total / GB)
-    return Feasibility(option, False, smallest, memory, len(plans), floor_gb=smallest.total / GB)
+                           floor, b, b)
+    tried = 0
+    for mb in batches:
+        rungs = plans if mb == b else last if mb == batches[-1] else \
+            _plans(profile, option, steps, hidden, layers, vocab, kv_width, gpus, mb)
+        for p in rungs:
+            tried += 1
+            if p.total / GB <= memory:
+                return Feasibility(option, True, p, memory, tried, floor_gb=floor, micro_batch=mb, batch=b)
+    return Feasibility(option, False, smallest, memory, tried, floor_gb=floor, micro_batch=batches[-1], batch=b)
 
 
 def estimate(profile: ProjectProfile, option: str, table: DecisionTable | None = None) -> CostEstimate:
@@ -634,11 +674,12 @@ def fits_all(profile: ProjectProfile, table: DecisionTable | None = None) -> dic
     estimate_all's time; the counterfactuals try up to four model sizes per answer)."""
     table = table or load_table()
     memory = usable_memory_gb(profile, table)
-    hidden, layers, vocab = _shape(profile)
+    hidden, layers, vocab, kv_width = _shape(profile)
     gpus, may_shard = gpu_count(profile, table), sharded(profile, table)
     return {option: Fit(any(p.total / GB <= memory
+                            for mb in micro_batches(option, profile.batch_size)
                             for p in _plans(profile, option, _ladder(option, profile.precision, may_shard), hidden,
-                                            layers, vocab, gpus)))
+                                            layers, vocab, kv_width, gpus, mb)))
             for option in OPTIONS}
 
 

