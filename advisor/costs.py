@@ -256,7 +256,7 @@ def plan_memory(option: str, params: float, hidden: int, layers: int, config: Me
     recipe's classifier (SEQ_CLS) reads a head num_classes wide on the last token instead. `kv_width`: the KV
     cache's values per token and layer (None: the hidden size, the multi-head upper bound)."""
     options.get(option)
-    trainable = trainable_params(option, params, hidden, layers, rank)
+    trainable = trainable_params(option, params, hidden, layers, rank, kv_width)
     wb = PRECISION_BYTES[config.precision]
     embed = 2.0 * vocab * hidden if vocab else 0.0
     # Quantised bases: Linear weights at QUANT_BYTES, the embedding and head at 2 bytes.
@@ -612,7 +612,7 @@ def estimate(profile: ProjectProfile, option: str, table: DecisionTable | None =
         trainable, stored, extra = n, 2 * n, 0
         note = "all weights; a full bf16 copy per task"
     else:
-        trainable = trainable_params(option, n, hidden, layers, rank=profile.lora_rank)
+        trainable = trainable_params(option, n, hidden, layers, rank=profile.lora_rank, kv_width=_shape(profile)[3])
         stored = trainable * 4
         if option == "prompt_tuning":
             flops = 4 * n * per_example * (seq + SOFT_PROMPT_TOKENS) / seq
@@ -728,9 +728,14 @@ class MemoryBreakdown:
         return {**asdict(self), "total": self.total}
 
 
-def trainable_params(option: str, params: float, hidden: int, layers: int, rank: int = LORA_RANK) -> float:
-    """Trainable parameters of `option` for a model of this shape (the same counts `estimate` prices)."""
+def trainable_params(option: str, params: float, hidden: int, layers: int, rank: int = LORA_RANK,
+                     kv_width: int | None = None) -> float:
+    """Trainable parameters of `option` for a model of this shape (the same counts `estimate` prices). `kv_width`
+    (key/value heads x head dim; None: the hidden size) is what a prefix holds per layer for K and for V (peft
+    `_prepare_prompt_learning_config` sets the prefix's token_dim to head_dim x num_key_value_heads) and the
+    width of v_proj, one of LoRA's two targets (q_proj: hidden -> hidden; v_proj: hidden -> kv_width)."""
     options.get(option)
+    kv = kv_width or hidden
     if option == "prompt_engineering":
         return 0.0
     if option == "full_finetuning":
@@ -738,9 +743,10 @@ def trainable_params(option: str, params: float, hidden: int, layers: int, rank:
     if option == "prompt_tuning":
         return SOFT_PROMPT_TOKENS * hidden
     if option == "prefix_tuning":
-        return 2 * layers * PREFIX_TOKENS * hidden
+        return 2 * layers * PREFIX_TOKENS * kv
     if option == "lora":
-        return layers * LORA_TARGETS * 2 * hidden * rank
+        # rank x (in + out) per target; the targets are the query and value projections (advisor.options).
+        return layers * rank * ((hidden + hidden) + (hidden + kv) * (LORA_TARGETS - 1))
     raise options.UnknownOption(f"option={option!r} has no trainable-parameter count")
 
 

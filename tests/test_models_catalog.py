@@ -42,6 +42,8 @@ def test_the_shipped_backbones_match_their_packaged_files():
     spec = get_model("minilm-l6")
     assert (config["num_hidden_layers"], config["hidden_size"], config["max_position_embeddings"],
             config["vocab_size"]) == (spec.layers, spec.hidden_size, spec.context, spec.vocab_size)
+    # A BERT config has no num_key_value_heads: every head keeps its K and V.
+    assert config["num_attention_heads"] == spec.attention_heads == spec.kv_heads and spec.kv_width == 384
 
 
 def test_smollm2_matches_its_packaged_gguf():
@@ -63,6 +65,41 @@ def test_smollm2_matches_its_packaged_gguf():
     assert (int(field("llama.block_count")[0]), int(field("llama.embedding_length")[0]),
             int(field("llama.context_length")[0])) == (spec.layers, spec.hidden_size, spec.context)
     assert bytes(field("general.size_label")).decode() == "135M" and spec.params_b == 0.135
+    assert (int(field("llama.attention.head_count")[0]), int(field("llama.attention.head_count_kv")[0])) == \
+        (spec.attention_heads, spec.kv_heads) == (9, 3)
+
+
+def test_grouped_query_attention_sizes_the_kv_cache_and_the_kv_side_adapters():
+    """No catalog entry had its key/value heads, so every GQA model got the multi-head KV cache: 52.4 GB for
+    Llama-3.1-8B at 100,000 tokens instead of 32 layers x 2 x 8 heads x 128 x 2 bytes x 100,000 = 13.1 GB (a review,
+    2026-12-05)."""
+    from advisor.costs import feasibility, trainable_params
+
+    for m in load_catalog():  # every entry has its heads now, each with a source
+        assert m.attention_heads and m.kv_heads and m.heads_source and m.attention_heads % m.kv_heads == 0
+    p = ProjectProfile(model="Llama-3.1-8B", labeled_examples=500, gpu_memory_gb=80, context_length=100_000)
+    assert feasibility(p, "prompt_engineering").plan.kv_cache == pytest.approx(32 * 2 * 8 * 128 * 2 * 100_000)
+    # Gemma-2 states its head_dim (256, not 3584 / 16).
+    assert get_model("Gemma-2-9B").kv_width == 8 * 256
+    # A prefix holds K and V at the key/value width (peft sets token_dim = head_dim x num_key_value_heads); LoRA's
+    # v_proj maps hidden -> kv_width. Qwen2.5-7B: 28 layers, hidden 3584, 4 KV heads of 128.
+    q = get_model("Qwen2.5-7B-Instruct")
+    assert trainable_params("lora", 7.6e9, q.hidden_size, q.layers, 8, q.kv_width) == 28 * 8 * (2 * 3584 + 3584 + 512)
+    assert trainable_params("prefix_tuning", 7.6e9, q.hidden_size, q.layers, 8, q.kv_width) == 2 * 28 * 20 * 512
+    # A model given by its size alone keeps the multi-head upper bound.
+    assert trainable_params("lora", 7e9, 4096, 32) == 32 * 8 * 2 * 2 * 4096
+
+
+def test_catalog_heads_need_each_other_and_a_source(tmp_path):
+    base = ("version: 1\nmodels:\n  - {name: X, params_b: 1, layers: 2, hidden_size: 64, context: 128, "
+            "source: github.com/x, params_source: 'stated: 1B'")
+    for extra, match in ((", kv_heads: 2}", "go together"), (", attention_heads: 8, kv_heads: 3, heads_source: s}",
+                                                              "divisor"),
+                         (", attention_heads: 8, kv_heads: 2}", "go together")):
+        f = tmp_path / "c.yaml"
+        f.write_text(base + extra + "\n")
+        with pytest.raises(CatalogError, match=match):
+            load_catalog(f)
 
 
 def test_unknown_name_names_the_field_and_lists_the_allowed_names():
@@ -97,7 +134,8 @@ def test_model_sets_params_and_the_cost_shape():
     custom = ProjectProfile.from_dict({"model_params_b": 8.03})
     assert model_shape(custom) == architecture(8.03e9) != (4096, 32)
     lora = estimate(p, "lora")
-    assert lora.trainable_params == 32 * 2 * 2 * 4096 * 8  # layers x targets (q, v) x (A, B) x hidden x rank
+    # layers x rank x (in + out) of q_proj (4096 -> 4096) and v_proj (4096 -> 1024: 8 key/value heads of 128)
+    assert lora.trainable_params == 32 * 8 * ((4096 + 4096) + (4096 + 1024))
     assert memory_breakdown("lora", 8.03e9, hidden=4096, layers=32).activations > 0
 
 
