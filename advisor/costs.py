@@ -494,12 +494,33 @@ def demonstrations_that_fit(profile: ProjectProfile, window: int) -> int:
     return max((window - prompt_tokens(profile, 0)) // (profile.avg_input_tokens + LABEL_TOKENS), 0)
 
 
+def encoder_prompting(profile: ProjectProfile) -> bool:
+    """Whether prompt engineering is the encoder's kind (a catalog BERT-style model): no text prompt, no generation
+    -- the input's embedding against the embedded label descriptions (zero-shot) or the class centroids of the
+    examples' embeddings (few-shot), bench/methods/prompt_engineering.py. Nothing is added to a request."""
+    return profile.model is not None and get_model(profile.model).encoder
+
+
+def prompt_demonstrations(profile: ProjectProfile) -> int:
+    """The demonstrations prompt engineering's prompt holds: `options.demonstrations` (up to 8, at most half the
+    examples), never more than a catalog model's context holds. The tokens, serving memory, price and the recipe's
+    prompt all read this number: a review (2026-12-05) found Gemma-2-9B (8,192 tokens) priced and sized for a
+    36,115-token prompt it cannot take, beside a caveat saying to use 1 demonstration."""
+    k = options.demonstrations(profile.labeled_examples)
+    if profile.model is None or not k:
+        return k
+    if encoder_prompting(profile):
+        return 0  # the examples make class centroids; none is sent with a request
+    window = get_model(profile.model).context
+    return k if prompt_tokens(profile, k) <= window else min(k, demonstrations_that_fit(profile, window))
+
+
 def serve_context(profile: ProjectProfile, option: str) -> int:
     """Tokens per request: the input and label, plus prompt engineering's instruction and demonstrations."""
     if profile.context_length:
         return profile.context_length
-    if option == "prompt_engineering":
-        return prompt_tokens(profile, options.demonstrations(profile.labeled_examples))
+    if option == "prompt_engineering" and not encoder_prompting(profile):
+        return prompt_tokens(profile, prompt_demonstrations(profile))
     return profile.avg_input_tokens + LABEL_TOKENS
 
 
@@ -574,7 +595,7 @@ def estimate(profile: ProjectProfile, option: str, table: DecisionTable | None =
     # the GPUs training in parallel (CostEstimate.train_hours).
     tflops = float(table.compute_tflops[profile.compute]) * 1e12
 
-    shots = options.demonstrations(profile.labeled_examples)  # the recipe's prompt uses the same number
+    shots = prompt_demonstrations(profile)  # the recipe's prompt uses the same number
     if profile.model_access == "api_with_finetuning" and options.get(option).trains:
         # The provider trains and hosts: no GPU memory or weights of ours; the bill is tokens x epochs x price.
         # It bills the rows it is sent: the training split, the held-out rows kept to compare it with the prompt
@@ -596,6 +617,13 @@ def estimate(profile: ProjectProfile, option: str, table: DecisionTable | None =
                 inference_memory_gb=fe.plan.inference_total / GB, memory_plan=fe.plan.to_dict(),
                 gpus=gpu_count(profile, table))
     if option == "prompt_engineering":
+        if encoder_prompting(profile):
+            # A review (2026-12-05): MiniLM's pick was priced as an 8-demonstration text prompt (+612 tokens, a
+            # context caveat, dollars per 1,000 requests), while what was measured embeds the input once.
+            return CostEstimate(option, 0, 0.0, 0.0, fe.needed_gb, smallest, 0, 0,
+                                "no training; the input's embedding against your labels' embeddings (zero-shot) or "
+                                "your examples' class centroids (few-shot): nothing added to a request",
+                                examples=profile.labeled_examples, rows=profile.labeled_examples, **base)
         extra = instruction_tokens(profile) + shots * seq
         labels = f" and its {profile.num_classes:,} labels" if profile.task_kind == "classification" else ""
         return CostEstimate(option, 0, 0.0, 0.0, fe.needed_gb, smallest, extra * 4, extra,

@@ -27,6 +27,7 @@ from advisor.options import (LABELS, LORA_ALPHA, LORA_DROPOUT, LORA_RANK, MAX_DE
 from advisor.costs import (LABEL_TOKENS, about, budget_binds, format_hours, human_duration, sequences_per_step,
                            train_seq_len, train_steps, validation_examples)
 from advisor.profile import ProjectProfile
+from advisor.models import get_model
 from bench.protocol import Protocol
 
 PROTOCOL = Protocol()
@@ -191,6 +192,20 @@ def _lr(option: str, family: str, results_dir: str | None, profile: ProjectProfi
                                               f"({cands})")
     return Setting("learning_rate", lr, f"measured: won {n} of {total} lr races for {LABELS[option]} on {backbone} "
                                         f"({cands})")
+
+
+def _embedding_similarity(profile: ProjectProfile) -> Recipe:
+    """An encoder's "prompt engineering", as every measured MiniLM run did it: no text prompt (an encoder neither reads
+    an instruction nor writes an answer), the input's embedding compared with embeddings (a review, 2026-12-05: the
+    recipe gave MiniLM an 8-demonstration "Answer:" prompt)."""
+    src = "bench/methods/prompt_engineering.py (what every measured MiniLM prompt engineering run did)"
+    settings = (Setting("embedding", "the mean-pooled last hidden states of the frozen model", src),
+                Setting("zero_shot", "cosine similarity to each label's description, embedded the same way", src),
+                Setting("few_shot", "cosine similarity to each class's centroid of your examples' embeddings", src),
+                Setting("measure_on", "held-out examples (validation): keep the better of the two", src))
+    return Recipe("prompt_engineering", family_of(profile), settings, None, None,
+                  ("No text prompt and nothing added to a request: one embedding per input. The class centroids "
+                   "use your labelled examples without training any weight.",))
 
 
 def _training(profile: ProjectProfile, option: str, family: str, results_dir: str | None) -> list[Setting]:
@@ -575,7 +590,12 @@ def _qlora(profile: ProjectProfile, settings: list[Setting], bits: int = 4) -> l
 
 
 def _prompting(profile: ProjectProfile) -> Recipe:
-    k = demonstrations(profile.labeled_examples)
+    from advisor.costs import encoder_prompting, prompt_demonstrations
+
+    if encoder_prompting(profile):
+        return _embedding_similarity(profile)
+
+    k = prompt_demonstrations(profile)  # what the model's context holds, as the costs price it
     per_class = max(1, k // max(profile.num_classes, 1)) if k else 0
     src = "bench/methods/prompt_engineering.py: the protocol's prompt engineering picks zero-shot or up to 8 " \
           "demonstrations on validation"
@@ -584,8 +604,11 @@ def _prompting(profile: ProjectProfile) -> Recipe:
                 "Answer with exactly one of: {label_1}, {label_2}, ...\n\n"
                 + (demos + "\n" if k else "")
                 + "Input: {text}\nAnswer:")
+    capped = k < demonstrations(profile.labeled_examples)
     settings = (Setting("demonstrations", k, f"{src}; Brown et al. 2020 (few-shot: K demonstrations in the context); "
-                                            "at most half your examples, the rest to measure on"),
+                                            "at most half your examples, the rest to measure on"
+                                            + (f"; no more than {profile.model}'s context of "
+                                               f"{get_model(profile.model).context:,} tokens holds" if capped else "")),
                 Setting("per_class", per_class,
                         "tuning-advisor judgement: balanced across classes" if k >= profile.num_classes or not k else
                         f"tuning-advisor judgement: {k} demonstration{'s' if k != 1 else ''} cannot show all "
@@ -930,8 +953,11 @@ def plan(rec: Any) -> list[Step]:
     feasible = [r.option for r in rec.ranking if r.feasible]
     steps: list[Step] = []
     goal = {"acceptable": "an acceptable", "high": "your", "critical": "your critical"}.get(p.accuracy_goal, "your")
-    k = demonstrations(p.labeled_examples)
-    held_out = "the examples not in the prompt" if p.labeled_examples else "a few hand-labelled examples"
+    from advisor.costs import encoder_prompting, prompt_demonstrations
+
+    k, encoder = prompt_demonstrations(p), encoder_prompting(p)
+    held_out = ("held-out examples" if encoder else "the examples not in the prompt") if p.labeled_examples \
+        else "a few hand-labelled examples"
     if "prompt_engineering" in feasible:
         tokens = f"no training; +{costs['prompt_engineering'].extra_inference_tokens:,} tokens per request"
         # The command is only what to type (a page shows it as code); what it does goes in the title.
@@ -954,11 +980,14 @@ def plan(rec: Any) -> list[Step]:
                      "run it with your model and score exact match (the pilot measures classifiers)"
                      if p.task_kind == "generation" else
                      f"run it with your model (`advisor pilot` needs at least {min_rows(p.num_classes)} rows)")
-            how = (f" (the recipe gives the prompt skeleton): {where} on held-out rows, then give the accuracy to "
+            how = (f" (the recipe gives {'the method' if encoder else 'the prompt skeleton'}): {where} on held-out "
+                   "rows, then give the accuracy to "
                    "`advisor recommend --prompt-accuracy A --prompt-accuracy-n N`")
             cost = tokens
         steps.append(Step(
-            f"Prompt with an instruction{f' and {k} demonstrations' if k else ''}; measure it on {held_out}{how}",
+            ("Classify by embedding similarity to your labels or your examples' class centroids (no training)"
+             if encoder else f"Prompt with an instruction{f' and {k} demonstrations' if k else ''}")
+            + f"; measure it on {held_out}{how}",
             command, cost, f"stop here if it meets {goal} accuracy goal; else go on"))
     trained = [o for o in feasible if o != "prompt_engineering"]
     tied = set((rec.extra.get("decision") or {}).get("tied") or ())

@@ -6,8 +6,9 @@ import math
 from dataclasses import dataclass, field
 from typing import Any, Mapping
 
-from advisor.costs import (CostEstimate, budget_binds, demonstrations_that_fit, estimate_all, fits_all,
-                           format_hours, format_params, pilot_min_rows, pilot_split, qlora_note, refit, serve_context,
+from advisor.costs import (CostEstimate, budget_binds, encoder_prompting, estimate_all, fits_all, prompt_demonstrations,
+                           prompt_tokens,
+                           format_hours, format_params, pilot_min_rows, pilot_split, qlora_note, refit,
                            totals, training_rows)
 from advisor.decision import (Decision, DecisionParams, best_option, chance_as_accurate, chance_percent, decide, level,
                               rank, tied_with_best)
@@ -743,24 +744,24 @@ def recommend(profile: ProjectProfile | Mapping[str, Any], *, table_path: str | 
                        f"the fewest any run measured here trained on is {min(measured):,}, with a separate "
                        f"validation set beside them. {its.capitalize()} expected accuracy comes from more data than "
                        "yours: judge a trained model against the prompt on the same held-out rows before trusting it.")
-    if profile.model and scores["prompt_engineering"].feasible:
+    if profile.model and scores["prompt_engineering"].feasible and not encoder_prompting(profile):
         # A catalog model's context bounds the prompt: MiniLM (512 tokens) was offered a 602-token prompt.
         # The prompt's own tokens (not a serving context the user set): the instruction, k demonstrations, the input.
-        k = demonstrations(profile.labeled_examples)
-        window, need = get_model(profile.model).context, serve_context(profile.changed(context_length=0),
-                                                                       "prompt_engineering")
-        if need > window:
-            # Feasible, so the instruction and one input fit (table constraint context.label_list): say how many
-            # demonstrations do.
-            fit = demonstrations_that_fit(profile, window)
-            labels = (f" naming your {profile.num_classes:,} labels" if profile.task_kind == "classification"
-                      else "")
-            caveats.append(f"Prompt engineering's prompt (the instruction{labels}, "
-                           + (f"{k} demonstration{'s' if k != 1 else ''} and the input" if k else "and the input")
-                           + f", about {need:,} tokens) is longer than {profile.model}'s context of {window:,} "
-                           "tokens: " + ((f"use at most {fit} demonstration{'s' if fit != 1 else ''}." if fit else
-                                          "use no demonstrations.") if k else "the input must be cut.")
-                           + " [advisor.costs; the model catalog]")
+        # The costs, memory and recipe price the demonstrations the context holds (costs.prompt_demonstrations).
+        k, fit = demonstrations(profile.labeled_examples), prompt_demonstrations(profile)
+        window = get_model(profile.model).context
+        full, bare = prompt_tokens(profile, k), prompt_tokens(profile, 0)
+        labels = f" naming your {profile.num_classes:,} labels" if profile.task_kind == "classification" else ""
+        if bare > window:
+            caveats.append(f"Prompt engineering's prompt (the instruction{labels} and the input, about {bare:,} "
+                           f"tokens) is longer than {profile.model}'s context of {window:,} tokens: the input must "
+                           "be cut. [advisor.costs; the model catalog]")
+        elif fit < k:
+            caveats.append(f"Prompt engineering's prompt holds {fit or 'no'} demonstration{'s' if fit != 1 else ''}, "
+                           f"the most {profile.model}'s context of {window:,} tokens takes with the instruction{labels} "
+                           f"and the input ({k} would be about {full:,} tokens); its tokens, memory and price are for "
+                           f"that prompt, while its expected accuracy is for prompts of up to {k}, as the measured protocol used. "
+                           "[advisor.costs; the model catalog]")
     if profile.model_access == "weights":
         # The configuration each feasible option needs, when it is not the plain bf16 one (issue 22).
         for o in OPTIONS:

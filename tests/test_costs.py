@@ -564,10 +564,37 @@ def test_a_prompt_longer_than_the_models_context_is_said():
     # A review: MiniLM-L6 (a 512-token encoder) was offered a 602-token prompt without a word.
     from advisor import recommend
 
-    rec = recommend({"labeled_examples": 50, "model": "MiniLM-L6", "compute": "minimal"}, calibration=None)
-    assert any("longer than MiniLM-L6's context of 512 tokens" in c for c in rec.caveats)
+    # A prompt past the window is priced, sized and written at the demonstrations the window holds (a review,
+    # 2026-12-05: Gemma-2-9B, 8,192 tokens, was priced for a 36,115-token prompt beside "use 1 demonstration").
+    from advisor.costs import instruction_tokens, prompt_demonstrations
+    from advisor.recipe import recipe
+
+    p = ProjectProfile(labeled_examples=3000, model="Gemma-2-9B", avg_input_tokens=4000, num_classes=4,
+                       gpu_memory_gb=80)
+    rec = recommend(p, calibration=None)
+    assert prompt_demonstrations(p) == 1
+    assert any("holds 1 demonstration, the most Gemma-2-9B's context of 8,192 tokens takes" in c for c in rec.caveats)
+    pe = next(r for r in rec.ranking if r.option == "prompt_engineering")
+    assert pe.cost.extra_inference_tokens == instruction_tokens(p) + 1 * (4000 + LABEL_TOKENS)
+    assert recipe(p, "prompt_engineering").value("demonstrations") == 1
     rec = recommend({"labeled_examples": 50, "model": "Llama-3.1-8B"}, calibration=None)
     assert not any("context of" in c for c in rec.caveats)
+
+
+def test_an_encoders_prompting_is_embedding_similarity_with_no_prompt():
+    """MiniLM has no language-model head: its measured "prompt engineering" compares embeddings
+    (bench/methods/prompt_engineering.py). A review (2026-12-05) found it priced as an 8-demonstration text prompt
+    (+612 tokens, a context caveat, dollars per 1,000 requests) and given an "Answer:" skeleton."""
+    from advisor import recommend
+    from advisor.recipe import plan, recipe
+
+    p = ProjectProfile(labeled_examples=64, model="MiniLM-L6", compute="minimal", num_classes=2)
+    rec = recommend(p, calibration=None)
+    pe = next(r for r in rec.ranking if r.option == "prompt_engineering")
+    assert pe.cost.extra_inference_tokens == 0 and not any("context of" in c for c in rec.caveats)
+    r = recipe(p, "prompt_engineering")
+    assert r.prompt is None and "centroid" in r.value("few_shot")
+    assert plan(rec)[0].title.startswith("Classify by embedding similarity")
 
 
 def test_prompt_engineerings_instruction_names_every_label():
