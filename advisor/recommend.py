@@ -987,6 +987,15 @@ def _decided_text(d: Decision, rules: Mapping[str, float], feasible: Mapping[str
                     f"other feasible option is below it by more than the decision margin, {JUDGED}: "
                     f"{', '.join(names[o] for o in higher)} {'is' if len(higher) == 1 else 'are'} expected higher "
                     "but less certain.")
+        others = [o for o in OPTIONS if feasible[o] and o != best]
+        if others and not any(_margin_said(d.margin[o]) for o in others):
+            # Next to our measurements the margin is 0: "by more than the decision margin" read as a finding beside
+            # 0.1-point gaps and 40-50% chances (a review, 2026-12-05). Say what the rule does and how close it is.
+            return (f"Both parts put {names[best]} first: the decision table scores it highest ({rules[best]:.0f}) "
+                    "and every other feasible option is expected below it. Each difference counts in full next to "
+                    "our measurements (the rule our leave-one-family-out evaluation selected), though a predicted "
+                    f"difference between two options is off by {100 * sd:.1f} points (one standard deviation) there: "
+                    "the chances below say how close.")
         return (f"Both parts agree: the decision table scores {names[best]} highest ({rules[best]:.0f}) and every "
                 "other feasible option is expected below it by more than the decision margin.")
     return f"The decision table decided ({names[best]} {rules[best]:.0f}/100); nothing else is feasible to compare."

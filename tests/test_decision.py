@@ -202,3 +202,23 @@ def test_chance_calibration_bands_the_stated_chances_against_what_was_measured()
     assert c["options"] == 13 and [b["band"] for b in c["bands"]] == ["0-10%", "40-60%", "60-100%"]
     assert c["bands"][0] == {"band": "0-10%", "options": 10, "stated": 5.0, "measured": 10.0}
     assert c["brier"] < c["brier_base_rate"]  # these chances say more than the overall share
+
+
+def test_zero_margins_are_never_called_more_than_the_decision_margin():
+    """Next to our measurements the margin is 0, and "every other option is expected below it by more than the
+    decision margin" read as a finding beside 0.1-point gaps and 40-50% chances (a review, 2026-12-05)."""
+    from advisor.recommend import _decided_text
+
+    options = list(OPTIONS)
+    rules = {"prompt_engineering": 75, "prompt_tuning": 50, "prefix_tuning": 58, "lora": 60, "full_finetuning": 55}
+    points = {"prompt_engineering": 0.805, "prompt_tuning": 0.758, "prefix_tuning": 0.783, "lora": 0.801,
+              "full_finetuning": 0.804}
+    feasible = {o: True for o in options}
+    params = DecisionParams(w=0.9, span=0.05)
+    zero = decide(options, rules, feasible, points, params, margins={o: 0.0 for o in options})
+    text = _decided_text(zero, rules, feasible, "prompt_engineering", points, [], sd=0.088)
+    assert text.startswith("Both parts put prompt engineering first") and "more than the decision margin" not in text
+    assert "8.8 points" in text and "chances below" in text
+    wide = decide(options, rules, feasible, points, params, margins={o: 0.0008 for o in options})
+    text = _decided_text(wide, rules, feasible, "prompt_engineering", points, [], sd=0.088)
+    assert text.startswith("Both parts agree") and "more than the decision margin" in text
