@@ -769,6 +769,24 @@ def recommend(profile: ProjectProfile | Mapping[str, Any], *, table_path: str | 
                                                                                               "fp32 weights"):
                 caveats.append(f"{names[o]} {costs[o].memory_reason}.{qlora_note(costs[o].configuration)} "
                                "[advisor.costs ladder; Dettmers et al. 2022, 2023; Korthikanti et al. 2022]")
+    if profile.model_access == "weights" and profile.num_tasks > 1:
+        # Serving every task at once (the many-task totals, one computation): 30 full fine-tuned 8B copies need
+        # 482 GB while the feasibility check counts one copy against one 80 GB GPU (a review, 2026-12-05).
+        from advisor.costs import gpu_count, totals, usable_memory_gb
+
+        held = gpu_count(profile, table) * usable_memory_gb(profile, table)
+        t = totals(profile, costs)
+        over = [o for o in OPTIONS if scores[o].feasible and t[o]["serving_memory_gb"] > held]
+        if over:
+            shared = [r.option for r in ranking if r.feasible and r.option not in over
+                      and r.option != "prompt_engineering"]  # the best ranked that shares one base
+            caveats.append(f"Serving all {profile.num_tasks:,} tasks at once with "
+                           + " or ".join(f"{names[o]} needs about {t[o]['serving_memory_gb']:,.0f} GB" for o in over)
+                           + f", more than your GPUs hold ({held:,.1f} GB usable): load one task's model per request "
+                             "(a cold start each time a task changes), or serve them over more GPUs"
+                           + (f"; {names[shared[0]]}'s {profile.num_tasks:,} tasks share one base model "
+                              f"({t[shared[0]]['serving_memory_gb']:,.1f} GB)" if shared else "")
+                           + ". [advisor.costs totals]")
     if profile.budget_gpu_hours is not None:
         # The budget is a constraint on each option's data, not a verdict on the option: training on the examples
         # it pays for is a real way to stay within it (advisor.costs.estimate). Said once, for every feasible

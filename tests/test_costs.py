@@ -798,3 +798,18 @@ def test_a_smaller_micro_batch_is_tried_before_nothing_fits():
     # Where the profile's batch fits, nothing changes.
     small = ProjectProfile(model="Llama-3.1-8B", labeled_examples=300, gpu_memory_gb=24)
     assert feasibility(small, "lora").micro_batch == 8 and "micro-batch" not in feasibility(small, "lora").configuration
+
+
+def test_serving_many_full_copies_past_the_gpus_is_said():
+    """30 full fine-tuned 8B copies need ~482 GB to serve at once, while feasibility counts one copy (a review,
+    2026-12-05): the answer says so, from the many-task totals."""
+    from advisor import recommend
+    from advisor.costs import totals
+
+    p = ProjectProfile(model="Llama-3.1-8B", labeled_examples=1000, num_tasks=30, gpu_memory_gb=80, num_classes=6)
+    rec = recommend(p, calibration=None)
+    need = totals(p, {r.option: r.cost for r in rec.ranking})["full_finetuning"]["serving_memory_gb"]
+    assert any(c.startswith(f"Serving all 30 tasks at once with full fine-tuning needs about {need:,.0f} GB")
+               for c in rec.caveats)
+    one = recommend(p.changed(num_tasks=1), calibration=None)
+    assert not any(c.startswith("Serving all") for c in one.caveats)
