@@ -954,8 +954,13 @@ def throughput_source(profile: ProjectProfile, table: DecisionTable | None = Non
     t = float(table.compute_tflops[profile.compute])
     n = gpu_count(profile, table)
     gpus = f"{n} GPU" + ("s" if n != 1 else "")
+    # What the figure leaves out, said where it is stated (a review, 2026-12-05: 70B LoRA over 8 GPUs under ZeRO-3,
+    # whose per-step weight gathers can outlast a small batch's compute, read as 48 min).
+    shard = (", as do the weight gathers of a sharded (ZeRO-3/FSDP) run, which at a small batch per GPU can outlast "
+             "the compute" if n > 1 else "")
     return (f"{t:g} effective TFLOP/s per GPU x {gpus}, what the decision table assumes for compute level "
-            f"“{profile.compute}”")
+            f"“{profile.compute}”, for the arithmetic of the optimizer steps only; loading the model and the "
+            f"validation checks come on top{shard}")
 
 
 # `advisor pilot --quick`: one MiniLM LoRA run on min(n, 256) rows on this CPU. Its wall time is read from our
