@@ -32,6 +32,10 @@ CASES = {
     # The time prices the recipe's steps: the protocol's 5 passes over 800 rows, though --epochs says 1.
     "1,000 examples in 3 classes, 7B on a laptop, one epoch": {"labeled_examples": 1000, "model_params_b": 7,
                                                               "num_classes": 3, "compute": "minimal", "epochs": 1},
+    # Long inputs on a GQA model and a 24 GB card: the micro-batch halves before "nothing fits", the KV cache counts
+    # 8 key/value heads of 32, and prefix tuning has no checkpointing rung (peft refuses it).
+    "300 examples of 8,000 tokens, Llama-3.1-8B on one 24 GB GPU": {"labeled_examples": 300, "model": "Llama-3.1-8B",
+                                                                    "avg_input_tokens": 8000, "gpu_memory_gb": 24},
 }
 
 
@@ -56,6 +60,7 @@ def show(title: str, profile) -> None:
         score = f"{r.score:5.1f}" if r.feasible else f"{'—':>5}"  # an infeasible option has no score (as on the page)
         trained_on = (f", trains on {r.cost.examples:,}" + (" (budget)" if budget_binds(r.cost, rec.profile) else "")
                       if r.cost.train_gpu_hours and r.feasible else "")
+        config = f", {r.cost.configuration}" if r.feasible and r.cost.configuration else ""
         money = (f", {human_duration(r.cost.train_hours)}"
                  + (f", {dollars_range(*r.cost.train_dollars)}" if r.cost.train_dollars else "")
                  if r.cost.train_gpu_hours and r.feasible else "")
@@ -63,7 +68,7 @@ def show(title: str, profile) -> None:
         print(f"   {r.rank}. {LABELS[r.option]:<20} score {score} (table {r.rules_score:5.1f})  "
               + (f"as good: {chance:>4}  " if chance else "")
               +
-              f"{'feasible' if r.feasible else 'infeasible':<10} expected {acc}{trained_on}{money}"
+              f"{'feasible' if r.feasible else 'infeasible':<10} expected {acc}{trained_on}{money}{config}"
               + (f", {dist} decades from the evidence, margin ±{d['margin_points'][r.option]} points"
                  if dist is not None else ""))
     for c in rec.counterfactuals:
