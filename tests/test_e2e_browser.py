@@ -182,11 +182,22 @@ def _profile(steps: list[dict]) -> dict:
 
 
 def _download(page, label: str) -> str:
-    # 60 s: in the full suite on 2 cores a Streamlit rerun before the download once took over 30 s (the test passes
-    # alone in 65 s for all four scenarios).
-    with page.expect_download(timeout=60_000) as d:
-        page.get_by_role("button", name=label).first.click()
-    return Path(d.value.path()).read_text(encoding="utf-8")
+    # In the full suite on 2 cores a Streamlit rerun before the download once took over 30 s (the test passes alone in
+    # 65 s for all four scenarios), and a click that lands while the page re-renders starts no download at all (a
+    # 60 s wait then failed in a full run while the scenario passed alone in 15 s): wait for the button, and click
+    # again when no download started.
+    button = page.get_by_role("button", name=label).first
+    for attempt in range(3):
+        button.wait_for(state="visible", timeout=60_000)
+        _idle(page)
+        try:
+            with page.expect_download(timeout=40_000) as d:
+                button.click()
+            return Path(d.value.path()).read_text(encoding="utf-8")
+        except Exception:  # playwright's TimeoutError: no download from this click
+            if attempt == 2:
+                raise
+    raise AssertionError("unreachable")
 
 
 def _saved_profile_holds(page, expected: dict) -> None:
@@ -200,6 +211,8 @@ def _saved_profile_holds(page, expected: dict) -> None:
     expander = page.get_by_text("Load or save a profile (YAML/JSON)").first
     if not page.get_by_role("button", name="Download these answers (YAML)").is_visible():
         expander.click()
+        page.get_by_role("button", name="Download these answers (YAML)").first.wait_for(state="visible",
+                                                                                        timeout=30_000)
     saved = yaml.safe_load(_download(page, "Download these answers (YAML)"))
     for field, value in expected.items():
         assert saved[field] == value, (field, saved[field], value)
