@@ -258,6 +258,8 @@ class ProjectProfile:
             object.__setattr__(self, f.name, value)
         if not any(p.field in ("model", "model_params_b") for p in problems):
             problems += _model_size_problems(self)
+        if self.model is not None and not any(p.field in ("model", "task_kind", "context_length") for p in problems):
+            problems += _model_fit_problems(self)
         if self.model_params_b is None and self.model_access == "weights" and \
                 not any(p.field in ("model", "model_params_b", "model_access") for p in problems):
             problems.append(FieldProblem("model_params_b", None, "a number > 0 and <= 10000 — required with "
@@ -652,6 +654,22 @@ def _model_size_problems(profile: "ProjectProfile") -> list[FieldProblem]:
         object.__setattr__(profile, "model_params_b", spec.params_b)
         return []
     return [_conflict(spec.name, spec.params_b, given)]
+
+
+def _model_fit_problems(profile: "ProjectProfile") -> list[FieldProblem]:
+    """What a named model cannot do, as typed errors (a review, 2026-12-05: MiniLM on a generation task was ranked
+    "measured here" while bench refuses the pair as unsupported; a 100,000-token serving context on
+    Phi-3-mini-4k sized a 39 GB KV cache and called every option feasible)."""
+    spec = get_model(profile.model)
+    out = []
+    if profile.task_kind == "generation" and spec.encoder:
+        out.append(FieldProblem("task_kind", profile.task_kind, f"classification — model={spec.name} is an encoder: "
+                                "it has no decoder to write an answer (bench refuses the pair as unsupported: "
+                                "data/results/minilm/en_fr_words); a generation task needs a causal LM"))
+    if profile.context_length and profile.context_length > spec.context:
+        out.append(FieldProblem("context_length", profile.context_length,
+                                f"0 to {spec.context:,}, the context window of model={spec.name} (data/models.yaml)"))
+    return out
 
 
 def _conflict(name: str, documented: float, given: Any) -> FieldProblem:

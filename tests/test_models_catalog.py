@@ -217,3 +217,20 @@ def test_cli_models_lists_the_catalog_with_sources():
         assert m.name in res.output and m.params_source in res.output
     res = runner.invoke(app, ["models", "--json"])
     assert [m["name"] for m in json.loads(res.output)] == model_names()
+
+
+def test_what_a_named_model_cannot_do_is_a_typed_error():
+    """An encoder cannot write an answer, and no model serves past its context window (a review, 2026-12-05: both
+    were ranked, every option feasible)."""
+    with pytest.raises(ProfileError) as info:
+        ProjectProfile(model="MiniLM-L6", task_kind="generation", labeled_examples=500)
+    (problem,) = info.value.problems
+    assert problem.field == "task_kind" and "encoder" in problem.allowed
+    with pytest.raises(ProfileError) as info:
+        ProjectProfile(model="Phi-3-mini-4k-instruct", labeled_examples=1000, context_length=100_000)
+    (problem,) = info.value.problems
+    assert problem.field == "context_length" and "0 to 4,096" in problem.allowed
+    assert ProjectProfile(model="Phi-3-mini-4k-instruct", labeled_examples=1000, context_length=4096).context_length
+    assert ProjectProfile(model="SmolLM2-135M", task_kind="generation", labeled_examples=50).task_kind == "generation"
+    res = runner.invoke(app, ["recommend", "--model", "MiniLM-L6", "--task-kind", "generation"])
+    assert res.exit_code == 2 and "task_kind='generation'" in res.output and "Traceback" not in res.output
