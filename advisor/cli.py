@@ -16,7 +16,7 @@ from advisor.costs import (GB, about_duration, dollars_range, estimate_all, form
                            time_warnings, totals)
 from advisor.models import CatalogError, get_model, load_catalog
 from advisor.options import OPTIONS, factor_words
-from advisor.profile import HELP, ProfileError, ProjectProfile, field_names
+from advisor.profile import HELP, ProfileError, ProjectProfile, compute_for_gpu, field_names
 from advisor.recommend import LABELS, Recommendation, format_accuracy, recommend
 from advisor.report import CHANCE_NOTE, basis_lines, below_chance_note, chance_text, format_bytes, gap_line, tie_sentence
 from advisor.table import TableError, load_table
@@ -44,6 +44,12 @@ def _profile(profile_file: Optional[Path], overrides: dict[str, Any]) -> Project
                 base.pop("model_params_b", None)
             if "model_params_b" in given and "model" not in given:
                 base.pop("model", None)
+            # A compute level the file's GPU implied (none written, or the one its GPU sets) follows a GPU given as a
+            # flag: --gpu-memory-gb 80 over a 24 GB file kept "low" and priced an RTX 4090 at 40 TFLOP/s (a review).
+            if ({"gpu_memory_gb", "num_gpus"} & set(given) and "compute" not in given
+                    and base.get("gpu_memory_gb") is not None
+                    and base.get("compute") == compute_for_gpu(base["gpu_memory_gb"], base.get("num_gpus"))):
+                base.pop("compute", None)
         base.update(given)
         return ProjectProfile.from_dict(base)
     except ProfileError as err:

@@ -202,6 +202,19 @@ def test_cli_model_flag_replaces_the_files_model_size(tmp_path):
     assert json.loads(res.output)["profile"]["model"] is None  # a typed size makes the model custom
 
 
+def test_a_gpu_flag_over_a_file_moves_the_compute_level_the_files_gpu_implied(tmp_path):
+    """--gpu-memory-gb 80 over a file with a 24 GB GPU kept the file's derived "low" and priced an RTX 4090 at 40
+    TFLOP/s (a review, 2026-12-05); a level the file states for another reason stays."""
+    implied = tmp_path / "p.yaml"
+    implied.write_text("model: Llama-3.1-8B\nlabeled_examples: 300\ngpu_memory_gb: 24\n")
+    res = runner.invoke(app, ["recommend", "--profile", str(implied), "--gpu-memory-gb", "80", "--json"])
+    assert json.loads(res.output)["profile"]["compute"] == "medium"
+    stated = tmp_path / "q.yaml"
+    stated.write_text("model: Llama-3.1-8B\nlabeled_examples: 300\ngpu_memory_gb: 80\ncompute: high\n")
+    res = runner.invoke(app, ["recommend", "--profile", str(stated), "--gpu-memory-gb", "40", "--json"])
+    assert json.loads(res.output)["profile"]["compute"] == "high"
+
+
 def test_cli_bad_model_and_conflict_exit_2_naming_the_fields():
     res = runner.invoke(app, ["recommend", "--model", "nope"])
     assert res.exit_code == 2 and "model='nope'" in res.output and "Llama-3.1-8B" in res.output
