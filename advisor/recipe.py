@@ -24,7 +24,8 @@ import yaml
 from advisor.options import (LABELS, LORA_ALPHA, LORA_DROPOUT, LORA_RANK, MAX_DEMOS, OPTIONS, VIRTUAL_TOKENS,
                              demonstrations, get)
 # The cost table's durations (one formatting for every page) and its sequence length (what the recipe must not cut).
-from advisor.costs import (LABEL_TOKENS, about, budget_binds, format_hours, human_duration, sequences_per_step,
+from advisor.costs import (LABEL_TOKENS, about, budget_binds, epoch_steps, format_hours, human_duration,
+                           sequences_per_step,
                            train_seq_len, train_steps, validation_examples)
 from advisor.profile import ProjectProfile
 from advisor.models import get_model
@@ -248,7 +249,7 @@ def _training(profile: ProjectProfile, option: str, family: str, results_dir: st
                               f"{profile.epochs} epoch{'s' if profile.epochs != 1 else ''} (advisor.costs); the "
                               "script samples them at random")]
             # The budget pays for these passes and no more: no floor of 100 steps, no training on past it.
-            passes = -(-profile.epochs * train // PROTOCOL.batch_size)
+            passes = epoch_steps(train, profile.epochs)  # the steps the cost figure prices (advisor.costs)
             steps = Setting("max_steps", passes,
                             f"your budget: {profile.epochs} epoch{'s' if profile.epochs != 1 else ''} over the "
                             f"{train:,} examples it pays for at batch {PROTOCOL.batch_size}"

@@ -448,14 +448,14 @@ def test_a_budget_caps_each_options_examples_and_every_figure_follows():
     lora = {s.name: s.value for s in recipe(ProjectProfile.from_dict({**open_, "budget_gpu_hours": 0.1}),
                                             "lora", str(store)).settings}
     assert lora["max_train_examples"] == tight["lora"].examples
-    assert lora["max_steps"] == -(-3 * tight["lora"].examples // 16)  # 3 epochs over what the budget pays for
+    assert lora["max_steps"] == 3 * -(-tight["lora"].examples // 16)  # 3 whole epochs over what the budget pays for
     assert lora["patience_past_budget"] == 0  # and no training past it
     # Below the protocol's floor of 100 steps the budget still decides (25 examples: 5 steps, not 100).
     tiny = ProjectProfile.from_dict({"model_params_b": 70, "labeled_examples": 500, "num_classes": 10,
                                      "compute": "high", "budget_gpu_hours": 0.005})
     few = {s.name: s for s in recipe(tiny, "lora", str(store)).settings}
     used = estimate_all(tiny)["lora"].examples
-    assert few["max_train_examples"].value == used and few["max_steps"].value == -(-3 * used // 16) < 100
+    assert few["max_train_examples"].value == used and few["max_steps"].value == 3 * -(-used // 16) < 100
     assert "may be optimistic" in few["max_steps"].source
     from advisor.recipe import RecipeError
 
