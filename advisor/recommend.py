@@ -640,6 +640,12 @@ def _learned_reasons(option: str, expected: Mapping[str, Any], points: Mapping[s
         else:
             text = f"{interval}, as high as any feasible option's ({unc})"
         contribution, direction = max(lift, 0.0), "for"
+    elif option == top:
+        # The option the gaps are measured from, when the table picked another: "level with prefix tuning" on prefix
+        # tuning's own line compared it with itself (a review, 2026-12-05).
+        text = (f"{interval}, as high as any feasible option's ({unc}); {names[best]} is within that margin of it: "
+                "tied on the measured part, the decision table decides")
+        contribution, direction = 0.0, "for"
     else:
         text = (f"{interval}, {versus(gap)} — within the {unc}: tied on the measured part, the decision table "
                 "decides")

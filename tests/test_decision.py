@@ -222,3 +222,21 @@ def test_zero_margins_are_never_called_more_than_the_decision_margin():
     wide = decide(options, rules, feasible, points, params, margins={o: 0.0008 for o in options})
     text = _decided_text(wide, rules, feasible, "prompt_engineering", points, [], sd=0.088)
     assert text.startswith("Both parts agree") and "more than the decision margin" in text
+
+
+@pytest.mark.parametrize("profile", [
+    {"model": "Llama-3.2-1B", "labeled_examples": 100_000, "num_classes": 20, "compute": "medium",
+     "accuracy_goal": "critical"},
+    {"labeled_examples": 500}, {"labeled_examples": 40, "compute": "minimal"},
+    {"labeled_examples": 2000, "model_params_b": 8, "compute": "medium"}])
+def test_no_option_is_compared_with_itself(profile):
+    """Prefix tuning's line read "level with prefix tuning" where the table picked LoRA and prefix tuning was the
+    option the gaps are measured from (a review, 2026-12-05)."""
+    from advisor.options import LABELS
+
+    rec = recommend(profile)
+    for r in rec.ranking:
+        for x in r.reasons:
+            if x.factor == "expected_accuracy":
+                own = LABELS[r.option]
+                assert not any(f"{w} {own}" in x.rationale for w in ("level with", "below", "above")), x.rationale
