@@ -492,7 +492,10 @@ def estimate_cmd(
                f"{p.labeled_examples:,} examples"
                + (f" ({training_rows(p):,} to train on, {held:,} held out to validate)" if p.model_access != "api_only"
                   else "")
-               + f" x {p.avg_input_tokens + LABEL_TOKENS} tokens (input + label), {p.epochs} epoch"
+               + f" x {p.avg_input_tokens + LABEL_TOKENS:,} tokens (input + label"
+               + (f"; trained on the first {get_model(p.model).context:,}, {p.model}'s context"
+                  if p.model and get_model(p.model).context < p.avg_input_tokens + LABEL_TOKENS else "")
+               + f"), {p.epochs} epoch"
                f"{'s' if p.epochs != 1 else ''}, compute={p.compute}, access={p.model_access}")
     typer.echo(f"{'option':<20}{'trainable':>14}{'train FLOPs':>13}{'GPU-hours':>11}{'wall time':>11}{'mem/GPU':>11}"
                f"{'stored/task':>13}{'+tokens':>9}")

@@ -12,7 +12,7 @@ import math
 from dataclasses import asdict, dataclass
 from typing import Any, Mapping
 
-from advisor.costs import CostEstimate, budget_binds, format_hours, prompt_overflow, training_rows
+from advisor.costs import LABEL_TOKENS, CostEstimate, budget_binds, format_hours, prompt_overflow, training_rows
 from advisor.profile import OPTIONS, ProjectProfile
 from advisor.table import DecisionTable, matches
 
@@ -239,6 +239,13 @@ def _blocked_sentence(c: Any, option: str, profile: ProjectProfile, costs: Mappi
                 f"[{c.id}; {c.source}]")
     if c.check == "prompt_context":
         need, window = prompt_overflow(profile)
+        one = profile.avg_input_tokens + LABEL_TOKENS
+        if one > window:
+            # Not the label list: the input alone (a review, 2026-12-05: "with this many labels" for 2 labels).
+            return (f"Your typical input and its answer alone, about {one:,} tokens, are longer than "
+                    f"{profile.model}'s context of {window:,}: no prompt can hold one; a trained option reads the "
+                    f"first {window:,} tokens (the recipe cuts the rest), or use a model with a longer context. "
+                    f"[{c.id}; {c.source}]")
         return (f"{c.reason} The instruction naming your {profile.num_classes:,} labels and one input are about "
                 f"{need:,} tokens; {profile.model}'s context is {window:,}. [{c.id}; {c.source}]")
     need, n = c.min_per_class * profile.num_classes, profile.labeled_examples

@@ -813,3 +813,19 @@ def test_serving_many_full_copies_past_the_gpus_is_said():
                for c in rec.caveats)
     one = recommend(p.changed(num_tasks=1), calibration=None)
     assert not any(c.startswith("Serving all") for c in one.caveats)
+
+
+def test_an_input_past_the_window_is_said_where_it_decides():
+    """8,000-token inputs on Phi-3-mini-4k: prompting was ruled out "with this many labels" for 2 labels, and the cut
+    was a recipe note only (a review, 2026-12-05). The time and memory are for the window the recipe trains on."""
+    from advisor import recommend
+    from advisor.costs import train_seq_len
+
+    p = ProjectProfile(model="Phi-3-mini-4k-instruct", labeled_examples=1000, compute="medium",
+                       avg_input_tokens=8000)
+    rec = recommend(p, calibration=None)
+    pe = next(r for r in rec.ranking if r.option == "prompt_engineering")
+    assert not pe.feasible and "input and its answer alone" in pe.infeasible_reasons[0]
+    assert "labels" not in pe.infeasible_reasons[0].split("[")[0]
+    assert any("a trained option reads the first 4,096" in c for c in rec.caveats)
+    assert train_seq_len(p) == 4096
