@@ -8,19 +8,24 @@ from __future__ import annotations
 
 from typing import Any
 
-from advisor.costs import format_hours
+from advisor.costs import dollars_range, format_dollars, format_hours
 from advisor.options import LABELS, OPTIONS
 from advisor.profile import ProjectProfile, field_names
 from advisor.recommend import OptionResult, Recommendation, format_accuracy, recommend
 from advisor.report import format_bytes
 
 
-def _cell(r: OptionResult, weights: bool) -> dict[str, Any]:
+def _cell(r: OptionResult, weights: bool, label: str) -> dict[str, Any]:
     """One option's answer for one profile (the columns the comparison shows). With API access the provider's
     hardware holds the weights: there is no memory of yours to size (None), as on the answer page."""
     acc = r.expected_accuracy
     c = r.cost
     return {
+        "label": label,  # as that answer names it: "the provider's fine-tuning API" for full fine-tuning via an API
+        # The answer's own money figure (advisor.costs.training_dollars, or the provider's token bill): a price per
+        # GPU-hour changed nothing visible here (a review, 2026-12-05).
+        "train_dollars": list(c.train_dollars) if c.train_dollars and r.feasible else None,
+        "provider_dollars": c.provider_dollars if r.feasible else None,  # a bill for what cannot run is no figure
         "rank": r.rank,
         "feasible": r.feasible,
         "score": round(r.score, 1),
@@ -76,8 +81,9 @@ def compare(a: ProjectProfile | dict[str, Any], b: ProjectProfile | dict[str, An
         "b": _side(names[1], rb),
         "same_best": ra.best == rb.best,
         "differences": differences(pa, pb),
-        "options": [{"option": o, "label": LABELS[o], "a": _cell(ra.option(o), pa.model_access == "weights"),
-                     "b": _cell(rb.option(o), pb.model_access == "weights")} for o in OPTIONS],
+        "options": [{"option": o, "label": LABELS[o],
+                     "a": _cell(ra.option(o), pa.model_access == "weights", ra.label(o)),
+                     "b": _cell(rb.option(o), pb.model_access == "weights", rb.label(o))} for o in OPTIONS],
     }
 
 
@@ -85,6 +91,15 @@ def accuracy_text(cell: dict[str, Any]) -> str:
     """'0.812 [0.74-0.87]', or 'n/a' when the answer is rules-only (no calibration)."""
     e = cell["expected_accuracy"]
     return format_accuracy(e)
+
+
+def money_text(cell: dict[str, Any]) -> str:
+    """Training money as the answer says it: the GPU-hours at their price, or the provider's bill; "—" for none."""
+    if cell["train_dollars"]:
+        return dollars_range(*cell["train_dollars"]).replace("about ", "")
+    if cell["provider_dollars"] is not None:
+        return format_dollars(cell["provider_dollars"])
+    return "—"
 
 
 def to_text(result: dict[str, Any]) -> str:
@@ -98,8 +113,8 @@ def to_text(result: dict[str, Any]) -> str:
     else:
         lines.append("What differs: nothing — the two profiles are identical.")
     lines.append("")
-    head = (f"{'rank':>4} {'feasible':<8} {'expected acc [10-90%]':<22}{'trains on':>10}{'GPU-h':>9}{'peak mem':>11}"
-            f"{'stored':>10}")
+    head = (f"{'rank':>4} {'feasible':<8} {'expected acc [10-90%]':<22}{'trains on':>10}{'GPU-h':>9}{'money':>13}"
+            f"{'peak mem':>11}{'stored':>10}")
     lines.append(f"{'':<22}| {'A':<{len(head)}} | B")
     lines.append(f"{'option':<22}| {head} | {head}")
 
@@ -108,10 +123,14 @@ def to_text(result: dict[str, Any]) -> str:
         mem = f"{c['peak_memory_gb']:>9.1f}GB" if c["peak_memory_gb"] is not None else f"{'provider':>11}"
         rows = f"{c['trains_on']:,}" if c["trains_on"] is not None else "—"
         return (f"{c['rank']:>4} {'yes' if c['feasible'] else 'NO':<8} {accuracy_text(c):<22}{rows:>10}"
-                f"{c['train_gpu_hours']:>9.3g}{mem}{stored:>10}")
+                f"{c['train_gpu_hours']:>9.3g}{money_text(c):>13}{mem}{stored:>10}")
 
     for row in result["options"]:
         lines.append(f"{row['option']:<22}| {cols(row['a'])} | {cols(row['b'])}")
+    named = [f"{side} {row['option']} is {row[key]['label']}" for row in result["options"]
+             for side, key in (("A", "a"), ("B", "b")) if row[key]["label"] != row["label"]]
+    if named:
+        lines += [""] + [f"{n} (its money is the provider's bill)." for n in named]
     notes = [f"{side} {row['option']}: {row[key]['why_not_feasible']}" for row in result["options"]
              for side, key in (("A", "a"), ("B", "b")) if not row[key]["feasible"]]
     if notes:
@@ -127,6 +146,7 @@ def table_rows(result: dict[str, Any]) -> list[dict[str, Any]]:
         "expected accuracy": accuracy_text,
         "trains on": lambda c: c["trains_on"],
         "GPU-hours": lambda c: round(c["train_gpu_hours"], 4),
+        "training money": money_text,
         "peak memory GB": lambda c: None if c["peak_memory_gb"] is None else round(c["peak_memory_gb"], 1),
         "stored per task": lambda c: format_bytes(c["storage_bytes_per_task"]),
     }

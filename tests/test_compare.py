@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import pytest
 from pathlib import Path
 
 from typer.testing import CliRunner
@@ -105,3 +106,25 @@ def test_each_side_names_its_pick_as_its_own_answer_does():
     b_rec = recommend({**a, "model_access": "api_with_finetuning"}, calibration=None)
     assert result["b"]["best_label"] == b_rec.label(b_rec.best)
     assert f"B → {result['b']['best_label']}" in to_text(result)
+
+
+def test_money_and_the_providers_job_are_in_the_comparison():
+    """A price per GPU-hour changed nothing visible, and the provider's fine-tuning job read "full_finetuning, 0
+    GPU-h" (a review, 2026-12-05): each cell carries the answer's own money and label."""
+    from advisor import recommend
+    from advisor.compare import compare, money_text, to_text
+    from advisor.costs import dollars_range
+
+    a = {"model_params_b": 70, "labeled_examples": 20000, "compute": "high", "num_classes": 4, "price_per_gpu_hour": 4}
+    b = {**a, "price_per_gpu_hour": 12}
+    result = compare(a, b, calibration=None)
+    lora = next(r for r in result["options"] if r["option"] == "lora")
+    assert lora["b"]["train_dollars"][0] == pytest.approx(3 * lora["a"]["train_dollars"][0])
+    own = recommend(a, calibration=None).option("lora").cost.train_dollars
+    assert money_text(lora["a"]) == dollars_range(*own).replace("about ", "")
+    api = {"model_params_b": 8, "labeled_examples": 1000, "model_access": "api_with_finetuning", "num_classes": 4}
+    result = compare(a, api, calibration=None)
+    ft = next(r for r in result["options"] if r["option"] == "full_finetuning")
+    assert ft["b"]["label"] == recommend(api, calibration=None).label("full_finetuning") != ft["label"]
+    assert ft["b"]["provider_dollars"] and "B full_finetuning is the provider" in to_text(result)
+    assert next(r for r in result["options"] if r["option"] == "lora")["b"]["provider_dollars"] is None
