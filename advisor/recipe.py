@@ -1048,6 +1048,10 @@ def plan(rec: Any) -> list[Step]:
                 ("the runner-up of this answer" if second != rec.best else "the pick of this answer, tried second "
                  "because the measured part cannot separate the two and it costs more")
                 + ("; with less to train it overfits less, but it will not lift a plateau" if not more else "")
-                + "; " + ("a larger budget (more of your examples trained on) usually helps more" if capped else
-                          "more labelled data usually helps more") + " (see 'What would change the answer')"))
+                + "; " + (("a larger budget, or fewer epochs, trains on more of your examples and usually helps "
+                           "more") if capped else "more labelled data usually helps more")
+                # Pointed to only where that section has a change to show (it said "no realistic single change"
+                # beside this pointer; a review, 2026-12-05).
+                + (" (see 'What would change the answer')" if rec.counterfactuals and not
+                   rec.counterfactuals[0].startswith("No realistic single change") else "")))
     return steps
