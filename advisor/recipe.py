@@ -934,6 +934,17 @@ def _recipe_time(p: Any, option: str, c: Any) -> tuple[str, float]:
             "recipe's max_steps says why)"), gpu_hours
 
 
+def _generation_title(option: str) -> str:
+    """What `bench run` does for a generation task, said where the plan sends a user to it: the measured protocol, not
+    the recipe's memory configuration (a review, 2026-12-05: the plan priced 8-bit AdamW and 905-token sequences
+    beside a command that trains plain AdamW on prompts cut to 256 tokens and writes answers of a few tokens)."""
+    return (f"Train {LABELS[option]} as the measured protocol does — `bench run`: plain AdamW, its learning-rate race, "
+            f"prompts cut to their last {PROTOCOL.causal_max_length} tokens, answers of a few tokens "
+            "(bench/methods/generation.py), exact match on validation. For longer texts, or a model that needs the "
+            "recipe's memory configuration, train with the recipe's values in your own causal-LM trainer; keep the "
+            "best validation checkpoint")
+
+
 def _train_command(p: ProjectProfile, option: str, script: str = "tune.py") -> str:
     """What to type to train `option`: the generated script for a classifier; for a generation task (the script
     refuses it) the bench runner, which trains the causal LM with the loss on the answer tokens (a review, 2026-12-05:
@@ -1018,7 +1029,9 @@ def plan(rec: Any) -> list[Step]:
                     else f"{c.training_tokens:,} training tokens, billed by your provider" if c.training_tokens
                     else "billed by your provider")
         steps.append(Step(
-            f"Train {LABELS[first]} with the recipe; keep the best validation checkpoint" if p.model_access == "weights"
+            (_generation_title(first) if p.task_kind == "generation" else
+             f"Train {LABELS[first]} with the recipe; keep the best validation checkpoint")
+            if p.model_access == "weights"
             else "Fine-tune through your provider (scored as full fine-tuning); keep a held-out split to compare",
             _train_command(p, first) if p.model_access == "weights"
             else "your provider's fine-tuning job with the same data split",

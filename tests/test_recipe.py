@@ -463,8 +463,12 @@ def test_a_generation_plan_runs_the_bench_runner_and_its_script_request_is_a_typ
     monkeypatch.setenv("TUNING_ADVISOR_RESULTS", store)
     p = ProjectProfile(model="Mistral-7B-v0.1", labeled_examples=2000, task_kind="generation", gpu_memory_gb=24,
                        avg_input_tokens=8)
-    commands = [s.command for s in plan(recommend(p, with_counterfactuals=False))]
+    steps = plan(recommend(p, with_counterfactuals=False))
+    commands = [s.command for s in steps]
     assert any("bench run --task-file" in c for c in commands) and not any("--script" in c for c in commands)
+    # It says what that command runs: the measured protocol, not the recipe's memory configuration.
+    train = next(s for s in steps if "bench run --task-file" in s.command)
+    assert "plain AdamW" in train.title and "256 tokens" in train.title and "your own causal-LM trainer" in train.title
     out = CliRunner().invoke(app, ["recipe", "--model", "Mistral-7B-v0.1", "--labeled-examples", "2000",
                                    "--task-kind", "generation", "--gpu-memory-gb", "24", "--script",
                                    str(tmp_path / "g.py")])
