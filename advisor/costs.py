@@ -618,6 +618,16 @@ def estimate(profile: ProjectProfile, option: str, table: DecisionTable | None =
                             f"provider fine-tuning: {int(tokens):,} training tokens ({profile.epochs} epochs over the "
                             f"{rows:,} rows of the training split){money}",
                             int(tokens), bill["dollars"], examples=rows, rows=rows)
+    if option == "prompt_engineering" and profile.model_access != "weights":
+        # The provider serves the model: no memory of ours to size (the JSON said "fits in 22.1 GB usable per GPU"
+        # for an API profile; a review, 2026-12-05). Only the prompt's tokens are the user's cost.
+        extra = instruction_tokens(profile) + shots * seq
+        labels = f" and its {profile.num_classes:,} labels" if profile.task_kind == "classification" else ""
+        return CostEstimate(option, 0, 0.0, 0.0, 0.0, 0.0, extra * 4, extra,
+                            f"no training; an instruction naming the task{labels} plus {shots} demonstrations in "
+                            "every request, served by your provider",
+                            memory_reason="served by your provider: no memory of yours",
+                            examples=profile.labeled_examples, rows=profile.labeled_examples)
     fe = feasibility(profile, option, table)
     smallest = fe.floor_gb  # the same ladder's plans: computing them twice was a quarter of estimate()'s time
     base = dict(feasible_memory=fe.fits, configuration=fe.configuration, memory_reason=fe.reason(),
