@@ -1093,7 +1093,22 @@ def prompt_cost_sentence(profile: ProjectProfile, costs: dict[str, CostEstimate]
     if profile.model_access == "weights":
         at = (f"a hosted base model's input price, {at}, as a yardstick (on your own GPUs the extra tokens cost "
               "serving time instead)")
-    return f"Prompt engineering's longer prompts: {dollars} more per 1,000 requests at {at}."
+    sentence = f"Prompt engineering's longer prompts: {dollars} more per 1,000 requests at {at}."
+    if profile.model_access == "api_with_finetuning":
+        # Both sides of the serving bill (a review, 2026-12-05: the fine-tuned model's higher input price was loaded
+        # but never used, so only the prompt's tokens were charged): the prompt on the base model, every token at
+        # its price, against the input alone at the fine-tuned model's price.
+        data = load_prices()
+        entry = data["prices"][data["default"]]
+        base, tuned = _prompt_input_price()[0], float(entry["input_per_m"])
+        seq = profile.avg_input_tokens + LABEL_TOKENS
+        prompt_all = (costs["prompt_engineering"].extra_inference_tokens + seq) * 1000 / 1e6 * base
+        tuned_all = seq * 1000 / 1e6 * tuned
+        sentence += (f" All input tokens per 1,000 requests: the prompt on the base model "
+                     f"{about(format_dollars(prompt_all))}, the fine-tuned model on the input alone "
+                     f"{about(format_dollars(tuned_all))} (${tuned:,.2f} per million input tokens, {data['default']} "
+                     f"fine-tuned, read {entry['read_on']}); output tokens come on top of both.")
+    return sentence
 
 
 def prompt_inference_dollars_per_1k(profile: ProjectProfile, costs: dict[str, CostEstimate]) -> dict[str, float]:

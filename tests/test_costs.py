@@ -829,3 +829,18 @@ def test_an_input_past_the_window_is_said_where_it_decides():
     assert "labels" not in pe.infeasible_reasons[0].split("[")[0]
     assert any("a trained option reads the first 4,096" in c for c in rec.caveats)
     assert train_seq_len(p) == 4096
+
+
+def test_through_a_provider_both_serving_bills_are_priced():
+    """The fine-tuned model's higher input price was loaded but never used (a review, 2026-12-05)."""
+    from advisor import recommend
+    from advisor.costs import load_prices, prompt_cost_sentence
+
+    p = ProjectProfile(model_access="api_with_finetuning", model_params_b=8, labeled_examples=1000,
+                       avg_input_tokens=300)
+    rec = recommend(p, calibration=None)
+    text = prompt_cost_sentence(p, {r.option: r.cost for r in rec.ranking})
+    tuned = load_prices()["prices"]["gpt-4o-mini"]["input_per_m"]
+    assert f"the fine-tuned model on the input alone about ${305 * 1000 / 1e6 * tuned:,.2f}" in text
+    assert "All input tokens" not in (prompt_cost_sentence(p.changed(model_access="api_only"),
+                                                           {r.option: r.cost for r in rec.ranking}) or "")
