@@ -468,7 +468,7 @@ def estimate_cmd(
     flags: dict[str, Optional[str]] = None,
 ) -> None:
     """Cost estimates only: FLOPs, GPU-hours, memory, storage, extra inference tokens."""
-    from advisor.costs import LABEL_TOKENS, training_rows, validation_examples
+    from advisor.costs import example_tokens, training_rows, validation_examples
     from advisor.rules import score_options
 
     p = _profile(profile, flags)
@@ -492,9 +492,9 @@ def estimate_cmd(
                f"{p.labeled_examples:,} examples"
                + (f" ({training_rows(p):,} to train on, {held:,} held out to validate)" if p.model_access != "api_only"
                   else "")
-               + f" x {p.avg_input_tokens + LABEL_TOKENS:,} tokens (input + label"
+               + f" x {example_tokens(p):,} tokens (input + answer"
                + (f"; trained on the first {get_model(p.model).context:,}, {p.model}'s context"
-                  if p.model and get_model(p.model).context < p.avg_input_tokens + LABEL_TOKENS else "")
+                  if p.model and get_model(p.model).context < example_tokens(p) else "")
                + f"), {p.epochs} epoch"
                f"{'s' if p.epochs != 1 else ''}, compute={p.compute}, access={p.model_access}")
     typer.echo(f"{'option':<20}{'trainable':>14}{'train FLOPs':>13}{'GPU-hours':>11}{'wall time':>11}{'mem/GPU':>11}"

@@ -405,7 +405,7 @@ def train_seq_len(profile: ProjectProfile) -> int:
     """The training sequence length every figure assumes (memory, time, the recipe's max_length): the profile's
     seq_len, else its typical input plus the label — never past a catalog model's context window (MiniLM: 512
     positions), where the recipe cuts the input (a review, 2026-12-05: max_length 705 for MiniLM)."""
-    seq = profile.seq_len or profile.avg_input_tokens + LABEL_TOKENS
+    seq = profile.seq_len or example_tokens(profile)
     return min(seq, get_model(profile.model).context) if profile.model else seq
 
 
@@ -489,16 +489,27 @@ def instruction_tokens_for(num_classes: int, task_kind: str = "classification") 
     return INSTRUCTION_TOKENS + (num_classes * LABEL_TOKENS if task_kind == "classification" else 0)
 
 
+def answer_tokens(profile: ProjectProfile) -> int:
+    """The answer's tokens: the profile's avg_output_tokens (what a generation task writes), else a label's."""
+    return profile.avg_output_tokens or LABEL_TOKENS
+
+
+def example_tokens(profile: ProjectProfile) -> int:
+    """One example's tokens, input and answer: a training sequence, a demonstration, a request. A generation task's
+    answer was counted as a 5-token label whatever it wrote (a review, 2026-12-05: a 900-token summary task)."""
+    return profile.avg_input_tokens + answer_tokens(profile)
+
+
 def prompt_tokens(profile: ProjectProfile, shots: int) -> int:
     """Prompt engineering's prompt with `shots` demonstrations: the instruction (and its label list), each
     demonstration and the input, each with its label."""
-    seq = profile.avg_input_tokens + LABEL_TOKENS
+    seq = example_tokens(profile)
     return instruction_tokens(profile) + (shots + 1) * seq
 
 
 def demonstrations_that_fit(profile: ProjectProfile, window: int) -> int:
     """The most demonstrations whose prompt (`prompt_tokens`) fits in `window` tokens (0 when none does)."""
-    return max((window - prompt_tokens(profile, 0)) // (profile.avg_input_tokens + LABEL_TOKENS), 0)
+    return max((window - prompt_tokens(profile, 0)) // (example_tokens(profile)), 0)
 
 
 def encoder_prompting(profile: ProjectProfile) -> bool:
@@ -528,7 +539,7 @@ def serve_context(profile: ProjectProfile, option: str) -> int:
         return profile.context_length
     if option == "prompt_engineering" and not encoder_prompting(profile):
         return prompt_tokens(profile, prompt_demonstrations(profile))
-    return profile.avg_input_tokens + LABEL_TOKENS
+    return example_tokens(profile)
 
 
 def micro_batches(option: str, batch: int) -> tuple[int, ...]:
@@ -597,7 +608,7 @@ def estimate(profile: ProjectProfile, option: str, table: DecisionTable | None =
     table = table or load_table()
     n = profile.params_b * 1e9
     hidden, layers = model_shape(profile)
-    seq = profile.avg_input_tokens + LABEL_TOKENS
+    seq = example_tokens(profile)
     # Per GPU: train_gpu_hours are GPU-hours (what a budget and a bill count); the wall-clock time divides them by
     # the GPUs training in parallel (CostEstimate.train_hours).
     tflops = float(table.compute_tflops[profile.compute]) * 1e12
@@ -1101,7 +1112,7 @@ def prompt_cost_sentence(profile: ProjectProfile, costs: dict[str, CostEstimate]
         data = load_prices()
         entry = data["prices"][data["default"]]
         base, tuned = _prompt_input_price()[0], float(entry["input_per_m"])
-        seq = profile.avg_input_tokens + LABEL_TOKENS
+        seq = example_tokens(profile)
         prompt_all = (costs["prompt_engineering"].extra_inference_tokens + seq) * 1000 / 1e6 * base
         tuned_all = seq * 1000 / 1e6 * tuned
         sentence += (f" All input tokens per 1,000 requests: the prompt on the base model "

@@ -45,6 +45,7 @@ INT_RANGES: dict[str, tuple[int, int | None]] = {
     "num_tasks": (1, 1_000_000),
     "num_classes": (2, 100_000),
     "avg_input_tokens": (1, 1_000_000),
+    "avg_output_tokens": (0, 1_000_000),
     "batch_size": (1, 65_536),
     "seq_len": (0, 10_000_000),
     "context_length": (0, 10_000_000),
@@ -105,6 +106,9 @@ HELP: dict[str, str] = {
     "budget_gpu_hours": "Optional: GPU-hours you can spend on training one task.",
     "num_classes": "Number of output classes (2 for yes/no).",
     "avg_input_tokens": "Typical input length in tokens (about 1.3 x words).",
+    "avg_output_tokens": "Typical answer length in tokens: what a generation task writes (a translation, a summary); "
+                         "0 = a label of ~5 tokens. Training sequences, prompts' demonstrations and the serving context "
+                         "count it.",
     "pair_input": "Does each example have two texts (e.g. premise + hypothesis)?",
     "zero_shot_accuracy": "Optional, measured: accuracy (0-1) of our small reference model (MiniLM) prompted zero-shot "
                           "on your data (`advisor pilot --data my.csv --text COL --label COL` splits your rows and "
@@ -231,6 +235,7 @@ class ProjectProfile:
     zero_shot_accuracy: float | None = None
     probe_accuracy: float | None = None
     task_kind: str = "classification"
+    avg_output_tokens: int = 0  # 0: a label (advisor.costs.LABEL_TOKENS)
     precision: str = "auto"
     batch_size: int = 8
     seq_len: int = 0

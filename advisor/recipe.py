@@ -24,7 +24,7 @@ import yaml
 from advisor.options import (LABELS, LORA_ALPHA, LORA_DROPOUT, LORA_RANK, MAX_DEMOS, OPTIONS, VIRTUAL_TOKENS,
                              demonstrations, get)
 # The cost table's durations (one formatting for every page) and its sequence length (what the recipe must not cut).
-from advisor.costs import (LABEL_TOKENS, about, budget_binds, epoch_steps, format_hours, human_duration,
+from advisor.costs import (about, budget_binds, epoch_steps, example_tokens, format_hours, human_duration,
                            sequences_per_step,
                            train_seq_len, train_steps, validation_examples)
 from advisor.profile import ProjectProfile
@@ -329,7 +329,7 @@ def _max_length(profile: ProjectProfile, protocol: int, src: str) -> Setting:
     (advisor.costs.train_seq_len) where the profile sets one or the typical input is longer than the protocol's
     (a review, 2026-12-05: 256 tokens beside 300-token clinical notes; --seq-len 128 beside a max_length of 256),
     else the protocol's. Never past the model's context window (MiniLM: 512 positions)."""
-    need, whole = train_seq_len(profile), profile.avg_input_tokens + LABEL_TOKENS
+    need, whole = train_seq_len(profile), example_tokens(profile)
     cut = f" Your typical input plus its label ({whole:,} tokens) is cut to it." if whole > need else ""
     if profile.seq_len:
         window = profile.seq_len > need  # train_seq_len capped it at the model's context

@@ -6,7 +6,7 @@ import math
 from dataclasses import dataclass, field
 from typing import Any, Mapping
 
-from advisor.costs import (LABEL_TOKENS, CostEstimate, budget_binds, encoder_prompting, estimate_all, fits_all,
+from advisor.costs import (CostEstimate, budget_binds, encoder_prompting, estimate_all, example_tokens, fits_all,
                            format_hours, format_params, pilot_min_rows, pilot_split, prompt_demonstrations,
                            prompt_tokens, qlora_note, refit, totals, training_rows)
 from advisor.decision import (Decision, DecisionParams, best_option, chance_as_accurate, chance_percent, decide, level,
@@ -749,12 +749,12 @@ def recommend(profile: ProjectProfile | Mapping[str, Any], *, table_path: str | 
                        f"the fewest any run measured here trained on is {min(measured):,}, with a separate "
                        f"validation set beside them. {its.capitalize()} expected accuracy comes from more data than "
                        "yours: judge a trained model against the prompt on the same held-out rows before trusting it.")
-    if profile.model and profile.avg_input_tokens + LABEL_TOKENS > get_model(profile.model).context and \
+    if profile.model and example_tokens(profile) > get_model(profile.model).context and \
             any(scores[o].feasible for o in OPTIONS if o != "prompt_engineering"):
         # The costs and the recipe train on the window; the answer says what that cuts (a review, 2026-12-05: it
         # was a recipe note only).
         window = get_model(profile.model).context
-        caveats.append(f"Your typical input and its answer (about {profile.avg_input_tokens + LABEL_TOKENS:,} "
+        caveats.append(f"Your typical input and its answer (about {example_tokens(profile):,} "
                        f"tokens) are longer than {profile.model}'s context of {window:,}: a trained option reads the "
                        f"first {window:,} and its time and memory are for that; its expected accuracy does not "
                        "account for what is cut. [advisor.costs.train_seq_len; the model catalog]")

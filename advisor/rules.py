@@ -12,7 +12,7 @@ import math
 from dataclasses import asdict, dataclass
 from typing import Any, Mapping
 
-from advisor.costs import LABEL_TOKENS, CostEstimate, budget_binds, format_hours, prompt_overflow, training_rows
+from advisor.costs import CostEstimate, budget_binds, example_tokens, format_hours, prompt_overflow, training_rows
 from advisor.profile import OPTIONS, ProjectProfile
 from advisor.table import DecisionTable, matches
 
@@ -239,7 +239,7 @@ def _blocked_sentence(c: Any, option: str, profile: ProjectProfile, costs: Mappi
                 f"[{c.id}; {c.source}]")
     if c.check == "prompt_context":
         need, window = prompt_overflow(profile)
-        one = profile.avg_input_tokens + LABEL_TOKENS
+        one = example_tokens(profile)
         if one > window:
             # Not the label list: the input alone (a review, 2026-12-05: "with this many labels" for 2 labels).
             return (f"Your typical input and its answer alone, about {one:,} tokens, are longer than "

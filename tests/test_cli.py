@@ -93,5 +93,5 @@ def test_estimate_prices_what_recommend_would_let_run():
     assert data["full_finetuning"]["training_tokens"] == 1744 * 205 * 3  # the training split, as the plan sends it
     own = runner.invoke(app, ["estimate", "--model-params-b", "7", "--labeled-examples", "8000", "--num-classes", "12",
                               "--avg-input-tokens", "300", "--epochs", "2"])
-    assert "8,000 examples (7,744 to train on, 256 held out to validate) x 305 tokens (input + label), 2 epochs" \
+    assert "8,000 examples (7,744 to train on, 256 held out to validate) x 305 tokens (input + answer), 2 epochs" \
         in own.output

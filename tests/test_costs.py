@@ -844,3 +844,19 @@ def test_through_a_provider_both_serving_bills_are_priced():
     assert f"the fine-tuned model on the input alone about ${305 * 1000 / 1e6 * tuned:,.2f}" in text
     assert "All input tokens" not in (prompt_cost_sentence(p.changed(model_access="api_only"),
                                                            {r.option: r.cost for r in rec.ranking}) or "")
+
+
+def test_a_generation_tasks_answer_length_is_counted_everywhere():
+    """A generation task's answer was a 5-token label in every figure, whatever it wrote (a review, 2026-12-05)."""
+    from advisor.costs import example_tokens, instruction_tokens, prompt_demonstrations, serve_context, train_seq_len
+
+    short = ProjectProfile(model="Llama-3.1-8B", labeled_examples=5000, task_kind="generation", avg_input_tokens=900,
+                           compute="medium")
+    long = short.changed(avg_output_tokens=200)
+    assert example_tokens(short) == 900 + LABEL_TOKENS and example_tokens(long) == 1100 == train_seq_len(long)
+    k = prompt_demonstrations(long)
+    assert estimate(long, "prompt_engineering").extra_inference_tokens == instruction_tokens(long) + k * 1100
+    assert serve_context(long, "lora") == 1100
+    assert estimate(long, "lora").train_gpu_hours > estimate(short, "lora").train_gpu_hours
+    with pytest.raises(ProfileError):
+        ProjectProfile(avg_output_tokens=-1)
