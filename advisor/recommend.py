@@ -439,6 +439,19 @@ def counterfactuals(profile: ProjectProfile, table: DecisionTable | None = None,
                     out.append(f"With {f}x {direction} GPU-hour budget ({b * speedup:,.3g} instead of {b:,.3g}), "
                                f"{what}")
                     break
+    one_epoch = (budget and profile.budget_gpu_hours > 0 and profile.model_access == "weights" and profile.epochs > 1
+                 and any(budget_binds(c, profile) for o, c in same_model_costs.items() if o != "prompt_engineering"))
+    if one_epoch:
+        # Under a budget that binds, fewer passes train on more of the examples (a review, 2026-12-05: 3 epochs over
+        # 39% of them, while at 1 epoch every option trained on all; the plan pointed here for it).
+        variant = profile.changed(epochs=1)
+        costs_v = estimate_all(variant, table)
+        pts, mg = sized(variant, n, costs_v, by_size, margins)
+        what = change(_pick(variant, table, calibration, pts, mg, costs_v,
+                            rule_hits(variant, table, base_hits, frozenset(("epochs",))), dparams))
+        if what:
+            out.append(f"With 1 epoch instead of {profile.epochs} (the budget then pays for more of your examples), "
+                       f"{what}")
     if profile.model_access == "api_only" and n > 0:
         # The lever an API-only team has: a provider API that offers fine-tuning (a review: "No realistic single
         # change" never tried it). The provider trains, so the variant is priced anew.
@@ -450,7 +463,9 @@ def counterfactuals(profile: ProjectProfile, table: DecisionTable | None = None,
         if what:  # there "full fine-tuning" is the provider's job (Recommendation.label)
             what = what.replace(LABELS["full_finetuning"], f"{PROVIDER_FINETUNING} (scored as full fine-tuning)")
             out.append(f"With a provider API that offers fine-tuning instead of prompting only, {what}")
-    levels_of = [("accuracy_goal", "accuracy goal")]
+    # The overfitting worry is a default many users never set (medium): its level decided a 1B, 100,000-example answer
+    # the search could not show (a review, 2026-12-05).
+    levels_of = [("accuracy_goal", "accuracy goal"), ("overfitting_risk", "overfitting risk")]
     if profile.model_access == "weights":
         levels_of.insert(0, ("compute", "compute"))
     for name, label in levels_of:
@@ -506,12 +521,13 @@ def counterfactuals(profile: ProjectProfile, table: DecisionTable | None = None,
                    # 0 examples times a factor is still 0: no such change is tried.
                    + (f"examples x{_MORE[0]}-{_MORE[-1]} or /{_FEWER[0]}-{_FEWER[-1]}, " if n > 0 else
                       f"{', '.join(f'{m:,}' for m in _FROM_NONE)} labeled examples, ")
-                   + "one " + ("level of compute or accuracy goal, a model "
+                   + "one " + ("level of compute, accuracy goal or overfitting risk, a model "
                       f"{_MODEL_FACTORS[0]:g}-{_MODEL_FACTORS[-1]:g}x larger or smaller" if weights else
-                      "level of accuracy goal")
+                      "level of accuracy goal or overfitting risk")
                    + ", 10x more or fewer tasks"
                    + (f", a GPU-hour budget x{_MORE[0]}-{_MORE[-1]} or /{_FEWER[0]}-{_FEWER[-1]}"
                       if budget and weights and profile.budget_gpu_hours > 0 and n > 0 else "")
+                   + (", 1 epoch under the budget" if one_epoch else "")
                    + (", an API that offers fine-tuning" if profile.model_access == "api_only" and n > 0 else "")
                    + ") "
                    + (f"changes the answer ({names[best]})." if ok else "makes any option feasible."))

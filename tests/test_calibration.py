@@ -537,3 +537,15 @@ def test_an_interval_below_guessing_is_explained_once_everywhere(cal):
     high = recommend({"labeled_examples": 2000, "num_classes": 2, "model_params_b": 8, "compute": "medium"},
                      calibration=cal, with_counterfactuals=False)
     assert all(r.expected_accuracy["low"] >= 0.5 for r in high.ranking if r.feasible) == (below_chance_note(high) is None)
+
+
+def test_the_overfitting_worry_and_fewer_epochs_are_changes_the_search_tries(cal):
+    """The default overfitting risk decided answers the search could not show, and under a binding budget fewer
+    epochs train on more examples (a review, 2026-12-05)."""
+    rec = recommend({"labeled_examples": 64, "model_params_b": 1, "compute": "minimal", "overfitting_risk": "high"},
+                    calibration=cal)
+    said = " ".join(rec.counterfactuals)
+    assert "With overfitting risk = " in said
+    budget = recommend({"labeled_examples": 20_000, "model_params_b": 70, "compute": "high", "num_classes": 4,
+                        "budget_gpu_hours": 2}, calibration=cal)
+    assert any("1 epoch" in c for c in budget.counterfactuals)
