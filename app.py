@@ -23,8 +23,9 @@ from advisor.costs import (GB, USABLE_SHARE, available_memory_gb, dollars_range,
                            throughput_source, time_warnings, totals)
 from advisor.models import get_model
 from advisor.options import COLOURS, LABELS, factor_words
-from advisor.profile import CHOICES, HELP, MAX_PROFILE_BYTES, OPTIONAL_FLOATS, model_choices, short
-from advisor.report import (CHANCE_COLUMN, CHANCE_NOTE, basis_lines, below_chance_note, format_bytes, gap_line, ranking_rows,
+from advisor.profile import (CHOICES, HELP, MAX_PROFILE_BYTES, OPTIONAL_FLOATS, WEIGHTS_ONLY_FIELDS, model_choices,
+                             short)
+from advisor.report import (CHANCE_COLUMN, CHANCE_NOTE, basis_lines, below_chance_note, display_rows, format_bytes, gap_line, ranking_rows,
                             tie_sentence, to_markdown)
 
 st.set_page_config(page_title="tuning-advisor", layout="wide")
@@ -42,8 +43,9 @@ STEPS: list[tuple[str, list[str]]] = [
     ("Your goals and constraints", ["accuracy_goal", "overfitting_risk", "preserve_capabilities", "num_tasks",
                                     "iteration_speed", "long_term", "interpretability", "data_governance"]),
 ]
-WEIGHTS_ONLY = ("compute", "gpu_memory_gb", "budget_gpu_hours", "num_gpus", "sharding", "precision", "batch_size",
-                "seq_len", "context_length", "price_per_gpu_hour")  # asked only when you hold the weights
+WEIGHTS_ONLY = WEIGHTS_ONLY_FIELDS  # asked only when you hold the weights
+# Asked only where a provider fine-tunes: no provider trains for API-only access or for open weights (a review).
+PROVIDER_ONLY = ("price_per_m_training_tokens",)
 DEFAULTS = ProjectProfile().to_dict()
 CHOICE_LABELS = {
     "weights": "open weights (we can run and train it)",
@@ -219,7 +221,8 @@ def wizard() -> None:
         if values["model_access"] != "weights":
             st.caption("With API access the provider's hardware does the work: no questions about your GPUs.")
     shown = [f for f in fields if f != "model_access"
-             and not (f in WEIGHTS_ONLY and a.get("model_access", "weights") != "weights")]
+             and not (f in WEIGHTS_ONLY and a.get("model_access", "weights") != "weights")
+             and not (f in PROVIDER_ONLY and a.get("model_access", "weights") != "api_with_finetuning")]
     if "model_params_b" in fields:
         model_picker(a)  # outside the form: picking a model must show its size before the form is submitted
     with st.form(f"step{step}"):
@@ -241,6 +244,8 @@ def wizard() -> None:
             # Questions not asked are not answered: a value typed before switching to API access is dropped,
             # so it can neither steer the answer nor hold an error on a field that is no longer shown.
             candidate.update({f: DEFAULTS[f] for f in WEIGHTS_ONLY})
+        if candidate.get("model_access") != "api_with_finetuning":
+            candidate.update({f: DEFAULTS[f] for f in PROVIDER_ONLY})
         st.session_state["answers"] = candidate
         try:
             profile = ProjectProfile.from_dict(candidate)
@@ -411,7 +416,9 @@ def memory_chart(profile: ProjectProfile, rec: Any) -> None:
     rows = []
     for r in rec.ranking:
         plan = r.cost.memory_plan or {}
-        label = f"{rec.label(r.option)} — {plan.get('configuration', '')}"
+        # The configuration as the table names it, with the micro-batch that makes it fit (the plan's own name
+        # left it out; a review, 2026-12-05).
+        label = f"{rec.label(r.option)} — {r.cost.configuration or plan.get('configuration', '')}"
         rows += [{"option": label, "phase": "training", "component": k, "GB": plan.get(k, 0.0) / GB}
                  for k in ("weights", "gradients", "optimizer", "activations")]
         rows += [{"option": label, "phase": "serving", "component": k, "GB": plan.get(k, 0.0) / GB}
@@ -435,10 +442,20 @@ def memory_chart(profile: ProjectProfile, rec: Any) -> None:
 def assumptions(profile: ProjectProfile) -> ProjectProfile:
     """The assumptions behind every cost figure, stated and changeable (issue 23 item 4): a change goes into the
     answers and the one cost computation (advisor.costs) prices everything below with it."""
-    fields = ("epochs", "lora_rank", "batch_size", "seq_len", "precision")
-    with st.expander(f"Assumptions behind the figures: {profile.epochs} epochs, LoRA rank {profile.lora_rank}, "
-                     f"batch {profile.batch_size}, sequence length {profile.seq_len or 'your input + label'}, "
-                     f"precision {profile.precision}"):
+    # Only what prices something here: through an API the provider's job reads the epochs alone, and prompting
+    # through an API nothing (a review, 2026-12-05: the API page asked for, and saved, a batch and a precision).
+    fields = {"weights": ("epochs", "lora_rank", "batch_size", "seq_len", "precision"),
+              "api_with_finetuning": ("epochs",)}.get(profile.model_access, ())
+    if not fields:
+        return profile
+    # "At least": the figures train the measured protocol's 5 passes (100-320 steps) where those are more.
+    said = {"epochs": f"at least {profile.epochs} epoch{'s' if profile.epochs != 1 else ''}"
+                      if profile.model_access == "weights" else
+                      f"{profile.epochs} epoch{'s' if profile.epochs != 1 else ''}",
+            "lora_rank": f"LoRA rank {profile.lora_rank}", "batch_size": f"batch {profile.batch_size}",
+            "seq_len": f"sequence length {profile.seq_len or 'your input + answer'}",
+            "precision": f"precision {profile.precision}"}
+    with st.expander("Assumptions behind the figures: " + ", ".join(said[f] for f in fields)):
         with st.form("assumptions"):
             values = {f: widget(f, getattr(profile, f)) for f in fields}
             apply = st.form_submit_button("Update the figures")
@@ -486,7 +503,7 @@ def answer_page() -> None:
         st.caption(f"{when} — a score is the decision table's, minus what the benchmark-fitted model's expected accuracy takes off an option measurably below the best (beyond the decision margin of that difference: the evaluation's error of a difference, widened with the distance from the evidence).")
     rows = ranking_rows(rec)  # the same rows as the Markdown report and the CSV download
     st.subheader("All five options")
-    st.dataframe(pd.DataFrame(rows), hide_index=True, width="stretch", key="ranking_table")
+    st.dataframe(pd.DataFrame(display_rows(rows)), hide_index=True, width="stretch", key="ranking_table")
     if rows and CHANCE_COLUMN in rows[0]:
         st.caption(f"{CHANCE_COLUMN[0].upper() + CHANCE_COLUMN[1:]}: {CHANCE_NOTE}")
     below = below_chance_note(rec)
@@ -605,6 +622,11 @@ def answer_page() -> None:
             for x in r.reasons[:5]:
                 st.markdown(f"- {'**+**' if x.direction == 'for' else '**−**'} **{factor_words(x.factor)}** (weight {x.weight:g}, "
                             f"{x.contribution:+g}): {x.rationale}  \n  *Source: {x.source}*")
+            if len(r.reasons) > 5:
+                # Said, so the reasons shown are not read as all of the score (a review, 2026-12-05).
+                rest = r.reasons[5:]
+                st.caption(f"…and {len(rest)} more reason{'s' if len(rest) != 1 else ''} "
+                           f"(net {sum(x.contribution for x in rest):+g}): the full list is in the JSON download.")
     recipe_section(rec)
     st.subheader("Measured evidence")
     if evidence:
@@ -619,8 +641,14 @@ def answer_page() -> None:
         st.markdown(f"- {c}")
     if rec.caveats:
         st.subheader("Caveats")
+        # "X fits in 73.6 GB with ..." says which configuration fits, not a risk: one info block, so five of them no
+        # longer bury the real warnings (a review, 2026-12-05).
+        fits = [c for c in rec.caveats if any(c.startswith(f"{rec.label(o)} fits in ") for o in OPTIONS)]
         for c in rec.caveats:
-            st.warning(c)
+            if c not in fits:
+                st.warning(c)
+        if fits:
+            st.info("\n\n".join(fits))
     if rec.hybrids:
         st.subheader("Hybrids worth considering")
         for h in rec.hybrids:

@@ -10,7 +10,7 @@ from typing import Any
 
 from advisor.costs import dollars_range, format_dollars, format_hours
 from advisor.options import LABELS, OPTIONS
-from advisor.profile import ProjectProfile, field_names
+from advisor.profile import WEIGHTS_ONLY_FIELDS, ProjectProfile, field_names
 from advisor.recommend import OptionResult, Recommendation, format_accuracy, recommend
 from advisor.report import format_bytes
 
@@ -31,13 +31,15 @@ def _cell(r: OptionResult, weights: bool, label: str) -> dict[str, Any]:
         "score": round(r.score, 1),
         "expected_accuracy": ({"point": acc["point"], "low": acc["low"], "high": acc["high"]} if acc else None),
         "expected_accuracy_note": None if acc else r.expected_accuracy_note,
-        "train_gpu_hours": c.train_gpu_hours,
+        # An option that cannot run has no cost here, as on the answer page (a review, 2026-12-05: Compare showed
+        # GPU-hours and storage the page hid); through an API nothing of the user's trains.
+        "train_gpu_hours": c.train_gpu_hours if r.feasible and weights else None,
         # The rows its time is for: all it would train on, or what a budget pays for (a review: under a budget
         # every option read "2" GPU-hours, and nothing said each trained on a different share of the data).
-        "trains_on": c.examples if r.option != "prompt_engineering" else None,
+        "trains_on": c.examples if r.option != "prompt_engineering" and r.feasible else None,
         # The memory the option needs at its peak: training memory, or inference memory for prompting.
         "peak_memory_gb": c.train_memory_gb if weights else None,
-        "storage_bytes_per_task": c.storage_bytes_per_task,
+        "storage_bytes_per_task": c.storage_bytes_per_task if r.feasible else None,
         "provider_training_tokens": c.training_tokens or None,
         "why_not_feasible": "" if r.feasible else (r.why_not_feasible or "infeasible"),
     }
@@ -58,9 +60,13 @@ def shown(value: Any) -> str:
 
 
 def differences(a: ProjectProfile, b: ProjectProfile) -> list[dict[str, Any]]:
-    """The profile fields whose values differ, in declaration order (what the two scenarios change)."""
+    """The profile fields whose values differ, in declaration order (what the two scenarios change). A GPU setting
+    is compared only where both sides hold the weights: through an API it is an unasked default ("compute medium ->
+    low" read as a choice; a review, 2026-12-05)."""
     da, db = a.to_dict(), b.to_dict()
-    return [{"field": f, "a": da[f], "b": db[f]} for f in field_names() if da[f] != db[f]]
+    both = a.model_access == b.model_access == "weights"
+    return [{"field": f, "a": da[f], "b": db[f]} for f in field_names()
+            if da[f] != db[f] and (both or f not in WEIGHTS_ONLY_FIELDS)]
 
 
 def compare(a: ProjectProfile | dict[str, Any], b: ProjectProfile | dict[str, Any],
@@ -119,11 +125,12 @@ def to_text(result: dict[str, Any]) -> str:
     lines.append(f"{'option':<22}| {head} | {head}")
 
     def cols(c: dict[str, Any]) -> str:
-        stored = format_bytes(c["storage_bytes_per_task"])
+        stored = format_bytes(c["storage_bytes_per_task"]) if c["storage_bytes_per_task"] is not None else "—"
+        hours = f"{c['train_gpu_hours']:>9.3g}" if c["train_gpu_hours"] is not None else f"{'—':>9}"
         mem = f"{c['peak_memory_gb']:>9.1f}GB" if c["peak_memory_gb"] is not None else f"{'provider':>11}"
         rows = f"{c['trains_on']:,}" if c["trains_on"] is not None else "—"
         return (f"{c['rank']:>4} {'yes' if c['feasible'] else 'NO':<8} {accuracy_text(c):<22}{rows:>10}"
-                f"{c['train_gpu_hours']:>9.3g}{money_text(c):>13}{mem}{stored:>10}")
+                f"{hours}{money_text(c):>13}{mem}{stored:>10}")
 
     for row in result["options"]:
         lines.append(f"{row['option']:<22}| {cols(row['a'])} | {cols(row['b'])}")
@@ -144,11 +151,12 @@ def table_rows(result: dict[str, Any]) -> list[dict[str, Any]]:
         "rank": lambda c: c["rank"],
         "feasible": lambda c: "yes" if c["feasible"] else "no",
         "expected accuracy": accuracy_text,
-        "trains on": lambda c: c["trains_on"],
-        "GPU-hours": lambda c: round(c["train_gpu_hours"], 4),
+        "trains on": lambda c: "—" if c["trains_on"] is None else c["trains_on"],
+        "GPU-hours": lambda c: "—" if c["train_gpu_hours"] is None else round(c["train_gpu_hours"], 4),
         "training money": money_text,
-        "peak memory GB": lambda c: None if c["peak_memory_gb"] is None else round(c["peak_memory_gb"], 1),
-        "stored per task": lambda c: format_bytes(c["storage_bytes_per_task"]),
+        "peak memory GB": lambda c: "—" if c["peak_memory_gb"] is None else round(c["peak_memory_gb"], 1),
+        "stored per task": lambda c: "—" if c["storage_bytes_per_task"] is None else
+        format_bytes(c["storage_bytes_per_task"]),
     }
     return [{"option": row["label"],
              **{f"{side.upper()} {name}": value(row[side]) for name, value in columns.items() for side in ("a", "b")}}

@@ -54,6 +54,9 @@ INT_RANGES: dict[str, tuple[int, int | None]] = {
     "lora_rank": (1, 4_096),
     "prompt_accuracy_n": (1, 1_000_000),
 }
+# What applies only to open weights (your GPUs train and serve): not asked, and not compared, with API access.
+WEIGHTS_ONLY_FIELDS = ("compute", "gpu_memory_gb", "budget_gpu_hours", "num_gpus", "sharding", "precision",
+                       "batch_size", "seq_len", "context_length", "price_per_gpu_hour")
 # Integer fields that may be left empty (None).
 OPTIONAL_INTS = ("prompt_accuracy_n", "num_gpus")
 # float fields: (lower bound, lower bound inclusive, upper bound)

@@ -363,8 +363,13 @@ def _steps(profile: ProjectProfile, n_train: int, src: str) -> Setting:
     return Setting("max_steps", passes, f"your {profile.epochs} epochs over {n_train:,} training examples at batch "
                                         f"{PROTOCOL.batch_size} (the protocol's cap of {PROTOCOL.max_steps} steps, "
                                         f"{src}, would stop after "
-                                        f"{PROTOCOL.max_steps * PROTOCOL.batch_size / n_train:.2f} of an epoch), the "
+                                        f"{_passes(PROTOCOL.max_steps * PROTOCOL.batch_size / n_train)}), the "
                                         "passes the time and cost figures price")
+
+
+def _passes(x: float) -> str:
+    """'0.25 of an epoch', '6.4 epochs': a fraction under one pass, a count over it (it read '6.40 of an epoch')."""
+    return f"{x:.2f} of an epoch" if x < 1 else f"{x:.3g} epoch{'s' if round(x, 2) != 1 else ''}"
 
 
 FITS_SRC = "the configuration that fits your memory"
@@ -998,7 +1003,7 @@ def plan(rec: Any) -> list[Step]:
             cost = tokens
         steps.append(Step(
             ("Classify by embedding similarity to your labels or your examples' class centroids (no training)"
-             if encoder else f"Prompt with an instruction{f' and {k} demonstrations' if k else ''}")
+             if encoder else f"Prompt with an instruction{f' and {k} demonstration' + ('s' if k != 1 else '') if k else ''}")
             + f"; measure it on {held_out}{how}",
             command, cost, f"stop here if it meets {goal} accuracy goal; else go on"))
     trained = [o for o in feasible if o != "prompt_engineering"]
@@ -1058,7 +1063,9 @@ def plan(rec: Any) -> list[Step]:
                 f"{when}: {LABELS[second]}",
                 _train_command(p, second, "tune2.py"),
                 hours2 + budget,
-                ("the runner-up of this answer" if second != rec.best else "the pick of this answer, tried second "
+                (("the runner-up of this answer" if rec.ranking[1].option == second else
+                  f"the next trained option of this answer (rank {rec.option(second).rank})")
+                 if second != rec.best else "the pick of this answer, tried second "
                  "because the measured part cannot separate the two and it costs more")
                 + ("; with less to train it overfits less, but it will not lift a plateau" if not more else "")
                 + "; " + (("a larger budget, or fewer epochs, trains on more of your examples and usually helps "

@@ -206,7 +206,9 @@ def ranking_rows(rec: Recommendation) -> list[dict[str, Any]]:
             "basis": (e or {}).get("provenance", {}).get("kind", ""),
             # Through an API the provider's hardware trains and serves: no GPU time, memory or configuration of
             # the user's to show (a hosted model's prompt said "4-bit weights"; blocked options "8.5 days").
-            "training time": human_duration(c.train_hours) if c.train_gpu_hours and weights else "—",
+            # An option that cannot run has no cost of any kind here, time included (it showed 7.4 h beside a cost
+            # of "—"; a review, 2026-12-05).
+            "training time": human_duration(c.train_hours) if c.train_gpu_hours and weights and r.feasible else "—",
             # Its money at the GPU-hour price (advisor.costs.training_dollars; the plan's figure too).
             "training cost": dollars_range(*c.train_dollars) if c.train_dollars and r.feasible else "—",
             # Under a budget, the examples each option's figures are for (advisor.costs.estimate).
@@ -243,6 +245,14 @@ def ranking_rows(rec: Recommendation) -> list[dict[str, Any]]:
             for row in rows:
                 del row[column]
     return rows
+
+
+def display_rows(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The rows as the page's table shows them: a missing value in a text column reads "—", as in the Markdown, never
+    Streamlit's grey "None" (a review, 2026-12-05); numeric columns keep None, so they still sort as numbers."""
+    text = {k for k in (rows[0] if rows else {})
+            if all(row[k] is None or isinstance(row[k], str) for row in rows)}
+    return [{k: "—" if v is None and k in text else v for k, v in row.items()} for row in rows]
 
 
 def _cell(v: Any) -> str:

@@ -181,7 +181,7 @@ def test_provider_finetuning_shows_training_tokens_in_the_table():
     assert ft["provider cost"].startswith("$")  # tokens x epochs x data/prices.yaml's price (issue 22)
     # Options the provider does not offer have no bill; nothing of the user's GPUs is shown.
     blocked = table[table["feasible"] == "no"]
-    assert blocked["provider cost"].isna().all() and (table["training time"] == "—").all()
+    assert (blocked["provider cost"] == "—").all() and (table["training time"] == "—").all()
     off_axis = next(c.value for c in at.caption if c.value.startswith("Not on the GPU-hours axis"))
     assert "prompt engineering (no training)" in off_axis
     assert "the provider's fine-tuning API (trained by the provider: " in off_axis and "training tokens" in off_axis
@@ -221,7 +221,7 @@ def test_the_page_table_and_every_download_show_the_same_ranking():
     import pandas as pd
 
     from advisor import ProjectProfile, recommend
-    from advisor.report import ranking_rows, to_markdown
+    from advisor.report import display_rows, ranking_rows, to_markdown
 
     at = _next(_app())
     at.selectbox(key="w_model_access").set_value("api_only")
@@ -230,7 +230,7 @@ def test_the_page_table_and_every_download_show_the_same_ranking():
     page = at.dataframe[0].value
     rec = recommend(ProjectProfile(**at.session_state["answers"]))
     rows = ranking_rows(rec)
-    assert page.astype(object).where(page.notna(), None).to_dict("records") == rows
+    assert page.astype(object).where(page.notna(), None).to_dict("records") == display_rows(rows)
     infeasible = [r for r in rows if r["feasible"] == "no"]
     assert infeasible and all(r["score"] is None for r in infeasible)
     # JSON: no score for an infeasible option, the feasible one's score as on the page.
@@ -458,3 +458,31 @@ def test_the_csv_download_is_the_ranking_even_with_many_tasks():
     want = list(pd.DataFrame(ranking_rows(rec)).columns)
     assert any(list(pd.read_csv(io.StringIO(c)).columns) == want for c in csvs)
     assert not any("serving memory GB" in c.splitlines()[0] for c in csvs)
+
+
+def test_the_answer_page_asks_only_what_applies_and_keeps_warnings_for_risks():
+    """The API page asked for (and saved) a batch and a precision, the provider's price was asked where no provider
+    trains, and "X fits in 73.6 GB" notes stood as warnings beside the real ones (a review, 2026-12-05)."""
+    at = _next(_app())
+    at.selectbox(key="w_model_access").set_value("api_only").run()
+    assert not any("price_per_m_training_tokens" in str(w.key) for w in at.text_input)
+    at = _next(_next(at))
+    assert not any(e.label.startswith("Assumptions behind the figures") for e in at.expander)
+    at = _next(_app())
+    at.selectbox(key="w_model_access").set_value("api_with_finetuning").run()
+    assert any("price_per_m_training_tokens" in str(w.key) for w in at.text_input)
+    at = _next(_next(at))
+    (title,) = [e.label for e in at.expander if e.label.startswith("Assumptions behind the figures")]
+    assert title == "Assumptions behind the figures: 3 epochs"
+    # Own weights on one 80 GB GPU with a 7B model: the configuration notes are one info block, not warnings.
+    at = _app()
+    at.text_input(key="w_labeled_examples").set_value("8000")
+    at = _next(at)
+    at.text_input(key="w_model_params_b").set_value("7")
+    at.selectbox(key="w_compute").set_value("medium")
+    at = _next(_next(at))
+    assert not at.exception
+    assert not any(" fits in " in w.value[:80] for w in at.warning)
+    assert any(" fits in " in i.value for i in at.info)
+    title = next(e.label for e in at.expander if e.label.startswith("Assumptions behind the figures"))
+    assert title.startswith("Assumptions behind the figures: at least 3 epochs")

@@ -76,7 +76,7 @@ def test_api_access_has_no_memory_of_yours_to_size():
     for row in result["options"]:
         assert row["a"]["peak_memory_gb"] is None and row["b"]["peak_memory_gb"] is not None
     rows = table_rows(result)
-    assert all(r["A peak memory GB"] is None and r["B peak memory GB"] is not None for r in rows)
+    assert all(r["A peak memory GB"] == "—" and r["B peak memory GB"] != "—" for r in rows)  # no grey "None"
     res = runner.invoke(app, ["compare", str(EXAMPLES / "api_only.yaml"), str(LAPTOP)])
     assert res.exit_code == 0, res.output
     assert "provider" in res.output.split("\nprompt_engineering")[1].split("\n")[0]
@@ -128,3 +128,12 @@ def test_money_and_the_providers_job_are_in_the_comparison():
     assert ft["b"]["label"] == recommend(api, calibration=None).label("full_finetuning") != ft["label"]
     assert ft["b"]["provider_dollars"] and "B full_finetuning is the provider" in to_text(result)
     assert next(r for r in result["options"] if r["option"] == "lora")["b"]["provider_dollars"] is None
+
+
+def test_gpu_settings_are_not_differences_against_an_api_profile():
+    """'compute medium -> low' read as a choice where the API side never answered it (a review, 2026-12-05)."""
+    result = compare({"labeled_examples": 8000, "model_params_b": 7, "compute": "medium", "gpu_memory_gb": 80},
+                     {"labeled_examples": 500, "model_access": "api_only"}, calibration=None)
+    fields = {d["field"] for d in result["differences"]}
+    assert "labeled_examples" in fields and "model_access" in fields
+    assert not fields & {"compute", "gpu_memory_gb", "num_gpus"}

@@ -487,3 +487,30 @@ def test_the_script_evaluates_in_the_micro_batch_the_memory_figures_size(store):
                                                                  if s.name == "micro_batch_size")
     script = to_script(r)
     assert "batches(val, 64" not in script and 'batches(val, RECIPE.get("micro_batch_size")' in script
+
+
+def test_the_plan_calls_only_the_second_ranked_option_the_runner_up():
+    """With prompting picked, the plan's second trained option is rank 3; it was called "the runner-up" beside a page
+    naming rank 2 (a review, 2026-12-05)."""
+    import re
+
+    from advisor import recommend
+    from advisor.recipe import _passes, plan
+
+    rec = recommend({"labeled_examples": 40, "model_params_b": 1, "compute": "minimal",
+                     "accuracy_goal": "acceptable"}, with_counterfactuals=False)
+    by_label = {LABELS[r.option]: r for r in rec.ranking}
+    checked = 0
+    for step in plan(rec):
+        named = by_label.get(step.title.rsplit(": ", 1)[-1])
+        if named is None:
+            continue
+        if "the runner-up of this answer" in step.proceed_if:
+            assert named.rank == 2
+            checked += 1
+        m = re.search(r"\(rank (\d+)\)", step.proceed_if)
+        if m:
+            assert named.rank == int(m.group(1)) != 2
+            checked += 1
+    assert checked == 1
+    assert _passes(0.25) == "0.25 of an epoch" and _passes(6.4) == "6.4 epochs" and _passes(1.0) == "1 epoch"
