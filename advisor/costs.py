@@ -133,11 +133,14 @@ def usable_memory_gb(profile: ProjectProfile, table: DecisionTable | None = None
 
 
 def gpu_count(profile: ProjectProfile, table: DecisionTable | None = None) -> int:
-    """How many GPUs: `num_gpus`, else the compute level's (a multi-GPU node, compute=high: 8)."""
+    """How many GPUs a job uses: `num_gpus`, else the compute level's (a multi-GPU node, compute=high: 8) — at most
+    STEP_BATCH, since the recipe's global batch of 16 keeps at most 16 data-parallel processes busy (one example
+    each): at 32 GPUs the time was divided by 32 beside a recipe whose 32 processes took 1 example each, 32 per step
+    (a review, 2026-12-05)."""
     if profile.num_gpus is not None:
-        return profile.num_gpus
+        return min(profile.num_gpus, STEP_BATCH)
     table = table or load_table()
-    return int((table.compute_gpus or {}).get(profile.compute, 1))
+    return min(int((table.compute_gpus or {}).get(profile.compute, 1)), STEP_BATCH)
 
 
 def sharded(profile: ProjectProfile, table: DecisionTable | None = None) -> bool:

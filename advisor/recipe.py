@@ -530,7 +530,9 @@ def _sharding(profile: ProjectProfile, fitted: Any) -> tuple[list[Setting], list
              f"{_share(profile)} per step"
              + (" (no gradient accumulation)" if _share(profile) <= profile.batch_size else
                 " (micro_batch_size above)")
-             + f", or every step sees {n}x the examples and max_steps trains {n}x the epochs.") if n > 1 else ""
+             + f", or every step sees {n}x the examples and max_steps trains {n}x the epochs."
+             + (f" A batch of {PROTOCOL.batch_size} keeps {n} of your {profile.num_gpus:,} GPUs busy, and the time "
+                "assumes those." if profile.num_gpus and profile.num_gpus > n else "")) if n > 1 else ""
     if fitted is not None and not fitted.sharded and n > 1:
         # The time on the answer page divides the GPU-hours by the GPUs: data parallel, a full copy on each.
         return [], [f"The training time assumes the {n} GPUs train in parallel (data parallel, a full copy of the "

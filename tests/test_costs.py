@@ -860,3 +860,17 @@ def test_a_generation_tasks_answer_length_is_counted_everywhere():
     assert estimate(long, "lora").train_gpu_hours > estimate(short, "lora").train_gpu_hours
     with pytest.raises(ProfileError):
         ProjectProfile(avg_output_tokens=-1)
+
+
+def test_a_batch_of_16_keeps_at_most_16_gpus_busy():
+    """At 32 GPUs the time was divided by 32 beside a recipe whose 32 processes took 1 example each (a review,
+    2026-12-05)."""
+    from advisor.costs import gpu_count
+    from advisor.recipe import recipe
+
+    p = ProjectProfile(model_params_b=7, labeled_examples=8000, compute="high", num_gpus=32)
+    assert gpu_count(p) == 16 and estimate(p, "lora").gpus == 16
+    assert estimate(p, "lora").train_hours == pytest.approx(estimate(p.changed(num_gpus=16), "lora").train_hours)
+    r = recipe(p, "lora")
+    assert any("keeps 16 of your 32 GPUs busy" in n for n in r.notes)
+    assert gpu_count(p.changed(num_gpus=8)) == 8
