@@ -701,8 +701,15 @@ def recipe_section(rec) -> None:
             c1.download_button("Recipe (YAML)", r.to_yaml(), f"recipe_{option}.yaml", "text/yaml",
                                key=f"recipe_yaml_{option}")
             if option != "prompt_engineering":
-                c2.download_button("Training script (Python)", to_script(r, f"tune_{option}.py"),
-                                   f"tune_{option}.py", "text/x-python", key=f"recipe_py_{option}")
+                try:
+                    script = to_script(r, f"tune_{option}.py")
+                except RecipeError as err:
+                    # A generation task has no classifier script: said, as the CLI says it (the page stopped here
+                    # for every generation task; a review, 2026-12-05).
+                    c2.caption(str(err))
+                else:
+                    c2.download_button("Training script (Python)", script, f"tune_{option}.py", "text/x-python",
+                                       key=f"recipe_py_{option}")
 
 
 def evidence_page() -> None:

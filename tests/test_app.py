@@ -486,3 +486,26 @@ def test_the_answer_page_asks_only_what_applies_and_keeps_warnings_for_risks():
     assert any(" fits in " in i.value for i in at.info)
     title = next(e.label for e in at.expander if e.label.startswith("Assumptions behind the figures"))
     assert title.startswith("Assumptions behind the figures: at least 3 epochs")
+
+
+def test_a_generation_answer_page_draws_to_the_end(monkeypatch):
+    """The training-script button built a classifier script for a generation task and the page stopped at "What to
+    run" (a review, 2026-12-05): the reason is said there instead, and the page goes on."""
+    from advisor import ProjectProfile
+    from advisor.recipe import measured_lrs
+
+    store = str(Path(APP).parent / "data" / "results")
+    if not measured_lrs(store):
+        pytest.skip("needs the committed benchmark results (the recipe's learning rates)")
+    monkeypatch.setenv("TUNING_ADVISOR_RESULTS", store)
+
+    profile = ProjectProfile(model="Qwen2.5-0.5B-Instruct", labeled_examples=2000, task_kind="generation",
+                             compute="medium", avg_output_tokens=40)
+    at = _app()
+    at.session_state["answers"], at.session_state["profile"], at.session_state["step"] = \
+        profile.to_dict(), profile, 3
+    at.run()
+    assert not at.exception
+    heads = [h.value for h in at.subheader]
+    assert "What to run" in heads and "What would change the answer" in heads
+    assert any("task_kind='generation'" in c.value for c in at.caption)
