@@ -1115,9 +1115,9 @@ def prompt_cost_sentence(profile: ProjectProfile, costs: dict[str, CostEstimate]
         data = load_prices()
         entry = data["prices"][data["default"]]
         base, tuned = _prompt_input_price()[0], float(entry["input_per_m"])
-        seq = example_tokens(profile)
-        prompt_all = (costs["prompt_engineering"].extra_inference_tokens + seq) * 1000 / 1e6 * base
-        tuned_all = seq * 1000 / 1e6 * tuned
+        sent = profile.avg_input_tokens  # what a request sends; the answer comes back as output tokens
+        prompt_all = (costs["prompt_engineering"].extra_inference_tokens + sent) * 1000 / 1e6 * base
+        tuned_all = sent * 1000 / 1e6 * tuned
         sentence += (f" All input tokens per 1,000 requests: the prompt on the base model "
                      f"{about(format_dollars(prompt_all))}, the fine-tuned model on the input alone "
                      f"{about(format_dollars(tuned_all))} (${tuned:,.2f} per million input tokens, {data['default']} "

@@ -952,14 +952,22 @@ def _generation_title(option: str) -> str:
             "best validation checkpoint")
 
 
+def _bench_sizes(rows: int) -> list[int]:
+    """Training sizes `bench run` can take from `rows` labelled rows, each with its validation split beside it."""
+    return [n for n in (rows - 256, rows // 2, rows - 32) if n >= 1 and n + PROTOCOL.val_size(n) <= rows]
+
+
 def _train_command(p: ProjectProfile, option: str, script: str = "tune.py") -> str:
     """What to type to train `option`: the generated script for a classifier; for a generation task (the script
     refuses it) the bench runner, which trains the causal LM with the loss on the answer tokens (a review, 2026-12-05:
     the plan's own `--script` command failed for generation)."""
     if p.task_kind == "generation":
+        # bench holds its validation rows out of the same file (Protocol.val_size: min(256, max(32, n))): the largest
+        # size that leaves them (a review, 2026-12-05: --sizes 2000 on 2,000 rows "exceeds the pool").
+        n = max((k for k in _bench_sizes(p.labeled_examples)), default=0)
         return (f"bench add-task my_task --train train.csv --test test.csv (then kind: generation in my_task.yaml); "
                 f"bench run --task-file my_task.yaml --models hf:/path/to/YOUR_MODEL --methods {option} "
-                f"--sizes {p.labeled_examples} --seeds 0 --device cuda")
+                f"--sizes {n} --seeds 0 --device cuda")
     return (f"advisor recipe --option {option} --script {script}; python {script} --model YOUR_MODEL --csv your.csv"
             if script == "tune.py" else f"advisor recipe --option {option} --script {script}")
 

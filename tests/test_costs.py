@@ -836,12 +836,13 @@ def test_through_a_provider_both_serving_bills_are_priced():
     from advisor import recommend
     from advisor.costs import load_prices, prompt_cost_sentence
 
+    # A long answer is output, not input: 100 tokens sent, 900 written (a review: $0.30 "on the input alone").
     p = ProjectProfile(model_access="api_with_finetuning", model_params_b=8, labeled_examples=1000,
-                       avg_input_tokens=300)
+                       avg_input_tokens=100, avg_output_tokens=900, task_kind="generation")
     rec = recommend(p, calibration=None)
     text = prompt_cost_sentence(p, {r.option: r.cost for r in rec.ranking})
     tuned = load_prices()["prices"]["gpt-4o-mini"]["input_per_m"]
-    assert f"the fine-tuned model on the input alone about ${305 * 1000 / 1e6 * tuned:,.2f}" in text
+    assert f"the fine-tuned model on the input alone about ${100 * 1000 / 1e6 * tuned:,.2f}" in text
     assert "All input tokens" not in (prompt_cost_sentence(p.changed(model_access="api_only"),
                                                            {r.option: r.cost for r in rec.ranking}) or "")
 

@@ -469,6 +469,8 @@ def test_a_generation_plan_runs_the_bench_runner_and_its_script_request_is_a_typ
     # It says what that command runs: the measured protocol, not the recipe's memory configuration.
     train = next(s for s in steps if "bench run --task-file" in s.command)
     assert "plain AdamW" in train.title and "256 tokens" in train.title and "your own causal-LM trainer" in train.title
+    # bench holds its own validation rows out of the same file: 1,744 + 256 = the user's 2,000.
+    assert "--sizes 1744 " in train.command
     out = CliRunner().invoke(app, ["recipe", "--model", "Mistral-7B-v0.1", "--labeled-examples", "2000",
                                    "--task-kind", "generation", "--gpu-memory-gb", "24", "--script",
                                    str(tmp_path / "g.py")])
