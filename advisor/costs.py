@@ -542,7 +542,9 @@ def serve_context(profile: ProjectProfile, option: str) -> int:
         return profile.context_length
     if option == "prompt_engineering" and not encoder_prompting(profile):
         return prompt_tokens(profile, prompt_demonstrations(profile))
-    return example_tokens(profile)
+    # A request never holds more than the model's window: 100,000-token inputs on a 4,096-token model sized a 39 GB
+    # KV cache beside a caveat saying the model reads the first 4,096 (a review, 2026-12-05).
+    return min(example_tokens(profile), get_model(profile.model).context) if profile.model else example_tokens(profile)
 
 
 def micro_batches(option: str, batch: int) -> tuple[int, ...]:

@@ -829,6 +829,12 @@ def test_an_input_past_the_window_is_said_where_it_decides():
     assert "labels" not in pe.infeasible_reasons[0].split("[")[0]
     assert any("a trained option reads the first 4,096" in c for c in rec.caveats)
     assert train_seq_len(p) == 4096
+    # Serving holds the window too: the KV cache of a 100,000-token input is sized at 4,096 tokens.
+    from advisor.costs import feasibility, serve_context
+
+    huge = p.changed(avg_input_tokens=100_000)
+    assert serve_context(huge, "lora") == 4096
+    assert feasibility(huge, "lora").plan.kv_cache == feasibility(p, "lora").plan.kv_cache
 
 
 def test_through_a_provider_both_serving_bills_are_priced():
