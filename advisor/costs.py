@@ -143,6 +143,16 @@ def gpu_count(profile: ProjectProfile, table: DecisionTable | None = None) -> in
     return min(int((table.compute_gpus or {}).get(profile.compute, 1)), STEP_BATCH)
 
 
+def gpus_held(profile: ProjectProfile, table: DecisionTable | None = None) -> int:
+    """The GPUs the team has (`num_gpus`, else the compute level's), all of which can serve: a training job uses at
+    most STEP_BATCH of them (`gpu_count`), serving many tasks may use every one (a review, 2026-12-05: 32 GPUs were
+    said to hold 1,177.6 GB, the memory of 16)."""
+    if profile.num_gpus is not None:
+        return profile.num_gpus
+    table = table or load_table()
+    return int((table.compute_gpus or {}).get(profile.compute, 1))
+
+
 def sharded(profile: ProjectProfile, table: DecisionTable | None = None) -> bool:
     """Whether the ladder may shard (ZeRO-3 / FSDP): more than one GPU and sharding not turned off."""
     return profile.sharding != "none" and gpu_count(profile, table) > 1

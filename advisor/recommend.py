@@ -318,12 +318,14 @@ _FROM_NONE = (20, 100, 1_000)
 
 
 
-def _real_model(target_b: float) -> tuple[float, str | None]:
+def _real_model(target_b: float, context: int = 0) -> tuple[float, str | None]:
     """A model a team could switch to near `target_b` billion parameters: the catalog's causal LM nearest in size
-    within 1.6x (a 10x larger 8.03B is Qwen2.5-72B at 72.7B, not "80.3B"), else the size itself (no name)."""
+    within 1.6x (a 10x larger 8.03B is Qwen2.5-72B at 72.7B, not "80.3B"), else the size itself (no name). Never one
+    whose window is shorter than the serving `context` the profile asks for (a review, 2026-12-05: Mistral-7B for
+    100,000 tokens, which the profile itself would refuse)."""
     best, gap = None, math.log10(1.6)
     for m in load_catalog():
-        if "CausalLM" not in (m.architecture or ""):
+        if "CausalLM" not in (m.architecture or "") or m.context < context:
             continue
         d = abs(math.log10(m.params_b / target_b))
         if d <= gap:
@@ -484,7 +486,7 @@ def counterfactuals(profile: ProjectProfile, table: DecisionTable | None = None,
             for target, word in ((b * f, "larger"), (b / f, "smaller")):
                 if not 0.01 <= target <= 1000:
                     continue
-                size_b, name = _real_model(target)
+                size_b, name = _real_model(target, profile.context_length)
                 if name is not None and name == profile.model or abs(math.log10(size_b / b)) < math.log10(2):
                     continue  # the user's own model, or one within 2x of it: not the change this factor names
                 # Another model: the prompting measured with the user's own model (advisor pilot --model) does not carry.
@@ -802,9 +804,9 @@ def recommend(profile: ProjectProfile | Mapping[str, Any], *, table_path: str | 
     if profile.model_access == "weights" and profile.num_tasks > 1:
         # Serving every task at once (the many-task totals, one computation): 30 full fine-tuned 8B copies need
         # 482 GB while the feasibility check counts one copy against one 80 GB GPU (a review, 2026-12-05).
-        from advisor.costs import gpu_count, totals, usable_memory_gb
+        from advisor.costs import gpus_held, totals, usable_memory_gb
 
-        held = gpu_count(profile, table) * usable_memory_gb(profile, table)
+        held = gpus_held(profile, table) * usable_memory_gb(profile, table)
         t = totals(profile, costs)
         over = [o for o in OPTIONS if scores[o].feasible and t[o]["serving_memory_gb"] > held]
         if over:
