@@ -557,6 +557,13 @@ def serve_context(profile: ProjectProfile, option: str) -> int:
     return min(example_tokens(profile), get_model(profile.model).context) if profile.model else example_tokens(profile)
 
 
+def gpu_batch(profile: ProjectProfile, gpus: int) -> int:
+    """The batch one GPU holds per step: the profile's, at most its share of the recipe's global batch of STEP_BATCH
+    split over the GPUs (8 GPUs take 2 each; memory was sized for 8 per GPU beside a recipe whose processes took 2;
+    a review, 2026-12-05)."""
+    return max(1, min(profile.batch_size, -(-STEP_BATCH // max(gpus, 1))))
+
+
 def micro_batches(option: str, batch: int) -> tuple[int, ...]:
     """The batches per GPU a team tries, largest first: the profile's, then halved down to 1. A smaller micro-batch
     with gradients accumulated trains the same optimizer steps (the recipe reaches the protocol's 16 that way; QLoRA
@@ -577,7 +584,7 @@ def _plans(profile: ProjectProfile, option: str, configs: Iterable[MemoryConfig]
     else the profile's (the micro-batch `batch`, else the profile's), read once per option rather than once per
     rung."""
     params, seq, ctx = profile.params_b * 1e9, train_seq_len(profile), serve_context(profile, option)
-    batch = batch or profile.batch_size
+    batch = batch or gpu_batch(profile, gpus)
     for c in configs:
         yield plan_memory(option, params, hidden, layers, c, batch=batch, seq_len=seq, context=ctx, gpus=gpus,
                           vocab=vocab, rank=profile.lora_rank, lm_loss=profile.task_kind == "generation",
@@ -594,13 +601,14 @@ def feasibility(profile: ProjectProfile, option: str, table: DecisionTable | Non
         fixed_out = True
     else:
         fixed_out = False
-    gpus, batches = gpu_count(profile, table), micro_batches(option, profile.batch_size)
+    gpus = gpu_count(profile, table)
+    batches = micro_batches(option, gpu_batch(profile, gpus))
     plans = list(_plans(profile, option, steps, hidden, layers, vocab, kv_width, gpus))
     # The floor is the smallest rung at the smallest micro-batch (activations only shrink with the batch).
     last = plans if len(batches) == 1 else list(_plans(profile, option, steps, hidden, layers, vocab, kv_width, gpus,
                                                         batches[-1]))
     smallest = min(last, key=lambda p: p.total)
-    floor, b = smallest.total / GB, profile.batch_size
+    floor, b = smallest.total / GB, batches[0]
     if fixed_out:
         return Feasibility(option, False, plans[0], memory, 0,
                            f"does not fit: precision={profile.precision} weights cannot be updated directly, so full "
@@ -748,7 +756,7 @@ def fits_all(profile: ProjectProfile, table: DecisionTable | None = None) -> dic
     hidden, layers, vocab, kv_width = _shape(profile)
     gpus, may_shard = gpu_count(profile, table), sharded(profile, table)
     return {option: Fit(any(p.total / GB <= memory
-                            for mb in micro_batches(option, profile.batch_size)
+                            for mb in micro_batches(option, gpu_batch(profile, gpus))
                             for p in _plans(profile, option, _ladder(option, profile.precision, may_shard), hidden,
                                             layers, vocab, kv_width, gpus, mb)))
             for option in OPTIONS}

@@ -886,3 +886,15 @@ def test_a_batch_of_16_keeps_at_most_16_gpus_busy():
     if measured_lrs(store):  # the recipe's learning rate comes from the committed runs
         assert any("keeps 16 of your 32 GPUs busy" in n for n in recipe(p, "lora", store).notes)
     assert gpu_count(p.changed(num_gpus=8)) == 8
+
+
+def test_memory_is_sized_for_each_gpus_share_of_the_batch():
+    """8 GPUs take 2 examples each of the recipe's 16; memory was sized for the profile's 8 per GPU and the memory
+    line said "micro-batch 4 (gradients accumulated)" beside a recipe with no accumulation (a review, 2026-12-05)."""
+    from advisor.costs import gpu_batch
+
+    p = ProjectProfile(model="Llama-3.1-8B", labeled_examples=2000, compute="high", avg_input_tokens=8000)
+    assert gpu_batch(p, 8) == 2 and gpu_batch(p, 1) == 8
+    fe = feasibility(p, "lora")
+    assert fe.batch == 2 and fe.micro_batch <= 2
+    assert ("micro-batch" in fe.configuration) == (fe.micro_batch < 2)
