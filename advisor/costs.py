@@ -263,13 +263,13 @@ def kv_cache_bytes(layers: int, kv_width: int, context: int, batch: int = 1, byt
 def plan_memory(option: str, params: float, hidden: int, layers: int, config: MemoryConfig, *, batch: int,
                 seq_len: int, context: int, gpus: int = 1, vocab: int | None = None,
                 rank: int = LORA_RANK, serve_as_trained: bool = False, lm_loss: bool = True,
-                kv_width: int | None = None) -> MemoryPlan:
+                kv_width: int | None = None, q_width: int | None = None) -> MemoryPlan:
     """The sum for one option and configuration (every term in the module text above its constants). `lm_loss`:
     the loss reads the vocabulary's logits at every position (a causal-LM objective: generation, the pilot); the
     recipe's classifier (SEQ_CLS) reads a head num_classes wide on the last token instead. `kv_width`: the KV
     cache's values per token and layer (None: the hidden size, the multi-head upper bound)."""
     options.get(option)
-    trainable = trainable_params(option, params, hidden, layers, rank, kv_width)
+    trainable = trainable_params(option, params, hidden, layers, rank, kv_width, q_width)
     wb = PRECISION_BYTES[config.precision]
     embed = 2.0 * vocab * hidden if vocab else 0.0
     # Quantised bases: Linear weights at QUANT_BYTES, the embedding and head at 2 bytes.
@@ -405,6 +405,11 @@ class Feasibility:
     @property
     def gpu_gb(self) -> float:
         return self.usable_gb / USABLE_SHARE
+
+
+def _q_width(profile: ProjectProfile) -> int | None:
+    """A catalog model's q_proj width (ModelSpec.q_width); None: the hidden size."""
+    return get_model(profile.model).q_width if profile.model is not None else None
 
 
 def _shape(profile: ProjectProfile) -> tuple[int, int, int | None, int]:
@@ -588,7 +593,7 @@ def _plans(profile: ProjectProfile, option: str, configs: Iterable[MemoryConfig]
     for c in configs:
         yield plan_memory(option, params, hidden, layers, c, batch=batch, seq_len=seq, context=ctx, gpus=gpus,
                           vocab=vocab, rank=profile.lora_rank, lm_loss=profile.task_kind == "generation",
-                          kv_width=kv_width)
+                          kv_width=kv_width, q_width=_q_width(profile))
 
 
 def feasibility(profile: ProjectProfile, option: str, table: DecisionTable | None = None) -> Feasibility:
@@ -691,7 +696,8 @@ def estimate(profile: ProjectProfile, option: str, table: DecisionTable | None =
         trainable, stored, extra = n, 2 * n, 0
         note = "all weights; a full bf16 copy per task"
     else:
-        trainable = trainable_params(option, n, hidden, layers, rank=profile.lora_rank, kv_width=_shape(profile)[3])
+        trainable = trainable_params(option, n, hidden, layers, rank=profile.lora_rank, kv_width=_shape(profile)[3],
+                                     q_width=_q_width(profile))
         stored = trainable * 4
         if option == "prompt_tuning":
             flops = 4 * n * per_example * (seq + SOFT_PROMPT_TOKENS) / seq
@@ -808,13 +814,14 @@ class MemoryBreakdown:
 
 
 def trainable_params(option: str, params: float, hidden: int, layers: int, rank: int = LORA_RANK,
-                     kv_width: int | None = None) -> float:
+                     kv_width: int | None = None, q_width: int | None = None) -> float:
     """Trainable parameters of `option` for a model of this shape (the same counts `estimate` prices). `kv_width`
     (key/value heads x head dim; None: the hidden size) is what a prefix holds per layer for K and for V (peft
     `_prepare_prompt_learning_config` sets the prefix's token_dim to head_dim x num_key_value_heads) and the
-    width of v_proj, one of LoRA's two targets (q_proj: hidden -> hidden; v_proj: hidden -> kv_width)."""
+    width of v_proj, one of LoRA's two targets (q_proj: hidden -> q_width, the hidden size unless a config states a
+    head_dim; v_proj: hidden -> kv_width)."""
     options.get(option)
-    kv = kv_width or hidden
+    kv, q = kv_width or hidden, q_width or hidden
     if option == "prompt_engineering":
         return 0.0
     if option == "full_finetuning":
@@ -825,7 +832,7 @@ def trainable_params(option: str, params: float, hidden: int, layers: int, rank:
         return 2 * layers * PREFIX_TOKENS * kv
     if option == "lora":
         # rank x (in + out) per target; the targets are the query and value projections (advisor.options).
-        return layers * rank * ((hidden + hidden) + (hidden + kv) * (LORA_TARGETS - 1))
+        return layers * rank * ((hidden + q) + (hidden + kv) * (LORA_TARGETS - 1))
     raise options.UnknownOption(f"option={option!r} has no trainable-parameter count")
 
 

@@ -72,6 +72,14 @@ class ModelSpec:
             return self.hidden_size
         return self.kv_heads * (self.head_dim or self.hidden_size // self.attention_heads)
 
+    @property
+    def q_width(self) -> int:
+        """q_proj's output width: heads x head_dim where a config states head_dim (Gemma-2-9B: 16 x 256 = 4,096
+        against a hidden size of 3,584), else the hidden size."""
+        if self.head_dim is not None and self.attention_heads is not None:
+            return self.attention_heads * self.head_dim
+        return self.hidden_size
+
     def shape_text(self) -> str:
         """How the page names the shape the memory figures used (the CLI's model line, the app's memory chart)."""
         heads = (f", {self.kv_heads} key/value heads of {self.attention_heads}" if self.kv_heads is not None

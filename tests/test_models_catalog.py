@@ -86,6 +86,10 @@ def test_grouped_query_attention_sizes_the_kv_cache_and_the_kv_side_adapters():
     q = get_model("Qwen2.5-7B-Instruct")
     assert trainable_params("lora", 7.6e9, q.hidden_size, q.layers, 8, q.kv_width) == 28 * 8 * (2 * 3584 + 3584 + 512)
     assert trainable_params("prefix_tuning", 7.6e9, q.hidden_size, q.layers, 8, q.kv_width) == 2 * 28 * 20 * 512
+    # Gemma-2 states head_dim 256: q_proj maps 3,584 -> 16 x 256 = 4,096 (a review, 2026-12-05).
+    g = get_model("Gemma-2-9B")
+    assert g.q_width == 4096 and trainable_params("lora", 9e9, g.hidden_size, g.layers, 8, g.kv_width, g.q_width) == \
+        42 * 8 * ((3584 + 4096) + (3584 + 2048))
     # A model given by its size alone keeps the multi-head upper bound.
     assert trainable_params("lora", 7e9, 4096, 32) == 32 * 8 * 2 * 2 * 4096
 
