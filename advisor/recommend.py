@@ -383,6 +383,14 @@ def counterfactuals(profile: ProjectProfile, table: DecisionTable | None = None,
             mg.update(calibration.margins(p, missing))
         return _at(pts, per), _at(mg, per)
 
+    def repriced(variant: ProjectProfile, field: str) -> str | None:
+        """The change a variant makes to the pick, with its costs priced anew (a budget, the epochs, the access
+        level each change what every option costs)."""
+        costs_v = estimate_all(variant, table)
+        pts, mg = sized(variant, n, costs_v, by_size, margins)
+        return change(_pick(variant, table, calibration, pts, mg, costs_v,
+                            rule_hits(variant, table, base_hits, frozenset((field,))), dparams))
+
     def best_at(p: ProjectProfile, size: int, changed: str | None = None) -> tuple[str, bool]:
         hits = rule_hits(p, table, base_hits, frozenset((changed,))) if changed else base_hits
         # The rules read only the memory verdicts (and, with a budget, the examples it pays for), which the number
@@ -432,11 +440,7 @@ def counterfactuals(profile: ProjectProfile, table: DecisionTable | None = None,
                 # More budget changes something only where it binds now, less only where it binds there.
                 if not _may_bind(same_model_costs, n, min(speedup, 1.0)):
                     continue
-                variant = profile.changed(budget_gpu_hours=b * speedup)
-                costs_v = estimate_all(variant, table)
-                pts, mg = sized(variant, n, costs_v, by_size, margins)
-                what = change(_pick(variant, table, calibration, pts, mg, costs_v,
-                                    rule_hits(variant, table, base_hits, frozenset(("budget_gpu_hours",))), dparams))
+                what = repriced(profile.changed(budget_gpu_hours=b * speedup), "budget_gpu_hours")
                 if what:
                     out.append(f"With {f}x {direction} GPU-hour budget ({b * speedup:,.3g} instead of {b:,.3g}), "
                                f"{what}")
@@ -446,22 +450,14 @@ def counterfactuals(profile: ProjectProfile, table: DecisionTable | None = None,
     if one_epoch:
         # Under a budget that binds, fewer passes train on more of the examples (a review, 2026-12-05: 3 epochs over
         # 39% of them, while at 1 epoch every option trained on all; the plan pointed here for it).
-        variant = profile.changed(epochs=1)
-        costs_v = estimate_all(variant, table)
-        pts, mg = sized(variant, n, costs_v, by_size, margins)
-        what = change(_pick(variant, table, calibration, pts, mg, costs_v,
-                            rule_hits(variant, table, base_hits, frozenset(("epochs",))), dparams))
+        what = repriced(profile.changed(epochs=1), "epochs")
         if what:
             out.append(f"With 1 epoch instead of {profile.epochs} (the budget then pays for more of your examples), "
                        f"{what}")
     if profile.model_access == "api_only" and n > 0:
         # The lever an API-only team has: a provider API that offers fine-tuning (a review: "No realistic single
         # change" never tried it). The provider trains, so the variant is priced anew.
-        variant = profile.changed(model_access="api_with_finetuning")
-        costs_v = estimate_all(variant, table)
-        pts, mg = sized(variant, n, costs_v, by_size, margins)
-        what = change(_pick(variant, table, calibration, pts, mg, costs_v,
-                            rule_hits(variant, table, base_hits, frozenset(("model_access",))), dparams))
+        what = repriced(profile.changed(model_access="api_with_finetuning"), "model_access")
         if what:  # there "full fine-tuning" is the provider's job (Recommendation.label)
             what = what.replace(LABELS["full_finetuning"], f"{PROVIDER_FINETUNING} (scored as full fine-tuning)")
             out.append(f"With a provider API that offers fine-tuning instead of prompting only, {what}")

@@ -20,6 +20,15 @@ def _next(at: AppTest) -> AppTest:
     return next(b for b in at.button if b.label.startswith(("Next", "Get my"))).click().run()
 
 
+def _walk(at: AppTest, examples: str, params_b: str, compute: str) -> AppTest:
+    """The wizard from its first step to the answer page: examples, then the model's size and compute level."""
+    at.text_input(key="w_labeled_examples").set_value(examples)
+    at = _next(at)
+    at.text_input(key="w_model_params_b").set_value(params_b)
+    at.selectbox(key="w_compute").set_value(compute)
+    return _next(_next(at))
+
+
 def test_wizard_to_recommendation():
     at = _app()
     assert not at.exception
@@ -475,12 +484,7 @@ def test_the_answer_page_asks_only_what_applies_and_keeps_warnings_for_risks():
     (title,) = [e.label for e in at.expander if e.label.startswith("Assumptions behind the figures")]
     assert title == "Assumptions behind the figures: 3 epochs"
     # Own weights on one 80 GB GPU with a 7B model: the configuration notes are one info block, not warnings.
-    at = _app()
-    at.text_input(key="w_labeled_examples").set_value("8000")
-    at = _next(at)
-    at.text_input(key="w_model_params_b").set_value("7")
-    at.selectbox(key="w_compute").set_value("medium")
-    at = _next(_next(at))
+    at = _walk(_app(), "8000", "7", "medium")
     assert not at.exception
     assert not any(" fits in " in w.value[:80] for w in at.warning)
     assert any(" fits in " in i.value for i in at.info)

@@ -15,7 +15,7 @@ from advisor.options import LABELS
 from advisor.recipe import PROTOCOL, RecipeError, measured_lrs, recipe, to_script
 
 from bench_helpers import write_toy_task
-from test_app import _next  # the wizard's Next button, one helper for every AppTest walk
+from test_app import _next, _walk  # the wizard's Next button and walk, one helper for every AppTest walk
 
 REPO = Path(__file__).resolve().parent.parent
 RESULTS = str(REPO / "data" / "results")
@@ -98,12 +98,7 @@ def test_the_answer_page_shows_the_recipe_of_the_pick(store, monkeypatch):
 
     monkeypatch.setenv("TUNING_ADVISOR_RESULTS", store)
     measured_lrs.cache_clear()
-    at = AppTest.from_file(str(REPO / "app.py"), default_timeout=60).run()
-    at.text_input(key="w_labeled_examples").set_value("2000")
-    at = _next(at)
-    at.selectbox(key="w_compute").set_value("medium")
-    at.text_input(key="w_model_params_b").set_value("8")
-    at = _next(_next(at))
+    at = _walk(AppTest.from_file(str(REPO / "app.py"), default_timeout=60).run(), "2000", "8", "medium")
     assert not at.exception
     assert "What to run" in [s.value for s in at.subheader]
     assert any(m.value.startswith("**The plan**") and "1. **Prompt with an instruction" in m.value for m in at.markdown)
