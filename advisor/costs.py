@@ -374,8 +374,8 @@ class Feasibility:
     tried: int
     blocked: str = ""  # a configuration the profile asks for that the option cannot use at all
     floor_gb: float = 0.0  # the smallest configuration's per-GPU total: the floor no setting goes below
-    micro_batch: int = 0  # the batch per GPU the plan assumes: the profile's, or a smaller one that fits
-    batch: int = 0  # the profile's batch per GPU
+    micro_batch: int = 0  # the batch per GPU the plan assumes: `batch`, or a smaller one that fits
+    batch: int = 0  # one GPU's batch per step (gpu_batch: the profile's, at most its share of the global batch)
 
     @property
     def configuration(self) -> str:
@@ -570,7 +570,7 @@ def gpu_batch(profile: ProjectProfile, gpus: int) -> int:
 
 
 def micro_batches(option: str, batch: int) -> tuple[int, ...]:
-    """The batches per GPU a team tries, largest first: the profile's, then halved down to 1. A smaller micro-batch
+    """The batches per GPU a team tries, largest first: `batch` (gpu_batch), then halved down to 1. A smaller micro-batch
     with gradients accumulated trains the same optimizer steps (the recipe reaches the protocol's 16 that way; QLoRA
     trained at micro-batch 1 with accumulation, Dettmers et al. 2023), so it comes after every rung at the
     profile's batch has missed: an 8B model at 8,000-token inputs on 24 GB was "nothing fits" at 8 and fits LoRA
@@ -586,14 +586,14 @@ def micro_batches(option: str, batch: int) -> tuple[int, ...]:
 def _plans(profile: ProjectProfile, option: str, configs: Iterable[MemoryConfig], hidden: int, layers: int,
            vocab: int | None, kv_width: int, gpus: int, batch: int | None = None) -> Iterator[MemoryPlan]:
     """`plan_memory` for each rung of the ladder, lazily (fits_all stops at the first that fits), with everything
-    else the profile's (the micro-batch `batch`, else the profile's), read once per option rather than once per
-    rung."""
+    else the profile's (the micro-batch `batch`, else one GPU's share, `gpu_batch`), read once per option rather
+    than once per rung."""
     params, seq, ctx = profile.params_b * 1e9, train_seq_len(profile), serve_context(profile, option)
-    batch = batch or gpu_batch(profile, gpus)
+    batch, q_width = batch or gpu_batch(profile, gpus), _q_width(profile)
     for c in configs:
         yield plan_memory(option, params, hidden, layers, c, batch=batch, seq_len=seq, context=ctx, gpus=gpus,
                           vocab=vocab, rank=profile.lora_rank, lm_loss=profile.task_kind == "generation",
-                          kv_width=kv_width, q_width=_q_width(profile))
+                          kv_width=kv_width, q_width=q_width)
 
 
 def feasibility(profile: ProjectProfile, option: str, table: DecisionTable | None = None) -> Feasibility:
@@ -630,12 +630,36 @@ def feasibility(profile: ProjectProfile, option: str, table: DecisionTable | Non
     return Feasibility(option, False, smallest, memory, tried, floor_gb=floor, micro_batch=batches[-1], batch=b)
 
 
+def _prompting_estimate(profile: ProjectProfile, table: DecisionTable, shots: int, seq: int) -> CostEstimate:
+    """Prompt engineering's cost: its extra tokens per request, and the memory to serve it where the weights are
+    the user's. An encoder's prompting adds no tokens (embedding similarity, as measured on MiniLM; a review,
+    2026-12-05: MiniLM was priced as an 8-demonstration text prompt); through an API the provider serves the model,
+    with no memory of the user's to size (the JSON said "fits in 22.1 GB usable per GPU")."""
+    rows = dict(examples=profile.labeled_examples, rows=profile.labeled_examples)
+    if encoder_prompting(profile):
+        extra, note = 0, ("no training; the input's embedding against your labels' embeddings (zero-shot) or your "
+                          "examples' class centroids (few-shot): nothing added to a request")
+    else:
+        extra = instruction_tokens(profile) + shots * seq
+        labels = f" and its {profile.num_classes:,} labels" if profile.task_kind == "classification" else ""
+        note = f"no training; an instruction naming the task{labels} plus {shots} demonstrations in every request"
+    if profile.model_access != "weights":
+        return CostEstimate("prompt_engineering", 0, 0.0, 0.0, 0.0, 0.0, extra * 4, extra,
+                            note + ", served by your provider",
+                            memory_reason="served by your provider: no memory of yours", **rows)
+    fe = feasibility(profile, "prompt_engineering", table)
+    return CostEstimate("prompt_engineering", 0, 0.0, 0.0, fe.needed_gb, fe.floor_gb, extra * 4, extra, note,
+                        feasible_memory=fe.fits, configuration=fe.configuration, memory_reason=fe.reason(),
+                        inference_memory_gb=fe.plan.inference_total / GB, memory_plan=fe.plan.to_dict(),
+                        gpus=gpu_count(profile, table), **rows)
+
+
 def estimate(profile: ProjectProfile, option: str, table: DecisionTable | None = None) -> CostEstimate:
     """Cost of `option` for `profile` (see the module docstring for every formula)."""
     options.get(option)  # an unknown option is an error, never priced as another one
     table = table or load_table()
     n = profile.params_b * 1e9
-    hidden, layers = model_shape(profile)
+    hidden, layers, _, kv_width = _shape(profile)
     seq = example_tokens(profile)
     # Per GPU: train_gpu_hours are GPU-hours (what a budget and a bill count); the wall-clock time divides them by
     # the GPUs training in parallel (CostEstimate.train_hours).
@@ -657,35 +681,13 @@ def estimate(profile: ProjectProfile, option: str, table: DecisionTable | None =
                             f"provider fine-tuning: {int(tokens):,} training tokens ({profile.epochs} epochs over the "
                             f"{rows:,} rows of the training split){money}",
                             int(tokens), bill["dollars"], examples=rows, rows=rows)
-    if option == "prompt_engineering" and profile.model_access != "weights":
-        # The provider serves the model: no memory of ours to size (the JSON said "fits in 22.1 GB usable per GPU"
-        # for an API profile; a review, 2026-12-05). Only the prompt's tokens are the user's cost.
-        extra = instruction_tokens(profile) + shots * seq
-        labels = f" and its {profile.num_classes:,} labels" if profile.task_kind == "classification" else ""
-        return CostEstimate(option, 0, 0.0, 0.0, 0.0, 0.0, extra * 4, extra,
-                            f"no training; an instruction naming the task{labels} plus {shots} demonstrations in "
-                            "every request, served by your provider",
-                            memory_reason="served by your provider: no memory of yours",
-                            examples=profile.labeled_examples, rows=profile.labeled_examples)
+    if option == "prompt_engineering":
+        return _prompting_estimate(profile, table, shots, seq)
     fe = feasibility(profile, option, table)
     smallest = fe.floor_gb  # the same ladder's plans: computing them twice was a quarter of estimate()'s time
     base = dict(feasible_memory=fe.fits, configuration=fe.configuration, memory_reason=fe.reason(),
                 inference_memory_gb=fe.plan.inference_total / GB, memory_plan=fe.plan.to_dict(),
                 gpus=gpu_count(profile, table))
-    if option == "prompt_engineering":
-        if encoder_prompting(profile):
-            # A review (2026-12-05): MiniLM's pick was priced as an 8-demonstration text prompt (+612 tokens, a
-            # context caveat, dollars per 1,000 requests), while what was measured embeds the input once.
-            return CostEstimate(option, 0, 0.0, 0.0, fe.needed_gb, smallest, 0, 0,
-                                "no training; the input's embedding against your labels' embeddings (zero-shot) or "
-                                "your examples' class centroids (few-shot): nothing added to a request",
-                                examples=profile.labeled_examples, rows=profile.labeled_examples, **base)
-        extra = instruction_tokens(profile) + shots * seq
-        labels = f" and its {profile.num_classes:,} labels" if profile.task_kind == "classification" else ""
-        return CostEstimate(option, 0, 0.0, 0.0, fe.needed_gb, smallest, extra * 4, extra,
-                            f"no training; an instruction naming the task{labels} plus {shots} demonstrations "
-                            "in every request",
-                            examples=profile.labeled_examples, rows=profile.labeled_examples, **base)
     # FLOPs per training sequence (one example, one pass: its tokens, an input cut at the training length counting
     # only what is kept); the figures are for the sequences the recipe runs (train_steps), or the budget pays for.
     per_example = min(seq, train_seq_len(profile))
@@ -696,8 +698,7 @@ def estimate(profile: ProjectProfile, option: str, table: DecisionTable | None =
         trainable, stored, extra = n, 2 * n, 0
         note = "all weights; a full bf16 copy per task"
     else:
-        trainable = trainable_params(option, n, hidden, layers, rank=profile.lora_rank, kv_width=_shape(profile)[3],
-                                     q_width=_q_width(profile))
+        trainable = trainable_params(option, n, hidden, layers, profile.lora_rank, kv_width, _q_width(profile))
         stored = trainable * 4
         if option == "prompt_tuning":
             flops = 4 * n * per_example * (seq + SOFT_PROMPT_TOKENS) / seq
