@@ -570,8 +570,8 @@ def gpu_batch(profile: ProjectProfile, gpus: int) -> int:
 
 
 def micro_batches(option: str, batch: int) -> tuple[int, ...]:
-    """The batches per GPU a team tries, largest first: `batch` (gpu_batch), then halved down to 1. A smaller micro-batch
-    with gradients accumulated trains the same optimizer steps (the recipe reaches the protocol's 16 that way; QLoRA
+    """The batches per GPU a team tries, largest first: `batch` (gpu_batch), then halved down to 1. A smaller
+    micro-batch with gradients accumulated trains the same optimizer steps (the recipe reaches the protocol's 16 that way; QLoRA
     trained at micro-batch 1 with accumulation, Dettmers et al. 2023), so it comes after every rung at the
     profile's batch has missed: an 8B model at 8,000-token inputs on 24 GB was "nothing fits" at 8 and fits LoRA
     at 1 (a review, 2026-12-05). Prompting trains nothing: its batch is not the question."""

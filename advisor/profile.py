@@ -109,9 +109,9 @@ HELP: dict[str, str] = {
     "budget_gpu_hours": "Optional: GPU-hours you can spend on training one task.",
     "num_classes": "Number of output classes (2 for yes/no).",
     "avg_input_tokens": "Typical input length in tokens (about 1.3 x words).",
-    "avg_output_tokens": "Typical answer length in tokens: what a generation task writes (a translation, a summary); "
-                         "0 = a label of ~5 tokens. Training sequences, prompts' demonstrations and the serving context "
-                         "count it.",
+    "avg_output_tokens": "Typical answer length in tokens: what a generation task writes (a translation, a "
+                         "summary); 0 = a label of ~5 tokens. Training sequences, prompts' demonstrations and the "
+                         "serving context count it.",
     "pair_input": "Does each example have two texts (e.g. premise + hypothesis)?",
     "zero_shot_accuracy": "Optional, measured: accuracy (0-1) of our small reference model (MiniLM) prompted zero-shot "
                           "on your data (`advisor pilot --data my.csv --text COL --label COL` splits your rows and "

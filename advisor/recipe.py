@@ -945,7 +945,8 @@ def _generation_title(option: str) -> str:
     """What `bench run` does for a generation task, said where the plan sends a user to it: the measured protocol, not
     the recipe's memory configuration (a review, 2026-12-05: the plan priced 8-bit AdamW and 905-token sequences
     beside a command that trains plain AdamW on prompts cut to 256 tokens and writes answers of a few tokens)."""
-    return (f"Train {LABELS[option]} as the measured protocol does — `bench run`: plain AdamW, its learning-rate race, "
+    return (f"Train {LABELS[option]} as the measured protocol does — `bench run`: plain AdamW, its learning-rate "
+            "race, "
             f"prompts cut to their last {PROTOCOL.causal_max_length} tokens, answers of a few tokens "
             "(bench/methods/generation.py), exact match on validation. For longer texts, or a model that needs the "
             "recipe's memory configuration, train with the recipe's values in your own causal-LM trainer; keep the "
@@ -1013,7 +1014,8 @@ def plan(rec: Any) -> list[Step]:
             cost = tokens
         steps.append(Step(
             ("Classify by embedding similarity to your labels or your examples' class centroids (no training)"
-             if encoder else f"Prompt with an instruction{f' and {k} demonstration' + ('s' if k != 1 else '') if k else ''}")
+             if encoder else "Prompt with an instruction"
+             + (f" and {k} demonstration{'s' if k != 1 else ''}" if k else ""))
             + f"; measure it on {held_out}{how}",
             command, cost, f"stop here if it meets {goal} accuracy goal; else go on"))
     trained = [o for o in feasible if o != "prompt_engineering"]

@@ -786,10 +786,10 @@ def recommend(profile: ProjectProfile | Mapping[str, Any], *, table_path: str | 
                            "be cut. [advisor.costs; the model catalog]")
         elif fit < k:
             caveats.append(f"Prompt engineering's prompt holds {fit or 'no'} demonstration{'s' if fit != 1 else ''}, "
-                           f"the most {profile.model}'s context of {window:,} tokens takes with the instruction{labels} "
-                           f"and the input ({k} would be about {full:,} tokens); its tokens, memory and price are for "
-                           f"that prompt, while its expected accuracy is for prompts of up to {k}, as the measured protocol used. "
-                           "[advisor.costs; the model catalog]")
+                           f"the most {profile.model}'s context of {window:,} tokens takes with the instruction"
+                           f"{labels} and the input ({k} would be about {full:,} tokens); its tokens, memory and "
+                           f"price are for that prompt, while its expected accuracy is for prompts of up to {k}, as "
+                           "the measured protocol used. [advisor.costs; the model catalog]")
     if profile.model_access == "weights":
         # The configuration each feasible option needs, when it is not the plain bf16 one (issue 22).
         for o in OPTIONS:
