@@ -43,7 +43,6 @@ STEPS: list[tuple[str, list[str]]] = [
     ("Your goals and constraints", ["accuracy_goal", "overfitting_risk", "preserve_capabilities", "num_tasks",
                                     "iteration_speed", "long_term", "interpretability", "data_governance"]),
 ]
-WEIGHTS_ONLY = WEIGHTS_ONLY_FIELDS  # asked only when you hold the weights
 # Asked only where a provider fine-tunes: no provider trains for API-only access or for open weights (a review).
 PROVIDER_ONLY = ("price_per_m_training_tokens",)
 DEFAULTS = ProjectProfile().to_dict()
@@ -221,7 +220,7 @@ def wizard() -> None:
         if values["model_access"] != "weights":
             st.caption("With API access the provider's hardware does the work: no questions about your GPUs.")
     shown = [f for f in fields if f != "model_access"
-             and not (f in WEIGHTS_ONLY and a.get("model_access", "weights") != "weights")
+             and not (f in WEIGHTS_ONLY_FIELDS and a.get("model_access", "weights") != "weights")
              and not (f in PROVIDER_ONLY and a.get("model_access", "weights") != "api_with_finetuning")]
     if "model_params_b" in fields:
         model_picker(a)  # outside the form: picking a model must show its size before the form is submitted
@@ -243,7 +242,7 @@ def wizard() -> None:
         if candidate.get("model_access") != "weights":
             # Questions not asked are not answered: a value typed before switching to API access is dropped,
             # so it can neither steer the answer nor hold an error on a field that is no longer shown.
-            candidate.update({f: DEFAULTS[f] for f in WEIGHTS_ONLY})
+            candidate.update({f: DEFAULTS[f] for f in WEIGHTS_ONLY_FIELDS})
         if candidate.get("model_access") != "api_with_finetuning":
             candidate.update({f: DEFAULTS[f] for f in PROVIDER_ONLY})
         st.session_state["answers"] = candidate
