@@ -946,8 +946,7 @@ def _generation_title(option: str) -> str:
     the recipe's memory configuration (a review, 2026-12-05: the plan priced 8-bit AdamW and 905-token sequences
     beside a command that trains plain AdamW on prompts cut to 256 tokens and writes answers of a few tokens)."""
     return (f"Train {LABELS[option]} as the measured protocol does — `bench run`: plain AdamW, its learning-rate "
-            "race, "
-            f"prompts cut to their last {PROTOCOL.causal_max_length} tokens, answers of a few tokens "
+            f"race, prompts cut to their last {PROTOCOL.causal_max_length} tokens, answers of a few tokens "
             "(bench/methods/generation.py), exact match on validation. For longer texts, or a model that needs the "
             "recipe's memory configuration, train with the recipe's values in your own causal-LM trainer; keep the "
             "best validation checkpoint")
@@ -955,7 +954,8 @@ def _generation_title(option: str) -> str:
 
 def _bench_sizes(rows: int) -> list[int]:
     """Training sizes `bench run` can take from `rows` labelled rows, each with its validation split beside it."""
-    return [n for n in (rows - 256, rows // 2, rows - 32) if n >= 1 and n + PROTOCOL.val_size(n) <= rows]
+    return [n for n in (rows - PROTOCOL.val_max, rows // 2, rows - PROTOCOL.val_min)
+            if n >= 1 and n + PROTOCOL.val_size(n) <= rows]
 
 
 def _train_command(p: ProjectProfile, option: str, script: str = "tune.py") -> str:
