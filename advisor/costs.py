@@ -137,10 +137,7 @@ def gpu_count(profile: ProjectProfile, table: DecisionTable | None = None) -> in
     STEP_BATCH, since the recipe's global batch of 16 keeps at most 16 data-parallel processes busy (one example
     each): at 32 GPUs the time was divided by 32 beside a recipe whose 32 processes took 1 example each, 32 per step
     (a review, 2026-12-05)."""
-    if profile.num_gpus is not None:
-        return min(profile.num_gpus, STEP_BATCH)
-    table = table or load_table()
-    return min(int((table.compute_gpus or {}).get(profile.compute, 1)), STEP_BATCH)
+    return min(gpus_held(profile, table), STEP_BATCH)
 
 
 def gpus_held(profile: ProjectProfile, table: DecisionTable | None = None) -> int:

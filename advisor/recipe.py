@@ -209,7 +209,8 @@ def _embedding_similarity(profile: ProjectProfile) -> Recipe:
                    "use your labelled examples without training any weight.",))
 
 
-def _training(profile: ProjectProfile, option: str, family: str, results_dir: str | None) -> list[Setting]:
+def _training(profile: ProjectProfile, option: str, family: str, results_dir: str | None,
+              fit: Any = None) -> list[Setting]:
     src = PROTOCOL_SRC.format(v=PROTOCOL.version)
     n = max(profile.labeled_examples, 1)
     # The one validation split (advisor.costs.validation_examples): what the table's per-class minimums count.
@@ -217,14 +218,9 @@ def _training(profile: ProjectProfile, option: str, family: str, results_dir: st
     train = max(n - val, 1)
     budget: list[Setting] = []
     steps = _steps(profile, train, src)
-    # The batch per GPU the memory figures assume (advisor.costs.feasibility: the profile's, or a smaller one that
-    # fits); a provider's job has no micro-batch of ours.
-    if profile.model_access == "weights":
-        from advisor.costs import feasibility
-
-        mb = feasibility(profile, option).micro_batch or profile.batch_size
-    else:
-        mb = profile.batch_size
+    # The batch per GPU the memory figures assume (`fit`, advisor.costs.feasibility: one GPU's share of the batch, or
+    # a smaller one that fits); a provider's job has no micro-batch of ours.
+    mb = (fit.micro_batch if fit is not None else 0) or profile.batch_size
     patience = Setting("patience_past_budget", PROTOCOL.patience, src)
     # How far past max_steps a run may go while validation improves: the protocol's cap, or what a budget pays for.
     factor = Setting("max_steps_factor", PROTOCOL.extend_factor, src)
@@ -380,13 +376,16 @@ def recipe(profile: ProjectProfile, option: str, results_dir: str | None = None)
     """The configuration for `option` on `profile`'s model family. Where no configuration fits the memory, the
     recipe is the smallest one, and its values say so (a review, 2026-12-05: a full fine-tuning recipe for 48.4 GB on a
     24 GB GPU labelled every value "the configuration that fits your memory")."""
-    r = _recipe(profile, option, results_dir)
-    if profile.model_access != "weights":
-        return r
-    from advisor.costs import feasibility
+    get(option)  # an unknown option is a typed error naming the allowed values
+    # The memory configuration the cost figures assume, computed once for the whole recipe (it was computed three
+    # times: for the micro-batch, the configuration and this verdict). None with API access.
+    fit = None
+    if profile.model_access == "weights":
+        from advisor.costs import feasibility
 
-    fit = feasibility(profile, option)
-    if fit.fits:
+        fit = feasibility(profile, option)
+    r = _recipe(profile, option, results_dir, fit)
+    if fit is None or fit.fits:
         return r
     smallest = "the smallest configuration the memory ladder tries (it does not fit your memory)"
     settings = tuple(Setting(s.name, s.value, s.source.replace(MB_FITS_SRC, f"the micro-batch of {smallest}")
@@ -394,13 +393,12 @@ def recipe(profile: ProjectProfile, option: str, results_dir: str | None = None)
     return replace(r, settings=settings, fits=False)
 
 
-def _recipe(profile: ProjectProfile, option: str, results_dir: str | None) -> Recipe:
-    get(option)  # an unknown option is a typed error naming the allowed values
+def _recipe(profile: ProjectProfile, option: str, results_dir: str | None, fit: Any) -> Recipe:
     family = family_of(profile)
     if option == "prompt_engineering":
         return _prompting(profile)
-    settings = _training(profile, option, family, results_dir)
-    fitted = _fitting_config(profile, option)  # the memory configuration the cost figures assume, computed once
+    settings = _training(profile, option, family, results_dir, fit)
+    fitted = fit.plan.config if fit is not None else None  # the memory configuration the cost figures assume
     method_src = f"bench/methods/{option}.py (what every measured {LABELS[option]} run used)"
     # A generation task writes its answer token by token (exact match, as en_fr_words is measured here): the PEFT
     # config is a causal LM's, not a classifier's.
